@@ -1,0 +1,1 @@
+//! bouncing-ball (placeholder, filled in by its issue).

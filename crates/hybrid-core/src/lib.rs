@@ -1,0 +1,1 @@
+//! hybrid-core (placeholder, filled in by its issue).

@@ -1,0 +1,110 @@
+//! Adaptive explicit Runge-Kutta integrators with dense output.
+//!
+//! The event loop (see [`crate::simulate`]) drives a [`Stepper`] one accepted step at a time,
+//! inspects the step's dense output for guard crossings, and restarts the stepper in place after a
+//! jump. Nothing here allocates after construction.
+
+mod dense;
+mod dop853;
+mod dopri5;
+
+pub use dense::{DenseSegment, Method};
+pub use dop853::Dop853;
+pub use dopri5::Dopri5;
+
+/// Why a step could not be taken.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StepError {
+    /// The step size fell below `min_step` (relative to `t`) while the error test kept failing.
+    StepSizeTooSmall {
+        /// Time at which the stepper gave up.
+        t: f64,
+        /// The step size that was too small.
+        h: f64,
+    },
+    /// The right-hand side returned NaN or infinity.
+    NonFinite {
+        /// Time of the evaluation that was not finite.
+        t: f64,
+    },
+    /// More than `max_steps` steps were attempted since the last reset.
+    TooManySteps {
+        /// Time reached.
+        t: f64,
+        /// Steps attempted.
+        steps: usize,
+    },
+}
+
+/// Counters of the work a stepper did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepStats {
+    /// Accepted steps.
+    pub accepted: usize,
+    /// Rejected steps.
+    pub rejected: usize,
+    /// Right-hand-side evaluations.
+    pub rhs_evals: usize,
+}
+
+/// Tolerances and limits of a stepper (validated by the caller).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepperOptions {
+    /// Relative tolerance.
+    pub rtol: f64,
+    /// Absolute tolerance.
+    pub atol: f64,
+    /// Largest step size magnitude (`f64::INFINITY` for none).
+    pub max_step: f64,
+    /// First step size magnitude; `0.0` chooses it automatically.
+    pub first_step: f64,
+    /// Steps allowed between two resets.
+    pub max_steps: usize,
+}
+
+/// A one-step adaptive integrator of `ẋ = f(t, x)` that exposes its dense output.
+///
+/// The right-hand side is passed to every call (not stored), so the event loop can borrow the
+/// model and parameters freely. Integration may run forwards or backwards in time: the direction
+/// is the sign of `t_bound - t()` in [`Stepper::step`].
+pub trait Stepper {
+    /// Dense-output method of this stepper.
+    const METHOD: Method;
+
+    /// A stepper for `n` states.
+    fn new(n: usize, options: StepperOptions) -> Self;
+
+    /// Restart at `(t, x)`, e.g. at the start or after a jump: discards the previous step, and
+    /// evaluates `f(t, x)`. `direction` (`+1.0` or `-1.0`) is the direction of the coming steps,
+    /// used to choose the first step size.
+    fn reset<F: FnMut(f64, &[f64], &mut [f64])>(&mut self, rhs: &mut F, t: f64, x: &[f64], direction: f64);
+
+    /// Take one accepted step towards `t_bound` without passing it (the step ends exactly on
+    /// `t_bound` when it would pass it). Rejected attempts are retried internally.
+    fn step<F: FnMut(f64, &[f64], &mut [f64])>(&mut self, rhs: &mut F, t_bound: f64) -> Result<(), StepError>;
+
+    /// Current time (end of the last accepted step).
+    fn t(&self) -> f64;
+    /// Current state.
+    fn x(&self) -> &[f64];
+    /// Start time of the last accepted step.
+    fn t_prev(&self) -> f64;
+    /// State at the start of the last accepted step.
+    fn x_prev(&self) -> &[f64];
+    /// `f(t, x)` at the current point (first stage of the next step).
+    fn dx(&self) -> &[f64];
+
+    /// Dense output of the last accepted step at `t` in `[t_prev, t]` (extrapolates outside).
+    fn interpolate(&self, t: f64, out: &mut [f64]);
+
+    /// The last accepted step's dense output as a segment that can be stored.
+    fn segment(&self) -> DenseSegment<'_>;
+
+    /// One step of the underlying Runge-Kutta formula from `(t_prev, x_prev)` to `t_target`,
+    /// without error control: accurate to the method's full order, used to polish event times
+    /// independently of the interpolant's lower order. Uses internal scratch space.
+    fn step_from_prev_to<F: FnMut(f64, &[f64], &mut [f64])>(&mut self, rhs: &mut F, t_target: f64, out: &mut [f64]);
+
+    /// Counters since construction.
+    fn stats(&self) -> StepStats;
+}

@@ -1,0 +1,1 @@
+//! hybrid-testkit (placeholder, filled in by its issue).

@@ -1,0 +1,1 @@
+//! lif-network (placeholder, filled in by its issue).

@@ -1,0 +1,1 @@
+//! snn-train (placeholder, filled in by its issue).

@@ -1,0 +1,1 @@
+//! Umbrella package of the hybrid-adjoint workspace: it owns `examples/`, `tests/` and `benches/`.
