@@ -1,1 +1,6 @@
-//! snn-train (placeholder, filled in by its issue).
+//! Training spiking networks with EventProp (Wunderlich & Pehle 2021): the Yin-Yang and MNIST
+//! datasets, their latency encodings, Adam, weight initialisation and the training loop behind
+//! the `snn-train` program.
+
+pub mod mt19937;
+pub mod yinyang;
