@@ -2,5 +2,13 @@
 //! datasets, their latency encodings, Adam, weight initialisation and the training loop behind
 //! the `snn-train` program.
 
+pub mod error;
+pub mod idx;
+pub mod mnist;
 pub mod mt19937;
 pub mod yinyang;
+
+#[cfg(test)]
+mod test_util;
+
+pub use error::{Result, TrainError};

@@ -1,0 +1,252 @@
+//! The MNIST digits (LeCun, Cortes & Burges; CC BY-SA 3.0) from a directory holding the four
+//! standard IDX files, raw or gzip-compressed, with the paper's split: the first 5000 training
+//! images are the validation set, the other 55000 the training set (datasets.md, "MNIST").
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, TrainError};
+use crate::idx::{read_idx, MAGIC_IMAGES, MAGIC_LABELS};
+
+/// Image height and width of MNIST.
+pub const SIDE: usize = 28;
+/// Pixels per image.
+pub const PIXELS: usize = SIDE * SIDE;
+/// Number of classes (digits).
+pub const N_CLASSES: usize = 10;
+/// Number of training images moved to the validation set (the first ones of the file).
+pub const VALIDATION_SIZE: usize = 5000;
+
+/// File names of the training images and labels, without `.gz`.
+pub const TRAIN_FILES: (&str, &str) = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte");
+/// File names of the test images and labels, without `.gz`.
+pub const TEST_FILES: (&str, &str) = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+
+/// Labelled 28×28 grey-level images.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LabeledImages {
+    /// Pixels, image after image, each row-major, 0 (white) to 255 (black).
+    pub pixels: Vec<u8>,
+    /// One label in `0..10` per image.
+    pub labels: Vec<u8>,
+}
+
+impl LabeledImages {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there is no image.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The pixels of image `i`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        &self.pixels[i * PIXELS..(i + 1) * PIXELS]
+    }
+
+    /// Images `range` as a new set.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> LabeledImages {
+        LabeledImages {
+            pixels: self.pixels[range.start * PIXELS..range.end * PIXELS].to_vec(),
+            labels: self.labels[range].to_vec(),
+        }
+    }
+}
+
+/// MNIST split as in the paper.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mnist {
+    /// Training images 5000..60000.
+    pub train: LabeledImages,
+    /// Training images 0..5000.
+    pub validation: LabeledImages,
+    /// The 10000 test images.
+    pub test: LabeledImages,
+}
+
+/// Reads an image file and its label file, checking the image size (28×28), that both files
+/// hold the same number of items and that every label is a digit.
+pub fn load_pair(images_path: &Path, labels_path: &Path) -> Result<LabeledImages> {
+    let images = read_idx(images_path, MAGIC_IMAGES)?;
+    let labels = read_idx(labels_path, MAGIC_LABELS)?;
+    let (rows, cols) = (images.dims[1], images.dims[2]);
+    if rows != SIDE || cols != SIDE {
+        return Err(TrainError::WrongDims {
+            path: images_path.to_path_buf(),
+            rows,
+            cols,
+            expected_rows: SIDE,
+            expected_cols: SIDE,
+        });
+    }
+    if images.dims[0] != labels.dims[0] {
+        return Err(TrainError::CountMismatch {
+            images: images.dims[0],
+            labels: labels.dims[0],
+        });
+    }
+    if let Some((index, &label)) = labels
+        .data
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| usize::from(l) >= N_CLASSES)
+    {
+        return Err(TrainError::LabelOutOfRange {
+            path: labels_path.to_path_buf(),
+            index,
+            label,
+            n_classes: N_CLASSES,
+        });
+    }
+    Ok(LabeledImages {
+        pixels: images.data,
+        labels: labels.data,
+    })
+}
+
+/// Finds `name` or `name.gz` in `dir` (the raw file first).
+pub fn find_file(dir: &Path, name: &str) -> Result<PathBuf> {
+    let raw = dir.join(name);
+    if raw.is_file() {
+        return Ok(raw);
+    }
+    let gz = dir.join(format!("{name}.gz"));
+    if gz.is_file() {
+        return Ok(gz);
+    }
+    Err(TrainError::MissingFile {
+        dir: dir.to_path_buf(),
+        name: name.to_string(),
+    })
+}
+
+/// Loads the four MNIST files from `dir` and splits off the validation set.
+pub fn load_mnist(dir: &Path) -> Result<Mnist> {
+    if !dir.is_dir() {
+        return Err(TrainError::io(
+            dir,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory"),
+        ));
+    }
+    let full_train = load_pair(
+        &find_file(dir, TRAIN_FILES.0)?,
+        &find_file(dir, TRAIN_FILES.1)?,
+    )?;
+    let test = load_pair(
+        &find_file(dir, TEST_FILES.0)?,
+        &find_file(dir, TEST_FILES.1)?,
+    )?;
+    let n_val = VALIDATION_SIZE.min(full_train.len());
+    Ok(Mnist {
+        validation: full_train.slice(0..n_val),
+        train: full_train.slice(n_val..full_train.len()),
+        test,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idx::{to_idx_bytes, IdxArray};
+    use crate::test_util::TempDir;
+
+    fn write_images(path: &Path, n: usize, rows: usize, cols: usize) {
+        let a = IdxArray {
+            dims: vec![n, rows, cols],
+            data: (0..n * rows * cols).map(|i| (i % 256) as u8).collect(),
+        };
+        std::fs::write(path, to_idx_bytes(&a)).unwrap();
+    }
+
+    fn write_labels(path: &Path, labels: &[u8]) {
+        let a = IdxArray {
+            dims: vec![labels.len()],
+            data: labels.to_vec(),
+        };
+        std::fs::write(path, to_idx_bytes(&a)).unwrap();
+    }
+
+    #[test]
+    fn matching_pair_loads() {
+        let dir = TempDir::new("mnist-pair");
+        let (im, lb) = (dir.path().join("im"), dir.path().join("lb"));
+        write_images(&im, 3, SIDE, SIDE);
+        write_labels(&lb, &[7, 0, 9]);
+        let set = load_pair(&im, &lb).unwrap();
+        assert_eq!(set.len(), 3);
+        assert_eq!(set.labels, vec![7, 0, 9]);
+        assert_eq!(set.image(1)[0], (PIXELS % 256) as u8);
+    }
+
+    #[test]
+    fn count_mismatch_is_reported_with_both_counts() {
+        let dir = TempDir::new("mnist-count");
+        let (im, lb) = (dir.path().join("im"), dir.path().join("lb"));
+        write_images(&im, 3, SIDE, SIDE);
+        write_labels(&lb, &[1, 2]);
+        assert!(matches!(
+            load_pair(&im, &lb),
+            Err(TrainError::CountMismatch {
+                images: 3,
+                labels: 2
+            })
+        ));
+    }
+
+    #[test]
+    fn wrong_image_size_is_reported() {
+        let dir = TempDir::new("mnist-dims");
+        let (im, lb) = (dir.path().join("im"), dir.path().join("lb"));
+        write_images(&im, 2, 27, 28);
+        write_labels(&lb, &[1, 2]);
+        assert!(matches!(
+            load_pair(&im, &lb),
+            Err(TrainError::WrongDims {
+                rows: 27,
+                cols: 28,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn label_outside_digits_is_reported() {
+        let dir = TempDir::new("mnist-label");
+        let (im, lb) = (dir.path().join("im"), dir.path().join("lb"));
+        write_images(&im, 2, SIDE, SIDE);
+        write_labels(&lb, &[1, 10]);
+        assert!(matches!(
+            load_pair(&im, &lb),
+            Err(TrainError::LabelOutOfRange {
+                index: 1,
+                label: 10,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn missing_file_in_directory_is_reported_by_name() {
+        let dir = TempDir::new("mnist-missing");
+        let err = load_mnist(dir.path()).unwrap_err();
+        assert!(matches!(err, TrainError::MissingFile { ref name, .. } if name == TRAIN_FILES.0));
+    }
+
+    #[test]
+    fn split_takes_first_images_as_validation() {
+        let dir = TempDir::new("mnist-split");
+        let n = VALIDATION_SIZE + 2;
+        write_images(&dir.path().join(TRAIN_FILES.0), n, SIDE, SIDE);
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        write_labels(&dir.path().join(TRAIN_FILES.1), &labels);
+        write_images(&dir.path().join(TEST_FILES.0), 1, SIDE, SIDE);
+        write_labels(&dir.path().join(TEST_FILES.1), &[4]);
+        let m = load_mnist(dir.path()).unwrap();
+        assert_eq!(m.validation.len(), VALIDATION_SIZE);
+        assert_eq!(m.train.len(), 2);
+        assert_eq!(m.train.labels, vec![0, 1]); // images 5000 and 5001
+        assert_eq!(m.test.labels, vec![4]);
+    }
+}
