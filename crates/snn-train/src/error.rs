@@ -113,6 +113,16 @@ pub enum TrainError {
         /// What is wrong.
         message: String,
     },
+    /// Two arrays that must have the same shape do not.
+    #[error("{what}: expected {expected} values, found {found}")]
+    ShapeMismatch {
+        /// Which arrays.
+        what: &'static str,
+        /// Length required.
+        expected: usize,
+        /// Length given.
+        found: usize,
+    },
     /// A loss or gradient came out non-finite during training.
     #[error("non-finite {what} at epoch {epoch}, sample {sample}")]
     NonFinite {

@@ -5,8 +5,10 @@
 pub mod encoding;
 pub mod error;
 pub mod idx;
+pub mod init;
 pub mod mnist;
 pub mod mt19937;
+pub mod optim;
 pub mod yinyang;
 
 #[cfg(test)]

@@ -1,0 +1,272 @@
+//! Adam (Kingma & Ba 2015, Algorithm 1) with the paper's per-epoch learning-rate decay
+//! (Table 3: β₁ 0.9, β₂ 0.999, ε 1e-8, η 5e-3, η × 0.95 after every epoch).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TrainError};
+
+/// Adam's hyper-parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamOptions {
+    /// Learning rate η at the first epoch (default 5e-3, Table 3).
+    pub lr: f64,
+    /// Factor applied to η after every epoch (default 0.95, Table 3).
+    pub lr_decay: f64,
+    /// Decay of the first-moment estimate β₁ (default 0.9).
+    pub beta1: f64,
+    /// Decay of the second-moment estimate β₂ (default 0.999).
+    pub beta2: f64,
+    /// Denominator offset ε (default 1e-8).
+    pub epsilon: f64,
+}
+
+impl Default for AdamOptions {
+    fn default() -> Self {
+        Self {
+            lr: 5e-3,
+            lr_decay: 0.95,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+        }
+    }
+}
+
+impl AdamOptions {
+    /// Checks every value: `lr >= 0`, `0 < lr_decay`, `0 <= β < 1`, `ε > 0`, all finite.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |name, value: f64, reason| {
+            Err(TrainError::InvalidOption {
+                name,
+                value: value.to_string(),
+                reason,
+            })
+        };
+        if !(self.lr.is_finite() && self.lr >= 0.0) {
+            return bad("lr", self.lr, "must be a finite number >= 0");
+        }
+        if !(self.lr_decay.is_finite() && self.lr_decay > 0.0) {
+            return bad("lr-decay", self.lr_decay, "must be a finite number > 0");
+        }
+        if !(0.0..1.0).contains(&self.beta1) {
+            return bad("beta1", self.beta1, "must be in [0, 1)");
+        }
+        if !(0.0..1.0).contains(&self.beta2) {
+            return bad("beta2", self.beta2, "must be in [0, 1)");
+        }
+        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
+            return bad("epsilon", self.epsilon, "must be a finite number > 0");
+        }
+        Ok(())
+    }
+}
+
+/// Adam state for a list of parameter arrays (one per layer).
+#[derive(Clone, Debug)]
+pub struct Adam {
+    options: AdamOptions,
+    lr: f64,
+    step: i32,
+    m: Vec<Vec<f64>>,
+    v: Vec<Vec<f64>>,
+}
+
+impl Adam {
+    /// Zero moments for arrays of the given lengths.
+    pub fn new(options: AdamOptions, lengths: &[usize]) -> Result<Self> {
+        options.validate()?;
+        Ok(Self {
+            options,
+            lr: options.lr,
+            step: 0,
+            m: lengths.iter().map(|&n| vec![0.0; n]).collect(),
+            v: lengths.iter().map(|&n| vec![0.0; n]).collect(),
+        })
+    }
+
+    /// Current learning rate (η decayed once per finished epoch).
+    pub fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    /// Number of updates made so far.
+    pub fn steps(&self) -> i32 {
+        self.step
+    }
+
+    /// One Adam update of `params` with gradient `grads`:
+    /// `m ← β₁m + (1-β₁)g`, `v ← β₂v + (1-β₂)g²`, `θ ← θ - η m̂ / (√v̂ + ε)` with the bias
+    /// corrections `m̂ = m / (1-β₁ᵗ)`, `v̂ = v / (1-β₂ᵗ)`.
+    pub fn update(&mut self, params: &mut [Vec<f64>], grads: &[Vec<f64>]) -> Result<()> {
+        self.check_shapes("parameters", params)?;
+        self.check_shapes("gradients", grads)?;
+        self.step = self.step.saturating_add(1);
+        let AdamOptions {
+            beta1,
+            beta2,
+            epsilon,
+            ..
+        } = self.options;
+        let correction1 = 1.0 - beta1.powi(self.step);
+        let correction2 = 1.0 - beta2.powi(self.step);
+        for (layer, grad) in grads.iter().enumerate() {
+            let (m, v, theta) = (&mut self.m[layer], &mut self.v[layer], &mut params[layer]);
+            for i in 0..grad.len() {
+                let g = grad[i];
+                m[i] = beta1 * m[i] + (1.0 - beta1) * g;
+                v[i] = beta2 * v[i] + (1.0 - beta2) * g * g;
+                let m_hat = m[i] / correction1;
+                let v_hat = v[i] / correction2;
+                theta[i] -= self.lr * m_hat / (v_hat.sqrt() + epsilon);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the per-epoch decay `η ← η · lr_decay`.
+    pub fn end_epoch(&mut self) {
+        self.lr *= self.options.lr_decay;
+    }
+
+    fn check_shapes(&self, what: &'static str, arrays: &[Vec<f64>]) -> Result<()> {
+        if arrays.len() != self.m.len() {
+            return Err(TrainError::ShapeMismatch {
+                what,
+                expected: self.m.len(),
+                found: arrays.len(),
+            });
+        }
+        for (a, m) in arrays.iter().zip(&self.m) {
+            if a.len() != m.len() {
+                return Err(TrainError::ShapeMismatch {
+                    what,
+                    expected: m.len(),
+                    found: a.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Two steps by hand (50-digit decimal arithmetic, independent of this code):
+    // θ0 = 1, η = 0.1, g1 = 2, g2 = -1.
+    // t=1: m = 0.2, v = 0.004, m̂ = 2, v̂ = 4, θ1 = 1 - 0.1·2/(2 + 1e-8) = 0.9000000005.
+    // t=2: m = 0.08, v = 0.004996, m̂ = 0.08/0.19, v̂ = 0.004996/0.001999,
+    //      θ2 = 0.873366296702431357842...
+    #[test]
+    fn two_steps_match_hand_computation() {
+        let options = AdamOptions {
+            lr: 0.1,
+            ..AdamOptions::default()
+        };
+        let mut adam = Adam::new(options, &[1]).unwrap();
+        let mut theta = vec![vec![1.0]];
+        adam.update(&mut theta, &[vec![2.0]]).unwrap();
+        assert!(
+            (theta[0][0] - 0.900_000_000_5).abs() < 1e-15,
+            "{}",
+            theta[0][0]
+        );
+        adam.update(&mut theta, &[vec![-1.0]]).unwrap();
+        assert!(
+            (theta[0][0] - 0.873_366_296_702_431_4).abs() < 1e-15,
+            "{}",
+            theta[0][0]
+        );
+        assert_eq!(adam.steps(), 2);
+    }
+
+    // Adam's first step moves every parameter by η·sign(g) (up to ε), whatever |g|.
+    #[test]
+    fn first_step_moves_by_learning_rate_times_sign() {
+        let mut adam = Adam::new(AdamOptions::default(), &[3, 1]).unwrap();
+        let mut theta = vec![vec![0.0; 3], vec![1.0]];
+        adam.update(&mut theta, &[vec![1e3, -1e-3, 0.0], vec![-7.0]])
+            .unwrap();
+        assert!((theta[0][0] + 5e-3).abs() < 1e-9);
+        assert!((theta[0][1] - 5e-3).abs() < 1e-7); // ε/|g| = 1e-5 relative
+        assert_eq!(theta[0][2], 0.0);
+        assert!((theta[1][0] - 1.005).abs() < 1e-9);
+    }
+
+    #[test]
+    fn learning_rate_decays_geometrically_per_epoch() {
+        let mut adam = Adam::new(AdamOptions::default(), &[1]).unwrap();
+        for _ in 0..3 {
+            adam.end_epoch();
+        }
+        assert!((adam.learning_rate() - 5e-3 * 0.95f64.powi(3)).abs() < 1e-18);
+    }
+
+    #[test]
+    fn invalid_options_are_rejected_by_name() {
+        for (options, name) in [
+            (
+                AdamOptions {
+                    lr: -1e-3,
+                    ..Default::default()
+                },
+                "lr",
+            ),
+            (
+                AdamOptions {
+                    lr: f64::NAN,
+                    ..Default::default()
+                },
+                "lr",
+            ),
+            (
+                AdamOptions {
+                    lr_decay: 0.0,
+                    ..Default::default()
+                },
+                "lr-decay",
+            ),
+            (
+                AdamOptions {
+                    beta1: 1.0,
+                    ..Default::default()
+                },
+                "beta1",
+            ),
+            (
+                AdamOptions {
+                    beta2: -0.1,
+                    ..Default::default()
+                },
+                "beta2",
+            ),
+            (
+                AdamOptions {
+                    epsilon: 0.0,
+                    ..Default::default()
+                },
+                "epsilon",
+            ),
+        ] {
+            match Adam::new(options, &[1]) {
+                Err(TrainError::InvalidOption { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{options:?}: expected InvalidOption, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn mismatched_gradient_shape_is_an_error() {
+        let mut adam = Adam::new(AdamOptions::default(), &[2]).unwrap();
+        let mut theta = vec![vec![0.0; 2]];
+        assert!(matches!(
+            adam.update(&mut theta, &[vec![1.0; 3]]),
+            Err(TrainError::ShapeMismatch {
+                expected: 2,
+                found: 3,
+                ..
+            })
+        ));
+    }
+}
