@@ -141,18 +141,18 @@ mod tests {
     fn train_split_first_samples_match_published() {
         let train = train_split();
         assert_eq!(train.len(), 5000);
-        assert_sample(&train[0], 0.680_307_538_588, 0.450_499_251_97, 2);
-        assert_sample(&train[1], 0.097_672_114_006, 0.684_233_026_512, 1);
-        assert_sample(&train[2], 0.755_361_410_318, 0.425_155_874_491, 2);
+        assert_sample(&train[0], 0.680307538588, 0.45049925197, 2);
+        assert_sample(&train[1], 0.097672114006, 0.684233026512, 1);
+        assert_sample(&train[2], 0.755361410318, 0.425155874491, 2);
     }
 
     #[test]
     fn train_split_sums_and_counts_match_published_exactly() {
         let train = train_split();
-        assert_eq!(sum_x(&train), 2528.322_456_568_823_3);
+        assert_eq!(sum_x(&train), 2528.3224565688233);
         assert_eq!(
             compensated_sum(train.iter().map(|s| s.y)),
-            2505.766_861_748_284_6
+            2505.7668617482846
         );
         assert_eq!(class_counts(&train), [1681, 1702, 1617]);
     }
@@ -161,7 +161,7 @@ mod tests {
     fn validation_split_sum_and_counts_match_published() {
         let validation = validation_split();
         assert_eq!(validation.len(), 1000);
-        assert_eq!(sum_x(&validation), 496.408_896_486_645_1);
+        assert_eq!(sum_x(&validation), 496.4088964866451);
         assert_eq!(class_counts(&validation), [316, 336, 348]);
     }
 
@@ -169,8 +169,8 @@ mod tests {
     fn test_split_first_sample_sum_and_counts_match_published() {
         let test = test_split();
         assert_eq!(test.len(), 1000);
-        assert_sample(&test[0], 0.234_096_645_596, 0.401_724_975_183, 2);
-        assert_eq!(sum_x(&test), 498.256_989_348_474_2);
+        assert_sample(&test[0], 0.234096645596, 0.401724975183, 2);
+        assert_eq!(sum_x(&test), 498.2569893484742);
         assert_eq!(class_counts(&test), [350, 316, 334]);
     }
 
