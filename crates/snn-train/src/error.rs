@@ -123,15 +123,20 @@ pub enum TrainError {
         /// Length given.
         found: usize,
     },
-    /// A loss or gradient came out non-finite during training.
-    #[error("non-finite {what} at epoch {epoch}, sample {sample}")]
+    /// A loss or gradient came out non-finite.
+    #[error(
+        "non-finite {what} ({value}) for example {sample}{}",
+        epoch.map(|e| format!(" in epoch {e}")).unwrap_or_default()
+    )]
     NonFinite {
         /// Which quantity.
         what: &'static str,
-        /// Epoch (1-based).
-        epoch: usize,
-        /// Index of the sample in the training set.
+        /// The offending value.
+        value: f64,
+        /// Index of the example in its dataset.
         sample: usize,
+        /// Training epoch (1-based), `None` outside training.
+        epoch: Option<usize>,
     },
 }
 

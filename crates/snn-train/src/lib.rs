@@ -4,11 +4,14 @@
 
 pub mod encoding;
 pub mod error;
+pub mod evaluate;
 pub mod idx;
 pub mod init;
 pub mod mnist;
+pub mod model;
 pub mod mt19937;
 pub mod optim;
+pub mod train;
 pub mod yinyang;
 
 #[cfg(test)]

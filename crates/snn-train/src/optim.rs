@@ -97,9 +97,15 @@ impl Adam {
     /// One Adam update of `params` with gradient `grads`:
     /// `m ← β₁m + (1-β₁)g`, `v ← β₂v + (1-β₂)g²`, `θ ← θ - η m̂ / (√v̂ + ε)` with the bias
     /// corrections `m̂ = m / (1-β₁ᵗ)`, `v̂ = v / (1-β₂ᵗ)`.
-    pub fn update(&mut self, params: &mut [Vec<f64>], grads: &[Vec<f64>]) -> Result<()> {
-        self.check_shapes("parameters", params)?;
-        self.check_shapes("gradients", grads)?;
+    ///
+    /// `params` and `grads` hold one array per layer, of the lengths given to [`Adam::new`].
+    pub fn update<P, G>(&mut self, params: &mut [P], grads: &[G]) -> Result<()>
+    where
+        P: AsMut<[f64]>,
+        G: AsRef<[f64]>,
+    {
+        self.check_shapes("parameters", params.iter_mut().map(|p| p.as_mut().len()))?;
+        self.check_shapes("gradients", grads.iter().map(|g| g.as_ref().len()))?;
         self.step = self.step.saturating_add(1);
         let AdamOptions {
             beta1,
@@ -110,7 +116,9 @@ impl Adam {
         let correction1 = 1.0 - beta1.powi(self.step);
         let correction2 = 1.0 - beta2.powi(self.step);
         for (layer, grad) in grads.iter().enumerate() {
-            let (m, v, theta) = (&mut self.m[layer], &mut self.v[layer], &mut params[layer]);
+            let grad = grad.as_ref();
+            let theta = params[layer].as_mut();
+            let (m, v) = (&mut self.m[layer], &mut self.v[layer]);
             for i in 0..grad.len() {
                 let g = grad[i];
                 m[i] = beta1 * m[i] + (1.0 - beta1) * g;
@@ -128,20 +136,24 @@ impl Adam {
         self.lr *= self.options.lr_decay;
     }
 
-    fn check_shapes(&self, what: &'static str, arrays: &[Vec<f64>]) -> Result<()> {
-        if arrays.len() != self.m.len() {
+    fn check_shapes(
+        &self,
+        what: &'static str,
+        lengths: impl ExactSizeIterator<Item = usize>,
+    ) -> Result<()> {
+        if lengths.len() != self.m.len() {
             return Err(TrainError::ShapeMismatch {
                 what,
                 expected: self.m.len(),
-                found: arrays.len(),
+                found: lengths.len(),
             });
         }
-        for (a, m) in arrays.iter().zip(&self.m) {
-            if a.len() != m.len() {
+        for (found, m) in lengths.zip(&self.m) {
+            if found != m.len() {
                 return Err(TrainError::ShapeMismatch {
                     what,
                     expected: m.len(),
-                    found: a.len(),
+                    found,
                 });
             }
         }

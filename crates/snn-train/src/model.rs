@@ -1,0 +1,107 @@
+//! What the training loop needs from a network, and encoded datasets.
+//!
+//! The loop ([`crate::train`]) is written against the [`Model`] trait so that it can be checked
+//! on a model with a closed-form gradient; [`crate::snn::SnnClassifier`] implements it for the
+//! EventProp networks of `lif-network`.
+
+use crate::encoding::InputSpike;
+use crate::error::{Result, TrainError};
+
+/// Loss, gradient and diagnostics of one example.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleOutcome {
+    /// The example's loss (one term of the batch mean of eq. (3) or (4)).
+    pub loss: f64,
+    /// `∂loss/∂θ`, one array per parameter array, in the layout of [`Model::params_mut`].
+    pub gradient: Vec<Vec<f64>>,
+    /// Predicted class; `None` when the network gives no answer (no output spike).
+    pub prediction: Option<usize>,
+    /// Number of spikes the network emitted (input spikes excluded).
+    pub spikes: usize,
+}
+
+/// Prediction of one example with its loss, without gradient.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SamplePrediction {
+    /// The example's loss.
+    pub loss: f64,
+    /// Predicted class, `None` when the network gives no answer.
+    pub prediction: Option<usize>,
+    /// Number of spikes the network emitted.
+    pub spikes: usize,
+}
+
+/// A classifier trained by gradient descent on per-example losses.
+///
+/// `Sync` because examples of a minibatch are evaluated in parallel.
+pub trait Model: Sync {
+    /// Lengths of the parameter arrays (one per layer).
+    fn param_lengths(&self) -> Vec<usize>;
+    /// The parameter arrays, in the order of [`Model::param_lengths`].
+    fn params_mut(&mut self) -> Vec<&mut [f64]>;
+    /// Loss and gradient of one example.
+    fn loss_and_gradient(&self, input: &[InputSpike], label: usize) -> Result<SampleOutcome>;
+    /// Loss and prediction of one example; by default through
+    /// [`Model::loss_and_gradient`], discarding the gradient.
+    fn loss_and_prediction(&self, input: &[InputSpike], label: usize) -> Result<SamplePrediction> {
+        let o = self.loss_and_gradient(input, label)?;
+        Ok(SamplePrediction {
+            loss: o.loss,
+            prediction: o.prediction,
+            spikes: o.spikes,
+        })
+    }
+}
+
+/// Examples already encoded as input spikes, with their labels.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Dataset {
+    /// Input spikes of each example, sorted by time.
+    pub inputs: Vec<Vec<InputSpike>>,
+    /// Class of each example.
+    pub labels: Vec<usize>,
+    /// Number of classes.
+    pub n_classes: usize,
+}
+
+impl Dataset {
+    /// Builds a dataset, checking one label per input and every label below `n_classes`.
+    pub fn new(inputs: Vec<Vec<InputSpike>>, labels: Vec<usize>, n_classes: usize) -> Result<Self> {
+        if inputs.len() != labels.len() {
+            return Err(TrainError::ShapeMismatch {
+                what: "labels per example",
+                expected: inputs.len(),
+                found: labels.len(),
+            });
+        }
+        if let Some(&bad) = labels.iter().find(|&&l| l >= n_classes) {
+            return Err(TrainError::InvalidOption {
+                name: "label",
+                value: bad.to_string(),
+                reason: "must be below the number of classes",
+            });
+        }
+        Ok(Self {
+            inputs,
+            labels,
+            n_classes,
+        })
+    }
+
+    /// Number of examples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there is no example.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The first `n` examples (all when `n >= len`).
+    pub fn truncated(mut self, n: usize) -> Self {
+        self.inputs.truncate(n);
+        self.labels.truncate(n);
+        self
+    }
+}
