@@ -1,1 +1,43 @@
-//! hybrid-core (placeholder, filled in by its issue).
+#![doc = include_str!("../README.md")]
+
+pub mod derivatives;
+mod engine;
+mod error;
+mod event_partials;
+mod forward;
+mod locate;
+mod loss;
+pub mod ode;
+mod options;
+mod scalar;
+mod simulate;
+mod system;
+mod trajectory;
+mod adjoint;
+
+pub use adjoint::{adjoint_gradient, loss_value};
+pub use error::Error;
+pub use forward::{forward_gradient, forward_sensitivities, SensitivitySample, Sensitivities};
+pub use loss::{EventSelector, Loss};
+pub use ode::StepStats;
+pub use options::{Integrator, SolverOptions};
+pub use scalar::Scalar;
+pub use simulate::simulate;
+pub use system::{Crossing, Dims, HybridSystem};
+pub use trajectory::{EventKind, EventRecord, Solution, Trajectory};
+
+/// A loss and its gradient, with the diagnostics of the simulation behind them.
+#[derive(Debug, Clone)]
+pub struct Gradient {
+    /// Loss value `L(p)`.
+    pub loss: f64,
+    /// `dL/dp` (length `m`).
+    pub gradient: Vec<f64>,
+    /// Smallest `|ġ|` over the guard events (`INFINITY` when there were none): how close the
+    /// parameters are to a grazing point, where the gradient diverges like `1/ġ`.
+    pub min_abs_gdot: f64,
+    /// One record per event of the forward simulation.
+    pub events: Vec<EventRecord>,
+    /// Integrator work of the forward simulation.
+    pub stats: StepStats,
+}

@@ -4,9 +4,11 @@
 //! inspects the step's dense output for guard crossings, and restarts the stepper in place after a
 //! jump. Nothing here allocates after construction.
 
-mod dense;
+pub(crate) mod dense;
 mod dop853;
+mod dop853_tableau;
 mod dopri5;
+mod step_control;
 
 pub use dense::{DenseSegment, Method};
 pub use dop853::Dop853;

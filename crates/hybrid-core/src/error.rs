@@ -1,0 +1,135 @@
+//! The crate's error type: every variant carries the numbers a user needs to act.
+
+/// Errors of simulation and gradient computation.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A solver option is out of range.
+    #[error("invalid option `{name}` = {value}")]
+    InvalidOption {
+        /// Name of the option field.
+        name: &'static str,
+        /// Its value.
+        value: f64,
+    },
+    /// A slice passed in has the wrong length.
+    #[error("`{what}` has length {got}, expected {expected}")]
+    WrongLength {
+        /// What the slice is.
+        what: &'static str,
+        /// Expected length.
+        expected: usize,
+        /// Actual length.
+        got: usize,
+    },
+    /// The time span is empty, reversed or not finite.
+    #[error("invalid time span: t0 = {t0}, t_end = {t_end} (need finite t0 < t_end)")]
+    InvalidTimeSpan {
+        /// Start.
+        t0: f64,
+        /// End.
+        t_end: f64,
+    },
+    /// A loss observation or scheduled event time lies outside `[t0, t_end]` or is unsorted.
+    #[error("{what} time {t} is outside [{t0}, {t_end}] or out of order")]
+    InvalidTime {
+        /// Which kind of time.
+        what: &'static str,
+        /// The offending time.
+        t: f64,
+        /// Start of the span.
+        t0: f64,
+        /// End of the span.
+        t_end: f64,
+    },
+    /// NaN or infinity in a parameter, the state, a derivative or a loss.
+    #[error("non-finite {what} at t = {t}")]
+    NonFinite {
+        /// What was not finite (e.g. "parameter 2", "state", "flow").
+        what: String,
+        /// Time at which it was found.
+        t: f64,
+    },
+    /// The step size underflowed: the flow is too stiff or singular here.
+    #[error("step size {h:e} too small at t = {t}")]
+    StepSizeTooSmall {
+        /// Time reached.
+        t: f64,
+        /// Step size.
+        h: f64,
+    },
+    /// Too many steps between two events.
+    #[error("more than {steps} steps at t = {t}")]
+    TooManySteps {
+        /// Time reached.
+        t: f64,
+        /// Steps taken.
+        steps: usize,
+    },
+    /// More events than `max_events`: likely Zeno behaviour (events accumulating).
+    #[error("more than {count} events by t = {t} (Zeno behaviour? raise max_events if not)")]
+    TooManyEvents {
+        /// Time of the last event.
+        t: f64,
+        /// Number of events.
+        count: usize,
+    },
+    /// Two events of one guard closer than `min_event_separation`: likely Zeno behaviour.
+    #[error("events of guard {guard} at t = {t} only {dt:e} apart after {count} events (Zeno behaviour?)")]
+    EventsTooClose {
+        /// Time of the later event.
+        t: f64,
+        /// Guard index.
+        guard: usize,
+        /// Separation from the previous event of that guard.
+        dt: f64,
+        /// Events so far.
+        count: usize,
+    },
+    /// A jump left its own guard at zero moving in its crossing direction: it would fire again
+    /// at once, forever.
+    #[error("jump of guard {guard} at t = {t} re-triggers it (guard after jump {g_after:e}, rate {gdot_after:e})")]
+    Retrigger {
+        /// Time of the event.
+        t: f64,
+        /// Guard index.
+        guard: usize,
+        /// Guard value after the jump.
+        g_after: f64,
+        /// Guard rate after the jump.
+        gdot_after: f64,
+    },
+    /// An event's guard rate `ġ = g_t + g_x f⁻` is (nearly) zero: the event time is not a
+    /// differentiable function of the parameters, so the gradient is undefined here.
+    #[error("grazing event of guard {guard} at t = {t}: |gdot| = {gdot:e} below threshold {threshold:e}")]
+    GrazingEvent {
+        /// Time of the event.
+        t: f64,
+        /// Guard index.
+        guard: usize,
+        /// The guard's rate of change at the event.
+        gdot: f64,
+        /// `SolverOptions::grazing_threshold`.
+        threshold: f64,
+    },
+    /// The loss selects an event (e.g. "the 3rd impact") that did not happen.
+    #[error("event-time loss {index} selects {selector}, which did not happen ({available} events of that kind)")]
+    MissingEvent {
+        /// Index of the event-time loss term.
+        index: usize,
+        /// The selection, in words.
+        selector: String,
+        /// How many matching events happened.
+        available: usize,
+    },
+}
+
+impl Error {
+    pub(crate) fn from_step(e: crate::ode::StepError) -> Self {
+        match e {
+            crate::ode::StepError::StepSizeTooSmall { t, h } => Error::StepSizeTooSmall { t, h },
+            crate::ode::StepError::NonFinite { t } => Error::NonFinite { what: "flow".into(), t },
+            crate::ode::StepError::TooManySteps { t, steps } => Error::TooManySteps { t, steps },
+        }
+    }
+}
