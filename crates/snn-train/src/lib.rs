@@ -11,6 +11,7 @@ pub mod mnist;
 pub mod model;
 pub mod mt19937;
 pub mod optim;
+pub mod report;
 pub mod train;
 pub mod yinyang;
 

@@ -1,0 +1,239 @@
+//! Output files of a training run: per-epoch metrics as CSV and JSON, and an SVG plot of the
+//! accuracy and loss curves.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::error::{Result, TrainError};
+use crate::train::EpochMetrics;
+
+/// Writes the metrics as CSV, one row per epoch, with a header of the field names.
+pub fn write_metrics_csv(path: &Path, history: &[EpochMetrics]) -> Result<()> {
+    let io = |e: std::io::Error| TrainError::io(path, e);
+    let mut writer = csv::Writer::from_path(path).map_err(|e| csv_error(path, e))?;
+    for row in history {
+        writer.serialize(row).map_err(|e| csv_error(path, e))?;
+    }
+    writer.flush().map_err(io)
+}
+
+/// Reads metrics written by [`write_metrics_csv`].
+pub fn read_metrics_csv(path: &Path) -> Result<Vec<EpochMetrics>> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
+    reader
+        .deserialize()
+        .map(|row| row.map_err(|e| csv_error(path, e)))
+        .collect()
+}
+
+fn csv_error(path: &Path, e: csv::Error) -> TrainError {
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => TrainError::io(path, source),
+        other => TrainError::Format {
+            path: path.to_path_buf(),
+            message: format!("{other:?}"),
+        },
+    }
+}
+
+/// Writes any serialisable value as pretty-printed JSON.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| TrainError::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(path, text + "\n").map_err(|e| TrainError::io(path, e))
+}
+
+/// Reads a JSON value written by [`write_json`].
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| TrainError::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Draws accuracy (left) and loss (right) against the epoch: training and validation curves,
+/// and the final test accuracy as a point when given.
+pub fn plot_curves(
+    path: &Path,
+    title: &str,
+    history: &[EpochMetrics],
+    test_accuracy: Option<f64>,
+) -> Result<()> {
+    draw_curves(path, title, history, test_accuracy).map_err(|message| TrainError::Format {
+        path: path.to_path_buf(),
+        message: format!("cannot draw plot: {message}"),
+    })
+}
+
+type DrawResult = std::result::Result<(), String>;
+
+fn draw_curves(
+    path: &Path,
+    title: &str,
+    history: &[EpochMetrics],
+    test_accuracy: Option<f64>,
+) -> DrawResult {
+    let root = SVGBackend::new(path, (1000, 420)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let root = root
+        .titled(title, ("sans-serif", 20))
+        .map_err(|e| e.to_string())?;
+    let (left, right) = root.split_horizontally(500);
+    let last_epoch = history.last().map_or(1, |m| m.epoch).max(1) as f64;
+
+    // Accuracy in percent; the lower bound follows the data so late progress stays visible.
+    let pct = |a: f64| 100.0 * a;
+    let low = history
+        .iter()
+        .flat_map(|m| [m.train_accuracy, m.validation_accuracy])
+        .chain(test_accuracy)
+        .fold(1.0f64, f64::min);
+    let y_low = (pct(low) - 5.0).clamp(0.0, 95.0).floor();
+    let mut acc = ChartBuilder::on(&left)
+        .margin(12)
+        .x_label_area_size(35)
+        .y_label_area_size(45)
+        .caption("accuracy (%)", ("sans-serif", 16))
+        .build_cartesian_2d(0.0..last_epoch, y_low..100.0)
+        .map_err(|e| e.to_string())?;
+    acc.configure_mesh()
+        .x_desc("epoch")
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let series: [(&str, RGBColor, fn(&EpochMetrics) -> f64); 2] = [
+        ("train", BLUE, |m| m.train_accuracy),
+        ("validation", RED, |m| m.validation_accuracy),
+    ];
+    for (name, color, value) in series {
+        acc.draw_series(LineSeries::new(
+            history.iter().map(|m| (m.epoch as f64, pct(value(m)))),
+            color,
+        ))
+        .map_err(|e| e.to_string())?
+        .label(name)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    }
+    if let Some(test) = test_accuracy {
+        acc.draw_series(std::iter::once(Circle::new(
+            (last_epoch, pct(test)),
+            4,
+            BLACK.filled(),
+        )))
+        .map_err(|e| e.to_string())?
+        .label(format!("test {:.2}%", pct(test)))
+        .legend(|(x, y)| Circle::new((x + 10, y), 4, BLACK.filled()));
+    }
+    acc.configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())?;
+
+    let high = history
+        .iter()
+        .flat_map(|m| [m.train_loss, m.validation_loss])
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let mut loss = ChartBuilder::on(&right)
+        .margin(12)
+        .x_label_area_size(35)
+        .y_label_area_size(55)
+        .caption("loss", ("sans-serif", 16))
+        .build_cartesian_2d(0.0..last_epoch, 0.0..(high * 1.05).max(1e-9))
+        .map_err(|e| e.to_string())?;
+    loss.configure_mesh()
+        .x_desc("epoch")
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let series: [(&str, RGBColor, fn(&EpochMetrics) -> f64); 2] = [
+        ("train", BLUE, |m| m.train_loss),
+        ("validation", RED, |m| m.validation_loss),
+    ];
+    for (name, color, value) in series {
+        loss.draw_series(LineSeries::new(
+            history.iter().map(|m| (m.epoch as f64, value(m))),
+            color,
+        ))
+        .map_err(|e| e.to_string())?
+        .label(name)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    }
+    loss.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::TempDir;
+
+    fn history() -> Vec<EpochMetrics> {
+        (1..=3)
+            .map(|e| EpochMetrics {
+                epoch: e,
+                learning_rate: 5e-3 * 0.95f64.powi(e as i32 - 1),
+                train_loss: 1.0 / e as f64,
+                train_accuracy: 0.5 + 0.1 * e as f64,
+                spikes_per_sample: 10.0 * e as f64,
+                train_no_prediction: 0.0,
+                validation_loss: 1.1 / e as f64,
+                validation_accuracy: 0.45 + 0.1 * e as f64,
+                seconds: 0.25,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn csv_round_trips_every_field() {
+        let dir = TempDir::new("report-csv");
+        let path = dir.path().join("metrics.csv");
+        write_metrics_csv(&path, &history()).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("epoch,learning_rate,train_loss,train_accuracy"));
+        assert_eq!(text.lines().count(), 4);
+        assert_eq!(read_metrics_csv(&path).unwrap(), history());
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let dir = TempDir::new("report-json");
+        let path = dir.path().join("metrics.json");
+        write_json(&path, &history()).unwrap();
+        let back: Vec<EpochMetrics> = read_json(&path).unwrap();
+        assert_eq!(back, history());
+    }
+
+    #[test]
+    fn malformed_json_is_a_format_error_naming_the_file() {
+        let dir = TempDir::new("report-bad-json");
+        let path = dir.path().join("bad.json");
+        std::fs::write(&path, "{not json").unwrap();
+        let err = read_json::<Vec<EpochMetrics>>(&path).unwrap_err();
+        assert!(matches!(err, TrainError::Format { .. }));
+        assert!(err.to_string().contains("bad.json"));
+    }
+
+    #[test]
+    fn plot_is_an_svg_with_both_panels_and_the_test_point() {
+        let dir = TempDir::new("report-svg");
+        let path = dir.path().join("curves.svg");
+        plot_curves(&path, "Yin-Yang", &history(), Some(0.9)).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("accuracy (%)"));
+        assert!(svg.contains("loss"));
+        assert!(svg.contains("test 90.00%"));
+        // Two curves per panel.
+        assert!(svg.matches("<polyline").count() >= 4);
+    }
+}
