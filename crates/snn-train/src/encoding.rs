@@ -3,6 +3,7 @@
 //! training. Times are in milliseconds.
 
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
 use crate::yinyang::YinYangSample;
@@ -29,7 +30,7 @@ fn sort_by_time(spikes: &mut [InputSpike]) {
 /// `[x, y, 1 - x, 1 - y]`; the paper's Fig. 3D draws them as `(x, 1 - x, y, 1 - y)`. With weights
 /// drawn independently per synapse the two orders are the same network up to a relabelling of
 /// inputs; this crate uses the data files' order, with the bias last.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct YinYangEncoding {
     /// Latest feature spike time, for a feature of 1 (Table 3: 30 ms).
     pub t_max: f64,
@@ -80,7 +81,7 @@ impl YinYangEncoding {
 
 /// MNIST latency encoding: pixel `v` (0-255) on input `i` spikes at `(1 - v/255) · t_max`;
 /// pixels with `v <= min_value` do not spike (paper: values 0 and 1 give no spike).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MnistEncoding {
     /// Spike time of a white pixel limit, `v → 0` (Table 3: 20 ms).
     pub t_max: f64,

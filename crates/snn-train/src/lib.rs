@@ -2,6 +2,7 @@
 //! datasets, their latency encodings, Adam, weight initialisation and the training loop behind
 //! the `snn-train` program.
 
+pub mod config;
 pub mod encoding;
 pub mod error;
 pub mod evaluate;
