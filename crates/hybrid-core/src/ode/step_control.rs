@@ -1,0 +1,192 @@
+//! Pieces shared by the explicit Runge-Kutta steppers: stage combination, the scaled error norm,
+//! the PI step-size controller and the initial step-size heuristic.
+//!
+//! All formulas follow Hairer, Nørsett & Wanner, *Solving Ordinary Differential Equations I*
+//! (2nd ed., 1993), section II.4 "Practical error estimation and step size selection", and the
+//! step-size control of their codes DOPRI5 and DOP853 (section II.10 for the PI controller).
+
+/// `out = x + h Σ_j row[j] k[j]`: the argument of a stage, or the combined solution of a step.
+///
+/// Zero coefficients are skipped, so a sparse tableau row costs only its non-zero entries.
+pub(super) fn combine(out: &mut [f64], x: &[f64], h: f64, row: &[f64], k: &[Vec<f64>]) {
+    for (i, o) in out.iter_mut().enumerate() {
+        let mut s = 0.0;
+        for (j, &a) in row.iter().enumerate() {
+            if a != 0.0 {
+                s += a * k[j][i];
+            }
+        }
+        *o = x[i] + h * s;
+    }
+}
+
+/// `Σ_j row[j] k[j]` at component `i` (zero coefficients skipped).
+pub(super) fn weighted_sum(row: &[f64], k: &[Vec<f64>], i: usize) -> f64 {
+    let mut s = 0.0;
+    for (j, &a) in row.iter().enumerate() {
+        if a != 0.0 {
+            s += a * k[j][i];
+        }
+    }
+    s
+}
+
+/// Error scale of component `i`: `atol + rtol max(|x_i|, |x_new_i|)` (HNW I, eq. II.4.10).
+pub(super) fn scale(atol: f64, rtol: f64, x: f64, x_new: f64) -> f64 {
+    atol + rtol * x.abs().max(x_new.abs())
+}
+
+/// Whether every component is finite.
+pub(super) fn all_finite(v: &[f64]) -> bool {
+    v.iter().all(|a| a.is_finite())
+}
+
+/// The PI ("Lund-stabilised") step-size controller of DOPRI5/DOP853 (HNW I, eq. II.4.13 with the
+/// `err_old^β` factor of section IV.2):
+/// `h_new = h · clamp(safety · err^{-α} · err_old^{β}, fac_min, fac_max)`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Controller {
+    /// Exponent `α` applied to the current error (`1/q - 0.75 β` for an order-`q` estimate).
+    pub alpha: f64,
+    /// Exponent `β` of the previous accepted error (0 gives the classical I controller).
+    pub beta: f64,
+    /// Smallest factor between two successive step sizes.
+    pub fac_min: f64,
+    /// Largest factor between two successive step sizes.
+    pub fac_max: f64,
+    /// Safety factor.
+    pub safety: f64,
+    /// Error of the previous accepted step (floored at 1e-4).
+    pub err_old: f64,
+    /// Whether the previous attempt was rejected (then the step may not grow).
+    pub rejected: bool,
+}
+
+impl Controller {
+    /// A controller with the given exponents and factor bounds, in its just-reset state.
+    pub const fn new(alpha: f64, beta: f64, fac_min: f64, fac_max: f64) -> Self {
+        Controller {
+            alpha,
+            beta,
+            fac_min,
+            fac_max,
+            safety: 0.9,
+            err_old: 1e-4,
+            rejected: false,
+        }
+    }
+
+    /// Forget the history (after a reset of the integration).
+    pub fn reset(&mut self) {
+        self.err_old = 1e-4;
+        self.rejected = false;
+    }
+
+    /// Decide on a step of magnitude `h_abs` with scaled error `err`.
+    /// Returns whether the step is accepted and the magnitude of the next step to try.
+    pub fn decide(&mut self, err: f64, h_abs: f64) -> (bool, f64) {
+        let err_pow = err.powf(self.alpha);
+        if err <= 1.0 {
+            let fac = err_pow / self.err_old.powf(self.beta);
+            let fac = (fac / self.safety).clamp(1.0 / self.fac_max, 1.0 / self.fac_min);
+            let mut h_new = h_abs / fac;
+            if self.rejected {
+                h_new = h_new.min(h_abs);
+            }
+            self.err_old = err.max(1e-4);
+            self.rejected = false;
+            (true, h_new)
+        } else {
+            let fac = (err_pow / self.safety).min(1.0 / self.fac_min);
+            self.rejected = true;
+            (false, h_abs / fac)
+        }
+    }
+}
+
+/// RMS norm of `v` scaled by `atol + rtol |x_i|` (the norm of the initial step heuristic).
+pub(super) fn rms_scaled(v: &[f64], x: &[f64], atol: f64, rtol: f64) -> f64 {
+    let n = v.len().max(1) as f64;
+    let s: f64 = v
+        .iter()
+        .zip(x)
+        .map(|(vi, xi)| {
+            let r = vi / (atol + rtol * xi.abs());
+            r * r
+        })
+        .sum();
+    (s / n).sqrt()
+}
+
+/// Hairer's initial step size for a method of order `order` (HNW I, section II.4, "Starting
+/// step size"): `h0 = 0.01 ‖x‖/‖f‖`, an explicit Euler probe `f1 = f(t + h0, x + h0 f0)` estimates
+/// the second derivative, and `h = min(100 h0, (0.01 / max(‖f0‖, ‖f''‖))^{1/order}, max_step)`.
+///
+/// `f0 = f(t, x)`; `x1` and `f1` are scratch space. Returns the signed step size (sign of
+/// `direction`); a non-finite probe falls back to a tiny step `max(1e-3 h0, 1e-6)`.
+pub(super) fn initial_step<F: FnMut(f64, &[f64], &mut [f64])>(
+    rhs: &mut F,
+    t: f64,
+    x: &[f64],
+    f0: &[f64],
+    x1: &mut [f64],
+    f1: &mut [f64],
+    order: i32,
+    atol: f64,
+    rtol: f64,
+    max_step: f64,
+    direction: f64,
+) -> f64 {
+    let d0 = rms_scaled(x, x, atol, rtol);
+    let d1 = rms_scaled(f0, x, atol, rtol);
+    let h0 = if d0 < 1e-5 || d1 < 1e-5 {
+        1e-6
+    } else {
+        0.01 * d0 / d1
+    };
+    let h0 = h0.min(max_step);
+    let hs = direction * h0;
+    for i in 0..x.len() {
+        x1[i] = x[i] + hs * f0[i];
+    }
+    rhs(t + hs, x1, f1);
+    for i in 0..x.len() {
+        x1[i] = f1[i] - f0[i];
+    }
+    let d2 = rms_scaled(x1, x, atol, rtol) / h0;
+    let dmax = d1.max(d2);
+    let h1 = if dmax.is_nan() || dmax <= 1e-15 {
+        (h0 * 1e-3).max(1e-6)
+    } else {
+        (0.01 / dmax).powf(1.0 / f64::from(order))
+    };
+    direction * (100.0 * h0).min(h1).min(max_step)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controller_never_grows_the_step_right_after_a_rejection() {
+        let mut c = Controller::new(0.17, 0.04, 0.2, 10.0);
+        let (acc, h1) = c.decide(4.0, 1.0);
+        assert!(!acc && h1 < 1.0);
+        let (acc, h2) = c.decide(1e-8, h1);
+        assert!(acc);
+        assert_eq!(h2, h1);
+    }
+
+    #[test]
+    fn controller_factor_is_bounded() {
+        let mut c = Controller::new(0.2, 0.0, 0.2, 10.0);
+        assert_eq!(c.decide(0.0, 1.0), (true, 10.0));
+        let (acc, h) = c.decide(1e12, 1.0);
+        assert!(!acc);
+        assert!((h - 0.2).abs() < 1e-15);
+        // err = 1 exactly: accepted, shrink by the safety factor only.
+        let mut c = Controller::new(0.2, 0.0, 0.2, 10.0);
+        let (acc, h) = c.decide(1.0, 1.0);
+        assert!(acc && (h - 0.9).abs() < 1e-15);
+    }
+}
