@@ -72,6 +72,12 @@ pub enum LossConfig {
         tau1: f64,
         /// α (Table 3: 3e-3).
         alpha: f64,
+        /// Remedy for a silent label neuron, off (`None`) by default as in the paper: with
+        /// `Some(κ)` a silent output neuron gets the pseudo first-spike time
+        /// `t_end + κ (ϑ - max_t V)` (ms), so the loss stays finite and pushes it towards the
+        /// threshold (`lif-network`'s `Loss::FirstSpikeSilentRemedy`).
+        #[serde(default)]
+        silent_remedy_kappa: Option<f64>,
     },
     /// Eq. (4): cross-entropy of the softmax of the readout voltage maxima.
     MaxVoltage,
@@ -141,6 +147,7 @@ impl ExperimentConfig {
                 tau0: 0.5,
                 tau1: 6.4,
                 alpha: 3e-3,
+                silent_remedy_kappa: None,
             },
             init_hidden: YINYANG_HIDDEN,
             init_output: YINYANG_OUTPUT,
@@ -222,7 +229,22 @@ impl ExperimentConfig {
                 )
             }
         }
-        if let LossConfig::FirstSpike { tau0, tau1, alpha } = self.loss {
+        if let LossConfig::FirstSpike {
+            tau0,
+            tau1,
+            alpha,
+            silent_remedy_kappa,
+        } = self.loss
+        {
+            if let Some(kappa) = silent_remedy_kappa {
+                if !(kappa.is_finite() && kappa > 0.0) {
+                    return bad(
+                        "silent-remedy",
+                        kappa.to_string(),
+                        "must be a finite number > 0",
+                    );
+                }
+            }
             for (name, v) in [("tau0", tau0), ("tau1", tau1)] {
                 if !(v.is_finite() && v > 0.0) {
                     return bad(name, v.to_string(), "must be a finite number > 0");
@@ -275,7 +297,8 @@ mod tests {
             LossConfig::FirstSpike {
                 tau0: 0.5,
                 tau1: 6.4,
-                alpha: 3e-3
+                alpha: 3e-3,
+                silent_remedy_kappa: None
             }
         );
         assert_eq!((c.init_hidden.mean, c.init_hidden.std), (1.5, 0.78));
@@ -314,7 +337,8 @@ mod tests {
 
     #[test]
     fn out_of_range_values_are_rejected_by_option_name() {
-        let cases: Vec<(Box<dyn Fn(&mut ExperimentConfig)>, &str)> = vec![
+        type Case = (Box<dyn Fn(&mut ExperimentConfig)>, &'static str);
+        let cases: Vec<Case> = vec![
             (Box::new(|c| c.hidden = 0), "hidden"),
             (Box::new(|c| c.t_end = -1.0), "t-end"),
             (Box::new(|c| c.neuron.tau_syn = f64::NAN), "tau-syn"),
@@ -324,6 +348,7 @@ mod tests {
                         tau0: 0.0,
                         tau1: 6.4,
                         alpha: 0.0,
+                        silent_remedy_kappa: None,
                     }
                 }),
                 "tau0",

@@ -8,15 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, TrainError};
 use crate::yinyang::YinYangSample;
 
-// TODO(lif-network): replace by `pub use lif_network::eventprop::InputSpike;` once it lands.
 /// An input spike: its time (ms) and the index of the input neuron that emits it.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct InputSpike {
-    /// Spike time (ms).
-    pub time: f64,
-    /// Index of the input neuron.
-    pub source: u32,
-}
+pub use lif_network::eventprop::InputSpike;
 
 /// Sorts spikes by time; ties keep the order of their sources (a stable sort on `time`).
 fn sort_by_time(spikes: &mut [InputSpike]) {

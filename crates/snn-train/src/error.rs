@@ -123,6 +123,9 @@ pub enum TrainError {
         /// Length given.
         found: usize,
     },
+    /// The network could not be built, simulated or differentiated.
+    #[error("network: {0}")]
+    Network(#[from] lif_network::LifError),
     /// A loss or gradient came out non-finite.
     #[error(
         "non-finite {what} ({value}) for example {sample}{}",

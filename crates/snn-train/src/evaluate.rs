@@ -16,8 +16,10 @@ pub struct Evaluation {
     pub correct: usize,
     /// `correct / n`.
     pub accuracy: f64,
-    /// Mean per-example loss.
+    /// Mean per-example loss over the examples with a finite loss (`+∞` if none).
     pub mean_loss: f64,
+    /// Examples whose loss is `+∞` (first-spike loss: the label neuron never fired).
+    pub infinite_loss: usize,
     /// Mean number of network spikes per example.
     pub spikes_per_sample: f64,
     /// Examples for which the network gave no answer (counted as wrong).
@@ -32,6 +34,7 @@ pub(crate) struct Tally {
     pub n: usize,
     pub correct: usize,
     pub loss_sum: f64,
+    pub infinite_loss: usize,
     pub spikes: usize,
     pub no_prediction: usize,
     pub confusion: Vec<Vec<usize>>,
@@ -43,6 +46,7 @@ impl Tally {
             n: 0,
             correct: 0,
             loss_sum: 0.0,
+            infinite_loss: 0,
             spikes: 0,
             no_prediction: 0,
             confusion: vec![vec![0; n_classes]; n_classes],
@@ -51,7 +55,11 @@ impl Tally {
 
     pub fn add(&mut self, p: &SamplePrediction, label: usize) {
         self.n += 1;
-        self.loss_sum += p.loss;
+        if p.loss.is_finite() {
+            self.loss_sum += p.loss;
+        } else {
+            self.infinite_loss += 1;
+        }
         self.spikes += p.spikes;
         match p.prediction {
             Some(k) => {
@@ -71,7 +79,12 @@ impl Tally {
     }
 
     pub fn mean_loss(&self) -> f64 {
-        self.loss_sum / self.n.max(1) as f64
+        let finite = self.n - self.infinite_loss;
+        if finite == 0 && self.n > 0 {
+            f64::INFINITY
+        } else {
+            self.loss_sum / finite.max(1) as f64
+        }
     }
 
     pub fn spikes_per_sample(&self) -> f64 {
@@ -84,6 +97,7 @@ impl Tally {
             correct: self.correct,
             accuracy: self.accuracy(),
             mean_loss: self.mean_loss(),
+            infinite_loss: self.infinite_loss,
             spikes_per_sample: self.spikes_per_sample(),
             no_prediction: self.no_prediction,
             confusion: self.confusion,
@@ -108,7 +122,7 @@ pub fn evaluate<M: Model>(model: &M, data: &Dataset) -> Result<Evaluation> {
     let mut tally = Tally::new(data.n_classes);
     for (i, r) in results.into_iter().enumerate() {
         let p = r?;
-        if !p.loss.is_finite() {
+        if p.loss.is_nan() || p.loss == f64::NEG_INFINITY {
             return Err(TrainError::NonFinite {
                 what: "loss",
                 value: p.loss,

@@ -1,8 +1,16 @@
 //! Training spiking networks with EventProp (Wunderlich & Pehle 2021): the Yin-Yang and MNIST
 //! datasets, their latency encodings, Adam, weight initialisation and the training loop behind
 //! the `snn-train` program.
+//!
+//! Layers, from data to results:
+//! - data: [`yinyang`] (bit-exact published split, via [`mt19937`]), [`idx`] and [`mnist`];
+//! - [`encoding`]: latency codes and input dropout; [`datasets`]: encoded splits;
+//! - [`model`]: what training needs from a network; [`snn`]: the `lif-network` classifier;
+//! - [`init`], [`optim`] (Adam), [`train`] (deterministic parallel minibatches), [`evaluate`];
+//! - [`config`] (Table 3 defaults), [`run`] (a run directory), [`report`] (CSV, JSON, SVG).
 
 pub mod config;
+pub mod datasets;
 pub mod encoding;
 pub mod error;
 pub mod evaluate;
@@ -13,6 +21,8 @@ pub mod model;
 pub mod mt19937;
 pub mod optim;
 pub mod report;
+pub mod run;
+pub mod snn;
 pub mod train;
 pub mod yinyang;
 

@@ -10,7 +10,8 @@ use crate::error::{Result, TrainError};
 /// Loss, gradient and diagnostics of one example.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampleOutcome {
-    /// The example's loss (one term of the batch mean of eq. (3) or (4)).
+    /// The example's loss (one term of the batch mean of eq. (3) or (4)); `+∞` is allowed (the
+    /// first-spike loss of a silent label neuron), NaN is an error.
     pub loss: f64,
     /// `∂loss/∂θ`, one array per parameter array, in the layout of [`Model::params_mut`].
     pub gradient: Vec<Vec<f64>>,
@@ -23,7 +24,7 @@ pub struct SampleOutcome {
 /// Prediction of one example with its loss, without gradient.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SamplePrediction {
-    /// The example's loss.
+    /// The example's loss (`+∞` allowed, as in [`SampleOutcome`]).
     pub loss: f64,
     /// Predicted class, `None` when the network gives no answer.
     pub prediction: Option<usize>,

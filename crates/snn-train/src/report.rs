@@ -71,6 +71,9 @@ pub fn plot_curves(
 
 type DrawResult = std::result::Result<(), String>;
 
+/// A curve to draw: legend, colour and the metric it shows.
+type Curve = (&'static str, RGBColor, fn(&EpochMetrics) -> f64);
+
 fn draw_curves(
     path: &Path,
     title: &str,
@@ -104,7 +107,7 @@ fn draw_curves(
         .x_desc("epoch")
         .draw()
         .map_err(|e| e.to_string())?;
-    let series: [(&str, RGBColor, fn(&EpochMetrics) -> f64); 2] = [
+    let series: [Curve; 2] = [
         ("train", BLUE, |m| m.train_accuracy),
         ("validation", RED, |m| m.validation_accuracy),
     ];
@@ -150,7 +153,7 @@ fn draw_curves(
         .x_desc("epoch")
         .draw()
         .map_err(|e| e.to_string())?;
-    let series: [(&str, RGBColor, fn(&EpochMetrics) -> f64); 2] = [
+    let series: [Curve; 2] = [
         ("train", BLUE, |m| m.train_loss),
         ("validation", RED, |m| m.validation_loss),
     ];
@@ -183,6 +186,7 @@ mod tests {
                 epoch: e,
                 learning_rate: 5e-3 * 0.95f64.powi(e as i32 - 1),
                 train_loss: 1.0 / e as f64,
+                train_infinite_loss: 0.0,
                 train_accuracy: 0.5 + 0.1 * e as f64,
                 spikes_per_sample: 10.0 * e as f64,
                 train_no_prediction: 0.0,
@@ -199,7 +203,9 @@ mod tests {
         let path = dir.path().join("metrics.csv");
         write_metrics_csv(&path, &history()).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("epoch,learning_rate,train_loss,train_accuracy"));
+        assert!(
+            text.starts_with("epoch,learning_rate,train_loss,train_infinite_loss,train_accuracy")
+        );
         assert_eq!(text.lines().count(), 4);
         assert_eq!(read_metrics_csv(&path).unwrap(), history());
     }

@@ -68,15 +68,18 @@ pub struct EpochMetrics {
     /// Learning rate used during the epoch.
     pub learning_rate: f64,
     /// Mean training loss, each example scored by the weights of its batch's step (before the
-    /// update), as is usual for a running training loss.
+    /// update), as is usual for a running training loss; examples with an infinite loss are left
+    /// out of the mean and counted in `train_infinite_loss`.
     pub train_loss: f64,
+    /// Fraction of training examples with an infinite loss (label neuron silent).
+    pub train_infinite_loss: f64,
     /// Training accuracy, measured the same way.
     pub train_accuracy: f64,
     /// Mean network spikes per training example.
     pub spikes_per_sample: f64,
     /// Fraction of training examples without a network answer.
     pub train_no_prediction: f64,
-    /// Mean validation loss after the epoch.
+    /// Mean validation loss after the epoch (finite losses only).
     pub validation_loss: f64,
     /// Validation accuracy after the epoch.
     pub validation_accuracy: f64,
@@ -143,7 +146,8 @@ fn check_finite(o: &SampleOutcome, sample: usize, epoch: usize) -> Result<()> {
         sample,
         epoch: Some(epoch),
     };
-    if !o.loss.is_finite() {
+    // +∞ is a legitimate value (silent label neuron, finite gradient); NaN and -∞ are not.
+    if o.loss.is_nan() || o.loss == f64::NEG_INFINITY {
         return Err(bad("loss", o.loss));
     }
     if let Some(&g) = o.gradient.iter().flatten().find(|g| !g.is_finite()) {
@@ -248,6 +252,7 @@ pub fn train<M: Model>(
             epoch,
             learning_rate,
             train_loss: tally.mean_loss(),
+            train_infinite_loss: tally.infinite_loss as f64 / tally.n.max(1) as f64,
             train_accuracy: tally.accuracy(),
             spikes_per_sample: tally.spikes_per_sample(),
             train_no_prediction: tally.no_prediction as f64 / tally.n.max(1) as f64,

@@ -1,0 +1,224 @@
+//! The EventProp networks of `lif-network` as a [`Model`]: a hidden LIF layer and an output
+//! layer (LIF with the first-spike loss eq. (3), or leaky-integrator readout with the
+//! max-voltage loss eq. (4)), built from an [`ExperimentConfig`], saved to and loaded from JSON.
+
+use lif_network::eventprop::{FeedForwardNet, LayerKind, LifParams, Loss};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ExperimentConfig, LossConfig};
+use crate::encoding::InputSpike;
+use crate::error::{Result, TrainError};
+use crate::init::normal_weights;
+use crate::model::{Model, SampleOutcome, SamplePrediction};
+
+/// Format tag of weights files written by this version.
+pub const WEIGHTS_FORMAT: &str = "snn-train-weights-v1";
+
+/// A two-layer spiking classifier and its loss.
+#[derive(Clone, Debug)]
+pub struct SnnClassifier {
+    /// The network (weights included).
+    pub net: FeedForwardNet,
+    /// The loss of its task.
+    pub loss: LossConfig,
+}
+
+impl SnnClassifier {
+    /// Builds the network of `config` with weights drawn from its initialisers, seeded by
+    /// `config.train.seed`.
+    pub fn new(config: &ExperimentConfig) -> Result<Self> {
+        config.validate()?;
+        let mut net = empty_network(config)?;
+        let lengths: Vec<usize> = net.layers.iter().map(|l| l.weights.len()).collect();
+        let weights = normal_weights(
+            &[config.init_hidden, config.init_output],
+            &lengths,
+            config.train.seed,
+        )?;
+        for (layer, w) in net.layers.iter_mut().zip(weights) {
+            layer.weights = w;
+        }
+        Ok(Self {
+            net,
+            loss: config.loss,
+        })
+    }
+
+    /// The `lif-network` loss of one example.
+    pub fn loss_for(&self, label: usize) -> Loss {
+        match self.loss {
+            LossConfig::FirstSpike {
+                tau0,
+                tau1,
+                alpha,
+                silent_remedy_kappa: None,
+            } => Loss::FirstSpike {
+                label,
+                tau0,
+                tau1,
+                alpha,
+            },
+            LossConfig::FirstSpike {
+                tau0,
+                tau1,
+                alpha,
+                silent_remedy_kappa: Some(kappa),
+            } => Loss::FirstSpikeSilentRemedy {
+                label,
+                tau0,
+                tau1,
+                alpha,
+                kappa,
+            },
+            LossConfig::MaxVoltage => Loss::MaxVoltage { label },
+        }
+    }
+
+    /// The weights file content: the configuration and every layer.
+    pub fn to_saved(&self, config: &ExperimentConfig) -> SavedNetwork {
+        SavedNetwork {
+            format: WEIGHTS_FORMAT.to_string(),
+            config: config.clone(),
+            layers: self
+                .net
+                .layers
+                .iter()
+                .map(|l| SavedLayer {
+                    n_in: l.n_in,
+                    n_out: l.n_out,
+                    spiking: l.kind == LayerKind::Spiking,
+                    weights: l.weights.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Rebuilds a classifier from a weights file's content, checking the format tag, the
+    /// configuration, every layer's shape and kind against it and that every weight is finite.
+    pub fn from_saved(saved: &SavedNetwork, path: &std::path::Path) -> Result<Self> {
+        let bad = |message: String| TrainError::Format {
+            path: path.to_path_buf(),
+            message,
+        };
+        if saved.format != WEIGHTS_FORMAT {
+            return Err(bad(format!(
+                "format {:?}, expected {WEIGHTS_FORMAT:?}",
+                saved.format
+            )));
+        }
+        saved.config.validate()?;
+        let mut net = empty_network(&saved.config)?;
+        if saved.layers.len() != net.layers.len() {
+            return Err(bad(format!(
+                "{} layers, expected {}",
+                saved.layers.len(),
+                net.layers.len()
+            )));
+        }
+        for (l, (layer, s)) in net.layers.iter_mut().zip(&saved.layers).enumerate() {
+            if (s.n_in, s.n_out) != (layer.n_in, layer.n_out) {
+                return Err(bad(format!(
+                    "layer {l} is {}x{}, the configuration needs {}x{}",
+                    s.n_out, s.n_in, layer.n_out, layer.n_in
+                )));
+            }
+            if s.spiking != (layer.kind == LayerKind::Spiking) {
+                return Err(bad(format!("layer {l} has the wrong kind for the task")));
+            }
+            if s.weights.len() != layer.weights.len() {
+                return Err(bad(format!(
+                    "layer {l} has {} weights, expected {}",
+                    s.weights.len(),
+                    layer.weights.len()
+                )));
+            }
+            if let Some(i) = s.weights.iter().position(|w| !w.is_finite()) {
+                return Err(bad(format!("layer {l} weight {i} is not finite")));
+            }
+            layer.weights.clone_from(&s.weights);
+        }
+        Ok(Self {
+            net,
+            loss: saved.config.loss,
+        })
+    }
+}
+
+/// The network of `config` with zero weights.
+fn empty_network(config: &ExperimentConfig) -> Result<FeedForwardNet> {
+    let output_kind = match config.loss {
+        LossConfig::FirstSpike { .. } => LayerKind::Spiking,
+        LossConfig::MaxVoltage => LayerKind::Readout,
+    };
+    let params = LifParams {
+        tau_mem: config.neuron.tau_mem,
+        tau_syn: config.neuron.tau_syn,
+        threshold: config.neuron.threshold,
+    };
+    Ok(FeedForwardNet::new(
+        config.task.n_inputs(),
+        &[
+            (config.hidden, LayerKind::Spiking),
+            (config.task.n_classes(), output_kind),
+        ],
+        params,
+        config.t_end,
+    )?)
+}
+
+impl Model for SnnClassifier {
+    fn param_lengths(&self) -> Vec<usize> {
+        self.net.layers.iter().map(|l| l.weights.len()).collect()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut [f64]> {
+        self.net
+            .layers
+            .iter_mut()
+            .map(|l| l.weights.as_mut_slice())
+            .collect()
+    }
+
+    fn loss_and_gradient(&self, input: &[InputSpike], label: usize) -> Result<SampleOutcome> {
+        let r = self.net.loss_and_gradient(input, &self.loss_for(label))?;
+        Ok(SampleOutcome {
+            loss: r.loss,
+            gradient: r.gradient,
+            prediction: r.prediction,
+            spikes: r.spikes,
+        })
+    }
+
+    fn loss_and_prediction(&self, input: &[InputSpike], label: usize) -> Result<SamplePrediction> {
+        let r = self.net.loss_value(input, &self.loss_for(label))?;
+        Ok(SamplePrediction {
+            loss: r.loss,
+            prediction: r.prediction,
+            spikes: r.spikes,
+        })
+    }
+}
+
+/// Content of a weights file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedNetwork {
+    /// [`WEIGHTS_FORMAT`].
+    pub format: String,
+    /// The experiment the weights belong to.
+    pub config: ExperimentConfig,
+    /// Hidden layer, then output layer.
+    pub layers: Vec<SavedLayer>,
+}
+
+/// One layer of a weights file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedLayer {
+    /// Presynaptic neurons.
+    pub n_in: usize,
+    /// Neurons of the layer.
+    pub n_out: usize,
+    /// LIF (`true`) or leaky-integrator readout (`false`).
+    pub spiking: bool,
+    /// Row-major `[post * n_in + pre]`.
+    pub weights: Vec<f64>,
+}

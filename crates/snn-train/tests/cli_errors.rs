@@ -1,0 +1,164 @@
+//! Guards against the `snn-train` program failing badly on bad input: a wrong MNIST path, a
+//! corrupt data or weights file, or an out-of-range option must each give exactly one line
+//! `error: ...` on stderr and a non-zero exit, never a panic trace or a multi-line dump.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn snn_train(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_snn-train"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Asserts a non-zero exit with one stderr line `error: ...` containing every `needle`.
+fn assert_one_line_error(args: &[&str], needles: &[&str]) {
+    let (code, _stdout, stderr) = snn_train(args);
+    assert_ne!(code, 0, "{args:?} succeeded");
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{args:?}: stderr is not one line: {stderr:?}"
+    );
+    assert!(lines[0].starts_with("error: "), "{args:?}: {stderr:?}");
+    for needle in needles {
+        assert!(
+            lines[0].contains(needle),
+            "{args:?}: {needle:?} not in {stderr:?}"
+        );
+    }
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("snn-train-cli-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn arg(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn missing_mnist_directory_is_one_error_line() {
+    assert_one_line_error(
+        &["mnist", "--data", "/nonexistent/mnist", "--quiet"],
+        &["/nonexistent/mnist"],
+    );
+}
+
+#[test]
+fn mnist_directory_without_files_names_the_missing_file() {
+    let dir = TempDir::new("empty");
+    assert_one_line_error(
+        &["mnist", "--data", dir.arg(), "--quiet"],
+        &["train-images-idx3-ubyte"],
+    );
+}
+
+#[test]
+fn corrupt_mnist_file_is_one_error_line() {
+    let dir = TempDir::new("corrupt");
+    // A gzip header followed by garbage, and a raw file with a wrong magic number.
+    std::fs::write(
+        dir.path().join("train-images-idx3-ubyte.gz"),
+        [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5],
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("train-labels-idx1-ubyte"),
+        [0u8, 0, 8, 3, 0, 0],
+    )
+    .unwrap();
+    assert_one_line_error(&["mnist", "--data", dir.arg(), "--quiet"], &["gzip"]);
+    std::fs::remove_file(dir.path().join("train-images-idx3-ubyte.gz")).unwrap();
+    std::fs::write(
+        dir.path().join("train-images-idx3-ubyte"),
+        [0u8, 0, 8, 1, 0, 0, 0, 0],
+    )
+    .unwrap();
+    assert_one_line_error(&["mnist", "--data", dir.arg(), "--quiet"], &["magic"]);
+}
+
+#[test]
+fn out_of_range_options_are_one_error_line_naming_the_option() {
+    for (args, needle) in [
+        (vec!["yin-yang", "--batch-size", "0"], "batch-size"),
+        (vec!["yin-yang", "--lr", "-1"], "lr"),
+        (vec!["yin-yang", "--lr-decay", "0"], "lr-decay"),
+        (vec!["yin-yang", "--dropout", "1.5"], "dropout"),
+        (vec!["yin-yang", "--hidden", "0"], "hidden"),
+        (vec!["yin-yang", "--t-end", "-5"], "t-end"),
+        (vec!["yin-yang", "--threads", "0"], "threads"),
+        (vec!["yin-yang", "--train-samples", "0"], "train-samples"),
+        (vec!["yin-yang", "--hidden-std", "-0.1"], "weight std"),
+        (vec!["mnist", "--data", "x", "--tau0", "1"], "tau0"),
+    ] {
+        let mut args = args;
+        args.push("--quiet");
+        assert_one_line_error(&args, &[needle]);
+    }
+}
+
+#[test]
+fn unparsable_arguments_are_one_error_line() {
+    assert_one_line_error(&["yin-yang", "--batch-size", "abc"], &["batch-size"]);
+    assert_one_line_error(&["yin-yang", "--no-such-option"], &["no-such-option"]);
+    assert_one_line_error(&["fly"], &["fly"]);
+    assert_one_line_error(&["evaluate"], &["--weights"]);
+}
+
+#[test]
+fn missing_or_malformed_weights_file_is_one_error_line() {
+    assert_one_line_error(
+        &["evaluate", "--weights", "/nonexistent/weights.json"],
+        &["/nonexistent/weights.json"],
+    );
+    let dir = TempDir::new("weights");
+    let path = dir.path().join("weights.json");
+    std::fs::write(
+        &path,
+        "{\"format\": \"snn-train-weights-v1\", \"layers\": [",
+    )
+    .unwrap();
+    assert_one_line_error(
+        &["evaluate", "--weights", path.to_str().unwrap()],
+        &["weights.json"],
+    );
+    std::fs::write(&path, "{\"format\": \"other\"}").unwrap();
+    assert_one_line_error(
+        &["evaluate", "--weights", path.to_str().unwrap()],
+        &["weights.json"],
+    );
+}
+
+#[test]
+fn help_succeeds_on_stdout() {
+    let (code, stdout, _) = snn_train(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("yin-yang") && stdout.contains("evaluate"));
+    let (code, stdout, _) = snn_train(&["yin-yang", "--help"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("--batch-size") && stdout.contains("--train-samples"));
+}

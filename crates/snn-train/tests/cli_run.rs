@@ -1,0 +1,79 @@
+//! End-to-end check of the `snn-train` program: a tiny Yin-Yang run writes every promised file
+//! (configuration, per-epoch metrics as CSV and JSON, weights, summary, SVG plot), and
+//! `evaluate` on the saved weights reproduces the run's test accuracy. Guards against weights
+//! that are saved or reloaded wrongly and against missing outputs.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use snn_train::report::{read_json, read_metrics_csv};
+use snn_train::run::{files, RunSummary};
+
+#[test]
+fn run_writes_all_outputs_and_evaluate_reproduces_test_accuracy() {
+    let out = std::env::temp_dir().join(format!("snn-train-cli-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let run = Command::new(env!("CARGO_BIN_EXE_snn-train"))
+        .args([
+            "yin-yang",
+            "--epochs",
+            "2",
+            "--hidden",
+            "30",
+            "--train-samples",
+            "64",
+            "--validation-samples",
+            "50",
+            "--test-samples",
+            "40",
+            "--threads",
+            "2",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("epoch")).count(), 2);
+
+    for name in [
+        files::CONFIG,
+        files::METRICS_CSV,
+        files::METRICS_JSON,
+        files::WEIGHTS,
+        files::SUMMARY,
+        files::PLOT,
+    ] {
+        assert!(out.join(name).is_file(), "{name} missing");
+    }
+    let metrics = read_metrics_csv(&out.join(files::METRICS_CSV)).unwrap();
+    assert_eq!(metrics.len(), 2);
+    assert_eq!(metrics[1].epoch, 2);
+    let summary: RunSummary = read_json(&out.join(files::SUMMARY)).unwrap();
+    assert_eq!(summary.sizes, [64, 50, 40]);
+    assert_eq!(summary.test.n, 40);
+    assert!(std::fs::read_to_string(out.join(files::PLOT))
+        .unwrap()
+        .starts_with("<svg"));
+
+    let weights: PathBuf = out.join(files::WEIGHTS);
+    let eval = Command::new(env!("CARGO_BIN_EXE_snn-train"))
+        .args(["evaluate", "--samples", "40", "--weights"])
+        .arg(&weights)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&eval.stdout);
+    assert!(eval.status.success(), "{text}");
+    let expected = format!(
+        "accuracy {:.2}% ({}/40)",
+        100.0 * summary.test.accuracy,
+        summary.test.correct
+    );
+    assert!(text.contains(&expected), "{text:?} lacks {expected:?}");
+    let _ = std::fs::remove_dir_all(&out);
+}
