@@ -30,7 +30,15 @@ impl<M: HybridSystem + ?Sized, L: Loss + ?Sized> Augment<M> for LossValue<'_, L>
     fn event(&mut self, _: &M, _: &[f64], _: &EventRecord, _: &mut [f64]) -> Result<(), Error> {
         Ok(())
     }
-    fn stop(&mut self, _: &M, p: &[f64], i: usize, _: f64, x: &[f64], _: &[f64]) -> Result<(), Error> {
+    fn stop(
+        &mut self,
+        _: &M,
+        p: &[f64],
+        i: usize,
+        _: f64,
+        x: &[f64],
+        _: &[f64],
+    ) -> Result<(), Error> {
         self.value += self.loss.observation(i, x, p);
         Ok(())
     }
@@ -93,12 +101,41 @@ pub fn adjoint_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
     opts: &SolverOptions,
 ) -> Result<Gradient, Error> {
     let (value, run, selected) = forward_pass(model, p, t0, t_end, loss, opts, true)?;
-    let traj = run.trajectory.as_ref().expect("forward pass stores the trajectory");
+    let traj = run
+        .trajectory
+        .as_ref()
+        .expect("forward pass stores the trajectory");
     let gradient = match opts.integrator {
-        Integrator::Dopri5 => backward::<M, L, Dopri5>(model, p, t0, t_end, loss, opts, traj, &run.events, &selected)?,
-        Integrator::Dop853 => backward::<M, L, Dop853>(model, p, t0, t_end, loss, opts, traj, &run.events, &selected)?,
+        Integrator::Dopri5 => backward::<M, L, Dopri5>(
+            model,
+            p,
+            t0,
+            t_end,
+            loss,
+            opts,
+            traj,
+            &run.events,
+            &selected,
+        )?,
+        Integrator::Dop853 => backward::<M, L, Dop853>(
+            model,
+            p,
+            t0,
+            t_end,
+            loss,
+            opts,
+            traj,
+            &run.events,
+            &selected,
+        )?,
     };
-    Ok(Gradient { loss: value, gradient, min_abs_gdot: min_abs_gdot(&run.events), events: run.events, stats: run.stats })
+    Ok(Gradient {
+        loss: value,
+        gradient,
+        min_abs_gdot: min_abs_gdot(&run.events),
+        events: run.events,
+        stats: run.stats,
+    })
 }
 
 fn backward<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
@@ -126,10 +163,20 @@ fn backward<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
         }
         points.push((rec.t, Breakpoint::Event(e)));
     }
-    points.extend(obs[oi..].iter().enumerate().map(|(k, &t)| (t, Breakpoint::Observation(oi + k))));
+    points.extend(
+        obs[oi..]
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| (t, Breakpoint::Observation(oi + k))),
+    );
 
-    let step_opts =
-        StepperOptions { rtol: opts.rtol, atol: opts.atol, max_step: opts.max_step, first_step: 0.0, max_steps: opts.max_steps };
+    let step_opts = StepperOptions {
+        rtol: opts.rtol,
+        atol: opts.atol,
+        max_step: opts.max_step,
+        first_step: 0.0,
+        max_steps: opts.max_steps,
+    };
     let mut stepper = S::new(n + m, step_opts);
     let mut z = vec![0.0; n + m]; // [λ, μ]: μ accumulates ∫ (λᵀ f_p + ℓ_p) dt from t to T
     let mut grad = vec![0.0; m];
@@ -137,14 +184,25 @@ fn backward<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
     let mut scratch = Scratch::new(n, m);
 
     for (t_bp, bp) in points.iter().rev() {
-        integrate_back(model, loss, p, traj, &mut stepper, &mut scratch, &mut z, *t_bp, t_cur)?;
+        integrate_back(
+            model,
+            loss,
+            p,
+            traj,
+            &mut stepper,
+            &mut scratch,
+            &mut z,
+            *t_bp,
+            t_cur,
+        )?;
         t_cur = *t_bp;
         let lambda = z[..n].to_vec();
         match *bp {
             Breakpoint::Observation(i) => {
-                let (_, _, phi_x, phi_p) = scalar_partials(t_cur, &observed(traj, t_cur, n), p, |_, xd, pd| {
-                    loss.observation(i, xd, pd)
-                });
+                let (_, _, phi_x, phi_p) =
+                    scalar_partials(t_cur, &observed(traj, t_cur, n), p, |_, xd, pd| {
+                        loss.observation(i, xd, pd)
+                    });
                 z[..n].iter_mut().zip(&phi_x).for_each(|(l, d)| *l += d);
                 grad.iter_mut().zip(&phi_p).for_each(|(g, d)| *g += d);
             }
@@ -175,13 +233,26 @@ fn backward<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
             }
         }
     }
-    integrate_back(model, loss, p, traj, &mut stepper, &mut scratch, &mut z, t0, t_cur)?;
+    integrate_back(
+        model,
+        loss,
+        p,
+        traj,
+        &mut stepper,
+        &mut scratch,
+        &mut z,
+        t0,
+        t_cur,
+    )?;
     let x0_p = derivatives::initial_state_jacobian(model, p);
     for j in 0..m {
         grad[j] += z[n + j] + (0..n).map(|i| x0_p[i + n * j] * z[i]).sum::<f64>();
     }
     if let Some(j) = grad.iter().position(|g| !g.is_finite()) {
-        return Err(Error::NonFinite { what: format!("gradient component {j}"), t: t0 });
+        return Err(Error::NonFinite {
+            what: format!("gradient component {j}"),
+            t: t0,
+        });
     }
     Ok(grad)
 }
@@ -203,7 +274,13 @@ struct Scratch {
 impl Scratch {
     fn new(n: usize, m: usize) -> Self {
         let zero = Dual64::new(0.0, 0.0);
-        Self { x: vec![0.0; n], vjp_x: vec![0.0; n], vjp_p: vec![0.0; m], xd: vec![zero; n], pd: vec![zero; m] }
+        Self {
+            x: vec![0.0; n],
+            vjp_x: vec![0.0; n],
+            vjp_p: vec![0.0; m],
+            xd: vec![zero; n],
+            pd: vec![zero; m],
+        }
     }
 }
 
@@ -245,8 +322,14 @@ fn integrate_back<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
         if running {
             // ℓ_x and ℓ_p by one dual evaluation per component.
             let td = Dual64::new(t, 0.0);
-            sc.xd.iter_mut().zip(&sc.x).for_each(|(d, &v)| *d = Dual64::new(v, 0.0));
-            sc.pd.iter_mut().zip(p).for_each(|(d, &v)| *d = Dual64::new(v, 0.0));
+            sc.xd
+                .iter_mut()
+                .zip(&sc.x)
+                .for_each(|(d, &v)| *d = Dual64::new(v, 0.0));
+            sc.pd
+                .iter_mut()
+                .zip(p)
+                .for_each(|(d, &v)| *d = Dual64::new(v, 0.0));
             for i in 0..n {
                 sc.xd[i].eps = 1.0;
                 dz[i] -= loss.running(td, &sc.xd, &sc.pd).eps;

@@ -85,7 +85,12 @@ pub fn guard_partials<M: HybridSystem + ?Sized>(
     let (v, jac) = jacobian_tz(&pack(t, x, p), 1, |z, out| {
         out[0] = model.guard_in_mode(q, k, z[0], &z[1..1 + n], &z[1 + n..]);
     });
-    GuardPartials { g: v[0], g_t: jac[0], g_x: jac[1..1 + n].to_vec(), g_p: jac[1 + n..].to_vec() }
+    GuardPartials {
+        g: v[0],
+        g_t: jac[0],
+        g_x: jac[1..1 + n].to_vec(),
+        g_p: jac[1 + n..].to_vec(),
+    }
 }
 
 fn split_jump(n: usize, v: Vec<f64>, jac: Vec<f64>) -> JumpPartials {

@@ -6,7 +6,7 @@
 //! components integrated with the same steps and transformed at every event.
 
 use crate::locate::{illinois, polish};
-use crate::ode::{Stepper, StepperOptions, StepStats};
+use crate::ode::{StepStats, Stepper, StepperOptions};
 use crate::trajectory::{EventKind, EventRecord, Trajectory};
 use crate::{Crossing, Error, HybridSystem, SolverOptions};
 use num_dual::Dual64;
@@ -20,9 +20,23 @@ pub(crate) trait Augment<M: HybridSystem + ?Sized> {
     /// Their time derivative.
     fn rhs(&mut self, model: &M, q: usize, t: f64, x: &[f64], p: &[f64], z: &[f64], dz: &mut [f64]);
     /// Their jump at an event (the record holds `x⁻`, `x⁺`, modes and `ġ`).
-    fn event(&mut self, model: &M, p: &[f64], record: &EventRecord, z: &mut [f64]) -> Result<(), Error>;
+    fn event(
+        &mut self,
+        model: &M,
+        p: &[f64],
+        record: &EventRecord,
+        z: &mut [f64],
+    ) -> Result<(), Error>;
     /// A requested stop (observation or sample time) was reached.
-    fn stop(&mut self, model: &M, p: &[f64], i: usize, t: f64, x: &[f64], z: &[f64]) -> Result<(), Error>;
+    fn stop(
+        &mut self,
+        model: &M,
+        p: &[f64],
+        i: usize,
+        t: f64,
+        x: &[f64],
+        z: &[f64],
+    ) -> Result<(), Error>;
 }
 
 /// Nothing carried along: plain simulation.
@@ -39,7 +53,15 @@ impl<M: HybridSystem + ?Sized> Augment<M> for NoAugment {
     fn event(&mut self, _: &M, _: &[f64], _: &EventRecord, _: &mut [f64]) -> Result<(), Error> {
         Ok(())
     }
-    fn stop(&mut self, _: &M, _: &[f64], _: usize, _: f64, _: &[f64], _: &[f64]) -> Result<(), Error> {
+    fn stop(
+        &mut self,
+        _: &M,
+        _: &[f64],
+        _: usize,
+        _: f64,
+        _: &[f64],
+        _: &[f64],
+    ) -> Result<(), Error> {
         Ok(())
     }
 }
@@ -77,6 +99,27 @@ pub(crate) fn guard_rate<M: HybridSystem + ?Sized>(
     (g.re, g.eps)
 }
 
+/// `ġ = g_t + g_x f` at `(t, x)` for a given flow value `f`, in preallocated dual buffers.
+fn guard_rate_with<M: HybridSystem + ?Sized>(
+    model: &M,
+    q: usize,
+    k: usize,
+    t: f64,
+    x: &[f64],
+    f: &[f64],
+    p: &[f64],
+    xd: &mut [Dual64],
+    pd: &mut [Dual64],
+) -> f64 {
+    for ((d, &v), &r) in xd.iter_mut().zip(x).zip(f) {
+        *d = Dual64::new(v, r);
+    }
+    for (d, &v) in pd.iter_mut().zip(p) {
+        *d = Dual64::new(v, 0.0);
+    }
+    model.guard_in_mode(q, k, Dual64::new(t, 1.0), xd, pd).eps
+}
+
 /// Check parameters, span, options and stop times before any work.
 pub(crate) fn validate<M: HybridSystem + ?Sized>(
     model: &M,
@@ -89,10 +132,17 @@ pub(crate) fn validate<M: HybridSystem + ?Sized>(
     opts.validate()?;
     let dims = model.dims();
     if p.len() != dims.params {
-        return Err(Error::WrongLength { what: "parameters", expected: dims.params, got: p.len() });
+        return Err(Error::WrongLength {
+            what: "parameters",
+            expected: dims.params,
+            got: p.len(),
+        });
     }
     if let Some(i) = p.iter().position(|v| !v.is_finite()) {
-        return Err(Error::NonFinite { what: format!("parameter {i}"), t: t0 });
+        return Err(Error::NonFinite {
+            what: format!("parameter {i}"),
+            t: t0,
+        });
     }
     if !(t0.is_finite() && t_end.is_finite() && t0 < t_end) {
         return Err(Error::InvalidTimeSpan { t0, t_end });
@@ -129,7 +179,10 @@ fn rhs<M: HybridSystem + ?Sized, A: Augment<M>>(
 }
 
 fn non_finite(what: &str, t: f64) -> Error {
-    Error::NonFinite { what: what.to_string(), t }
+    Error::NonFinite {
+        what: what.to_string(),
+        t,
+    }
 }
 
 /// Integrate from `t0` to `t_end`, handling guard events, scheduled events and stops.
@@ -166,7 +219,12 @@ where
         .enumerate()
         .filter(|(_, &t)| t >= t0 && t <= t_end)
         .map(|(i, &t)| (t, Stop::Scheduled(i)))
-        .chain(stop_times.iter().enumerate().map(|(i, &t)| (t, Stop::Observe(i))))
+        .chain(
+            stop_times
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| (t, Stop::Observe(i))),
+        )
         .collect();
     // Stable: at equal times scheduled jumps come first, so observations see the state after them.
     stops.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -190,6 +248,11 @@ where
     let mut bracket: Vec<Option<(f64, f64, f64, f64)>> = vec![None; n_guards];
     let mut buf = vec![0.0; nn];
     let mut xp = vec![0.0; n];
+    let mut g_start = vec![0.0; n_guards];
+    let mut f_start = vec![0.0; n];
+    let mut f_buf = vec![0.0; n];
+    let mut xd = vec![Dual64::new(0.0, 0.0); n];
+    let mut pd = vec![Dual64::new(0.0, 0.0); p.len()];
     let mut just_fired: Vec<usize> = Vec::new();
     let mut need_reset = true;
 
@@ -225,15 +288,29 @@ where
             break;
         }
         if need_reset {
-            stepper.reset(&mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz), t, &z, 1.0);
+            stepper.reset(
+                &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
+                t,
+                &z,
+                1.0,
+            );
             for k in 0..n_guards {
-                g_cur[k] = if just_fired.contains(&k) { 0.0 } else { model.guard_in_mode(q, k, t, &z[..n], p) };
+                g_cur[k] = if just_fired.contains(&k) {
+                    0.0
+                } else {
+                    model.guard_in_mode(q, k, t, &z[..n], p)
+                };
             }
             need_reset = false;
         }
         let t_bound = stops.get(next_stop).map_or(t_end, |s| s.0.min(t_end));
+        g_start.copy_from_slice(&g_cur);
+        f_start.copy_from_slice(&stepper.dx()[..n]);
         stepper
-            .step(&mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz), t_bound)
+            .step(
+                &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
+                t_bound,
+            )
             .map_err(Error::from_step)?;
         let (ta, tb) = (stepper.t_prev(), stepper.t());
 
@@ -243,7 +320,11 @@ where
         bracket.iter_mut().for_each(|b| *b = None);
         let mut any = false;
         for j in 1..=samples {
-            let s = if j == samples { tb } else { ta + (tb - ta) * j as f64 / samples as f64 };
+            let s = if j == samples {
+                tb
+            } else {
+                ta + (tb - ta) * j as f64 / samples as f64
+            };
             if j == samples {
                 buf.copy_from_slice(stepper.x());
             } else {
@@ -265,6 +346,56 @@ where
                 break;
             }
         }
+        if !any {
+            // A guard that turns towards zero and away again inside the step (its rate changes
+            // sign between the step ends while its value does not) may have crossed and come
+            // back between samples: locate the extremum and look at the guard there.
+            for k in 0..n_guards {
+                let side = g_start[k].signum();
+                let watched = match model.direction(k) {
+                    Crossing::Rising => side < 0.0,
+                    Crossing::Falling => side > 0.0,
+                    Crossing::Either => side != 0.0,
+                };
+                if !watched || !model.guard_active(k, q) || g_cur[k].signum() != side {
+                    continue;
+                }
+                let (xa, xb) = (stepper.x_prev(), stepper.x());
+                let rate_a =
+                    guard_rate_with(model, q, k, ta, &xa[..n], &f_start, p, &mut xd, &mut pd);
+                let rate_b = guard_rate_with(
+                    model,
+                    q,
+                    k,
+                    tb,
+                    &xb[..n],
+                    &stepper.dx()[..n],
+                    p,
+                    &mut xd,
+                    &mut pd,
+                );
+                if !(side * rate_a < 0.0 && side * rate_b > 0.0) {
+                    continue;
+                }
+                let t_ext = illinois(
+                    |s| {
+                        stepper.interpolate(s, &mut buf);
+                        model.flow_in_mode(q, s, &buf[..n], p, &mut f_buf);
+                        guard_rate_with(model, q, k, s, &buf[..n], &f_buf, p, &mut xd, &mut pd)
+                    },
+                    ta,
+                    rate_a,
+                    tb,
+                    rate_b,
+                );
+                stepper.interpolate(t_ext, &mut buf);
+                let g_ext = model.guard_in_mode(q, k, t_ext, &buf[..n], p);
+                if model.direction(k).crosses(g_start[k], g_ext) {
+                    bracket[k] = Some((ta, g_start[k], t_ext, g_ext));
+                    any = true;
+                }
+            }
+        }
 
         if !any {
             if let Some(tr) = trajectory.as_mut() {
@@ -279,7 +410,9 @@ where
         // Locate each crossing: bracket on the interpolant, then polish on the full-order step.
         let mut located: Vec<(f64, usize)> = Vec::new();
         for k in 0..n_guards {
-            let Some((a, ga, b, gb)) = bracket[k] else { continue };
+            let Some((a, ga, b, gb)) = bracket[k] else {
+                continue;
+            };
             let tau_interp = illinois(
                 |s| {
                     stepper.interpolate(s, &mut buf);
@@ -292,7 +425,11 @@ where
             );
             let tau = polish(
                 |s| {
-                    stepper.step_from_prev_to(&mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz), s, &mut buf);
+                    stepper.step_from_prev_to(
+                        &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
+                        s,
+                        &mut buf,
+                    );
                     model.guard_in_mode(q, k, s, &buf[..n], p)
                 },
                 tau_interp,
@@ -303,11 +440,19 @@ where
         }
         let tau = located.iter().map(|l| l.0).fold(f64::INFINITY, f64::min);
         let tol = opts.simultaneity_tolerance * tau.abs().max(1.0);
-        let mut firing: Vec<usize> = located.iter().filter(|l| l.0 - tau <= tol).map(|l| l.1).collect();
+        let mut firing: Vec<usize> = located
+            .iter()
+            .filter(|l| l.0 - tau <= tol)
+            .map(|l| l.1)
+            .collect();
         firing.sort_unstable();
         let simultaneous = firing.len() > 1;
 
-        stepper.step_from_prev_to(&mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz), tau, &mut z);
+        stepper.step_from_prev_to(
+            &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
+            tau,
+            &mut z,
+        );
         if let Some(tr) = trajectory.as_mut() {
             tr.push(&stepper.segment(), tau, q);
         }
@@ -323,11 +468,19 @@ where
             }
             let count = events.len() + 1;
             if count > opts.max_events {
-                return Err(Error::TooManyEvents { t: tau, count: opts.max_events });
+                return Err(Error::TooManyEvents {
+                    t: tau,
+                    count: opts.max_events,
+                });
             }
             let dt = tau - last_fired[k];
             if dt < opts.min_event_separation * tau.abs().max(1.0) {
-                return Err(Error::EventsTooClose { t: tau, guard: k, dt, count });
+                return Err(Error::EventsTooClose {
+                    t: tau,
+                    guard: k,
+                    dt,
+                    count,
+                });
             }
             last_fired[k] = tau;
             let q_after = model.next_mode(k, q);
@@ -355,19 +508,31 @@ where
                 continue;
             }
             let (g_after, rate_after) = guard_rate(model, q, k, tau, &z[..n], p);
-            let at_zero = g_after.abs() <= 1e-12 * (1.0 + z[..n].iter().fold(0.0f64, |a, v| a.max(v.abs())));
+            let at_zero =
+                g_after.abs() <= 1e-12 * (1.0 + z[..n].iter().fold(0.0f64, |a, v| a.max(v.abs())));
             let into = match model.direction(k) {
                 Crossing::Rising => rate_after > 0.0 && g_after >= 0.0,
                 Crossing::Falling => rate_after < 0.0 && g_after <= 0.0,
                 Crossing::Either => false,
             };
             if at_zero && into {
-                return Err(Error::Retrigger { t: tau, guard: k, g_after, gdot_after: rate_after });
+                return Err(Error::Retrigger {
+                    t: tau,
+                    guard: k,
+                    g_after,
+                    gdot_after: rate_after,
+                });
             }
         }
         t = tau;
         need_reset = true;
     }
 
-    Ok(Run { events, mode_end: q, stats: stepper.stats(), trajectory, z_end: z })
+    Ok(Run {
+        events,
+        mode_end: q,
+        stats: stepper.stats(),
+        trajectory,
+        z_end: z,
+    })
 }

@@ -128,7 +128,10 @@ impl Error {
     pub(crate) fn from_step(e: crate::ode::StepError) -> Self {
         match e {
             crate::ode::StepError::StepSizeTooSmall { t, h } => Error::StepSizeTooSmall { t, h },
-            crate::ode::StepError::NonFinite { t } => Error::NonFinite { what: "flow".into(), t },
+            crate::ode::StepError::NonFinite { t } => Error::NonFinite {
+                what: "flow".into(),
+                t,
+            },
             crate::ode::StepError::TooManySteps { t, steps } => Error::TooManySteps { t, steps },
         }
     }

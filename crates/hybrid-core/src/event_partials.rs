@@ -59,23 +59,45 @@ pub(crate) fn event_partials<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
             model.flow_in_mode(record.mode_after, tau, xpl, p, &mut f_plus);
             let gdot = gp.g_t + gp.g_x.iter().zip(&f_minus).map(|(a, b)| a * b).sum::<f64>();
             if !(gdot.abs() >= opts.grazing_threshold) {
-                return Err(Error::GrazingEvent { t: tau, guard: k, gdot, threshold: opts.grazing_threshold });
+                return Err(Error::GrazingEvent {
+                    t: tau,
+                    guard: k,
+                    gdot,
+                    threshold: opts.grazing_threshold,
+                });
             }
             let jp = jump_partials(model, record.mode_before, k, tau, xm, p);
             let v = (0..n)
-                .map(|i| jp.h_t[i] + (0..n).map(|j| jp.h_x[i + n * j] * f_minus[j]).sum::<f64>() - f_plus[i])
+                .map(|i| {
+                    jp.h_t[i] + (0..n).map(|j| jp.h_x[i + n * j] * f_minus[j]).sum::<f64>()
+                        - f_plus[i]
+                })
                 .collect();
             let dl_running = match loss {
                 Some(l) if l.has_running() => l.running(tau, xm, p) - l.running(tau, xpl, p),
                 _ => 0.0,
             };
-            Ok(EventPartials { gdot, g_x: gp.g_x, g_p: gp.g_p, h_x: jp.h_x, h_p: jp.h_p, v, dl_running, located: true })
+            Ok(EventPartials {
+                gdot,
+                g_x: gp.g_x,
+                g_p: gp.g_p,
+                h_x: jp.h_x,
+                h_p: jp.h_p,
+                v,
+                dl_running,
+                located: true,
+            })
         }
     }
 }
 
 /// Value, `∂ψ/∂τ` and `∂ψ/∂p` of event-time loss term `j` at `tau`.
-pub(crate) fn event_time_partials<L: Loss + ?Sized>(loss: &L, j: usize, tau: f64, p: &[f64]) -> (f64, f64, Vec<f64>) {
+pub(crate) fn event_time_partials<L: Loss + ?Sized>(
+    loss: &L,
+    j: usize,
+    tau: f64,
+    p: &[f64],
+) -> (f64, f64, Vec<f64>) {
     let (v, d_tau, _, d_p) = scalar_partials(tau, &[], p, |t, _, pd| loss.event_time(j, t, pd));
     (v, d_tau, d_p)
 }

@@ -79,7 +79,12 @@ impl<'a, L: Loss + ?Sized> ForwardAugment<'a, L> {
 impl<M: HybridSystem + ?Sized, L: Loss + ?Sized> Augment<M> for ForwardAugment<'_, L> {
     fn extra(&self) -> usize {
         // S, then the running loss and its gradient ∫ (ℓ_x S + ℓ_p) dt.
-        self.n * self.m + if self.loss.has_running() { 1 + self.m } else { 0 }
+        self.n * self.m
+            + if self.loss.has_running() {
+                1 + self.m
+            } else {
+                0
+            }
     }
 
     fn init(&mut self, model: &M, p: &[f64], _x0: &[f64], z: &mut [f64]) -> Result<(), Error> {
@@ -88,7 +93,16 @@ impl<M: HybridSystem + ?Sized, L: Loss + ?Sized> Augment<M> for ForwardAugment<'
         Ok(())
     }
 
-    fn rhs(&mut self, model: &M, q: usize, t: f64, x: &[f64], p: &[f64], z: &[f64], dz: &mut [f64]) {
+    fn rhs(
+        &mut self,
+        model: &M,
+        q: usize,
+        t: f64,
+        x: &[f64],
+        p: &[f64],
+        z: &[f64],
+        dz: &mut [f64],
+    ) {
         let nm = self.n * self.m;
         let (s, rest) = z.split_at(nm);
         let (ds, drest) = dz.split_at_mut(nm);
@@ -115,7 +129,13 @@ impl<M: HybridSystem + ?Sized, L: Loss + ?Sized> Augment<M> for ForwardAugment<'
         }
     }
 
-    fn event(&mut self, model: &M, p: &[f64], record: &EventRecord, z: &mut [f64]) -> Result<(), Error> {
+    fn event(
+        &mut self,
+        model: &M,
+        p: &[f64],
+        record: &EventRecord,
+        z: &mut [f64],
+    ) -> Result<(), Error> {
         let (n, m) = (self.n, self.m);
         let ep = event_partials(model, Some(self.loss), p, record, &self.opts)?;
         let s_minus = z[..n * m].to_vec();
@@ -159,17 +179,30 @@ impl<M: HybridSystem + ?Sized, L: Loss + ?Sized> Augment<M> for ForwardAugment<'
         Ok(())
     }
 
-    fn stop(&mut self, _model: &M, p: &[f64], i: usize, t: f64, x: &[f64], z: &[f64]) -> Result<(), Error> {
+    fn stop(
+        &mut self,
+        _model: &M,
+        p: &[f64],
+        i: usize,
+        t: f64,
+        x: &[f64],
+        z: &[f64],
+    ) -> Result<(), Error> {
         let (n, m) = (self.n, self.m);
         let s = &z[..n * m];
         if !self.record_samples {
-            let (v, _, phi_x, phi_p) = scalar_partials(t, x, p, |_, xd, pd| self.loss.observation(i, xd, pd));
+            let (v, _, phi_x, phi_p) =
+                scalar_partials(t, x, p, |_, xd, pd| self.loss.observation(i, xd, pd));
             self.value += v;
             for j in 0..m {
                 self.grad[j] += phi_p[j] + (0..n).map(|l| phi_x[l] * s[l + n * j]).sum::<f64>();
             }
         } else {
-            self.samples.push(SensitivitySample { t, x: x.to_vec(), s: s.to_vec() });
+            self.samples.push(SensitivitySample {
+                t,
+                x: x.to_vec(),
+                s: s.to_vec(),
+            });
         }
         Ok(())
     }
@@ -189,8 +222,12 @@ fn run_forward<'a, M: HybridSystem + ?Sized, L: Loss + ?Sized>(
     let mut aug = ForwardAugment::new(dims.states, dims.params, loss, opts);
     aug.record_samples = record_samples;
     let r = match opts.integrator {
-        Integrator::Dopri5 => run::<M, _, Dopri5>(model, p, t0, t_end, stops, opts, &mut aug, false)?,
-        Integrator::Dop853 => run::<M, _, Dop853>(model, p, t0, t_end, stops, opts, &mut aug, false)?,
+        Integrator::Dopri5 => {
+            run::<M, _, Dopri5>(model, p, t0, t_end, stops, opts, &mut aug, false)?
+        }
+        Integrator::Dop853 => {
+            run::<M, _, Dop853>(model, p, t0, t_end, stops, opts, &mut aug, false)?
+        }
     };
     Ok((aug, r))
 }
@@ -229,10 +266,23 @@ pub fn forward_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
     loss: &L,
     opts: &SolverOptions,
 ) -> Result<Gradient, Error> {
-    let (mut aug, r) = run_forward(model, p, t0, t_end, loss.observation_times(), loss, false, opts)?;
+    let (mut aug, r) = run_forward(
+        model,
+        p,
+        t0,
+        t_end,
+        loss.observation_times(),
+        loss,
+        false,
+        opts,
+    )?;
     if let Some(j) = aug.selector_done.iter().position(|d| !d) {
         let selector = format!("{:?}", loss.event_selectors()[j]);
-        return Err(Error::MissingEvent { index: j, selector, available: aug.selector_hits[j] });
+        return Err(Error::MissingEvent {
+            index: j,
+            selector,
+            available: aug.selector_hits[j],
+        });
     }
     let nm = model.dims().states * model.dims().params;
     if loss.has_running() {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod adjoint;
 pub mod derivatives;
 mod engine;
 mod error;
@@ -13,11 +14,10 @@ mod scalar;
 mod simulate;
 mod system;
 mod trajectory;
-mod adjoint;
 
 pub use adjoint::{adjoint_gradient, loss_value};
 pub use error::Error;
-pub use forward::{forward_gradient, forward_sensitivities, SensitivitySample, Sensitivities};
+pub use forward::{forward_gradient, forward_sensitivities, Sensitivities, SensitivitySample};
 pub use loss::{EventSelector, Loss};
 pub use ode::StepStats;
 pub use options::{Integrator, SolverOptions};

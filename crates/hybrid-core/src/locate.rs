@@ -6,7 +6,13 @@
 ///
 /// Returns the root as the end of the final bracket on the crossed side, so the guard is
 /// guaranteed to have reached zero there.
-pub(crate) fn illinois<F: FnMut(f64) -> f64>(mut g: F, mut a: f64, mut ga: f64, mut b: f64, mut gb: f64) -> f64 {
+pub(crate) fn illinois<F: FnMut(f64) -> f64>(
+    mut g: F,
+    mut a: f64,
+    mut ga: f64,
+    mut b: f64,
+    mut gb: f64,
+) -> f64 {
     if gb == 0.0 {
         return b;
     }
@@ -56,7 +62,10 @@ pub(crate) fn polish<F: FnMut(f64) -> f64>(mut big_g: F, tau0: f64, lo: f64, hi:
     // Expand a bracket around tau0 geometrically until the sign changes.
     let mut delta = 1e-10 * scale.max(f64::MIN_POSITIVE);
     for _ in 0..60 {
-        let (a, b) = ((tau0 - delta).max(lo.min(hi)), (tau0 + delta).min(lo.max(hi)));
+        let (a, b) = (
+            (tau0 - delta).max(lo.min(hi)),
+            (tau0 + delta).min(lo.max(hi)),
+        );
         let (ga, gb) = (big_g(a), big_g(b));
         if ga.signum() != g0.signum() || ga == 0.0 {
             return illinois(&mut big_g, tau0, g0, a, ga);

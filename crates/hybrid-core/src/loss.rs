@@ -16,12 +16,18 @@ pub struct EventSelector {
 impl EventSelector {
     /// The `occurrence`-th event (from 0) of guard `guard`.
     pub fn nth_of_guard(guard: usize, occurrence: usize) -> Self {
-        Self { guard: Some(guard), occurrence }
+        Self {
+            guard: Some(guard),
+            occurrence,
+        }
     }
 
     /// The `occurrence`-th guard event (from 0), whatever the guard.
     pub fn nth_event(occurrence: usize) -> Self {
-        Self { guard: None, occurrence }
+        Self {
+            guard: None,
+            occurrence,
+        }
     }
 
     pub(crate) fn matches(&self, record: &EventRecord) -> bool {
@@ -34,17 +40,22 @@ impl EventSelector {
 
     /// For every event record, the index of the selector(s) it satisfies, as a list per selector:
     /// `result[j] = index of the record selected by selectors[j]`.
-    pub fn resolve(selectors: &[EventSelector], events: &[EventRecord]) -> Result<Vec<usize>, Error> {
+    pub fn resolve(
+        selectors: &[EventSelector],
+        events: &[EventRecord],
+    ) -> Result<Vec<usize>, Error> {
         selectors
             .iter()
             .enumerate()
             .map(|(j, sel)| {
                 let mut hits = events.iter().enumerate().filter(|(_, e)| sel.matches(e));
-                hits.nth(sel.occurrence).map(|(i, _)| i).ok_or_else(|| Error::MissingEvent {
-                    index: j,
-                    selector: format!("{sel:?}"),
-                    available: events.iter().filter(|e| sel.matches(e)).count(),
-                })
+                hits.nth(sel.occurrence)
+                    .map(|(i, _)| i)
+                    .ok_or_else(|| Error::MissingEvent {
+                        index: j,
+                        selector: format!("{sel:?}"),
+                        available: events.iter().filter(|e| sel.matches(e)).count(),
+                    })
             })
             .collect()
     }
@@ -88,7 +99,12 @@ pub trait Loss {
 }
 
 /// Value and gradient `(v, ∂v/∂t, ∂v/∂x, ∂v/∂p)` of a scalar function of `(t, x, p)` by dual numbers.
-pub(crate) fn scalar_partials<F>(t: f64, x: &[f64], p: &[f64], f: F) -> (f64, f64, Vec<f64>, Vec<f64>)
+pub(crate) fn scalar_partials<F>(
+    t: f64,
+    x: &[f64],
+    p: &[f64],
+    f: F,
+) -> (f64, f64, Vec<f64>, Vec<f64>)
 where
     F: Fn(num_dual::Dual64, &[num_dual::Dual64], &[num_dual::Dual64]) -> num_dual::Dual64,
 {
@@ -97,6 +113,8 @@ where
     z.push(t);
     z.extend_from_slice(x);
     z.extend_from_slice(p);
-    let (v, jac) = crate::derivatives::jacobian_tz(&z, 1, |zd, out| out[0] = f(zd[0], &zd[1..1 + n], &zd[1 + n..]));
+    let (v, jac) = crate::derivatives::jacobian_tz(&z, 1, |zd, out| {
+        out[0] = f(zd[0], &zd[1..1 + n], &zd[1 + n..])
+    });
     (v[0], jac[0], jac[1..1 + n].to_vec(), jac[1 + n..].to_vec())
 }

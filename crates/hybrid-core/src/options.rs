@@ -73,22 +73,40 @@ impl SolverOptions {
         positive("rtol", self.rtol)?;
         positive("atol", self.atol)?;
         if !(self.max_step > 0.0) {
-            return Err(Error::InvalidOption { name: "max_step", value: self.max_step });
+            return Err(Error::InvalidOption {
+                name: "max_step",
+                value: self.max_step,
+            });
         }
         if !(self.min_event_separation >= 0.0 && self.min_event_separation.is_finite()) {
-            return Err(Error::InvalidOption { name: "min_event_separation", value: self.min_event_separation });
+            return Err(Error::InvalidOption {
+                name: "min_event_separation",
+                value: self.min_event_separation,
+            });
         }
         if !(self.grazing_threshold >= 0.0 && self.grazing_threshold.is_finite()) {
-            return Err(Error::InvalidOption { name: "grazing_threshold", value: self.grazing_threshold });
+            return Err(Error::InvalidOption {
+                name: "grazing_threshold",
+                value: self.grazing_threshold,
+            });
         }
         if !(self.simultaneity_tolerance >= 0.0 && self.simultaneity_tolerance.is_finite()) {
-            return Err(Error::InvalidOption { name: "simultaneity_tolerance", value: self.simultaneity_tolerance });
+            return Err(Error::InvalidOption {
+                name: "simultaneity_tolerance",
+                value: self.simultaneity_tolerance,
+            });
         }
         if self.max_events == 0 {
-            return Err(Error::InvalidOption { name: "max_events", value: 0.0 });
+            return Err(Error::InvalidOption {
+                name: "max_events",
+                value: 0.0,
+            });
         }
         if self.max_steps == 0 {
-            return Err(Error::InvalidOption { name: "max_steps", value: 0.0 });
+            return Err(Error::InvalidOption {
+                name: "max_steps",
+                value: 0.0,
+            });
         }
         Ok(())
     }

@@ -2,8 +2,8 @@
 
 use crate::engine::{run, NoAugment};
 use crate::ode::{Dop853, Dopri5};
-use crate::{Error, HybridSystem, Integrator, SolverOptions};
 use crate::trajectory::Solution;
+use crate::{Error, HybridSystem, Integrator, SolverOptions};
 
 /// Integrate `model` with parameters `p` from `t0` to `t_end`, locating and applying every event.
 ///

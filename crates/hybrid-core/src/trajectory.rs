@@ -96,6 +96,14 @@ impl Trajectory {
         self.t_start.len()
     }
 
+    /// Start and end time of every stored step (the end is cut at an event).
+    pub fn steps(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.t_start
+            .iter()
+            .copied()
+            .zip(self.t_stop.iter().copied())
+    }
+
     /// Start and end of the stored span, or `None` when nothing is stored.
     pub fn span(&self) -> Option<(f64, f64)> {
         Some((*self.t_start.first()?, *self.t_stop.last()?))
@@ -114,7 +122,10 @@ impl Trajectory {
         if left {
             self.t_stop.partition_point(|&e| e < t).min(last)
         } else {
-            self.t_start.partition_point(|&s| s <= t).saturating_sub(1).min(last)
+            self.t_start
+                .partition_point(|&s| s <= t)
+                .saturating_sub(1)
+                .min(last)
         }
     }
 
@@ -134,15 +145,24 @@ impl Trajectory {
 
     /// Mode of the segment holding `t` (right-continuous).
     pub fn mode_at(&self, t: f64) -> usize {
-        self.mode.get(self.segment_at(t, false)).copied().unwrap_or(0)
+        self.mode
+            .get(self.segment_at(t, false))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// `count` equally spaced samples `(t, x(t))` over the stored span, for plotting or export.
     pub fn sample(&self, count: usize) -> Vec<(f64, Vec<f64>)> {
-        let Some((a, b)) = self.span() else { return Vec::new() };
+        let Some((a, b)) = self.span() else {
+            return Vec::new();
+        };
         (0..count)
             .map(|i| {
-                let t = if count > 1 { a + (b - a) * i as f64 / (count - 1) as f64 } else { a };
+                let t = if count > 1 {
+                    a + (b - a) * i as f64 / (count - 1) as f64
+                } else {
+                    a
+                };
                 let mut x = vec![0.0; self.n];
                 self.eval(t, &mut x);
                 (t, x)
@@ -175,5 +195,9 @@ impl Solution {
 }
 
 pub(crate) fn min_abs_gdot(events: &[EventRecord]) -> f64 {
-    events.iter().filter(|e| e.guard().is_some()).map(|e| e.gdot.abs()).fold(f64::INFINITY, f64::min)
+    events
+        .iter()
+        .filter(|e| e.guard().is_some())
+        .map(|e| e.gdot.abs())
+        .fold(f64::INFINITY, f64::min)
 }

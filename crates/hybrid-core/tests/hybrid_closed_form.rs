@@ -6,11 +6,17 @@
 
 mod common;
 use common::*;
-use hybrid_core::{adjoint_gradient, forward_gradient, forward_sensitivities, simulate, Loss, SolverOptions};
+use hybrid_core::{
+    adjoint_gradient, forward_gradient, forward_sensitivities, simulate, Loss, SolverOptions,
+};
 use proptest::prelude::*;
 
 fn tight() -> SolverOptions {
-    SolverOptions { rtol: 1e-12, atol: 1e-12, ..Default::default() }
+    SolverOptions {
+        rtol: 1e-12,
+        atol: 1e-12,
+        ..Default::default()
+    }
 }
 
 /// Check forward and adjoint against the closed form for one loss; returns the two deviations.
@@ -19,10 +25,23 @@ fn deviations(p: &[f64], loss: &SawtoothLoss) -> (f64, f64) {
     let fwd = forward_gradient(&Sawtooth, p, 0.0, loss.t_end, loss, &tight()).unwrap();
     let adj = adjoint_gradient(&Sawtooth, p, 0.0, loss.t_end, loss, &tight()).unwrap();
     let value = loss.exact(p);
-    assert!((fwd.loss - value).abs() <= 1e-9 * value.abs().max(1.0), "loss {} vs {}", fwd.loss, value);
-    assert!((adj.loss - value).abs() <= 1e-9 * value.abs().max(1.0), "loss {} vs {}", adj.loss, value);
+    assert!(
+        (fwd.loss - value).abs() <= 1e-9 * value.abs().max(1.0),
+        "loss {} vs {}",
+        fwd.loss,
+        value
+    );
+    assert!(
+        (adj.loss - value).abs() <= 1e-9 * value.abs().max(1.0),
+        "loss {} vs {}",
+        adj.loss,
+        value
+    );
     let scale = exact.iter().fold(0.0f64, |a, g| a.max(g.abs())).max(1e-3);
-    (max_rel_dev(&fwd.gradient, &exact, 1e-3 * scale), max_rel_dev(&adj.gradient, &exact, 1e-3 * scale))
+    (
+        max_rel_dev(&fwd.gradient, &exact, 1e-3 * scale),
+        max_rel_dev(&adj.gradient, &exact, 1e-3 * scale),
+    )
 }
 
 const P: [f64; 8] = [0.2, 1.5, 0.8, 1.2, 0.3, 0.15, 0.5, 1.0];
@@ -52,9 +71,16 @@ fn saltation_jump_of_sensitivities_matches_closed_form_after_each_event() {
 
 #[test]
 fn terminal_running_and_event_time_losses_agree_with_closed_form() {
-    for (weights, k) in [([1.0, 0.5, 0.0, 0.0], None), ([0.0, 0.0, 1.0, 0.0], None), ([0.0, 0.0, 0.0, 1.0], Some(1))] {
+    for (weights, k) in [
+        ([1.0, 0.5, 0.0, 0.0], None),
+        ([0.0, 0.0, 1.0, 0.0], None),
+        ([0.0, 0.0, 0.0, 1.0], Some(1)),
+    ] {
         let (f, a) = deviations(&P, &SawtoothLoss::new(4.0, weights, k));
-        assert!(f < 1e-8 && a < 1e-8, "weights {weights:?}: forward {f:e}, adjoint {a:e}");
+        assert!(
+            f < 1e-8 && a < 1e-8,
+            "weights {weights:?}: forward {f:e}, adjoint {a:e}"
+        );
     }
 }
 

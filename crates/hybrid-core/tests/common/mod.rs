@@ -11,7 +11,11 @@ pub struct Cascade;
 
 impl HybridSystem for Cascade {
     fn dims(&self) -> Dims {
-        Dims { states: 2, params: 4, guards: 0 }
+        Dims {
+            states: 2,
+            params: 4,
+            guards: 0,
+        }
     }
     fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
         x0[0] = p[2];
@@ -46,7 +50,11 @@ pub struct Sawtooth;
 
 impl HybridSystem for Sawtooth {
     fn dims(&self) -> Dims {
-        Dims { states: 2, params: 8, guards: 1 }
+        Dims {
+            states: 2,
+            params: 8,
+            guards: 1,
+        }
     }
     fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
         x0[0] = p[0];
@@ -84,7 +92,8 @@ pub fn sawtooth_exact<T: Scalar>(p: &[T], t_end: T) -> SawtoothExact<T> {
     let mut running = T::zero();
     let piece = |t0: T, t1: T, y0: T, w0: T, acc: &mut T| {
         let y1 = y0 + a * (t1 - t0);
-        *acc += (y1 * y1 * y1 - y0 * y0 * y0) / (T::cst(3.0) * a) + w0 * (T::one() - (-b * (t1 - t0)).exp()) / b;
+        *acc += (y1 * y1 * y1 - y0 * y0 * y0) / (T::cst(3.0) * a)
+            + w0 * (T::one() - (-b * (t1 - t0)).exp()) / b;
     };
     loop {
         // y + a (τ − t) = c + d τ  ⇒  τ = (c − y + a t)/(a − d)
@@ -99,7 +108,12 @@ pub fn sawtooth_exact<T: Scalar>(p: &[T], t_end: T) -> SawtoothExact<T> {
         taus.push(tau);
     }
     piece(t, t_end, y, w, &mut running);
-    SawtoothExact { y_end: y + a * (t_end - t), w_end: w * (-b * (t_end - t)).exp(), taus, running }
+    SawtoothExact {
+        y_end: y + a * (t_end - t),
+        w_end: w * (-b * (t_end - t)).exp(),
+        taus,
+        running,
+    }
 }
 
 /// The three loss kinds on the sawtooth, with weights: terminal `α y(T)² + β w(T)`, running
@@ -114,7 +128,15 @@ pub struct SawtoothLoss {
 
 impl SawtoothLoss {
     pub fn new(t_end: f64, weights: [f64; 4], k: Option<usize>) -> Self {
-        Self { t_end, weights, k, obs: [t_end], sel: k.map(|k| vec![EventSelector::nth_of_guard(0, k)]).unwrap_or_default() }
+        Self {
+            t_end,
+            weights,
+            k,
+            obs: [t_end],
+            sel: k
+                .map(|k| vec![EventSelector::nth_of_guard(0, k)])
+                .unwrap_or_default(),
+        }
     }
 
     /// The same loss from the closed form.
@@ -154,7 +176,11 @@ impl Loss for SawtoothLoss {
 pub fn dual_gradient(p: &[f64], f: impl Fn(&[Dual64]) -> Dual64) -> Vec<f64> {
     (0..p.len())
         .map(|j| {
-            let pd: Vec<Dual64> = p.iter().enumerate().map(|(i, &v)| Dual64::new(v, if i == j { 1.0 } else { 0.0 })).collect();
+            let pd: Vec<Dual64> = p
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| Dual64::new(v, if i == j { 1.0 } else { 0.0 }))
+                .collect();
             f(&pd).eps
         })
         .collect()
@@ -162,5 +188,8 @@ pub fn dual_gradient(p: &[f64], f: impl Fn(&[Dual64]) -> Dual64) -> Vec<f64> {
 
 /// Largest relative deviation `|a − b| / max(|b|, floor)` over two vectors.
 pub fn max_rel_dev(a: &[f64], b: &[f64], floor: f64) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs() / y.abs().max(floor)).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / y.abs().max(floor))
+        .fold(0.0, f64::max)
 }

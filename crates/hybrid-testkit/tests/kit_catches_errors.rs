@@ -1,0 +1,136 @@
+//! The kit must pass a correct model and fail a wrong one: a check that cannot fail proves
+//! nothing. Guards against a kit that compares a quantity with itself.
+
+use hybrid_core::{Crossing, Dims, HybridSystem, Loss, Scalar, SolverOptions};
+use hybrid_testkit::{check_derivatives, check_gradients, CheckError, Point, Tolerances};
+
+/// Damped oscillator with a moving wall: `ẋ = v`, `v̇ = −k x − c v`; guard `x − (w + s t)`
+/// rising; jump `v⁺ = −e v⁻`. Parameters `[k, c, w, s, e, x0]`. With `broken_vjp` it overrides
+/// `flow_vjp` with a wrong sign, as a hand-written product might.
+struct Wall {
+    broken_vjp: bool,
+}
+
+impl HybridSystem for Wall {
+    fn dims(&self) -> Dims {
+        Dims {
+            states: 2,
+            params: 6,
+            guards: 1,
+        }
+    }
+    fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
+        x0[0] = p[5];
+        x0[1] = T::zero();
+    }
+    fn flow<T: Scalar>(&self, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+        dx[0] = x[1];
+        dx[1] = -p[0] * x[0] - p[1] * x[1];
+    }
+    fn guard<T: Scalar>(&self, _k: usize, t: T, x: &[T], p: &[T]) -> T {
+        x[0] - (p[2] + p[3] * t)
+    }
+    fn direction(&self, _k: usize) -> Crossing {
+        Crossing::Rising
+    }
+    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+        xp[0] = x[0];
+        xp[1] = -p[4] * x[1];
+    }
+    fn flow_vjp(
+        &self,
+        _q: usize,
+        _t: f64,
+        x: &[f64],
+        _p: &[f64],
+        l: &[f64],
+        out_x: &mut [f64],
+        out_p: &mut [f64],
+    ) {
+        let sign = if self.broken_vjp { -1.0 } else { 1.0 };
+        out_x[0] = -_p[0] * l[1];
+        out_x[1] = l[0] - _p[1] * l[1] * sign;
+        out_p.fill(0.0);
+        out_p[0] = -x[0] * l[1];
+        out_p[1] = -x[1] * l[1];
+    }
+}
+
+struct Terminal([f64; 1]);
+impl Loss for Terminal {
+    fn observation_times(&self) -> &[f64] {
+        &self.0
+    }
+    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> T {
+        x[0] * x[0] + x[1]
+    }
+}
+
+const P: [f64; 6] = [4.0, 0.3, 0.5, 0.05, 0.7, -1.0];
+
+#[test]
+fn correct_model_passes_both_checks() {
+    let point = Point {
+        t: 0.3,
+        x: vec![0.2, -0.7],
+        q: 0,
+    };
+    let report = check_derivatives(&Wall { broken_vjp: false }, &P, &point).unwrap();
+    assert!(report.flow < 1e-6 && report.overrides < 1e-12, "{report:?}");
+    let opts = SolverOptions {
+        rtol: 1e-12,
+        atol: 1e-12,
+        ..Default::default()
+    };
+    let report = check_gradients(
+        &Wall { broken_vjp: false },
+        &P,
+        0.0,
+        3.0,
+        &Terminal([3.0]),
+        &opts,
+        &Tolerances::default(),
+    )
+    .unwrap();
+    assert!(
+        report.min_abs_gdot.is_finite() && report.min_abs_gdot > 0.1,
+        "the test wants transversal events: {report:?}"
+    );
+    assert!(
+        report.adjoint_vs_forward < 1e-8 && report.forward_vs_central < 1e-5,
+        "{report:?}"
+    );
+}
+
+#[test]
+fn wrong_vjp_override_is_caught() {
+    let point = Point {
+        t: 0.3,
+        x: vec![0.2, -0.7],
+        q: 0,
+    };
+    let err = check_derivatives(&Wall { broken_vjp: true }, &P, &point).unwrap_err();
+    assert!(
+        matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("flow_vjp")),
+        "{err}"
+    );
+    let opts = SolverOptions {
+        rtol: 1e-12,
+        atol: 1e-12,
+        ..Default::default()
+    };
+    let err = check_gradients(
+        &Wall { broken_vjp: true },
+        &P,
+        0.0,
+        3.0,
+        &Terminal([3.0]),
+        &opts,
+        &Tolerances::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("adjoint vs forward")),
+        "{err}"
+    );
+}
