@@ -1,1 +1,2 @@
-//! Umbrella package of the hybrid-adjoint workspace: it owns `examples/`, `tests/` and `benches/`.
+#![doc = include_str!("../README.md")]
+//! Umbrella package of the workspace: it owns `examples/`, `tests/` and `benches/`.
