@@ -1,0 +1,74 @@
+//! The crate's error type: the core's errors, plus the ball's own (Zeno time, parameters, fit).
+
+/// Errors of the bouncing-ball entry points and of the parameter fit.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BallError {
+    /// The horizon reaches the Zeno time `t_Z`, where infinitely many impacts accumulate
+    /// (reference §4): no simulation can get past it.
+    #[error(
+        "horizon t_end = {t_end} is at or past the Zeno time t_Z = {t_zeno}: with restitution \
+         e = {e} the impacts accumulate at t_Z and the ball rests on the floor from then on; \
+         choose t_end < t_Z"
+    )]
+    PastZenoTime {
+        /// Requested end time.
+        t_end: f64,
+        /// Predicted accumulation time `t_Z = t1 + 2 e u / (g (1 − e))`.
+        t_zeno: f64,
+        /// Restitution coefficient.
+        e: f64,
+    },
+    /// The solver gave up on impacts accumulating (too many events, events too close together or
+    /// a vanishing step) before `t_end`, which lies just before the Zeno time.
+    #[error(
+        "impacts accumulate towards the Zeno time t_Z = {t_zeno} and the solver stopped before \
+         t_end = {t_end}: {source}"
+    )]
+    ZenoAccumulation {
+        /// Requested end time.
+        t_end: f64,
+        /// Predicted accumulation time.
+        t_zeno: f64,
+        /// What the solver reported.
+        source: hybrid_core::Error,
+    },
+    /// A parameter outside the model's domain.
+    #[error("parameter {name} = {value} is invalid: need {requirement}")]
+    InvalidParameter {
+        /// Parameter name (`y0`, `v0`, `e`, `g`).
+        name: &'static str,
+        /// Its value.
+        value: f64,
+        /// What it must satisfy.
+        requirement: &'static str,
+    },
+    /// Observation times and heights of different lengths, or no observation at all.
+    #[error("{times} observation times but {heights} heights (need the same, at least one)")]
+    ObservationMismatch {
+        /// Number of times.
+        times: usize,
+        /// Number of heights.
+        heights: usize,
+    },
+    /// The fit did not reach its gradient tolerance.
+    #[error(
+        "fit stopped after {iterations} iterations without converging: loss {loss:e}, \
+         gradient norm {gradient_norm:e} (tolerance {tolerance:e}); {reason}"
+    )]
+    FitNotConverged {
+        /// Iterations done.
+        iterations: usize,
+        /// Loss at the last iterate.
+        loss: f64,
+        /// Largest gradient component at the last iterate.
+        gradient_norm: f64,
+        /// The gradient tolerance.
+        tolerance: f64,
+        /// Why it stopped.
+        reason: &'static str,
+    },
+    /// An error of the framework.
+    #[error(transparent)]
+    Core(#[from] hybrid_core::Error),
+}
