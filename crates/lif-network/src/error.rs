@@ -1,0 +1,139 @@
+//! The crate's error type: every variant carries the numbers a user needs to act on it.
+
+/// Errors of network construction, simulation, losses and gradients.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LifError {
+    /// A neuron or simulation parameter is out of range (non-finite, or not positive).
+    #[error("invalid parameter `{name}` = {value}: {requirement}")]
+    InvalidParameter {
+        /// Name of the parameter (e.g. `tau_mem`, `t_end`).
+        name: &'static str,
+        /// Its value.
+        value: f64,
+        /// What it must satisfy.
+        requirement: &'static str,
+    },
+    /// The network has no layer, or a layer (or the input) has no neuron.
+    #[error("layer {layer} has size 0 (layer 0 of the sizes is the input)")]
+    EmptyLayer {
+        /// Index in `[inputs, layer 0, layer 1, ..]`; 0 is the input, `usize::MAX` if there are no layers.
+        layer: usize,
+    },
+    /// A non-spiking readout layer is followed by another layer (it would never send spikes).
+    #[error("readout layer {layer} is not the last of {n_layers} layers")]
+    ReadoutNotLast {
+        /// Index of the readout layer.
+        layer: usize,
+        /// Number of layers.
+        n_layers: usize,
+    },
+    /// A weight vector, or another slice, has the wrong length.
+    #[error("`{what}` has length {found}, expected {expected}")]
+    WrongLength {
+        /// Which slice (e.g. "layer 1 weights", "spike-time cotangents of layer 0").
+        what: &'static str,
+        /// Layer index the slice belongs to (0 when not applicable).
+        layer: usize,
+        /// Expected length.
+        expected: usize,
+        /// Actual length.
+        found: usize,
+    },
+    /// An input spike names an input that does not exist.
+    #[error("input spike {index} has source {source_index}, but there are only {n_inputs} inputs")]
+    InputSourceOutOfRange {
+        /// Position of the spike in the input slice.
+        index: usize,
+        /// Its source.
+        source_index: u32,
+        /// Number of inputs.
+        n_inputs: usize,
+    },
+    /// An input spike time is negative or not finite.
+    #[error("input spike {index} has time {time} (must be finite and >= 0)")]
+    InvalidInputTime {
+        /// Position of the spike in the input slice.
+        index: usize,
+        /// Its time (ms).
+        time: f64,
+    },
+    /// A voltage probe names a neuron that does not exist or a time outside `[0, t_end]`.
+    #[error("probe {index} (layer {layer}, neuron {neuron}, t = {time}) is outside the network or [0, {t_end}]")]
+    InvalidProbe {
+        /// Position of the probe in the probe slice.
+        index: usize,
+        /// Layer of the probe.
+        layer: usize,
+        /// Neuron of the probe.
+        neuron: usize,
+        /// Time of the probe (ms).
+        time: f64,
+        /// End of the simulation (ms).
+        t_end: f64,
+    },
+    /// A loss names a label outside the output layer.
+    #[error("label {label} is out of range for {n_out} output neurons")]
+    LabelOutOfRange {
+        /// The label.
+        label: usize,
+        /// Size of the output layer.
+        n_out: usize,
+    },
+    /// The loss does not fit the kind of the output layer.
+    #[error("loss `{loss}` needs a {needs:?} output layer")]
+    LossNeedsOutputKind {
+        /// Name of the loss.
+        loss: &'static str,
+        /// The kind of output layer it needs.
+        needs: crate::eventprop::LayerKind,
+    },
+    /// A recurrent weight matrix has a non-zero self-connection (Table 1 requires a zero diagonal).
+    #[error("recurrent weight w[{neuron}][{neuron}] = {value} must be 0 (no self-connections)")]
+    NonZeroDiagonal {
+        /// The neuron.
+        neuron: usize,
+        /// The diagonal weight.
+        value: f64,
+    },
+    /// One neuron emitted more spikes than the workspace allows (runaway excitation).
+    #[error("layer {layer} neuron {neuron} emitted {count} spikes by t = {time} ms (limit reached)")]
+    TooManySpikes {
+        /// Layer (0 for a recurrent network).
+        layer: usize,
+        /// Neuron.
+        neuron: usize,
+        /// Time of the last spike (ms).
+        time: f64,
+        /// Number of spikes.
+        count: usize,
+    },
+    /// A state, spike time, loss or gradient became NaN or infinite (e.g. from a non-finite weight).
+    #[error("non-finite {what} in layer {layer}, neuron {neuron}, at t = {time} ms")]
+    NonFinite {
+        /// What was not finite.
+        what: &'static str,
+        /// Layer (0 for a recurrent network).
+        layer: usize,
+        /// Neuron.
+        neuron: usize,
+        /// Time (ms).
+        time: f64,
+    },
+    /// A spike with `V̇⁻ = 0`: the membrane touched the threshold tangentially, and the spike time is
+    /// not differentiable (a critical point of the paper's Fig. 5).
+    #[error("grazing spike of layer {layer} neuron {neuron} at t = {time} ms: V̇⁻ = {vdot}")]
+    GrazingSpike {
+        /// Layer (0 for a recurrent network).
+        layer: usize,
+        /// Neuron.
+        neuron: usize,
+        /// Spike time (ms).
+        time: f64,
+        /// `V̇⁻ = (I - ϑ)/τ_mem` at the spike.
+        vdot: f64,
+    },
+    /// `backward` was called without a matching `forward` on this workspace and network.
+    #[error("backward needs a forward pass of the same network on this workspace first")]
+    NoForwardPass,
+}

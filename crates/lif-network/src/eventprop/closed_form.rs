@@ -1,0 +1,230 @@
+//! The LIF solution between events in closed form, the membrane maximum, and spike-time location.
+//!
+//! Between events Table 1's flow is linear (hybrid-sensitivity.md §6). From `(V0, I0)` at local
+//! time 0:
+//!
+//! ```text
+//! I(t) = I0 e^{-t/τs}
+//! V(t) = V0 e^{-t/τm} + I0 K(t),   K(t) = τs/(τs - τm) (e^{-t/τs} - e^{-t/τm})
+//!                                       = (t/τm) e^{-t/τm} φ(δ t),   δ = 1/τs - 1/τm,
+//!                                  φ(x) = (1 - e^{-x})/x,  φ(0) = 1.
+//! ```
+//!
+//! The second form of `K` is evaluated with `expm1`: it is accurate for every `t`, for `τm ≈ τs`,
+//! and gives the degenerate solution `V = (V0 + I0 t/τ) e^{-t/τ}` exactly when `τm = τs` (`δ = 0`).
+//! The adjoint of Table 2 between events uses the same three numbers in reverse time
+//! (`λ_V ← e^{-t/τm} λ_V`, `λ_I ← e^{-t/τs} λ_I + K(t) λ_V`, see `backward.rs`), because the
+//! convolution of two exponentials does not depend on their order.
+
+use super::params::Kernel;
+
+/// The three numbers that carry a state across an inter-event interval of length `Δ`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Decay {
+    /// `e^{-Δ/τm}`.
+    pub mem: f64,
+    /// `e^{-Δ/τs}`.
+    pub syn: f64,
+    /// `K(Δ)`, the voltage at `Δ` produced by a unit current at 0.
+    pub cross: f64,
+}
+
+impl Decay {
+    /// Voltage at the end of the interval from `(v0, i0)` at its start.
+    #[inline]
+    pub fn voltage(&self, v0: f64, i0: f64) -> f64 {
+        self.mem * v0 + self.cross * i0
+    }
+}
+
+impl Kernel {
+    /// `Decay` for an interval of length `dt >= 0`.
+    #[inline]
+    pub fn decay(&self, dt: f64) -> Decay {
+        let mem = (-dt * self.inv_tau_mem).exp();
+        let syn = (-dt * self.inv_tau_syn).exp();
+        let x = self.delta * dt;
+        let cross = if x == 0.0 {
+            mem * dt * self.inv_tau_mem
+        } else {
+            // (t/τm) e^{-t/τm} (1 - e^{-δt})/(δt), with 1 - e^{-δt} = -expm1(-δt).
+            mem * (-(-x).exp_m1()) / (self.delta * self.tau_mem)
+        };
+        Decay { mem, syn, cross }
+    }
+
+    /// `(V(t), I(t))` from `(v0, i0)` at local time 0.
+    #[inline]
+    pub fn state_at(&self, v0: f64, i0: f64, t: f64) -> (f64, f64) {
+        let d = self.decay(t);
+        (d.voltage(v0, i0), d.syn * i0)
+    }
+
+    /// Time `t* > 0` of the membrane maximum (`V̇ = 0`, i.e. `V = I`) of a trajectory that rises at 0
+    /// (`I0 > V0`, `I0 > 0`); `None` if `V` rises for ever (towards 0 from below) or it does not rise.
+    ///
+    /// With two exponentials there is at most one stationary point. `V̇ = 0` gives
+    /// `e^{-δ t*} = 1 - δ r` with `r = τs (I0 - V0)/I0`, so `t* = -ln(1 - δ r)/δ`, which tends to
+    /// `r` as `δ → 0` (the degenerate case `t* = τ (1 - V0/I0)`). After a reset (`V0 = 0`)
+    /// `r = τs` and `t* = τm τs ln(τm/τs)/(τm - τs)`: the factor relating `I0` to the maximum is
+    /// kept in full, so a crossing right after a spike is not missed.
+    #[inline]
+    pub fn stationary_time(&self, v0: f64, i0: f64) -> Option<f64> {
+        if !(i0 > v0 && i0 > 0.0) {
+            return None;
+        }
+        let r = self.tau_syn * (i0 - v0) / i0;
+        let y = self.delta * r;
+        if y == 0.0 {
+            return Some(r);
+        }
+        if y >= 1.0 {
+            return None;
+        }
+        let t = -(-y).ln_1p() / self.delta;
+        (t.is_finite() && t > 0.0).then_some(t)
+    }
+
+    /// Local time of the first threshold crossing in `[0, len]` from `(v0, i0)`, or `None`.
+    ///
+    /// `end` must be `self.decay(len)`. No crossing is missed: with a single stationary point per
+    /// interval, the maximum of `V` on `[0, len]` is either `V(len)` or `V(t*)`, and both are
+    /// checked exactly. Necessary condition first (cheap): `V ≤ max(V0, I0)` on the interval,
+    /// so `I0 > ϑ` is needed when `V0 < ϑ`. A state already at or above threshold (only possible
+    /// through rounding, or coincident recurrent spikes) fires at 0.
+    #[inline]
+    // The negated comparisons are deliberate: a NaN state must take the "no crossing" branch.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    pub fn first_crossing(&self, v0: f64, i0: f64, len: f64, end: &Decay) -> Option<f64> {
+        let thr = self.threshold;
+        if v0 >= thr {
+            return Some(0.0);
+        }
+        if !(i0 > thr) {
+            return None;
+        }
+        let v_end = end.voltage(v0, i0);
+        let i_end = end.syn * i0;
+        // Rising at both ends (V̇0 > 0 as I0 > ϑ > V0) and below threshold at the end: monotone.
+        if v_end < thr && i_end >= v_end {
+            return None;
+        }
+        let (hi, v_hi) = if i_end < v_end {
+            // Falling at the end: the maximum is interior; the first crossing precedes it.
+            match self.stationary_time(v0, i0) {
+                Some(ts) if ts < len => (ts, self.state_at(v0, i0, ts).0),
+                _ => (len, v_end),
+            }
+        } else {
+            (len, v_end)
+        };
+        if !(v_hi >= thr) {
+            return None;
+        }
+        Some(self.crossing_root(v0, i0, hi, v_hi))
+    }
+
+    /// The root of `V(t) = ϑ` on `[0, hi]`, where `V` is increasing, `V(0) < ϑ <= V(hi) = v_hi`:
+    /// Newton's method safeguarded by bisection, to full double precision.
+    fn crossing_root(&self, v0: f64, i0: f64, hi: f64, v_hi: f64) -> f64 {
+        let thr = self.threshold;
+        let (mut lo, mut hi) = (0.0_f64, hi);
+        // Secant start between the bracket ends.
+        let mut t = hi * ((thr - v0) / (v_hi - v0)).clamp(0.0, 1.0);
+        for _ in 0..200 {
+            let (v, i) = self.state_at(v0, i0, t);
+            let f = v - thr;
+            if f == 0.0 {
+                return t;
+            }
+            if f < 0.0 {
+                lo = t;
+            } else {
+                hi = t;
+            }
+            let slope = (i - v) * self.inv_tau_mem;
+            let mut next = t - f / slope;
+            if !(next > lo && next < hi) {
+                next = lo + 0.5 * (hi - lo);
+            }
+            if (next - t).abs() <= 2.0 * f64::EPSILON * next.abs() || hi - lo <= f64::EPSILON * hi
+            {
+                return next.clamp(lo, hi);
+            }
+            t = next;
+        }
+        hi
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eventprop::LifParams;
+
+    fn kernel(tau_mem: f64, tau_syn: f64) -> Kernel {
+        LifParams {
+            tau_mem,
+            tau_syn,
+            threshold: 1.0,
+        }
+        .kernel()
+        .unwrap()
+    }
+
+    /// Oracle: the two-exponential textbook form, evaluated directly (valid for τm ≠ τs).
+    fn textbook_v(tm: f64, ts: f64, v0: f64, i0: f64, t: f64) -> f64 {
+        v0 * (-t / tm).exp() + i0 * ts / (ts - tm) * ((-t / ts).exp() - (-t / tm).exp())
+    }
+
+    #[test]
+    fn expm1_kernel_matches_textbook_two_exponential_form() {
+        let k = kernel(20.0, 5.0);
+        for &t in &[0.0, 1e-3, 0.7, 5.0, 13.0, 60.0] {
+            let (v, i) = k.state_at(0.3, 2.0, t);
+            assert!((v - textbook_v(20.0, 5.0, 0.3, 2.0, t)).abs() < 1e-14, "t = {t}");
+            assert!((i - 2.0 * (-t / 5.0).exp()).abs() < 1e-15);
+        }
+    }
+
+    #[test]
+    fn degenerate_kernel_is_v0_plus_i0_t_over_tau_times_decay() {
+        let k = kernel(10.0, 10.0);
+        for t in [0.0_f64, 0.5, 10.0, 37.0] {
+            let expected = (0.3 + 2.0 * t / 10.0) * (-t / 10.0).exp();
+            assert!((k.state_at(0.3, 2.0, t).0 - expected).abs() < 1e-15);
+        }
+    }
+
+    #[test]
+    fn stationary_time_zeroes_the_textbook_derivative() {
+        for (tm, ts) in [(20.0, 5.0), (5.0, 20.0), (10.0, 10.0), (20.0, 19.999999)] {
+            let k = kernel(tm, ts);
+            for (v0, i0) in [(0.0, 1.5), (0.4, 3.0), (-0.2, 2.0)] {
+                let t = k.stationary_time(v0, i0).unwrap();
+                let (v, i) = k.state_at(v0, i0, t);
+                assert!((i - v).abs() < 1e-13, "τm {tm} τs {ts} v0 {v0} i0 {i0}");
+            }
+        }
+        // After a reset: t* = τm τs ln(τm/τs)/(τm - τs).
+        let t = kernel(20.0, 5.0).stationary_time(0.0, 2.0).unwrap();
+        assert!((t - 100.0 * 4f64.ln() / 15.0).abs() < 1e-13);
+    }
+
+    #[test]
+    fn crossing_is_the_threshold_root_and_grazing_peaks_below_threshold_do_not_fire() {
+        let k = kernel(20.0, 5.0);
+        let end = k.decay(30.0);
+        let t = k.first_crossing(0.0, 10.0, 30.0, &end).unwrap();
+        assert!((k.state_at(0.0, 10.0, t).0 - 1.0).abs() <= 4.0 * f64::EPSILON);
+        // V rises above ϑ and falls back below it inside the interval: fires before t*.
+        let ts = k.stationary_time(0.0, 10.0).unwrap();
+        assert!(t < ts && end.voltage(0.0, 10.0) < 1.0);
+        // A peak just below threshold: after a reset (V0 = 0) the peak is
+        // V(t*) = I(t*) = I0 (τs/τm)^{τm/(τm-τs)}, so I0 slightly below ϑ 4^{4/3} does not fire ...
+        let i_crit = 4f64.powf(4.0 / 3.0);
+        assert!(k.first_crossing(0.0, i_crit * (1.0 - 1e-9), 30.0, &end).is_none());
+        // ... and slightly above fires, although V(0) and V(30) are both far below ϑ.
+        assert!(k.first_crossing(0.0, i_crit * (1.0 + 1e-9), 30.0, &end).is_some());
+    }
+}

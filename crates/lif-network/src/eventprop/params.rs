@@ -1,0 +1,143 @@
+//! Neuron parameters of the paper's Table 1 (values of Table 3) and the constants derived from them.
+
+use crate::LifError;
+
+/// Parameters shared by every neuron (the paper's Table 1; defaults from Table 3).
+///
+/// Time is in milliseconds, voltage and current in units where the threshold is `threshold`.
+/// Between events `τ_mem V̇ = -V + I` and `τ_syn İ = -I`; a neuron spikes when `V` reaches
+/// `threshold` from below and is reset to `V = 0`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LifParams {
+    /// Membrane time constant `τ_mem` in ms (Table 3: 20 ms). Must be finite and positive.
+    pub tau_mem: f64,
+    /// Synaptic time constant `τ_syn` in ms (Table 3: 5 ms). Must be finite and positive; it may
+    /// equal `tau_mem` (the closed form then has the degenerate shape `V = (V0 + I0 t/τ) e^{-t/τ}`).
+    pub tau_syn: f64,
+    /// Firing threshold `ϑ` (Table 3: 1). Must be finite and positive.
+    pub threshold: f64,
+}
+
+impl Default for LifParams {
+    /// Table 3 of the paper: `τ_mem = 20 ms`, `τ_syn = 5 ms`, `ϑ = 1`.
+    fn default() -> Self {
+        Self {
+            tau_mem: 20.0,
+            tau_syn: 5.0,
+            threshold: 1.0,
+        }
+    }
+}
+
+impl LifParams {
+    /// Checks that every parameter is finite and positive.
+    pub fn validate(&self) -> Result<(), LifError> {
+        positive("tau_mem", self.tau_mem)?;
+        positive("tau_syn", self.tau_syn)?;
+        positive("threshold", self.threshold)
+    }
+
+    /// The constants of the closed-form solution (validates first).
+    pub(crate) fn kernel(&self) -> Result<Kernel, LifError> {
+        self.validate()?;
+        Ok(Kernel::new(*self))
+    }
+}
+
+/// Checks that `value` is finite and strictly positive.
+pub(crate) fn positive(name: &'static str, value: f64) -> Result<(), LifError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(LifError::InvalidParameter {
+            name,
+            value,
+            requirement: "finite and > 0",
+        })
+    }
+}
+
+/// Constants of the linear flow of Table 1 used by the closed form (see `closed_form.rs`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Kernel {
+    /// `τ_mem`.
+    pub tau_mem: f64,
+    /// `1/τ_mem`.
+    pub inv_tau_mem: f64,
+    /// `1/τ_syn`.
+    pub inv_tau_syn: f64,
+    /// `δ = 1/τ_syn - 1/τ_mem`, the rate of `e^{-t/τ_syn} / e^{-t/τ_mem}`; zero when degenerate.
+    pub delta: f64,
+    /// `τ_syn`, the time scale of the membrane maximum (`r` in `closed_form::stationary_time`).
+    pub tau_syn: f64,
+    /// `ρ = τ_mem/τ_syn`, the weight of `λ_I` in the error signal `λ_V - ρ λ_I`.
+    pub rho: f64,
+    /// Threshold `ϑ`.
+    pub threshold: f64,
+}
+
+impl Kernel {
+    fn new(p: LifParams) -> Self {
+        let inv_tau_mem = 1.0 / p.tau_mem;
+        let inv_tau_syn = 1.0 / p.tau_syn;
+        // Exactly zero for tau_mem == tau_syn, so the degenerate branch is taken bit-exactly.
+        let delta = if p.tau_mem == p.tau_syn {
+            0.0
+        } else {
+            (p.tau_mem - p.tau_syn) / (p.tau_mem * p.tau_syn)
+        };
+        Self {
+            tau_mem: p.tau_mem,
+            inv_tau_mem,
+            inv_tau_syn,
+            delta,
+            tau_syn: p.tau_syn,
+            rho: p.tau_mem / p.tau_syn,
+            threshold: p.threshold,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_table_3() {
+        let p = LifParams::default();
+        assert_eq!((p.tau_mem, p.tau_syn, p.threshold), (20.0, 5.0, 1.0));
+        assert!(p.validate().is_ok());
+    }
+
+    #[test]
+    fn non_positive_or_nan_parameters_are_rejected_with_their_value() {
+        for (p, name) in [
+            (
+                LifParams {
+                    tau_mem: 0.0,
+                    ..Default::default()
+                },
+                "tau_mem",
+            ),
+            (
+                LifParams {
+                    tau_syn: f64::NAN,
+                    ..Default::default()
+                },
+                "tau_syn",
+            ),
+            (
+                LifParams {
+                    threshold: -1.0,
+                    ..Default::default()
+                },
+                "threshold",
+            ),
+        ] {
+            match p.validate() {
+                Err(LifError::InvalidParameter { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("expected InvalidParameter for {name}, got {other:?}"),
+            }
+        }
+    }
+}

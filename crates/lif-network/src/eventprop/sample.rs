@@ -1,0 +1,159 @@
+//! One-call API for training: loss, gradient and prediction of one sample (forward + backward).
+
+use std::cell::RefCell;
+
+use super::loss::Loss;
+use super::trajectory::{Cotangents, Observe, Workspace};
+use super::{FeedForwardNet, InputSpike};
+use crate::LifError;
+
+/// Loss, gradient and diagnostics of one sample.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleResult {
+    /// The loss (may be `+inf` for [`Loss::FirstSpike`] with a silent label neuron; never NaN).
+    pub loss: f64,
+    /// `dL/dw`, same shapes as `layers[i].weights`.
+    pub gradient: Vec<Vec<f64>>,
+    /// Predicted class (see [`FeedForwardNet::predict`]).
+    pub prediction: Option<usize>,
+    /// Number of spikes of all layers.
+    pub spikes: usize,
+    /// `min |V̇⁻|` over all spikes (`+inf` without spikes); small values mean large gradients.
+    pub min_abs_vdot: f64,
+}
+
+/// [`SampleResult`] without the gradient (which [`FeedForwardNet::accumulate_gradient`] adds into
+/// a caller's buffer).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SampleStats {
+    /// The loss.
+    pub loss: f64,
+    /// Predicted class.
+    pub prediction: Option<usize>,
+    /// Number of spikes of all layers.
+    pub spikes: usize,
+    /// `min |V̇⁻|` over all spikes.
+    pub min_abs_vdot: f64,
+}
+
+/// A workspace and cotangent buffers for one thread.
+#[derive(Debug, Default)]
+pub struct SampleScratch {
+    /// Forward and backward buffers.
+    pub workspace: Workspace,
+    cot: Cotangents,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<SampleScratch> = RefCell::new(SampleScratch::default());
+}
+
+impl FeedForwardNet {
+    /// Loss, gradient and prediction of one sample. Uses a per-thread workspace, so it is cheap to
+    /// call from many threads (e.g. rayon over samples); only the returned gradient is allocated.
+    pub fn loss_and_gradient(
+        &self,
+        input: &[InputSpike],
+        loss: &Loss,
+    ) -> Result<SampleResult, LifError> {
+        let mut gradient = self.zero_gradient();
+        let stats = SCRATCH.with(|s| {
+            self.accumulate_gradient(input, loss, &mut s.borrow_mut(), &mut gradient)
+        })?;
+        Ok(SampleResult {
+            loss: stats.loss,
+            gradient,
+            prediction: stats.prediction,
+            spikes: stats.spikes,
+            min_abs_vdot: stats.min_abs_vdot,
+        })
+    }
+
+    /// Like [`loss_and_gradient`](Self::loss_and_gradient), but *adds* the gradient into `grad`
+    /// (shapes of the weights) and uses the caller's scratch: no allocation once warm. Sum over
+    /// a mini-batch by calling it once per sample with the same `grad`.
+    pub fn accumulate_gradient(
+        &self,
+        input: &[InputSpike],
+        loss: &Loss,
+        scratch: &mut SampleScratch,
+        grad: &mut [Vec<f64>],
+    ) -> Result<SampleStats, LifError> {
+        self.validate()?;
+        loss.validate(self)?;
+        let observe = Observe {
+            probes: &[],
+            silent_output_maxima: loss.needs_silent_maxima(),
+        };
+        let ws = &mut scratch.workspace;
+        self.forward(input, observe, ws)?;
+        let value = loss.evaluate(self, ws, Some(&mut scratch.cot));
+        if value.loss.is_nan() {
+            return Err(LifError::NonFinite {
+                what: "loss",
+                layer: self.layers.len() - 1,
+                neuron: loss.label(),
+                time: self.t_end,
+            });
+        }
+        self.backward(ws, &scratch.cot, grad)?;
+        Ok(SampleStats {
+            loss: value.loss,
+            prediction: value.prediction,
+            spikes: ws.spike_count(),
+            min_abs_vdot: ws.min_abs_vdot(),
+        })
+    }
+
+    /// Loss and prediction of one sample, forward pass only.
+    pub fn loss_value(&self, input: &[InputSpike], loss: &Loss) -> Result<SampleStats, LifError> {
+        SCRATCH.with(|s| {
+            let ws = &mut s.borrow_mut().workspace;
+            self.evaluate_with(input, loss, ws)
+        })
+    }
+
+    /// [`loss_value`](Self::loss_value) with the caller's workspace.
+    pub fn evaluate_with(
+        &self,
+        input: &[InputSpike],
+        loss: &Loss,
+        ws: &mut Workspace,
+    ) -> Result<SampleStats, LifError> {
+        self.validate()?;
+        loss.validate(self)?;
+        let observe = Observe {
+            probes: &[],
+            silent_output_maxima: loss.needs_silent_maxima(),
+        };
+        self.forward(input, observe, ws)?;
+        let value = loss.evaluate(self, ws, None);
+        Ok(SampleStats {
+            loss: value.loss,
+            prediction: value.prediction,
+            spikes: ws.spike_count(),
+            min_abs_vdot: ws.min_abs_vdot(),
+        })
+    }
+
+    /// Predicted class of one sample with the readout rule of `loss`: the output neuron with the
+    /// earliest first spike for the first-spike losses (`None` if no output neuron fires; ties go
+    /// to the lowest index), the largest voltage maximum for [`Loss::MaxVoltage`].
+    /// The label of `loss` is not used.
+    pub fn predict(&self, input: &[InputSpike], loss: &Loss) -> Result<Option<usize>, LifError> {
+        SCRATCH.with(|s| self.predict_with(input, loss, &mut s.borrow_mut().workspace))
+    }
+
+    /// [`predict`](Self::predict) with the caller's workspace.
+    pub fn predict_with(
+        &self,
+        input: &[InputSpike],
+        loss: &Loss,
+        ws: &mut Workspace,
+    ) -> Result<Option<usize>, LifError> {
+        self.validate()?;
+        loss.validate_kind(self)?;
+        self.forward(input, Observe::default(), ws)?;
+        Ok(loss.prediction(ws))
+    }
+}
