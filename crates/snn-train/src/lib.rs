@@ -1,6 +1,4 @@
-//! Training spiking networks with EventProp (Wunderlich & Pehle 2021): the Yin-Yang and MNIST
-//! datasets, their latency encodings, Adam, weight initialisation and the training loop behind
-//! the `snn-train` program.
+#![doc = include_str!("../README.md")]
 //!
 //! Layers, from data to results:
 //! - data: [`yinyang`] (bit-exact published split, via [`mt19937`]), [`idx`] and [`mnist`];

@@ -55,8 +55,10 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     })
 }
 
-/// Draws accuracy (left) and loss (right) against the epoch: training and validation curves,
-/// and the final test accuracy as a point when given.
+/// Draws three panels against the epoch, training and validation curves in each: accuracy,
+/// loss (mean over the examples with a finite loss), and the percentage of examples with an
+/// infinite loss (first-spike loss: silent label neuron), which the loss panel cannot show. The
+/// final test accuracy is a point on the accuracy panel when given.
 pub fn plot_curves(
     path: &Path,
     title: &str,
@@ -71,8 +73,10 @@ pub fn plot_curves(
 
 type DrawResult = std::result::Result<(), String>;
 
-/// A curve to draw: legend, colour and the metric it shows.
+/// A curve to draw: legend, colour and the value it shows for an epoch.
 type Curve = (&'static str, RGBColor, fn(&EpochMetrics) -> f64);
+
+const PANEL_WIDTH: u32 = 500;
 
 fn draw_curves(
     path: &Path,
@@ -80,99 +84,119 @@ fn draw_curves(
     history: &[EpochMetrics],
     test_accuracy: Option<f64>,
 ) -> DrawResult {
-    let root = SVGBackend::new(path, (1000, 420)).into_drawing_area();
+    let root = SVGBackend::new(path, (3 * PANEL_WIDTH, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let root = root
         .titled(title, ("sans-serif", 20))
         .map_err(|e| e.to_string())?;
-    let (left, right) = root.split_horizontally(500);
-    let last_epoch = history.last().map_or(1, |m| m.epoch).max(1) as f64;
+    let panels = root.split_evenly((1, 3));
 
     // Accuracy in percent; the lower bound follows the data so late progress stays visible.
-    let pct = |a: f64| 100.0 * a;
     let low = history
         .iter()
         .flat_map(|m| [m.train_accuracy, m.validation_accuracy])
         .chain(test_accuracy)
         .fold(1.0f64, f64::min);
-    let y_low = (pct(low) - 5.0).clamp(0.0, 95.0).floor();
-    let mut acc = ChartBuilder::on(&left)
-        .margin(12)
-        .x_label_area_size(35)
-        .y_label_area_size(45)
-        .caption("accuracy (%)", ("sans-serif", 16))
-        .build_cartesian_2d(0.0..last_epoch, y_low..100.0)
-        .map_err(|e| e.to_string())?;
-    acc.configure_mesh()
-        .x_desc("epoch")
-        .draw()
-        .map_err(|e| e.to_string())?;
-    let series: [Curve; 2] = [
-        ("train", BLUE, |m| m.train_accuracy),
-        ("validation", RED, |m| m.validation_accuracy),
-    ];
-    for (name, color, value) in series {
-        acc.draw_series(LineSeries::new(
-            history.iter().map(|m| (m.epoch as f64, pct(value(m)))),
-            color,
-        ))
-        .map_err(|e| e.to_string())?
-        .label(name)
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-    }
-    if let Some(test) = test_accuracy {
-        acc.draw_series(std::iter::once(Circle::new(
-            (last_epoch, pct(test)),
-            4,
-            BLACK.filled(),
-        )))
-        .map_err(|e| e.to_string())?
-        .label(format!("test {:.2}%", pct(test)))
-        .legend(|(x, y)| Circle::new((x + 10, y), 4, BLACK.filled()));
-    }
-    acc.configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| e.to_string())?;
+    let y_low = (100.0 * low - 5.0).clamp(0.0, 95.0).floor();
+    let test_point = test_accuracy.map(|a| (format!("test {:.2}%", 100.0 * a), 100.0 * a));
+    draw_panel(
+        &panels[0],
+        "accuracy (%)",
+        history,
+        y_low..100.0,
+        &[
+            ("train", BLUE, |m| 100.0 * m.train_accuracy),
+            ("validation", RED, |m| 100.0 * m.validation_accuracy),
+        ],
+        test_point,
+    )?;
 
     let high = history
         .iter()
         .flat_map(|m| [m.train_loss, m.validation_loss])
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
-    let mut loss = ChartBuilder::on(&right)
+    draw_panel(
+        &panels[1],
+        "loss (finite examples)",
+        history,
+        0.0..(high * 1.05).max(1e-9),
+        &[
+            ("train", BLUE, |m| m.train_loss),
+            ("validation", RED, |m| m.validation_loss),
+        ],
+        None,
+    )?;
+
+    let high = history
+        .iter()
+        .flat_map(|m| [m.train_infinite_loss, m.validation_infinite_loss])
+        .fold(0.0f64, f64::max);
+    draw_panel(
+        &panels[2],
+        "infinite loss: silent label neuron (%)",
+        history,
+        0.0..(100.0 * high * 1.05).max(1.0),
+        &[
+            ("train", BLUE, |m| 100.0 * m.train_infinite_loss),
+            ("validation", RED, |m| 100.0 * m.validation_infinite_loss),
+        ],
+        None,
+    )?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// One panel: `curves` against the epoch on `y_range`, and an optional labelled point at the
+/// last epoch.
+fn draw_panel(
+    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    caption: &str,
+    history: &[EpochMetrics],
+    y_range: std::ops::Range<f64>,
+    curves: &[Curve],
+    point: Option<(String, f64)>,
+) -> DrawResult {
+    let last_epoch = history.last().map_or(1, |m| m.epoch).max(1) as f64;
+    let mut chart = ChartBuilder::on(area)
         .margin(12)
         .x_label_area_size(35)
-        .y_label_area_size(55)
-        .caption("loss", ("sans-serif", 16))
-        .build_cartesian_2d(0.0..last_epoch, 0.0..(high * 1.05).max(1e-9))
+        .y_label_area_size(50)
+        .caption(caption, ("sans-serif", 16))
+        .build_cartesian_2d(0.0..last_epoch, y_range)
         .map_err(|e| e.to_string())?;
-    loss.configure_mesh()
+    chart
+        .configure_mesh()
         .x_desc("epoch")
         .draw()
         .map_err(|e| e.to_string())?;
-    let series: [Curve; 2] = [
-        ("train", BLUE, |m| m.train_loss),
-        ("validation", RED, |m| m.validation_loss),
-    ];
-    for (name, color, value) in series {
-        loss.draw_series(LineSeries::new(
-            history.iter().map(|m| (m.epoch as f64, value(m))),
-            color,
-        ))
-        .map_err(|e| e.to_string())?
-        .label(name)
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    for &(name, color, value) in curves {
+        chart
+            .draw_series(LineSeries::new(
+                history.iter().map(|m| (m.epoch as f64, value(m))),
+                color,
+            ))
+            .map_err(|e| e.to_string())?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
     }
-    loss.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+    if let Some((label, y)) = point {
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (last_epoch, y),
+                4,
+                BLACK.filled(),
+            )))
+            .map_err(|e| e.to_string())?
+            .label(label)
+            .legend(|(x, y)| Circle::new((x + 10, y), 4, BLACK.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
-        .map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -191,6 +215,7 @@ mod tests {
                 spikes_per_sample: 10.0 * e as f64,
                 train_no_prediction: 0.0,
                 validation_loss: 1.1 / e as f64,
+                validation_infinite_loss: 0.01,
                 validation_accuracy: 0.45 + 0.1 * e as f64,
                 seconds: 0.25,
             })
@@ -230,16 +255,17 @@ mod tests {
     }
 
     #[test]
-    fn plot_is_an_svg_with_both_panels_and_the_test_point() {
+    fn plot_is_an_svg_with_three_panels_and_the_test_point() {
         let dir = TempDir::new("report-svg");
         let path = dir.path().join("curves.svg");
         plot_curves(&path, "Yin-Yang", &history(), Some(0.9)).unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
         assert!(svg.starts_with("<svg"));
         assert!(svg.contains("accuracy (%)"));
-        assert!(svg.contains("loss"));
+        assert!(svg.contains("loss (finite examples)"));
+        assert!(svg.contains("silent label neuron"));
         assert!(svg.contains("test 90.00%"));
         // Two curves per panel.
-        assert!(svg.matches("<polyline").count() >= 4);
+        assert!(svg.matches("<polyline").count() >= 6);
     }
 }

@@ -81,6 +81,8 @@ pub struct EpochMetrics {
     pub train_no_prediction: f64,
     /// Mean validation loss after the epoch (finite losses only).
     pub validation_loss: f64,
+    /// Fraction of validation examples with an infinite loss after the epoch.
+    pub validation_infinite_loss: f64,
     /// Validation accuracy after the epoch.
     pub validation_accuracy: f64,
     /// Wall-clock seconds of the epoch (training pass and validation).
@@ -257,6 +259,7 @@ pub fn train<M: Model>(
             spikes_per_sample: tally.spikes_per_sample(),
             train_no_prediction: tally.no_prediction as f64 / tally.n.max(1) as f64,
             validation_loss: val.mean_loss,
+            validation_infinite_loss: val.infinite_loss as f64 / val.n.max(1) as f64,
             validation_accuracy: val.accuracy,
             seconds: start.elapsed().as_secs_f64(),
         };
