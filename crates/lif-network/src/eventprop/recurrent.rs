@@ -90,6 +90,14 @@ impl RecurrentWorkspace {
     pub fn spikes(&self) -> &[Spike] {
         &self.spikes
     }
+    /// The input spikes of the last forward pass that fell in `[0, t_end]`, sorted by time.
+    pub fn inputs(&self) -> &[InputSpike] {
+        &self.inputs
+    }
+    /// The probes of the last forward pass, in the order they were given.
+    pub fn probes(&self) -> &[RecurrentProbe] {
+        &self.probes
+    }
     /// Probe voltages, in the order the probes were given.
     pub fn probe_values(&self) -> &[f64] {
         &self.probe_values

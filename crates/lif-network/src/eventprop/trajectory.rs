@@ -17,6 +17,16 @@ pub struct Spike {
     pub(crate) slot: u32,
 }
 
+impl Spike {
+    /// Index of the inter-event interval of the layer's input in which the spike fell: the number
+    /// of input events of the layer that arrived before it (ties: a spike at the time of an input
+    /// event comes first). A change of slot under a small weight change means the spike crossed
+    /// an input event, where its time is only piecewise differentiable (`V̇⁻` jumps).
+    pub fn slot(&self) -> usize {
+        self.slot as usize
+    }
+}
+
 /// Where a voltage maximum over `[0, t_end]` was attained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MaxKind {
@@ -51,6 +61,11 @@ pub struct VoltageMax {
 }
 
 impl VoltageMax {
+    /// Index of the inter-event interval of the layer's input that holds the maximum.
+    pub fn slot(&self) -> usize {
+        self.slot as usize
+    }
+
     pub(crate) const NOT_TRACKED: Self = Self {
         value: f64::NEG_INFINITY,
         time: 0.0,
@@ -171,6 +186,11 @@ impl Workspace {
         self.shape.len()
     }
 
+    /// Number of neurons of layer `l` of the last forward pass. Panics if `l >= n_layers()`.
+    pub fn n_neurons(&self, l: usize) -> usize {
+        self.shape[l].1
+    }
+
     /// All spikes of layer `l`, grouped by neuron (neuron-major), each neuron's in time order.
     /// Spike-time cotangents are indexed like this slice. Panics if `l >= n_layers()`.
     pub fn spikes(&self, l: usize) -> &[Spike] {
@@ -204,6 +224,11 @@ impl Workspace {
     /// Voltages at the probes of the last forward pass, in the order they were given.
     pub fn probe_values(&self) -> &[f64] {
         &self.probe_values
+    }
+
+    /// For each probe, the inter-event interval of its layer's input that holds its time.
+    pub fn probe_slots(&self) -> &[u32] {
+        &self.probe_slot
     }
 
     /// Total number of spikes of all layers (input spikes not counted).

@@ -1,0 +1,130 @@
+//! Shared test helpers: random small networks and input trains, fourth-order central finite
+//! differences of a loss re-computed by the forward pass, and the gradient comparison.
+
+#![allow(dead_code)]
+
+use lif_network::eventprop::{
+    FeedForwardNet, InputSpike, LayerKind, LifParams, MaxKind, RecurrentNet, Workspace,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Spikes closer than this to the threshold tangent (`|V̇⁻|` in 1/ms) make the case too close to a
+/// critical point for finite differences (gradients diverge like `1/V̇⁻`); such cases are discarded.
+pub const VDOT_MARGIN: f64 = 2e-3;
+
+/// Relative tolerance of the adjoint gradient against finite differences.
+pub const REL_TOL: f64 = 1e-6;
+
+/// Finite-difference step for a weight (absolute; weights are O(1)).
+pub const FD_STEP: f64 = 1e-5;
+
+pub fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// `n` input spikes at uniform times in `[0, t_max]` from uniform sources (unsorted on purpose).
+pub fn random_input(r: &mut ChaCha8Rng, n_inputs: usize, n: usize, t_max: f64) -> Vec<InputSpike> {
+    (0..n)
+        .map(|_| InputSpike {
+            time: r.gen_range(0.0..t_max),
+            source: r.gen_range(0..n_inputs as u32),
+        })
+        .collect()
+}
+
+/// A layered network with uniform weights in `lo..hi` (first layer) and `lo2..hi2` (above).
+pub fn random_ff(
+    r: &mut ChaCha8Rng,
+    n_inputs: usize,
+    layers: &[(usize, LayerKind)],
+    params: LifParams,
+    t_end: f64,
+    first: (f64, f64),
+    above: (f64, f64),
+) -> FeedForwardNet {
+    let mut net = FeedForwardNet::new(n_inputs, layers, params, t_end).unwrap();
+    for (l, layer) in net.layers.iter_mut().enumerate() {
+        let (lo, hi) = if l == 0 { first } else { above };
+        layer.weights.iter_mut().for_each(|w| *w = r.gen_range(lo..hi));
+    }
+    net
+}
+
+/// A recurrent network with uniform input weights in `inp` and recurrent weights in `rec`.
+pub fn random_recurrent(
+    r: &mut ChaCha8Rng,
+    n: usize,
+    n_inputs: usize,
+    t_end: f64,
+    inp: (f64, f64),
+    rec: (f64, f64),
+) -> RecurrentNet {
+    let mut net = RecurrentNet::new(n, n_inputs, LifParams::default(), t_end).unwrap();
+    for post in 0..n {
+        for pre in 0..n {
+            if pre != post {
+                net.weights[post * n + pre] = r.gen_range(rec.0..rec.1);
+            }
+        }
+    }
+    net.input_weights
+        .iter_mut()
+        .for_each(|w| *w = r.gen_range(inp.0..inp.1));
+    net
+}
+
+/// The discrete structure of a forward pass: spike count of every neuron, the input interval of
+/// every spike, probe and maximum, and the kind of every maximum. The loss is smooth in the weights
+/// only while it does not change (a spike crossing an input event has a kink in its time).
+pub fn structure(ws: &Workspace) -> Vec<i64> {
+    let mut s = Vec::new();
+    s.extend(ws.probe_slots().iter().map(|&q| q as i64));
+    for l in 0..ws.n_layers() {
+        s.extend((0..ws.n_neurons(l)).map(|j| ws.spikes_of(l, j).len() as i64));
+        s.extend(ws.spikes(l).iter().map(|sp| sp.slot() as i64));
+        s.extend(ws.maxima(l).iter().map(|m| m.slot() as i64));
+        s.extend(ws.maxima(l).iter().map(|m| match m.kind {
+            MaxKind::NotTracked => -1,
+            MaxKind::Initial => -2,
+            MaxKind::Stationary => -3,
+            MaxKind::End => -4,
+            MaxKind::AtEvent(e) => 1_000_000 + e as i64,
+        }));
+    }
+    s
+}
+
+/// Fourth-order central difference `(f(-2h) - 8 f(-h) + 8 f(h) - f(2h)) / 12h`; `None` if any
+/// evaluation is `None` (the discrete structure changed).
+pub fn fd4(mut f: impl FnMut(f64) -> Option<f64>, h: f64) -> Option<f64> {
+    let m2 = f(-2.0 * h)?;
+    let m1 = f(-h)?;
+    let p1 = f(h)?;
+    let p2 = f(2.0 * h)?;
+    Some((m2 - 8.0 * m1 + 8.0 * p1 - p2) / (12.0 * h))
+}
+
+/// Checks `|a - f| <= REL_TOL * max(|f|, 1e-2 * max_k |f_k|) + noise` per component: relative,
+/// with a floor at 1% of the largest component, plus the rounding noise of the stencil,
+/// `noise = 1e3 ε max(|L|, 1) / FD_STEP` for a loss of size `|L|` (about 2e-9 |L|).
+pub fn compare(analytic: &[f64], fd: &[f64], loss: f64) -> Result<(), String> {
+    assert_eq!(analytic.len(), fd.len());
+    let scale = fd.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
+    let noise = 1e3 * f64::EPSILON * loss.abs().max(1.0) / FD_STEP;
+    for (k, (&a, &f)) in analytic.iter().zip(fd).enumerate() {
+        let tol = REL_TOL * f.abs().max(1e-2 * scale) + noise;
+        if !((a - f).abs() <= tol) {
+            return Err(format!(
+                "component {k}: adjoint {a:.12e} vs finite difference {f:.12e} (|diff| {:.3e} > tol {tol:.3e}, scale {scale:.3e})",
+                (a - f).abs()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Coefficient of a spike-time loss term, fixed by (layer, neuron, ordinal of the spike).
+pub fn coef(l: usize, j: usize, r: usize) -> f64 {
+    (1.0 + 3.0 * l as f64 + 7.0 * j as f64 + 11.0 * r as f64).sin()
+}
