@@ -1,0 +1,314 @@
+//! The LIF network of Table 1 as a [`hybrid_core::HybridSystem`]: the generic path, run through the
+//! framework's event-locating integrator, forward sensitivities and adjoint (hybrid-sensitivity.md
+//! §6). It computes the same gradients as [`crate::eventprop`] by an independent route, which is
+//! what the cross-check tests use it for.
+//!
+//! - [`LifNetwork`]: `N` neurons, state `x = (V_0..V_{N-1}, I_0..I_{N-1})`, one parameter per
+//!   synapse; input spikes are scheduled events.
+//! - `convert`: the same network and inputs from a [`crate::FeedForwardNet`] or a
+//!   [`crate::RecurrentNet`], and the flat gradient mapped back to their weight layouts.
+//! - `loss`: [`SpikeVoltageLoss`], a weighted sum of spike times and of voltages at fixed times.
+//! - `adjoint_trace`: [`adjoint_at`], the adjoint `λ(t)` at chosen times (for plots such as the
+//!   paper's Fig. 2), read off the gradient of extra zero-valued state kicks.
+//!
+//! Sign and scale (§6): the adjoints of the generic path are those of hybrid-sensitivity.md §3,
+//! `λ_V(paper) = -λ_V/τ_mem`, `λ_I(paper) = -λ_I/τ_syn`; gradients are the same.
+
+mod adjoint_trace;
+mod convert;
+mod loss;
+
+pub use adjoint_trace::{adjoint_at, AdjointProbes, AdjointTrace};
+pub use convert::{layer_gradient, layer_offsets, recurrent_gradient};
+pub use loss::{spike_counts, SpikeVoltageLoss};
+
+use crate::{InputSpike, LifError, LifParams};
+use hybrid_core::{Crossing, Dims, HybridSystem, Scalar};
+
+/// Where the spikes crossing a synapse come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Presynaptic {
+    /// Input neuron `i` (its spikes are the fixed [`InputSpike`]s with `source == i`).
+    Input(usize),
+    /// Network neuron `n` (its spikes are the threshold crossings of `V_n`).
+    Neuron(usize),
+}
+
+/// One synapse: a spike of `source` adds the synapse's weight to the current `I_target`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Synapse {
+    /// Presynaptic neuron.
+    pub source: Presynaptic,
+    /// Postsynaptic network neuron.
+    pub target: usize,
+}
+
+/// A LIF network (Table 1) as a hybrid system, with the weights as parameters.
+///
+/// - State `x ∈ R^{2N}`: `x[n] = V_n`, `x[N + n] = I_n` ([`Self::v_index`], [`Self::i_index`]).
+/// - Flow: `τ_mem V̇_n = -V_n + I_n`, `τ_syn İ_n = -I_n`; `x(0) = 0`.
+/// - Guard `n` (spiking neurons only): `V_n - ϑ`, rising; `ġ = (I_n - ϑ)/τ_mem`.
+/// - Jump `n`: `V_n ← 0`, `I_m ← I_m + w_j` for every synapse `j` from neuron `n` to `m`.
+/// - Input spike (scheduled event at its fixed time): `I_m ← I_m + w_j` for every synapse `j` from
+///   its input to `m`.
+/// - Parameters `p_j = w_j`, one per synapse, in the order of [`Self::synapses`]: first the input
+///   synapses in row-major `(target, input)` order, then the recurrent ones in row-major
+///   `(target, source)` order. Self-connections are excluded from the parameter vector (Table 1:
+///   `m ≠ n`), as are all pairs the connectivity leaves out, so a layered network's block `W`
+///   costs only its blocks.
+///
+/// Non-spiking neurons (a readout layer) have no active guard: they integrate without threshold.
+/// `flow_vjp` and `flow_sensitivity` are overridden with the sparse products (`f_p = 0`, `f_x`
+/// block-diagonal per neuron); the tests check them against the dual-number defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LifNetwork {
+    params: LifParams,
+    spiking: Vec<bool>,
+    n_inputs: usize,
+    synapses: Vec<Synapse>,
+    /// Input spike times, sorted (ties keep their given order).
+    input_times: Vec<f64>,
+    /// Source of each sorted input spike.
+    input_sources: Vec<usize>,
+    /// Per input: `(target, parameter index)` of its synapses.
+    input_fan_out: Vec<Vec<(usize, usize)>>,
+    /// Per neuron: `(target, parameter index)` of its synapses.
+    neuron_fan_out: Vec<Vec<(usize, usize)>>,
+}
+
+impl LifNetwork {
+    /// A network of `spiking.len()` neurons (`spiking[n]`: whether neuron `n` has a threshold)
+    /// driven by `n_inputs` inputs firing at `input`; `connected(source, target)` says which
+    /// synapses exist (self-connections are never created, whatever it answers).
+    ///
+    /// Fails on no neurons, invalid neuron parameters, or an input spike with a non-finite or
+    /// negative time or a source `>= n_inputs`. Spikes after the simulated span are ignored by the
+    /// simulation.
+    pub fn new(
+        params: LifParams,
+        spiking: Vec<bool>,
+        n_inputs: usize,
+        input: &[InputSpike],
+        connected: impl Fn(Presynaptic, usize) -> bool,
+    ) -> Result<Self, LifError> {
+        params.validate()?;
+        let n = spiking.len();
+        if n == 0 {
+            return Err(LifError::EmptyLayer { layer: 1 });
+        }
+        for (index, s) in input.iter().enumerate() {
+            if !(s.time.is_finite() && s.time >= 0.0) {
+                return Err(LifError::InvalidInputTime {
+                    index,
+                    time: s.time,
+                });
+            }
+            if s.source as usize >= n_inputs {
+                return Err(LifError::InputSourceOutOfRange {
+                    index,
+                    source_index: s.source,
+                    n_inputs,
+                });
+            }
+        }
+        let mut sorted = input.to_vec();
+        sorted.sort_by(|a, b| a.time.total_cmp(&b.time));
+        let mut synapses = Vec::new();
+        for target in 0..n {
+            for i in 0..n_inputs {
+                if connected(Presynaptic::Input(i), target) {
+                    synapses.push(Synapse {
+                        source: Presynaptic::Input(i),
+                        target,
+                    });
+                }
+            }
+        }
+        for target in 0..n {
+            for s in (0..n).filter(|&s| s != target) {
+                if connected(Presynaptic::Neuron(s), target) {
+                    synapses.push(Synapse {
+                        source: Presynaptic::Neuron(s),
+                        target,
+                    });
+                }
+            }
+        }
+        let mut input_fan_out = vec![Vec::new(); n_inputs];
+        let mut neuron_fan_out = vec![Vec::new(); n];
+        for (j, syn) in synapses.iter().enumerate() {
+            match syn.source {
+                Presynaptic::Input(i) => input_fan_out[i].push((syn.target, j)),
+                Presynaptic::Neuron(s) => neuron_fan_out[s].push((syn.target, j)),
+            }
+        }
+        Ok(Self {
+            params,
+            spiking,
+            n_inputs,
+            synapses,
+            input_times: sorted.iter().map(|s| s.time).collect(),
+            input_sources: sorted.iter().map(|s| s.source as usize).collect(),
+            input_fan_out,
+            neuron_fan_out,
+        })
+    }
+
+    /// All-to-all recurrent network of `n` spiking neurons, every input connected to every neuron
+    /// (Table 1 in full): `n · n_inputs + n (n - 1)` parameters.
+    pub fn all_to_all(
+        params: LifParams,
+        n: usize,
+        n_inputs: usize,
+        input: &[InputSpike],
+    ) -> Result<Self, LifError> {
+        Self::new(params, vec![true; n], n_inputs, input, |_, _| true)
+    }
+
+    /// Number of neurons `N`.
+    pub fn neurons(&self) -> usize {
+        self.spiking.len()
+    }
+
+    /// Number of input neurons.
+    pub fn inputs(&self) -> usize {
+        self.n_inputs
+    }
+
+    /// Neuron parameters.
+    pub fn lif_params(&self) -> LifParams {
+        self.params
+    }
+
+    /// Whether neuron `n` has a threshold.
+    pub fn is_spiking(&self, n: usize) -> bool {
+        self.spiking[n]
+    }
+
+    /// The synapses; synapse `j`'s weight is parameter `p[j]`.
+    pub fn synapses(&self) -> &[Synapse] {
+        &self.synapses
+    }
+
+    /// Index of `V_n` in the state.
+    pub fn v_index(&self, n: usize) -> usize {
+        n
+    }
+
+    /// Index of `I_n` in the state.
+    pub fn i_index(&self, n: usize) -> usize {
+        self.neurons() + n
+    }
+
+    /// The input spikes in time order, as `(time, source)`.
+    pub fn input_spikes(&self) -> impl Iterator<Item = (f64, usize)> + '_ {
+        self.input_times
+            .iter()
+            .copied()
+            .zip(self.input_sources.iter().copied())
+    }
+}
+
+impl HybridSystem for LifNetwork {
+    fn dims(&self) -> Dims {
+        Dims {
+            states: 2 * self.neurons(),
+            params: self.synapses.len(),
+            guards: self.neurons(),
+        }
+    }
+
+    fn initial_state<T: Scalar>(&self, _p: &[T], x0: &mut [T]) {
+        x0.iter_mut().for_each(|v| *v = T::zero());
+    }
+
+    /// Table 1: `τ_mem V̇ = -V + I`, `τ_syn İ = -I`.
+    fn flow<T: Scalar>(&self, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
+        let n = self.neurons();
+        let (inv_mem, inv_syn) = (
+            T::cst(1.0 / self.params.tau_mem),
+            T::cst(1.0 / self.params.tau_syn),
+        );
+        for k in 0..n {
+            dx[k] = (x[n + k] - x[k]) * inv_mem;
+            dx[n + k] = -x[n + k] * inv_syn;
+        }
+    }
+
+    /// Table 1: neuron `k` spikes when `V_k` reaches `ϑ` from below.
+    fn guard<T: Scalar>(&self, k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+        x[k] - T::cst(self.params.threshold)
+    }
+
+    fn direction(&self, _k: usize) -> Crossing {
+        Crossing::Rising
+    }
+
+    fn guard_active(&self, k: usize, _q: usize) -> bool {
+        self.spiking[k]
+    }
+
+    /// Table 1: `V_k ← 0`, `I_m ← I_m + w_mk`.
+    fn jump<T: Scalar>(&self, k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+        let n = self.neurons();
+        xp.copy_from_slice(x);
+        xp[k] = T::zero();
+        for &(target, j) in &self.neuron_fan_out[k] {
+            xp[n + target] += p[j];
+        }
+    }
+
+    fn scheduled_times(&self) -> &[f64] {
+        &self.input_times
+    }
+
+    /// Input spike `i` (eq. 56's events): `I_m ← I_m + w_m,src`.
+    fn scheduled_jump<T: Scalar>(&self, i: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+        let n = self.neurons();
+        xp.copy_from_slice(x);
+        for &(target, j) in &self.input_fan_out[self.input_sources[i]] {
+            xp[n + target] += p[j];
+        }
+    }
+
+    /// `Ṡ = f_x S` (`f_p = 0`): per neuron and column, `Ṡ_V = (S_I - S_V)/τ_mem`,
+    /// `Ṡ_I = -S_I/τ_syn`.
+    fn flow_sensitivity(
+        &self,
+        _q: usize,
+        _t: f64,
+        _x: &[f64],
+        _p: &[f64],
+        s: &[f64],
+        out: &mut [f64],
+    ) {
+        let n = self.neurons();
+        let (inv_mem, inv_syn) = (1.0 / self.params.tau_mem, 1.0 / self.params.tau_syn);
+        for (sc, oc) in s.chunks_exact(2 * n).zip(out.chunks_exact_mut(2 * n)) {
+            for k in 0..n {
+                oc[k] = (sc[n + k] - sc[k]) * inv_mem;
+                oc[n + k] = -sc[n + k] * inv_syn;
+            }
+        }
+    }
+
+    /// `λᵀ f_x` per neuron: `(-λ_V/τ_mem, λ_V/τ_mem - λ_I/τ_syn)`; `λᵀ f_p = 0`.
+    fn flow_vjp(
+        &self,
+        _q: usize,
+        _t: f64,
+        _x: &[f64],
+        _p: &[f64],
+        lambda: &[f64],
+        out_x: &mut [f64],
+        out_p: &mut [f64],
+    ) {
+        let n = self.neurons();
+        let (inv_mem, inv_syn) = (1.0 / self.params.tau_mem, 1.0 / self.params.tau_syn);
+        for k in 0..n {
+            out_x[k] = -lambda[k] * inv_mem;
+            out_x[n + k] = lambda[k] * inv_mem - lambda[n + k] * inv_syn;
+        }
+        out_p.fill(0.0);
+    }
+}

@@ -1,0 +1,293 @@
+//! The specialised EventProp path (closed form between events, Table 2's adjoint event by event)
+//! and the generic path (the same Table 1 network as a `HybridSystem`, integrated numerically with
+//! located events; forward sensitivities and the adjoint of hybrid-sensitivity.md §2-3) share no
+//! code. Guards against errors in either: a wrong adjoint jump, a wrong sign or scale in eq. (2)
+//! or eq. (56), a missed or misplaced spike, a wrong gradient layout, a wrong treatment of voltage
+//! observations. Over random small networks (1-3 layers or recurrent, N ≤ 8, random weights,
+//! inputs and time constants) the spike times must agree to 1e-10 ms, the gradients of EventProp,
+//! the generic adjoint and generic forward sensitivities to 1e-9, and all of them with central
+//! differences of EventProp's forward pass to 1e-6, for a spike-time loss and a voltage loss.
+//!
+//! Margin from critical points (where gradients are undefined or jump), stated and enforced with
+//! `prop_assume`: every spike has `|V̇⁻| ≥ 2e-3 ϑ/ms`, no spike lies within 0.05 ms of `t_end`, every
+//! below-threshold membrane maximum stays 1e-3 ϑ below threshold, and no probed neuron spikes
+//! within 0.05 ms of its probe.
+
+mod generic_common;
+use generic_common::*;
+use hybrid_core::{adjoint_gradient, forward_gradient, simulate, EventRecord, Solution};
+use lif_network::eventprop::{Cotangents, Observe, RecurrentProbe, RecurrentWorkspace, VoltageProbe, Workspace};
+use lif_network::generic::{
+    layer_gradient, layer_offsets, recurrent_gradient, spike_counts, LifNetwork, SpikeVoltageLoss,
+};
+use lif_network::{FeedForwardNet, InputSpike, LayerKind, RecurrentNet};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const METHODS_TOL: f64 = 1e-9;
+const FD_TOL: f64 = 1e-6;
+const SPIKE_TIME_TOL: f64 = 1e-10;
+const FD_STEP: f64 = 1e-5;
+/// Entries below this fraction of the largest are judged on that scale (see `max_rel_dev`).
+const FLOOR: f64 = 1e-4;
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 24,
+        max_global_rejects: 4096,
+        ..ProptestConfig::default()
+    }
+}
+
+fn margins_ok(m: &Margins, thr: f64) -> bool {
+    m.min_abs_gdot >= 2e-3 * thr && m.end_gap >= 0.05 && m.near_miss >= 1e-3 * thr
+}
+
+fn guard_times(events: &[EventRecord], k: usize) -> Vec<f64> {
+    events.iter().filter(|e| e.guard() == Some(k)).map(|e| e.t).collect()
+}
+
+fn probe_clear(events: &[EventRecord], neuron: usize, time: f64) -> bool {
+    guard_times(events, neuron).iter().all(|t| (t - time).abs() >= 0.05)
+}
+
+/// Generic adjoint and forward gradients of `loss`; asserts they agree and returns the adjoint's.
+fn generic_gradients(model: &LifNetwork, p: &[f64], t_end: f64, loss: &SpikeVoltageLoss) -> (f64, Vec<f64>, f64) {
+    let adj = adjoint_gradient(model, p, 0.0, t_end, loss, &tight()).expect("generic adjoint");
+    let fwd = forward_gradient(model, p, 0.0, t_end, loss, &tight()).expect("generic forward");
+    (adj.loss, adj.gradient.clone(), max_rel_dev(&fwd.gradient, &adj.gradient, FLOOR))
+}
+
+/// EventProp loss and flat gradient of a layered net for spike-time coefficients (one per output
+/// spike, as `spike_coefficient(layer, neuron)`) and voltage probes with coefficients.
+fn eventprop_feed_forward(
+    net: &FeedForwardNet,
+    input: &[InputSpike],
+    spike_coef: &dyn Fn(usize, usize) -> f64,
+    probes: &[(VoltageProbe, f64)],
+    with_gradient: bool,
+) -> (f64, Vec<f64>, Workspace) {
+    let mut ws = Workspace::new();
+    let vp: Vec<VoltageProbe> = probes.iter().map(|p| p.0).collect();
+    net.forward(input, Observe { probes: &vp, silent_output_maxima: false }, &mut ws).expect("eventprop forward");
+    let mut cot = Cotangents::zeros_for(&ws);
+    let mut loss = 0.0;
+    for l in 0..net.layers.len() {
+        for (k, s) in ws.spikes(l).iter().enumerate() {
+            let c = spike_coef(l, s.neuron as usize);
+            cot.spike_times[l][k] = c;
+            loss += c * s.time;
+        }
+    }
+    for (q, (_, c)) in probes.iter().enumerate() {
+        cot.probes[q] = *c;
+        loss += c * ws.probe_values()[q];
+    }
+    let mut flat = Vec::new();
+    if with_gradient {
+        let mut grad = net.zero_gradient();
+        net.backward(&mut ws, &cot, &mut grad).expect("eventprop backward");
+        flat = grad.concat();
+    }
+    (loss, flat, ws)
+}
+
+fn with_weights(net: &FeedForwardNet, flat: &[f64]) -> FeedForwardNet {
+    let mut n = net.clone();
+    for (layer, w) in n.layers.iter_mut().zip(layer_gradient(net, flat).expect("length")) {
+        layer.weights = w;
+    }
+    n
+}
+
+struct FfCase {
+    net: FeedForwardNet,
+    input: Vec<InputSpike>,
+    model: LifNetwork,
+    p: Vec<f64>,
+    sol: Solution,
+    offsets: Vec<usize>,
+}
+
+fn ff_case(seed: u64, readout: bool) -> Option<FfCase> {
+    let (net, input) = random_feed_forward(seed, readout);
+    let (model, p) = LifNetwork::from_feed_forward(&net, &input).expect("convert");
+    let sol = simulate(&model, &p, 0.0, net.t_end, &tight()).ok()?;
+    let m = margins(&model, &sol, net.t_end);
+    if !margins_ok(&m, net.params.threshold) {
+        return None;
+    }
+    let offsets = layer_offsets(&net);
+    Some(FfCase { net, input, model, p, sol, offsets })
+}
+
+/// Spike times of EventProp's forward pass against the generic event times, neuron by neuron.
+fn spike_time_deviation(c: &FfCase, ws: &Workspace) -> f64 {
+    let mut worst = 0.0f64;
+    for l in 0..c.net.layers.len() {
+        for j in 0..c.net.layers[l].n_out {
+            let ep: Vec<f64> = ws.spikes_of(l, j).iter().map(|s| s.time).collect();
+            let gen = guard_times(&c.sol.events, c.offsets[l] + j);
+            assert_eq!(ep.len(), gen.len(), "spike count of layer {l} neuron {j}: {ep:?} vs {gen:?}");
+            for (a, b) in ep.iter().zip(&gen) {
+                worst = worst.max((a - b).abs());
+            }
+        }
+    }
+    worst
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn feed_forward_spike_time_loss_gradients_agree(seed in any::<u64>()) {
+        let c = ff_case(seed, false);
+        prop_assume!(c.is_some());
+        let c = c.unwrap();
+        let out = c.net.layers.len() - 1;
+        let counts = spike_counts(&c.sol.events, c.model.neurons());
+        let mut loss = SpikeVoltageLoss::new();
+        for j in 0..c.net.layers[out].n_out {
+            for occ in 0..counts[c.offsets[out] + j] {
+                loss = loss.spike_time(c.offsets[out] + j, occ, 1.0);
+            }
+        }
+        prop_assume!(loss.spike_terms().count() > 0);
+        let coef = |l: usize, _j: usize| if l == out { 1.0 } else { 0.0 };
+        let (ep_loss, ep_grad, ws) = eventprop_feed_forward(&c.net, &c.input, &coef, &[], true);
+        let dt = spike_time_deviation(&c, &ws);
+        let (gen_loss, adj, fwd_vs_adj) = generic_gradients(&c.model, &c.p, c.net.t_end, &loss);
+        let fd = central_differences(&c.p, FD_STEP, |p| {
+            eventprop_feed_forward(&with_weights(&c.net, p), &c.input, &coef, &[], false).0
+        });
+        let (ep_adj, ep_fd) = (max_rel_dev(&ep_grad, &adj, FLOOR), max_rel_dev(&ep_grad, &fd, FLOOR));
+        eprintln!("ff spike: dt {dt:.1e} loss {:.1e} ep-adj {ep_adj:.1e} fwd-adj {fwd_vs_adj:.1e} ep-fd {ep_fd:.1e}", (ep_loss - gen_loss).abs());
+        prop_assert!(dt <= SPIKE_TIME_TOL, "spike times differ by {dt:e}");
+        prop_assert!((ep_loss - gen_loss).abs() <= 1e-10 * ep_loss.abs().max(1.0));
+        prop_assert!(ep_adj <= METHODS_TOL, "eventprop vs adjoint {ep_adj:e}\n{ep_grad:?}\n{adj:?}");
+        prop_assert!(fwd_vs_adj <= METHODS_TOL, "forward vs adjoint {fwd_vs_adj:e}");
+        prop_assert!(ep_fd <= FD_TOL, "eventprop vs central differences {ep_fd:e}\n{ep_grad:?}\n{fd:?}");
+    }
+
+    #[test]
+    fn feed_forward_voltage_loss_gradients_agree(seed in any::<u64>(), readout in any::<bool>()) {
+        let c = ff_case(seed, readout);
+        prop_assume!(c.is_some());
+        let c = c.unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+        let mut probes = Vec::new();
+        let mut loss = SpikeVoltageLoss::new();
+        for _ in 0..3 {
+            let layer = rng.gen_range(0..c.net.layers.len());
+            let neuron = rng.gen_range(0..c.net.layers[layer].n_out);
+            let time = rng.gen_range(0.1..c.net.t_end);
+            let coef = rng.gen_range(-1.0..1.0);
+            probes.push((VoltageProbe { layer, neuron, time }, coef));
+            loss = loss.voltage(c.offsets[layer] + neuron, time, coef);
+            prop_assume!(probe_clear(&c.sol.events, c.offsets[layer] + neuron, time));
+        }
+        let none = |_: usize, _: usize| 0.0;
+        let (ep_loss, ep_grad, ws) = eventprop_feed_forward(&c.net, &c.input, &none, &probes, true);
+        let dt = spike_time_deviation(&c, &ws);
+        let (gen_loss, adj, fwd_vs_adj) = generic_gradients(&c.model, &c.p, c.net.t_end, &loss);
+        prop_assume!(adj.iter().any(|g| *g != 0.0));
+        let fd = central_differences(&c.p, FD_STEP, |p| {
+            eventprop_feed_forward(&with_weights(&c.net, p), &c.input, &none, &probes, false).0
+        });
+        let (ep_adj, ep_fd) = (max_rel_dev(&ep_grad, &adj, FLOOR), max_rel_dev(&ep_grad, &fd, FLOOR));
+        eprintln!("ff volt: dt {dt:.1e} loss {:.1e} ep-adj {ep_adj:.1e} fwd-adj {fwd_vs_adj:.1e} ep-fd {ep_fd:.1e}", (ep_loss - gen_loss).abs());
+        prop_assert!(dt <= SPIKE_TIME_TOL, "spike times differ by {dt:e}");
+        prop_assert!((ep_loss - gen_loss).abs() <= 1e-10 * ep_loss.abs().max(1.0));
+        prop_assert!(ep_adj <= METHODS_TOL, "eventprop vs adjoint {ep_adj:e}\n{ep_grad:?}\n{adj:?}");
+        prop_assert!(fwd_vs_adj <= METHODS_TOL, "forward vs adjoint {fwd_vs_adj:e}");
+        prop_assert!(ep_fd <= FD_TOL, "eventprop vs central differences {ep_fd:e}\n{ep_grad:?}\n{fd:?}");
+    }
+
+    #[test]
+    fn recurrent_gradients_agree_for_spike_time_and_voltage_losses(seed in any::<u64>()) {
+        let (net, input) = random_recurrent(seed);
+        let (model, p) = LifNetwork::from_recurrent(&net, &input).expect("convert");
+        let sol = simulate(&model, &p, 0.0, net.t_end, &tight());
+        prop_assume!(sol.is_ok());
+        let sol = sol.unwrap();
+        prop_assume!(margins_ok(&margins(&model, &sol, net.t_end), net.params.threshold));
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xfeed);
+        // Spike-time loss on the spikes of two chosen neurons, plus two voltage probes.
+        let chosen = [0, net.n - 1];
+        let counts = spike_counts(&sol.events, net.n);
+        let mut loss = SpikeVoltageLoss::new();
+        for &k in &chosen[..1 + usize::from(net.n > 1 && chosen[1] != 0)] {
+            for occ in 0..counts[k] {
+                loss = loss.spike_time(k, occ, 0.5 + k as f64);
+            }
+        }
+        let mut probes = Vec::new();
+        for _ in 0..2 {
+            let neuron = rng.gen_range(0..net.n);
+            let time = rng.gen_range(0.1..net.t_end);
+            let coef = rng.gen_range(-1.0..1.0);
+            prop_assume!(probe_clear(&sol.events, neuron, time));
+            probes.push((RecurrentProbe { neuron, time }, coef));
+            loss = loss.voltage(neuron, time, coef);
+        }
+        let spike_coef = |k: usize| if k == 0 { 0.5 } else if k == net.n - 1 { 0.5 + k as f64 } else { 0.0 };
+        let run = |net: &RecurrentNet, grad: bool| {
+            let mut ws = RecurrentWorkspace::default();
+            let rp: Vec<RecurrentProbe> = probes.iter().map(|p| p.0).collect();
+            net.forward(&input, &rp, &mut ws).expect("eventprop forward");
+            let scot: Vec<f64> = ws.spikes().iter().map(|s| spike_coef(s.neuron as usize)).collect();
+            let pcot: Vec<f64> = probes.iter().map(|p| p.1).collect();
+            let loss = ws.spikes().iter().zip(&scot).map(|(s, c)| c * s.time).sum::<f64>()
+                + ws.probe_values().iter().zip(&pcot).map(|(v, c)| c * v).sum::<f64>();
+            let mut g = lif_network::eventprop::RecurrentGradient::default();
+            if grad {
+                net.backward(&ws, &scot, &pcot, &mut g).expect("eventprop backward");
+            }
+            (loss, g, ws)
+        };
+        let (ep_loss, ep_g, ws) = run(&net, true);
+        // Spike times, in global time order on both sides.
+        let gen_spikes: Vec<(f64, usize)> = sol.events.iter().filter_map(|e| e.guard().map(|k| (e.t, k))).collect();
+        prop_assert_eq!(ws.spikes().len(), gen_spikes.len());
+        let mut dt = 0.0f64;
+        for (s, (t, k)) in ws.spikes().iter().zip(&gen_spikes) {
+            prop_assert_eq!(s.neuron as usize, *k);
+            dt = dt.max((s.time - t).abs());
+        }
+        let (gen_loss, adj, fwd_vs_adj) = generic_gradients(&model, &p, net.t_end, &loss);
+        let adj_mapped = recurrent_gradient(&net, &adj).expect("layout");
+        let flat = |g: &lif_network::eventprop::RecurrentGradient| [g.input_weights.clone(), g.weights.clone()].concat();
+        let fd_flat = central_differences(&flat(&lif_network::eventprop::RecurrentGradient {
+            weights: net.weights.clone(), input_weights: net.input_weights.clone() }), FD_STEP, |pp| {
+            let mut n2 = net.clone();
+            n2.input_weights.copy_from_slice(&pp[..net.input_weights.len()]);
+            n2.weights.copy_from_slice(&pp[net.input_weights.len()..]);
+            for k in 0..net.n { n2.weights[k * net.n + k] = 0.0; }
+            run(&n2, false).0
+        });
+        let mut fd = fd_flat;
+        let n_in = net.input_weights.len();
+        for k in 0..net.n { fd[n_in + k * net.n + k] = 0.0; }
+        let (ep_adj, ep_fd) = (max_rel_dev(&flat(&ep_g), &flat(&adj_mapped), FLOOR), max_rel_dev(&flat(&ep_g), &fd, FLOOR));
+        eprintln!("rec: dt {dt:.1e} loss {:.1e} ep-adj {ep_adj:.1e} fwd-adj {fwd_vs_adj:.1e} ep-fd {ep_fd:.1e}", (ep_loss - gen_loss).abs());
+        prop_assert!(dt <= SPIKE_TIME_TOL, "spike times differ by {dt:e}");
+        prop_assert!((ep_loss - gen_loss).abs() <= 1e-10 * ep_loss.abs().max(1.0));
+        prop_assert!(ep_adj <= METHODS_TOL, "eventprop vs adjoint {ep_adj:e}");
+        prop_assert!(fwd_vs_adj <= METHODS_TOL, "forward vs adjoint {fwd_vs_adj:e}");
+        prop_assert!(ep_fd <= FD_TOL, "eventprop vs central differences {ep_fd:e}");
+    }
+}
+
+#[test]
+fn readout_layer_is_not_spiking_on_the_generic_path() {
+    let (net, input) = random_feed_forward(7, true);
+    let (model, _) = LifNetwork::from_feed_forward(&net, &input).unwrap();
+    let offsets = layer_offsets(&net);
+    let out = net.layers.len() - 1;
+    assert_eq!(net.layers[out].kind, LayerKind::Readout);
+    for n in 0..model.neurons() {
+        assert_eq!(model.is_spiking(n), n < offsets[out], "neuron {n}");
+    }
+}
