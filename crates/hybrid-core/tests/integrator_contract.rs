@@ -89,7 +89,7 @@ fn step_size_underflow_is_reported<S: Stepper>() {
     };
     match err {
         StepError::StepSizeTooSmall { t, h } => {
-            assert!(t >= 1000.0 && t < 1000.1, "t = {t}");
+            assert!((1000.0..1000.1).contains(&t), "t = {t}");
             assert!(
                 h.abs() <= 16.0 * f64::EPSILON * t.abs() && h > 0.0,
                 "h = {h}"

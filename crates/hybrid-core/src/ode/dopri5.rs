@@ -4,7 +4,8 @@
 //! Math. 6 (1980); HNW I, Table II.5.2 (tableau) and section II.6, eq. (6.12) (the continuous
 //! extension written as the five vectors `rcont` of Hairer's code DOPRI5).
 
-use super::step_control::{self, all_finite, combine, scale, weighted_sum, Controller};
+use super::explicit_rk::{RkCore, RkScheme};
+use super::step_control::{scale, weighted_sum, Controller};
 use super::{DenseSegment, Method, StepError, StepStats, Stepper, StepperOptions};
 
 /// Nodes `c_i`.
@@ -85,128 +86,58 @@ pub(crate) fn interpolate(t0: f64, h: f64, c: &[f64], t: f64, out: &mut [f64]) {
 /// defaults). Nothing is allocated after [`Stepper::new`].
 #[derive(Debug, Clone)]
 pub struct Dopri5 {
-    opts: StepperOptions,
-    ctrl: Controller,
-    t: f64,
-    t_prev: f64,
-    /// Signed size of the last accepted step (0 after a reset).
-    h_last: f64,
-    /// Magnitude of the next step to try (0: not chosen yet).
-    h_next: f64,
-    x: Vec<f64>,
-    x_prev: Vec<f64>,
-    x_new: Vec<f64>,
-    /// `f(t_prev, x_prev)`, the first stage of the last accepted step.
-    dx_prev: Vec<f64>,
-    stage_arg: Vec<f64>,
-    /// Stages `k_1..k_7`; `k[0] = f(t, x)`.
-    k: Vec<Vec<f64>>,
-    /// Dense output of the last accepted step, 5 vectors of length `n`.
-    cont: Vec<f64>,
-    stats: StepStats,
-    steps_since_reset: usize,
-    ready: bool,
-    pending: Option<StepError>,
+    core: RkCore,
 }
 
-impl Dopri5 {
-    /// Order of the propagated solution (also used by the initial step heuristic).
-    pub const ORDER: i32 = 5;
+impl RkScheme for Dopri5 {
+    const ORDER: i32 = 5;
+    const C: &'static [f64] = &C;
+    const A: &'static [&'static [f64]] = &A;
+    const B: &'static [f64] = A[6];
+    const FSAL: usize = 6;
 
-    /// Compute stages 2..7 of a step of size `h` from `(t, x)`; `x_new` receives the solution.
-    fn attempt<F: FnMut(f64, &[f64], &mut [f64])>(
-        &mut self,
+    /// `k7 = f(t + h, x_new)` (needed by the estimate, and the next step's first stage), then
+    /// `‖h Σ e_j k_j‖`.
+    fn error<F: FnMut(f64, &[f64], &mut [f64])>(
+        core: &mut RkCore,
         rhs: &mut F,
         h: f64,
     ) -> Result<f64, StepError> {
-        let t = self.t;
-        for s in 1..7 {
-            let arg = if s == 6 {
-                &mut self.x_new
-            } else {
-                &mut self.stage_arg
-            };
-            combine(arg, &self.x, h, A[s], &self.k[..s]);
-            let ts = if s >= 5 { t + h } else { t + C[s] * h };
-            rhs(ts, arg, &mut self.k[s]);
-            self.stats.rhs_evals += 1;
-            if !all_finite(&self.k[s]) {
-                return Err(StepError::NonFinite { t: ts });
-            }
-        }
-        let (atol, rtol) = (self.opts.atol, self.opts.rtol);
+        core.eval_at_end(rhs, h, 6)?;
+        let (atol, rtol) = (core.opts.atol, core.opts.rtol);
         let mut sum = 0.0;
-        for i in 0..self.x.len() {
-            let e = h * weighted_sum(&E, &self.k, i);
-            let r = e / scale(atol, rtol, self.x[i], self.x_new[i]);
+        for i in 0..core.x.len() {
+            let e = h * weighted_sum(&E, &core.k, i);
+            let r = e / scale(atol, rtol, core.x[i], core.x_new[i]);
             sum += r * r;
         }
-        let err = (sum / self.x.len().max(1) as f64).sqrt();
+        let err = (sum / core.x.len().max(1) as f64).sqrt();
         if err.is_finite() {
             Ok(err)
         } else {
-            Err(StepError::NonFinite { t: t + h })
+            Err(StepError::NonFinite { t: core.t + h })
         }
     }
 
-    /// Fill `cont` for the step of size `h` just computed from `x` to `x_new`.
-    fn build_dense_output(&mut self, h: f64) {
-        let n = self.x.len();
-        let (k, c) = (&self.k, &mut self.cont);
+    /// `rcont` of HNW I eq. (II.6.12): `[x, Δ, h k1 − Δ, Δ − h k7 − (h k1 − Δ), h Σ d_j k_j]`
+    /// with `Δ = x_new − x`.
+    fn finish<F: FnMut(f64, &[f64], &mut [f64])>(
+        core: &mut RkCore,
+        _rhs: &mut F,
+        h: f64,
+    ) -> Result<(), StepError> {
+        let n = core.x.len();
+        let (k, c) = (&core.k, &mut core.cont);
         for i in 0..n {
-            let ydiff = self.x_new[i] - self.x[i];
+            let ydiff = core.x_new[i] - core.x[i];
             let bspl = h * k[0][i] - ydiff;
-            c[i] = self.x[i];
+            c[i] = core.x[i];
             c[n + i] = ydiff;
             c[2 * n + i] = bspl;
             c[3 * n + i] = ydiff - h * k[6][i] - bspl;
             c[4 * n + i] = h * weighted_sum(&D, k, i);
         }
-    }
-
-    /// [`Stepper::reset`] at `(t, self.x)`.
-    fn restart<F: FnMut(f64, &[f64], &mut [f64])>(&mut self, rhs: &mut F, t: f64, direction: f64) {
-        self.t = t;
-        self.t_prev = t;
-        self.x_prev.copy_from_slice(&self.x);
-        rhs(t, &self.x, &mut self.k[0]);
-        self.stats.rhs_evals += 1;
-        self.dx_prev.copy_from_slice(&self.k[0]);
-        self.pending = (!all_finite(&self.k[0])).then_some(StepError::NonFinite { t });
-        self.ctrl.reset();
-        self.steps_since_reset = 0;
-        self.constant_dense_output();
-        self.ready = true;
-        let dir = if direction < 0.0 { -1.0 } else { 1.0 };
-        self.h_next = if self.opts.first_step > 0.0 {
-            self.opts.first_step.min(self.opts.max_step)
-        } else if self.pending.is_some() {
-            0.0
-        } else {
-            let h = step_control::initial_step(
-                rhs,
-                t,
-                &self.x,
-                &self.k[0],
-                &mut self.stage_arg,
-                &mut self.x_new,
-                Self::ORDER,
-                self.opts.atol,
-                self.opts.rtol,
-                self.opts.max_step,
-                dir,
-            );
-            self.stats.rhs_evals += 1;
-            h.abs()
-        };
-    }
-
-    /// Make the dense output the constant `x` (zero-length segment at `t`).
-    fn constant_dense_output(&mut self) {
-        let n = self.x.len();
-        self.cont.fill(0.0);
-        self.cont[..n].copy_from_slice(&self.x);
-        self.h_last = 0.0;
+        Ok(())
     }
 }
 
@@ -214,29 +145,12 @@ impl Stepper for Dopri5 {
     const METHOD: Method = Method::Dopri5;
 
     fn new(n: usize, options: StepperOptions) -> Self {
+        let ctrl = Controller::new(0.2 - 0.75 * 0.04, 0.04, 0.2, 10.0);
         Dopri5 {
-            opts: options,
-            ctrl: Controller::new(0.2 - 0.75 * 0.04, 0.04, 0.2, 10.0),
-            t: 0.0,
-            t_prev: 0.0,
-            h_last: 0.0,
-            h_next: 0.0,
-            x: vec![0.0; n],
-            x_prev: vec![0.0; n],
-            x_new: vec![0.0; n],
-            dx_prev: vec![0.0; n],
-            stage_arg: vec![0.0; n],
-            k: vec![vec![0.0; n]; 7],
-            cont: vec![0.0; 5 * n],
-            stats: StepStats::default(),
-            steps_since_reset: 0,
-            ready: false,
-            pending: None,
+            core: RkCore::new(n, options, ctrl, 7, 5),
         }
     }
 
-    /// A non-finite `f(t, x)` is reported by the next [`Stepper::step`] as
-    /// [`StepError::NonFinite`].
     fn reset<F: FnMut(f64, &[f64], &mut [f64])>(
         &mut self,
         rhs: &mut F,
@@ -244,130 +158,57 @@ impl Stepper for Dopri5 {
         x: &[f64],
         direction: f64,
     ) {
-        self.x.copy_from_slice(x);
-        self.restart(rhs, t, direction);
+        self.core.reset::<Self, F>(rhs, t, x, direction);
     }
 
-    /// A `t_bound` equal to `t()` is a no-op. Before any [`Stepper::reset`] the stepper starts
-    /// from `x = 0` at `t = 0`.
     fn step<F: FnMut(f64, &[f64], &mut [f64])>(
         &mut self,
         rhs: &mut F,
         t_bound: f64,
     ) -> Result<(), StepError> {
-        let span = t_bound - self.t;
-        if !self.ready {
-            self.restart(rhs, self.t, span);
-        }
-        if let Some(e) = self.pending {
-            return Err(e);
-        }
-        if span == 0.0 || span.is_nan() {
-            return Ok(());
-        }
-        let dir = span.signum();
-        let mut h_abs = self.h_next.min(self.opts.max_step);
-        loop {
-            if self.steps_since_reset >= self.opts.max_steps {
-                return Err(StepError::TooManySteps {
-                    t: self.t,
-                    steps: self.steps_since_reset,
-                });
-            }
-            let truncated = h_abs >= span.abs();
-            let t_new = if truncated {
-                t_bound
-            } else {
-                self.t + dir * h_abs
-            };
-            // The step actually taken is the difference of representable times, so that
-            // `step_from_prev_to(t())` repeats it exactly.
-            let h = t_new - self.t;
-            if !truncated && h.abs() <= 16.0 * f64::EPSILON * self.t.abs() {
-                return Err(StepError::StepSizeTooSmall { t: self.t, h });
-            }
-            self.steps_since_reset += 1;
-            let err = self.attempt(rhs, h)?;
-            let (accepted, h_new) = self.ctrl.decide(err, h.abs());
-            if accepted {
-                self.build_dense_output(h);
-                self.t_prev = self.t;
-                self.t = t_new;
-                self.h_last = h;
-                std::mem::swap(&mut self.x_prev, &mut self.x);
-                std::mem::swap(&mut self.x, &mut self.x_new);
-                std::mem::swap(&mut self.dx_prev, &mut self.k[0]);
-                self.k.swap(0, 6);
-                // Landing on `t_bound` shortened the step artificially: do not let that shrink
-                // the next one.
-                self.h_next = if truncated { h_new.max(h_abs) } else { h_new };
-                self.stats.accepted += 1;
-                return Ok(());
-            }
-            self.stats.rejected += 1;
-            h_abs = h_new;
-            if h_abs < 16.0 * f64::EPSILON * self.t.abs() {
-                return Err(StepError::StepSizeTooSmall {
-                    t: self.t,
-                    h: dir * h_abs,
-                });
-            }
-        }
+        self.core.step::<Self, F>(rhs, t_bound)
     }
 
     fn t(&self) -> f64 {
-        self.t
+        self.core.t
     }
 
     fn x(&self) -> &[f64] {
-        &self.x
+        &self.core.x
     }
 
     fn t_prev(&self) -> f64 {
-        self.t_prev
+        self.core.t_prev
     }
 
     fn x_prev(&self) -> &[f64] {
-        &self.x_prev
+        &self.core.x_prev
     }
 
     fn dx(&self) -> &[f64] {
-        &self.k[0]
+        &self.core.k[0]
     }
 
     fn interpolate(&self, t: f64, out: &mut [f64]) {
-        interpolate(self.t_prev, self.h_last, &self.cont, t, out);
+        interpolate(self.core.t_prev, self.core.h_last, &self.core.cont, t, out);
     }
 
     fn segment(&self) -> DenseSegment<'_> {
-        DenseSegment {
-            method: Method::Dopri5,
-            t0: self.t_prev,
-            h: self.h_last,
-            coefficients: &self.cont,
-        }
+        self.core.segment(Method::Dopri5)
     }
 
+    /// Five right-hand-side evaluations.
     fn step_from_prev_to<F: FnMut(f64, &[f64], &mut [f64])>(
         &mut self,
         rhs: &mut F,
         t_target: f64,
         out: &mut [f64],
     ) {
-        let (t0, h) = (self.t_prev, t_target - self.t_prev);
-        // Stage 1 is f(t_prev, x_prev); k[1..6] are free once the dense output is built.
-        std::mem::swap(&mut self.dx_prev, &mut self.k[0]);
-        for s in 1..6 {
-            combine(&mut self.stage_arg, &self.x_prev, h, A[s], &self.k[..s]);
-            rhs(t0 + C[s] * h, &self.stage_arg, &mut self.k[s]);
-        }
-        self.stats.rhs_evals += 5;
-        combine(out, &self.x_prev, h, A[6], &self.k[..6]);
-        std::mem::swap(&mut self.dx_prev, &mut self.k[0]);
+        self.core.step_from_prev_to::<Self, F>(rhs, t_target, out);
     }
 
     fn stats(&self) -> StepStats {
-        self.stats
+        self.core.stats
     }
 }
 

@@ -1,6 +1,6 @@
 //! Adaptive explicit Runge-Kutta integrators with dense output.
 //!
-//! The event loop (see [`crate::simulate`]) drives a [`Stepper`] one accepted step at a time,
+//! The event loop (see [`crate::simulate()`]) drives a [`Stepper`] one accepted step at a time,
 //! inspects the step's dense output for guard crossings, and restarts the stepper in place after a
 //! jump. Nothing here allocates after construction.
 
@@ -8,6 +8,7 @@ pub(crate) mod dense;
 mod dop853;
 mod dop853_tableau;
 mod dopri5;
+mod explicit_rk;
 mod step_control;
 
 pub use dense::{DenseSegment, Method};
@@ -17,7 +18,8 @@ pub use dopri5::Dopri5;
 /// Why a step could not be taken.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum StepError {
-    /// The step size fell below `min_step` (relative to `t`) while the error test kept failing.
+    /// The step size fell below `16 ε |t|` (what `f64` resolves at `t`) while the error test
+    /// kept failing.
     StepSizeTooSmall {
         /// Time at which the stepper gave up.
         t: f64,
@@ -78,12 +80,24 @@ pub trait Stepper {
 
     /// Restart at `(t, x)`, e.g. at the start or after a jump: discards the previous step, and
     /// evaluates `f(t, x)`. `direction` (`+1.0` or `-1.0`) is the direction of the coming steps,
-    /// used to choose the first step size.
-    fn reset<F: FnMut(f64, &[f64], &mut [f64])>(&mut self, rhs: &mut F, t: f64, x: &[f64], direction: f64);
+    /// used to choose the first step size. A non-finite `f(t, x)` is reported by the next
+    /// [`Stepper::step`] as [`StepError::NonFinite`].
+    fn reset<F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        rhs: &mut F,
+        t: f64,
+        x: &[f64],
+        direction: f64,
+    );
 
     /// Take one accepted step towards `t_bound` without passing it (the step ends exactly on
-    /// `t_bound` when it would pass it). Rejected attempts are retried internally.
-    fn step<F: FnMut(f64, &[f64], &mut [f64])>(&mut self, rhs: &mut F, t_bound: f64) -> Result<(), StepError>;
+    /// `t_bound` when it would pass it). Rejected attempts are retried internally. A `t_bound`
+    /// equal to [`Stepper::t`] is a no-op.
+    fn step<F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        rhs: &mut F,
+        t_bound: f64,
+    ) -> Result<(), StepError>;
 
     /// Current time (end of the last accepted step).
     fn t(&self) -> f64;
@@ -105,7 +119,12 @@ pub trait Stepper {
     /// One step of the underlying Runge-Kutta formula from `(t_prev, x_prev)` to `t_target`,
     /// without error control: accurate to the method's full order, used to polish event times
     /// independently of the interpolant's lower order. Uses internal scratch space.
-    fn step_from_prev_to<F: FnMut(f64, &[f64], &mut [f64])>(&mut self, rhs: &mut F, t_target: f64, out: &mut [f64]);
+    fn step_from_prev_to<F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        rhs: &mut F,
+        t_target: f64,
+        out: &mut [f64],
+    );
 
     /// Counters since construction.
     fn stats(&self) -> StepStats;

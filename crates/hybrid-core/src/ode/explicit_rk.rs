@@ -1,0 +1,288 @@
+//! The part of an embedded explicit Runge-Kutta stepper that does not depend on the tableau:
+//! state and scratch storage, restart, the accept/reject loop with landing on `t_bound`, and the
+//! uncontrolled polishing step. [`super::Dopri5`] and [`super::Dop853`] supply their tableau,
+//! error norm and dense output through [`RkScheme`].
+
+use super::step_control::{self, all_finite, combine, Controller};
+use super::{DenseSegment, Method, StepError, StepStats, StepperOptions};
+
+/// What distinguishes one embedded pair from another.
+pub(super) trait RkScheme {
+    /// Order of the propagated solution.
+    const ORDER: i32;
+    /// Nodes `c_i` of all stages (including those of the dense output).
+    const C: &'static [f64];
+    /// Rows `a_ij` of all stages.
+    const A: &'static [&'static [f64]];
+    /// Weights of the propagated solution (their length is the number of main stages).
+    const B: &'static [f64];
+    /// Stage that holds `f(t + h, x_new)` once [`RkScheme::finish`] has run.
+    const FSAL: usize;
+
+    /// Scaled error of the step of size `h` whose main stages and `x_new` are computed
+    /// (evaluating further stages if the estimate needs them).
+    fn error<F: FnMut(f64, &[f64], &mut [f64])>(
+        core: &mut RkCore,
+        rhs: &mut F,
+        h: f64,
+    ) -> Result<f64, StepError>;
+
+    /// After acceptance, before `t` and `x` advance: evaluate the remaining stages and fill
+    /// `core.cont` with the dense output of the step.
+    fn finish<F: FnMut(f64, &[f64], &mut [f64])>(
+        core: &mut RkCore,
+        rhs: &mut F,
+        h: f64,
+    ) -> Result<(), StepError>;
+}
+
+/// State and preallocated scratch of a stepper (nothing is allocated after [`RkCore::new`]).
+#[derive(Debug, Clone)]
+pub(super) struct RkCore {
+    pub opts: StepperOptions,
+    ctrl: Controller,
+    pub t: f64,
+    pub t_prev: f64,
+    /// Signed size of the last accepted step (0 after a reset).
+    pub h_last: f64,
+    /// Magnitude of the next step to try (0: not chosen yet).
+    h_next: f64,
+    pub x: Vec<f64>,
+    pub x_prev: Vec<f64>,
+    pub x_new: Vec<f64>,
+    /// `f(t_prev, x_prev)`, the first stage of the last accepted step.
+    dx_prev: Vec<f64>,
+    pub stage_arg: Vec<f64>,
+    /// Stages; `k[0] = f(t, x)`.
+    pub k: Vec<Vec<f64>>,
+    /// Dense output of the last accepted step, vector after vector.
+    pub cont: Vec<f64>,
+    pub stats: StepStats,
+    steps_since_reset: usize,
+    ready: bool,
+    pending: Option<StepError>,
+}
+
+impl RkCore {
+    /// Storage for `n` states, `stages` stage vectors and `cont_vectors` dense-output vectors.
+    pub fn new(
+        n: usize,
+        opts: StepperOptions,
+        ctrl: Controller,
+        stages: usize,
+        cont_vectors: usize,
+    ) -> Self {
+        RkCore {
+            opts,
+            ctrl,
+            t: 0.0,
+            t_prev: 0.0,
+            h_last: 0.0,
+            h_next: 0.0,
+            x: vec![0.0; n],
+            x_prev: vec![0.0; n],
+            x_new: vec![0.0; n],
+            dx_prev: vec![0.0; n],
+            stage_arg: vec![0.0; n],
+            k: vec![vec![0.0; n]; stages],
+            cont: vec![0.0; cont_vectors * n],
+            stats: StepStats::default(),
+            steps_since_reset: 0,
+            ready: false,
+            pending: None,
+        }
+    }
+
+    /// Evaluate stage `s` of a step of size `h` from `(t, x)` (stages `< s` known).
+    pub fn stage<S: RkScheme, F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        rhs: &mut F,
+        h: f64,
+        s: usize,
+    ) -> Result<(), StepError> {
+        combine(&mut self.stage_arg, &self.x, h, S::A[s], &self.k[..s]);
+        let ts = self.t + S::C[s] * h;
+        rhs(ts, &self.stage_arg, &mut self.k[s]);
+        self.stats.rhs_evals += 1;
+        if all_finite(&self.k[s]) {
+            Ok(())
+        } else {
+            Err(StepError::NonFinite { t: ts })
+        }
+    }
+
+    /// `k[s] = f(t + h, x_new)`.
+    pub fn eval_at_end<F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        rhs: &mut F,
+        h: f64,
+        s: usize,
+    ) -> Result<(), StepError> {
+        rhs(self.t + h, &self.x_new, &mut self.k[s]);
+        self.stats.rhs_evals += 1;
+        if all_finite(&self.k[s]) {
+            Ok(())
+        } else {
+            Err(StepError::NonFinite { t: self.t + h })
+        }
+    }
+
+    /// Restart at `(t, x)`: `k[0] = f(t, x)`, constant dense output, first step size (given, or
+    /// Hairer's heuristic). A non-finite `f(t, x)` is kept for the next [`RkCore::step`].
+    pub fn reset<S: RkScheme, F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        rhs: &mut F,
+        t: f64,
+        x: &[f64],
+        direction: f64,
+    ) {
+        self.x.copy_from_slice(x);
+        self.restart::<S, F>(rhs, t, direction);
+    }
+
+    fn restart<S: RkScheme, F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        rhs: &mut F,
+        t: f64,
+        direction: f64,
+    ) {
+        self.t = t;
+        self.t_prev = t;
+        self.h_last = 0.0;
+        self.x_prev.copy_from_slice(&self.x);
+        rhs(t, &self.x, &mut self.k[0]);
+        self.stats.rhs_evals += 1;
+        self.dx_prev.copy_from_slice(&self.k[0]);
+        self.pending = (!all_finite(&self.k[0])).then_some(StepError::NonFinite { t });
+        self.ctrl.reset();
+        self.steps_since_reset = 0;
+        let n = self.x.len();
+        self.cont.fill(0.0);
+        self.cont[..n].copy_from_slice(&self.x);
+        self.ready = true;
+        let o = self.opts;
+        self.h_next = if o.first_step > 0.0 {
+            o.first_step.min(o.max_step)
+        } else if self.pending.is_some() {
+            0.0
+        } else {
+            self.stats.rhs_evals += 1;
+            let dir = if direction < 0.0 { -1.0 } else { 1.0 };
+            let (f0, rest) = self.k.split_at_mut(1);
+            let (x, x1, f1) = (&self.x, &mut self.stage_arg, &mut rest[0]);
+            step_control::initial_step(
+                rhs,
+                t,
+                x,
+                &f0[0],
+                x1,
+                f1,
+                S::ORDER,
+                o.atol,
+                o.rtol,
+                o.max_step,
+                dir,
+            )
+            .abs()
+        };
+    }
+
+    /// One accepted step towards `t_bound` (see [`super::Stepper::step`]). A `t_bound` equal to
+    /// `t` is a no-op; before any reset the stepper starts from `x = 0` at `t = 0`.
+    pub fn step<S: RkScheme, F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        rhs: &mut F,
+        t_bound: f64,
+    ) -> Result<(), StepError> {
+        let span = t_bound - self.t;
+        if !self.ready {
+            self.restart::<S, F>(rhs, self.t, span);
+        }
+        if let Some(e) = self.pending {
+            return Err(e);
+        }
+        if span == 0.0 || span.is_nan() {
+            return Ok(());
+        }
+        let dir = span.signum();
+        let mut h_abs = self.h_next.min(self.opts.max_step);
+        loop {
+            if self.steps_since_reset >= self.opts.max_steps {
+                return Err(StepError::TooManySteps {
+                    t: self.t,
+                    steps: self.steps_since_reset,
+                });
+            }
+            let truncated = h_abs >= span.abs();
+            let t_new = if truncated {
+                t_bound
+            } else {
+                self.t + dir * h_abs
+            };
+            // The step is the difference of representable times, so that
+            // `step_from_prev_to(t())` repeats it exactly.
+            let h = t_new - self.t;
+            if !truncated && h.abs() <= 16.0 * f64::EPSILON * self.t.abs() {
+                return Err(StepError::StepSizeTooSmall { t: self.t, h });
+            }
+            self.steps_since_reset += 1;
+            for s in 1..S::B.len() {
+                self.stage::<S, F>(rhs, h, s)?;
+            }
+            combine(&mut self.x_new, &self.x, h, S::B, &self.k[..S::B.len()]);
+            let err = S::error(self, rhs, h)?;
+            let (accepted, h_new) = self.ctrl.decide(err, h.abs());
+            if accepted {
+                S::finish(self, rhs, h)?;
+                self.t_prev = self.t;
+                self.t = t_new;
+                self.h_last = h;
+                std::mem::swap(&mut self.x_prev, &mut self.x);
+                std::mem::swap(&mut self.x, &mut self.x_new);
+                std::mem::swap(&mut self.dx_prev, &mut self.k[0]);
+                self.k.swap(0, S::FSAL);
+                // Landing on `t_bound` shortened the step artificially: keep the proposal.
+                self.h_next = if truncated { h_new.max(h_abs) } else { h_new };
+                self.stats.accepted += 1;
+                return Ok(());
+            }
+            self.stats.rejected += 1;
+            h_abs = h_new;
+            if h_abs < 16.0 * f64::EPSILON * self.t.abs() {
+                return Err(StepError::StepSizeTooSmall {
+                    t: self.t,
+                    h: dir * h_abs,
+                });
+            }
+        }
+    }
+
+    /// The main formula from `(t_prev, x_prev)` to `t_target`, without error control, into
+    /// `out`. Only the stage scratch is touched: the main stages are free once `cont` is built.
+    pub fn step_from_prev_to<S: RkScheme, F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        rhs: &mut F,
+        t_target: f64,
+        out: &mut [f64],
+    ) {
+        let (t0, h) = (self.t_prev, t_target - self.t_prev);
+        std::mem::swap(&mut self.dx_prev, &mut self.k[0]);
+        for s in 1..S::B.len() {
+            combine(&mut self.stage_arg, &self.x_prev, h, S::A[s], &self.k[..s]);
+            rhs(t0 + S::C[s] * h, &self.stage_arg, &mut self.k[s]);
+        }
+        self.stats.rhs_evals += S::B.len() - 1;
+        combine(out, &self.x_prev, h, S::B, &self.k[..S::B.len()]);
+        std::mem::swap(&mut self.dx_prev, &mut self.k[0]);
+    }
+
+    /// The dense output of the last accepted step.
+    pub fn segment(&self, method: Method) -> DenseSegment<'_> {
+        DenseSegment {
+            method,
+            t0: self.t_prev,
+            h: self.h_last,
+            coefficients: &self.cont,
+        }
+    }
+}
