@@ -15,8 +15,8 @@
 mod support;
 
 use lif_network::eventprop::{
-    Cotangents, FeedForwardNet, InputSpike, LayerKind, LifParams, Loss, Observe, RecurrentGradient,
-    RecurrentNet, RecurrentProbe, RecurrentWorkspace, VoltageProbe, Workspace,
+    FeedForwardNet, InputSpike, LayerKind, LifParams, Loss, RecurrentGradient, RecurrentNet,
+    RecurrentProbe, RecurrentWorkspace, VoltageProbe,
 };
 use proptest::prelude::*;
 use rand::Rng;
@@ -30,136 +30,6 @@ fn config() -> ProptestConfig {
     }
 }
 
-/// A custom loss of spike times and probed voltages:
-/// `Σ_spikes c (t - 5)²/10 + Σ_probes (b_q V_q + V_q²/2)`.
-fn custom_loss(ws: &Workspace, cot: Option<&mut Cotangents>) -> f64 {
-    let mut loss = 0.0;
-    let mut cot = cot;
-    if let Some(c) = cot.as_deref_mut() {
-        c.reset_for(ws);
-    }
-    for l in 0..ws.n_layers() {
-        for j in 0..ws.n_neurons(l) {
-            let first = ws.first_spike_index(l, j).unwrap_or(0);
-            for (r, s) in ws.spikes_of(l, j).iter().enumerate() {
-                let a = coef(l, j, r);
-                loss += a * (s.time - 5.0).powi(2) / 10.0;
-                if let Some(c) = cot.as_deref_mut() {
-                    c.spike_times[l][first + r] = a * (s.time - 5.0) / 5.0;
-                }
-            }
-        }
-    }
-    for (q, &v) in ws.probe_values().iter().enumerate() {
-        let b = coef(9, q, 0);
-        loss += b * v + 0.5 * v * v;
-        if let Some(c) = cot.as_deref_mut() {
-            c.probes[q] = b + v;
-        }
-    }
-    loss
-}
-
-/// Runs `eval` on every weight perturbed by the FD stencil; `None` if the structure changes.
-fn ff_fd(
-    net: &FeedForwardNet,
-    mut eval: impl FnMut(&FeedForwardNet) -> Option<(f64, Vec<i64>)>,
-) -> Option<Vec<Vec<f64>>> {
-    let base = eval(net)?.1;
-    let mut probe = net.clone();
-    let mut fd = net.zero_gradient();
-    for l in 0..net.layers.len() {
-        for k in 0..net.layers[l].weights.len() {
-            let w0 = net.layers[l].weights[k];
-            fd[l][k] = fd4(
-                |dw| {
-                    probe.layers[l].weights[k] = w0 + dw;
-                    let (loss, s) = eval(&probe)?;
-                    (s == base).then_some(loss)
-                },
-                FD_STEP,
-            )?;
-            probe.layers[l].weights[k] = w0;
-        }
-    }
-    Some(fd)
-}
-
-fn probes_clear_of_spikes(ws: &Workspace, probes: &[VoltageProbe]) -> bool {
-    probes.iter().all(|p| {
-        ws.spikes_of(p.layer, p.neuron)
-            .iter()
-            .all(|s| (s.time - p.time).abs() >= 0.05)
-    })
-}
-
-/// A random feed-forward case: 1-3 layers (last one `last_kind`), input train, probes.
-fn ff_case(seed: u64, n_layers: usize, last_kind: LayerKind) -> (FeedForwardNet, Vec<InputSpike>, Vec<VoltageProbe>) {
-    let mut r = rng(seed);
-    let n_inputs = r.gen_range(1..=4);
-    let layers: Vec<(usize, LayerKind)> = (0..n_layers)
-        .map(|l| {
-            let kind = if l + 1 == n_layers { last_kind } else { LayerKind::Spiking };
-            (r.gen_range(1..=6), kind)
-        })
-        .collect();
-    let net = random_ff(&mut r, n_inputs, &layers, LifParams::default(), 20.0, (-1.0, 7.0), (-2.0, 8.0));
-    let n_spikes = r.gen_range(3..=14);
-    let input = random_input(&mut r, n_inputs, n_spikes, 15.0);
-    let probes = (0..r.gen_range(1..=4))
-        .map(|_| {
-            let layer = r.gen_range(0..n_layers);
-            VoltageProbe {
-                layer,
-                neuron: r.gen_range(0..layers[layer].0),
-                time: r.gen_range(0.0..20.0),
-            }
-        })
-        .collect();
-    (net, input, probes)
-}
-
-fn check_ff_custom(net: &FeedForwardNet, input: &[InputSpike], probes: &[VoltageProbe]) -> Result<(), TestCaseError> {
-    let observe = Observe { probes, silent_output_maxima: false };
-    let mut ws = Workspace::new();
-    net.forward(input, observe, &mut ws).unwrap();
-    prop_assume!(ws.min_abs_vdot() >= VDOT_MARGIN);
-    prop_assume!(probes_clear_of_spikes(&ws, probes));
-    let mut cot = Cotangents::default();
-    let loss = custom_loss(&ws, Some(&mut cot));
-    let mut grad = net.zero_gradient();
-    net.backward(&mut ws, &cot, &mut grad).unwrap();
-    let mut ws2 = Workspace::new();
-    let fd = ff_fd(net, |n| {
-        n.forward(input, observe, &mut ws2).ok()?;
-        Some((custom_loss(&ws2, None), structure(&ws2)))
-    });
-    prop_assume!(fd.is_some());
-    let fd = fd.unwrap();
-    for l in 0..grad.len() {
-        compare(&grad[l], &fd[l], loss).map_err(|e| TestCaseError::fail(format!("layer {l}: {e}")))?;
-    }
-    Ok(())
-}
-
-fn check_ff_loss(net: &FeedForwardNet, input: &[InputSpike], loss: &Loss) -> Result<(), TestCaseError> {
-    let r = net.loss_and_gradient(input, loss).unwrap();
-    prop_assume!(r.loss.is_finite() && r.min_abs_vdot >= VDOT_MARGIN);
-    let observe = Observe { probes: &[], silent_output_maxima: true };
-    let mut ws = Workspace::new();
-    let fd = ff_fd(net, |n| {
-        let value = n.evaluate_with(input, loss, &mut ws).ok()?.loss;
-        n.forward(input, observe, &mut ws).ok()?;
-        Some((value, structure(&ws)))
-    });
-    prop_assume!(fd.is_some());
-    let fd = fd.unwrap();
-    for l in 0..fd.len() {
-        compare(&r.gradient[l], &fd[l], r.loss).map_err(|e| TestCaseError::fail(format!("layer {l}: {e}")))?;
-    }
-    Ok(())
-}
-
 fn recurrent_case(seed: u64) -> (RecurrentNet, Vec<InputSpike>, Vec<RecurrentProbe>) {
     let mut r = rng(seed);
     let n = r.gen_range(1..=8);
@@ -168,13 +38,20 @@ fn recurrent_case(seed: u64) -> (RecurrentNet, Vec<InputSpike>, Vec<RecurrentPro
     let n_spikes = r.gen_range(2..=10);
     let input = random_input(&mut r, n_inputs, n_spikes, 15.0);
     let probes = (0..r.gen_range(1..=4))
-        .map(|_| RecurrentProbe { neuron: r.gen_range(0..n), time: r.gen_range(0.0..20.0) })
+        .map(|_| RecurrentProbe {
+            neuron: r.gen_range(0..n),
+            time: r.gen_range(0.0..20.0),
+        })
         .collect();
     (net, input, probes)
 }
 
 /// The custom loss for a recurrent network; spikes are in time order, so ordinals are counted.
-fn recurrent_loss(ws: &RecurrentWorkspace, n: usize, cot: Option<(&mut Vec<f64>, &mut Vec<f64>)>) -> (f64, Vec<i64>) {
+fn recurrent_loss(
+    ws: &RecurrentWorkspace,
+    n: usize,
+    cot: Option<(&mut Vec<f64>, &mut Vec<f64>)>,
+) -> (f64, Vec<i64>) {
     let mut count = vec![0usize; n];
     let mut loss = 0.0;
     let (mut dt, mut dv) = (Vec::new(), Vec::new());
@@ -201,7 +78,11 @@ fn recurrent_loss(ws: &RecurrentWorkspace, n: usize, cot: Option<(&mut Vec<f64>,
 /// the weights only while this does not change.
 fn recurrent_structure(ws: &RecurrentWorkspace, count: Vec<usize>) -> Vec<i64> {
     let mut s: Vec<i64> = count.into_iter().map(|c| c as i64).collect();
-    let mut order: Vec<(f64, i64)> = ws.spikes().iter().map(|sp| (sp.time, sp.neuron as i64)).collect();
+    let mut order: Vec<(f64, i64)> = ws
+        .spikes()
+        .iter()
+        .map(|sp| (sp.time, sp.neuron as i64))
+        .collect();
     order.extend(ws.inputs().iter().map(|i| (i.time, -1)));
     order.extend(ws.probes().iter().map(|p| (p.time, -2)));
     order.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -216,7 +97,7 @@ proptest! {
     fn feed_forward_spike_time_loss_gradient_matches_finite_differences(
         seed in any::<u64>(), n_layers in 1usize..=3,
     ) {
-        let (net, input, probes) = ff_case(seed, n_layers, LayerKind::Spiking);
+        let (net, input, probes) = ff_case(seed, n_layers, LayerKind::Spiking, LifParams::default());
         check_ff_custom(&net, &input, &probes[..0])?;
     }
 
@@ -225,7 +106,7 @@ proptest! {
         seed in any::<u64>(), n_layers in 1usize..=3, readout in any::<bool>(),
     ) {
         let kind = if readout { LayerKind::Readout } else { LayerKind::Spiking };
-        let (net, input, probes) = ff_case(seed, n_layers, kind);
+        let (net, input, probes) = ff_case(seed, n_layers, kind, LifParams::default());
         check_ff_custom(&net, &input, &probes)?;
     }
 
@@ -276,7 +157,7 @@ proptest! {
     fn first_spike_cross_entropy_gradient_matches_finite_differences(
         seed in any::<u64>(), n_layers in 1usize..=2, remedy in any::<bool>(),
     ) {
-        let (net, input, _) = ff_case(seed, n_layers, LayerKind::Spiking);
+        let (net, input, _) = ff_case(seed, n_layers, LayerKind::Spiking, LifParams::default());
         let label = (seed % net.output().n_out as u64) as usize;
         let loss = if remedy {
             Loss::FirstSpikeSilentRemedy { label, tau0: 0.5, tau1: 6.4, alpha: 3e-3, kappa: 20.0 }
@@ -290,7 +171,7 @@ proptest! {
     fn max_voltage_cross_entropy_gradient_matches_finite_differences(
         seed in any::<u64>(), n_layers in 1usize..=3,
     ) {
-        let (net, input, _) = ff_case(seed, n_layers, LayerKind::Readout);
+        let (net, input, _) = ff_case(seed, n_layers, LayerKind::Readout, LifParams::default());
         let label = (seed % net.output().n_out as u64) as usize;
         check_ff_loss(&net, &input, &Loss::MaxVoltage { label })?;
     }

@@ -111,7 +111,12 @@ impl FeedForwardNet {
                     }
                     let dl_dv = cot.probes[q as usize];
                     if dl_dv != 0.0 {
-                        push(items, ws.probe_slot[q as usize], p.time, ItemKind::Observe { dl_dv });
+                        push(
+                            items,
+                            ws.probe_slot[q as usize],
+                            p.time,
+                            ItemKind::Observe { dl_dv },
+                        );
                     }
                     cursor += 1;
                 }
@@ -184,14 +189,39 @@ impl FeedForwardNet {
             }
         };
         len("gradient (number of layers)", 0, n, grad.len())?;
-        len("spike-time cotangents (number of layers)", 0, n, cot.spike_times.len())?;
-        len("max-voltage cotangents (number of layers)", 0, n, cot.max_voltage.len())?;
-        len("probe cotangents", 0, ws.probe_values.len(), cot.probes.len())?;
+        len(
+            "spike-time cotangents (number of layers)",
+            0,
+            n,
+            cot.spike_times.len(),
+        )?;
+        len(
+            "max-voltage cotangents (number of layers)",
+            0,
+            n,
+            cot.max_voltage.len(),
+        )?;
+        len(
+            "probe cotangents",
+            0,
+            ws.probe_values.len(),
+            cot.probes.len(),
+        )?;
         for l in 0..n {
             let t = &ws.layers[l];
             len("gradient", l, self.layers[l].weights.len(), grad[l].len())?;
-            len("spike-time cotangents", l, t.spikes.len(), cot.spike_times[l].len())?;
-            len("max-voltage cotangents", l, t.maxima.len(), cot.max_voltage[l].len())?;
+            len(
+                "spike-time cotangents",
+                l,
+                t.spikes.len(),
+                cot.spike_times[l].len(),
+            )?;
+            len(
+                "max-voltage cotangents",
+                l,
+                t.maxima.len(),
+                cot.max_voltage[l].len(),
+            )?;
         }
         Ok(())
     }
@@ -245,7 +275,12 @@ fn walk_neuron(
                     }
                     lv = (i_syn * lv + jump) / denom;
                     if !lv.is_finite() {
-                        return Err(super::forward::non_finite("adjoint λ_V", layer, neuron, item.time));
+                        return Err(super::forward::non_finite(
+                            "adjoint λ_V",
+                            layer,
+                            neuron,
+                            item.time,
+                        ));
                     }
                 }
                 ItemKind::Observe { dl_dv } => lv += dl_dv,

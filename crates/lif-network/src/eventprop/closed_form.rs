@@ -147,8 +147,7 @@ impl Kernel {
             if !(next > lo && next < hi) {
                 next = lo + 0.5 * (hi - lo);
             }
-            if (next - t).abs() <= 2.0 * f64::EPSILON * next.abs() || hi - lo <= f64::EPSILON * hi
-            {
+            if (next - t).abs() <= 2.0 * f64::EPSILON * next.abs() || hi - lo <= f64::EPSILON * hi {
                 return next.clamp(lo, hi);
             }
             t = next;
@@ -182,7 +181,10 @@ mod tests {
         let k = kernel(20.0, 5.0);
         for &t in &[0.0, 1e-3, 0.7, 5.0, 13.0, 60.0] {
             let (v, i) = k.state_at(0.3, 2.0, t);
-            assert!((v - textbook_v(20.0, 5.0, 0.3, 2.0, t)).abs() < 1e-14, "t = {t}");
+            assert!(
+                (v - textbook_v(20.0, 5.0, 0.3, 2.0, t)).abs() < 1e-14,
+                "t = {t}"
+            );
             assert!((i - 2.0 * (-t / 5.0).exp()).abs() < 1e-15);
         }
     }
@@ -223,8 +225,12 @@ mod tests {
         // A peak just below threshold: after a reset (V0 = 0) the peak is
         // V(t*) = I(t*) = I0 (τs/τm)^{τm/(τm-τs)}, so I0 slightly below ϑ 4^{4/3} does not fire ...
         let i_crit = 4f64.powf(4.0 / 3.0);
-        assert!(k.first_crossing(0.0, i_crit * (1.0 - 1e-9), 30.0, &end).is_none());
+        assert!(k
+            .first_crossing(0.0, i_crit * (1.0 - 1e-9), 30.0, &end)
+            .is_none());
         // ... and slightly above fires, although V(0) and V(30) are both far below ϑ.
-        assert!(k.first_crossing(0.0, i_crit * (1.0 + 1e-9), 30.0, &end).is_some());
+        assert!(k
+            .first_crossing(0.0, i_crit * (1.0 + 1e-9), 30.0, &end)
+            .is_some());
     }
 }

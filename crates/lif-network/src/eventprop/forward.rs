@@ -56,7 +56,16 @@ impl NeuronProbes<'_> {
 
     /// Records the voltage of every probe with time `< before` (or `<= before` if `inclusive`),
     /// propagating from `(v, i)` at absolute time `t0`, in slot `slot`.
-    fn record(&mut self, k: &Kernel, v: f64, i: f64, t0: f64, before: f64, inclusive: bool, slot: usize) {
+    fn record(
+        &mut self,
+        k: &Kernel,
+        v: f64,
+        i: f64,
+        t0: f64,
+        before: f64,
+        inclusive: bool,
+        slot: usize,
+    ) {
         loop {
             let t = self.next_time();
             if !(t < before || (inclusive && t == before)) {
@@ -157,7 +166,9 @@ impl FeedForwardNet {
                 trace.offsets.push(trace.spikes.len() as u32);
             }
             for s in &trace.spikes {
-                ws.min_abs_vdot = ws.min_abs_vdot.min((s.i_syn - k.threshold).abs() * k.inv_tau_mem);
+                ws.min_abs_vdot = ws
+                    .min_abs_vdot
+                    .min((s.i_syn - k.threshold).abs() * k.inv_tau_mem);
             }
         }
         ws.shape

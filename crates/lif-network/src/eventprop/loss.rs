@@ -209,7 +209,11 @@ impl Loss {
                 };
                 if let Some(c) = cot {
                     for k in 0..n {
-                        let p = if z[k].is_finite() { (z[k] - lse).exp() } else { 0.0 };
+                        let p = if z[k].is_finite() {
+                            (z[k] - lse).exp()
+                        } else {
+                            0.0
+                        };
                         let mut dl_dt = -p / tau0;
                         if k == label && t_l.is_finite() {
                             dl_dt += 1.0 / tau0 + alpha / tau1 * (t_l / tau1).exp();
@@ -257,7 +261,11 @@ pub(crate) fn log_sum_exp(x: &[f64]) -> (f64, Option<usize>) {
         return (f64::NEG_INFINITY, None);
     };
     let m = x[b];
-    let s: f64 = x.iter().filter(|v| v.is_finite()).map(|&v| (v - m).exp()).sum();
+    let s: f64 = x
+        .iter()
+        .filter(|v| v.is_finite())
+        .map(|&v| (v - m).exp())
+        .sum();
     (m + s.ln(), best)
 }
 

@@ -30,6 +30,4 @@ pub use network::{FeedForwardNet, InputSpike, Layer, LayerKind};
 pub use params::LifParams;
 pub use recurrent::{RecurrentGradient, RecurrentNet, RecurrentProbe, RecurrentWorkspace};
 pub use sample::{SampleResult, SampleScratch, SampleStats};
-pub use trajectory::{
-    Cotangents, MaxKind, Observe, Spike, VoltageMax, VoltageProbe, Workspace,
-};
+pub use trajectory::{Cotangents, MaxKind, Observe, Spike, VoltageMax, VoltageProbe, Workspace};

@@ -157,13 +157,21 @@ mod tests {
         .unwrap();
         assert_eq!(net.layers[0].weights.len(), 350 * 784);
         assert_eq!((net.layers[1].n_in, net.layers[1].n_out), (350, 10));
-        assert!(net.layers.iter().all(|l| l.weights.iter().all(|&w| w == 0.0)));
+        assert!(net
+            .layers
+            .iter()
+            .all(|l| l.weights.iter().all(|&w| w == 0.0)));
     }
 
     #[test]
     fn readout_in_the_middle_and_empty_layers_are_rejected() {
         let p = LifParams::default();
-        let err = FeedForwardNet::new(3, &[(2, LayerKind::Readout), (2, LayerKind::Spiking)], p, 1.0);
+        let err = FeedForwardNet::new(
+            3,
+            &[(2, LayerKind::Readout), (2, LayerKind::Spiking)],
+            p,
+            1.0,
+        );
         assert_eq!(
             err,
             Err(LifError::ReadoutNotLast {
@@ -171,7 +179,12 @@ mod tests {
                 n_layers: 2
             })
         );
-        let err = FeedForwardNet::new(3, &[(2, LayerKind::Spiking), (0, LayerKind::Spiking)], p, 1.0);
+        let err = FeedForwardNet::new(
+            3,
+            &[(2, LayerKind::Spiking), (0, LayerKind::Spiking)],
+            p,
+            1.0,
+        );
         assert_eq!(err, Err(LifError::EmptyLayer { layer: 2 }));
         assert!(matches!(
             FeedForwardNet::new(3, &[(2, LayerKind::Spiking)], p, f64::INFINITY),

@@ -137,7 +137,11 @@ impl RecurrentNet {
             found,
         };
         if self.weights.len() != self.n * self.n {
-            return Err(wrong("recurrent weights", self.n * self.n, self.weights.len()));
+            return Err(wrong(
+                "recurrent weights",
+                self.n * self.n,
+                self.weights.len(),
+            ));
         }
         if self.input_weights.len() != self.n * self.n_inputs {
             let found = self.input_weights.len();
@@ -166,11 +170,18 @@ impl RecurrentNet {
         ws.inputs.clear();
         for (index, s) in input.iter().enumerate() {
             if !(s.time.is_finite() && s.time >= 0.0) {
-                return Err(LifError::InvalidInputTime { index, time: s.time });
+                return Err(LifError::InvalidInputTime {
+                    index,
+                    time: s.time,
+                });
             }
             if s.source as usize >= self.n_inputs {
                 let n_inputs = self.n_inputs;
-                return Err(LifError::InputSourceOutOfRange { index, source_index: s.source, n_inputs });
+                return Err(LifError::InputSourceOutOfRange {
+                    index,
+                    source_index: s.source,
+                    n_inputs,
+                });
             }
             if s.time <= self.t_end {
                 ws.inputs.push(*s);
@@ -180,7 +191,13 @@ impl RecurrentNet {
         for (index, p) in probes.iter().enumerate() {
             if p.neuron >= n || !(p.time.is_finite() && (0.0..=self.t_end).contains(&p.time)) {
                 let (layer, neuron, time, t_end) = (0, p.neuron, p.time, self.t_end);
-                return Err(LifError::InvalidProbe { index, layer, neuron, time, t_end });
+                return Err(LifError::InvalidProbe {
+                    index,
+                    layer,
+                    neuron,
+                    time,
+                    t_end,
+                });
             }
         }
         ws.probes.clear();
@@ -201,7 +218,9 @@ impl RecurrentNet {
         let (mut t, mut p_in, mut p_pr) = (0.0_f64, 0usize, 0usize);
         loop {
             let t_in = ws.inputs.get(p_in).map_or(f64::INFINITY, |s| s.time);
-            let t_pr = order.get(p_pr).map_or(f64::INFINITY, |&q| probes[q as usize].time);
+            let t_pr = order
+                .get(p_pr)
+                .map_or(f64::INFINITY, |&q| probes[q as usize].time);
             let t_stop = t_in.min(t_pr).min(self.t_end).max(t);
             let dt = t_stop - t;
             let d = k.decay(dt);
@@ -220,12 +239,24 @@ impl RecurrentNet {
                 if !i_syn.is_finite() {
                     return Err(super::forward::non_finite("synaptic current", 0, m, time));
                 }
-                ws.min_abs_vdot = ws.min_abs_vdot.min((i_syn - k.threshold).abs() * k.inv_tau_mem);
+                ws.min_abs_vdot = ws
+                    .min_abs_vdot
+                    .min((i_syn - k.threshold).abs() * k.inv_tau_mem);
                 ws.log.push(Logged::Spike(ws.spikes.len() as u32));
-                ws.spikes.push(Spike { time, neuron: m as u32, i_syn, slot: 0 });
+                ws.spikes.push(Spike {
+                    time,
+                    neuron: m as u32,
+                    i_syn,
+                    slot: 0,
+                });
                 if ws.spikes.len() >= ws.max_spikes {
                     let count = ws.spikes.len();
-                    return Err(LifError::TooManySpikes { layer: 0, neuron: m, time, count });
+                    return Err(LifError::TooManySpikes {
+                        layer: 0,
+                        neuron: m,
+                        time,
+                        count,
+                    });
                 }
                 ws.v[m] = 0.0;
                 for q in 0..n {
@@ -253,7 +284,12 @@ impl RecurrentNet {
             }
         }
         if let Some(m) = (0..n).find(|&m| !(ws.v[m].is_finite() && ws.i[m].is_finite())) {
-            return Err(super::forward::non_finite("membrane state", 0, m, self.t_end));
+            return Err(super::forward::non_finite(
+                "membrane state",
+                0,
+                m,
+                self.t_end,
+            ));
         }
         ws.n = n;
         Ok(())
@@ -276,14 +312,23 @@ impl RecurrentNet {
         let check = |what, expected: usize, found: usize| {
             (expected == found)
                 .then_some(())
-                .ok_or(LifError::WrongLength { what, layer: 0, expected, found })
+                .ok_or(LifError::WrongLength {
+                    what,
+                    layer: 0,
+                    expected,
+                    found,
+                })
         };
         check("spike-time cotangents", ws.spikes.len(), spike_cot.len())?;
         check("probe cotangents", ws.probe_values.len(), probe_cot.len())?;
         grad.weights.resize(n * n, 0.0);
         grad.input_weights.resize(n * self.n_inputs, 0.0);
         check("gradient weights", n * n, grad.weights.len())?;
-        check("gradient input weights", n * self.n_inputs, grad.input_weights.len())?;
+        check(
+            "gradient input weights",
+            n * self.n_inputs,
+            grad.input_weights.len(),
+        )?;
         let (mut lv, mut li) = (vec![0.0; n], vec![0.0; n]);
         let mut pos = self.t_end;
         for ev in ws.log.iter().rev() {
@@ -319,7 +364,12 @@ impl RecurrentNet {
                     let denom = sp.i_syn - k.threshold;
                     if denom == 0.0 {
                         let (layer, neuron, time) = (0, m, sp.time);
-                        return Err(LifError::GrazingSpike { layer, neuron, time, vdot: 0.0 });
+                        return Err(LifError::GrazingSpike {
+                            layer,
+                            neuron,
+                            time,
+                            vdot: 0.0,
+                        });
                     }
                     lv[m] = num / denom;
                     if !lv[m].is_finite() {

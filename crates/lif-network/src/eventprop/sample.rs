@@ -57,9 +57,8 @@ impl FeedForwardNet {
         loss: &Loss,
     ) -> Result<SampleResult, LifError> {
         let mut gradient = self.zero_gradient();
-        let stats = SCRATCH.with(|s| {
-            self.accumulate_gradient(input, loss, &mut s.borrow_mut(), &mut gradient)
-        })?;
+        let stats = SCRATCH
+            .with(|s| self.accumulate_gradient(input, loss, &mut s.borrow_mut(), &mut gradient))?;
         Ok(SampleResult {
             loss: stats.loss,
             gradient,

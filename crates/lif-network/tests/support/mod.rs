@@ -4,8 +4,10 @@
 #![allow(dead_code)]
 
 use lif_network::eventprop::{
-    FeedForwardNet, InputSpike, LayerKind, LifParams, MaxKind, RecurrentNet, Workspace,
+    Cotangents, FeedForwardNet, InputSpike, LayerKind, LifParams, Loss, MaxKind, Observe,
+    RecurrentNet, VoltageProbe, Workspace,
 };
+use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -46,7 +48,10 @@ pub fn random_ff(
     let mut net = FeedForwardNet::new(n_inputs, layers, params, t_end).unwrap();
     for (l, layer) in net.layers.iter_mut().enumerate() {
         let (lo, hi) = if l == 0 { first } else { above };
-        layer.weights.iter_mut().for_each(|w| *w = r.gen_range(lo..hi));
+        layer
+            .weights
+            .iter_mut()
+            .for_each(|w| *w = r.gen_range(lo..hi));
     }
     net
 }
@@ -127,4 +132,169 @@ pub fn compare(analytic: &[f64], fd: &[f64], loss: f64) -> Result<(), String> {
 /// Coefficient of a spike-time loss term, fixed by (layer, neuron, ordinal of the spike).
 pub fn coef(l: usize, j: usize, r: usize) -> f64 {
     (1.0 + 3.0 * l as f64 + 7.0 * j as f64 + 11.0 * r as f64).sin()
+}
+
+/// A custom loss of spike times and probed voltages:
+/// `Σ_spikes c (t - 5)²/10 + Σ_probes (b_q V_q + V_q²/2)`.
+pub fn custom_loss(ws: &Workspace, cot: Option<&mut Cotangents>) -> f64 {
+    let mut loss = 0.0;
+    let mut cot = cot;
+    if let Some(c) = cot.as_deref_mut() {
+        c.reset_for(ws);
+    }
+    for l in 0..ws.n_layers() {
+        for j in 0..ws.n_neurons(l) {
+            let first = ws.first_spike_index(l, j).unwrap_or(0);
+            for (r, s) in ws.spikes_of(l, j).iter().enumerate() {
+                let a = coef(l, j, r);
+                loss += a * (s.time - 5.0).powi(2) / 10.0;
+                if let Some(c) = cot.as_deref_mut() {
+                    c.spike_times[l][first + r] = a * (s.time - 5.0) / 5.0;
+                }
+            }
+        }
+    }
+    for (q, &v) in ws.probe_values().iter().enumerate() {
+        let b = coef(9, q, 0);
+        loss += b * v + 0.5 * v * v;
+        if let Some(c) = cot.as_deref_mut() {
+            c.probes[q] = b + v;
+        }
+    }
+    loss
+}
+
+/// Runs `eval` on every weight perturbed by the FD stencil; `None` if the structure changes.
+pub fn ff_fd(
+    net: &FeedForwardNet,
+    mut eval: impl FnMut(&FeedForwardNet) -> Option<(f64, Vec<i64>)>,
+) -> Option<Vec<Vec<f64>>> {
+    let base = eval(net)?.1;
+    let mut probe = net.clone();
+    let mut fd = net.zero_gradient();
+    for l in 0..net.layers.len() {
+        for k in 0..net.layers[l].weights.len() {
+            let w0 = net.layers[l].weights[k];
+            fd[l][k] = fd4(
+                |dw| {
+                    probe.layers[l].weights[k] = w0 + dw;
+                    let (loss, s) = eval(&probe)?;
+                    (s == base).then_some(loss)
+                },
+                FD_STEP,
+            )?;
+            probe.layers[l].weights[k] = w0;
+        }
+    }
+    Some(fd)
+}
+
+pub fn probes_clear_of_spikes(ws: &Workspace, probes: &[VoltageProbe]) -> bool {
+    probes.iter().all(|p| {
+        ws.spikes_of(p.layer, p.neuron)
+            .iter()
+            .all(|s| (s.time - p.time).abs() >= 0.05)
+    })
+}
+
+/// Adjoint gradient of `custom_loss` against finite differences (discarding unsuitable cases).
+pub fn check_ff_custom(
+    net: &FeedForwardNet,
+    input: &[InputSpike],
+    probes: &[VoltageProbe],
+) -> Result<(), TestCaseError> {
+    let observe = Observe {
+        probes,
+        silent_output_maxima: false,
+    };
+    let mut ws = Workspace::new();
+    net.forward(input, observe, &mut ws).unwrap();
+    prop_assume!(ws.min_abs_vdot() >= VDOT_MARGIN);
+    prop_assume!(probes_clear_of_spikes(&ws, probes));
+    let mut cot = Cotangents::default();
+    let loss = custom_loss(&ws, Some(&mut cot));
+    let mut grad = net.zero_gradient();
+    net.backward(&mut ws, &cot, &mut grad).unwrap();
+    let mut ws2 = Workspace::new();
+    let fd = ff_fd(net, |n| {
+        n.forward(input, observe, &mut ws2).ok()?;
+        Some((custom_loss(&ws2, None), structure(&ws2)))
+    });
+    prop_assume!(fd.is_some());
+    let fd = fd.unwrap();
+    for l in 0..grad.len() {
+        compare(&grad[l], &fd[l], loss)
+            .map_err(|e| TestCaseError::fail(format!("layer {l}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Gradient of a classification loss against finite differences (discarding unsuitable cases).
+pub fn check_ff_loss(
+    net: &FeedForwardNet,
+    input: &[InputSpike],
+    loss: &Loss,
+) -> Result<(), TestCaseError> {
+    let r = net.loss_and_gradient(input, loss).unwrap();
+    prop_assume!(r.loss.is_finite() && r.min_abs_vdot >= VDOT_MARGIN);
+    let observe = Observe {
+        probes: &[],
+        silent_output_maxima: true,
+    };
+    let mut ws = Workspace::new();
+    let fd = ff_fd(net, |n| {
+        let value = n.evaluate_with(input, loss, &mut ws).ok()?.loss;
+        n.forward(input, observe, &mut ws).ok()?;
+        Some((value, structure(&ws)))
+    });
+    prop_assume!(fd.is_some());
+    let fd = fd.unwrap();
+    for l in 0..fd.len() {
+        compare(&r.gradient[l], &fd[l], r.loss)
+            .map_err(|e| TestCaseError::fail(format!("layer {l}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// A random feed-forward case: 1-3 layers (last one `last_kind`), input train, probes.
+pub fn ff_case(
+    seed: u64,
+    n_layers: usize,
+    last_kind: LayerKind,
+    params: LifParams,
+) -> (FeedForwardNet, Vec<InputSpike>, Vec<VoltageProbe>) {
+    let mut r = rng(seed);
+    let n_inputs = r.gen_range(1..=4);
+    let layers: Vec<(usize, LayerKind)> = (0..n_layers)
+        .map(|l| {
+            let kind = if l + 1 == n_layers {
+                last_kind
+            } else {
+                LayerKind::Spiking
+            };
+            (r.gen_range(1..=6), kind)
+        })
+        .collect();
+    let net = random_ff(
+        &mut r,
+        n_inputs,
+        &layers,
+        params,
+        20.0,
+        (-1.0, 7.0),
+        (-2.0, 8.0),
+    );
+    let n_spikes = r.gen_range(3..=14);
+    let input = random_input(&mut r, n_inputs, n_spikes, 15.0);
+    let probes = (0..r.gen_range(1..=4))
+        .map(|_| {
+            let layer = r.gen_range(0..n_layers);
+            VoltageProbe {
+                layer,
+                neuron: r.gen_range(0..layers[layer].0),
+                time: r.gen_range(0.0..20.0),
+            }
+        })
+        .collect();
+    (net, input, probes)
 }
