@@ -97,7 +97,9 @@ pub enum LifError {
         value: f64,
     },
     /// One neuron emitted more spikes than the workspace allows (runaway excitation).
-    #[error("layer {layer} neuron {neuron} emitted {count} spikes by t = {time} ms (limit reached)")]
+    #[error(
+        "layer {layer} neuron {neuron} emitted {count} spikes by t = {time} ms (limit reached)"
+    )]
     TooManySpikes {
         /// Layer (0 for a recurrent network).
         layer: usize,

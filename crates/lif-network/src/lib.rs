@@ -1,1 +1,10 @@
-//! lif-network (placeholder, filled in by its issue).
+#![doc = include_str!("../README.md")]
+
+mod error;
+pub mod eventprop;
+pub mod generic;
+
+pub use error::LifError;
+pub use eventprop::{
+    FeedForwardNet, InputSpike, Layer, LayerKind, LifParams, Loss, RecurrentNet, SampleResult,
+};

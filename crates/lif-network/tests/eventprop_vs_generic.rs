@@ -9,14 +9,17 @@
 //! differences of EventProp's forward pass to 1e-6, for a spike-time loss and a voltage loss.
 //!
 //! Margin from critical points (where gradients are undefined or jump), stated and enforced with
-//! `prop_assume`: every spike has `|V̇⁻| ≥ 2e-3 ϑ/ms`, no spike lies within 0.05 ms of `t_end`, every
-//! below-threshold membrane maximum stays 1e-3 ϑ below threshold, and no probed neuron spikes
-//! within 0.05 ms of its probe.
+//! `prop_assume`: every spike has `|V̇⁻| ≥ 2e-3 ϑ/ms`, no spike lies within 0.05 ms of `t_end` or
+//! within 0.01 ms of another event, every below-threshold membrane maximum stays 1e-3 ϑ below
+//! threshold, and no probed neuron spikes within 0.05 ms of its probe. Central differences use the
+//! five-point stencil with step `1e-4 · max(1, |w|)` on EventProp's forward pass (closed form).
 
 mod generic_common;
 use generic_common::*;
 use hybrid_core::{adjoint_gradient, forward_gradient, simulate, EventRecord, Solution};
-use lif_network::eventprop::{Cotangents, Observe, RecurrentProbe, RecurrentWorkspace, VoltageProbe, Workspace};
+use lif_network::eventprop::{
+    Cotangents, Observe, RecurrentProbe, RecurrentWorkspace, VoltageProbe, Workspace,
+};
 use lif_network::generic::{
     layer_gradient, layer_offsets, recurrent_gradient, spike_counts, LifNetwork, SpikeVoltageLoss,
 };
@@ -28,35 +31,53 @@ use rand_chacha::ChaCha8Rng;
 const METHODS_TOL: f64 = 1e-9;
 const FD_TOL: f64 = 1e-6;
 const SPIKE_TIME_TOL: f64 = 1e-10;
-const FD_STEP: f64 = 1e-5;
+const FD_STEP: f64 = 1e-4;
 /// Entries below this fraction of the largest are judged on that scale (see `max_rel_dev`).
 const FLOOR: f64 = 1e-4;
 
 fn config() -> ProptestConfig {
     ProptestConfig {
-        cases: 24,
+        cases: 40,
         max_global_rejects: 4096,
         ..ProptestConfig::default()
     }
 }
 
 fn margins_ok(m: &Margins, thr: f64) -> bool {
-    m.min_abs_gdot >= 2e-3 * thr && m.end_gap >= 0.05 && m.near_miss >= 1e-3 * thr
+    m.min_abs_gdot >= 2e-3 * thr
+        && m.end_gap >= 0.05
+        && m.near_miss >= 1e-3 * thr
+        && m.event_gap >= 0.01
 }
 
 fn guard_times(events: &[EventRecord], k: usize) -> Vec<f64> {
-    events.iter().filter(|e| e.guard() == Some(k)).map(|e| e.t).collect()
+    events
+        .iter()
+        .filter(|e| e.guard() == Some(k))
+        .map(|e| e.t)
+        .collect()
 }
 
 fn probe_clear(events: &[EventRecord], neuron: usize, time: f64) -> bool {
-    guard_times(events, neuron).iter().all(|t| (t - time).abs() >= 0.05)
+    guard_times(events, neuron)
+        .iter()
+        .all(|t| (t - time).abs() >= 0.05)
 }
 
 /// Generic adjoint and forward gradients of `loss`; asserts they agree and returns the adjoint's.
-fn generic_gradients(model: &LifNetwork, p: &[f64], t_end: f64, loss: &SpikeVoltageLoss) -> (f64, Vec<f64>, f64) {
+fn generic_gradients(
+    model: &LifNetwork,
+    p: &[f64],
+    t_end: f64,
+    loss: &SpikeVoltageLoss,
+) -> (f64, Vec<f64>, f64) {
     let adj = adjoint_gradient(model, p, 0.0, t_end, loss, &tight()).expect("generic adjoint");
     let fwd = forward_gradient(model, p, 0.0, t_end, loss, &tight()).expect("generic forward");
-    (adj.loss, adj.gradient.clone(), max_rel_dev(&fwd.gradient, &adj.gradient, FLOOR))
+    (
+        adj.loss,
+        adj.gradient.clone(),
+        max_rel_dev(&fwd.gradient, &adj.gradient, FLOOR),
+    )
 }
 
 /// EventProp loss and flat gradient of a layered net for spike-time coefficients (one per output
@@ -70,7 +91,15 @@ fn eventprop_feed_forward(
 ) -> (f64, Vec<f64>, Workspace) {
     let mut ws = Workspace::new();
     let vp: Vec<VoltageProbe> = probes.iter().map(|p| p.0).collect();
-    net.forward(input, Observe { probes: &vp, silent_output_maxima: false }, &mut ws).expect("eventprop forward");
+    net.forward(
+        input,
+        Observe {
+            probes: &vp,
+            silent_output_maxima: false,
+        },
+        &mut ws,
+    )
+    .expect("eventprop forward");
     let mut cot = Cotangents::zeros_for(&ws);
     let mut loss = 0.0;
     for l in 0..net.layers.len() {
@@ -87,7 +116,8 @@ fn eventprop_feed_forward(
     let mut flat = Vec::new();
     if with_gradient {
         let mut grad = net.zero_gradient();
-        net.backward(&mut ws, &cot, &mut grad).expect("eventprop backward");
+        net.backward(&mut ws, &cot, &mut grad)
+            .expect("eventprop backward");
         flat = grad.concat();
     }
     (loss, flat, ws)
@@ -95,7 +125,11 @@ fn eventprop_feed_forward(
 
 fn with_weights(net: &FeedForwardNet, flat: &[f64]) -> FeedForwardNet {
     let mut n = net.clone();
-    for (layer, w) in n.layers.iter_mut().zip(layer_gradient(net, flat).expect("length")) {
+    for (layer, w) in n
+        .layers
+        .iter_mut()
+        .zip(layer_gradient(net, flat).expect("length"))
+    {
         layer.weights = w;
     }
     n
@@ -119,7 +153,14 @@ fn ff_case(seed: u64, readout: bool) -> Option<FfCase> {
         return None;
     }
     let offsets = layer_offsets(&net);
-    Some(FfCase { net, input, model, p, sol, offsets })
+    Some(FfCase {
+        net,
+        input,
+        model,
+        p,
+        sol,
+        offsets,
+    })
 }
 
 /// Spike times of EventProp's forward pass against the generic event times, neuron by neuron.
@@ -129,7 +170,11 @@ fn spike_time_deviation(c: &FfCase, ws: &Workspace) -> f64 {
         for j in 0..c.net.layers[l].n_out {
             let ep: Vec<f64> = ws.spikes_of(l, j).iter().map(|s| s.time).collect();
             let gen = guard_times(&c.sol.events, c.offsets[l] + j);
-            assert_eq!(ep.len(), gen.len(), "spike count of layer {l} neuron {j}: {ep:?} vs {gen:?}");
+            assert_eq!(
+                ep.len(),
+                gen.len(),
+                "spike count of layer {l} neuron {j}: {ep:?} vs {gen:?}"
+            );
             for (a, b) in ep.iter().zip(&gen) {
                 worst = worst.max((a - b).abs());
             }
@@ -214,13 +259,17 @@ proptest! {
         let sol = sol.unwrap();
         prop_assume!(margins_ok(&margins(&model, &sol, net.t_end), net.params.threshold));
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xfeed);
-        // Spike-time loss on the spikes of two chosen neurons, plus two voltage probes.
-        let chosen = [0, net.n - 1];
+        // Spike-time loss on all spikes of the first and the last neuron, plus two voltage probes.
+        let spike_coef = |k: usize| match k {
+            0 => 0.5,
+            k if k == net.n - 1 => 0.5 + k as f64,
+            _ => 0.0,
+        };
         let counts = spike_counts(&sol.events, net.n);
         let mut loss = SpikeVoltageLoss::new();
-        for &k in &chosen[..1 + usize::from(net.n > 1 && chosen[1] != 0)] {
+        for k in (0..net.n).filter(|&k| spike_coef(k) != 0.0) {
             for occ in 0..counts[k] {
-                loss = loss.spike_time(k, occ, 0.5 + k as f64);
+                loss = loss.spike_time(k, occ, spike_coef(k));
             }
         }
         let mut probes = Vec::new();
@@ -232,7 +281,6 @@ proptest! {
             probes.push((RecurrentProbe { neuron, time }, coef));
             loss = loss.voltage(neuron, time, coef);
         }
-        let spike_coef = |k: usize| if k == 0 { 0.5 } else if k == net.n - 1 { 0.5 + k as f64 } else { 0.0 };
         let run = |net: &RecurrentNet, grad: bool| {
             let mut ws = RecurrentWorkspace::default();
             let rp: Vec<RecurrentProbe> = probes.iter().map(|p| p.0).collect();

@@ -134,3 +134,78 @@ pub fn evaluate<M: Model>(model: &M, data: &Dataset) -> Result<Evaluation> {
     }
     Ok(tally.into_evaluation())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::InputSpike;
+    use crate::model::SampleOutcome;
+
+    /// Predicts the source of the first input spike; its loss is `+∞` for label 2 and
+    /// `label + 1` otherwise, so every expected number below is countable by hand.
+    struct FirstSource;
+
+    impl Model for FirstSource {
+        fn param_lengths(&self) -> Vec<usize> {
+            vec![]
+        }
+        fn params_mut(&mut self) -> Vec<&mut [f64]> {
+            vec![]
+        }
+        fn loss_and_gradient(&self, input: &[InputSpike], label: usize) -> Result<SampleOutcome> {
+            Ok(SampleOutcome {
+                loss: if label == 2 {
+                    f64::INFINITY
+                } else {
+                    label as f64 + 1.0
+                },
+                gradient: vec![],
+                prediction: input.first().map(|s| s.source as usize),
+                spikes: 2 * input.len(),
+            })
+        }
+    }
+
+    fn spike(source: u32) -> Vec<InputSpike> {
+        vec![InputSpike { time: 1.0, source }]
+    }
+
+    #[test]
+    fn counts_accuracy_confusion_and_infinite_losses_by_hand() {
+        // (input source, label): correct, correct, wrong (1 → 0), no prediction, label 2 correct.
+        let data = Dataset::new(
+            vec![spike(0), spike(1), spike(0), vec![], spike(2)],
+            vec![0, 1, 1, 0, 2],
+            3,
+        )
+        .unwrap();
+        let e = evaluate(&FirstSource, &data).unwrap();
+        assert_eq!(
+            (e.n, e.correct, e.no_prediction, e.infinite_loss),
+            (5, 3, 1, 1)
+        );
+        assert_eq!(e.accuracy, 0.6);
+        // Finite losses 1, 2, 2, 1 → mean 1.5.
+        assert_eq!(e.mean_loss, 1.5);
+        // Spikes 2 + 2 + 2 + 0 + 2 over 5 examples.
+        assert_eq!(e.spikes_per_sample, 1.6);
+        assert_eq!(
+            e.confusion,
+            vec![vec![1, 0, 0], vec![1, 1, 0], vec![0, 0, 1]]
+        );
+    }
+
+    #[test]
+    fn all_infinite_losses_give_infinite_mean_and_empty_set_is_an_error() {
+        let data = Dataset::new(vec![spike(2)], vec![2], 3).unwrap();
+        assert_eq!(
+            evaluate(&FirstSource, &data).unwrap().mean_loss,
+            f64::INFINITY
+        );
+        let empty = Dataset::new(vec![], vec![], 3).unwrap();
+        assert!(matches!(
+            evaluate(&FirstSource, &empty),
+            Err(TrainError::InvalidOption { .. })
+        ));
+    }
+}

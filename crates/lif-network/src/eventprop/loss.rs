@@ -137,6 +137,30 @@ impl Loss {
         }
     }
 
+    /// Value of this loss for the last forward pass in `ws` (run with
+    /// [`Observe::silent_output_maxima`](super::Observe) set for
+    /// [`Loss::FirstSpikeSilentRemedy`]), with its cotangents written into `cot` for
+    /// [`FeedForwardNet::backward`]: the forward/backward split of
+    /// [`FeedForwardNet::loss_and_gradient`]. Fails with `NoForwardPass` if `ws` does not hold a
+    /// forward pass of `net` with what this loss needs.
+    pub fn cotangents(
+        &self,
+        net: &FeedForwardNet,
+        ws: &Workspace,
+        cot: &mut Cotangents,
+    ) -> Result<f64, LifError> {
+        self.validate(net)?;
+        let out = net.layers.len() - 1;
+        let needs_maxima = matches!(self, Loss::MaxVoltage { .. } | Loss::FirstSpikeSilentRemedy { .. });
+        let matches = ws.n_layers() == net.layers.len()
+            && ws.n_neurons(out) == net.output().n_out
+            && (!needs_maxima || ws.maxima(out).len() == net.output().n_out);
+        if !matches {
+            return Err(LifError::NoForwardPass);
+        }
+        Ok(self.evaluate(net, ws, Some(cot)).loss)
+    }
+
     /// Whether the forward pass must record maxima of silent spiking output neurons.
     pub(crate) fn needs_silent_maxima(&self) -> bool {
         matches!(self, Loss::FirstSpikeSilentRemedy { .. })

@@ -37,12 +37,16 @@ impl LifNetwork {
         let spiking = (0..offsets[net.layers.len()])
             .map(|n| net.layers[layer_of(n)].kind == LayerKind::Spiking)
             .collect();
-        let model = Self::new(net.params, spiking, net.n_inputs, input, |src, target| {
-            match src {
+        let model = Self::new(
+            net.params,
+            spiking,
+            net.n_inputs,
+            input,
+            |src, target| match src {
                 Presynaptic::Input(_) => layer_of(target) == 0,
                 Presynaptic::Neuron(s) => layer_of(target) == layer_of(s) + 1,
-            }
-        })?;
+            },
+        )?;
         let p: Vec<f64> = net
             .layers
             .iter()

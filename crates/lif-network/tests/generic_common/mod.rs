@@ -68,7 +68,7 @@ pub fn random_feed_forward(seed: u64, readout: bool) -> (FeedForwardNet, Vec<Inp
     for layer in &mut net.layers {
         let fan_in = layer.n_in as f64;
         for w in &mut layer.weights {
-            *w = scale * rng.gen_range(-0.15..0.45) / fan_in.sqrt();
+            *w = scale * rng.gen_range(-0.1..0.6) / fan_in.sqrt();
         }
     }
     let count = rng.gen_range(4..=14);
@@ -101,12 +101,14 @@ pub fn random_recurrent(seed: u64) -> (RecurrentNet, Vec<InputSpike>) {
 /// Distances from the critical points where a gradient is undefined or jumps, for one simulation:
 /// the smallest `|V̇⁻|` at a spike (`|ġ|`), the smallest distance of a spike from `t_end`, and the
 /// smallest `ϑ - V` at a local maximum of a spiking neuron's membrane that stays below threshold
-/// (a spike about to appear).
+/// (a spike about to appear), and the smallest time between a spike and any other event (where
+/// two events swap order the spike times have a kink).
 #[derive(Debug, Clone, Copy)]
 pub struct Margins {
     pub min_abs_gdot: f64,
     pub end_gap: f64,
     pub near_miss: f64,
+    pub event_gap: f64,
 }
 
 pub fn margins(model: &LifNetwork, sol: &Solution, t_end: f64) -> Margins {
@@ -121,6 +123,14 @@ pub fn margins(model: &LifNetwork, sol: &Solution, t_end: f64) -> Margins {
         .iter()
         .map(|e| t_end - e.t)
         .fold(f64::INFINITY, f64::min);
+    let mut event_gap = f64::INFINITY;
+    for (a, ea) in sol.events.iter().enumerate() {
+        for eb in &sol.events[a + 1..] {
+            if ea.guard().is_some() || eb.guard().is_some() {
+                event_gap = event_gap.min((ea.t - eb.t).abs());
+            }
+        }
+    }
     // Between consecutive event times V_n has at most one interior maximum (where I_n - V_n
     // changes sign from + to -); it and the left limit at the interval's end are the candidates.
     let mut bounds: Vec<f64> = std::iter::once(0.0)
@@ -171,6 +181,7 @@ pub fn margins(model: &LifNetwork, sol: &Solution, t_end: f64) -> Margins {
         min_abs_gdot,
         end_gap,
         near_miss,
+        event_gap,
     }
 }
 
@@ -192,18 +203,20 @@ pub fn max_rel_dev(got: &[f64], want: &[f64], floor: f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// Central differences of `f` at `p`, step `h · max(1, |p_j|)`.
+/// Five-point central differences of `f` at `p`, step `h · max(1, |p_j|)`:
+/// `(-f(p+2h) + 8 f(p+h) - 8 f(p-h) + f(p-2h)) / 12h`, truncation error `O(h⁴)`.
 pub fn central_differences(p: &[f64], h: f64, mut f: impl FnMut(&[f64]) -> f64) -> Vec<f64> {
     let mut pp = p.to_vec();
     (0..p.len())
         .map(|j| {
             let step = h * p[j].abs().max(1.0);
-            pp[j] = p[j] + step;
-            let up = f(&pp);
-            pp[j] = p[j] - step;
-            let down = f(&pp);
-            pp[j] = p[j];
-            (up - down) / (2.0 * step)
+            let mut at = |k: f64| {
+                pp[j] = p[j] + k * step;
+                let v = f(&pp);
+                pp[j] = p[j];
+                v
+            };
+            (-at(2.0) + 8.0 * at(1.0) - 8.0 * at(-1.0) + at(-2.0)) / (12.0 * step)
         })
         .collect()
 }
