@@ -30,11 +30,17 @@ struct Cli {
     command: Command,
 }
 
+/// Shown under the training options.
+const DEFAULTS_NOTE: &str = "Defaults written \"A / B\" are Yin-Yang / MNIST; all are the paper's \
+Table 3 values except t_end (2 t_max) and the MNIST epochs (50), which Table 3 does not give.";
+
 #[derive(Subcommand)]
 enum Command {
     /// Train the 5-200-3 network on Yin-Yang (first-spike loss, eq. 3).
+    #[command(after_help = DEFAULTS_NOTE)]
     YinYang(TrainArgs),
     /// Train the 784-350-10 network on MNIST (max-voltage loss, eq. 4).
+    #[command(after_help = DEFAULTS_NOTE)]
     Mnist {
         /// Directory holding the four MNIST IDX files (raw or .gz).
         #[arg(long)]
