@@ -138,6 +138,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     root.present()?;
-    println!("wrote bouncing_ball.csv and bouncing_ball_fig1a.svg in {}", out.display());
+    println!(
+        "wrote bouncing_ball.csv and bouncing_ball_fig1a.svg in {}",
+        out.display()
+    );
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! Heights at fixed times are used rather than impact times because with `v0 = 0` the impact
 //! times depend on `y0` and `g` only through `y0/g`.
 
-use crate::{adjoint_gradient, loss_value, BallError};
+use crate::{adjoint_gradient, check_parameters, loss_value, BallError};
 use hybrid_core::{Integrator, Loss, Scalar, SolverOptions};
 
 /// Indices in `p = [y0, v0, e, g]` of the fitted parameters `(y0, e, g)`.
@@ -53,7 +53,9 @@ pub struct FitOptions {
     /// Iteration limit. Default `200`.
     pub max_iterations: usize,
     /// Converged when the largest gradient component, each scaled by its parameter
-    /// (`|p_j ∂L/∂p_j|`), is at most this. Default `1e-13`.
+    /// (`|p_j ∂L/∂p_j|`, in the loss's units), is at most this. Default `1e-10`: well above the
+    /// gradient's noise from solver errors (about `1e-14` for exact data and the default solver),
+    /// and for a zero-residual fit about `1e-10` relative in the parameters.
     pub gradient_tolerance: f64,
     /// Largest relative change of any parameter in one step, so a trial point stays near the
     /// current trajectory's impact pattern. Default `0.2`.
@@ -66,7 +68,7 @@ impl Default for FitOptions {
     fn default() -> Self {
         Self {
             max_iterations: 200,
-            gradient_tolerance: 1e-13,
+            gradient_tolerance: 1e-10,
             max_relative_step: 0.2,
             solver: SolverOptions {
                 rtol: 1e-12,
@@ -105,12 +107,22 @@ pub struct FitReport {
 /// Quasi-Newton (BFGS, inverse-Hessian update) in the scaled variables `z_j = p_j / guess_j`, with
 /// an Armijo backtracking line search; a trial point where the simulation fails (parameters out of
 /// the domain, horizon past the Zeno time) counts as no decrease and the step is shortened.
+/// The guess itself must be valid with its Zeno time after the last observation, else the error
+/// says so ([`BallError::InvalidParameter`], [`BallError::PastZenoTime`]).
 pub fn fit_heights(
     loss: &HeightLoss,
     v0: f64,
     guess: [f64; 3],
     opts: &FitOptions,
 ) -> Result<FitReport, BallError> {
+    check_parameters(&[guess[0], v0, guess[1], guess[2]])?;
+    if let Some(j) = guess.iter().position(|g| !(*g > 0.0)) {
+        return Err(BallError::InvalidParameter {
+            name: ["y0", "e", "g"][j],
+            value: guess[j],
+            requirement: "a positive guess (the fit scales each parameter by its guess)",
+        });
+    }
     let scale = guess;
     let t_end = loss.t_end();
     let params =

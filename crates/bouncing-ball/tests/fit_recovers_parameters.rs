@@ -9,7 +9,9 @@ use bouncing_ball::{fit_heights, BallError, FitOptions, HeightLoss};
 
 /// Heights of the closed-form trajectory at `count` equally spaced times in `(0, t_end]`.
 fn observe(p: &[f64; 4], t_end: f64, count: usize) -> HeightLoss {
-    let times: Vec<f64> = (1..=count).map(|i| t_end * i as f64 / count as f64).collect();
+    let times: Vec<f64> = (1..=count)
+        .map(|i| t_end * i as f64 / count as f64)
+        .collect();
     let heights = times.iter().map(|&t| state_at(p, t)[0]).collect();
     HeightLoss::new(times, heights).unwrap()
 }
@@ -22,10 +24,17 @@ fn fit_recovers_hidden_height_restitution_and_gravity_to_1e6() {
     for guess in [[1.4, 0.6, 7.0], [0.7, 0.9, 12.0], [1.5, 0.7, 12.0]] {
         let report = fit_heights(&loss, 0.0, guess, &FitOptions::default()).unwrap();
         for (got, want) in report.params.iter().zip(expected) {
-            assert!((got - want).abs() <= 1e-6 * want, "from {guess:?}: recovered {:?}", report.params);
+            assert!(
+                (got - want).abs() <= 1e-6 * want,
+                "from {guess:?}: recovered {:?}",
+                report.params
+            );
         }
         let losses: Vec<f64> = report.iterates.iter().map(|it| it.loss).collect();
-        assert!(losses.windows(2).all(|w| w[1] < w[0]), "the line search must decrease the loss: {losses:?}");
+        assert!(
+            losses.windows(2).all(|w| w[1] < w[0]),
+            "the line search must decrease the loss: {losses:?}"
+        );
     }
 }
 
@@ -36,7 +45,10 @@ fn guess_whose_zeno_time_precedes_the_observations_is_refused_naming_t_z() {
     match fit_heights(&loss, 0.0, [0.6, 0.5, 14.0], &FitOptions::default()) {
         Err(BallError::PastZenoTime { t_zeno, .. }) => {
             let expected = 3.0 * 16.8f64.sqrt() / 14.0;
-            assert!((t_zeno - expected).abs() < 1e-12, "t_Z {t_zeno} vs {expected}");
+            assert!(
+                (t_zeno - expected).abs() < 1e-12,
+                "t_Z {t_zeno} vs {expected}"
+            );
         }
         other => panic!("expected PastZenoTime, got {other:?}"),
     }
@@ -46,7 +58,22 @@ fn guess_whose_zeno_time_precedes_the_observations_is_refused_naming_t_z() {
 fn mismatched_observations_are_refused() {
     assert!(matches!(
         HeightLoss::new(vec![0.1, 0.2], vec![1.0]),
-        Err(BallError::ObservationMismatch { times: 2, heights: 1 })
+        Err(BallError::ObservationMismatch {
+            times: 2,
+            heights: 1
+        })
     ));
-    assert!(matches!(HeightLoss::new(vec![], vec![]), Err(BallError::ObservationMismatch { .. })));
+    assert!(matches!(
+        HeightLoss::new(vec![], vec![]),
+        Err(BallError::ObservationMismatch { .. })
+    ));
+}
+
+#[test]
+fn nonpositive_guess_is_refused_naming_the_parameter() {
+    let loss = observe(&[1.0, 0.0, 0.8, 9.81], 2.5, 25);
+    match fit_heights(&loss, 0.0, [1.0, 0.0, 9.0], &FitOptions::default()) {
+        Err(BallError::InvalidParameter { name, .. }) => assert_eq!(name, "e"),
+        other => panic!("expected InvalidParameter for e, got {other:?}"),
+    }
 }

@@ -53,8 +53,35 @@ proptest! {
 fn fig_1a_point_passes_both_checks() {
     let p = [1.0, 0.0, 0.8, 9.81];
     let x = state_at(&p, 0.3);
-    check_derivatives(&BouncingBall, &p, &Point { t: 0.3, x: x.to_vec(), q: 0 }).unwrap();
-    let loss = BallLoss::new(Kind::Terminal { alpha: 1.0, beta: 0.5 }, 2.0);
-    let report = check_gradients(&BouncingBall, &p, 0.0, 2.0, &loss, &tight(), &Tolerances::default()).unwrap();
-    assert!(report.adjoint_vs_forward < 1e-8 && report.forward_vs_central < 1e-5, "{report:?}");
+    check_derivatives(
+        &BouncingBall,
+        &p,
+        &Point {
+            t: 0.3,
+            x: x.to_vec(),
+            q: 0,
+        },
+    )
+    .unwrap();
+    let loss = BallLoss::new(
+        Kind::Terminal {
+            alpha: 1.0,
+            beta: 0.5,
+        },
+        2.0,
+    );
+    let report = check_gradients(
+        &BouncingBall,
+        &p,
+        0.0,
+        2.0,
+        &loss,
+        &tight(),
+        &Tolerances::default(),
+    )
+    .unwrap();
+    assert!(
+        report.adjoint_vs_forward < 1e-8 && report.forward_vs_central < 1e-5,
+        "{report:?}"
+    );
 }
