@@ -9,10 +9,10 @@
 //! differences of EventProp's forward pass to 1e-6, for a spike-time loss and a voltage loss.
 //!
 //! Margin from critical points (where gradients are undefined or jump), stated and enforced with
-//! `prop_assume`: every spike has `|V̇⁻| ≥ 2e-3 ϑ/ms`, no spike lies within 0.05 ms of `t_end` or
+//! `prop_assume`: every spike has `|V̇⁻| ≥ 5e-3 ϑ/ms`, no spike lies within 0.05 ms of `t_end` or
 //! within 0.01 ms of another event, every below-threshold membrane maximum stays 1e-3 ϑ below
-//! threshold, and no probed neuron spikes within 0.05 ms of its probe. Central differences use the
-//! five-point stencil with step `1e-4 · max(1, |w|)` on EventProp's forward pass (closed form).
+//! threshold, and no spike lies within 0.05 ms of a probe time. Central differences use the
+//! five-point stencil with step `1e-5 · max(1, |w|)` on EventProp's forward pass (closed form).
 
 mod generic_common;
 use generic_common::*;
@@ -31,9 +31,10 @@ use rand_chacha::ChaCha8Rng;
 const METHODS_TOL: f64 = 1e-9;
 const FD_TOL: f64 = 1e-6;
 const SPIKE_TIME_TOL: f64 = 1e-10;
-const FD_STEP: f64 = 1e-4;
-/// Entries below this fraction of the largest are judged on that scale (see `max_rel_dev`).
-const FLOOR: f64 = 1e-4;
+const FD_STEP: f64 = 1e-5;
+/// Entries below this fraction of the largest are judged on that scale (see `max_rel_dev`): the
+/// integrators' and the central differences' errors are absolute, not relative to each entry.
+const FLOOR: f64 = 1e-3;
 
 fn config() -> ProptestConfig {
     ProptestConfig {
@@ -44,7 +45,7 @@ fn config() -> ProptestConfig {
 }
 
 fn margins_ok(m: &Margins, thr: f64) -> bool {
-    m.min_abs_gdot >= 2e-3 * thr
+    m.min_abs_gdot >= 5e-3 * thr
         && m.end_gap >= 0.05
         && m.near_miss >= 1e-3 * thr
         && m.event_gap >= 0.01
@@ -58,10 +59,13 @@ fn guard_times(events: &[EventRecord], k: usize) -> Vec<f64> {
         .collect()
 }
 
-fn probe_clear(events: &[EventRecord], neuron: usize, time: f64) -> bool {
-    guard_times(events, neuron)
+/// No spike within 0.05 ms of a probe time: a spike of the probed neuron resets `V`, and a spike
+/// of a presynaptic neuron makes `V̇` jump, so the probed voltage has a kink where a spike crosses it.
+fn probe_clear(events: &[EventRecord], time: f64) -> bool {
+    events
         .iter()
-        .all(|t| (t - time).abs() >= 0.05)
+        .filter(|e| e.guard().is_some())
+        .all(|e| (e.t - time).abs() >= 0.05)
 }
 
 /// Generic adjoint and forward gradients of `loss`; asserts they agree and returns the adjoint's.
@@ -231,7 +235,7 @@ proptest! {
             let coef = rng.gen_range(-1.0..1.0);
             probes.push((VoltageProbe { layer, neuron, time }, coef));
             loss = loss.voltage(c.offsets[layer] + neuron, time, coef);
-            prop_assume!(probe_clear(&c.sol.events, c.offsets[layer] + neuron, time));
+            prop_assume!(probe_clear(&c.sol.events, time));
         }
         let none = |_: usize, _: usize| 0.0;
         let (ep_loss, ep_grad, ws) = eventprop_feed_forward(&c.net, &c.input, &none, &probes, true);
@@ -277,7 +281,7 @@ proptest! {
             let neuron = rng.gen_range(0..net.n);
             let time = rng.gen_range(0.1..net.t_end);
             let coef = rng.gen_range(-1.0..1.0);
-            prop_assume!(probe_clear(&sol.events, neuron, time));
+            prop_assume!(probe_clear(&sol.events, time));
             probes.push((RecurrentProbe { neuron, time }, coef));
             loss = loss.voltage(neuron, time, coef);
         }
