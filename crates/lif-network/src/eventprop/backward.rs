@@ -144,17 +144,21 @@ impl FeedForwardNet {
                         .then(a.order.cmp(&b.order))
                 });
                 let keep = items.iter().rposition(carries).unwrap_or(0);
+                let lam = &mut ws.scratch_lam;
+                walk_neuron(&k, trace, &items[..=keep], lam, (l, j))?;
+                // Scatter after the walk: independent read-modify-writes that the CPU overlaps.
                 let w_row = &layer.weights[j * layer.n_in..(j + 1) * layer.n_in];
                 let g_row = &mut grad[l][j * layer.n_in..(j + 1) * layer.n_in];
-                walk_neuron(
-                    &k,
-                    trace,
-                    &items[..=keep],
-                    w_row,
-                    g_row,
-                    below.as_deref_mut(),
-                    (l, j),
-                )?;
+                for (&pre, &(li, _)) in trace.ev_pre.iter().zip(lam.iter()) {
+                    g_row[pre as usize] += li;
+                }
+                if let Some(b) = below.as_deref_mut() {
+                    for ((&pre, &src), &(_, err)) in
+                        trace.ev_pre.iter().zip(&trace.ev_src).zip(lam.iter())
+                    {
+                        b.jump[src as usize] += w_row[pre as usize] * err;
+                    }
+                }
             }
         }
         Ok(())
@@ -238,19 +242,21 @@ fn push(items: &mut Vec<Item>, slot: u32, time: f64, kind: ItemKind) {
 }
 
 /// Reverse walk of one neuron from its last loss-carrying item to time 0 (see module docs).
+/// Leaves in `lam[e]`, for every input event `e` before that item, `(λ_I, λ_V - ρ λ_I)` of the
+/// neuron at the event: its gradient term (eq. 2 / eq. 56) and its error signal per unit weight.
 fn walk_neuron(
     k: &Kernel,
     trace: &LayerTrace,
     items: &[Item],
-    w_row: &[f64],
-    g_row: &mut [f64],
-    mut below: Option<&mut LayerTrace>,
+    lam: &mut Vec<(f64, f64)>,
     (layer, neuron): (usize, usize),
 ) -> Result<(), LifError> {
     let (mut lv, mut li) = (0.0_f64, 0.0_f64);
     let mut it = items.len();
     let mut s = items[it - 1].slot as usize;
     let mut pos = items[it - 1].time;
+    lam.clear();
+    lam.resize(s, (0.0, 0.0));
     loop {
         let slot_start = trace.slot_start(s);
         let mut touched = false;
@@ -275,12 +281,8 @@ fn walk_neuron(
                     }
                     lv = (i_syn * lv + jump) / denom;
                     if !lv.is_finite() {
-                        return Err(super::forward::non_finite(
-                            "adjoint λ_V",
-                            layer,
-                            neuron,
-                            item.time,
-                        ));
+                        let what = "adjoint λ_V";
+                        return Err(super::forward::non_finite(what, layer, neuron, item.time));
                     }
                 }
                 ItemKind::Observe { dl_dv } => lv += dl_dv,
@@ -299,12 +301,7 @@ fn walk_neuron(
         if s == 0 {
             return Ok(());
         }
-        let e = s - 1;
-        let pre = trace.ev_pre[e] as usize;
-        g_row[pre] += li;
-        if let Some(b) = below.as_deref_mut() {
-            b.jump[trace.ev_src[e] as usize] += w_row[pre] * (lv - k.rho * li);
-        }
+        lam[s - 1] = (li, lv - k.rho * li);
         pos = slot_start;
         s -= 1;
     }

@@ -60,8 +60,24 @@ impl Kernel {
         (d.voltage(v0, i0), d.syn * i0)
     }
 
+    /// `(V(t), I(t))` from `(v0, i0)` with two transcendental calls (`exp`, `expm1`), for the root
+    /// finder; `I` is slightly less accurate than with [`state_at`](Self::state_at) when
+    /// `e^{-δt}` underflows towards 0, which only affects the Newton slope.
+    #[inline]
+    fn state_fast(&self, v0: f64, i0: f64, t: f64) -> (f64, f64) {
+        let mem = (-t * self.inv_tau_mem).exp();
+        let x = self.delta * t;
+        if x == 0.0 {
+            return (mem * (v0 + i0 * t * self.inv_tau_mem), mem * i0);
+        }
+        let e = (-x).exp_m1();
+        let cross = mem * (-e) / (self.delta * self.tau_mem);
+        (mem * v0 + cross * i0, mem * (1.0 + e) * i0)
+    }
+
     /// Time `t* > 0` of the membrane maximum (`V̇ = 0`, i.e. `V = I`) of a trajectory that rises at 0
-    /// (`I0 > V0`, `I0 > 0`); `None` if `V` rises for ever (towards 0 from below) or it does not rise.
+    /// (`I0 > V0`, `I0 > 0`), with the maximum value `V(t*) = I(t*) = I0 e^{-t*/τs}`; `None` if `V`
+    /// rises for ever (towards 0 from below) or does not rise.
     ///
     /// With two exponentials there is at most one stationary point. `V̇ = 0` gives
     /// `e^{-δ t*} = 1 - δ r` with `r = τs (I0 - V0)/I0`, so `t* = -ln(1 - δ r)/δ`, which tends to
@@ -69,20 +85,32 @@ impl Kernel {
     /// `r = τs` and `t* = τm τs ln(τm/τs)/(τm - τs)`: the factor relating `I0` to the maximum is
     /// kept in full, so a crossing right after a spike is not missed.
     #[inline]
-    pub fn stationary_time(&self, v0: f64, i0: f64) -> Option<f64> {
+    pub fn maximum(&self, v0: f64, i0: f64) -> Option<(f64, f64)> {
         if !(i0 > v0 && i0 > 0.0) {
             return None;
         }
         let r = self.tau_syn * (i0 - v0) / i0;
         let y = self.delta * r;
-        if y == 0.0 {
-            return Some(r);
-        }
-        if y >= 1.0 {
+        let t = if y == 0.0 {
+            r
+        } else if y >= 1.0 {
             return None;
-        }
-        let t = -(-y).ln_1p() / self.delta;
-        (t.is_finite() && t > 0.0).then_some(t)
+        } else {
+            -(-y).ln_1p() / self.delta
+        };
+        (t.is_finite() && t > 0.0).then(|| (t, i0 * (-t * self.inv_tau_syn).exp()))
+    }
+
+    /// A cheap upper bound of the membrane maximum `V(t*)` of [`maximum`](Self::maximum), for
+    /// `I0 > V0`, `I0 > 0`: `κ0 I0 + (1 - κ0) max(V0, 0)`.
+    ///
+    /// With `u = V0/I0` and `a = δ τs`, `V(t*)/I0 = g(u) = (1 - a (1 - u))^{1/a}` (`e^{u-1}` for
+    /// `a = 0`), which is increasing and convex in `u` (`g'' ∝ (1/a)(1/a - 1) a² > 0`, or `e^{u-1}`).
+    /// So `g(u) <= g(0) = κ0` for `u <= 0`, and `g` lies below its chord `κ0 + (1 - κ0) u` on
+    /// `[0, 1]`. It saves the logarithm of `maximum` whenever the bound is below the threshold.
+    #[inline]
+    pub fn max_upper_bound(&self, v0: f64, i0: f64) -> f64 {
+        self.kappa0 * i0 + (1.0 - self.kappa0) * v0.max(0.0)
     }
 
     /// Local time of the first threshold crossing in `[0, len]` from `(v0, i0)`, or `None`.
@@ -93,7 +121,7 @@ impl Kernel {
     /// so `I0 > ϑ` is needed when `V0 < ϑ`. A state already at or above threshold (only possible
     /// through rounding, or coincident recurrent spikes) fires at 0.
     #[inline]
-    // The negated comparisons are deliberate: a NaN state must take the "no crossing" branch.
+    // The negated comparison is deliberate: a NaN state must take the "no crossing" branch.
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
     pub fn first_crossing(&self, v0: f64, i0: f64, len: f64, end: &Decay) -> Option<f64> {
         let thr = self.threshold;
@@ -104,35 +132,34 @@ impl Kernel {
             return None;
         }
         let v_end = end.voltage(v0, i0);
-        let i_end = end.syn * i0;
-        // Rising at both ends (V̇0 > 0 as I0 > ϑ > V0) and below threshold at the end: monotone.
-        if v_end < thr && i_end >= v_end {
+        if v_end >= thr {
+            // V(0) < ϑ <= V(len): exactly one crossing (after an interior maximum V stays above
+            // V(len)), so [0, len] brackets it.
+            return Some(self.crossing_root(v0, i0, len, v_end));
+        }
+        // Still rising at the end (V̇0 > 0 as I0 > ϑ > V0): monotone, and below ϑ at the end.
+        if end.syn * i0 >= v_end {
             return None;
         }
-        let (hi, v_hi) = if i_end < v_end {
-            // Falling at the end: the maximum is interior; the first crossing precedes it.
-            match self.stationary_time(v0, i0) {
-                Some(ts) if ts < len => (ts, self.state_at(v0, i0, ts).0),
-                _ => (len, v_end),
-            }
-        } else {
-            (len, v_end)
-        };
-        if !(v_hi >= thr) {
+        // Falling at the end: the maximum is interior; the first crossing precedes it. Skip the
+        // logarithm when even the upper bound of the maximum stays clearly below threshold.
+        if self.max_upper_bound(v0, i0) < thr * (1.0 - 8.0 * f64::EPSILON) {
             return None;
         }
-        Some(self.crossing_root(v0, i0, hi, v_hi))
+        let (ts, v_max) = self.maximum(v0, i0)?;
+        (ts < len && v_max >= thr).then(|| self.crossing_root(v0, i0, ts, v_max))
     }
 
-    /// The root of `V(t) = ϑ` on `[0, hi]`, where `V` is increasing, `V(0) < ϑ <= V(hi) = v_hi`:
-    /// Newton's method safeguarded by bisection, to full double precision.
+    /// The root of `V(t) = ϑ` on `[0, hi]`, where `V(0) < ϑ <= V(hi) = v_hi` with a single sign
+    /// change: Newton's method safeguarded by bisection. It stops when the predicted error of the
+    /// next Newton iterate, `step² |V̈| / (2 |V̇|)`, is below half an ulp: full double precision.
     fn crossing_root(&self, v0: f64, i0: f64, hi: f64, v_hi: f64) -> f64 {
         let thr = self.threshold;
         let (mut lo, mut hi) = (0.0_f64, hi);
         // Secant start between the bracket ends.
         let mut t = hi * ((thr - v0) / (v_hi - v0)).clamp(0.0, 1.0);
         for _ in 0..200 {
-            let (v, i) = self.state_at(v0, i0, t);
+            let (v, i) = self.state_fast(v0, i0, t);
             let f = v - thr;
             if f == 0.0 {
                 return t;
@@ -142,17 +169,23 @@ impl Kernel {
             } else {
                 hi = t;
             }
-            let slope = (i - v) * self.inv_tau_mem;
-            let mut next = t - f / slope;
-            if !(next > lo && next < hi) {
-                next = lo + 0.5 * (hi - lo);
+            let vdot = (i - v) * self.inv_tau_mem;
+            let vddot = (-i * self.inv_tau_syn - vdot) * self.inv_tau_mem;
+            let step = f / vdot;
+            let next = t - step;
+            if next > lo && next < hi {
+                if step * step * vddot.abs() <= f64::EPSILON * vdot.abs() * next {
+                    return next;
+                }
+                t = next;
+            } else {
+                t = lo + 0.5 * (hi - lo);
             }
-            if (next - t).abs() <= 2.0 * f64::EPSILON * next.abs() || hi - lo <= f64::EPSILON * hi {
-                return next.clamp(lo, hi);
+            if hi - lo <= f64::EPSILON * hi {
+                return t;
             }
-            t = next;
         }
-        hi
+        t
     }
 }
 
@@ -199,18 +232,32 @@ mod tests {
     }
 
     #[test]
-    fn stationary_time_zeroes_the_textbook_derivative() {
+    fn maximum_zeroes_the_textbook_derivative() {
         for (tm, ts) in [(20.0, 5.0), (5.0, 20.0), (10.0, 10.0), (20.0, 19.999999)] {
             let k = kernel(tm, ts);
             for (v0, i0) in [(0.0, 1.5), (0.4, 3.0), (-0.2, 2.0)] {
-                let t = k.stationary_time(v0, i0).unwrap();
+                let (t, v_max) = k.maximum(v0, i0).unwrap();
                 let (v, i) = k.state_at(v0, i0, t);
                 assert!((i - v).abs() < 1e-13, "τm {tm} τs {ts} v0 {v0} i0 {i0}");
+                assert!((v_max - v).abs() < 1e-13);
             }
         }
         // After a reset: t* = τm τs ln(τm/τs)/(τm - τs).
-        let t = kernel(20.0, 5.0).stationary_time(0.0, 2.0).unwrap();
+        let (t, _) = kernel(20.0, 5.0).maximum(0.0, 2.0).unwrap();
         assert!((t - 100.0 * 4f64.ln() / 15.0).abs() < 1e-13);
+    }
+
+    #[test]
+    fn max_upper_bound_is_above_the_exact_maximum_and_tight_after_a_reset() {
+        for (tm, ts) in [(20.0, 5.0), (5.0, 20.0), (10.0, 10.0), (20.0, 19.0)] {
+            let k = kernel(tm, ts);
+            assert!((k.max_upper_bound(0.0, 3.0) - k.maximum(0.0, 3.0).unwrap().1).abs() < 1e-14);
+            for v0 in [-2.0, -0.3, 0.0, 0.2, 0.9, 1.9, 2.9] {
+                if let Some((_, v_max)) = k.maximum(v0, 3.0) {
+                    assert!(k.max_upper_bound(v0, 3.0) >= v_max * (1.0 - 1e-15), "{tm} {ts} {v0}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -220,7 +267,7 @@ mod tests {
         let t = k.first_crossing(0.0, 10.0, 30.0, &end).unwrap();
         assert!((k.state_at(0.0, 10.0, t).0 - 1.0).abs() <= 4.0 * f64::EPSILON);
         // V rises above ϑ and falls back below it inside the interval: fires before t*.
-        let ts = k.stationary_time(0.0, 10.0).unwrap();
+        let (ts, _) = k.maximum(0.0, 10.0).unwrap();
         assert!(t < ts && end.voltage(0.0, 10.0) < 1.0);
         // A peak just below threshold: after a reset (V0 = 0) the peak is
         // V(t*) = I(t*) = I0 (τs/τm)^{τm/(τm-τs)}, so I0 slightly below ϑ 4^{4/3} does not fire ...

@@ -15,7 +15,6 @@ use crate::LifError;
 /// The shared input of one layer: its sorted events and the decay of every slot.
 struct LayerInput<'a> {
     ev_time: &'a [f64],
-    ev_pre: &'a [u32],
     decays: &'a [Decay],
     t_end: f64,
     layer: usize,
@@ -56,7 +55,16 @@ impl NeuronProbes<'_> {
 
     /// Records the voltage of every probe with time `< before` (or `<= before` if `inclusive`),
     /// propagating from `(v, i)` at absolute time `t0`, in slot `slot`.
-    fn record(
+    #[inline]
+    fn record(&mut self, k: &Kernel, v: f64, i: f64, t0: f64, before: f64, inclusive: bool, slot: usize) {
+        if self.next < self.order.len() {
+            self.record_due(k, v, i, t0, before, inclusive, slot);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_due(
         &mut self,
         k: &Kernel,
         v: f64,
@@ -111,7 +119,6 @@ impl FeedForwardNet {
             let layer = &self.layers[l];
             let inp = LayerInput {
                 ev_time: &trace.ev_time,
-                ev_pre: &trace.ev_pre,
                 decays: &trace.decays,
                 t_end: self.t_end,
                 layer: l,
@@ -137,14 +144,20 @@ impl FeedForwardNet {
                     slots: &mut ws.probe_slot,
                     next: 0,
                 };
+                // Gather this neuron's weight of every input event first: independent loads that
+                // the CPU overlaps, instead of one cache miss per event inside the dependent loop.
                 let w_row = &layer.weights[j * layer.n_in..(j + 1) * layer.n_in];
+                ws.scratch_w.clear();
+                ws.scratch_w
+                    .extend(trace.ev_pre.iter().map(|&p| w_row[p as usize]));
+                let w_ev = &ws.scratch_w[..];
                 match layer.kind {
                     LayerKind::Spiking => {
                         let before = trace.spikes.len();
                         run_spiking(
                             &k,
                             &inp,
-                            w_row,
+                            w_ev,
                             j,
                             &mut probes,
                             &mut trace.spikes,
@@ -152,14 +165,14 @@ impl FeedForwardNet {
                         )?;
                         if track_silent {
                             trace.maxima.push(if trace.spikes.len() == before {
-                                run_readout(&k, &inp, w_row, j, &mut no_probes())?
+                                run_readout(&k, &inp, w_ev, j, &mut no_probes())?
                             } else {
                                 VoltageMax::NOT_TRACKED
                             });
                         }
                     }
                     LayerKind::Readout => {
-                        let m = run_readout(&k, &inp, w_row, j, &mut probes)?;
+                        let m = run_readout(&k, &inp, w_ev, j, &mut probes)?;
                         trace.maxima.push(m);
                     }
                 }
@@ -296,11 +309,12 @@ fn slot_decays(k: &Kernel, trace: &mut LayerTrace, t_end: f64) {
     }
 }
 
-/// One spiking neuron through its layer's events; appends its spikes in time order.
+/// One spiking neuron through its layer's events (`w_ev[s]`: its weight of event `s`); appends
+/// its spikes in time order.
 fn run_spiking(
     k: &Kernel,
     inp: &LayerInput<'_>,
-    w_row: &[f64],
+    w_ev: &[f64],
     j: usize,
     probes: &mut NeuronProbes<'_>,
     spikes: &mut Vec<Spike>,
@@ -358,7 +372,7 @@ fn run_spiking(
             i *= d.syn;
         }
         if s < n_ev {
-            i += w_row[inp.ev_pre[s] as usize];
+            i += w_ev[s];
         }
     }
     if !(v.is_finite() && i.is_finite()) {
@@ -370,12 +384,12 @@ fn run_spiking(
 /// One non-spiking neuron through its layer's events; returns its exact voltage maximum.
 ///
 /// Candidates (datasets.md, MNIST): the interior stationary point of each slot (only if `V̇ > 0`
-/// at the slot start and `V̇ < 0` at its end, and only if it can beat the best so far: on such a
-/// slot `V ≤ I0`) and every slot end.
+/// at the slot start and `V̇ < 0` at its end, and only if its upper bound
+/// `Kernel::max_upper_bound` can beat the best so far) and every slot end.
 fn run_readout(
     k: &Kernel,
     inp: &LayerInput<'_>,
-    w_row: &[f64],
+    w_ev: &[f64],
     j: usize,
     probes: &mut NeuronProbes<'_>,
 ) -> Result<VoltageMax, LifError> {
@@ -387,20 +401,17 @@ fn run_readout(
         let slot_end = inp.slot_end(s);
         let v_end = d.voltage(v, i);
         let i_end = d.syn * i;
-        if i > v && i_end < v_end && i > best.value {
+        if i > v && i_end < v_end && k.max_upper_bound(v, i) > best.value {
             let start = inp.slot_start(s);
-            if let Some(ts) = k.stationary_time(v, i) {
-                if ts < slot_end - start {
-                    let vm = k.state_at(v, i, ts).0;
-                    if vm > best.value {
-                        best = VoltageMax {
-                            value: vm,
-                            time: start + ts,
-                            kind: MaxKind::Stationary,
-                            slot: s as u32,
-                            vdot_minus: 0.0,
-                        };
-                    }
+            if let Some((ts, vm)) = k.maximum(v, i) {
+                if ts < slot_end - start && vm > best.value {
+                    best = VoltageMax {
+                        value: vm,
+                        time: start + ts,
+                        kind: MaxKind::Stationary,
+                        slot: s as u32,
+                        vdot_minus: 0.0,
+                    };
                 }
             }
         }
@@ -423,7 +434,7 @@ fn run_readout(
         v = v_end;
         i = i_end;
         if s < n_ev {
-            i += w_row[inp.ev_pre[s] as usize];
+            i += w_ev[s];
         }
     }
     if !(v.is_finite() && i.is_finite() && best.value.is_finite()) {

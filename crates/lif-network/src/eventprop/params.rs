@@ -68,12 +68,15 @@ pub(crate) struct Kernel {
     pub inv_tau_syn: f64,
     /// `δ = 1/τ_syn - 1/τ_mem`, the rate of `e^{-t/τ_syn} / e^{-t/τ_mem}`; zero when degenerate.
     pub delta: f64,
-    /// `τ_syn`, the time scale of the membrane maximum (`r` in `closed_form::stationary_time`).
+    /// `τ_syn`, the time scale of the membrane maximum (`r` in `closed_form::maximum`).
     pub tau_syn: f64,
     /// `ρ = τ_mem/τ_syn`, the weight of `λ_I` in the error signal `λ_V - ρ λ_I`.
     pub rho: f64,
     /// Threshold `ϑ`.
     pub threshold: f64,
+    /// `κ0 = V_max / I0` after a reset (`V0 = 0`): `(τs/τm)^{τm/(τm-τs)}`, or `e^{-1}` when
+    /// `τm = τs` (see `closed_form::max_upper_bound`).
+    pub kappa0: f64,
 }
 
 impl Kernel {
@@ -86,7 +89,7 @@ impl Kernel {
         } else {
             (p.tau_mem - p.tau_syn) / (p.tau_mem * p.tau_syn)
         };
-        Self {
+        let mut k = Self {
             tau_mem: p.tau_mem,
             inv_tau_mem,
             inv_tau_syn,
@@ -94,7 +97,10 @@ impl Kernel {
             tau_syn: p.tau_syn,
             rho: p.tau_mem / p.tau_syn,
             threshold: p.threshold,
-        }
+            kappa0: 1.0,
+        };
+        k.kappa0 = k.maximum(0.0, 1.0).map_or(1.0, |(_, v)| v);
+        k
     }
 }
 

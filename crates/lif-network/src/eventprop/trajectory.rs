@@ -154,6 +154,9 @@ pub struct Workspace {
     pub(crate) probe_values: Vec<f64>,
     pub(crate) probe_slot: Vec<u32>,
     pub(crate) scratch_idx: Vec<u32>,
+    /// Per input event: the current neuron's weight (forward) or `(λ_I, λ_V - ρ λ_I)` (backward).
+    pub(crate) scratch_w: Vec<f64>,
+    pub(crate) scratch_lam: Vec<(f64, f64)>,
     pub(crate) items: Vec<super::backward::Item>,
     pub(crate) min_abs_vdot: f64,
 }
@@ -169,6 +172,8 @@ impl Default for Workspace {
             probe_values: Vec::new(),
             probe_slot: Vec::new(),
             scratch_idx: Vec::new(),
+            scratch_w: Vec::new(),
+            scratch_lam: Vec::new(),
             items: Vec::new(),
             min_abs_vdot: f64::INFINITY,
         }
