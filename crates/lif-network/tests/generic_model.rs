@@ -28,7 +28,7 @@ proptest! {
             let (net, input) = random_recurrent(seed);
             LifNetwork::from_recurrent(&net, &input).unwrap()
         } else {
-            let (net, input) = random_feed_forward(seed, seed % 3 == 0);
+            let (net, input) = random_feed_forward(seed, seed.is_multiple_of(3));
             LifNetwork::from_feed_forward(&net, &input).unwrap()
         };
         let mut rng = ChaCha8Rng::seed_from_u64(seed.rotate_left(17));
