@@ -48,17 +48,33 @@ fn yin_yang() -> Setup {
             let (x, y): (f64, f64) = (r.gen(), r.gen());
             let f = [x, y, 1.0 - x, 1.0 - y];
             let mut s: Vec<InputSpike> = (0..4)
-                .map(|k| InputSpike { time: f[k] * 30.0, source: k as u32 })
+                .map(|k| InputSpike {
+                    time: f[k] * 30.0,
+                    source: k as u32,
+                })
                 .collect();
-            s.push(InputSpike { time: 0.0, source: 4 });
+            s.push(InputSpike {
+                time: 0.0,
+                source: 4,
+            });
             s.sort_by(|a, b| a.time.total_cmp(&b.time));
             s
         })
         .collect();
     let losses = (0..256)
-        .map(|k| Loss::FirstSpike { label: k % 3, tau0: 0.5, tau1: 6.4, alpha: 3e-3 })
+        .map(|k| Loss::FirstSpike {
+            label: k % 3,
+            tau0: 0.5,
+            tau1: 6.4,
+            alpha: 3e-3,
+        })
         .collect();
-    Setup { name: "yin_yang_5_200_3", net, inputs, losses }
+    Setup {
+        name: "yin_yang_5_200_3",
+        net,
+        inputs,
+        losses,
+    }
 }
 
 fn mnist_like() -> Setup {
@@ -70,14 +86,24 @@ fn mnist_like() -> Setup {
         .map(|_| {
             let mut s: Vec<InputSpike> = sample(&mut r, 784, 150)
                 .iter()
-                .map(|p| InputSpike { time: r.gen_range(0.0..20.0), source: p as u32 })
+                .map(|p| InputSpike {
+                    time: r.gen_range(0.0..20.0),
+                    source: p as u32,
+                })
                 .collect();
             s.sort_by(|a, b| a.time.total_cmp(&b.time));
             s
         })
         .collect();
-    let losses = (0..64).map(|k| Loss::MaxVoltage { label: k % 10 }).collect();
-    Setup { name: "mnist_784_350_10", net, inputs, losses }
+    let losses = (0..64)
+        .map(|k| Loss::MaxVoltage { label: k % 10 })
+        .collect();
+    Setup {
+        name: "mnist_784_350_10",
+        net,
+        inputs,
+        losses,
+    }
 }
 
 fn bench_setup(c: &mut Criterion, s: &Setup) {
@@ -101,7 +127,9 @@ fn bench_setup(c: &mut Criterion, s: &Setup) {
     g.bench_function("forward", |b| {
         b.iter(|| {
             k = (k + 1) % n;
-            s.net.forward(&s.inputs[k], Observe::default(), &mut ws).unwrap();
+            s.net
+                .forward(&s.inputs[k], Observe::default(), &mut ws)
+                .unwrap();
         })
     });
     let mut cot = Cotangents::default();
@@ -111,7 +139,9 @@ fn bench_setup(c: &mut Criterion, s: &Setup) {
             let mut total = Duration::ZERO;
             for i in 0..iters as usize {
                 let k = i % n;
-                s.net.forward(&s.inputs[k], Observe::default(), &mut ws).unwrap();
+                s.net
+                    .forward(&s.inputs[k], Observe::default(), &mut ws)
+                    .unwrap();
                 s.losses[k].cotangents(&s.net, &ws, &mut cot).unwrap();
                 let t0 = Instant::now();
                 s.net.backward(&mut ws, &cot, &mut grad).unwrap();
@@ -134,7 +164,12 @@ fn bench_setup(c: &mut Criterion, s: &Setup) {
         b.iter(|| {
             (0..n)
                 .into_par_iter()
-                .map(|k| s.net.loss_and_gradient(&s.inputs[k], &s.losses[k]).unwrap().loss)
+                .map(|k| {
+                    s.net
+                        .loss_and_gradient(&s.inputs[k], &s.losses[k])
+                        .unwrap()
+                        .loss
+                })
                 .sum::<f64>()
         })
     });

@@ -28,11 +28,28 @@ fn spike(time: f64, source: u32) -> InputSpike {
 fn bad_input_spikes_are_reported_with_their_position_and_value() {
     let net = net();
     let loss = Loss::MaxVoltage { label: 0 };
-    let e = net.loss_and_gradient(&[spike(1.0, 0), spike(2.0, 7)], &loss).unwrap_err();
-    assert_eq!(e, LifError::InputSourceOutOfRange { index: 1, source_index: 7, n_inputs: 2 });
+    let e = net
+        .loss_and_gradient(&[spike(1.0, 0), spike(2.0, 7)], &loss)
+        .unwrap_err();
+    assert_eq!(
+        e,
+        LifError::InputSourceOutOfRange {
+            index: 1,
+            source_index: 7,
+            n_inputs: 2
+        }
+    );
     let e = net.loss_and_gradient(&[spike(-1.0, 0)], &loss).unwrap_err();
-    assert_eq!(e, LifError::InvalidInputTime { index: 0, time: -1.0 });
-    let e = net.loss_and_gradient(&[spike(f64::NAN, 0)], &loss).unwrap_err();
+    assert_eq!(
+        e,
+        LifError::InvalidInputTime {
+            index: 0,
+            time: -1.0
+        }
+    );
+    let e = net
+        .loss_and_gradient(&[spike(f64::NAN, 0)], &loss)
+        .unwrap_err();
     assert!(matches!(e, LifError::InvalidInputTime { index: 0, time } if time.is_nan()));
 }
 
@@ -40,11 +57,16 @@ fn bad_input_spikes_are_reported_with_their_position_and_value() {
 fn unsorted_and_late_input_spikes_are_accepted() {
     let net = net();
     let loss = Loss::MaxVoltage { label: 0 };
-    let sorted = net.loss_and_gradient(&[spike(1.0, 0), spike(2.0, 1)], &loss).unwrap();
+    let sorted = net
+        .loss_and_gradient(&[spike(1.0, 0), spike(2.0, 1)], &loss)
+        .unwrap();
     let unsorted = net
         .loss_and_gradient(&[spike(25.0, 1), spike(2.0, 1), spike(1.0, 0)], &loss)
         .unwrap();
-    assert_eq!(sorted, unsorted, "order does not matter and spikes after t_end are ignored");
+    assert_eq!(
+        sorted, unsorted,
+        "order does not matter and spikes after t_end are ignored"
+    );
 }
 
 #[test]
@@ -56,7 +78,14 @@ fn non_finite_weights_in_use_are_reported_not_propagated() {
             .loss_and_gradient(&[spike(1.0, 1)], &Loss::MaxVoltage { label: 0 })
             .unwrap_err();
         assert!(
-            matches!(e, LifError::NonFinite { layer: 0, neuron: 0, .. }),
+            matches!(
+                e,
+                LifError::NonFinite {
+                    layer: 0,
+                    neuron: 0,
+                    ..
+                }
+            ),
             "{bad}: {e:?}"
         );
     }
@@ -66,18 +95,40 @@ fn non_finite_weights_in_use_are_reported_not_propagated() {
 fn losses_check_label_and_output_kind() {
     let net = net();
     let input = [spike(1.0, 0)];
-    let e = net.loss_and_gradient(&input, &Loss::MaxVoltage { label: 2 }).unwrap_err();
+    let e = net
+        .loss_and_gradient(&input, &Loss::MaxVoltage { label: 2 })
+        .unwrap_err();
     assert_eq!(e, LifError::LabelOutOfRange { label: 2, n_out: 2 });
-    let fs = Loss::FirstSpike { label: 0, tau0: 0.5, tau1: 6.4, alpha: 3e-3 };
+    let fs = Loss::FirstSpike {
+        label: 0,
+        tau0: 0.5,
+        tau1: 6.4,
+        alpha: 3e-3,
+    };
     let e = net.loss_and_gradient(&input, &fs).unwrap_err();
-    assert_eq!(e, LifError::LossNeedsOutputKind { loss: "FirstSpike", needs: LayerKind::Spiking });
+    assert_eq!(
+        e,
+        LifError::LossNeedsOutputKind {
+            loss: "FirstSpike",
+            needs: LayerKind::Spiking
+        }
+    );
     assert_eq!(net.predict(&input, &fs).unwrap_err(), e);
     let mut spiking = net.clone();
     spiking.layers[1].kind = LayerKind::Spiking;
-    let bad = Loss::FirstSpike { label: 0, tau0: 0.0, tau1: 6.4, alpha: 3e-3 };
+    let bad = Loss::FirstSpike {
+        label: 0,
+        tau0: 0.0,
+        tau1: 6.4,
+        alpha: 3e-3,
+    };
     assert!(matches!(
         spiking.loss_and_gradient(&input, &bad),
-        Err(LifError::InvalidParameter { name: "tau0", value: 0.0, .. })
+        Err(LifError::InvalidParameter {
+            name: "tau0",
+            value: 0.0,
+            ..
+        })
     ));
 }
 
@@ -86,19 +137,47 @@ fn probes_outside_the_network_or_time_span_are_rejected() {
     let net = net();
     let mut ws = Workspace::new();
     for (index, p) in [
-        VoltageProbe { layer: 2, neuron: 0, time: 1.0 },
-        VoltageProbe { layer: 1, neuron: 2, time: 1.0 },
-        VoltageProbe { layer: 0, neuron: 0, time: 20.5 },
+        VoltageProbe {
+            layer: 2,
+            neuron: 0,
+            time: 1.0,
+        },
+        VoltageProbe {
+            layer: 1,
+            neuron: 2,
+            time: 1.0,
+        },
+        VoltageProbe {
+            layer: 0,
+            neuron: 0,
+            time: 20.5,
+        },
     ]
     .into_iter()
     .enumerate()
     {
-        let probes = [VoltageProbe { layer: 0, neuron: 0, time: 3.0 }, p];
-        let obs = Observe { probes: &probes, silent_output_maxima: false };
+        let probes = [
+            VoltageProbe {
+                layer: 0,
+                neuron: 0,
+                time: 3.0,
+            },
+            p,
+        ];
+        let obs = Observe {
+            probes: &probes,
+            silent_output_maxima: false,
+        };
         let e = net.forward(&[spike(1.0, 0)], obs, &mut ws).unwrap_err();
         assert_eq!(
             e,
-            LifError::InvalidProbe { index: 1, layer: p.layer, neuron: p.neuron, time: p.time, t_end: 20.0 },
+            LifError::InvalidProbe {
+                index: 1,
+                layer: p.layer,
+                neuron: p.neuron,
+                time: p.time,
+                t_end: 20.0
+            },
             "case {index}"
         );
     }
@@ -109,17 +188,35 @@ fn backward_needs_a_matching_forward_and_matching_shapes() {
     let net = net();
     let mut ws = Workspace::new();
     let mut grad = net.zero_gradient();
-    let e = net.backward(&mut ws, &Cotangents::default(), &mut grad).unwrap_err();
+    let e = net
+        .backward(&mut ws, &Cotangents::default(), &mut grad)
+        .unwrap_err();
     assert_eq!(e, LifError::NoForwardPass);
-    net.forward(&[spike(1.0, 0), spike(1.5, 1)], Observe::default(), &mut ws).unwrap();
+    net.forward(&[spike(1.0, 0), spike(1.5, 1)], Observe::default(), &mut ws)
+        .unwrap();
     let mut cot = Cotangents::zeros_for(&ws);
     cot.spike_times[0].push(1.0);
     let e = net.backward(&mut ws, &cot, &mut grad).unwrap_err();
-    assert!(matches!(e, LifError::WrongLength { what: "spike-time cotangents", layer: 0, .. }));
+    assert!(matches!(
+        e,
+        LifError::WrongLength {
+            what: "spike-time cotangents",
+            layer: 0,
+            ..
+        }
+    ));
     let cot = Cotangents::zeros_for(&ws);
     grad[1].pop();
     let e = net.backward(&mut ws, &cot, &mut grad).unwrap_err();
-    assert_eq!(e, LifError::WrongLength { what: "gradient", layer: 1, expected: 4, found: 3 });
+    assert_eq!(
+        e,
+        LifError::WrongLength {
+            what: "gradient",
+            layer: 1,
+            expected: 4,
+            found: 3
+        }
+    );
 }
 
 #[test]
@@ -128,8 +225,21 @@ fn runaway_firing_stops_with_too_many_spikes() {
     net.layers[0].weights.fill(1e6);
     let mut ws = Workspace::new();
     ws.max_spikes_per_neuron = 50;
-    let e = net.forward(&[spike(1.0, 0)], Observe::default(), &mut ws).unwrap_err();
-    assert!(matches!(e, LifError::TooManySpikes { layer: 0, neuron: 0, count: 50, .. }), "{e:?}");
+    let e = net
+        .forward(&[spike(1.0, 0)], Observe::default(), &mut ws)
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            LifError::TooManySpikes {
+                layer: 0,
+                neuron: 0,
+                count: 50,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -138,15 +248,27 @@ fn recurrent_networks_reject_self_connections_and_excite_runaway_loops_boundedly
     rec.weights[3] = 0.5; // w[1][1]
     let mut ws = RecurrentWorkspace::default();
     let e = rec.forward(&[spike(1.0, 0)], &[], &mut ws).unwrap_err();
-    assert_eq!(e, LifError::NonZeroDiagonal { neuron: 1, value: 0.5 });
+    assert_eq!(
+        e,
+        LifError::NonZeroDiagonal {
+            neuron: 1,
+            value: 0.5
+        }
+    );
     rec.weights = vec![0.0, 50.0, 50.0, 0.0];
     rec.input_weights = vec![50.0, 0.0];
     ws.max_spikes = 200;
     let e = rec.forward(&[spike(1.0, 0)], &[], &mut ws).unwrap_err();
-    assert!(matches!(e, LifError::TooManySpikes { count: 200, .. }), "{e:?}");
+    assert!(
+        matches!(e, LifError::TooManySpikes { count: 200, .. }),
+        "{e:?}"
+    );
     let mut g = RecurrentGradient::default();
     let fresh = RecurrentWorkspace::default();
-    assert_eq!(rec.backward(&fresh, &[], &[], &mut g).unwrap_err(), LifError::NoForwardPass);
+    assert_eq!(
+        rec.backward(&fresh, &[], &[], &mut g).unwrap_err(),
+        LifError::NoForwardPass
+    );
 }
 
 #[test]
@@ -154,11 +276,20 @@ fn invalid_network_definitions_are_rejected() {
     let p = LifParams::default();
     let e = FeedForwardNet::new(0, &[(2, LayerKind::Spiking)], p, 1.0).unwrap_err();
     assert_eq!(e, LifError::EmptyLayer { layer: 0 });
-    assert_eq!(FeedForwardNet::new(2, &[], p, 1.0).unwrap_err(), LifError::EmptyLayer { layer: usize::MAX });
+    assert_eq!(
+        FeedForwardNet::new(2, &[], p, 1.0).unwrap_err(),
+        LifError::EmptyLayer { layer: usize::MAX }
+    );
     let mut net = net();
     net.layers[0].weights.pop();
     assert_eq!(
-        net.loss_and_gradient(&[], &Loss::MaxVoltage { label: 0 }).unwrap_err(),
-        LifError::WrongLength { what: "layer weights", layer: 0, expected: 4, found: 3 }
+        net.loss_and_gradient(&[], &Loss::MaxVoltage { label: 0 })
+            .unwrap_err(),
+        LifError::WrongLength {
+            what: "layer weights",
+            layer: 0,
+            expected: 4,
+            found: 3
+        }
     );
 }

@@ -40,7 +40,13 @@ fn networks(seed: u64) -> (FeedForwardNet, RecurrentNet, Vec<InputSpike>) {
     let w_in: Vec<f64> = (0..100).map(|_| normal.sample(&mut r)).collect();
     let w = r.gen_range(3.0..5.0);
     let params = LifParams::default();
-    let mut ff = FeedForwardNet::new(100, &[(1, LayerKind::Spiking), (1, LayerKind::Spiking)], params, T_END).unwrap();
+    let mut ff = FeedForwardNet::new(
+        100,
+        &[(1, LayerKind::Spiking), (1, LayerKind::Spiking)],
+        params,
+        T_END,
+    )
+    .unwrap();
     ff.layers[0].weights = w_in.clone();
     ff.layers[1].weights = vec![w];
     let mut rec = RecurrentNet::new(2, 100, params, T_END).unwrap();
@@ -49,7 +55,10 @@ fn networks(seed: u64) -> (FeedForwardNet, RecurrentNet, Vec<InputSpike>) {
     (ff, rec, poisson_inputs(seed))
 }
 
-fn ff_gradient(ff: &FeedForwardNet, input: &[InputSpike]) -> (f64, Vec<Vec<f64>>, Vec<f64>, Vec<f64>) {
+fn ff_gradient(
+    ff: &FeedForwardNet,
+    input: &[InputSpike],
+) -> (f64, Vec<Vec<f64>>, Vec<f64>, Vec<f64>) {
     let mut ws = Workspace::new();
     ff.forward(input, Observe::default(), &mut ws).unwrap();
     let mut cot = Cotangents::zeros_for(&ws);
@@ -67,21 +76,38 @@ fn fig2_network_as_two_layers_and_as_two_recurrent_neurons_agree_with_finite_dif
     for seed in 0..4 {
         let (ff, rec, input) = networks(seed);
         let (loss, grad, upper, lower) = ff_gradient(&ff, &input);
-        assert!(upper.len() >= 3 && !lower.is_empty(), "seed {seed}: {upper:?} {lower:?}");
+        assert!(
+            upper.len() >= 3 && !lower.is_empty(),
+            "seed {seed}: {upper:?} {lower:?}"
+        );
 
         let mut rws = RecurrentWorkspace::default();
         rec.forward(&input, &[], &mut rws).unwrap();
         let times = |n: u32| -> Vec<f64> {
-            rws.spikes().iter().filter(|s| s.neuron == n).map(|s| s.time).collect()
+            rws.spikes()
+                .iter()
+                .filter(|s| s.neuron == n)
+                .map(|s| s.time)
+                .collect()
         };
         for (a, b) in [(times(0), &upper), (times(1), &lower)] {
             assert_eq!(a.len(), b.len());
-            assert!(a.iter().zip(b.iter()).all(|(x, y)| (x - y).abs() <= 1e-10), "{a:?} vs {b:?}");
+            assert!(
+                a.iter().zip(b.iter()).all(|(x, y)| (x - y).abs() <= 1e-10),
+                "{a:?} vs {b:?}"
+            );
         }
-        let cot: Vec<f64> = rws.spikes().iter().map(|s| if s.neuron == 1 { 1.0 } else { 0.0 }).collect();
+        let cot: Vec<f64> = rws
+            .spikes()
+            .iter()
+            .map(|s| if s.neuron == 1 { 1.0 } else { 0.0 })
+            .collect();
         let mut rg = RecurrentGradient::default();
         rec.backward(&rws, &cot, &[], &mut rg).unwrap();
-        let scale = grad[0].iter().chain(&grad[1]).fold(0.0_f64, |m, x| m.max(x.abs()));
+        let scale = grad[0]
+            .iter()
+            .chain(&grad[1])
+            .fold(0.0_f64, |m, x| m.max(x.abs()));
         assert!((rg.weights[2] - grad[1][0]).abs() <= 1e-9 * scale);
         for k in 0..100 {
             assert!((rg.input_weights[k] - grad[0][k]).abs() <= 1e-9 * scale);
@@ -95,8 +121,14 @@ fn fig2_network_as_two_layers_and_as_two_recurrent_neurons_agree_with_finite_dif
             |dw| {
                 p.input_weights[k] = dw;
                 p.forward(&input, &[], &mut ws2).ok()?;
-                let lower: Vec<f64> = ws2.spikes().iter().filter(|s| s.neuron == 1).map(|s| s.time).collect();
-                (lower.len() == rws.spikes().iter().filter(|s| s.neuron == 1).count()).then(|| lower.iter().sum())
+                let lower: Vec<f64> = ws2
+                    .spikes()
+                    .iter()
+                    .filter(|s| s.neuron == 1)
+                    .map(|s| s.time)
+                    .collect();
+                (lower.len() == rws.spikes().iter().filter(|s| s.neuron == 1).count())
+                    .then(|| lower.iter().sum())
             },
             FD_STEP,
         )

@@ -15,8 +15,8 @@
 mod support;
 
 use lif_network::eventprop::{
-    FeedForwardNet, InputSpike, LayerKind, LifParams, Loss, RecurrentGradient, RecurrentNet,
-    RecurrentProbe, RecurrentWorkspace, VoltageProbe,
+    InputSpike, LayerKind, LifParams, Loss, RecurrentGradient, RecurrentNet, RecurrentProbe,
+    RecurrentWorkspace,
 };
 use proptest::prelude::*;
 use rand::Rng;

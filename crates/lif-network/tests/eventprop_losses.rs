@@ -63,7 +63,10 @@ fn maximum_on_a_kink_gets_the_moving_spike_time_term() {
         .unwrap()
     };
     let fd_b = fd_max(0, 3);
-    assert!(fd_b.abs() > 1e-3, "the spike-time term matters here: {fd_b}");
+    assert!(
+        fd_b.abs() > 1e-3,
+        "the spike-time term matters here: {fd_b}"
+    );
     compare(&[grad[0][3]], &[fd_b], m.value).unwrap();
     for (l, k) in [(0, 0), (1, 0), (1, 1)] {
         compare(&[grad[l][k]], &[fd_max(l, k)], m.value).unwrap();
@@ -147,7 +150,8 @@ proptest! {
 
 /// Two outputs: neuron 0 fires (input weight 9), neuron 1 (the label) is silent (weight 3).
 fn silent_label_net() -> (FeedForwardNet, Vec<InputSpike>) {
-    let mut net = FeedForwardNet::new(1, &[(2, LayerKind::Spiking)], LifParams::default(), 20.0).unwrap();
+    let mut net =
+        FeedForwardNet::new(1, &[(2, LayerKind::Spiking)], LifParams::default(), 20.0).unwrap();
     net.layers[0].weights = vec![9.0, 3.0];
     (net, vec![spike(1.0, 0), spike(3.0, 0)])
 }
@@ -155,7 +159,12 @@ fn silent_label_net() -> (FeedForwardNet, Vec<InputSpike>) {
 #[test]
 fn silent_label_gives_infinite_loss_and_only_pushes_the_other_neurons_later() {
     let (net, input) = silent_label_net();
-    let loss = Loss::FirstSpike { label: 1, tau0: 0.5, tau1: 6.4, alpha: 3e-3 };
+    let loss = Loss::FirstSpike {
+        label: 1,
+        tau0: 0.5,
+        tau1: 6.4,
+        alpha: 3e-3,
+    };
     let r = net.loss_and_gradient(&input, &loss).unwrap();
     assert_eq!(r.loss, f64::INFINITY);
     assert_eq!(r.prediction, Some(0));
@@ -179,13 +188,25 @@ fn silent_label_gives_infinite_loss_and_only_pushes_the_other_neurons_later() {
 #[test]
 fn silent_label_remedy_is_finite_and_its_gradient_step_raises_the_label_maximum() {
     let (mut net, input) = silent_label_net();
-    let loss = Loss::FirstSpikeSilentRemedy { label: 1, tau0: 0.5, tau1: 6.4, alpha: 3e-3, kappa: 20.0 };
+    let loss = Loss::FirstSpikeSilentRemedy {
+        label: 1,
+        tau0: 0.5,
+        tau1: 6.4,
+        alpha: 3e-3,
+        kappa: 20.0,
+    };
     let r = net.loss_and_gradient(&input, &loss).unwrap();
     assert!(r.loss.is_finite());
-    assert!(r.gradient[0][1] < 0.0, "raising the label's weight lowers the loss");
+    assert!(
+        r.gradient[0][1] < 0.0,
+        "raising the label's weight lowers the loss"
+    );
     let max_of_label = |net: &FeedForwardNet| {
         let mut ws = Workspace::new();
-        let obs = Observe { probes: &[], silent_output_maxima: true };
+        let obs = Observe {
+            probes: &[],
+            silent_output_maxima: true,
+        };
         net.forward(&input, obs, &mut ws).unwrap();
         ws.maxima(0)[1].value
     };
@@ -195,8 +216,16 @@ fn silent_label_remedy_is_finite_and_its_gradient_step_raises_the_label_maximum(
     assert!(max_of_label(&net) > before);
     // When every output fires, the remedy is the plain loss.
     net.layers[0].weights[1] = 9.5;
-    let plain = Loss::FirstSpike { label: 1, tau0: 0.5, tau1: 6.4, alpha: 3e-3 };
-    let (a, b) = (net.loss_and_gradient(&input, &loss).unwrap(), net.loss_and_gradient(&input, &plain).unwrap());
+    let plain = Loss::FirstSpike {
+        label: 1,
+        tau0: 0.5,
+        tau1: 6.4,
+        alpha: 3e-3,
+    };
+    let (a, b) = (
+        net.loss_and_gradient(&input, &loss).unwrap(),
+        net.loss_and_gradient(&input, &plain).unwrap(),
+    );
     assert!(a.loss.is_finite());
     assert_eq!((a.loss, &a.gradient), (b.loss, &b.gradient));
 }

@@ -254,7 +254,10 @@ mod tests {
             assert!((k.max_upper_bound(0.0, 3.0) - k.maximum(0.0, 3.0).unwrap().1).abs() < 1e-14);
             for v0 in [-2.0, -0.3, 0.0, 0.2, 0.9, 1.9, 2.9] {
                 if let Some((_, v_max)) = k.maximum(v0, 3.0) {
-                    assert!(k.max_upper_bound(v0, 3.0) >= v_max * (1.0 - 1e-15), "{tm} {ts} {v0}");
+                    assert!(
+                        k.max_upper_bound(v0, 3.0) >= v_max * (1.0 - 1e-15),
+                        "{tm} {ts} {v0}"
+                    );
                 }
             }
         }

@@ -3,8 +3,8 @@
 //!
 //! In a feed-forward layer the neurons do not interact, so each neuron is run on its own through
 //! the layer's sorted input events. The decay factors of every inter-event interval ("slot") are
-//! shared by all neurons of the layer and computed once; a neuron whose current cannot reach the
-//! threshold (`I ≤ ϑ`, see `Kernel::first_crossing`) costs two multiply-adds per event.
+//! shared by all neurons of the layer and computed once; a slot in which the neuron cannot reach
+//! the threshold (see `Kernel::first_crossing`) costs a few multiply-adds and comparisons.
 
 use super::closed_form::Decay;
 use super::params::Kernel;
@@ -56,7 +56,16 @@ impl NeuronProbes<'_> {
     /// Records the voltage of every probe with time `< before` (or `<= before` if `inclusive`),
     /// propagating from `(v, i)` at absolute time `t0`, in slot `slot`.
     #[inline]
-    fn record(&mut self, k: &Kernel, v: f64, i: f64, t0: f64, before: f64, inclusive: bool, slot: usize) {
+    fn record(
+        &mut self,
+        k: &Kernel,
+        v: f64,
+        i: f64,
+        t0: f64,
+        before: f64,
+        inclusive: bool,
+        slot: usize,
+    ) {
         if self.next < self.order.len() {
             self.record_due(k, v, i, t0, before, inclusive, slot);
         }
@@ -323,11 +332,20 @@ fn run_spiking(
     let thr = k.threshold;
     let n_ev = inp.ev_time.len();
     let first = spikes.len();
+    // Below this the bound of the interior maximum excludes a crossing (margin for rounding).
+    let thr_bound = thr * (1.0 - 8.0 * f64::EPSILON);
     let (mut v, mut i) = (0.0_f64, 0.0_f64);
     for s in 0..=n_ev {
         let d = &inp.decays[s];
         let slot_end = inp.slot_end(s);
-        if i > thr || v >= thr || probes.next_time() <= slot_end {
+        let v_end = d.voltage(v, i);
+        let i_end = d.syn * i;
+        // A crossing needs V(end) >= ϑ, or an interior maximum (V̇ > 0 at the start, < 0 at the
+        // end) whose upper bound reaches ϑ (the same tests as `Kernel::first_crossing`).
+        let may_cross = v_end >= thr
+            || v >= thr
+            || (i > thr && i_end < v_end && k.max_upper_bound(v, i) >= thr_bound);
+        if may_cross || probes.next_time() <= slot_end {
             // Slow path: possible crossings (or probes) in this slot.
             let start = inp.slot_start(s);
             let len = slot_end - start;
@@ -368,8 +386,8 @@ fn run_spiking(
                 }
             }
         } else {
-            v = d.voltage(v, i);
-            i *= d.syn;
+            v = v_end;
+            i = i_end;
         }
         if s < n_ev {
             i += w_ev[s];

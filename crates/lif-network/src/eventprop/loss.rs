@@ -151,7 +151,10 @@ impl Loss {
     ) -> Result<f64, LifError> {
         self.validate(net)?;
         let out = net.layers.len() - 1;
-        let needs_maxima = matches!(self, Loss::MaxVoltage { .. } | Loss::FirstSpikeSilentRemedy { .. });
+        let needs_maxima = matches!(
+            self,
+            Loss::MaxVoltage { .. } | Loss::FirstSpikeSilentRemedy { .. }
+        );
         let matches = ws.n_layers() == net.layers.len()
             && ws.n_neurons(out) == net.output().n_out
             && (!needs_maxima || ws.maxima(out).len() == net.output().n_out);
