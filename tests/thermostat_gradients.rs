@@ -252,14 +252,14 @@ fn grazing_threshold_turns_a_near_tangent_switch_into_an_error() {
     let sol = simulate(&Thermostat, &p, 0.0, 60.0, &opts).unwrap();
     assert!((sol.min_abs_gdot() - 1e-3).abs() < 1e-9);
     // ... but the gradient refuses it, naming the event: every switch-off grazes, and the
-    // adjoint, walking backwards, meets the last one first.
+    // first in time is named (by the adjoint as by the forward method).
     let loss = FirstSwitchOff([EventSelector::nth_of_guard(SWITCH_OFF, 0)]);
     let err = adjoint_gradient(&Thermostat, &p, 0.0, 60.0, &loss, &opts).unwrap_err();
     match err {
         Error::GrazingEvent { t, guard, gdot, .. } => {
             assert_eq!(guard, SWITCH_OFF);
-            let last_off = sol.events.iter().rfind(|e| e.guard() == Some(SWITCH_OFF));
-            assert_eq!(Some(t), last_off.map(|e| e.t));
+            let first_off = sol.events.iter().find(|e| e.guard() == Some(SWITCH_OFF));
+            assert_eq!(Some(t), first_off.map(|e| e.t));
             assert!((gdot - 1e-3).abs() < 1e-9, "ġ = {gdot}");
         }
         other => panic!("expected GrazingEvent, got {other:?}"),

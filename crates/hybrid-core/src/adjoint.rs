@@ -101,6 +101,21 @@ pub fn adjoint_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
     opts: &SolverOptions,
 ) -> Result<Gradient, Error> {
     let (value, run, selected) = forward_pass(model, p, t0, t_end, loss, opts, true)?;
+    // Refuse grazing events before the backward pass, naming the first in time (as the forward
+    // method does), not the last one the backward pass would meet.
+    if let Some(e) = run
+        .events
+        .iter()
+        .find(|e| e.guard().is_some() && !(e.gdot.abs() >= opts.grazing_threshold))
+    {
+        let guard = e.guard().unwrap_or_default();
+        return Err(Error::GrazingEvent {
+            t: e.t,
+            guard,
+            gdot: e.gdot,
+            threshold: opts.grazing_threshold,
+        });
+    }
     let traj = run
         .trajectory
         .as_ref()

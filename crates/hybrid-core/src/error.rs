@@ -100,7 +100,8 @@ pub enum Error {
         gdot_after: f64,
     },
     /// An event's guard rate `ġ = g_t + g_x f⁻` is (nearly) zero: the event time is not a
-    /// differentiable function of the parameters, so the gradient is undefined here.
+    /// differentiable function of the parameters, so the gradient is undefined here. When several
+    /// events graze, the first in time is named.
     #[error("grazing event of guard {guard} at t = {t}: |gdot| = {gdot:e} below threshold {threshold:e}")]
     GrazingEvent {
         /// Time of the event.

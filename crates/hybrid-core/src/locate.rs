@@ -4,8 +4,8 @@
 /// Find a root of `g` in `[a, b]` with `g(a)` and `g(b)` of opposite sign (or `g(b) == 0`), by
 /// the Illinois variant of regula falsi, to within a few ulps of `t`.
 ///
-/// Returns the root as the end of the final bracket on the crossed side, so the guard is
-/// guaranteed to have reached zero there.
+/// Returns the end `b` of the final bracket, the side that started at `gb`; the bracket is then
+/// within a few ulps of the root, so either end is the root to that accuracy.
 pub(crate) fn illinois<F: FnMut(f64) -> f64>(
     mut g: F,
     mut a: f64,
