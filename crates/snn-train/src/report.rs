@@ -109,6 +109,7 @@ fn draw_curves(
             ("validation", RED, |m| 100.0 * m.validation_accuracy),
         ],
         test_point,
+        SeriesLabelPosition::LowerRight,
     )?;
 
     let high = history
@@ -126,6 +127,7 @@ fn draw_curves(
             ("validation", RED, |m| m.validation_loss),
         ],
         None,
+        SeriesLabelPosition::UpperRight,
     )?;
 
     let high = history
@@ -142,12 +144,13 @@ fn draw_curves(
             ("validation", RED, |m| 100.0 * m.validation_infinite_loss),
         ],
         None,
+        SeriesLabelPosition::UpperRight,
     )?;
     root.present().map_err(|e| e.to_string())
 }
 
-/// One panel: `curves` against the epoch on `y_range`, and an optional labelled point at the
-/// last epoch.
+/// One panel: `curves` against the epoch on `y_range`, an optional labelled point at the last
+/// epoch, and the legend at `legend`.
 fn draw_panel(
     area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
     caption: &str,
@@ -155,6 +158,7 @@ fn draw_panel(
     y_range: std::ops::Range<f64>,
     curves: &[Curve],
     point: Option<(String, f64)>,
+    legend: SeriesLabelPosition,
 ) -> DrawResult {
     let last_epoch = history.last().map_or(1, |m| m.epoch).max(1) as f64;
     let mut chart = ChartBuilder::on(area)
@@ -192,7 +196,7 @@ fn draw_panel(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(legend)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
