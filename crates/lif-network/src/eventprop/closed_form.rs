@@ -151,13 +151,28 @@ impl Kernel {
     }
 
     /// The root of `V(t) = ϑ` on `[0, hi]`, where `V(0) < ϑ <= V(hi) = v_hi` with a single sign
-    /// change: Newton's method safeguarded by bisection. It stops when the predicted error of the
-    /// next Newton iterate, `step² |V̈| / (2 |V̇|)`, is below half an ulp: full double precision.
+    /// change: Halley's method (the derivatives of `V` follow from `V` and `I` without further
+    /// exponentials), safeguarded by bisection. It stops when the predicted error of the last
+    /// iterate is below half an ulp: full double precision, usually after two or three steps.
     fn crossing_root(&self, v0: f64, i0: f64, hi: f64, v_hi: f64) -> f64 {
         let thr = self.threshold;
         let (mut lo, mut hi) = (0.0_f64, hi);
-        // Secant start between the bracket ends.
-        let mut t = hi * ((thr - v0) / (v_hi - v0)).clamp(0.0, 1.0);
+        // Start: second-order Taylor expansion of V at 0 (no exponential needed), or the secant
+        // between the bracket ends when that has no root inside the bracket.
+        let d1 = (i0 - v0) * self.inv_tau_mem;
+        let d2 = (-i0 * self.inv_tau_syn - d1) * self.inv_tau_mem;
+        let gap = thr - v0;
+        let disc = d1 * d1 + 2.0 * d2 * gap;
+        let taylor = if disc >= 0.0 {
+            2.0 * gap / (d1 + disc.sqrt())
+        } else {
+            f64::NAN
+        };
+        let mut t = if taylor > 0.0 && taylor < hi {
+            taylor
+        } else {
+            hi * (gap / (v_hi - v0)).clamp(0.0, 1.0)
+        };
         for _ in 0..200 {
             let (v, i) = self.state_fast(v0, i0, t);
             let f = v - thr;
@@ -171,10 +186,15 @@ impl Kernel {
             }
             let vdot = (i - v) * self.inv_tau_mem;
             let vddot = (-i * self.inv_tau_syn - vdot) * self.inv_tau_mem;
-            let step = f / vdot;
+            let v3dot = (i * self.inv_tau_syn * self.inv_tau_syn - vddot) * self.inv_tau_mem;
+            // Halley's step (cubic convergence); its next error is about |c| step³ with
+            // c = f'''/(6 f') - (f''/(2 f'))².
+            let step = 2.0 * f * vdot / (2.0 * vdot * vdot - f * vddot);
             let next = t - step;
             if next > lo && next < hi {
-                if step * step * vddot.abs() <= f64::EPSILON * vdot.abs() * next {
+                let h = vddot / (2.0 * vdot);
+                let c = (v3dot / (6.0 * vdot) - h * h).abs();
+                if c * (step * step * step).abs() <= 0.5 * f64::EPSILON * next {
                     return next;
                 }
                 t = next;

@@ -116,7 +116,7 @@ impl Loss {
                 log_sum_exp(&m).1
             }
             _ => {
-                let n = ws.layers[out].offsets.len() - 1;
+                let n = ws.n_neurons(out);
                 let first: Vec<Option<f64>> = (0..n).map(|k| ws.first_spike_time(out, k)).collect();
                 argmin_time(&first)
             }

@@ -21,6 +21,7 @@ pub(crate) mod forward;
 mod loss;
 mod network;
 mod params;
+mod probes;
 mod recurrent;
 mod sample;
 mod trajectory;

@@ -196,34 +196,40 @@ impl Workspace {
         self.shape[l].1
     }
 
+    /// The record of layer `l` of the last forward pass. Panics if `l >= n_layers()`.
+    fn trace(&self, l: usize) -> &LayerTrace {
+        &self.layers[..self.shape.len()][l]
+    }
+
     /// All spikes of layer `l`, grouped by neuron (neuron-major), each neuron's in time order.
     /// Spike-time cotangents are indexed like this slice. Panics if `l >= n_layers()`.
     pub fn spikes(&self, l: usize) -> &[Spike] {
-        &self.layers[l].spikes
+        &self.trace(l).spikes
     }
 
     /// The spikes of neuron `j` of layer `l`, in time order. Panics if out of range.
     pub fn spikes_of(&self, l: usize, j: usize) -> &[Spike] {
-        let t = &self.layers[l];
+        let t = self.trace(l);
         &t.spikes[t.offsets[j] as usize..t.offsets[j + 1] as usize]
     }
 
     /// Index in [`spikes`](Self::spikes)`(l)` of the first spike of neuron `j`, if it fired.
+    /// Panics if out of range.
     pub fn first_spike_index(&self, l: usize, j: usize) -> Option<usize> {
-        let t = &self.layers[l];
+        let t = self.trace(l);
         (t.offsets[j] < t.offsets[j + 1]).then_some(t.offsets[j] as usize)
     }
 
-    /// Time of the first spike of neuron `j` of layer `l`, if it fired.
+    /// Time of the first spike of neuron `j` of layer `l`, if it fired. Panics if out of range.
     pub fn first_spike_time(&self, l: usize, j: usize) -> Option<f64> {
         self.first_spike_index(l, j)
             .map(|k| self.layers[l].spikes[k].time)
     }
 
     /// Voltage maxima of layer `l`: one per neuron for a readout layer, or for a spiking output layer
-    /// observed with `silent_output_maxima`; empty otherwise.
+    /// observed with `silent_output_maxima`; empty otherwise. Panics if `l >= n_layers()`.
     pub fn maxima(&self, l: usize) -> &[VoltageMax] {
-        &self.layers[l].maxima
+        &self.trace(l).maxima
     }
 
     /// Voltages at the probes of the last forward pass, in the order they were given.
