@@ -1,2 +1,290 @@
-//! Placeholder: written by the benchmarks issue.
-fn main() {}
+//! The price of generality: the same gradient of the same small LIF network by the specialised
+//! EventProp path (closed form between events, Table 2's adjoint event by event) and by the generic
+//! framework (the network as a `HybridSystem`, numerical integration with located events, the
+//! adjoint of hybrid-sensitivity.md §3, and forward sensitivities).
+//!
+//! - Feed-forward 5-8-3: the Yin-Yang network of Table 3 with 8 hidden neurons (Table 3
+//!   initialisation, seed 0), 16 samples of the published training split, paper encoding.
+//! - Recurrent N = 8 with 4 inputs: input weights `N(3, 1.5)`, recurrent `N(0, 0.7)`, 3 input
+//!   spikes per input in `[0, 30] ms`, `t_end = 50 ms` (16 seeded draws of the inputs).
+//!
+//! Loss (linear, so both paths state it exactly): the sum of all output-layer spike times (all
+//! spikes for the recurrent net) plus the sum of the output voltages at `0.9 t_end`. One
+//! iteration computes the gradient of one sample, cycling through the 16. The generic path uses
+//! the default `SolverOptions` (Dopri5, `rtol = atol = 1e-10`); before timing, the program
+//! prints the largest difference between the EventProp and generic gradients.
+
+#![allow(missing_docs)]
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use hybrid_core::{adjoint_gradient, forward_gradient, simulate, SolverOptions};
+use lif_network::eventprop::{
+    Cotangents, Observe, RecurrentGradient, RecurrentProbe, RecurrentWorkspace, VoltageProbe,
+    Workspace,
+};
+use lif_network::generic::{
+    layer_offsets, recurrent_gradient, spike_counts, LifNetwork, SpikeVoltageLoss,
+};
+use lif_network::{FeedForwardNet, InputSpike, LifParams, RecurrentNet};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use snn_train::config::ExperimentConfig;
+use snn_train::encoding::YinYangEncoding;
+use snn_train::snn::SnnClassifier;
+use std::time::Duration;
+
+const SAMPLES: usize = 16;
+
+/// One sample on both paths.
+struct Generic {
+    model: LifNetwork,
+    p: Vec<f64>,
+    loss: SpikeVoltageLoss,
+    t_end: f64,
+}
+
+impl Generic {
+    fn adjoint(&self, opts: &SolverOptions) -> Vec<f64> {
+        adjoint_gradient(&self.model, &self.p, 0.0, self.t_end, &self.loss, opts)
+            .expect("generic adjoint")
+            .gradient
+    }
+    fn forward(&self, opts: &SolverOptions) -> Vec<f64> {
+        forward_gradient(&self.model, &self.p, 0.0, self.t_end, &self.loss, opts)
+            .expect("generic forward")
+            .gradient
+    }
+}
+
+/// The linear loss on the generic path: `Σ` spike times of `neurons` plus their voltages at `t_v`.
+fn generic_case(
+    model: LifNetwork,
+    p: Vec<f64>,
+    neurons: std::ops::Range<usize>,
+    t_end: f64,
+) -> Generic {
+    let sol = simulate(&model, &p, 0.0, t_end, &SolverOptions::default()).expect("simulate");
+    let counts = spike_counts(&sol.events, model.neurons());
+    let mut loss = SpikeVoltageLoss::new();
+    for n in neurons {
+        for k in 0..counts[n] {
+            loss = loss.spike_time(n, k, 1.0);
+        }
+        loss = loss.voltage(n, 0.9 * t_end, 1.0);
+    }
+    Generic {
+        model,
+        p,
+        loss,
+        t_end,
+    }
+}
+
+fn max_rel_dev(a: &[f64], b: &[f64]) -> f64 {
+    let scale = b.iter().fold(1e-300f64, |m, x| m.max(x.abs()));
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+        / scale
+}
+
+/// EventProp gradient of the feed-forward net for the linear loss (flat, layers concatenated).
+fn eventprop_ff(
+    net: &FeedForwardNet,
+    input: &[InputSpike],
+    probes: &[VoltageProbe],
+    ws: &mut Workspace,
+    cot: &mut Cotangents,
+    grad: &mut [Vec<f64>],
+) {
+    net.forward(
+        input,
+        Observe {
+            probes,
+            silent_output_maxima: false,
+        },
+        ws,
+    )
+    .expect("eventprop forward");
+    cot.reset_for(ws);
+    let out = net.layers.len() - 1;
+    cot.spike_times[out].fill(1.0);
+    cot.probes.fill(1.0);
+    grad.iter_mut().for_each(|g| g.fill(0.0));
+    net.backward(ws, cot, grad).expect("eventprop backward");
+}
+
+fn feed_forward(c: &mut Criterion, opts: &SolverOptions) {
+    let mut config = ExperimentConfig::yin_yang();
+    config.hidden = 8;
+    let net = SnnClassifier::new(&config).expect("5-8-3 network").net;
+    let enc = YinYangEncoding::default();
+    let inputs: Vec<Vec<InputSpike>> = snn_train::yinyang::train_split()
+        .iter()
+        .take(SAMPLES)
+        .map(|s| enc.encode(s))
+        .collect();
+    let out = net.layers.len() - 1;
+    let offsets = layer_offsets(&net);
+    let n_out = net.output().n_out;
+    let probes: Vec<VoltageProbe> = (0..n_out)
+        .map(|neuron| VoltageProbe {
+            layer: out,
+            neuron,
+            time: 0.9 * net.t_end,
+        })
+        .collect();
+    let generic: Vec<Generic> = inputs
+        .iter()
+        .map(|input| {
+            let (model, p) = LifNetwork::from_feed_forward(&net, input).expect("convert");
+            generic_case(model, p, offsets[out]..offsets[out] + n_out, net.t_end)
+        })
+        .collect();
+    let (mut ws, mut cot, mut grad) =
+        (Workspace::new(), Cotangents::default(), net.zero_gradient());
+    let (mut dev_adj, mut dev_fwd, mut spikes) = (0.0f64, 0.0f64, 0);
+    for (input, g) in inputs.iter().zip(&generic) {
+        eventprop_ff(&net, input, &probes, &mut ws, &mut cot, &mut grad);
+        spikes += ws.spike_count();
+        let ep = grad.concat();
+        dev_adj = dev_adj.max(max_rel_dev(&g.adjoint(opts), &ep));
+        dev_fwd = dev_fwd.max(max_rel_dev(&g.forward(opts), &ep));
+    }
+    println!(
+        "5-8-3: {:.1} spikes per sample, {} weights; max |generic - EventProp| / max |grad|: \
+         adjoint {dev_adj:.1e}, forward {dev_fwd:.1e}",
+        spikes as f64 / SAMPLES as f64,
+        generic[0].p.len()
+    );
+    let mut g = c.benchmark_group("eventprop_vs_generic_ff_5_8_3");
+    g.warm_up_time(Duration::from_secs(1));
+    let mut k = 0;
+    g.bench_function("eventprop", |b| {
+        b.iter(|| {
+            k = (k + 1) % SAMPLES;
+            eventprop_ff(&net, &inputs[k], &probes, &mut ws, &mut cot, &mut grad);
+        })
+    });
+    g.bench_function("generic_adjoint", |b| {
+        b.iter(|| {
+            k = (k + 1) % SAMPLES;
+            generic[k].adjoint(opts)
+        })
+    });
+    g.bench_function("generic_forward", |b| {
+        b.iter(|| {
+            k = (k + 1) % SAMPLES;
+            generic[k].forward(opts)
+        })
+    });
+    g.finish();
+}
+
+fn normal(r: &mut ChaCha8Rng) -> f64 {
+    let (u, v): (f64, f64) = (r.gen_range(f64::EPSILON..1.0), r.gen());
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
+fn recurrent(c: &mut Criterion, opts: &SolverOptions) {
+    const N: usize = 8;
+    const N_IN: usize = 4;
+    let mut r = ChaCha8Rng::seed_from_u64(11);
+    let mut net = RecurrentNet::new(N, N_IN, LifParams::default(), 50.0).expect("net");
+    net.input_weights
+        .iter_mut()
+        .for_each(|w| *w = 3.0 + 1.5 * normal(&mut r));
+    for post in 0..N {
+        for pre in (0..N).filter(|&pre| pre != post) {
+            net.weights[post * N + pre] = 0.7 * normal(&mut r);
+        }
+    }
+    let inputs: Vec<Vec<InputSpike>> = (0..SAMPLES)
+        .map(|_| {
+            (0..N_IN as u32)
+                .flat_map(|source| (0..3).map(move |_| source))
+                .map(|source| InputSpike {
+                    time: r.gen_range(0.0..30.0),
+                    source,
+                })
+                .collect()
+        })
+        .collect();
+    let probes: Vec<RecurrentProbe> = (0..N)
+        .map(|neuron| RecurrentProbe {
+            neuron,
+            time: 0.9 * net.t_end,
+        })
+        .collect();
+    let generic: Vec<Generic> = inputs
+        .iter()
+        .map(|input| {
+            let (model, p) = LifNetwork::from_recurrent(&net, input).expect("convert");
+            generic_case(model, p, 0..N, net.t_end)
+        })
+        .collect();
+    let mut ws = RecurrentWorkspace::default();
+    let mut grad = RecurrentGradient::default();
+    let (probe_cot, mut spike_cot) = (vec![1.0; N], Vec::new());
+    let mut eventprop =
+        |input: &[InputSpike], ws: &mut RecurrentWorkspace, grad: &mut RecurrentGradient| {
+            net.forward(input, &probes, ws).expect("eventprop forward");
+            spike_cot.clear();
+            spike_cot.resize(ws.spikes().len(), 1.0);
+            grad.weights.clear();
+            grad.weights.resize(N * N, 0.0);
+            grad.input_weights.clear();
+            grad.input_weights.resize(N * N_IN, 0.0);
+            net.backward(ws, &spike_cot, &probe_cot, grad)
+                .expect("eventprop backward");
+        };
+    let (mut dev_adj, mut dev_fwd, mut spikes) = (0.0f64, 0.0f64, 0);
+    for (input, g) in inputs.iter().zip(&generic) {
+        eventprop(input, &mut ws, &mut grad);
+        spikes += ws.spikes().len();
+        let flatten = |rg: RecurrentGradient| [rg.weights, rg.input_weights].concat();
+        let ep = flatten(grad.clone());
+        let adj = flatten(recurrent_gradient(&net, &g.adjoint(opts)).expect("layout"));
+        let fwd = flatten(recurrent_gradient(&net, &g.forward(opts)).expect("layout"));
+        dev_adj = dev_adj.max(max_rel_dev(&adj, &ep));
+        dev_fwd = dev_fwd.max(max_rel_dev(&fwd, &ep));
+    }
+    println!(
+        "recurrent N = 8: {:.1} spikes per sample, {} weights; max |generic - EventProp| / \
+         max |grad|: adjoint {dev_adj:.1e}, forward {dev_fwd:.1e}",
+        spikes as f64 / SAMPLES as f64,
+        generic[0].p.len()
+    );
+    let mut g = c.benchmark_group("eventprop_vs_generic_recurrent_8");
+    g.warm_up_time(Duration::from_secs(1));
+    let mut k = 0;
+    g.bench_function("eventprop", |b| {
+        b.iter(|| {
+            k = (k + 1) % SAMPLES;
+            eventprop(&inputs[k], &mut ws, &mut grad);
+        })
+    });
+    g.bench_function("generic_adjoint", |b| {
+        b.iter(|| {
+            k = (k + 1) % SAMPLES;
+            generic[k].adjoint(opts)
+        })
+    });
+    g.bench_function("generic_forward", |b| {
+        b.iter(|| {
+            k = (k + 1) % SAMPLES;
+            generic[k].forward(opts)
+        })
+    });
+    g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let opts = SolverOptions::default();
+    feed_forward(c, &opts);
+    recurrent(c, &opts);
+}
+
+criterion_group!(eventprop_vs_generic, benches);
+criterion_main!(eventprop_vs_generic);

@@ -1,2 +1,169 @@
-//! Placeholder: written by the benchmarks issue.
-fn main() {}
+//! Cost per accepted step of the framework's integrators against the `ode_solvers` crate (0.6),
+//! on the same smooth problem at the same tolerances, for state sizes 4, 100 and 1000.
+//!
+//! Problem: a chain of `m = n/2` anharmonic oscillators with nearest-neighbour springs and fixed
+//! ends, `q̈_i = -q_i + c (q_{i-1} - 2 q_i + q_{i+1}) - β q_i³` (`c = 1`, `β = 0.5`), written as
+//! `n = 2m` first-order equations `x = (q, v)`; initial shape `q_i = sin(π (i+1)/(m+1))`, `v = 0`,
+//! integrated over `[0, 20]` at `rtol = atol = 1e-8`. The right-hand side costs `O(n)`, like the
+//! integrator's own vector work, so the comparison is not hidden behind an expensive model.
+//!
+//! One iteration is one complete solve (construction included, as a user pays it); criterion's
+//! throughput is the number of accepted steps of that solver, so "elem/s" reads as steps/s and
+//! the time per step is its inverse. Our steppers compute their dense-output coefficients every
+//! step and store nothing. `ode_solvers` runs in its `Sparse` output mode (the state after every
+//! step is stored, no dense output: the mode `crates/hybrid-core/tests/integrator_ode_solvers.rs`
+//! checks against) and, for Dopri5, also in its `Dense` mode with one output interval, which
+//! computes the dense-output coefficients every step like ours. (In `ode_solvers` 0.6.2 the
+//! `Dense` mode returns a wrong value at `x_end`, extrapolated from an earlier step, which the
+//! printed `q_0(T)` shows; the work per step is unaffected.) Heap allocations per step are
+//! counted in `crates/hybrid-core/benches/allocations.rs` (the counting allocator is a
+//! dev-dependency of that crate).
+//!
+//! `ode_solvers` is run with a heap vector (`DVector`, like ours) at every size, and with a
+//! stack vector (`SVector<f64, 4>`) at n = 4, where its static sizes are an option a user has.
+
+#![allow(missing_docs)]
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hybrid_core::ode::{Dop853, Dopri5, Stepper, StepperOptions};
+use ode_solvers::{DVector, OutputType, SVector};
+use std::time::Duration;
+
+const T_END: f64 = 20.0;
+const TOL: f64 = 1e-8;
+const COUPLING: f64 = 1.0;
+const CUBIC: f64 = 0.5;
+
+/// `ẋ` of the oscillator chain, `x = (q_0..q_{m-1}, v_0..v_{m-1})`.
+fn chain(x: &[f64], dx: &mut [f64]) {
+    let m = x.len() / 2;
+    let (q, v) = x.split_at(m);
+    let (dq, dv) = dx.split_at_mut(m);
+    dq.copy_from_slice(v);
+    for i in 0..m {
+        let left = if i > 0 { q[i - 1] } else { 0.0 };
+        let right = if i + 1 < m { q[i + 1] } else { 0.0 };
+        dv[i] = -q[i] + COUPLING * (left - 2.0 * q[i] + right) - CUBIC * q[i] * q[i] * q[i];
+    }
+}
+
+fn initial(n: usize) -> Vec<f64> {
+    let m = n / 2;
+    let mut x = vec![0.0; n];
+    for i in 0..m {
+        x[i] = (std::f64::consts::PI * (i + 1) as f64 / (m + 1) as f64).sin();
+    }
+    x
+}
+
+/// Our stepper from 0 to `T_END`; returns accepted steps and the first state component.
+fn solve_ours<S: Stepper>(x0: &[f64]) -> (usize, f64) {
+    let opts = StepperOptions {
+        rtol: TOL,
+        atol: TOL,
+        max_step: f64::INFINITY,
+        first_step: 0.0,
+        max_steps: 1_000_000,
+    };
+    let mut s = S::new(x0.len(), opts);
+    let mut rhs = |_t: f64, x: &[f64], dx: &mut [f64]| chain(x, dx);
+    s.reset(&mut rhs, 0.0, x0, 1.0);
+    while s.t() < T_END {
+        s.step(&mut rhs, T_END).expect("our stepper");
+    }
+    (s.stats().accepted, s.x()[0])
+}
+
+struct Chain;
+
+impl ode_solvers::System<f64, DVector<f64>> for Chain {
+    fn system(&self, _t: f64, y: &DVector<f64>, dy: &mut DVector<f64>) {
+        chain(y.as_slice(), dy.as_mut_slice());
+    }
+}
+
+impl ode_solvers::System<f64, SVector<f64, 4>> for Chain {
+    fn system(&self, _t: f64, y: &SVector<f64, 4>, dy: &mut SVector<f64, 4>) {
+        chain(y.as_slice(), dy.as_mut_slice());
+    }
+}
+
+/// `ode_solvers`' Dopri5 with the given output mode. `Sparse` stores the state after every step
+/// (one vector per step) and computes no dense output; `Dense` computes the dense-output
+/// coefficients every step (the work our stepper does) and stores the requested points only.
+fn theirs_dopri5(x0: &[f64], output: OutputType) -> (usize, f64) {
+    let y0 = DVector::from_column_slice(x0);
+    let mut s = ode_solvers::Dopri5::new(Chain, 0.0, T_END, T_END, y0, TOL, TOL);
+    s.set_output(output);
+    let stats = s.integrate().expect("ode_solvers Dopri5");
+    (
+        stats.accepted_steps as usize,
+        s.y_out().last().expect("end")[0],
+    )
+}
+
+fn theirs_dop853(x0: &[f64], output: OutputType) -> (usize, f64) {
+    let y0 = DVector::from_column_slice(x0);
+    let mut s = ode_solvers::Dop853::new(Chain, 0.0, T_END, T_END, y0, TOL, TOL);
+    s.set_output(output);
+    let stats = s.integrate().expect("ode_solvers Dop853");
+    (
+        stats.accepted_steps as usize,
+        s.y_out().last().expect("end")[0],
+    )
+}
+
+fn solve_theirs_dopri5(x0: &[f64]) -> (usize, f64) {
+    theirs_dopri5(x0, OutputType::Sparse)
+}
+
+fn solve_theirs_dopri5_dense(x0: &[f64]) -> (usize, f64) {
+    theirs_dopri5(x0, OutputType::Dense)
+}
+
+fn solve_theirs_dop853(x0: &[f64]) -> (usize, f64) {
+    theirs_dop853(x0, OutputType::Sparse)
+}
+
+fn solve_theirs_dopri5_static(x0: &[f64]) -> (usize, f64) {
+    let y0 = SVector::<f64, 4>::from_column_slice(x0);
+    let mut s = ode_solvers::Dopri5::new(Chain, 0.0, T_END, T_END, y0, TOL, TOL);
+    s.set_output(OutputType::Sparse);
+    let stats = s.integrate().expect("ode_solvers Dopri5 (static)");
+    (
+        stats.accepted_steps as usize,
+        s.y_out().last().expect("end")[0],
+    )
+}
+
+type Solver = fn(&[f64]) -> (usize, f64);
+
+fn benches(c: &mut Criterion) {
+    for n in [4usize, 100, 1000] {
+        let x0 = initial(n);
+        let mut solvers: Vec<(&str, Solver)> = vec![
+            ("ours_dopri5", solve_ours::<Dopri5>),
+            ("ode_solvers_dopri5", solve_theirs_dopri5),
+            ("ode_solvers_dopri5_dense", solve_theirs_dopri5_dense),
+            ("ours_dop853", solve_ours::<Dop853>),
+            ("ode_solvers_dop853", solve_theirs_dop853),
+        ];
+        if n == 4 {
+            solvers.push(("ode_solvers_dopri5_static", solve_theirs_dopri5_static));
+        }
+        let mut g = c.benchmark_group(format!("integrator/n{n}"));
+        g.warm_up_time(Duration::from_secs(1));
+        for (name, solve) in solvers {
+            let (steps, q0) = solve(&x0);
+            println!("integrator n = {n:4} {name:26}: {steps:5} accepted steps, q_0(T) = {q0:.9}");
+            g.throughput(Throughput::Elements(steps as u64));
+            g.bench_with_input(BenchmarkId::new(name, n), &x0, |b, x0| {
+                b.iter(|| solve(std::hint::black_box(x0)))
+            });
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(integrator, benches);
+criterion_main!(integrator);
