@@ -78,6 +78,11 @@ pub enum LossConfig {
         /// threshold (`lif-network`'s `Loss::FirstSpikeSilentRemedy`).
         #[serde(default)]
         silent_remedy_kappa: Option<f64>,
+        /// Alternative handling of a silent label neuron, off by default: drop the example's
+        /// gradient (it still counts in the batch size) instead of using the finite limit of the
+        /// gradient, which pushes the other output neurons' spikes later.
+        #[serde(default)]
+        skip_silent_label: bool,
     },
     /// Eq. (4): cross-entropy of the softmax of the readout voltage maxima.
     MaxVoltage,
@@ -148,6 +153,7 @@ impl ExperimentConfig {
                 tau1: 6.4,
                 alpha: 3e-3,
                 silent_remedy_kappa: None,
+                skip_silent_label: false,
             },
             init_hidden: YINYANG_HIDDEN,
             init_output: YINYANG_OUTPUT,
@@ -234,6 +240,7 @@ impl ExperimentConfig {
             tau1,
             alpha,
             silent_remedy_kappa,
+            ..
         } = self.loss
         {
             if let Some(kappa) = silent_remedy_kappa {
@@ -298,7 +305,8 @@ mod tests {
                 tau0: 0.5,
                 tau1: 6.4,
                 alpha: 3e-3,
-                silent_remedy_kappa: None
+                silent_remedy_kappa: None,
+                skip_silent_label: false
             }
         );
         assert_eq!((c.init_hidden.mean, c.init_hidden.std), (1.5, 0.78));
@@ -349,6 +357,7 @@ mod tests {
                         tau1: 6.4,
                         alpha: 0.0,
                         silent_remedy_kappa: None,
+                        skip_silent_label: false,
                     }
                 }),
                 "tau0",

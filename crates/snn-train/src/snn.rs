@@ -52,6 +52,7 @@ impl SnnClassifier {
                 tau1,
                 alpha,
                 silent_remedy_kappa: None,
+                ..
             } => Loss::FirstSpike {
                 label,
                 tau0,
@@ -63,6 +64,7 @@ impl SnnClassifier {
                 tau1,
                 alpha,
                 silent_remedy_kappa: Some(kappa),
+                ..
             } => Loss::FirstSpikeSilentRemedy {
                 label,
                 tau0,
@@ -180,7 +182,18 @@ impl Model for SnnClassifier {
     }
 
     fn loss_and_gradient(&self, input: &[InputSpike], label: usize) -> Result<SampleOutcome> {
-        let r = self.net.loss_and_gradient(input, &self.loss_for(label))?;
+        let mut r = self.net.loss_and_gradient(input, &self.loss_for(label))?;
+        if r.loss == f64::INFINITY
+            && matches!(
+                self.loss,
+                LossConfig::FirstSpike {
+                    skip_silent_label: true,
+                    ..
+                }
+            )
+        {
+            r.gradient.iter_mut().flatten().for_each(|g| *g = 0.0);
+        }
         Ok(SampleOutcome {
             loss: r.loss,
             gradient: r.gradient,
@@ -303,6 +316,33 @@ mod tests {
         let mut wrong_format = saved;
         wrong_format.format = "v0".into();
         assert!(SnnClassifier::from_saved(&wrong_format, path).is_err());
+    }
+
+    // A label neuron with zero input weights never fires: its loss is +∞; the default keeps
+    // lif-network's finite-limit gradient (non-zero: it pushes the firing neurons later), the
+    // skip option zeroes it.
+    #[test]
+    fn silent_label_gradient_is_the_limit_by_default_and_zero_when_skipped() {
+        let mut config = small_config();
+        let splits = load_splits(&config, None).unwrap();
+        let mut model = SnnClassifier::new(&config).unwrap();
+        let (label, n_in) = (1, model.net.layers[1].n_in);
+        model.net.layers[1].weights[label * n_in..(label + 1) * n_in].fill(0.0);
+        let input = &splits.train.inputs[0];
+        let limit = model.loss_and_gradient(input, label).unwrap();
+        assert_eq!(limit.loss, f64::INFINITY);
+        assert!(limit.gradient.iter().flatten().any(|&g| g != 0.0));
+
+        if let LossConfig::FirstSpike {
+            skip_silent_label, ..
+        } = &mut config.loss
+        {
+            *skip_silent_label = true;
+        }
+        model.loss = config.loss;
+        let skipped = model.loss_and_gradient(input, label).unwrap();
+        assert_eq!(skipped.loss, f64::INFINITY);
+        assert!(skipped.gradient.iter().flatten().all(|&g| g == 0.0));
     }
 
     #[test]

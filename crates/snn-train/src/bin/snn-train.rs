@@ -137,6 +137,10 @@ struct TrainArgs {
     /// paper].
     #[arg(long, value_name = "KAPPA", allow_negative_numbers = true)]
     silent_remedy: Option<f64>,
+    /// Alternative for a silent label neuron (Yin-Yang): drop the example's gradient instead
+    /// of using the finite limit that pushes the other output neurons later [default: off].
+    #[arg(long)]
+    skip_silent_label: bool,
     /// Input-spike dropout probability during training [default: 0 / 0.2].
     #[arg(long, allow_negative_numbers = true)]
     dropout: Option<f64>,
@@ -224,7 +228,9 @@ impl TrainArgs {
                 tau1,
                 alpha,
                 silent_remedy_kappa,
+                skip_silent_label,
             } => {
+                *skip_silent_label = self.skip_silent_label;
                 set(tau0, self.tau0);
                 set(tau1, self.tau1);
                 set(alpha, self.alpha);
@@ -238,6 +244,7 @@ impl TrainArgs {
                     ("tau1", self.tau1),
                     ("alpha", self.alpha),
                     ("silent-remedy", self.silent_remedy),
+                    ("skip-silent-label", self.skip_silent_label.then_some(1.0)),
                 ] {
                     if v.is_some() {
                         return Err(only_for(name, "yin-yang"));
