@@ -19,7 +19,7 @@ mod convert;
 mod loss;
 
 pub use adjoint_trace::{adjoint_at, AdjointProbes, AdjointTrace};
-pub use convert::{layer_gradient, layer_offsets, recurrent_gradient};
+pub use convert::{layer_gradient, layer_offsets, recurrent_gradient, set_layer_weights};
 pub use loss::{spike_counts, SpikeVoltageLoss};
 
 use crate::{InputSpike, LifError, LifParams};

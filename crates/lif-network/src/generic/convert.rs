@@ -106,6 +106,16 @@ pub fn layer_gradient(net: &FeedForwardNet, flat: &[f64]) -> Result<Vec<Vec<f64>
         .collect())
 }
 
+/// Sets `net`'s layer weights from a flat parameter vector of [`LifNetwork::from_feed_forward`]
+/// (e.g. a perturbed one, for finite differences).
+pub fn set_layer_weights(net: &mut FeedForwardNet, flat: &[f64]) -> Result<(), LifError> {
+    let weights = layer_gradient(net, flat)?;
+    for (layer, w) in net.layers.iter_mut().zip(weights) {
+        layer.weights = w;
+    }
+    Ok(())
+}
+
 /// A flat gradient of [`LifNetwork::from_recurrent`]'s parameters in the layout of
 /// [`RecurrentGradient`] (the diagonal of `dL/dW` is 0).
 pub fn recurrent_gradient(net: &RecurrentNet, flat: &[f64]) -> Result<RecurrentGradient, LifError> {

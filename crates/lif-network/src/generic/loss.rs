@@ -30,6 +30,15 @@ impl SpikeVoltageLoss {
         self
     }
 
+    /// Adds `coefficient · t` for every spike of `neuron` among a simulation's `events`.
+    pub fn all_spikes(mut self, neuron: usize, events: &[EventRecord], coefficient: f64) -> Self {
+        let count = events.iter().filter(|e| e.guard() == Some(neuron)).count();
+        for occurrence in 0..count {
+            self = self.spike_time(neuron, occurrence, coefficient);
+        }
+        self
+    }
+
     /// Adds `coefficient · V_neuron(time)` (the voltage state is `x[neuron]`, see
     /// [`super::LifNetwork::v_index`]).
     pub fn voltage(mut self, neuron: usize, time: f64, coefficient: f64) -> Self {
