@@ -162,3 +162,80 @@ fn ws_margin(ff: &FeedForwardNet, input: &[InputSpike]) -> f64 {
     ff.forward(input, Observe::default(), &mut ws).unwrap();
     ws.min_abs_vdot()
 }
+
+/// `λ_I,j(t)` is the derivative of the loss with respect to a current kick into neuron `j` at `t`
+/// (hybrid-sensitivity.md §3): the sampled adjoint trajectory (for plots like Fig. 2D-E) must
+/// match central finite differences in the weight of an extra input spike at `t` into `j`.
+#[test]
+fn sampled_adjoint_is_the_loss_sensitivity_to_a_current_kick() {
+    let (_, mut rec, mut input) = networks(1);
+    let times = [3.7, 11.2, 19.9, 27.5, 41.3];
+    // One extra input per sample time, initially with zero weight into both neurons.
+    rec.n_inputs = 100 + times.len();
+    let mut w_in = vec![0.0; 2 * rec.n_inputs];
+    w_in[..100].copy_from_slice(&rec.input_weights[..100]);
+    rec.input_weights = w_in;
+    for (q, &t) in times.iter().enumerate() {
+        input.push(InputSpike {
+            time: t,
+            source: 100 + q as u32,
+        });
+    }
+    let loss_of = |rec: &RecurrentNet, ws: &mut RecurrentWorkspace| -> Option<(f64, usize)> {
+        rec.forward(&input, &[], ws).ok()?;
+        let lower: Vec<f64> = ws
+            .spikes()
+            .iter()
+            .filter(|s| s.neuron == 1)
+            .map(|s| s.time)
+            .collect();
+        Some((lower.iter().sum(), ws.spikes().len()))
+    };
+    let mut ws = RecurrentWorkspace::default();
+    let (loss, count) = loss_of(&rec, &mut ws).unwrap();
+    assert!(ws.min_abs_vdot() >= VDOT_MARGIN);
+    let cot: Vec<f64> = ws
+        .spikes()
+        .iter()
+        .map(|s| if s.neuron == 1 { 1.0 } else { 0.0 })
+        .collect();
+    let mut grad = RecurrentGradient::default();
+    let mut samples = Vec::new();
+    rec.backward_sampled(&ws, &cot, &[], &mut grad, &times, &mut samples)
+        .unwrap();
+    let mut ws2 = RecurrentWorkspace::default();
+    for (q, s) in samples.iter().enumerate() {
+        assert_eq!(s.time, times[q]);
+        for j in 0..2 {
+            let k = j * rec.n_inputs + 100 + q;
+            let mut p = rec.clone();
+            let fd = fd4(
+                |dw| {
+                    p.input_weights[k] = dw;
+                    let (l, c) = loss_of(&p, &mut ws2)?;
+                    (c == count).then_some(l)
+                },
+                FD_STEP,
+            )
+            .unwrap();
+            compare(&[s.lambda_i[j]], &[fd], loss).unwrap();
+            assert_eq!(
+                grad.input_weights[k], s.lambda_i[j],
+                "eq. 56 samples the same λ_I"
+            );
+        }
+    }
+    // After the last lower spike nothing depends on the state: the adjoint is zero there.
+    let last = ws
+        .spikes()
+        .iter()
+        .filter(|s| s.neuron == 1)
+        .map(|s| s.time)
+        .fold(0.0, f64::max);
+    let mut late = Vec::new();
+    rec.backward_sampled(&ws, &cot, &[], &mut grad, &[last + 1e-9, 50.0], &mut late)
+        .unwrap();
+    assert!(late
+        .iter()
+        .all(|s| s.lambda_v == [0.0, 0.0] && s.lambda_i == [0.0, 0.0]));
+}

@@ -23,6 +23,7 @@ mod network;
 mod params;
 mod probes;
 mod recurrent;
+mod recurrent_backward;
 mod sample;
 mod trajectory;
 
@@ -30,5 +31,6 @@ pub use loss::Loss;
 pub use network::{FeedForwardNet, InputSpike, Layer, LayerKind};
 pub use params::LifParams;
 pub use recurrent::{RecurrentGradient, RecurrentNet, RecurrentProbe, RecurrentWorkspace};
+pub use recurrent_backward::AdjointSample;
 pub use sample::{SampleResult, SampleScratch, SampleStats};
 pub use trajectory::{Cotangents, MaxKind, Observe, Spike, VoltageMax, VoltageProbe, Workspace};

@@ -46,7 +46,7 @@ pub struct RecurrentGradient {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Logged {
+pub(crate) enum Logged {
     Input(u32),
     Spike(u32),
     Probe(u32),
@@ -57,15 +57,15 @@ enum Logged {
 pub struct RecurrentWorkspace {
     /// Spike limit of the whole network per sample (runaway excitation). Default 100 000.
     pub max_spikes: usize,
-    inputs: Vec<InputSpike>,
-    probes: Vec<RecurrentProbe>,
-    probe_values: Vec<f64>,
-    spikes: Vec<Spike>,
-    log: Vec<Logged>,
+    pub(crate) inputs: Vec<InputSpike>,
+    pub(crate) probes: Vec<RecurrentProbe>,
+    pub(crate) probe_values: Vec<f64>,
+    pub(crate) spikes: Vec<Spike>,
+    pub(crate) log: Vec<Logged>,
     v: Vec<f64>,
     i: Vec<f64>,
     min_abs_vdot: f64,
-    n: usize,
+    pub(crate) n: usize,
 }
 
 impl Default for RecurrentWorkspace {
@@ -292,92 +292,6 @@ impl RecurrentNet {
             ));
         }
         ws.n = n;
-        Ok(())
-    }
-
-    /// Adds `dL/dW` and `dL/dW_in` into `grad` for a loss with `∂l/∂t_k` per spike (aligned with
-    /// [`RecurrentWorkspace::spikes`]) and `∂l/∂V` per probe, walking all events in reverse.
-    pub fn backward(
-        &self,
-        ws: &RecurrentWorkspace,
-        spike_cot: &[f64],
-        probe_cot: &[f64],
-        grad: &mut RecurrentGradient,
-    ) -> Result<(), LifError> {
-        let k = self.params.kernel()?;
-        let n = self.n;
-        if ws.n != n {
-            return Err(LifError::NoForwardPass);
-        }
-        let check = |what, expected: usize, found: usize| {
-            (expected == found)
-                .then_some(())
-                .ok_or(LifError::WrongLength {
-                    what,
-                    layer: 0,
-                    expected,
-                    found,
-                })
-        };
-        check("spike-time cotangents", ws.spikes.len(), spike_cot.len())?;
-        check("probe cotangents", ws.probe_values.len(), probe_cot.len())?;
-        grad.weights.resize(n * n, 0.0);
-        grad.input_weights.resize(n * self.n_inputs, 0.0);
-        check("gradient weights", n * n, grad.weights.len())?;
-        check(
-            "gradient input weights",
-            n * self.n_inputs,
-            grad.input_weights.len(),
-        )?;
-        let (mut lv, mut li) = (vec![0.0; n], vec![0.0; n]);
-        let mut pos = self.t_end;
-        for ev in ws.log.iter().rev() {
-            let te = match *ev {
-                Logged::Input(p) => ws.inputs[p as usize].time,
-                Logged::Spike(s) => ws.spikes[s as usize].time,
-                Logged::Probe(q) => ws.probes[q as usize].time,
-            };
-            if pos > te {
-                let d = k.decay(pos - te);
-                for m in 0..n {
-                    li[m] = d.syn * li[m] + d.cross * lv[m];
-                    lv[m] *= d.mem;
-                }
-            }
-            pos = te;
-            match *ev {
-                Logged::Probe(q) => lv[ws.probes[q as usize].neuron] += probe_cot[q as usize],
-                Logged::Input(p) => {
-                    let src = ws.inputs[p as usize].source as usize;
-                    for j in 0..n {
-                        grad.input_weights[j * self.n_inputs + src] += li[j];
-                    }
-                }
-                Logged::Spike(s) => {
-                    let sp = &ws.spikes[s as usize];
-                    let m = sp.neuron as usize;
-                    let mut num = sp.i_syn * lv[m] - k.tau_mem * spike_cot[s as usize];
-                    for j in (0..n).filter(|&j| j != m) {
-                        grad.weights[j * n + m] += li[j];
-                        num += self.weights[j * n + m] * (lv[j] - k.rho * li[j]);
-                    }
-                    let denom = sp.i_syn - k.threshold;
-                    if denom == 0.0 {
-                        let (layer, neuron, time) = (0, m, sp.time);
-                        return Err(LifError::GrazingSpike {
-                            layer,
-                            neuron,
-                            time,
-                            vdot: 0.0,
-                        });
-                    }
-                    lv[m] = num / denom;
-                    if !lv[m].is_finite() {
-                        return Err(super::forward::non_finite("adjoint λ_V", 0, m, sp.time));
-                    }
-                }
-            }
-        }
         Ok(())
     }
 }
