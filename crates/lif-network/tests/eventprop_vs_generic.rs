@@ -21,7 +21,8 @@ use lif_network::eventprop::{
     Cotangents, Observe, RecurrentProbe, RecurrentWorkspace, VoltageProbe, Workspace,
 };
 use lif_network::generic::{
-    layer_gradient, layer_offsets, recurrent_gradient, spike_counts, LifNetwork, SpikeVoltageLoss,
+    layer_offsets, recurrent_gradient, set_layer_weights, spike_counts, LifNetwork,
+    SpikeVoltageLoss,
 };
 use lif_network::{FeedForwardNet, InputSpike, LayerKind, RecurrentNet};
 use proptest::prelude::*;
@@ -129,13 +130,7 @@ fn eventprop_feed_forward(
 
 fn with_weights(net: &FeedForwardNet, flat: &[f64]) -> FeedForwardNet {
     let mut n = net.clone();
-    for (layer, w) in n
-        .layers
-        .iter_mut()
-        .zip(layer_gradient(net, flat).expect("length"))
-    {
-        layer.weights = w;
-    }
+    set_layer_weights(&mut n, flat).expect("length");
     n
 }
 
