@@ -79,7 +79,8 @@ pub fn check_derivatives<M: HybridSystem>(
         model.flow_in_mode(q, z[0], &z[1..1 + n], &z[1 + n..], out)
     });
     let (fd_x, fd_p) = split(&fd, n);
-    report.flow = compare("f_x", &fx, &fd_x, FD_TOL)?.max(compare("f_p", &fp, &fd_p, FD_TOL)?);
+    report.flow =
+        compare("f_x", &fx, &fd_x, FD_TOL, 1e-6)?.max(compare("f_p", &fp, &fd_p, FD_TOL, 1e-6)?);
 
     for k in 0..dims.guards {
         let gp = guard_partials(model, q, k, t, x, p);
@@ -95,6 +96,7 @@ pub fn check_derivatives<M: HybridSystem>(
             &ad,
             &fd,
             FD_TOL,
+            1e-6,
         )?);
 
         let jp = jump_partials(model, q, k, t, x, p);
@@ -113,12 +115,13 @@ pub fn check_derivatives<M: HybridSystem>(
             &ad,
             &fd,
             FD_TOL,
+            1e-6,
         )?);
     }
 
     let x0p = initial_state_jacobian(model, p);
     let fd = central(p, n, |pp, out| model.initial_state(pp, out));
-    report.initial_state = compare("dx0/dp", &x0p, &fd, FD_TOL)?;
+    report.initial_state = compare("dx0/dp", &x0p, &fd, FD_TOL, 1e-6)?;
 
     // Overrides against the dual-number defaults, with deterministic pseudo-random directions.
     let s: Vec<f64> = (0..n * m)
@@ -130,15 +133,15 @@ pub fn check_derivatives<M: HybridSystem>(
     let (mut got, mut want) = (vec![0.0; n * m], vec![0.0; n * m]);
     model.flow_sensitivity(q, t, x, p, &s, &mut got);
     ad_flow_sensitivity(model, q, t, x, p, &s, &mut want);
-    report.overrides = compare("flow_sensitivity", &got, &want, 1e-12)?;
+    report.overrides = compare("flow_sensitivity", &got, &want, 1e-12, 1e-6)?;
     let (mut gx, mut gp, mut wx, mut wp) = (vec![0.0; n], vec![0.0; m], vec![0.0; n], vec![0.0; m]);
     model.flow_vjp(q, t, x, p, &lambda, &mut gx, &mut gp);
     ad_flow_vjp(model, q, t, x, p, &lambda, &mut wx, &mut wp);
     report.overrides = report
         .overrides
-        .max(compare("flow_vjp (x)", &gx, &wx, 1e-12)?);
+        .max(compare("flow_vjp (x)", &gx, &wx, 1e-12, 1e-6)?);
     report.overrides = report
         .overrides
-        .max(compare("flow_vjp (p)", &gp, &wp, 1e-12)?);
+        .max(compare("flow_vjp (p)", &gp, &wp, 1e-12, 1e-6)?);
     Ok(report)
 }

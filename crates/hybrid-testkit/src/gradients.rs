@@ -15,6 +15,10 @@ pub struct Tolerances {
     pub finite_differences: f64,
     /// Central-difference step, relative to `max(1, |p_j|)`. Default `1e-5`.
     pub fd_step: f64,
+    /// Against central differences, entries smaller than `fd_floor` times the largest entry are
+    /// judged on that scale: their central differences are rounding noise of the simulations
+    /// (about `rtol · |L| / h`), so an exactly zero entry must not fail. Default `1e-4`.
+    pub fd_floor: f64,
 }
 
 impl Default for Tolerances {
@@ -23,6 +27,7 @@ impl Default for Tolerances {
             methods: 1e-8,
             finite_differences: 1e-5,
             fd_step: 1e-5,
+            fd_floor: 1e-4,
         }
     }
 }
@@ -89,12 +94,14 @@ pub fn check_gradients<M: HybridSystem, L: Loss>(
         &adj.gradient,
         &fwd.gradient,
         tol.methods,
+        1e-6,
     )?;
     let forward_vs_central = compare(
         "forward vs central differences",
         &fwd.gradient,
         &central,
         tol.finite_differences,
+        tol.fd_floor,
     )?;
     Ok(GradientReport {
         loss: fwd.loss,

@@ -48,16 +48,17 @@ pub fn relative_deviation(got: f64, reference: f64, floor: f64) -> f64 {
     (got - reference).abs() / reference.abs().max(floor)
 }
 
-/// Compare two vectors entry by entry; `floor` is relative to the largest reference entry, so
+/// Compare two vectors entry by entry, relative to `max(|reference|, floor · largest entry)`, so
 /// entries that are tiny compared with the rest are judged on the scale of the rest.
 pub(crate) fn compare(
     what: &str,
     got: &[f64],
     reference: &[f64],
     tolerance: f64,
+    floor: f64,
 ) -> Result<f64, CheckError> {
     let scale = reference.iter().fold(0.0f64, |a, r| a.max(r.abs()));
-    let floor = (1e-6 * scale).max(1e-12);
+    let floor = (floor * scale).max(1e-12);
     let mut worst = 0.0f64;
     for (i, (&g, &r)) in got.iter().zip(reference).enumerate() {
         let d = relative_deviation(g, r, floor);
