@@ -17,7 +17,7 @@
 mod support;
 
 use lif_network::eventprop::{
-    FeedForwardNet, InputSpike, LayerKind, LifParams, Observe, Workspace,
+    FeedForwardNet, InputSpike, LayerKind, LifParams, Observe, VoltageProbe, Workspace,
 };
 use proptest::prelude::*;
 use rand::Rng;
@@ -282,5 +282,28 @@ fn second_crossing_right_after_a_reset_is_found_even_when_it_peaks_1e9_above_thr
                 spikes[1].time
             );
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Spiking neurons without probes are simulated four at a time in lockstep; a probe sends its
+    /// neuron's group through the single-neuron path. Both must give bit-identical spikes.
+    #[test]
+    fn lockstep_and_single_neuron_paths_give_identical_spikes(seed in any::<u64>(), tau in 0usize..3) {
+        let mut r = rng(seed);
+        let n_inputs = r.gen_range(1..=5);
+        let params = LifParams { tau_mem: TAUS[tau].0, tau_syn: TAUS[tau].1, threshold: 1.0 };
+        let net = random_ff(&mut r, n_inputs, &[(9, LayerKind::Spiking)], params, T_END, (-2.0, 12.0), (0.0, 1.0));
+        let n = r.gen_range(1..=15);
+        let input = random_input(&mut r, n_inputs, n, T_END);
+        let mut lockstep = Workspace::new();
+        net.forward(&input, Observe::default(), &mut lockstep).unwrap();
+        let probes: Vec<VoltageProbe> =
+            (0..9).step_by(4).map(|neuron| VoltageProbe { layer: 0, neuron, time: 19.0 }).collect();
+        let mut single = Workspace::new();
+        net.forward(&input, Observe { probes: &probes, silent_output_maxima: false }, &mut single).unwrap();
+        prop_assert_eq!(lockstep.spikes(0), single.spikes(0));
     }
 }

@@ -2,39 +2,18 @@
 //! between events with the closed form, spike times by bracketing root finding, layer by layer.
 //!
 //! In a feed-forward layer the neurons do not interact, so each neuron is run on its own through
-//! the layer's sorted input events. The decay factors of every inter-event interval ("slot") are
-//! shared by all neurons of the layer and computed once; a slot in which the neuron cannot reach
-//! the threshold (see `Kernel::first_crossing`) costs a few multiply-adds and comparisons.
+//! the layer's sorted input events (`neuron.rs`; spiking neurons without probes four at a time in
+//! lockstep). The decay factors of every inter-event interval ("slot") are shared by all neurons
+//! of the layer and computed once; a slot in which a neuron cannot reach the threshold (see
+//! `Kernel::first_crossing`) costs a few multiply-adds and comparisons. Each neuron's weights of
+//! the events are gathered before its loop, so the cache misses overlap.
 
-use super::closed_form::Decay;
+use super::neuron::{run_readout, run_spiking, run_spiking_lanes, LayerInput, LANES};
 use super::params::Kernel;
 use super::probes::{no_probes, NeuronProbes};
-use super::trajectory::{LayerTrace, MaxKind, Observe, Spike, VoltageMax, Workspace};
+use super::trajectory::{LayerTrace, Observe, VoltageMax, Workspace};
 use super::{FeedForwardNet, InputSpike, LayerKind};
 use crate::LifError;
-
-/// The shared input of one layer: its sorted events and the decay of every slot.
-struct LayerInput<'a> {
-    ev_time: &'a [f64],
-    decays: &'a [Decay],
-    t_end: f64,
-    layer: usize,
-}
-
-impl LayerInput<'_> {
-    #[inline]
-    fn slot_start(&self, s: usize) -> f64 {
-        if s == 0 {
-            0.0
-        } else {
-            self.ev_time[s - 1]
-        }
-    }
-    #[inline]
-    fn slot_end(&self, s: usize) -> f64 {
-        self.ev_time.get(s).copied().unwrap_or(self.t_end)
-    }
-}
 
 impl FeedForwardNet {
     /// Simulates one sample on `[0, t_end]` and records spikes, readout maxima and probe values in
@@ -77,7 +56,46 @@ impl FeedForwardNet {
             trace.offsets.clear();
             trace.offsets.push(0);
             trace.maxima.clear();
-            for j in 0..layer.n_out {
+            let mut j = 0;
+            while j < layer.n_out {
+                let unprobed_up_to = |end: usize| {
+                    ws.probe_order.get(probe_cursor).is_none_or(|&q| {
+                        let p = &ws.probes[q as usize];
+                        p.layer != l || p.neuron >= end
+                    })
+                };
+                if layer.kind == LayerKind::Spiking
+                    && j + LANES <= layer.n_out
+                    && unprobed_up_to(j + LANES)
+                {
+                    // Gather the LANES rows' weight of every event, interleaved by event.
+                    ws.scratch_w.clear();
+                    for &pre in &trace.ev_pre {
+                        ws.scratch_w.extend(
+                            (j..j + LANES).map(|jj| layer.weights[jj * layer.n_in + pre as usize]),
+                        );
+                    }
+                    ws.lane_spikes.iter_mut().for_each(Vec::clear);
+                    let max = ws.max_spikes_per_neuron;
+                    run_spiking_lanes(&k, &inp, &ws.scratch_w, j, &mut ws.lane_spikes, max)?;
+                    for lane in 0..LANES {
+                        let spikes = &ws.lane_spikes[lane];
+                        trace.spikes.extend_from_slice(spikes);
+                        trace.offsets.push(trace.spikes.len() as u32);
+                        if track_silent {
+                            trace.maxima.push(if spikes.is_empty() {
+                                let w = &mut ws.scratch_lane_w;
+                                w.clear();
+                                w.extend(ws.scratch_w.iter().skip(lane).step_by(LANES));
+                                run_readout(&k, &inp, w, j + lane, &mut no_probes())?
+                            } else {
+                                VoltageMax::NOT_TRACKED
+                            });
+                        }
+                    }
+                    j += LANES;
+                    continue;
+                }
                 let start = probe_cursor;
                 while let Some(&q) = ws.probe_order.get(probe_cursor) {
                     let p = &ws.probes[q as usize];
@@ -126,6 +144,7 @@ impl FeedForwardNet {
                     }
                 }
                 trace.offsets.push(trace.spikes.len() as u32);
+                j += 1;
             }
             for s in &trace.spikes {
                 ws.min_abs_vdot = ws
@@ -210,149 +229,6 @@ fn slot_decays(k: &Kernel, trace: &mut LayerTrace, t_end: f64) {
         trace.decays.push(k.decay(t - prev));
         prev = t;
     }
-}
-
-/// One spiking neuron through its layer's events (`w_ev[s]`: its weight of event `s`); appends
-/// its spikes in time order.
-fn run_spiking(
-    k: &Kernel,
-    inp: &LayerInput<'_>,
-    w_ev: &[f64],
-    j: usize,
-    probes: &mut NeuronProbes<'_>,
-    spikes: &mut Vec<Spike>,
-    max_spikes: usize,
-) -> Result<(), LifError> {
-    let thr = k.threshold;
-    let n_ev = inp.ev_time.len();
-    let first = spikes.len();
-    // Below this the bound of the interior maximum excludes a crossing (margin for rounding).
-    let thr_bound = thr * (1.0 - 8.0 * f64::EPSILON);
-    let (mut v, mut i) = (0.0_f64, 0.0_f64);
-    for s in 0..=n_ev {
-        let d = &inp.decays[s];
-        let slot_end = inp.slot_end(s);
-        let v_end = d.voltage(v, i);
-        let i_end = d.syn * i;
-        // A crossing needs V(end) >= ϑ, or an interior maximum (V̇ > 0 at the start, < 0 at the
-        // end) whose upper bound reaches ϑ (the same tests as `Kernel::first_crossing`).
-        let may_cross = v_end >= thr
-            || v >= thr
-            || (i > thr && i_end < v_end && k.max_upper_bound(v, i) >= thr_bound);
-        if may_cross || probes.next_time() <= slot_end {
-            // Slow path: possible crossings (or probes) in this slot.
-            let start = inp.slot_start(s);
-            let len = slot_end - start;
-            let mut off = 0.0;
-            loop {
-                if !i.is_finite() {
-                    return Err(non_finite("synaptic current", inp.layer, j, start + off));
-                }
-                let dd = if off == 0.0 { *d } else { k.decay(len - off) };
-                match k.first_crossing(v, i, len - off, &dd) {
-                    Some(tau) => {
-                        let t_spike = (start + off + tau).min(slot_end);
-                        probes.record(k, v, i, start + off, t_spike, false, s);
-                        i *= (-tau * k.inv_tau_syn).exp();
-                        spikes.push(Spike {
-                            time: t_spike,
-                            neuron: j as u32,
-                            i_syn: i,
-                            slot: s as u32,
-                        });
-                        if spikes.len() - first >= max_spikes {
-                            return Err(LifError::TooManySpikes {
-                                layer: inp.layer,
-                                neuron: j,
-                                time: t_spike,
-                                count: spikes.len() - first,
-                            });
-                        }
-                        v = 0.0;
-                        off += tau;
-                    }
-                    None => {
-                        probes.record(k, v, i, start + off, slot_end, true, s);
-                        v = dd.voltage(v, i);
-                        i *= dd.syn;
-                        break;
-                    }
-                }
-            }
-        } else {
-            v = v_end;
-            i = i_end;
-        }
-        if s < n_ev {
-            i += w_ev[s];
-        }
-    }
-    if !(v.is_finite() && i.is_finite()) {
-        return Err(non_finite("membrane state", inp.layer, j, inp.t_end));
-    }
-    Ok(())
-}
-
-/// One non-spiking neuron through its layer's events; returns its exact voltage maximum.
-///
-/// Candidates (datasets.md, MNIST): the interior stationary point of each slot (only if `V̇ > 0`
-/// at the slot start and `V̇ < 0` at its end, and only if its upper bound
-/// `Kernel::max_upper_bound` can beat the best so far) and every slot end.
-fn run_readout(
-    k: &Kernel,
-    inp: &LayerInput<'_>,
-    w_ev: &[f64],
-    j: usize,
-    probes: &mut NeuronProbes<'_>,
-) -> Result<VoltageMax, LifError> {
-    let n_ev = inp.ev_time.len();
-    let (mut v, mut i) = (0.0_f64, 0.0_f64);
-    let mut best = VoltageMax::INITIAL;
-    for s in 0..=n_ev {
-        let d = &inp.decays[s];
-        let slot_end = inp.slot_end(s);
-        let v_end = d.voltage(v, i);
-        let i_end = d.syn * i;
-        if i > v && i_end < v_end && k.max_upper_bound(v, i) > best.value {
-            let start = inp.slot_start(s);
-            if let Some((ts, vm)) = k.maximum(v, i) {
-                if ts < slot_end - start && vm > best.value {
-                    best = VoltageMax {
-                        value: vm,
-                        time: start + ts,
-                        kind: MaxKind::Stationary,
-                        slot: s as u32,
-                        vdot_minus: 0.0,
-                    };
-                }
-            }
-        }
-        if v_end > best.value {
-            best = VoltageMax {
-                value: v_end,
-                time: slot_end,
-                kind: if s < n_ev {
-                    MaxKind::AtEvent(s)
-                } else {
-                    MaxKind::End
-                },
-                slot: s as u32,
-                vdot_minus: (i_end - v_end) * k.inv_tau_mem,
-            };
-        }
-        if probes.next_time() <= slot_end {
-            probes.record(k, v, i, inp.slot_start(s), slot_end, true, s);
-        }
-        v = v_end;
-        i = i_end;
-        if s < n_ev {
-            i += w_ev[s];
-        }
-    }
-    if !(v.is_finite() && i.is_finite() && best.value.is_finite()) {
-        return Err(non_finite("membrane state", inp.layer, j, inp.t_end));
-    }
-    Ok(best)
 }
 
 pub(crate) fn non_finite(what: &'static str, layer: usize, neuron: usize, time: f64) -> LifError {

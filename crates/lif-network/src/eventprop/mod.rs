@@ -20,6 +20,7 @@ mod closed_form;
 pub(crate) mod forward;
 mod loss;
 mod network;
+pub(crate) mod neuron;
 mod params;
 mod probes;
 mod recurrent;

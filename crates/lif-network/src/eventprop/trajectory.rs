@@ -157,6 +157,9 @@ pub struct Workspace {
     /// Per input event: the current neuron's weight (forward) or `(λ_I, λ_V - ρ λ_I)` (backward).
     pub(crate) scratch_w: Vec<f64>,
     pub(crate) scratch_lam: Vec<(f64, f64)>,
+    /// Lockstep forward (`forward::run_spiking_lanes`): per-lane spikes and one lane's weights.
+    pub(crate) lane_spikes: [Vec<Spike>; super::neuron::LANES],
+    pub(crate) scratch_lane_w: Vec<f64>,
     pub(crate) items: Vec<super::backward::Item>,
     pub(crate) min_abs_vdot: f64,
 }
@@ -174,6 +177,8 @@ impl Default for Workspace {
             scratch_idx: Vec::new(),
             scratch_w: Vec::new(),
             scratch_lam: Vec::new(),
+            lane_spikes: Default::default(),
+            scratch_lane_w: Vec::new(),
             items: Vec::new(),
             min_abs_vdot: f64::INFINITY,
         }
