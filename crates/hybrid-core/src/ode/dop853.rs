@@ -8,7 +8,7 @@
 
 use super::dop853_tableau::{A, B, BHH, C, D, E5};
 use super::explicit_rk::{RkCore, RkScheme};
-use super::step_control::{scale, weighted_sum, Controller};
+use super::step_control::{scale, weighted_sum_into, Controller};
 use super::{DenseSegment, Method, StepError, StepStats, Stepper, StepperOptions};
 
 /// Evaluate DOP853 dense output `rcont = [r0..r7]` (vector after vector) at `t`: with
@@ -57,12 +57,14 @@ impl RkScheme for Dop853 {
     ) -> Result<f64, StepError> {
         let (atol, rtol) = (core.opts.atol, core.opts.rtol);
         let (mut err5, mut err3) = (0.0, 0.0);
+        // The stage argument and the error scratch are free once all stages are evaluated.
+        weighted_sum_into(&mut core.stage_arg, B, &core.k);
+        weighted_sum_into(&mut core.scratch, &E5, &core.k);
         let k = &core.k;
         for i in 0..core.x.len() {
             let sk = scale(atol, rtol, core.x[i], core.x_new[i]);
-            let e3 =
-                weighted_sum(B, k, i) - BHH[0] * k[0][i] - BHH[1] * k[8][i] - BHH[2] * k[11][i];
-            let e5 = weighted_sum(&E5, k, i);
+            let e3 = core.stage_arg[i] - BHH[0] * k[0][i] - BHH[1] * k[8][i] - BHH[2] * k[11][i];
+            let e5 = core.scratch[i];
             err3 += (e3 / sk) * (e3 / sk);
             err5 += (e5 / sk) * (e5 / sk);
         }
@@ -91,6 +93,9 @@ impl RkScheme for Dop853 {
         }
         let n = core.x.len();
         let (k, c) = (&core.k, &mut core.cont);
+        for (m, d) in D.iter().enumerate() {
+            weighted_sum_into(&mut c[(4 + m) * n..(5 + m) * n], d, k);
+        }
         for i in 0..n {
             let ydiff = core.x_new[i] - core.x[i];
             let bspl = h * k[0][i] - ydiff;
@@ -98,8 +103,8 @@ impl RkScheme for Dop853 {
             c[n + i] = ydiff;
             c[2 * n + i] = bspl;
             c[3 * n + i] = ydiff - h * k[12][i] - bspl;
-            for (m, d) in D.iter().enumerate() {
-                c[(4 + m) * n + i] = h * weighted_sum(d, k, i);
+            for m in 0..D.len() {
+                c[(4 + m) * n + i] *= h;
             }
         }
         Ok(())

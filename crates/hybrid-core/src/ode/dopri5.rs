@@ -5,7 +5,7 @@
 //! extension written as the five vectors `rcont` of Hairer's code DOPRI5).
 
 use super::explicit_rk::{RkCore, RkScheme};
-use super::step_control::{scale, weighted_sum, Controller};
+use super::step_control::{scale, weighted_sum_into, Controller};
 use super::{DenseSegment, Method, StepError, StepStats, Stepper, StepperOptions};
 
 /// Nodes `c_i`.
@@ -105,9 +105,11 @@ impl RkScheme for Dopri5 {
     ) -> Result<f64, StepError> {
         core.eval_at_end(rhs, h, 6)?;
         let (atol, rtol) = (core.opts.atol, core.opts.rtol);
+        // The stage argument is free once all stages are evaluated.
+        weighted_sum_into(&mut core.stage_arg, &E, &core.k);
         let mut sum = 0.0;
         for i in 0..core.x.len() {
-            let e = h * weighted_sum(&E, &core.k, i);
+            let e = h * core.stage_arg[i];
             let r = e / scale(atol, rtol, core.x[i], core.x_new[i]);
             sum += r * r;
         }
@@ -128,6 +130,7 @@ impl RkScheme for Dopri5 {
     ) -> Result<(), StepError> {
         let n = core.x.len();
         let (k, c) = (&core.k, &mut core.cont);
+        weighted_sum_into(&mut c[4 * n..5 * n], &D, k);
         for i in 0..n {
             let ydiff = core.x_new[i] - core.x[i];
             let bspl = h * k[0][i] - ydiff;
@@ -135,7 +138,7 @@ impl RkScheme for Dopri5 {
             c[n + i] = ydiff;
             c[2 * n + i] = bspl;
             c[3 * n + i] = ydiff - h * k[6][i] - bspl;
-            c[4 * n + i] = h * weighted_sum(&D, k, i);
+            c[4 * n + i] *= h;
         }
         Ok(())
     }

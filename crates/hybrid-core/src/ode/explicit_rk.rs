@@ -53,6 +53,8 @@ pub(super) struct RkCore {
     /// `f(t_prev, x_prev)`, the first stage of the last accepted step.
     dx_prev: Vec<f64>,
     pub stage_arg: Vec<f64>,
+    /// Scratch of the error estimate.
+    pub scratch: Vec<f64>,
     /// Stages; `k[0] = f(t, x)`.
     pub k: Vec<Vec<f64>>,
     /// Dense output of the last accepted step, vector after vector.
@@ -84,6 +86,7 @@ impl RkCore {
             x_new: vec![0.0; n],
             dx_prev: vec![0.0; n],
             stage_arg: vec![0.0; n],
+            scratch: vec![0.0; n],
             k: vec![vec![0.0; n]; stages],
             cont: vec![0.0; cont_vectors * n],
             stats: StepStats::default(),

@@ -7,28 +7,26 @@
 
 /// `out = x + h Σ_j row[j] k[j]`: the argument of a stage, or the combined solution of a step.
 ///
-/// Zero coefficients are skipped, so a sparse tableau row costs only its non-zero entries.
+/// Zero coefficients are skipped, so a sparse tableau row costs only its non-zero entries. The
+/// sum is accumulated in `out` one stage at a time (contiguous, vectorisable loops); per
+/// component the operations and their order are those of `Σ_j` from `j = 0`.
 pub(super) fn combine(out: &mut [f64], x: &[f64], h: f64, row: &[f64], k: &[Vec<f64>]) {
-    for (i, o) in out.iter_mut().enumerate() {
-        let mut s = 0.0;
-        for (j, &a) in row.iter().enumerate() {
-            if a != 0.0 {
-                s += a * k[j][i];
-            }
-        }
-        *o = x[i] + h * s;
+    weighted_sum_into(out, row, k);
+    for (o, &xi) in out.iter_mut().zip(x) {
+        *o = xi + h * *o;
     }
 }
 
-/// `Σ_j row[j] k[j]` at component `i` (zero coefficients skipped).
-pub(super) fn weighted_sum(row: &[f64], k: &[Vec<f64>], i: usize) -> f64 {
-    let mut s = 0.0;
-    for (j, &a) in row.iter().enumerate() {
+/// `out = Σ_j row[j] k[j]` (zero coefficients skipped), accumulated stage after stage.
+pub(super) fn weighted_sum_into(out: &mut [f64], row: &[f64], k: &[Vec<f64>]) {
+    out.fill(0.0);
+    for (&a, kj) in row.iter().zip(k) {
         if a != 0.0 {
-            s += a * k[j][i];
+            for (o, &v) in out.iter_mut().zip(kj) {
+                *o += a * v;
+            }
         }
     }
-    s
 }
 
 /// Error scale of component `i`: `atol + rtol max(|x_i|, |x_new_i|)` (HNW I, eq. II.4.10).
