@@ -322,8 +322,15 @@ mod tests {
     // lif-network's finite-limit gradient (non-zero: it pushes the firing neurons later), the
     // skip option zeroes it.
     #[test]
-    fn silent_label_gradient_is_the_limit_by_default_and_zero_when_skipped() {
+    fn silent_label_gives_no_gradient_by_default_and_the_limit_on_request() {
         let mut config = small_config();
+        if let LossConfig::FirstSpike {
+            skip_silent_label, ..
+        } = &mut config.loss
+        {
+            assert!(*skip_silent_label, "no gradient is the default");
+            *skip_silent_label = false;
+        }
         let splits = load_splits(&config, None).unwrap();
         let mut model = SnnClassifier::new(&config).unwrap();
         let (label, n_in) = (1, model.net.layers[1].n_in);

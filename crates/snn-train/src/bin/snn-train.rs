@@ -137,10 +137,10 @@ struct TrainArgs {
     /// paper].
     #[arg(long, value_name = "KAPPA", allow_negative_numbers = true)]
     silent_remedy: Option<f64>,
-    /// Alternative for a silent label neuron (Yin-Yang): drop the example's gradient instead
-    /// of using the finite limit that pushes the other output neurons later [default: off].
+    /// Silent label neuron (Yin-Yang): use the finite limit of eq. (3)'s gradient, which pushes
+    /// the other output neurons later, instead of giving the example no gradient [default: off].
     #[arg(long)]
-    skip_silent_label: bool,
+    silent_label_limit: bool,
     /// Input-spike dropout probability during training [default: 0 / 0.2].
     #[arg(long, allow_negative_numbers = true)]
     dropout: Option<f64>,
@@ -230,7 +230,7 @@ impl TrainArgs {
                 silent_remedy_kappa,
                 skip_silent_label,
             } => {
-                *skip_silent_label = self.skip_silent_label;
+                *skip_silent_label = !self.silent_label_limit;
                 set(tau0, self.tau0);
                 set(tau1, self.tau1);
                 set(alpha, self.alpha);
@@ -244,7 +244,7 @@ impl TrainArgs {
                     ("tau1", self.tau1),
                     ("alpha", self.alpha),
                     ("silent-remedy", self.silent_remedy),
-                    ("skip-silent-label", self.skip_silent_label.then_some(1.0)),
+                    ("silent-label-limit", self.silent_label_limit.then_some(1.0)),
                 ] {
                     if v.is_some() {
                         return Err(only_for(name, "yin-yang"));
