@@ -242,13 +242,15 @@ fn draw(
         .y_label_area_size(55)
         .caption("Generic LIF network: time per call", ("sans-serif", 16))
         .build_cartesian_2d(
-            (1.5f64..45.0).log_scale(),
+            (1.5f64..45.0).log_scale().base(2.0),
             (y_lo * 0.7..y_hi * 1.5).log_scale(),
         )?;
     chart
         .configure_mesh()
         .x_desc("neurons N (P = N² + 3N weights)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_desc("median time (ms)")
+        .y_label_formatter(&|y| format!("{y}"))
         .draw()?;
     for (gi, (_, label)) in GROUPS.iter().enumerate() {
         let c = colors[gi];
@@ -279,11 +281,16 @@ fn draw(
         .x_label_area_size(35)
         .y_label_area_size(55)
         .caption("Gradient cost / simulation cost", ("sans-serif", 16))
-        .build_cartesian_2d((1.5f64..45.0).log_scale(), (0.5f64..r_hi * 1.5).log_scale())?;
+        .build_cartesian_2d(
+            (1.5f64..45.0).log_scale().base(2.0),
+            (0.5f64..r_hi * 1.5).log_scale(),
+        )?;
     chart
         .configure_mesh()
         .x_desc("neurons N")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_desc("time ratio")
+        .y_label_formatter(&|y| format!("{y}"))
         .draw()?;
     for (k, label) in ["adjoint / simulate", "forward / simulate"]
         .iter()
