@@ -1,12 +1,12 @@
 //! The adjoint gradient (reference §3): one forward pass that stores the dense trajectory, then a
 //! backward pass for `λ` and the parameter quadrature with the jump conditions at every event.
 
-use crate::engine::{run, Augment, Run};
+use crate::engine::{run, with_stepper, Augment, Run};
 use crate::event_partials::{event_partials, event_time_partials};
 use crate::loss::{scalar_partials, EventSelector};
-use crate::ode::{Dop853, Dopri5, Stepper, StepperOptions};
+use crate::ode::{Stepper, StepperOptions};
 use crate::trajectory::{min_abs_gdot, EventRecord, Trajectory};
-use crate::{derivatives, Error, Gradient, HybridSystem, Integrator, Loss, SolverOptions};
+use crate::{derivatives, Error, Gradient, HybridSystem, Loss, SolverOptions};
 use num_dual::Dual64;
 
 /// Carries the running-loss integral and collects observation values.
@@ -55,10 +55,7 @@ fn forward_pass<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
 ) -> Result<(f64, Run, Vec<usize>), Error> {
     let mut aug = LossValue { loss, value: 0.0 };
     let obs = loss.observation_times();
-    let r = match opts.integrator {
-        Integrator::Dopri5 => run::<M, _, Dopri5>(model, p, t0, t_end, obs, opts, &mut aug, store)?,
-        Integrator::Dop853 => run::<M, _, Dop853>(model, p, t0, t_end, obs, opts, &mut aug, store)?,
-    };
+    let r = with_stepper!(opts.integrator, S => run::<M, _, S>(model, p, t0, t_end, obs, opts, &mut aug, store)?);
     let selected = EventSelector::resolve(loss.event_selectors(), &r.events)?;
     let mut value = aug.value + r.z_end.get(model.dims().states).copied().unwrap_or(0.0);
     for (j, &e) in selected.iter().enumerate() {
@@ -120,8 +117,7 @@ pub fn adjoint_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
         .trajectory
         .as_ref()
         .expect("forward pass stores the trajectory");
-    let gradient = match opts.integrator {
-        Integrator::Dopri5 => backward::<M, L, Dopri5>(
+    let gradient = with_stepper!(opts.integrator, S => backward::<M, L, S>(
             model,
             p,
             t0,
@@ -131,19 +127,7 @@ pub fn adjoint_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
             traj,
             &run.events,
             &selected,
-        )?,
-        Integrator::Dop853 => backward::<M, L, Dop853>(
-            model,
-            p,
-            t0,
-            t_end,
-            loss,
-            opts,
-            traj,
-            &run.events,
-            &selected,
-        )?,
-    };
+        )?);
     Ok(Gradient {
         loss: value,
         gradient,

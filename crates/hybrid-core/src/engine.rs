@@ -11,6 +11,23 @@ use crate::trajectory::{EventKind, EventRecord, Trajectory};
 use crate::{Crossing, Error, HybridSystem, SolverOptions};
 use num_dual::Dual64;
 
+/// Run `$body` with `$S` bound to the stepper type that `$integrator` names.
+macro_rules! with_stepper {
+    ($integrator:expr, $S:ident => $body:expr) => {
+        match $integrator {
+            $crate::Integrator::Dopri5 => {
+                type $S = $crate::ode::Dopri5;
+                $body
+            }
+            $crate::Integrator::Dop853 => {
+                type $S = $crate::ode::Dop853;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_stepper;
+
 /// Extra components carried along the state, and what happens to them at events and stops.
 pub(crate) trait Augment<M: HybridSystem + ?Sized> {
     /// Number of extra components.

@@ -1,12 +1,12 @@
 //! Forward sensitivities `S = ∂x/∂p` integrated with the state, with the jump rule at every event
 //! (reference §2), and the loss gradient they give.
 
-use crate::engine::{run, Augment};
+use crate::engine::{run, with_stepper, Augment};
 use crate::event_partials::{event_partials, event_time_partials};
 use crate::loss::scalar_partials;
-use crate::ode::{Dop853, Dopri5, StepStats};
+use crate::ode::StepStats;
 use crate::trajectory::{min_abs_gdot, EventRecord};
-use crate::{derivatives, Error, Gradient, HybridSystem, Integrator, Loss, SolverOptions};
+use crate::{derivatives, Error, Gradient, HybridSystem, Loss, SolverOptions};
 use num_dual::Dual64;
 
 /// `x` and `S = ∂x/∂p` at one time.
@@ -221,14 +221,7 @@ fn run_forward<'a, M: HybridSystem + ?Sized, L: Loss + ?Sized>(
     let dims = model.dims();
     let mut aug = ForwardAugment::new(dims.states, dims.params, loss, opts);
     aug.record_samples = record_samples;
-    let r = match opts.integrator {
-        Integrator::Dopri5 => {
-            run::<M, _, Dopri5>(model, p, t0, t_end, stops, opts, &mut aug, false)?
-        }
-        Integrator::Dop853 => {
-            run::<M, _, Dop853>(model, p, t0, t_end, stops, opts, &mut aug, false)?
-        }
-    };
+    let r = with_stepper!(opts.integrator, S => run::<M, _, S>(model, p, t0, t_end, stops, opts, &mut aug, false)?);
     Ok((aug, r))
 }
 

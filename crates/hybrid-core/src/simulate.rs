@@ -1,9 +1,8 @@
 //! Plain simulation: trajectory and event records.
 
-use crate::engine::{run, NoAugment};
-use crate::ode::{Dop853, Dopri5};
+use crate::engine::{run, with_stepper, NoAugment};
 use crate::trajectory::Solution;
-use crate::{Error, HybridSystem, Integrator, SolverOptions};
+use crate::{Error, HybridSystem, SolverOptions};
 
 /// Integrate `model` with parameters `p` from `t0` to `t_end`, locating and applying every event.
 ///
@@ -41,10 +40,7 @@ pub fn simulate<M: HybridSystem + ?Sized>(
     opts: &SolverOptions,
 ) -> Result<Solution, Error> {
     let mut aug = NoAugment;
-    let r = match opts.integrator {
-        Integrator::Dopri5 => run::<M, _, Dopri5>(model, p, t0, t_end, &[], opts, &mut aug, true)?,
-        Integrator::Dop853 => run::<M, _, Dop853>(model, p, t0, t_end, &[], opts, &mut aug, true)?,
-    };
+    let r = with_stepper!(opts.integrator, S => run::<M, _, S>(model, p, t0, t_end, &[], opts, &mut aug, true)?);
     Ok(Solution {
         trajectory: r.trajectory.expect("simulate stores the trajectory"),
         events: r.events,
