@@ -278,6 +278,10 @@ impl ExperimentConfig {
     }
 }
 
+fn default_true() -> bool {
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,8 +394,4 @@ mod tests {
             assert_eq!(back, c);
         }
     }
-}
-
-fn default_true() -> bool {
-    true
 }
