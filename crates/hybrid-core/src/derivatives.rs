@@ -159,6 +159,20 @@ thread_local! {
         const { RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
 }
 
+/// Run `f(xd, pd, fd)` with `x` and `p` as duals of zero derivative and an output buffer of
+/// length `n`, all in thread-local scratch (no allocation once warm).
+fn with_duals<F: FnOnce(&mut [Dual64], &mut [Dual64], &mut [Dual64])>(x: &[f64], p: &[f64], f: F) {
+    SCRATCH.with(|cell| {
+        let (xd, pd, fd) = &mut *cell.borrow_mut();
+        xd.clear();
+        pd.clear();
+        xd.extend(x.iter().map(|&v| Dual64::new(v, 0.0)));
+        pd.extend(p.iter().map(|&v| Dual64::new(v, 0.0)));
+        fd.resize(x.len(), Dual64::new(0.0, 0.0));
+        f(xd, pd, fd)
+    })
+}
+
 /// Forward sensitivity right-hand side `Ṡ = f_x S + f_p` (reference §2) by dual numbers:
 /// one flow evaluation per parameter, seeded with the column `S_j` and `e_j`.
 ///
@@ -173,13 +187,7 @@ pub fn ad_flow_sensitivity<M: HybridSystem + ?Sized>(
     out: &mut [f64],
 ) {
     let (n, m) = (x.len(), p.len());
-    SCRATCH.with(|cell| {
-        let (xd, pd, fd) = &mut *cell.borrow_mut();
-        xd.clear();
-        pd.clear();
-        xd.extend(x.iter().map(|&v| Dual64::new(v, 0.0)));
-        pd.extend(p.iter().map(|&v| Dual64::new(v, 0.0)));
-        fd.resize(n, Dual64::new(0.0, 0.0));
+    with_duals(x, p, |xd, pd, fd| {
         let td = Dual64::new(t, 0.0);
         for j in 0..m {
             for i in 0..n {
@@ -208,13 +216,7 @@ pub fn ad_flow_vjp<M: HybridSystem + ?Sized>(
     out_p: &mut [f64],
 ) {
     let (n, m) = (x.len(), p.len());
-    SCRATCH.with(|cell| {
-        let (xd, pd, fd) = &mut *cell.borrow_mut();
-        xd.clear();
-        pd.clear();
-        xd.extend(x.iter().map(|&v| Dual64::new(v, 0.0)));
-        pd.extend(p.iter().map(|&v| Dual64::new(v, 0.0)));
-        fd.resize(n, Dual64::new(0.0, 0.0));
+    with_duals(x, p, |xd, pd, fd| {
         let td = Dual64::new(t, 0.0);
         let dot = |fd: &[Dual64]| fd.iter().zip(lambda).map(|(f, l)| f.eps * l).sum::<f64>();
         for j in 0..n {

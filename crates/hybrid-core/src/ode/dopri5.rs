@@ -154,65 +154,7 @@ impl Stepper for Dopri5 {
         }
     }
 
-    fn reset<F: FnMut(f64, &[f64], &mut [f64])>(
-        &mut self,
-        rhs: &mut F,
-        t: f64,
-        x: &[f64],
-        direction: f64,
-    ) {
-        self.core.reset::<Self, F>(rhs, t, x, direction);
-    }
-
-    fn step<F: FnMut(f64, &[f64], &mut [f64])>(
-        &mut self,
-        rhs: &mut F,
-        t_bound: f64,
-    ) -> Result<(), StepError> {
-        self.core.step::<Self, F>(rhs, t_bound)
-    }
-
-    fn t(&self) -> f64 {
-        self.core.t
-    }
-
-    fn x(&self) -> &[f64] {
-        &self.core.x
-    }
-
-    fn t_prev(&self) -> f64 {
-        self.core.t_prev
-    }
-
-    fn x_prev(&self) -> &[f64] {
-        &self.core.x_prev
-    }
-
-    fn dx(&self) -> &[f64] {
-        &self.core.k[0]
-    }
-
-    fn interpolate(&self, t: f64, out: &mut [f64]) {
-        interpolate(self.core.t_prev, self.core.h_last, &self.core.cont, t, out);
-    }
-
-    fn segment(&self) -> DenseSegment<'_> {
-        self.core.segment(Method::Dopri5)
-    }
-
-    /// Five right-hand-side evaluations.
-    fn step_from_prev_to<F: FnMut(f64, &[f64], &mut [f64])>(
-        &mut self,
-        rhs: &mut F,
-        t_target: f64,
-        out: &mut [f64],
-    ) {
-        self.core.step_from_prev_to::<Self, F>(rhs, t_target, out);
-    }
-
-    fn stats(&self) -> StepStats {
-        self.core.stats
-    }
+    super::explicit_rk::delegate_stepper_to_core!();
 }
 
 #[cfg(test)]

@@ -289,3 +289,69 @@ impl RkCore {
         }
     }
 }
+
+/// The `Stepper` methods every Runge-Kutta pair implements the same way, by delegating to its
+/// `core: RkCore` and to the module's own `interpolate` (its dense-output formula).
+macro_rules! delegate_stepper_to_core {
+    () => {
+        fn reset<F: FnMut(f64, &[f64], &mut [f64])>(
+            &mut self,
+            rhs: &mut F,
+            t: f64,
+            x: &[f64],
+            direction: f64,
+        ) {
+            self.core.reset::<Self, F>(rhs, t, x, direction);
+        }
+
+        fn step<F: FnMut(f64, &[f64], &mut [f64])>(
+            &mut self,
+            rhs: &mut F,
+            t_bound: f64,
+        ) -> Result<(), StepError> {
+            self.core.step::<Self, F>(rhs, t_bound)
+        }
+
+        fn t(&self) -> f64 {
+            self.core.t
+        }
+
+        fn x(&self) -> &[f64] {
+            &self.core.x
+        }
+
+        fn t_prev(&self) -> f64 {
+            self.core.t_prev
+        }
+
+        fn x_prev(&self) -> &[f64] {
+            &self.core.x_prev
+        }
+
+        fn dx(&self) -> &[f64] {
+            &self.core.k[0]
+        }
+
+        fn interpolate(&self, t: f64, out: &mut [f64]) {
+            interpolate(self.core.t_prev, self.core.h_last, &self.core.cont, t, out);
+        }
+
+        fn segment(&self) -> DenseSegment<'_> {
+            self.core.segment(Self::METHOD)
+        }
+
+        fn step_from_prev_to<F: FnMut(f64, &[f64], &mut [f64])>(
+            &mut self,
+            rhs: &mut F,
+            t_target: f64,
+            out: &mut [f64],
+        ) {
+            self.core.step_from_prev_to::<Self, F>(rhs, t_target, out);
+        }
+
+        fn stats(&self) -> StepStats {
+            self.core.stats
+        }
+    };
+}
+pub(crate) use delegate_stepper_to_core;
