@@ -5,7 +5,7 @@ use crate::engine::{run, with_stepper, Augment, Run};
 use crate::event_partials::{event_partials, event_time_partials};
 use crate::loss::{scalar_partials, EventSelector};
 use crate::ode::{Stepper, StepperOptions};
-use crate::trajectory::{min_abs_gdot, EventRecord, Trajectory};
+use crate::trajectory::{min_abs_gdot, EventKind, EventRecord, Trajectory};
 use crate::{derivatives, Error, Gradient, HybridSystem, Loss, SolverOptions};
 use num_dual::Dual64;
 
@@ -207,7 +207,7 @@ fn backward<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
             }
             Breakpoint::Event(e) => {
                 let rec = &events[e];
-                let ep = event_partials(model, Some(loss), p, rec, opts)?;
+                let ep = event_partials(model, Some(loss), p, rec, opts, false)?;
                 let (mut psi_tau, mut psi_p) = (0.0, vec![0.0; m]);
                 for (j, _) in selected.iter().enumerate().filter(|(_, &s)| s == e) {
                     let (_, d_tau, d_p) = event_time_partials(loss, j, rec.t, p);
@@ -221,13 +221,28 @@ fn backward<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
                 } else {
                     0.0
                 };
+                // λᵀh_x and λᵀh_p through the model's (possibly sparse) jump product.
+                let (vjp_x, vjp_p) = (&mut scratch.vjp_x, &mut scratch.vjp_p);
+                match rec.kind {
+                    EventKind::Guard(k) => model.jump_vjp(
+                        rec.mode_before,
+                        k,
+                        rec.t,
+                        &rec.x_minus,
+                        p,
+                        &lambda,
+                        vjp_x,
+                        vjp_p,
+                    ),
+                    EventKind::Scheduled(i) => {
+                        model.scheduled_jump_vjp(i, rec.t, &rec.x_minus, p, &lambda, vjp_x, vjp_p)
+                    }
+                }
                 for i in 0..n {
-                    let hx_t_lambda: f64 = (0..n).map(|l| ep.h_x[l + n * i] * lambda[l]).sum();
-                    z[i] = hx_t_lambda - c_over_gdot * ep.g_x[i];
+                    z[i] = vjp_x[i] - c_over_gdot * ep.g_x[i];
                 }
                 for j in 0..m {
-                    let hp_t_lambda: f64 = (0..n).map(|l| ep.h_p[l + n * j] * lambda[l]).sum();
-                    grad[j] += hp_t_lambda - c_over_gdot * ep.g_p[j] + psi_p[j];
+                    grad[j] += vjp_p[j] - c_over_gdot * ep.g_p[j] + psi_p[j];
                 }
             }
         }

@@ -133,6 +133,52 @@ pub fn scheduled_jump_partials<M: HybridSystem + ?Sized>(
     split_jump(n, v, jac)
 }
 
+/// `λᵀ h_x` and `λᵀ h_p` from dense jump partials (the default of
+/// [`HybridSystem::jump_vjp`], spelt out so the test kit can compare an override with it).
+pub fn transpose_products(jp: &JumpPartials, lambda: &[f64], out_x: &mut [f64], out_p: &mut [f64]) {
+    let n = lambda.len();
+    for (i, o) in out_x.iter_mut().enumerate() {
+        *o = (0..n).map(|l| jp.h_x[l + n * i] * lambda[l]).sum();
+    }
+    for (j, o) in out_p.iter_mut().enumerate() {
+        *o = (0..n).map(|l| jp.h_p[l + n * j] * lambda[l]).sum();
+    }
+}
+
+/// `λᵀ h_x`, `λᵀ h_p` of jump `k` by the dense dual-number Jacobian (the default of
+/// [`HybridSystem::jump_vjp`]).
+pub fn ad_jump_vjp<M: HybridSystem + ?Sized>(
+    model: &M,
+    q: usize,
+    k: usize,
+    t: f64,
+    x: &[f64],
+    p: &[f64],
+    lambda: &[f64],
+    out_x: &mut [f64],
+    out_p: &mut [f64],
+) {
+    transpose_products(&jump_partials(model, q, k, t, x, p), lambda, out_x, out_p)
+}
+
+/// `h_t + h_x f` of jump `k` in mode `q` at `(t, x)`, by one dual evaluation along `(1, f, 0)`:
+/// how the post-jump state moves when the event time moves along the flow `f`.
+pub fn jump_rate<M: HybridSystem + ?Sized>(
+    model: &M,
+    q: usize,
+    k: usize,
+    t: f64,
+    x: &[f64],
+    f: &[f64],
+    p: &[f64],
+) -> Vec<f64> {
+    let xd: Vec<Dual64> = x.iter().zip(f).map(|(&v, &d)| Dual64::new(v, d)).collect();
+    let pd: Vec<Dual64> = p.iter().map(|&v| Dual64::new(v, 0.0)).collect();
+    let mut out = vec![Dual64::new(0.0, 0.0); x.len()];
+    model.jump_in_mode(q, k, Dual64::new(t, 1.0), &xd, &pd, &mut out);
+    out.iter().map(|o| o.eps).collect()
+}
+
 /// `∂x0/∂p` (`n × m`, column-major).
 pub fn initial_state_jacobian<M: HybridSystem + ?Sized>(model: &M, p: &[f64]) -> Vec<f64> {
     let n = model.dims().states;

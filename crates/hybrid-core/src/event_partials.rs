@@ -1,7 +1,7 @@
 //! Everything the jump conditions need at one event, computed once and shared by the forward
 //! sensitivities (reference §2) and the adjoint (reference §3).
 
-use crate::derivatives::{guard_partials, jump_partials, scheduled_jump_partials};
+use crate::derivatives::{guard_partials, jump_partials, jump_rate, scheduled_jump_partials};
 use crate::loss::scalar_partials;
 use crate::trajectory::{EventKind, EventRecord};
 use crate::{Error, HybridSystem, Loss, SolverOptions};
@@ -15,9 +15,9 @@ pub(crate) struct EventPartials {
     pub g_x: Vec<f64>,
     /// `∂g/∂p` at `x⁻`.
     pub g_p: Vec<f64>,
-    /// `∂h/∂x` (`n × n`, column-major).
+    /// `∂h/∂x` (`n × n`, column-major); empty unless asked for (`dense`).
     pub h_x: Vec<f64>,
-    /// `∂h/∂p` (`n × m`, column-major).
+    /// `∂h/∂p` (`n × m`, column-major); empty unless asked for (`dense`).
     pub h_p: Vec<f64>,
     /// `v = h_t + h_x f⁻ − f⁺`: how the post-jump state moves when the event time moves.
     pub v: Vec<f64>,
@@ -28,24 +28,34 @@ pub(crate) struct EventPartials {
 }
 
 /// Evaluate the partials at `record`; fails on a grazing guard event (`|ġ|` below the threshold).
+///
+/// With `dense` the full jump Jacobians `h_x`, `h_p` are built (`O(n (n + m))`, what the forward
+/// sensitivities need); without, only `v`, by one dual evaluation, and the adjoint applies the
+/// jump through [`HybridSystem::jump_vjp`].
 pub(crate) fn event_partials<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
     model: &M,
     loss: Option<&L>,
     p: &[f64],
     record: &EventRecord,
     opts: &SolverOptions,
+    dense: bool,
 ) -> Result<EventPartials, Error> {
     let (n, m) = (record.x_minus.len(), p.len());
     let (tau, xm, xpl) = (record.t, &record.x_minus[..], &record.x_plus[..]);
     match record.kind {
         EventKind::Scheduled(i) => {
-            let jp = scheduled_jump_partials(model, i, tau, xm, p);
+            let (h_x, h_p) = if dense {
+                let jp = scheduled_jump_partials(model, i, tau, xm, p);
+                (jp.h_x, jp.h_p)
+            } else {
+                (Vec::new(), Vec::new())
+            };
             Ok(EventPartials {
                 gdot: f64::INFINITY,
                 g_x: vec![0.0; n],
                 g_p: vec![0.0; m],
-                h_x: jp.h_x,
-                h_p: jp.h_p,
+                h_x,
+                h_p,
                 v: vec![0.0; n],
                 dl_running: 0.0,
                 located: false,
@@ -66,13 +76,15 @@ pub(crate) fn event_partials<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
                     threshold: opts.grazing_threshold,
                 });
             }
-            let jp = jump_partials(model, record.mode_before, k, tau, xm, p);
-            let v = (0..n)
-                .map(|i| {
-                    jp.h_t[i] + (0..n).map(|j| jp.h_x[i + n * j] * f_minus[j]).sum::<f64>()
-                        - f_plus[i]
-                })
-                .collect();
+            let (h_x, h_p) = if dense {
+                let jp = jump_partials(model, record.mode_before, k, tau, xm, p);
+                (jp.h_x, jp.h_p)
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            // v = h_t + h_x f⁻ − f⁺, the first two terms by one dual evaluation.
+            let rate = jump_rate(model, record.mode_before, k, tau, xm, &f_minus, p);
+            let v = rate.iter().zip(&f_plus).map(|(r, f)| r - f).collect();
             let dl_running = match loss {
                 Some(l) if l.has_running() => l.running(tau, xm, p) - l.running(tau, xpl, p),
                 _ => 0.0,
@@ -81,8 +93,8 @@ pub(crate) fn event_partials<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
                 gdot,
                 g_x: gp.g_x,
                 g_p: gp.g_p,
-                h_x: jp.h_x,
-                h_p: jp.h_p,
+                h_x,
+                h_p,
                 v,
                 dl_running,
                 located: true,

@@ -137,7 +137,7 @@ impl<M: HybridSystem + ?Sized, L: Loss + ?Sized> Augment<M> for ForwardAugment<'
         z: &mut [f64],
     ) -> Result<(), Error> {
         let (n, m) = (self.n, self.m);
-        let ep = event_partials(model, Some(self.loss), p, record, &self.opts)?;
+        let ep = event_partials(model, Some(self.loss), p, record, &self.opts, true)?;
         let s_minus = z[..n * m].to_vec();
         // dτ/dp = −(g_x S⁻ + g_p)/ġ (zero for scheduled events).
         let dtau: Vec<f64> = (0..m)

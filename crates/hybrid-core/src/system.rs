@@ -140,4 +140,39 @@ pub trait HybridSystem {
     ) {
         crate::derivatives::ad_flow_vjp(self, q, t, x, p, lambda, out_x, out_p)
     }
+
+    /// Vector-Jacobian products of jump `k` in mode `q` at `(t, x⁻)`: `λᵀ h_x` into `out_x`
+    /// (length `n`) and `λᵀ h_p` into `out_p` (length `m`), as the adjoint jump needs them
+    /// (reference §3). Default: the dense dual-number Jacobian
+    /// ([`crate::derivatives::ad_jump_vjp`]), `O(n (n + m))` per event; a large model whose jumps
+    /// touch few components overrides it, and the test kit checks the override.
+    fn jump_vjp(
+        &self,
+        q: usize,
+        k: usize,
+        t: f64,
+        x: &[f64],
+        p: &[f64],
+        lambda: &[f64],
+        out_x: &mut [f64],
+        out_p: &mut [f64],
+    ) {
+        let jp = crate::derivatives::jump_partials(self, q, k, t, x, p);
+        crate::derivatives::transpose_products(&jp, lambda, out_x, out_p)
+    }
+
+    /// [`Self::jump_vjp`] for scheduled event `i`. Default: the dense dual-number Jacobian.
+    fn scheduled_jump_vjp(
+        &self,
+        i: usize,
+        t: f64,
+        x: &[f64],
+        p: &[f64],
+        lambda: &[f64],
+        out_x: &mut [f64],
+        out_p: &mut [f64],
+    ) {
+        let jp = crate::derivatives::scheduled_jump_partials(self, i, t, x, p);
+        crate::derivatives::transpose_products(&jp, lambda, out_x, out_p)
+    }
 }
