@@ -333,4 +333,47 @@ impl HybridSystem for LifNetwork {
         }
         out_p.fill(0.0);
     }
+
+    /// `λᵀ h_x`: `λ` with the firing neuron's `V` entry zeroed (its reset); `λᵀ h_p`: `λ_I` of
+    /// each target on the spiking neuron's synapses, zero elsewhere. `O(n + m)`, not the dense
+    /// `O(n (n + m))` default.
+    fn jump_vjp(
+        &self,
+        _q: usize,
+        k: usize,
+        _t: f64,
+        _x: &[f64],
+        _p: &[f64],
+        lambda: &[f64],
+        out_x: &mut [f64],
+        out_p: &mut [f64],
+    ) {
+        let n = self.neurons();
+        out_x.copy_from_slice(lambda);
+        out_x[k] = 0.0;
+        out_p.fill(0.0);
+        for &(target, j) in &self.neuron_fan_out[k] {
+            out_p[j] = lambda[n + target];
+        }
+    }
+
+    /// Input spike `i`: `λᵀ h_x = λ`; `λᵀ h_p` is `λ_I` of each target on the source's synapses
+    /// (eq. 56).
+    fn scheduled_jump_vjp(
+        &self,
+        i: usize,
+        _t: f64,
+        _x: &[f64],
+        _p: &[f64],
+        lambda: &[f64],
+        out_x: &mut [f64],
+        out_p: &mut [f64],
+    ) {
+        let n = self.neurons();
+        out_x.copy_from_slice(lambda);
+        out_p.fill(0.0);
+        for &(target, j) in &self.input_fan_out[self.input_sources[i]] {
+            out_p[j] = lambda[n + target];
+        }
+    }
 }
