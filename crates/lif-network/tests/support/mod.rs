@@ -7,6 +7,7 @@ use lif_network::eventprop::{
     Cotangents, FeedForwardNet, InputSpike, LayerKind, LifParams, Loss, MaxKind, Observe,
     RecurrentNet, VoltageProbe, Workspace,
 };
+use lif_network::LifError;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -208,7 +209,11 @@ pub fn check_ff_custom(
         silent_output_maxima: false,
     };
     let mut ws = Workspace::new();
-    net.forward(input, observe, &mut ws).unwrap();
+    let forward = net.forward(input, observe, &mut ws);
+    // Runaway firing (a cascade of large weights) is refused by the simulator with a typed
+    // error; such networks are outside what this gradient check is about.
+    prop_assume!(!matches!(forward, Err(LifError::TooManySpikes { .. })));
+    forward.unwrap();
     prop_assume!(ws.min_abs_vdot() >= VDOT_MARGIN);
     prop_assume!(probes_clear_of_spikes(&ws, probes));
     let mut cot = Cotangents::default();
@@ -235,7 +240,9 @@ pub fn check_ff_loss(
     input: &[InputSpike],
     loss: &Loss,
 ) -> Result<(), TestCaseError> {
-    let r = net.loss_and_gradient(input, loss).unwrap();
+    let r = net.loss_and_gradient(input, loss);
+    prop_assume!(!matches!(r, Err(LifError::TooManySpikes { .. }))); // runaway firing, as above
+    let r = r.unwrap();
     prop_assume!(r.loss.is_finite() && r.min_abs_vdot >= VDOT_MARGIN);
     let observe = Observe {
         probes: &[],
