@@ -133,9 +133,8 @@ pub fn scheduled_jump_partials<M: HybridSystem + ?Sized>(
     split_jump(n, v, jac)
 }
 
-/// `λᵀ h_x` and `λᵀ h_p` from dense jump partials (the default of
-/// [`HybridSystem::jump_vjp`], spelt out so the test kit can compare an override with it).
-pub fn transpose_products(jp: &JumpPartials, lambda: &[f64], out_x: &mut [f64], out_p: &mut [f64]) {
+/// `λᵀ h_x` and `λᵀ h_p` from dense jump partials.
+fn transpose_products(jp: &JumpPartials, lambda: &[f64], out_x: &mut [f64], out_p: &mut [f64]) {
     let n = lambda.len();
     for (i, o) in out_x.iter_mut().enumerate() {
         *o = (0..n).map(|l| jp.h_x[l + n * i] * lambda[l]).sum();
@@ -159,6 +158,26 @@ pub fn ad_jump_vjp<M: HybridSystem + ?Sized>(
     out_p: &mut [f64],
 ) {
     transpose_products(&jump_partials(model, q, k, t, x, p), lambda, out_x, out_p)
+}
+
+/// `λᵀ h_x`, `λᵀ h_p` of scheduled jump `i` by the dense dual-number Jacobian (the default of
+/// [`HybridSystem::scheduled_jump_vjp`]).
+pub fn ad_scheduled_jump_vjp<M: HybridSystem + ?Sized>(
+    model: &M,
+    i: usize,
+    t: f64,
+    x: &[f64],
+    p: &[f64],
+    lambda: &[f64],
+    out_x: &mut [f64],
+    out_p: &mut [f64],
+) {
+    transpose_products(
+        &scheduled_jump_partials(model, i, t, x, p),
+        lambda,
+        out_x,
+        out_p,
+    )
 }
 
 /// `h_t + h_x f` of jump `k` in mode `q` at `(t, x)`, by one dual evaluation along `(1, f, 0)`:

@@ -157,11 +157,11 @@ pub trait HybridSystem {
         out_x: &mut [f64],
         out_p: &mut [f64],
     ) {
-        let jp = crate::derivatives::jump_partials(self, q, k, t, x, p);
-        crate::derivatives::transpose_products(&jp, lambda, out_x, out_p)
+        crate::derivatives::ad_jump_vjp(self, q, k, t, x, p, lambda, out_x, out_p)
     }
 
-    /// [`Self::jump_vjp`] for scheduled event `i`. Default: the dense dual-number Jacobian.
+    /// [`Self::jump_vjp`] for scheduled event `i`. Default: the dense dual-number Jacobian
+    /// ([`crate::derivatives::ad_scheduled_jump_vjp`]).
     fn scheduled_jump_vjp(
         &self,
         i: usize,
@@ -172,7 +172,6 @@ pub trait HybridSystem {
         out_x: &mut [f64],
         out_p: &mut [f64],
     ) {
-        let jp = crate::derivatives::scheduled_jump_partials(self, i, t, x, p);
-        crate::derivatives::transpose_products(&jp, lambda, out_x, out_p)
+        crate::derivatives::ad_scheduled_jump_vjp(self, i, t, x, p, lambda, out_x, out_p)
     }
 }

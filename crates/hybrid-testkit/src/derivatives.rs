@@ -2,8 +2,8 @@
 
 use crate::{compare, CheckError};
 use hybrid_core::derivatives::{
-    ad_flow_sensitivity, ad_flow_vjp, flow_jacobians, guard_partials, initial_state_jacobian,
-    jump_partials, scheduled_jump_partials, transpose_products,
+    ad_flow_sensitivity, ad_flow_vjp, ad_jump_vjp, ad_scheduled_jump_vjp, flow_jacobians,
+    guard_partials, initial_state_jacobian, jump_partials,
 };
 use hybrid_core::HybridSystem;
 
@@ -146,8 +146,7 @@ pub fn check_derivatives<M: HybridSystem>(
     // Jump products (what the adjoint applies at events) against the dense dual default.
     for k in 0..dims.guards {
         model.jump_vjp(q, k, t, x, p, &lambda, &mut gx, &mut gp);
-        let jp = jump_partials(model, q, k, t, x, p);
-        transpose_products(&jp, &lambda, &mut wx, &mut wp);
+        ad_jump_vjp(model, q, k, t, x, p, &lambda, &mut wx, &mut wp);
         report.overrides = report.overrides.max(compare(
             &format!("jump_vjp {k} (x)"),
             &gx,
@@ -166,8 +165,7 @@ pub fn check_derivatives<M: HybridSystem>(
     // Scheduled jumps: the first few are enough to catch a wrong product.
     for i in 0..model.scheduled_times().len().min(4) {
         model.scheduled_jump_vjp(i, t, x, p, &lambda, &mut gx, &mut gp);
-        let jp = scheduled_jump_partials(model, i, t, x, p);
-        transpose_products(&jp, &lambda, &mut wx, &mut wp);
+        ad_scheduled_jump_vjp(model, i, t, x, p, &lambda, &mut wx, &mut wp);
         report.overrides = report.overrides.max(compare(
             &format!("scheduled_jump_vjp {i} (x)"),
             &gx,
