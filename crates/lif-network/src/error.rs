@@ -139,3 +139,15 @@ pub enum LifError {
     #[error("backward needs a forward pass of the same network on this workspace first")]
     NoForwardPass,
 }
+
+impl LifError {
+    /// `NonFinite` for `what` at neuron `neuron` of layer `layer` (0 for a recurrent network).
+    pub(crate) fn non_finite(what: &'static str, layer: usize, neuron: usize, time: f64) -> Self {
+        LifError::NonFinite {
+            what,
+            layer,
+            neuron,
+            time,
+        }
+    }
+}

@@ -31,27 +31,9 @@
 //! loss on that spike with `∂l/∂t_k = (∂l/∂max) V̇⁻` (hybrid-sensitivity.md §3, `ψ_τ`).
 
 use super::params::Kernel;
-use super::trajectory::{Cotangents, LayerTrace, MaxKind, Workspace};
+use super::trajectory::{Cotangents, Item, ItemKind, LayerTrace, MaxKind, Workspace};
 use super::FeedForwardNet;
 use crate::LifError;
-
-/// One loss-carrying point on a neuron's timeline, walked in reverse.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Item {
-    slot: u32,
-    time: f64,
-    /// Order of insertion, to break ties like the forward pass (spike before probe).
-    order: u32,
-    kind: ItemKind,
-}
-
-#[derive(Clone, Copy, Debug)]
-enum ItemKind {
-    /// An own spike with its current and the jump numerator from downstream and `∂l/∂t`.
-    Spike { i_syn: f64, jump: f64 },
-    /// A jump of `λ_V` by `∂l/∂V` (probe or maximum).
-    Observe { dl_dv: f64 },
-}
 
 impl FeedForwardNet {
     /// Adds `dL/dw` to `grad` (shapes of the layers' weights), for the loss whose derivatives with
@@ -282,7 +264,7 @@ fn walk_neuron(
                     lv = (i_syn * lv + jump) / denom;
                     if !lv.is_finite() {
                         let what = "adjoint λ_V";
-                        return Err(super::forward::non_finite(what, layer, neuron, item.time));
+                        return Err(LifError::non_finite(what, layer, neuron, item.time));
                     }
                 }
                 ItemKind::Observe { dl_dv } => lv += dl_dv,

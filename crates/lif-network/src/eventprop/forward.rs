@@ -8,10 +8,10 @@
 //! `Kernel::first_crossing`) costs a few multiply-adds and comparisons. Each neuron's weights of
 //! the events are gathered before its loop, so the cache misses overlap.
 
-use super::neuron::{run_readout, run_spiking, run_spiking_lanes, LayerInput, LANES};
+use super::neuron::{run_readout, run_spiking, run_spiking_lanes, LayerInput};
 use super::params::Kernel;
 use super::probes::{no_probes, NeuronProbes};
-use super::trajectory::{LayerTrace, Observe, VoltageMax, Workspace};
+use super::trajectory::{LayerTrace, Observe, VoltageMax, Workspace, LANES};
 use super::{FeedForwardNet, InputSpike, LayerKind};
 use crate::LifError;
 
@@ -228,14 +228,5 @@ fn slot_decays(k: &Kernel, trace: &mut LayerTrace, t_end: f64) {
     for &t in trace.ev_time.iter().chain(std::iter::once(&t_end)) {
         trace.decays.push(k.decay(t - prev));
         prev = t;
-    }
-}
-
-pub(crate) fn non_finite(what: &'static str, layer: usize, neuron: usize, time: f64) -> LifError {
-    LifError::NonFinite {
-        what,
-        layer,
-        neuron,
-        time,
     }
 }

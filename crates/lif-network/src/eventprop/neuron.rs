@@ -3,10 +3,9 @@
 //! (`Kernel::first_crossing`), and for readout neurons the exact voltage maximum.
 
 use super::closed_form::Decay;
-use super::forward::non_finite;
 use super::params::Kernel;
 use super::probes::{no_probes, NeuronProbes};
-use super::trajectory::{MaxKind, Spike, VoltageMax};
+use super::trajectory::{MaxKind, Spike, VoltageMax, LANES};
 use crate::LifError;
 
 /// The shared input of one layer: its sorted events and the decay of every slot.
@@ -70,7 +69,12 @@ fn spiking_slot(
     let mut off = 0.0;
     loop {
         if !i.is_finite() {
-            return Err(non_finite("synaptic current", inp.layer, j, start + off));
+            return Err(LifError::non_finite(
+                "synaptic current",
+                inp.layer,
+                j,
+                start + off,
+            ));
         }
         let dd = if off == 0.0 {
             inp.decays[s]
@@ -140,13 +144,15 @@ pub(crate) fn run_spiking(
         }
     }
     if !(v.is_finite() && i.is_finite()) {
-        return Err(non_finite("membrane state", inp.layer, j, inp.t_end));
+        return Err(LifError::non_finite(
+            "membrane state",
+            inp.layer,
+            j,
+            inp.t_end,
+        ));
     }
     Ok(())
 }
-
-/// Neurons simulated together by [`run_spiking_lanes`].
-pub(crate) const LANES: usize = 4;
 
 /// Neurons `j0..j0 + LANES` (without probes) through the layer's events in lockstep: their
 /// independent update chains overlap in the CPU (and vectorise), which the single-neuron loop,
@@ -197,7 +203,12 @@ pub(crate) fn run_spiking_lanes(
     }
     for l in 0..LANES {
         if !(v[l].is_finite() && i[l].is_finite()) {
-            return Err(non_finite("membrane state", inp.layer, j0 + l, inp.t_end));
+            return Err(LifError::non_finite(
+                "membrane state",
+                inp.layer,
+                j0 + l,
+                inp.t_end,
+            ));
         }
     }
     Ok(())
@@ -260,7 +271,12 @@ pub(crate) fn run_readout(
         }
     }
     if !(v.is_finite() && i.is_finite() && best.value.is_finite()) {
-        return Err(non_finite("membrane state", inp.layer, j, inp.t_end));
+        return Err(LifError::non_finite(
+            "membrane state",
+            inp.layer,
+            j,
+            inp.t_end,
+        ));
     }
     Ok(best)
 }

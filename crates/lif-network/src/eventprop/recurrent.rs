@@ -237,7 +237,7 @@ impl RecurrentNet {
                 let time = (t + tau).min(t_stop);
                 let i_syn = ws.i[m];
                 if !i_syn.is_finite() {
-                    return Err(super::forward::non_finite("synaptic current", 0, m, time));
+                    return Err(LifError::non_finite("synaptic current", 0, m, time));
                 }
                 ws.min_abs_vdot = ws
                     .min_abs_vdot
@@ -284,12 +284,7 @@ impl RecurrentNet {
             }
         }
         if let Some(m) = (0..n).find(|&m| !(ws.v[m].is_finite() && ws.i[m].is_finite())) {
-            return Err(super::forward::non_finite(
-                "membrane state",
-                0,
-                m,
-                self.t_end,
-            ));
+            return Err(LifError::non_finite("membrane state", 0, m, self.t_end));
         }
         ws.n = n;
         Ok(())

@@ -134,7 +134,7 @@ impl RecurrentNet {
                     }
                     lv[m] = num / denom;
                     if !lv[m].is_finite() {
-                        return Err(super::forward::non_finite("adjoint λ_V", 0, m, sp.time));
+                        return Err(LifError::non_finite("adjoint λ_V", 0, m, sp.time));
                     }
                 }
             }

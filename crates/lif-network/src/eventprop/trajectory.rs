@@ -4,6 +4,9 @@
 
 use super::closed_form::Decay;
 
+/// Neurons simulated together in lockstep by the layered forward pass (`neuron::run_spiking_lanes`).
+pub(crate) const LANES: usize = 4;
+
 /// One spike of a network neuron: `O(1)` memory per spike.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Spike {
@@ -158,9 +161,9 @@ pub struct Workspace {
     pub(crate) scratch_w: Vec<f64>,
     pub(crate) scratch_lam: Vec<(f64, f64)>,
     /// Lockstep forward (`forward::run_spiking_lanes`): per-lane spikes and one lane's weights.
-    pub(crate) lane_spikes: [Vec<Spike>; super::neuron::LANES],
+    pub(crate) lane_spikes: [Vec<Spike>; LANES],
     pub(crate) scratch_lane_w: Vec<f64>,
-    pub(crate) items: Vec<super::backward::Item>,
+    pub(crate) items: Vec<Item>,
     pub(crate) min_abs_vdot: f64,
 }
 
@@ -306,4 +309,22 @@ impl Cotangents {
         self.probes.clear();
         self.probes.resize(ws.probe_values.len(), 0.0);
     }
+}
+
+/// One loss-carrying point on a neuron's timeline, walked in reverse.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Item {
+    pub slot: u32,
+    pub time: f64,
+    /// Order of insertion, to break ties like the forward pass (spike before probe).
+    pub order: u32,
+    pub kind: ItemKind,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ItemKind {
+    /// An own spike with its current and the jump numerator from downstream and `∂l/∂t`.
+    Spike { i_syn: f64, jump: f64 },
+    /// A jump of `λ_V` by `∂l/∂V` (probe or maximum).
+    Observe { dl_dv: f64 },
 }
