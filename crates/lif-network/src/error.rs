@@ -135,6 +135,80 @@ pub enum LifError {
         /// `V̇⁻ = (I - ϑ)/τ_mem` at the spike.
         vdot: f64,
     },
+    /// A population of a [`crate::engine::Network`] has no neuron, or the network has none.
+    #[error("population `{population}` is empty")]
+    EmptyPopulation {
+        /// Name of the population.
+        population: String,
+    },
+    /// A projection of a [`crate::engine::Network`] is malformed.
+    #[error("projection {projection} (into `{target}`): {problem}")]
+    InvalidProjection {
+        /// Index of the projection.
+        projection: usize,
+        /// Name of its target population (or `#index` if there is no such population).
+        target: String,
+        /// What is wrong, with the numbers.
+        problem: String,
+    },
+    /// A recurrent projection connects a neuron to itself (Table 1 requires `w_nn = 0`).
+    #[error("population `{population}` neuron {neuron} is connected to itself")]
+    SelfConnection {
+        /// Name of the population.
+        population: String,
+        /// The neuron.
+        neuron: usize,
+    },
+    /// The spikes of one sample reached the workspace's limit (runaway excitation).
+    #[error("{count} spikes by t = {time} ms (limit reached), the last of population `{population}` neuron {neuron}")]
+    SpikeLimit {
+        /// Population of the last spike.
+        population: String,
+        /// Neuron (in its population) of the last spike.
+        neuron: usize,
+        /// Time of the last spike (ms).
+        time: f64,
+        /// Number of spikes.
+        count: usize,
+    },
+    /// A state, spike time or adjoint of a [`crate::engine::Network`] became NaN or infinite.
+    #[error("non-finite {what} in population `{population}` neuron {neuron} at t = {time} ms")]
+    NonFiniteIn {
+        /// What was not finite.
+        what: &'static str,
+        /// Name of the population.
+        population: String,
+        /// Neuron in the population.
+        neuron: usize,
+        /// Time (ms).
+        time: f64,
+    },
+    /// A spike with `V̇⁻ = 0` in a [`crate::engine::Network`] (the spike time is not
+    /// differentiable).
+    #[error("grazing spike of population `{population}` neuron {neuron} at t = {time} ms")]
+    GrazingSpikeIn {
+        /// Name of the population.
+        population: String,
+        /// Neuron in the population.
+        neuron: usize,
+        /// Spike time (ms).
+        time: f64,
+    },
+    /// A voltage probe of a [`crate::engine::Network`] names a neuron that does not exist or a
+    /// time outside `[0, t_end]`.
+    #[error("probe {index} (population {population}, neuron {neuron}, t = {time}) is outside the network or [0, {t_end}]")]
+    InvalidNeuronProbe {
+        /// Position of the probe.
+        index: usize,
+        /// Population index of the probe.
+        population: usize,
+        /// Neuron of the probe.
+        neuron: usize,
+        /// Time of the probe (ms).
+        time: f64,
+        /// End of the simulation (ms).
+        t_end: f64,
+    },
     /// `backward` was called without a matching `forward` on this workspace and network.
     #[error("backward needs a forward pass of the same network on this workspace first")]
     NoForwardPass,

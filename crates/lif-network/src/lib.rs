@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod engine;
 mod error;
 pub mod eventprop;
 pub mod generic;

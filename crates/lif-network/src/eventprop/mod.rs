@@ -3,8 +3,8 @@
 //!
 //! - `params`: Table 1's parameters (Table 3 defaults).
 //! - `closed_form`: the solution between events, the membrane maximum, spike-time root finding.
-//! - `network`: layered feed-forward networks; `recurrent`: recurrent networks (forward and
-//!   backward in global event order).
+//! - `network`: layered feed-forward networks; `recurrent`: recurrent networks, a layout over
+//!   the event-driven [`crate::engine`].
 //! - `forward` / `backward`: the layered forward pass and the adjoint of Table 2 with eq. (2) and
 //!   eq. (56), layer by layer, downstream first.
 //! - `trajectory`: what the forward pass keeps (`O(spikes)`), the per-thread [`Workspace`], and
@@ -16,22 +16,21 @@
 //! `dL/dw_ji = Σ_{spikes of i} λ_I,j`.
 
 pub(crate) mod backward;
-mod closed_form;
+pub(crate) mod closed_form;
 pub(crate) mod forward;
 mod loss;
 mod network;
 pub(crate) mod neuron;
-mod params;
+pub(crate) mod params;
 mod probes;
 mod recurrent;
-mod recurrent_backward;
 mod sample;
 mod trajectory;
 
+pub use crate::engine::AdjointSample;
 pub use loss::Loss;
 pub use network::{FeedForwardNet, InputSpike, Layer, LayerKind};
 pub use params::LifParams;
 pub use recurrent::{RecurrentGradient, RecurrentNet, RecurrentProbe, RecurrentWorkspace};
-pub use recurrent_backward::AdjointSample;
 pub use sample::{SampleResult, SampleScratch, SampleStats};
 pub use trajectory::{Cotangents, MaxKind, Observe, Spike, VoltageMax, VoltageProbe, Workspace};

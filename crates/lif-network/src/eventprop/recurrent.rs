@@ -1,13 +1,15 @@
 //! Recurrent networks (Table 1 in full: `N` neurons, `W` with zero diagonal, plus input weights):
 //! forward pass in global event order and the backward pass of Table 2 in global reverse order.
 //!
-//! Same closed form, crossing search and adjoint jump as the layered path (see `backward.rs` for
-//! the convention); here every event advances all `N` neurons, so the cost is `O(N)` per event.
+//! A thin layout over [`crate::engine`]: one population with dense input and recurrent
+//! projections; the gradient is mapped back to the row-major weight matrices.
 
-use super::closed_form::Decay;
 use super::params::positive;
 use super::trajectory::Spike;
 use super::{InputSpike, LifParams};
+use crate::engine::{
+    AdjointSample, Network, NetworkWorkspace, NeuronProbe, Population, Projection, Source,
+};
 use crate::LifError;
 
 /// A recurrent network of `n` LIF neurons with input weights.
@@ -45,42 +47,21 @@ pub struct RecurrentGradient {
     pub input_weights: Vec<f64>,
 }
 
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Logged {
-    Input(u32),
-    Spike(u32),
-    Probe(u32),
-}
-
 /// Buffers and record of one recurrent forward pass (reusable across samples).
 #[derive(Clone, Debug)]
 pub struct RecurrentWorkspace {
     /// Spike limit of the whole network per sample (runaway excitation). Default 100 000.
     pub max_spikes: usize,
-    pub(crate) inputs: Vec<InputSpike>,
+    pub(crate) inner: NetworkWorkspace,
     pub(crate) probes: Vec<RecurrentProbe>,
-    pub(crate) probe_values: Vec<f64>,
-    pub(crate) spikes: Vec<Spike>,
-    pub(crate) log: Vec<Logged>,
-    v: Vec<f64>,
-    i: Vec<f64>,
-    min_abs_vdot: f64,
-    pub(crate) n: usize,
 }
 
 impl Default for RecurrentWorkspace {
     fn default() -> Self {
         Self {
             max_spikes: 100_000,
-            inputs: Vec::new(),
+            inner: NetworkWorkspace::default(),
             probes: Vec::new(),
-            probe_values: Vec::new(),
-            spikes: Vec::new(),
-            log: Vec::new(),
-            v: Vec::new(),
-            i: Vec::new(),
-            min_abs_vdot: f64::INFINITY,
-            n: 0,
         }
     }
 }
@@ -88,11 +69,11 @@ impl Default for RecurrentWorkspace {
 impl RecurrentWorkspace {
     /// All spikes of the last forward pass, in time order (spike-time cotangents use this order).
     pub fn spikes(&self) -> &[Spike] {
-        &self.spikes
+        self.inner.spikes()
     }
     /// The input spikes of the last forward pass that fell in `[0, t_end]`, sorted by time.
     pub fn inputs(&self) -> &[InputSpike] {
-        &self.inputs
+        self.inner.inputs()
     }
     /// The probes of the last forward pass, in the order they were given.
     pub fn probes(&self) -> &[RecurrentProbe] {
@@ -100,11 +81,11 @@ impl RecurrentWorkspace {
     }
     /// Probe voltages, in the order the probes were given.
     pub fn probe_values(&self) -> &[f64] {
-        &self.probe_values
+        self.inner.probe_values()
     }
     /// `min |V̇⁻|` over all spikes (`+inf` without spikes).
     pub fn min_abs_vdot(&self) -> f64 {
-        self.min_abs_vdot
+        self.inner.min_abs_vdot()
     }
 }
 
@@ -156,7 +137,34 @@ impl RecurrentNet {
         Ok(())
     }
 
-    /// Simulates one sample on `[0, t_end]` in global event order.
+    /// The same network on the event-driven engine: one population `"recurrent"`, a dense input
+    /// projection (synapse `input · n + post`) and a dense recurrent one without the diagonal
+    /// (synapse `pre · (n - 1) + k`, the `k`-th of `pre`'s targets in increasing order).
+    pub fn to_network(&self) -> Network {
+        let n = self.n;
+        let mut net = Network::new(
+            self.n_inputs,
+            vec![Population::new("recurrent", n, self.params)],
+            self.t_end,
+        );
+        net.projections.push(Projection::dense(
+            Source::Input,
+            0,
+            self.n_inputs,
+            n,
+            &self.input_weights,
+        ));
+        net.projections.push(Projection::dense(
+            Source::Population(0),
+            0,
+            n,
+            n,
+            &self.weights,
+        ));
+        net
+    }
+
+    /// Simulates one sample on `[0, t_end]` (the event-driven engine, [`Network::forward`]).
     pub fn forward(
         &self,
         input: &[InputSpike],
@@ -164,136 +172,128 @@ impl RecurrentNet {
         ws: &mut RecurrentWorkspace,
     ) -> Result<(), LifError> {
         self.validate()?;
-        let k = self.params.kernel()?;
-        let n = self.n;
-        ws.n = 0;
-        ws.inputs.clear();
-        for (index, s) in input.iter().enumerate() {
-            if !(s.time.is_finite() && s.time >= 0.0) {
-                return Err(LifError::InvalidInputTime {
-                    index,
-                    time: s.time,
-                });
-            }
-            if s.source as usize >= self.n_inputs {
-                let n_inputs = self.n_inputs;
-                return Err(LifError::InputSourceOutOfRange {
-                    index,
-                    source_index: s.source,
-                    n_inputs,
-                });
-            }
-            if s.time <= self.t_end {
-                ws.inputs.push(*s);
-            }
-        }
-        ws.inputs.sort_by(|a, b| a.time.total_cmp(&b.time));
-        for (index, p) in probes.iter().enumerate() {
-            if p.neuron >= n || !(p.time.is_finite() && (0.0..=self.t_end).contains(&p.time)) {
-                let (layer, neuron, time, t_end) = (0, p.neuron, p.time, self.t_end);
-                return Err(LifError::InvalidProbe {
-                    index,
-                    layer,
-                    neuron,
-                    time,
-                    t_end,
-                });
-            }
-        }
+        let net = self.to_network();
+        let np: Vec<NeuronProbe> = probes
+            .iter()
+            .map(|p| NeuronProbe {
+                population: 0,
+                neuron: p.neuron,
+                time: p.time,
+            })
+            .collect();
+        ws.inner.max_spikes = ws.max_spikes;
         ws.probes.clear();
         ws.probes.extend_from_slice(probes);
-        ws.probe_values.clear();
-        ws.probe_values.resize(probes.len(), 0.0);
-        // Probes are visited in time order through a sorted index list kept in the log.
-        let mut order: Vec<u32> = (0..probes.len() as u32).collect();
-        order.sort_by(|&a, &b| probes[a as usize].time.total_cmp(&probes[b as usize].time));
-        ws.spikes.clear();
-        ws.log.clear();
-        ws.v.clear();
-        ws.v.resize(n, 0.0);
-        ws.i.clear();
-        ws.i.resize(n, 0.0);
-        ws.min_abs_vdot = f64::INFINITY;
+        net.forward(input, &np, &mut ws.inner)
+            .map_err(as_layer_error)
+    }
 
-        let (mut t, mut p_in, mut p_pr) = (0.0_f64, 0usize, 0usize);
-        loop {
-            let t_in = ws.inputs.get(p_in).map_or(f64::INFINITY, |s| s.time);
-            let t_pr = order
-                .get(p_pr)
-                .map_or(f64::INFINITY, |&q| probes[q as usize].time);
-            let t_stop = t_in.min(t_pr).min(self.t_end).max(t);
-            let dt = t_stop - t;
-            let d = k.decay(dt);
-            let mut first: Option<(f64, usize)> = None;
-            for m in 0..n {
-                if let Some(tau) = k.first_crossing(ws.v[m], ws.i[m], dt, &d) {
-                    if first.is_none_or(|(b, _)| tau < b) {
-                        first = Some((tau, m));
-                    }
-                }
-            }
-            if let Some((tau, m)) = first {
-                advance(&mut ws.v, &mut ws.i, &k.decay(tau));
-                let time = (t + tau).min(t_stop);
-                let i_syn = ws.i[m];
-                if !i_syn.is_finite() {
-                    return Err(LifError::non_finite("synaptic current", 0, m, time));
-                }
-                ws.min_abs_vdot = ws
-                    .min_abs_vdot
-                    .min((i_syn - k.threshold).abs() * k.inv_tau_mem);
-                ws.log.push(Logged::Spike(ws.spikes.len() as u32));
-                ws.spikes.push(Spike {
-                    time,
-                    neuron: m as u32,
-                    i_syn,
-                    slot: 0,
-                });
-                if ws.spikes.len() >= ws.max_spikes {
-                    let count = ws.spikes.len();
-                    return Err(LifError::TooManySpikes {
-                        layer: 0,
-                        neuron: m,
-                        time,
-                        count,
-                    });
-                }
-                ws.v[m] = 0.0;
-                for q in 0..n {
-                    ws.i[q] += self.weights[q * n + m];
-                }
-                t = time;
-                continue;
-            }
-            advance(&mut ws.v, &mut ws.i, &d);
-            t = t_stop;
-            if p_pr < order.len() && t_pr <= t_in && t_pr == t_stop {
-                let q = order[p_pr] as usize;
-                ws.probe_values[q] = ws.v[probes[q].neuron];
-                ws.log.push(Logged::Probe(q as u32));
-                p_pr += 1;
-            } else if p_in < ws.inputs.len() && t_in == t_stop {
-                let src = ws.inputs[p_in].source as usize;
-                for q in 0..n {
-                    ws.i[q] += self.input_weights[q * self.n_inputs + src];
-                }
-                ws.log.push(Logged::Input(p_in as u32));
-                p_in += 1;
-            } else {
-                break;
+    /// Adds `dL/dW` and `dL/dW_in` into `grad` for a loss with `∂l/∂t_k` per spike (aligned with
+    /// [`RecurrentWorkspace::spikes`]) and `∂l/∂V` per probe ([`Network::backward`]).
+    pub fn backward(
+        &self,
+        ws: &RecurrentWorkspace,
+        spike_cot: &[f64],
+        probe_cot: &[f64],
+        grad: &mut RecurrentGradient,
+    ) -> Result<(), LifError> {
+        self.backward_sampled(ws, spike_cot, probe_cot, grad, &[], &mut Vec::new())
+    }
+
+    /// [`backward`](Self::backward) that also records the adjoint of every neuron at the given
+    /// times (any order, in `[0, t_end]`; at an event time the value just after the event), for
+    /// plots such as the paper's Fig. 2D-E. `samples[q]` belongs to `times[q]`. The adjoints are
+    /// the generic ones: the paper's are `-λ_V/τ_mem` and `-λ_I/τ_syn`, and `λ_I,j(t)` is the
+    /// derivative of the loss with respect to a current kick into neuron `j` at `t` (which is why
+    /// eq. 2 and eq. 56 sample it at spike arrivals).
+    pub fn backward_sampled(
+        &self,
+        ws: &RecurrentWorkspace,
+        spike_cot: &[f64],
+        probe_cot: &[f64],
+        grad: &mut RecurrentGradient,
+        times: &[f64],
+        samples: &mut Vec<AdjointSample>,
+    ) -> Result<(), LifError> {
+        self.validate()?;
+        let n = self.n;
+        let net = self.to_network();
+        let mut inner = ws.inner.clone();
+        let mut g = net.zero_gradient();
+        net.backward_sampled(&mut inner, spike_cot, probe_cot, &mut g, times, samples)
+            .map_err(as_layer_error)?;
+        grad.weights.resize(n * n, 0.0);
+        grad.input_weights.resize(n * self.n_inputs, 0.0);
+        let wrong = |what, expected, found| LifError::WrongLength {
+            what,
+            layer: 0,
+            expected,
+            found,
+        };
+        if grad.weights.len() != n * n {
+            return Err(wrong("gradient weights", n * n, grad.weights.len()));
+        }
+        if grad.input_weights.len() != n * self.n_inputs {
+            let found = grad.input_weights.len();
+            return Err(wrong("gradient input weights", n * self.n_inputs, found));
+        }
+        for input in 0..self.n_inputs {
+            for post in 0..n {
+                grad.input_weights[post * self.n_inputs + input] += g[0][input * n + post];
             }
         }
-        if let Some(m) = (0..n).find(|&m| !(ws.v[m].is_finite() && ws.i[m].is_finite())) {
-            return Err(LifError::non_finite("membrane state", 0, m, self.t_end));
+        let mut s = 0;
+        for pre in 0..n {
+            for post in (0..n).filter(|&post| post != pre) {
+                grad.weights[post * n + pre] += g[1][s];
+                s += 1;
+            }
         }
-        ws.n = n;
         Ok(())
     }
 }
 
-fn advance(v: &mut [f64], i: &mut [f64], d: &Decay) {
-    for (v, i) in v.iter_mut().zip(i.iter_mut()) {
-        *v = d.voltage(*v, *i);
-        *i *= d.syn;
+/// The engine's population-named errors in the layer-indexed form of this older API (layer 0).
+fn as_layer_error(e: LifError) -> LifError {
+    match e {
+        LifError::SpikeLimit {
+            neuron,
+            time,
+            count,
+            ..
+        } => LifError::TooManySpikes {
+            layer: 0,
+            neuron,
+            time,
+            count,
+        },
+        LifError::NonFiniteIn {
+            what, neuron, time, ..
+        } => LifError::NonFinite {
+            what,
+            layer: 0,
+            neuron,
+            time,
+        },
+        LifError::GrazingSpikeIn { neuron, time, .. } => LifError::GrazingSpike {
+            layer: 0,
+            neuron,
+            time,
+            vdot: 0.0,
+        },
+        LifError::InvalidNeuronProbe {
+            index,
+            neuron,
+            time,
+            t_end,
+            ..
+        } => LifError::InvalidProbe {
+            index,
+            layer: 0,
+            neuron,
+            time,
+            t_end,
+        },
+        other => other,
     }
 }

@@ -1,0 +1,331 @@
+//! The backward pass: the adjoint of Table 2 in reverse event order (Algorithm 1), lazily per
+//! neuron, with the gradients of eq. (2) (projections between populations) and eq. (56) (input
+//! projections).
+//!
+//! Convention (see `eventprop/backward.rs`): `λ_V = dL/dV`, `λ_I = dL/dI`, in reverse time
+//! `dλ_V/ds = -λ_V/τm`, `dλ_I/ds = -λ_I/τs + λ_V/τm`, solved by the same `Decay` as the forward
+//! pass. Each neuron's adjoint is carried back only to the events that touch it: a spike arriving
+//! at it (its `λ_I` is the gradient of the synapse's weight; `(λ_V - ρ λ_I)/τm` its share of the
+//! presynaptic jump), its own spikes, probes of it, and the end of its refractory periods.
+//!
+//! At a spike of neuron `n` (time `t`, current `I_n`, `V̇⁻ = (I_n - ϑ)/τm`), eq. (52a) reads
+//!
+//! ```text
+//! λ_V,n⁻ = [ λ_V,n⁺ I_n/τm + Σ_targets j w_jn (λ_V,j - ρ_j λ_I,j)/τm_j - ∂l/∂t ] / V̇⁻
+//! ```
+//!
+//! With an absolute refractory period `t_ref` the membrane is clamped at 0 on `[t, t + t_ref]`
+//! and released at `t_w = t + t_ref`, whose time moves with `t`. Then `V̇⁺ = 0` at the spike, so
+//! the term `λ_V,n⁺ I_n/τm` is replaced by the release's: the flow of `V` switches on at `t_w`,
+//! `δV(t_w⁺) = -(I(t_w)/τm) δt_w` with `δt_w = δt`, which gives `λ_V,n(t_w⁺) I(t_w)/τm` (the
+//! same term, moved to the release; it vanishes if `t_w >= t_end`). While clamped, `V` does not
+//! depend on anything, so `λ_V = 0` on `[t, t_w)`: probes there carry no gradient and a spike
+//! arriving there sees only `-ρ λ_I`.
+
+use super::clock::Mark;
+use super::network::Network;
+use super::workspace::{AdjointSample, NetworkWorkspace};
+use crate::LifError;
+
+impl Network {
+    /// Adds `dL/dw` into `grad` (one vector per projection, aligned with its weights) for a loss
+    /// with `∂l/∂t_k` per spike (aligned with [`NetworkWorkspace::spikes`]) and `∂l/∂V` per probe
+    /// (aligned with [`NetworkWorkspace::probe_values`]). The weights must be those of the
+    /// forward pass.
+    pub fn backward(
+        &self,
+        ws: &mut NetworkWorkspace,
+        spike_cot: &[f64],
+        probe_cot: &[f64],
+        grad: &mut [Vec<f64>],
+    ) -> Result<(), LifError> {
+        self.backward_sampled(ws, spike_cot, probe_cot, grad, &[], &mut Vec::new())
+    }
+
+    /// [`backward`](Self::backward) that also records the adjoint of every neuron at the given
+    /// times (any order, in `[0, t_end]`; at an event time the value just after the event).
+    pub fn backward_sampled(
+        &self,
+        ws: &mut NetworkWorkspace,
+        spike_cot: &[f64],
+        probe_cot: &[f64],
+        grad: &mut [Vec<f64>],
+        times: &[f64],
+        samples: &mut Vec<AdjointSample>,
+    ) -> Result<(), LifError> {
+        self.validate()?;
+        if ws.shape.is_empty() || ws.shape != self.shape() {
+            return Err(LifError::NoForwardPass);
+        }
+        let wrong = |what, expected: usize, found: usize| LifError::WrongLength {
+            what,
+            layer: 0,
+            expected,
+            found,
+        };
+        if spike_cot.len() != ws.spikes.len() {
+            return Err(wrong(
+                "spike-time cotangents",
+                ws.spikes.len(),
+                spike_cot.len(),
+            ));
+        }
+        if probe_cot.len() != ws.probe_values.len() {
+            let n = ws.probe_values.len();
+            return Err(wrong("probe cotangents", n, probe_cot.len()));
+        }
+        if grad.len() != self.projections.len() {
+            let n = self.projections.len();
+            return Err(wrong("gradient (number of projections)", n, grad.len()));
+        }
+        for (g, p) in grad.iter().zip(&self.projections) {
+            if g.len() != p.weights.len() {
+                return Err(wrong("gradient of a projection", p.weights.len(), g.len()));
+            }
+        }
+        if let Some(&bad) = times
+            .iter()
+            .find(|t| !(t.is_finite() && (0.0..=self.t_end).contains(*t)))
+        {
+            return Err(LifError::InvalidParameter {
+                name: "adjoint sample time",
+                value: bad,
+                requirement: "finite and in [0, t_end]",
+            });
+        }
+        self.prepare_backward(ws);
+        let n = ws.pop_of.len();
+        let mut order: Vec<usize> = (0..times.len()).collect();
+        order.sort_by(|&a, &b| times[b].total_cmp(&times[a]));
+        samples.clear();
+        samples.resize(times.len(), AdjointSample::default());
+        let mut next_sample = 0;
+
+        let (mut k_sp, mut k_in, mut k_pr) = (ws.spikes.len(), ws.inputs.len(), ws.probes.len());
+        loop {
+            let t_sp = k_sp
+                .checked_sub(1)
+                .map_or(f64::NEG_INFINITY, |k| ws.spikes[k].time);
+            let t_in = k_in
+                .checked_sub(1)
+                .map_or(f64::NEG_INFINITY, |k| ws.inputs[k].time);
+            let t_pr = k_pr.checked_sub(1).map_or(f64::NEG_INFINITY, |k| {
+                ws.probes[ws.probe_order[k] as usize].time
+            });
+            let t = t_sp.max(t_in).max(t_pr);
+            while let Some(&q) = order.get(next_sample) {
+                if times[q] < t {
+                    break;
+                }
+                samples[q] = self.sample_all(ws, times[q], n);
+                next_sample += 1;
+            }
+            if t == f64::NEG_INFINITY {
+                break;
+            }
+            if ws.clocks.needs_rebase(t) {
+                rebase_backward(ws, t);
+            }
+            // Reverse of the forward order at equal times: inputs, then probes, then spikes.
+            if t_in == t {
+                k_in -= 1;
+                let src = ws.inputs[k_in].source as usize;
+                for k in 0..ws.from_inputs.len() {
+                    let pj = ws.from_inputs[k] as usize;
+                    let proj = &self.projections[pj];
+                    let base = ws.offsets[proj.target];
+                    for s in proj.fan_out(src) {
+                        let j = base + proj.targets[s] as usize;
+                        self.advance_back(ws, j, t);
+                        grad[pj][s] += ws.x_i[j];
+                    }
+                }
+            } else if t_pr == t {
+                k_pr -= 1;
+                let q = ws.probe_order[k_pr] as usize;
+                let p = ws.probes[q];
+                let j = ws.offsets[p.population] + p.neuron;
+                self.advance_back(ws, j, t);
+                if !self.refractory_at(ws, j, t) {
+                    ws.x_v[j] += probe_cot[q];
+                }
+            } else {
+                k_sp -= 1;
+                self.spike_back(ws, k_sp, spike_cot[k_sp], grad)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The adjoint jump of spike `k` and the gradient terms of its synapses.
+    fn spike_back(
+        &self,
+        ws: &mut NetworkWorkspace,
+        k: usize,
+        dl_dt: f64,
+        grad: &mut [Vec<f64>],
+    ) -> Result<(), LifError> {
+        let sp = ws.spikes[k];
+        let (m, t) = (sp.neuron as usize, sp.time);
+        let p = ws.pop_of[m] as usize;
+        let pc = ws.consts[p];
+        self.advance_back(ws, m, t);
+        let mut bracket = if pc.t_ref > 0.0 {
+            ws.wake_term[m]
+        } else {
+            ws.x_v[m] * sp.i_syn * pc.k.inv_tau_mem
+        } - dl_dt;
+        let pre = m - ws.offsets[p];
+        for kk in 0..ws.out_of[p].len() {
+            let pj = ws.out_of[p][kk] as usize;
+            let proj = &self.projections[pj];
+            let q = proj.target;
+            let base = ws.offsets[q];
+            let (inv_tau_mem, rho) = (ws.consts[q].k.inv_tau_mem, ws.consts[q].k.rho);
+            for s in proj.fan_out(pre) {
+                let j = base + proj.targets[s] as usize;
+                self.advance_back(ws, j, t);
+                let (lv, li) = (ws.x_v[j], ws.x_i[j]);
+                grad[pj][s] += li;
+                bracket += proj.weights[s] * (lv - rho * li) * inv_tau_mem;
+            }
+        }
+        let vdot = (sp.i_syn - pc.k.threshold) * pc.k.inv_tau_mem;
+        if vdot == 0.0 {
+            let (pop, neuron) = self.locate(m).unwrap_or((p, pre));
+            return Err(LifError::GrazingSpikeIn {
+                population: self.populations[pop].name.clone(),
+                neuron,
+                time: t,
+            });
+        }
+        let lv = bracket / vdot;
+        if !lv.is_finite() {
+            return Err(self.non_finite(ws, "adjoint λ_V", m, t));
+        }
+        ws.x_v[m] = lv;
+        if pc.t_ref > 0.0 {
+            // The spike is done: the neuron's previous spike (if any) becomes its current one.
+            ws.cursor[m] -= 1;
+            ws.wake_done[m] = false;
+            ws.wake_term[m] = 0.0;
+        }
+        Ok(())
+    }
+
+    /// Carries neuron `j`'s adjoint back to `t`, through the end of its current refractory
+    /// period if that lies in `(t, mark]`.
+    #[inline]
+    fn advance_back(&self, ws: &mut NetworkWorkspace, j: usize, t: f64) {
+        let p = ws.pop_of[j] as usize;
+        let pc = ws.consts[p];
+        if pc.t_ref > 0.0 && !ws.wake_done[j] {
+            if let Some(k) = current_spike(ws, j) {
+                let t_w = ws.spikes[k].time + pc.t_ref;
+                if t_w >= self.t_end {
+                    ws.wake_done[j] = true;
+                } else if t_w > t {
+                    let clock = pc.clock(t_w, ws.clocks.epoch);
+                    let d = ws.mark[j].decay_back_to(&pc, &clock);
+                    let lv = d.mem * ws.x_v[j];
+                    ws.x_i[j] = d.syn * ws.x_i[j] + d.cross * ws.x_v[j];
+                    ws.wake_term[j] = lv * ws.wake_current[k] * pc.k.inv_tau_mem;
+                    ws.x_v[j] = 0.0;
+                    ws.mark[j] = Mark::backward(&clock);
+                    ws.wake_done[j] = true;
+                }
+            }
+        }
+        let clock = ws.clocks.at(&ws.consts, p, t);
+        let d = ws.mark[j].decay_back_to(&pc, &clock);
+        let (lv, li) = (ws.x_v[j], ws.x_i[j]);
+        ws.x_i[j] = d.syn * li + d.cross * lv;
+        ws.x_v[j] = d.mem * lv;
+        ws.mark[j] = Mark::backward(&clock);
+    }
+
+    /// Whether neuron `j` is clamped at `t` (its current spike at or before `t`, less than
+    /// `t_ref` ago).
+    fn refractory_at(&self, ws: &NetworkWorkspace, j: usize, t: f64) -> bool {
+        let t_ref = ws.consts[ws.pop_of[j] as usize].t_ref;
+        t_ref > 0.0
+            && current_spike(ws, j).is_some_and(|k| {
+                let ts = ws.spikes[k].time;
+                ts <= t && t < ts + t_ref
+            })
+    }
+
+    /// The adjoint of every neuron at `t` (all neurons carried back to `t`).
+    fn sample_all(&self, ws: &mut NetworkWorkspace, t: f64, n: usize) -> AdjointSample {
+        for j in 0..n {
+            self.advance_back(ws, j, t);
+        }
+        AdjointSample {
+            time: t,
+            lambda_v: ws.x_v[..n].to_vec(),
+            lambda_i: ws.x_i[..n].to_vec(),
+        }
+    }
+
+    /// Zero adjoints at `t_end`, per-neuron spike lists (for refractory periods), fan-out tables.
+    fn prepare_backward(&self, ws: &mut NetworkWorkspace) {
+        let n = ws.pop_of.len();
+        ws.x_v.clear();
+        ws.x_v.resize(n, 0.0);
+        ws.x_i.clear();
+        ws.x_i.resize(n, 0.0);
+        let t0 = self.t_end;
+        ws.clocks.reset(&ws.consts, t0);
+        let end: Vec<Mark> = (0..ws.consts.len())
+            .map(|p| Mark::backward(&ws.consts[p].clock(t0, t0)))
+            .collect();
+        ws.mark.clear();
+        ws.mark.extend(ws.pop_of.iter().map(|&p| end[p as usize]));
+        ws.wake_term.clear();
+        ws.wake_term.resize(n, 0.0);
+        ws.wake_done.clear();
+        ws.wake_done.resize(n, false);
+        ws.cursor.clear();
+        ws.cursor.resize(n, 0);
+        ws.spike_offsets.clear();
+        ws.spike_index.clear();
+        if ws.wake_current.is_empty() {
+            return;
+        }
+        // Spikes of each neuron in time order: spike_index[spike_offsets[j]..][..cursor[j]].
+        for s in &ws.spikes {
+            ws.cursor[s.neuron as usize] += 1;
+        }
+        ws.spike_offsets.push(0);
+        for j in 0..n {
+            let last = ws.spike_offsets[j];
+            ws.spike_offsets.push(last + ws.cursor[j]);
+        }
+        ws.spike_index.resize(ws.spikes.len(), 0);
+        let mut fill: Vec<u32> = ws.spike_offsets[..n].to_vec();
+        for (k, s) in ws.spikes.iter().enumerate() {
+            let j = s.neuron as usize;
+            ws.spike_index[fill[j] as usize] = k as u32;
+            fill[j] += 1;
+        }
+    }
+}
+
+/// Index in `ws.spikes` of neuron `j`'s latest spike not yet walked back over.
+#[inline]
+fn current_spike(ws: &NetworkWorkspace, j: usize) -> Option<usize> {
+    let c = *ws.cursor.get(j)?;
+    if c == 0 || ws.spike_index.is_empty() {
+        return None;
+    }
+    Some(ws.spike_index[(ws.spike_offsets[j] + c - 1) as usize] as usize)
+}
+
+/// Moves the epoch to `t`, rescaling every neuron's backward mark.
+fn rebase_backward(ws: &mut NetworkWorkspace, t: f64) {
+    let shift = t - ws.clocks.epoch;
+    for (m, &p) in ws.mark.iter_mut().zip(&ws.pop_of) {
+        m.rebase(&ws.consts[p as usize], shift, false);
+    }
+    ws.clocks.set_epoch(t);
+}

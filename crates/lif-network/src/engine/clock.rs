@@ -1,0 +1,224 @@
+//! Lazy per-neuron closed form with shared exponentials.
+//!
+//! A neuron's state is kept at the time `t0` of the last event that touched it and carried to the
+//! time `t1` of the next one by `Decay(t1 - t0)` (`e^{-Δ/τm}`, `e^{-Δ/τs}` and the cross kernel
+//! `K(Δ)`, see `eventprop::closed_form`). Computing these per touched neuron would cost three
+//! transcendental calls per synaptic event. Instead every population keeps the exponentials of
+//! the *event* time relative to an epoch `T`, `Em(t) = e^{-(t-T)/τm}`, `Es(t) = e^{-(t-T)/τs}`,
+//! computed once per event and shared by all neurons the event touches, and every neuron stores
+//! the reciprocals at its own `t0` (its [`Mark`]); then `e^{-Δ/τm} = Em(t1) / Em(t0)` is one
+//! multiplication, and so is `e^{-Δ/τs}`.
+//!
+//! The cross kernel is `K(Δ) = c (e^{-Δ/τs} - e^{-Δ/τm})` with `c = τs/(τs - τm)` when the time
+//! constants are well apart (`|c| <= 4`, absolute error `≈ |c| ε` per step), `(Δ/τm) e^{-Δ/τm}`
+//! when they are equal, and the exact `expm1` form (three transcendental calls) when they are
+//! close, where `c` would cancel badly.
+//!
+//! Precision: `Em(t)` carries the rounding of `(t - T)/τ`, a relative error of order
+//! `ε |t - T|/τ`, i.e. a shift of `t` by about one ulp of `t - T`; the epoch is moved forward (all
+//! marks rescaled, `O(N)`) before `|t - T|/τ` exceeds [`MAX_EXPONENT`], so nothing overflows.
+
+use crate::eventprop::closed_form::Decay;
+use crate::eventprop::params::Kernel;
+use crate::LifError;
+
+/// Largest `|t - T|/τ` before the epoch moves (`e^{400}` ≈ 5e173, far from overflow).
+pub(crate) const MAX_EXPONENT: f64 = 400.0;
+
+/// How a population evaluates the cross kernel `K(Δ)`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Cross {
+    /// `K = c (syn - mem)`.
+    Split(f64),
+    /// `τm = τs`: `K = mem Δ/τm`.
+    Equal,
+    /// `τm ≈ τs`: `Kernel::decay(Δ)`.
+    Exact,
+}
+
+/// The constants of one population.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PopConsts {
+    pub k: Kernel,
+    pub cross: Cross,
+    /// Absolute refractory period (0 = none).
+    pub t_ref: f64,
+    /// `ϑ (1 - 8 ε)`: below this the upper bound of the maximum excludes a crossing.
+    pub thr_bound: f64,
+}
+
+impl PopConsts {
+    pub fn new(params: crate::LifParams, t_ref: f64) -> Result<Self, LifError> {
+        let k = params.kernel()?;
+        let cross = if params.tau_mem == params.tau_syn {
+            Cross::Equal
+        } else {
+            let c = params.tau_syn / (params.tau_syn - params.tau_mem);
+            if c.abs() <= 4.0 {
+                Cross::Split(c)
+            } else {
+                Cross::Exact
+            }
+        };
+        Ok(Self {
+            k,
+            cross,
+            t_ref,
+            thr_bound: k.threshold * (1.0 - 8.0 * f64::EPSILON),
+        })
+    }
+
+    /// The shared exponentials at time `t` for epoch `epoch`.
+    #[inline]
+    pub fn clock(&self, t: f64, epoch: f64) -> Clock {
+        let em = (-(t - epoch) * self.k.inv_tau_mem).exp();
+        let es = (-(t - epoch) * self.k.inv_tau_syn).exp();
+        Clock {
+            t,
+            em,
+            es,
+            em_inv: 1.0 / em,
+            es_inv: 1.0 / es,
+        }
+    }
+
+    /// `Decay` over `[earlier, later]` from the exponentials at both ends: `em_ratio` is
+    /// `Em(later)/Em(earlier)`, `es_ratio` likewise, `dt = later - earlier`.
+    #[inline]
+    pub fn decay(&self, em_ratio: f64, es_ratio: f64, dt: f64) -> Decay {
+        if dt == 0.0 {
+            return Decay {
+                mem: 1.0,
+                syn: 1.0,
+                cross: 0.0,
+            };
+        }
+        match self.cross {
+            Cross::Split(c) => Decay {
+                mem: em_ratio,
+                syn: es_ratio,
+                cross: c * (es_ratio - em_ratio),
+            },
+            Cross::Equal => Decay {
+                mem: em_ratio,
+                syn: es_ratio,
+                cross: em_ratio * dt * self.k.inv_tau_mem,
+            },
+            Cross::Exact => self.k.decay(dt),
+        }
+    }
+}
+
+/// The shared exponentials of one population at one event time.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Clock {
+    pub t: f64,
+    pub em: f64,
+    pub es: f64,
+    pub em_inv: f64,
+    pub es_inv: f64,
+}
+
+/// What a neuron remembers of the time its state refers to: the time and the two exponentials
+/// (their reciprocals in the forward pass, where time runs forward; themselves in the backward
+/// pass), so that `Decay` to a later (earlier) [`Clock`] is two multiplications.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Mark {
+    pub t: f64,
+    pub m: f64,
+    pub s: f64,
+}
+
+impl Mark {
+    /// The forward mark at `c` (reciprocals).
+    #[inline]
+    pub fn forward(c: &Clock) -> Self {
+        Self {
+            t: c.t,
+            m: c.em_inv,
+            s: c.es_inv,
+        }
+    }
+
+    /// The backward mark at `c`.
+    #[inline]
+    pub fn backward(c: &Clock) -> Self {
+        Self {
+            t: c.t,
+            m: c.em,
+            s: c.es,
+        }
+    }
+
+    /// `Decay` from this forward mark to the later clock `c`.
+    #[inline]
+    pub fn decay_to(&self, pc: &PopConsts, c: &Clock) -> Decay {
+        pc.decay(c.em * self.m, c.es * self.s, c.t - self.t)
+    }
+
+    /// `Decay` from this backward mark back to the earlier clock `c`.
+    #[inline]
+    pub fn decay_back_to(&self, pc: &PopConsts, c: &Clock) -> Decay {
+        pc.decay(self.m * c.em_inv, self.s * c.es_inv, self.t - c.t)
+    }
+
+    /// Moves a forward (`forward == true`) or backward mark to a new epoch, `shift = new - old`.
+    #[inline]
+    pub fn rebase(&mut self, pc: &PopConsts, shift: f64, forward: bool) {
+        let sign = if forward { -1.0 } else { 1.0 };
+        self.m *= (sign * shift * pc.k.inv_tau_mem).exp();
+        self.s *= (sign * shift * pc.k.inv_tau_syn).exp();
+    }
+}
+
+/// Per-population clocks of the current event time, computed on first use at each time.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Clocks {
+    pub epoch: f64,
+    /// Largest `1/τ` over the populations.
+    pub max_rate: f64,
+    cache: Vec<Clock>,
+    valid: Vec<bool>,
+    time: f64,
+}
+
+impl Clocks {
+    pub fn reset(&mut self, consts: &[PopConsts], epoch: f64) {
+        self.epoch = epoch;
+        self.max_rate = consts
+            .iter()
+            .map(|c| c.k.inv_tau_mem.max(c.k.inv_tau_syn))
+            .fold(0.0, f64::max);
+        self.cache.clear();
+        self.cache.resize(consts.len(), Clock::default());
+        self.valid.clear();
+        self.valid.resize(consts.len(), false);
+        self.time = f64::NAN;
+    }
+
+    /// Whether the epoch must move before events at `t` are handled.
+    #[inline]
+    pub fn needs_rebase(&self, t: f64) -> bool {
+        (t - self.epoch).abs() * self.max_rate > MAX_EXPONENT
+    }
+
+    /// Moves the epoch to `t` (the caller rescales every mark by the same shift).
+    pub fn set_epoch(&mut self, t: f64) {
+        self.epoch = t;
+        self.valid.iter_mut().for_each(|v| *v = false);
+    }
+
+    /// The clock of population `p` at time `t`.
+    #[inline]
+    pub fn at(&mut self, consts: &[PopConsts], p: usize, t: f64) -> Clock {
+        if t != self.time {
+            self.time = t;
+            self.valid.iter_mut().for_each(|v| *v = false);
+        }
+        if !self.valid[p] {
+            self.cache[p] = consts[p].clock(t, self.epoch);
+            self.valid[p] = true;
+        }
+        self.cache[p]
+    }
+}

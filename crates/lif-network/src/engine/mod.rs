@@ -1,0 +1,42 @@
+//! One event-driven engine for spiking networks of any shape: populations of LIF neurons
+//! (Table 1, per-population parameters and absolute refractory period) connected by projections
+//! (sparse fan-out lists; dense ones are the special case with every pair), from the inputs or
+//! between populations, feed-forward or recurrent.
+//!
+//! - `network`: [`Network`], [`Population`], [`Projection`], [`Source`] and their validation.
+//! - `clock`: the lazy per-neuron closed form with exponentials shared per event.
+//! - `forward`: exact event-driven simulation with a priority queue of next threshold crossings.
+//! - `backward`: EventProp (Table 2, Algorithm 1) in reverse event order, lazily per neuron.
+//! - `workspace`: what the forward pass keeps (24 bytes per spike, 32 with refractoriness) and
+//!   the reusable buffers; [`NeuronProbe`] and [`AdjointSample`].
+//!
+//! Gradients are one vector per projection, aligned with its weights; cotangents are one entry
+//! per recorded spike (`∂l/∂t_k`) and per probe (`∂l/∂V`).
+//!
+//! ```
+//! use lif_network::engine::{Network, NetworkWorkspace, Population, Projection, Source};
+//! use lif_network::{InputSpike, LifParams};
+//!
+//! // Two inputs into a population of 3 with sparse recurrent connections.
+//! let mut net = Network::new(2, vec![Population::new("hidden", 3, LifParams::default())], 30.0);
+//! net.projections.push(Projection::dense(Source::Input, 0, 2, 3, &[4.0; 6]));
+//! net.projections.push(Projection::sparse(Source::Population(0), 0, 3, &[(0, 1, 2.0), (1, 2, 2.0)]));
+//! let mut ws = NetworkWorkspace::new();
+//! let input = [InputSpike { time: 1.0, source: 0 }, InputSpike { time: 2.0, source: 1 }];
+//! net.forward(&input, &[], &mut ws)?;
+//! assert!(!ws.spikes().is_empty());
+//! let cot = vec![1.0; ws.spikes().len()]; // L = Σ spike times
+//! let mut grad = net.zero_gradient();
+//! net.backward(&mut ws, &cot, &[], &mut grad)?;
+//! assert!(grad[0].iter().all(|&g| g <= 0.0)); // stronger inputs, earlier spikes
+//! # Ok::<(), lif_network::LifError>(())
+//! ```
+
+mod backward;
+mod clock;
+mod forward;
+mod network;
+mod workspace;
+
+pub use network::{Network, Population, Projection, Source};
+pub use workspace::{AdjointSample, NetworkWorkspace, NeuronProbe};

@@ -1,0 +1,196 @@
+//! What a forward pass of a [`Network`](super::Network) keeps for its backward pass, and the
+//! reusable per-thread buffers of both passes.
+//!
+//! The record is `O(spikes)`: per spike its time, global neuron index and synaptic current
+//! ([`Spike`], 24 bytes), plus, in populations with a refractory period, the synaptic current at
+//! the end of the refractory period (8 bytes). The inputs and probes are kept as given (sorted).
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use super::clock::{Clocks, Mark, PopConsts};
+use crate::eventprop::Spike;
+use crate::InputSpike;
+
+/// A request for the membrane voltage of one neuron at a fixed time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NeuronProbe {
+    /// Population index.
+    pub population: usize,
+    /// Neuron index in the population.
+    pub neuron: usize,
+    /// Time in `[0, t_end]` (ms). During a refractory period the voltage is the reset value 0;
+    /// at a spike time of the probed neuron it is the value after the reset.
+    pub time: f64,
+}
+
+/// The adjoint of every neuron at one time (the generic adjoints: `λ_V = dL/dV`,
+/// `λ_I = dL/dI`; the paper's are `-λ_V/τ_mem` and `-λ_I/τ_syn`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AdjointSample {
+    /// The time (ms).
+    pub time: f64,
+    /// `λ_V` per neuron (global index).
+    pub lambda_v: Vec<f64>,
+    /// `λ_I` per neuron (global index).
+    pub lambda_i: Vec<f64>,
+}
+
+/// A pending event of one neuron in the forward queue: its next threshold crossing, or the end of
+/// its refractory period. Valid while `version` matches the neuron's.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pending {
+    pub time: f64,
+    pub neuron: u32,
+    pub version: u32,
+    /// End of a refractory period (handled before crossings at the same time).
+    pub wake: bool,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    /// Reversed, so that `BinaryHeap` pops the earliest: by time, wake-ups first, then neuron.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .time
+            .total_cmp(&self.time)
+            .then(other.wake.cmp(&self.wake).reverse())
+            .then(other.neuron.cmp(&self.neuron))
+    }
+}
+
+/// Reusable buffers and the record of one sample of a [`Network`](super::Network). Keep one
+/// per thread; buffers grow to the largest sample and are then reused.
+#[derive(Clone, Debug)]
+pub struct NetworkWorkspace {
+    /// Limit on the number of spikes of one sample (runaway excitation). Default 1 000 000.
+    pub max_spikes: usize,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) inputs: Vec<InputSpike>,
+    pub(crate) probes: Vec<NeuronProbe>,
+    /// Probe indices sorted by time.
+    pub(crate) probe_order: Vec<u32>,
+    pub(crate) probe_values: Vec<f64>,
+    pub(crate) spikes: Vec<Spike>,
+    /// Per spike: the synaptic current at the end of its refractory period (NaN without one, or
+    /// if it ends after `t_end`). Empty if no population is refractory.
+    pub(crate) wake_current: Vec<f64>,
+    pub(crate) min_abs_vdot: f64,
+    pub(crate) events: usize,
+    // Per-neuron state (forward: V, I at the mark; backward: λ_V, λ_I at the mark).
+    pub(crate) pop_of: Vec<u32>,
+    pub(crate) x_v: Vec<f64>,
+    pub(crate) x_i: Vec<f64>,
+    pub(crate) mark: Vec<Mark>,
+    pub(crate) version: Vec<u32>,
+    pub(crate) ref_until: Vec<f64>,
+    pub(crate) last_spike: Vec<u32>,
+    pub(crate) queue: BinaryHeap<Pending>,
+    pub(crate) consts: Vec<PopConsts>,
+    pub(crate) clocks: Clocks,
+    // Backward scratch.
+    pub(crate) spike_offsets: Vec<u32>,
+    pub(crate) spike_index: Vec<u32>,
+    pub(crate) cursor: Vec<u32>,
+    pub(crate) wake_term: Vec<f64>,
+    pub(crate) wake_done: Vec<bool>,
+    /// Per population: the projections leaving it; and the projections from the inputs.
+    pub(crate) out_of: Vec<Vec<u32>>,
+    pub(crate) from_inputs: Vec<u32>,
+    pub(crate) offsets: Vec<usize>,
+}
+
+impl Default for NetworkWorkspace {
+    fn default() -> Self {
+        Self {
+            max_spikes: 1_000_000,
+            shape: Vec::new(),
+            inputs: Vec::new(),
+            probes: Vec::new(),
+            probe_order: Vec::new(),
+            probe_values: Vec::new(),
+            spikes: Vec::new(),
+            wake_current: Vec::new(),
+            min_abs_vdot: f64::INFINITY,
+            events: 0,
+            pop_of: Vec::new(),
+            x_v: Vec::new(),
+            x_i: Vec::new(),
+            mark: Vec::new(),
+            version: Vec::new(),
+            ref_until: Vec::new(),
+            last_spike: Vec::new(),
+            queue: BinaryHeap::new(),
+            consts: Vec::new(),
+            clocks: Clocks::default(),
+            spike_offsets: Vec::new(),
+            spike_index: Vec::new(),
+            cursor: Vec::new(),
+            wake_term: Vec::new(),
+            wake_done: Vec::new(),
+            out_of: Vec::new(),
+            from_inputs: Vec::new(),
+            offsets: Vec::new(),
+        }
+    }
+}
+
+impl NetworkWorkspace {
+    /// An empty workspace.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// All spikes of the last forward pass in the order they were processed (time order; ties in
+    /// queue order), with global neuron indices. Spike-time cotangents are aligned with it.
+    pub fn spikes(&self) -> &[Spike] {
+        &self.spikes
+    }
+
+    /// The input spikes of the last forward pass that fell in `[0, t_end]`, sorted by time.
+    pub fn inputs(&self) -> &[InputSpike] {
+        &self.inputs
+    }
+
+    /// The probes of the last forward pass, in the order they were given.
+    pub fn probes(&self) -> &[NeuronProbe] {
+        &self.probes
+    }
+
+    /// Probe voltages, in the order the probes were given.
+    pub fn probe_values(&self) -> &[f64] {
+        &self.probe_values
+    }
+
+    /// `min |V̇⁻|` over all spikes, `V̇⁻ = (I - ϑ)/τ_mem` (`+inf` without spikes).
+    pub fn min_abs_vdot(&self) -> f64 {
+        self.min_abs_vdot
+    }
+
+    /// Number of synaptic events delivered by the last forward pass (one per synapse a spike or
+    /// an input spike crossed).
+    pub fn synaptic_events(&self) -> usize {
+        self.events
+    }
+
+    /// Bytes of the record the backward pass reads, per spike: the [`Spike`]s and, with a
+    /// refractory population, the currents at the ends of refractory periods.
+    pub fn record_bytes_per_spike(&self) -> usize {
+        std::mem::size_of::<Spike>()
+            + if self.wake_current.is_empty() {
+                0
+            } else {
+                std::mem::size_of::<f64>()
+            }
+    }
+}
