@@ -111,6 +111,16 @@ pub struct SampleLimits {
     pub test: Option<usize>,
 }
 
+/// A data file a run read, with its SHA-256 (of the bytes on disk), so that a resumed or
+/// repeated run can check it trains on the same data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFile {
+    /// The file's path as given (made absolute when possible).
+    pub path: std::path::PathBuf,
+    /// Lower-case hex SHA-256 of its content.
+    pub sha256: String,
+}
+
 /// Everything needed to build, train and evaluate a network.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExperimentConfig {
@@ -136,6 +146,10 @@ pub struct ExperimentConfig {
     pub train: TrainOptions,
     /// Subsets for quick runs.
     pub limits: SampleLimits,
+    /// The data files read (none for the generated Yin-Yang data), filled in when the data is
+    /// loaded.
+    #[serde(default)]
+    pub data_files: Vec<DataFile>,
 }
 
 impl ExperimentConfig {
@@ -165,8 +179,10 @@ impl ExperimentConfig {
                 seed: 0,
                 adam: AdamOptions::default(),
                 input_dropout: 0.0,
+                drop_last: false,
             },
             limits: SampleLimits::default(),
+            data_files: Vec::new(),
         }
     }
 
@@ -190,8 +206,10 @@ impl ExperimentConfig {
                 seed: 0,
                 adam: AdamOptions::default(),
                 input_dropout: 0.2,
+                drop_last: false,
             },
             limits: SampleLimits::default(),
+            data_files: Vec::new(),
         }
     }
 

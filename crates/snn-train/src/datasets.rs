@@ -4,10 +4,13 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::config::{EncodingConfig, ExperimentConfig, Task};
+use crate::config::{DataFile, EncodingConfig, ExperimentConfig, Task};
 use crate::error::{Result, TrainError};
-use crate::mnist::{load_mnist, LabeledImages, N_CLASSES, PIXELS};
+use crate::mnist::{
+    find_file, load_mnist, LabeledImages, N_CLASSES, PIXELS, TEST_FILES, TRAIN_FILES,
+};
 use crate::model::Dataset;
+use crate::store::sha256_file;
 use crate::yinyang::{self, YinYangSample};
 
 /// The three splits, encoded as input spikes.
@@ -19,6 +22,30 @@ pub struct Splits {
     pub validation: Dataset,
     /// Test set (reported once, at the end).
     pub test: Dataset,
+}
+
+/// The data files `config`'s task reads from `data_dir`, with their SHA-256 (none for the
+/// generated Yin-Yang data).
+pub fn data_files(config: &ExperimentConfig, data_dir: Option<&Path>) -> Result<Vec<DataFile>> {
+    match config.task {
+        Task::YinYang => Ok(Vec::new()),
+        Task::Mnist => {
+            let dir = data_dir.ok_or(TrainError::InvalidOption {
+                name: "data",
+                value: "(none)".into(),
+                reason: "MNIST needs the directory of its IDX files",
+            })?;
+            [TRAIN_FILES.0, TRAIN_FILES.1, TEST_FILES.0, TEST_FILES.1]
+                .into_iter()
+                .map(|name| {
+                    let path = find_file(dir, name)?;
+                    let sha256 = sha256_file(&path)?;
+                    let path = std::fs::canonicalize(&path).unwrap_or(path);
+                    Ok(DataFile { path, sha256 })
+                })
+                .collect()
+        }
+    }
 }
 
 /// Loads and encodes the splits of `config`'s task, each cut to `config.limits`. MNIST needs

@@ -123,6 +123,39 @@ pub enum TrainError {
         /// Length given.
         found: usize,
     },
+    /// The output directory already holds a run.
+    #[error(
+        "{}: holds another run ({found}); continue it with --resume {}, or replace it with --force",
+        dir.display(),
+        dir.display()
+    )]
+    RunExists {
+        /// The directory.
+        dir: PathBuf,
+        /// The run file found in it.
+        found: String,
+    },
+    /// `--resume` names a directory without a run.
+    #[error("{}: no run to resume (no {file})", dir.display())]
+    NoRun {
+        /// The directory.
+        dir: PathBuf,
+        /// The file that is missing.
+        file: &'static str,
+    },
+    /// A data file differs from the one a run was started with.
+    #[error(
+        "{}: SHA-256 {found} differs from {recorded}, recorded when the run started",
+        path.display()
+    )]
+    DataChanged {
+        /// The file.
+        path: PathBuf,
+        /// The checksum in the run's configuration.
+        recorded: String,
+        /// The checksum now.
+        found: String,
+    },
     /// The network could not be built, simulated or differentiated.
     #[error("network: {0}")]
     Network(#[from] lif_network::LifError),

@@ -29,18 +29,26 @@ pub struct Evaluation {
 }
 
 /// Running sums of per-example results, added in example order.
-#[derive(Clone, Debug)]
-pub(crate) struct Tally {
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    /// Examples added.
     pub n: usize,
+    /// Examples classified correctly.
     pub correct: usize,
+    /// Sum of the finite losses.
     pub loss_sum: f64,
+    /// Examples with an infinite loss.
     pub infinite_loss: usize,
+    /// Network spikes.
     pub spikes: usize,
+    /// Examples without a prediction.
     pub no_prediction: usize,
+    /// `confusion[label][predicted]`.
     pub confusion: Vec<Vec<usize>>,
 }
 
 impl Tally {
+    /// Zero sums for `n_classes` classes.
     pub fn new(n_classes: usize) -> Self {
         Self {
             n: 0,
@@ -53,6 +61,7 @@ impl Tally {
         }
     }
 
+    /// Adds one example's result.
     pub fn add(&mut self, p: &SamplePrediction, label: usize) {
         self.n += 1;
         if p.loss.is_finite() {
@@ -74,10 +83,12 @@ impl Tally {
         }
     }
 
+    /// `correct / n`.
     pub fn accuracy(&self) -> f64 {
         self.correct as f64 / self.n.max(1) as f64
     }
 
+    /// Mean of the finite losses (`+∞` when every loss is infinite).
     pub fn mean_loss(&self) -> f64 {
         let finite = self.n - self.infinite_loss;
         if finite == 0 && self.n > 0 {
@@ -87,10 +98,12 @@ impl Tally {
         }
     }
 
+    /// Mean spikes per example.
     pub fn spikes_per_sample(&self) -> f64 {
         self.spikes as f64 / self.n.max(1) as f64
     }
 
+    /// The final scores.
     pub fn into_evaluation(self) -> Evaluation {
         Evaluation {
             n: self.n,
@@ -108,6 +121,18 @@ impl Tally {
 /// Evaluates `model` on every example of `data` (in parallel; sums in example order, so the
 /// result does not depend on the number of threads).
 pub fn evaluate<M: Model>(model: &M, data: &Dataset) -> Result<Evaluation> {
+    evaluate_with_progress(model, data, &mut |_, _| {})
+}
+
+/// Examples scored in parallel between two progress reports.
+const PROGRESS_CHUNK: usize = 1024;
+
+/// [`evaluate`], calling `progress(done, n)` after every chunk of examples.
+pub fn evaluate_with_progress<M: Model>(
+    model: &M,
+    data: &Dataset,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Evaluation> {
     if data.is_empty() {
         return Err(TrainError::InvalidOption {
             name: "dataset size",
@@ -115,22 +140,28 @@ pub fn evaluate<M: Model>(model: &M, data: &Dataset) -> Result<Evaluation> {
             reason: "evaluation needs at least one example",
         });
     }
-    let results: Vec<Result<SamplePrediction>> = (0..data.len())
-        .into_par_iter()
-        .map(|i| model.loss_and_prediction(&data.inputs[i], data.labels[i]))
-        .collect();
     let mut tally = Tally::new(data.n_classes);
-    for (i, r) in results.into_iter().enumerate() {
-        let p = r?;
-        if p.loss.is_nan() || p.loss == f64::NEG_INFINITY {
-            return Err(TrainError::NonFinite {
-                what: "loss",
-                value: p.loss,
-                sample: i,
-                epoch: None,
-            });
+    let mut start = 0;
+    while start < data.len() {
+        let end = (start + PROGRESS_CHUNK).min(data.len());
+        let results: Vec<Result<SamplePrediction>> = (start..end)
+            .into_par_iter()
+            .map(|i| model.loss_and_prediction(&data.inputs[i], data.labels[i]))
+            .collect();
+        for (i, r) in (start..end).zip(results) {
+            let p = r?;
+            if p.loss.is_nan() || p.loss == f64::NEG_INFINITY {
+                return Err(TrainError::NonFinite {
+                    what: "loss",
+                    value: p.loss,
+                    sample: i,
+                    epoch: None,
+                });
+            }
+            tally.add(&p, data.labels[i]);
         }
-        tally.add(&p, data.labels[i]);
+        progress(end, data.len());
+        start = end;
     }
     Ok(tally.into_evaluation())
 }

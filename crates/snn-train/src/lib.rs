@@ -7,6 +7,7 @@
 //! - [`init`], [`optim`] (Adam), [`train`] (deterministic parallel minibatches), [`evaluate`];
 //! - [`config`] (Table 3 defaults), [`run`] (a run directory), [`report`] (CSV, JSON, SVG).
 
+pub mod checkpoint;
 pub mod config;
 pub mod datasets;
 pub mod encoding;
@@ -21,6 +22,7 @@ pub mod optim;
 pub mod report;
 pub mod run;
 pub mod snn;
+pub mod store;
 pub mod train;
 pub mod yinyang;
 

@@ -1,5 +1,7 @@
 //! Adam (Kingma & Ba 2015, Algorithm 1) with the paper's per-epoch learning-rate decay
-//! (Table 3: β₁ 0.9, β₂ 0.999, ε 1e-8, η 5e-3, η × 0.95 after every epoch).
+//! (Table 3: β₁ 0.9, β₂ 0.999, ε 1e-8, η 5e-3, η × 0.95 per epoch). The paper's code applies the
+//! decay after every epoch from the second on, so epochs 1 and 2 both use η and epoch `e` uses
+//! `η · 0.95^(e-2)`; [`AdamOptions::lr_decay_start`] sets that first decaying epoch.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +20,16 @@ pub struct AdamOptions {
     pub beta2: f64,
     /// Denominator offset ε (default 1e-8).
     pub epsilon: f64,
+    /// The decay is applied after every epoch from this one on (1-based): epoch `e` uses
+    /// `lr · lr_decay^max(0, e - lr_decay_start)`. Default 2, as the paper's code (no decay
+    /// after the first epoch); 1 decays after every epoch (this crate's behaviour before
+    /// 2026-11-30, and the value assumed for configurations that do not give it).
+    #[serde(default = "first_epoch")]
+    pub lr_decay_start: usize,
+}
+
+fn first_epoch() -> usize {
+    1
 }
 
 impl Default for AdamOptions {
@@ -28,6 +40,7 @@ impl Default for AdamOptions {
             beta1: 0.9,
             beta2: 0.999,
             epsilon: 1e-8,
+            lr_decay_start: 2,
         }
     }
 }
@@ -57,8 +70,36 @@ impl AdamOptions {
         if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
             return bad("epsilon", self.epsilon, "must be a finite number > 0");
         }
+        if self.lr_decay_start == 0 {
+            return Err(TrainError::InvalidOption {
+                name: "lr-decay-start",
+                value: "0".into(),
+                reason: "epochs count from 1",
+            });
+        }
         Ok(())
     }
+
+    /// The learning rate of `epoch` (1-based): `lr · lr_decay^max(0, epoch - lr_decay_start)`.
+    pub fn learning_rate(&self, epoch: usize) -> f64 {
+        let decays = epoch.saturating_sub(self.lr_decay_start);
+        self.lr
+            * self
+                .lr_decay
+                .powi(i32::try_from(decays).unwrap_or(i32::MAX))
+    }
+}
+
+/// Adam's step count and moment estimates, which a checkpoint must keep for a resumed run to
+/// continue bit for bit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdamState {
+    /// Updates made so far.
+    pub step: i32,
+    /// First-moment estimates, one array per parameter array.
+    pub m: Vec<Vec<f64>>,
+    /// Second-moment estimates.
+    pub v: Vec<Vec<f64>>,
 }
 
 /// Adam state for a list of parameter arrays (one per layer).
@@ -84,9 +125,46 @@ impl Adam {
         })
     }
 
-    /// Current learning rate (η decayed once per finished epoch).
+    /// Current learning rate (see [`Adam::start_epoch`]).
     pub fn learning_rate(&self) -> f64 {
         self.lr
+    }
+
+    /// Sets the learning rate of `epoch` (1-based), [`AdamOptions::learning_rate`].
+    pub fn start_epoch(&mut self, epoch: usize) {
+        self.lr = self.options.learning_rate(epoch);
+    }
+
+    /// The step count and moments.
+    pub fn state(&self) -> AdamState {
+        AdamState {
+            step: self.step,
+            m: self.m.clone(),
+            v: self.v.clone(),
+        }
+    }
+
+    /// Adam with `options` continuing from `state`, whose arrays must have the lengths given.
+    pub fn restore(options: AdamOptions, lengths: &[usize], state: AdamState) -> Result<Self> {
+        let mut adam = Self::new(options, lengths)?;
+        for (what, arrays) in [
+            ("Adam first moments", &state.m),
+            ("Adam second moments", &state.v),
+        ] {
+            adam.check_shapes(what, arrays.iter().map(Vec::len))?;
+            if let Some(x) = arrays.iter().flatten().find(|x| !x.is_finite()) {
+                return Err(TrainError::NonFinite {
+                    what,
+                    value: *x,
+                    sample: 0,
+                    epoch: None,
+                });
+            }
+        }
+        adam.step = state.step;
+        adam.m = state.m;
+        adam.v = state.v;
+        Ok(adam)
     }
 
     /// Number of updates made so far.
@@ -129,11 +207,6 @@ impl Adam {
             }
         }
         Ok(())
-    }
-
-    /// Applies the per-epoch decay `η ← η · lr_decay`.
-    pub fn end_epoch(&mut self) {
-        self.lr *= self.options.lr_decay;
     }
 
     fn check_shapes(
@@ -206,13 +279,43 @@ mod tests {
         assert!((theta[1][0] - 1.005).abs() < 1e-9);
     }
 
+    // The paper's code: epochs 1 and 2 at η, then ×0.95 per epoch; start 1 decays at once.
     #[test]
-    fn learning_rate_decays_geometrically_per_epoch() {
+    fn learning_rate_decays_per_epoch_from_the_start_epoch() {
         let mut adam = Adam::new(AdamOptions::default(), &[1]).unwrap();
-        for _ in 0..3 {
-            adam.end_epoch();
-        }
-        assert!((adam.learning_rate() - 5e-3 * 0.95f64.powi(3)).abs() < 1e-18);
+        let rates: Vec<f64> = (1..=4)
+            .map(|e| {
+                adam.start_epoch(e);
+                adam.learning_rate()
+            })
+            .collect();
+        assert_eq!(rates[0], 5e-3);
+        assert_eq!(rates[1], 5e-3);
+        assert!((rates[2] - 5e-3 * 0.95).abs() < 1e-18);
+        assert!((rates[3] - 5e-3 * 0.95 * 0.95).abs() < 1e-18);
+        let every = AdamOptions {
+            lr_decay_start: 1,
+            ..AdamOptions::default()
+        };
+        assert_eq!(every.learning_rate(1), 5e-3);
+        assert!((every.learning_rate(2) - 5e-3 * 0.95).abs() < 1e-18);
+    }
+
+    #[test]
+    fn restored_state_continues_like_the_original() {
+        let options = AdamOptions::default();
+        let mut a = Adam::new(options, &[2]).unwrap();
+        let mut theta = vec![vec![1.0, -1.0]];
+        a.update(&mut theta, &[vec![0.3, -2.0]]).unwrap();
+        let mut b = Adam::restore(options, &[2], a.state()).unwrap();
+        let mut theta_b = theta.clone();
+        a.update(&mut theta, &[vec![-0.1, 0.5]]).unwrap();
+        b.update(&mut theta_b, &[vec![-0.1, 0.5]]).unwrap();
+        assert_eq!(theta, theta_b);
+        assert_eq!(b.steps(), 2);
+        let mut wrong = a.state();
+        wrong.v[0].pop();
+        assert!(Adam::restore(options, &[2], wrong).is_err());
     }
 
     #[test]

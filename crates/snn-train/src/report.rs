@@ -6,16 +6,20 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::error::{Result, TrainError};
+use crate::store::atomic_write;
 use crate::train::EpochMetrics;
 
-/// Writes the metrics as CSV, one row per epoch, with a header of the field names.
+/// Writes the metrics as CSV, one row per epoch, with a header of the field names (atomically).
 pub fn write_metrics_csv(path: &Path, history: &[EpochMetrics]) -> Result<()> {
-    let io = |e: std::io::Error| TrainError::io(path, e);
-    let mut writer = csv::Writer::from_path(path).map_err(|e| csv_error(path, e))?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
     for row in history {
         writer.serialize(row).map_err(|e| csv_error(path, e))?;
     }
-    writer.flush().map_err(io)
+    let bytes = writer.into_inner().map_err(|e| TrainError::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    atomic_write(path, &bytes)
 }
 
 /// Reads metrics written by [`write_metrics_csv`].
@@ -37,13 +41,13 @@ fn csv_error(path: &Path, e: csv::Error) -> TrainError {
     }
 }
 
-/// Writes any serialisable value as pretty-printed JSON.
+/// Writes any serialisable value as pretty-printed JSON (atomically).
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| TrainError::Format {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    std::fs::write(path, text + "\n").map_err(|e| TrainError::io(path, e))
+    atomic_write(path, (text + "\n").as_bytes())
 }
 
 /// Reads a JSON value written by [`write_json`].
@@ -65,10 +69,12 @@ pub fn plot_curves(
     history: &[EpochMetrics],
     test_accuracy: Option<f64>,
 ) -> Result<()> {
-    draw_curves(path, title, history, test_accuracy).map_err(|message| TrainError::Format {
+    let mut svg = String::new();
+    draw_curves(&mut svg, title, history, test_accuracy).map_err(|message| TrainError::Format {
         path: path.to_path_buf(),
         message: format!("cannot draw plot: {message}"),
-    })
+    })?;
+    atomic_write(path, svg.as_bytes())
 }
 
 type DrawResult = std::result::Result<(), String>;
@@ -79,12 +85,12 @@ type Curve = (&'static str, RGBColor, fn(&EpochMetrics) -> f64);
 const PANEL_WIDTH: u32 = 500;
 
 fn draw_curves(
-    path: &Path,
+    svg: &mut String,
     title: &str,
     history: &[EpochMetrics],
     test_accuracy: Option<f64>,
 ) -> DrawResult {
-    let root = SVGBackend::new(path, (3 * PANEL_WIDTH, 420)).into_drawing_area();
+    let root = SVGBackend::with_string(svg, (3 * PANEL_WIDTH, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let root = root
         .titled(title, ("sans-serif", 20))
@@ -221,6 +227,7 @@ mod tests {
                 validation_loss: 1.1 / e as f64,
                 validation_infinite_loss: 0.01,
                 validation_accuracy: 0.45 + 0.1 * e as f64,
+                test_accuracy: (e == 2).then_some(0.5),
                 seconds: 0.25,
             })
             .collect()

@@ -1,35 +1,77 @@
-//! A whole experiment with its output directory: `config.json`, `metrics.csv` and
-//! `metrics.json` (rewritten after every epoch, so a long run can be watched), then
-//! `weights.json`, `summary.json` and `curves.svg`; and the evaluation of a weights file.
+//! A whole experiment with its output directory, written so that nothing is lost: after every
+//! epoch `weights.safetensors` (the last weights), `best.safetensors` (the best validation
+//! accuracy so far), `metrics.csv`, `metrics.json` and `checkpoint.safetensors` are rewritten
+//! atomically; a stop request (Ctrl-C) writes the checkpoint after the current minibatch. At the
+//! end, `summary.json` and `curves.svg`. A directory that holds a run is never reused silently:
+//! [`OutMode`] says whether to refuse, replace or resume it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{load_checkpoint, load_weights, save_checkpoint, save_weights, BestEpoch};
 use crate::config::ExperimentConfig;
-use crate::datasets::{load_splits, Splits};
+use crate::datasets::{data_files, load_splits, Splits};
 use crate::error::{Result, TrainError};
 use crate::evaluate::{evaluate, Evaluation};
-use crate::model::Dataset;
+use crate::model::{Dataset, Model};
 use crate::report::{plot_curves, read_json, write_json, write_metrics_csv};
-use crate::snn::{SavedNetwork, SnnClassifier};
-use crate::train::{train, EpochMetrics, Observer};
+use crate::snn::SnnClassifier;
+use crate::train::{BatchProgress, EpochEnd, EpochMetrics, Observer, Trainer};
 
 /// File names inside a run directory.
 pub mod files {
-    /// The experiment configuration.
+    /// The experiment configuration, data files and their checksums included.
     pub const CONFIG: &str = "config.json";
     /// Per-epoch metrics, CSV.
     pub const METRICS_CSV: &str = "metrics.csv";
     /// Per-epoch metrics, JSON.
     pub const METRICS_JSON: &str = "metrics.json";
-    /// Trained weights with their configuration.
-    pub const WEIGHTS: &str = "weights.json";
+    /// The weights after the last epoch (safetensors, configuration in its metadata).
+    pub const WEIGHTS: &str = "weights.safetensors";
+    /// The weights of the epoch with the best validation accuracy.
+    pub const BEST: &str = "best.safetensors";
+    /// Everything needed to resume: weights, Adam state, position, metrics.
+    pub const CHECKPOINT: &str = "checkpoint.safetensors";
     /// Final results.
     pub const SUMMARY: &str = "summary.json";
     /// Accuracy and loss curves.
     pub const PLOT: &str = "curves.svg";
+    /// Every file a run writes.
+    pub const ALL: [&str; 8] = [
+        CONFIG,
+        CHECKPOINT,
+        WEIGHTS,
+        BEST,
+        METRICS_CSV,
+        METRICS_JSON,
+        SUMMARY,
+        PLOT,
+    ];
+}
+
+/// What to do with an output directory that already holds a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutMode {
+    /// Refuse ([`TrainError::RunExists`]).
+    New,
+    /// Delete the old run's files and start afresh.
+    Force,
+    /// Continue the run from its checkpoint (from scratch when it has none yet).
+    Resume,
+}
+
+/// Where and how a run writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOptions {
+    /// The run directory.
+    pub out_dir: PathBuf,
+    /// Refuse, replace or resume an existing run.
+    pub mode: OutMode,
+    /// Score the test set after every epoch too (`EpochMetrics::test_accuracy`), to compare
+    /// learning curves with published ones; model selection still uses validation only.
+    pub test_each_epoch: bool,
 }
 
 /// Final results of a run.
@@ -43,39 +85,147 @@ pub struct RunSummary {
     pub test: Evaluation,
     /// Validation accuracy of the last epoch.
     pub final_validation_accuracy: f64,
+    /// The epoch of `best.safetensors`.
+    #[serde(default)]
+    pub best: Option<BestEpoch>,
+    /// Test-set scores of the best-validation weights.
+    #[serde(default)]
+    pub best_test: Option<Evaluation>,
     /// Mean wall-clock seconds per epoch.
     pub mean_epoch_seconds: f64,
-    /// Wall-clock seconds of the whole run, data loading included.
+    /// Wall-clock seconds of this invocation, data loading included (not of earlier
+    /// invocations of a resumed run).
     pub total_seconds: f64,
     /// Number of rayon threads used.
     pub threads: usize,
 }
 
-/// Passes progress on and rewrites the metrics files after every epoch.
-struct Recorder<'a> {
-    out_dir: &'a Path,
-    history: Vec<EpochMetrics>,
-    inner: &'a mut dyn Observer,
-    error: Option<TrainError>,
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunOutcome {
+    /// All epochs done, test set scored.
+    Finished(Box<RunSummary>),
+    /// Stopped on request; the checkpoint records where.
+    Interrupted {
+        /// The checkpoint file.
+        checkpoint: PathBuf,
+        /// Completed epochs.
+        epochs_done: usize,
+        /// Minibatches done in the next epoch.
+        batches_done: usize,
+    },
 }
 
-impl Observer for Recorder<'_> {
-    fn epoch_started(&mut self, epoch: usize, n_batches: usize) {
-        self.inner.epoch_started(epoch, n_batches);
+/// Minibatches after which a network without any spike is reported.
+const SILENCE_CHECK_BATCHES: usize = 10;
+
+/// Passes progress on and warns once when the network has not spiked in the first minibatches.
+struct Watch<'a> {
+    inner: &'a mut dyn Observer,
+    hint: String,
+    checked: bool,
+}
+
+impl Observer for Watch<'_> {
+    fn epoch_started(&mut self, epoch: usize, n_batches: usize, done: usize) {
+        self.inner.epoch_started(epoch, n_batches, done);
     }
 
-    fn batch_finished(&mut self) {
-        self.inner.batch_finished();
-    }
-
-    fn epoch_finished(&mut self, metrics: &EpochMetrics) {
-        self.history.push(metrics.clone());
-        // Keep the first write error; training goes on and the error is returned at the end.
-        if self.error.is_none() {
-            self.error = write_metrics(self.out_dir, &self.history).err();
+    fn batch_finished(&mut self, p: &BatchProgress) {
+        self.inner.batch_finished(p);
+        if !self.checked && p.batch >= SILENCE_CHECK_BATCHES.min(p.n_batches) {
+            self.checked = true;
+            if p.spikes == 0 {
+                self.inner.warning(&format!(
+                    "no spike in the network during the first {} training examples: the hidden \
+                     layer is silent and no gradient reaches it; {}",
+                    p.samples, self.hint
+                ));
+            }
         }
-        self.inner.epoch_finished(metrics);
     }
+
+    fn validation_progress(&mut self, done: usize, n: usize) {
+        self.inner.validation_progress(done, n);
+    }
+
+    fn epoch_finished(&mut self, m: &EpochMetrics) {
+        self.inner.epoch_finished(m);
+    }
+
+    fn message(&mut self, text: &str) {
+        self.inner.message(text);
+    }
+
+    fn warning(&mut self, text: &str) {
+        self.inner.warning(text);
+    }
+}
+
+/// The run file in `dir`, if any.
+fn existing_run_file(dir: &Path) -> Option<&'static str> {
+    files::ALL.into_iter().find(|f| dir.join(f).exists())
+}
+
+/// Creates `out_dir`, and refuses or clears an old run in it according to `mode`.
+fn prepare_out_dir(out_dir: &Path, mode: OutMode) -> Result<()> {
+    std::fs::create_dir_all(out_dir).map_err(|e| TrainError::io(out_dir, e))?;
+    match (mode, existing_run_file(out_dir)) {
+        (OutMode::New, Some(found)) => Err(TrainError::RunExists {
+            dir: out_dir.to_path_buf(),
+            found: found.to_string(),
+        }),
+        (OutMode::Force, Some(_)) => {
+            for f in files::ALL {
+                let path = out_dir.join(f);
+                if path.exists() {
+                    std::fs::remove_file(&path).map_err(|e| TrainError::io(&path, e))?;
+                }
+            }
+            Ok(())
+        }
+        (OutMode::Resume, _) if !out_dir.join(files::CONFIG).is_file() => Err(TrainError::NoRun {
+            dir: out_dir.to_path_buf(),
+            file: files::CONFIG,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The configuration of the run in `dir` (for `--resume`).
+pub fn read_run_config(dir: &Path) -> Result<ExperimentConfig> {
+    let path = dir.join(files::CONFIG);
+    if !path.is_file() {
+        return Err(TrainError::NoRun {
+            dir: dir.to_path_buf(),
+            file: files::CONFIG,
+        });
+    }
+    read_json(&path)
+}
+
+/// Checks that the data files now have the checksums recorded in the run's configuration.
+fn check_same_data(
+    recorded: &[crate::config::DataFile],
+    now: &[crate::config::DataFile],
+) -> Result<()> {
+    for (r, n) in recorded.iter().zip(now) {
+        if r.sha256 != n.sha256 {
+            return Err(TrainError::DataChanged {
+                path: n.path.clone(),
+                recorded: r.sha256.clone(),
+                found: n.sha256.clone(),
+            });
+        }
+    }
+    if recorded.len() != now.len() {
+        return Err(TrainError::ShapeMismatch {
+            what: "data files of the run",
+            expected: recorded.len(),
+            found: now.len(),
+        });
+    }
+    Ok(())
 }
 
 fn write_metrics(out_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
@@ -83,43 +233,154 @@ fn write_metrics(out_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
     write_json(&out_dir.join(files::METRICS_JSON), &history)
 }
 
-/// Creates `out_dir` (and parents) if needed.
-fn create_dir(out_dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(out_dir).map_err(|e| TrainError::io(out_dir, e))
+/// A hint for a silent network: the initial hidden weights and the option that raises them.
+fn silence_hint(config: &ExperimentConfig) -> String {
+    format!(
+        "raise the initial hidden weight mean (--hidden-mean, now {}; std {})",
+        config.init_hidden.mean, config.init_hidden.std
+    )
 }
 
-/// Runs the experiment `config`: loads and encodes the data (`data_dir` for MNIST), trains,
-/// evaluates on the test set and writes every output file into `out_dir`.
+/// Runs the experiment `config`: loads and encodes the data (`data_dir` for MNIST), trains with
+/// a checkpoint after every epoch (and on a stop request), evaluates on the test set and writes
+/// every output file into `run.out_dir`. `stop` is asked before every minibatch.
 pub fn run_experiment(
     config: &ExperimentConfig,
     data_dir: Option<&Path>,
-    out_dir: &Path,
+    run: &RunOptions,
     observer: &mut dyn Observer,
-) -> Result<RunSummary> {
+    stop: &dyn Fn() -> bool,
+) -> Result<RunOutcome> {
     let start = Instant::now();
     config.validate()?;
-    let splits: Splits = load_splits(config, data_dir)?;
-    let mut model = SnnClassifier::new(config)?;
-    create_dir(out_dir)?;
-    write_json(&out_dir.join(files::CONFIG), config)?;
-    let mut recorder = Recorder {
-        out_dir,
-        history: Vec::new(),
-        inner: observer,
-        error: None,
-    };
-    let history = train(
-        &mut model,
-        &splits.train,
-        &splits.validation,
-        &config.train,
-        &mut recorder,
-    )?;
-    if let Some(e) = recorder.error {
-        return Err(e);
+    let out_dir = run.out_dir.as_path();
+    prepare_out_dir(out_dir, run.mode)?;
+    let mut config = config.clone();
+    observer.message("loading and encoding the data");
+    let splits: Splits = load_splits(&config, data_dir)?;
+    let files_now = data_files(&config, data_dir)?;
+    if run.mode == OutMode::Resume {
+        check_same_data(&config.data_files, &files_now)?;
     }
-    write_json(&out_dir.join(files::WEIGHTS), &model.to_saved(config))?;
+    config.data_files = files_now;
+    observer.message(&format!(
+        "data: {} training, {} validation, {} test examples ({:.1} s)",
+        splits.train.len(),
+        splits.validation.len(),
+        splits.test.len(),
+        start.elapsed().as_secs_f64()
+    ));
+    for (name, set) in [
+        ("training", &splits.train),
+        ("validation", &splits.validation),
+        ("test", &splits.test),
+    ] {
+        if set.is_empty() {
+            return Err(TrainError::InvalidOption {
+                name: "split",
+                value: name.to_string(),
+                reason: "is empty: give it examples (check the split options and data files)",
+            });
+        }
+    }
+    let mut model = SnnClassifier::new(&config)?;
+    let lengths = model.param_lengths();
+    let checkpoint = out_dir.join(files::CHECKPOINT);
+    let (mut trainer, mut best) = if run.mode == OutMode::Resume && checkpoint.is_file() {
+        let c = load_checkpoint(&checkpoint)?;
+        let mut expected = c.config.clone();
+        expected.train.epochs = config.train.epochs;
+        if expected != config {
+            return Err(TrainError::Format {
+                path: checkpoint.clone(),
+                message: format!(
+                    "was written by another configuration than {}",
+                    files::CONFIG
+                ),
+            });
+        }
+        for (layer, w) in model.params_mut().into_iter().zip(&c.weights) {
+            layer.copy_from_slice(w);
+        }
+        observer.message(&format!(
+            "resuming after epoch {} (+{} minibatches) from {}",
+            c.state.epochs_done,
+            c.state.batches_done,
+            checkpoint.display()
+        ));
+        (
+            Trainer::resume(config.train, &lengths, c.adam, c.state)?,
+            c.best,
+        )
+    } else {
+        (Trainer::new(config.train, &lengths)?, None)
+    };
+    write_json(&out_dir.join(files::CONFIG), &config)?;
+    let mut watch = Watch {
+        inner: observer,
+        hint: silence_hint(&config),
+        checked: trainer.state.epochs_done > 0,
+    };
+    while trainer.state.epochs_done < config.train.epochs {
+        let end = trainer.run_epoch(
+            &mut model,
+            &splits.train,
+            &splits.validation,
+            &mut watch,
+            stop,
+        )?;
+        let save = |trainer: &Trainer, model: &SnnClassifier, best| {
+            save_checkpoint(
+                &checkpoint,
+                model,
+                &config,
+                &trainer.adam.state(),
+                trainer.adam.learning_rate(),
+                &trainer.state,
+                best,
+            )
+        };
+        match end {
+            EpochEnd::Interrupted => {
+                save(&trainer, &model, best)?;
+                return Ok(RunOutcome::Interrupted {
+                    checkpoint,
+                    epochs_done: trainer.state.epochs_done,
+                    batches_done: trainer.state.batches_done,
+                });
+            }
+            EpochEnd::Finished(mut m) => {
+                if run.test_each_epoch {
+                    m.test_accuracy = Some(evaluate(&model, &splits.test)?.accuracy);
+                    if let Some(last) = trainer.state.history.last_mut() {
+                        *last = m.clone();
+                    }
+                }
+                save_weights(&out_dir.join(files::WEIGHTS), &model, &config, m.epoch)?;
+                if best.is_none_or(|b: BestEpoch| m.validation_accuracy > b.validation_accuracy) {
+                    best = Some(BestEpoch {
+                        epoch: m.epoch,
+                        validation_accuracy: m.validation_accuracy,
+                    });
+                    save_weights(&out_dir.join(files::BEST), &model, &config, m.epoch)?;
+                }
+                write_metrics(out_dir, &trainer.state.history)?;
+                save(&trainer, &model, best)?;
+                watch.epoch_finished(&m);
+            }
+        }
+    }
+    let history = &trainer.state.history;
+    watch.message("scoring the test set");
     let test = evaluate(&model, &splits.test)?;
+    let best_test = match best {
+        Some(b) if b.epoch != history.last().map_or(0, |m| m.epoch) => {
+            let (best_model, _, _) = load_weights(&out_dir.join(files::BEST))?;
+            Some(evaluate(&best_model, &splits.test)?)
+        }
+        Some(_) => Some(test.clone()),
+        None => None,
+    };
     let summary = RunSummary {
         config: config.clone(),
         sizes: [
@@ -128,6 +389,8 @@ pub fn run_experiment(
             splits.test.len(),
         ],
         final_validation_accuracy: history.last().map_or(f64::NAN, |m| m.validation_accuracy),
+        best,
+        best_test,
         mean_epoch_seconds: history.iter().map(|m| m.seconds).sum::<f64>()
             / history.len().max(1) as f64,
         test,
@@ -141,11 +404,11 @@ pub fn run_experiment(
         plot_curves(
             &out_dir.join(files::PLOT),
             &title,
-            &history,
+            history,
             Some(summary.test.accuracy),
         )?;
     }
-    Ok(summary)
+    Ok(RunOutcome::Finished(Box::new(summary)))
 }
 
 /// Which split [`evaluate_weights`] scores.
@@ -160,34 +423,75 @@ pub enum Split {
     Test,
 }
 
-/// Loads a weights file.
-pub fn load_weights(path: &Path) -> Result<(SnnClassifier, ExperimentConfig)> {
-    let saved: SavedNetwork = read_json(path)?;
-    let model = SnnClassifier::from_saved(&saved, path)?;
-    Ok((model, saved.config))
+/// Resolves what `evaluate` scores: a weights file as given, or in a run directory its
+/// `best.safetensors` (falling back to `weights.safetensors`).
+pub fn weights_file(path: &Path) -> Result<PathBuf> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    for name in [files::BEST, files::WEIGHTS] {
+        if path.join(name).is_file() {
+            return Ok(path.join(name));
+        }
+    }
+    Err(TrainError::NoRun {
+        dir: path.to_path_buf(),
+        file: files::BEST,
+    })
 }
 
-/// Scores a weights file on one split of its task (`limit`: first examples only).
+/// What [`evaluate_weights`] scored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightsEvaluation {
+    /// The scores.
+    pub evaluation: Evaluation,
+    /// The configuration stored with the weights.
+    pub config: ExperimentConfig,
+    /// The file scored.
+    pub file: PathBuf,
+    /// The epoch after which the weights were saved.
+    pub epoch: usize,
+}
+
+/// Scores a weights file (or a run directory's best weights) on one split of its task
+/// (`limit`: first examples only). For MNIST, `data_dir` defaults to the directory of the
+/// files recorded in the configuration, whose checksums must match.
 pub fn evaluate_weights(
     weights: &Path,
     data_dir: Option<&Path>,
     split: Split,
     limit: Option<usize>,
-) -> Result<(Evaluation, ExperimentConfig)> {
-    let (model, mut config) = load_weights(weights)?;
+) -> Result<WeightsEvaluation> {
+    let file = weights_file(weights)?;
+    let (model, mut config, epoch) = load_weights(&file)?;
+    let recorded_dir = config
+        .data_files
+        .first()
+        .and_then(|f| f.path.parent())
+        .map(Path::to_path_buf);
+    let data_dir = data_dir.map(Path::to_path_buf).or(recorded_dir);
+    check_same_data(
+        &config.data_files,
+        &data_files(&config, data_dir.as_deref())?,
+    )?;
     config.limits = Default::default();
     match split {
         Split::Train => config.limits.train = limit,
         Split::Validation => config.limits.validation = limit,
         Split::Test => config.limits.test = limit,
     }
-    let splits = load_splits(&config, data_dir)?;
+    let splits = load_splits(&config, data_dir.as_deref())?;
     let data: &Dataset = match split {
         Split::Train => &splits.train,
         Split::Validation => &splits.validation,
         Split::Test => &splits.test,
     };
-    Ok((evaluate(&model, data)?, config))
+    Ok(WeightsEvaluation {
+        evaluation: evaluate(&model, data)?,
+        config,
+        file,
+        epoch,
+    })
 }
 
 /// The default output directory of a run: `runs/<task>-seed<seed>`.

@@ -132,25 +132,25 @@ fn unparsable_arguments_are_one_error_line() {
 #[test]
 fn missing_or_malformed_weights_file_is_one_error_line() {
     assert_one_line_error(
-        &["evaluate", "--weights", "/nonexistent/weights.json"],
-        &["/nonexistent/weights.json"],
+        &["evaluate", "--weights", "/nonexistent/weights.safetensors"],
+        &["/nonexistent/weights.safetensors"],
     );
     let dir = TempDir::new("weights");
-    let path = dir.path().join("weights.json");
-    std::fs::write(
-        &path,
-        "{\"format\": \"snn-train-weights-v1\", \"layers\": [",
-    )
-    .unwrap();
+    let path = dir.path().join("weights.safetensors");
+    // A safetensors header that claims more bytes than the file has, then plain JSON.
+    std::fs::write(&path, [200u8, 0, 0, 0, 0, 0, 0, 0, b'{', b'}']).unwrap();
     assert_one_line_error(
         &["evaluate", "--weights", path.to_str().unwrap()],
-        &["weights.json"],
+        &["weights.safetensors"],
     );
     std::fs::write(&path, "{\"format\": \"other\"}").unwrap();
     assert_one_line_error(
         &["evaluate", "--weights", path.to_str().unwrap()],
-        &["weights.json"],
+        &["weights.safetensors"],
     );
+    // A directory without a run.
+    let empty = TempDir::new("weights-empty");
+    assert_one_line_error(&["evaluate", "--weights", empty.arg()], &["no run"]);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! End-to-end check of the `snn-train` program: a tiny Yin-Yang run writes every promised file
-//! (configuration, per-epoch metrics as CSV and JSON, weights, summary, SVG plot), and
-//! `evaluate` on the saved weights reproduces the run's test accuracy. Guards against weights
-//! that are saved or reloaded wrongly and against missing outputs.
+//! (configuration, per-epoch metrics as CSV and JSON, last and best weights, checkpoint,
+//! summary, SVG plot), and `evaluate` on the saved weights reproduces the run's test accuracy
+//! and names the file it scored. Guards against weights that are saved or reloaded wrongly and
+//! against missing outputs.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -41,14 +42,7 @@ fn run_writes_all_outputs_and_evaluate_reproduces_test_accuracy() {
     );
     assert_eq!(stdout.lines().filter(|l| l.starts_with("epoch")).count(), 2);
 
-    for name in [
-        files::CONFIG,
-        files::METRICS_CSV,
-        files::METRICS_JSON,
-        files::WEIGHTS,
-        files::SUMMARY,
-        files::PLOT,
-    ] {
+    for name in files::ALL {
         assert!(out.join(name).is_file(), "{name} missing");
     }
     let metrics = read_metrics_csv(&out.join(files::METRICS_CSV)).unwrap();
@@ -69,11 +63,30 @@ fn run_writes_all_outputs_and_evaluate_reproduces_test_accuracy() {
         .unwrap();
     let text = String::from_utf8_lossy(&eval.stdout);
     assert!(eval.status.success(), "{text}");
+    assert!(
+        text.contains("weights.safetensors (after epoch 2)"),
+        "{text}"
+    );
     let expected = format!(
         "accuracy {:.2}% ({}/40)",
         100.0 * summary.test.accuracy,
         summary.test.correct
     );
+    assert!(text.contains(&expected), "{text:?} lacks {expected:?}");
+
+    // A run directory scores its best-validation weights, and says so.
+    let best = summary.best.expect("a best epoch");
+    let eval = Command::new(env!("CARGO_BIN_EXE_snn-train"))
+        .args(["evaluate", "--samples", "40", "--weights"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&eval.stdout);
+    assert!(eval.status.success(), "{text}");
+    let named = format!("best.safetensors (after epoch {})", best.epoch);
+    assert!(text.contains(&named), "{text:?} lacks {named:?}");
+    let best_test = summary.best_test.expect("best weights scored");
+    let expected = format!("({}/40)", best_test.correct);
     assert!(text.contains(&expected), "{text:?} lacks {expected:?}");
     let _ = std::fs::remove_dir_all(&out);
 }

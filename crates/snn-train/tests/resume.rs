@@ -1,0 +1,171 @@
+//! Guards against lost or mixed runs: "4 epochs" and "2 epochs, then `--resume` for 2 more" must
+//! give bit-identical weights; SIGINT during training must write a checkpoint, name it, exit 130,
+//! and resuming from it must again give the weights of an uninterrupted run; an output directory
+//! holding another run is refused unless `--force` or `--resume`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use snn_train::checkpoint::{load_checkpoint, load_weights};
+use snn_train::run::files;
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("snn-train-resume-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        Self(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A tiny Yin-Yang run: 30 hidden neurons, 96 training examples in batches of 16.
+const TINY: [&str; 14] = [
+    "yin-yang",
+    "--hidden",
+    "30",
+    "--train-samples",
+    "96",
+    "--batch-size",
+    "16",
+    "--validation-samples",
+    "20",
+    "--test-samples",
+    "20",
+    "--threads",
+    "2",
+    "--quiet",
+];
+
+fn snn_train(args: &[&str], extra: &[&str], out: Option<&Path>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_snn-train"));
+    cmd.args(args).args(extra);
+    if let Some(out) = out {
+        cmd.arg("--out").arg(out);
+    }
+    cmd.output().expect("the binary runs")
+}
+
+fn assert_ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "status {:?}: {}{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn final_weights(dir: &Path) -> Vec<Vec<f64>> {
+    let (model, _, _) = load_weights(&dir.join(files::WEIGHTS)).unwrap();
+    model.net.layers.iter().map(|l| l.weights.clone()).collect()
+}
+
+#[test]
+fn four_epochs_equal_two_then_two_resumed_bit_for_bit() {
+    let (a, b) = (TempDir::new("a"), TempDir::new("b"));
+    assert_ok(&snn_train(&TINY, &["--epochs", "4"], Some(&a.0)));
+    assert_ok(&snn_train(&TINY, &["--epochs", "2"], Some(&b.0)));
+    let after_two = final_weights(&b.0);
+    let b_arg = b.0.to_str().unwrap();
+    let resumed = snn_train(
+        &[
+            "yin-yang",
+            "--resume",
+            b_arg,
+            "--epochs",
+            "4",
+            "--threads",
+            "1",
+            "--quiet",
+        ],
+        &[],
+        None,
+    );
+    assert_ok(&resumed);
+    let (wa, wb) = (final_weights(&a.0), final_weights(&b.0));
+    assert_ne!(wb, after_two, "the resumed run did not train");
+    assert_eq!(wa, wb);
+    let metrics = std::fs::read_to_string(b.0.join(files::METRICS_CSV)).unwrap();
+    assert_eq!(metrics.lines().count(), 5, "{metrics}");
+
+    // Other options than the epochs are refused with --resume.
+    let refused = snn_train(
+        &["yin-yang", "--resume", b_arg, "--lr", "0.1", "--quiet"],
+        &[],
+        None,
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--lr"));
+}
+
+#[test]
+fn an_output_directory_with_a_run_is_refused_unless_forced() {
+    let dir = TempDir::new("refuse");
+    assert_ok(&snn_train(&TINY, &["--epochs", "1"], Some(&dir.0)));
+    let again = snn_train(&TINY, &["--epochs", "1", "--seed", "3"], Some(&dir.0));
+    assert_eq!(again.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("holds another run") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_ok(&snn_train(
+        &TINY,
+        &["--epochs", "1", "--seed", "3", "--force"],
+        Some(&dir.0),
+    ));
+    let (_, config, _) = load_weights(&dir.0.join(files::WEIGHTS)).unwrap();
+    assert_eq!(config.train.seed, 3);
+}
+
+#[test]
+fn sigint_writes_a_checkpoint_and_the_resumed_run_matches_an_uninterrupted_one() {
+    let (run, reference) = (TempDir::new("sigint"), TempDir::new("sigint-ref"));
+    let child = Command::new(env!("CARGO_BIN_EXE_snn-train"))
+        .args(TINY)
+        .args(["--epochs", "100000", "--out"])
+        .arg(&run.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first epoch's checkpoint, then interrupt.
+    let start = Instant::now();
+    while !run.0.join(files::CHECKPOINT).exists() {
+        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("checkpoint written to"), "{stderr}");
+    assert!(stderr.contains(files::CHECKPOINT), "{stderr}");
+
+    let state = load_checkpoint(&run.0.join(files::CHECKPOINT))
+        .unwrap()
+        .state;
+    let total = (state.epochs_done + 2).to_string();
+    let run_arg = run.0.to_str().unwrap();
+    assert_ok(&snn_train(
+        &[
+            "yin-yang", "--resume", run_arg, "--epochs", &total, "--quiet",
+        ],
+        &[],
+        None,
+    ));
+    assert_ok(&snn_train(&TINY, &["--epochs", &total], Some(&reference.0)));
+    assert_eq!(final_weights(&run.0), final_weights(&reference.0));
+}
