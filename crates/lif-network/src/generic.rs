@@ -79,6 +79,9 @@ pub struct Synapse {
 ///   `m ≠ n`), as are all pairs the connectivity leaves out, so a layered network's block `W`
 ///   costs only its blocks.
 ///
+/// With refractory periods ([`Self::with_refractory`]) the state also holds one clock per
+/// neuron, there is one clock guard per neuron, and the mode is the set of refractory neurons.
+///
 /// Non-spiking neurons (a readout layer) have no active guard: they integrate without threshold.
 /// `flow_vjp` and `flow_sensitivity` are overridden with the sparse products (`f_p = 0`, `f_x`
 /// block-diagonal per neuron); the tests check them against the dual-number defaults.
@@ -96,6 +99,10 @@ pub struct LifNetwork {
     input_fan_out: Vec<Vec<(usize, usize)>>,
     /// Per neuron: `(target, parameter index)` of its synapses.
     neuron_fan_out: Vec<Vec<(usize, usize)>>,
+    /// Per neuron: absolute refractory period (0 = none); see [`Self::with_refractory`].
+    refractory: Vec<f64>,
+    /// Whether any neuron is refractory (then the state has clocks and the mode is a bit set).
+    clock: bool,
 }
 
 impl LifNetwork {
@@ -173,7 +180,59 @@ impl LifNetwork {
             input_sources: sorted.iter().map(|s| s.source as usize).collect(),
             input_fan_out,
             neuron_fan_out,
+            refractory: vec![0.0; n],
+            clock: false,
         })
+    }
+
+    /// The same network with an absolute refractory period `t_ref[n]` (ms, finite, `>= 0`) per
+    /// neuron: after a spike neuron `n`'s membrane is clamped at the reset value for `t_ref[n]`.
+    ///
+    /// With any `t_ref > 0` the model gains a clock state `c_n` per neuron (`ċ_n = 1`, reset to 0
+    /// at the neuron's spike, [`Self::c_index`]), a clock guard `N + n`: `c_n - t_ref[n]`
+    /// (rising), and the mode becomes the set of refractory neurons (bit `n` of `q`; at most
+    /// `usize::BITS` neurons). In refractory mode neuron `n` has `V̇_n = 0` and no threshold guard;
+    /// its clock guard ends the mode with an identity jump. The two guards are well posed: the
+    /// threshold guard is `V_n - ϑ = -ϑ` (not 0) when the clock releases the neuron, because the
+    /// membrane was held at the reset value, and the clock guard is `-t_ref` right after the spike.
+    pub fn with_refractory(mut self, t_ref: Vec<f64>) -> Result<Self, LifError> {
+        let n = self.neurons();
+        if t_ref.len() != n {
+            return Err(LifError::WrongLength {
+                what: "refractory periods",
+                layer: 0,
+                expected: n,
+                found: t_ref.len(),
+            });
+        }
+        if let Some(&bad) = t_ref.iter().find(|t| !(t.is_finite() && **t >= 0.0)) {
+            return Err(LifError::InvalidParameter {
+                name: "refractory",
+                value: bad,
+                requirement: "finite and >= 0",
+            });
+        }
+        let clock = t_ref.iter().any(|&t| t > 0.0);
+        if clock && n > usize::BITS as usize {
+            return Err(LifError::InvalidParameter {
+                name: "neurons with refractory periods (the mode is a bit set)",
+                value: n as f64,
+                requirement: "at most usize::BITS neurons",
+            });
+        }
+        self.refractory = t_ref;
+        self.clock = clock;
+        Ok(self)
+    }
+
+    /// Index of neuron `n`'s refractory clock `c_n` in the state (only with refractory periods).
+    pub fn c_index(&self, n: usize) -> usize {
+        2 * self.neurons() + n
+    }
+
+    /// Whether neuron `n` is refractory in mode `q`.
+    pub fn is_refractory(&self, n: usize, q: usize) -> bool {
+        self.clock && (q >> n) & 1 == 1
     }
 
     /// All-to-all recurrent network of `n` spiking neurons, every input connected to every neuron
@@ -233,10 +292,12 @@ impl LifNetwork {
 
 impl HybridSystem for LifNetwork {
     fn dims(&self) -> Dims {
+        let n = self.neurons();
+        let c = if self.clock { 1 } else { 0 };
         Dims {
-            states: 2 * self.neurons(),
+            states: (2 + c) * n,
             params: self.synapses.len(),
-            guards: self.neurons(),
+            guards: (1 + c) * n,
         }
     }
 
@@ -244,37 +305,82 @@ impl HybridSystem for LifNetwork {
         x0.iter_mut().for_each(|v| *v = T::zero());
     }
 
-    /// Table 1: `τ_mem V̇ = -V + I`, `τ_syn İ = -I`.
-    fn flow<T: Scalar>(&self, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
+    /// Table 1: `τ_mem V̇ = -V + I`, `τ_syn İ = -I` (mode 0: no neuron refractory).
+    fn flow<T: Scalar>(&self, t: T, x: &[T], p: &[T], dx: &mut [T]) {
+        self.flow_in_mode(0, t, x, p, dx);
+    }
+
+    /// Table 1's flow, with `V̇_k = 0` for the refractory neurons of mode `q`, and `ċ_k = 1`.
+    fn flow_in_mode<T: Scalar>(&self, q: usize, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
         let n = self.neurons();
         let (inv_mem, inv_syn) = (
             T::cst(1.0 / self.params.tau_mem),
             T::cst(1.0 / self.params.tau_syn),
         );
         for k in 0..n {
-            dx[k] = (x[n + k] - x[k]) * inv_mem;
+            dx[k] = if self.is_refractory(k, q) {
+                T::zero()
+            } else {
+                (x[n + k] - x[k]) * inv_mem
+            };
             dx[n + k] = -x[n + k] * inv_syn;
+        }
+        if self.clock {
+            dx[2 * n..].iter_mut().for_each(|d| *d = T::one());
         }
     }
 
-    /// Table 1: neuron `k` spikes when `V_k` reaches `ϑ` from below.
+    /// Table 1: neuron `k` spikes when `V_k` reaches `ϑ` from below; guard `N + k` (with
+    /// refractory periods) releases it when its clock reaches `t_ref`.
     fn guard<T: Scalar>(&self, k: usize, _t: T, x: &[T], _p: &[T]) -> T {
-        x[k] - T::cst(self.params.threshold)
+        let n = self.neurons();
+        if k < n {
+            x[k] - T::cst(self.params.threshold)
+        } else {
+            x[2 * n + (k - n)] - T::cst(self.refractory[k - n])
+        }
     }
 
     fn direction(&self, _k: usize) -> Crossing {
         Crossing::Rising
     }
 
-    fn guard_active(&self, k: usize, _q: usize) -> bool {
-        self.spiking[k]
+    fn guard_active(&self, k: usize, q: usize) -> bool {
+        let n = self.neurons();
+        if k < n {
+            self.spiking[k] && !self.is_refractory(k, q)
+        } else {
+            self.is_refractory(k - n, q)
+        }
     }
 
-    /// Table 1: `V_k ← 0`, `I_m ← I_m + w_mk`.
+    fn next_mode(&self, k: usize, q: usize) -> usize {
+        let n = self.neurons();
+        if !self.clock {
+            q
+        } else if k < n {
+            if self.refractory[k] > 0.0 {
+                q | (1 << k)
+            } else {
+                q
+            }
+        } else {
+            q & !(1 << (k - n))
+        }
+    }
+
+    /// Table 1: `V_k ← 0`, `I_m ← I_m + w_mk` (and `c_k ← 0`); a clock guard's jump is the
+    /// identity.
     fn jump<T: Scalar>(&self, k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
         let n = self.neurons();
         xp.copy_from_slice(x);
+        if k >= n {
+            return;
+        }
         xp[k] = T::zero();
+        if self.clock {
+            xp[2 * n + k] = T::zero();
+        }
         for &(target, j) in &self.neuron_fan_out[k] {
             xp[n + target] += p[j];
         }
@@ -297,7 +403,7 @@ impl HybridSystem for LifNetwork {
     /// `Ṡ_I = -S_I/τ_syn`.
     fn flow_sensitivity(
         &self,
-        _q: usize,
+        q: usize,
         _t: f64,
         _x: &[f64],
         _p: &[f64],
@@ -306,18 +412,24 @@ impl HybridSystem for LifNetwork {
     ) {
         let n = self.neurons();
         let (inv_mem, inv_syn) = (1.0 / self.params.tau_mem, 1.0 / self.params.tau_syn);
-        for (sc, oc) in s.chunks_exact(2 * n).zip(out.chunks_exact_mut(2 * n)) {
+        let states = self.dims().states;
+        for (sc, oc) in s.chunks_exact(states).zip(out.chunks_exact_mut(states)) {
             for k in 0..n {
-                oc[k] = (sc[n + k] - sc[k]) * inv_mem;
+                oc[k] = if self.is_refractory(k, q) {
+                    0.0
+                } else {
+                    (sc[n + k] - sc[k]) * inv_mem
+                };
                 oc[n + k] = -sc[n + k] * inv_syn;
             }
+            oc[2 * n..].fill(0.0);
         }
     }
 
     /// `λᵀ f_x` per neuron: `(-λ_V/τ_mem, λ_V/τ_mem - λ_I/τ_syn)`; `λᵀ f_p = 0`.
     fn flow_vjp(
         &self,
-        _q: usize,
+        q: usize,
         _t: f64,
         _x: &[f64],
         _p: &[f64],
@@ -328,9 +440,15 @@ impl HybridSystem for LifNetwork {
         let n = self.neurons();
         let (inv_mem, inv_syn) = (1.0 / self.params.tau_mem, 1.0 / self.params.tau_syn);
         for k in 0..n {
-            out_x[k] = -lambda[k] * inv_mem;
-            out_x[n + k] = lambda[k] * inv_mem - lambda[n + k] * inv_syn;
+            let lv = if self.is_refractory(k, q) {
+                0.0
+            } else {
+                lambda[k]
+            };
+            out_x[k] = -lv * inv_mem;
+            out_x[n + k] = lv * inv_mem - lambda[n + k] * inv_syn;
         }
+        out_x[2 * n..].fill(0.0);
         out_p.fill(0.0);
     }
 
@@ -350,8 +468,14 @@ impl HybridSystem for LifNetwork {
     ) {
         let n = self.neurons();
         out_x.copy_from_slice(lambda);
-        out_x[k] = 0.0;
         out_p.fill(0.0);
+        if k >= n {
+            return;
+        }
+        out_x[k] = 0.0;
+        if self.clock {
+            out_x[2 * n + k] = 0.0;
+        }
         for &(target, j) in &self.neuron_fan_out[k] {
             out_p[j] = lambda[n + target];
         }

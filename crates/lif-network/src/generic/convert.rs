@@ -7,7 +7,10 @@
 //! then recurrent ones, both row-major by target) the flat parameter vector is exactly the
 //! concatenation of the layers' row-major weights.
 
+use std::collections::HashMap;
+
 use super::{LifNetwork, Presynaptic};
+use crate::engine::{Network, Source};
 use crate::eventprop::RecurrentGradient;
 use crate::{FeedForwardNet, InputSpike, LayerKind, LifError, RecurrentNet};
 
@@ -73,6 +76,71 @@ impl LifNetwork {
         }
         debug_assert_eq!(p.len(), model.synapses().len());
         Ok((model, p))
+    }
+}
+
+impl LifNetwork {
+    /// The engine network `net` (all populations with the same [`crate::LifParams`]; refractory
+    /// periods per population) with inputs `input`: the model, its parameter vector, and for each
+    /// parameter the `(projection, synapse)` of `net` it is. Global neuron indices are the
+    /// engine's. Fails on populations with different parameters or two synapses between the same
+    /// pair of neurons. Simulate it on `[0, net.t_end]`.
+    #[allow(clippy::type_complexity)]
+    pub fn from_network(
+        net: &Network,
+        input: &[InputSpike],
+    ) -> Result<(Self, Vec<f64>, Vec<(usize, usize)>), LifError> {
+        net.validate()?;
+        let params = net.populations[0].params;
+        if let Some(pop) = net.populations.iter().find(|p| p.params != params) {
+            return Err(LifError::InvalidProjection {
+                projection: 0,
+                target: pop.name.clone(),
+                problem: String::from(
+                    "the generic model needs the same LifParams in every population",
+                ),
+            });
+        }
+        let offsets = net.neuron_offsets();
+        let mut where_: HashMap<(Presynaptic, usize), (usize, usize)> = HashMap::new();
+        for (k, proj) in net.projections.iter().enumerate() {
+            let post0 = offsets[proj.target];
+            for pre in 0..proj.n_pre() {
+                let source = match proj.source {
+                    Source::Input => Presynaptic::Input(pre),
+                    Source::Population(p) => Presynaptic::Neuron(offsets[p] + pre),
+                };
+                for s in proj.fan_out(pre) {
+                    let target = post0 + proj.targets[s] as usize;
+                    if where_.insert((source, target), (k, s)).is_some() {
+                        return Err(LifError::InvalidProjection {
+                            projection: k,
+                            target: net.populations[proj.target].name.clone(),
+                            problem: format!("two synapses {source:?} -> neuron {target}"),
+                        });
+                    }
+                }
+            }
+        }
+        let n = net.n_neurons();
+        let model = Self::new(params, vec![true; n], net.n_inputs, input, |src, target| {
+            where_.contains_key(&(src, target))
+        })?;
+        let mut t_ref = vec![0.0; n];
+        for (p, pop) in net.populations.iter().enumerate() {
+            t_ref[offsets[p]..offsets[p + 1]].fill(pop.refractory);
+        }
+        let model = model.with_refractory(t_ref)?;
+        let map: Vec<(usize, usize)> = model
+            .synapses()
+            .iter()
+            .map(|syn| where_[&(syn.source, syn.target)])
+            .collect();
+        let p = map
+            .iter()
+            .map(|&(k, s)| net.projections[k].weights[s])
+            .collect();
+        Ok((model, p, map))
     }
 }
 

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use hybrid_core::{EventRecord, Integrator, Solution, SolverOptions};
+use hybrid_core::{EventRecord, HybridSystem, Integrator, Solution, SolverOptions};
 use lif_network::generic::LifNetwork;
 use lif_network::{FeedForwardNet, InputSpike, LayerKind, LifParams, RecurrentNet};
 use rand::{Rng, SeedableRng};
@@ -142,7 +142,7 @@ pub fn margins(model: &LifNetwork, sol: &Solution, t_end: f64) -> Margins {
         .collect();
     bounds.dedup();
     let mut near_miss = f64::INFINITY;
-    let mut x = vec![0.0; 2 * n];
+    let mut x = vec![0.0; model.dims().states];
     for w in bounds.windows(2) {
         let (a, b) = (w[0], w[1]);
         for k in (0..n).filter(|&k| model.is_spiking(k)) {
