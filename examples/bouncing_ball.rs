@@ -67,14 +67,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // S(t) on the grid against ∂[y, v]/∂p of the closed form; the adjoint against dL/dp.
     let mut forward_err = 0.0f64;
     for sample in &sens.samples {
-        let exact: Vec<f64> = dual_grad(|p| state_at(p, Dual64::from(sample.t))).concat();
+        let exact: Vec<f64> = dual_grad(|p| state_at(p, Dual64::from(sample.t)).unwrap()).concat();
         forward_err = forward_err.max(rel_err(&sample.s, &exact));
     }
     let loss = HeightLoss::new(OBS.to_vec(), vec![0.5; 4])?;
     let adjoint = adjoint_gradient(&P, T_END, &loss, &opts)?;
     let half = Dual64::from(0.5);
     let closed_loss = |p: &[Dual64]| {
-        let r = OBS.map(|t| state_at(p, t.into())[0] - half);
+        let r = OBS.map(|t| state_at(p, t.into()).unwrap()[0] - half);
         [r.iter().map(|r| *r * *r * half).sum()]
     };
     let exact: Vec<f64> = dual_grad(closed_loss).concat();

@@ -10,7 +10,10 @@ use bouncing_ball::{fit_heights, FitOptions, HeightLoss};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let truth = [1.0, 0.0, 0.8, 9.81]; // y0, v0, e, g
     let times: Vec<f64> = (1..=25).map(|i| 0.1 * i as f64).collect();
-    let heights = times.iter().map(|&t| state_at(&truth, t)[0]).collect();
+    let heights = times
+        .iter()
+        .map(|&t| state_at(&truth, t).unwrap()[0])
+        .collect();
     let loss = HeightLoss::new(times, heights)?;
 
     let guess = [1.4, 0.6, 7.0]; // y0, e, g

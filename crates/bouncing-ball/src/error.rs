@@ -68,6 +68,37 @@ pub enum BallError {
         /// Why it stopped.
         reason: &'static str,
     },
+    /// A negative or NaN time given to the closed form (time starts at `t = 0`).
+    #[error("time t = {t} is invalid: the closed form needs t ≥ 0 (time starts at 0)")]
+    InvalidTime {
+        /// The time given.
+        t: f64,
+    },
+    /// More impacts than the closed form can count or list (see
+    /// [`crate::closed_form::MAX_IMPACTS`] and [`crate::closed_form::MAX_LISTED_IMPACTS`]).
+    #[error(
+        "{impacts:e} impacts requested or before t, more than the closed form's limit {limit:e}"
+    )]
+    TooManyImpacts {
+        /// Impacts asked for (a list length) or counted before the time given.
+        impacts: f64,
+        /// The limit.
+        limit: f64,
+    },
+    /// With `e ≥ 1`, a time so large that its `f64` spacing is a noticeable part of a bounce
+    /// (see [`crate::closed_form::PHASE_RESOLUTION`]): the state there is not determined.
+    #[error(
+        "time t = {t:e} has a spacing of {resolution:e}, too coarse for bounces lasting {bounce:e}: \
+         the ball's place within its bounce is not determined at that time"
+    )]
+    TimeTooCoarse {
+        /// The time given.
+        t: f64,
+        /// The spacing of `f64` values near `t`, `t · 2⁻⁵²`.
+        resolution: f64,
+        /// Duration of the bounce the ball is in at `t`.
+        bounce: f64,
+    },
     /// An error of the framework.
     #[error(transparent)]
     Core(#[from] hybrid_core::Error),

@@ -52,7 +52,7 @@ fn zeno_guarded<R>(
     solve: impl FnOnce() -> Result<R, Error>,
 ) -> Result<R, BallError> {
     check_parameters(p)?;
-    let t_zeno = zeno_time(p);
+    let t_zeno = zeno_time(p)?;
     if t_end >= t_zeno {
         return Err(BallError::PastZenoTime {
             t_end,

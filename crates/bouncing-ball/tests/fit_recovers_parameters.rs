@@ -12,7 +12,7 @@ fn observe(p: &[f64; 4], t_end: f64, count: usize) -> HeightLoss {
     let times: Vec<f64> = (1..=count)
         .map(|i| t_end * i as f64 / count as f64)
         .collect();
-    let heights = times.iter().map(|&t| state_at(p, t)[0]).collect();
+    let heights = times.iter().map(|&t| state_at(p, t).unwrap()[0]).collect();
     HeightLoss::new(times, heights).unwrap()
 }
 

@@ -59,11 +59,11 @@ impl BallLoss {
         let t_end = T::cst(self.t_end);
         match self.kind {
             Kind::Terminal { alpha, beta } => {
-                let [y, v] = state_at(p, t_end);
+                let [y, v] = state_at(p, t_end).unwrap();
                 T::cst(alpha) * y * y + T::cst(beta) * v
             }
-            Kind::Running { a, b } => running_integral(p, t_end, T::cst(a), T::cst(b)),
-            Kind::ImpactTime { k } => impact_times(p, k + 1)[k],
+            Kind::Running { a, b } => running_integral(p, t_end, T::cst(a), T::cst(b)).unwrap(),
+            Kind::ImpactTime { k } => impact_times(p, k + 1).unwrap()[k],
         }
     }
 }
