@@ -75,12 +75,16 @@ fn case(n: usize, opts: &SolverOptions) -> Case {
         .collect();
     let sol = simulate(&model, &p, 0.0, T_END, opts).expect("nominal simulation");
     let counts = spike_counts(&sol.events, n);
-    let mut loss = SpikeVoltageLoss::new();
+    let mut loss = SpikeVoltageLoss::new(&model);
     for (neuron, &count) in counts.iter().enumerate() {
         for k in 0..count {
-            loss = loss.spike_time(neuron, k, 0.01);
+            loss = loss
+                .spike_time(neuron, k, 0.01)
+                .expect("a neuron of the model");
         }
-        loss = loss.voltage(neuron, T_PROBE, 1.0);
+        loss = loss
+            .voltage(neuron, T_PROBE, 1.0)
+            .expect("a neuron of the model");
     }
     Case {
         model,

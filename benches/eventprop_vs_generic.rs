@@ -65,12 +65,14 @@ fn generic_case(
 ) -> Generic {
     let sol = simulate(&model, &p, 0.0, t_end, &SolverOptions::default()).expect("simulate");
     let counts = spike_counts(&sol.events, model.neurons());
-    let mut loss = SpikeVoltageLoss::new();
+    let mut loss = SpikeVoltageLoss::new(&model);
     for n in neurons {
         for k in 0..counts[n] {
-            loss = loss.spike_time(n, k, 1.0);
+            loss = loss.spike_time(n, k, 1.0).expect("a neuron of the model");
         }
-        loss = loss.voltage(n, 0.9 * t_end, 1.0);
+        loss = loss
+            .voltage(n, 0.9 * t_end, 1.0)
+            .expect("a neuron of the model");
     }
     Generic {
         model,
@@ -127,7 +129,7 @@ fn feed_forward(c: &mut Criterion, opts: &SolverOptions) {
         .collect();
     let out = net.layers.len() - 1;
     let offsets = layer_offsets(&net);
-    let n_out = net.output().n_out;
+    let n_out = net.output().expect("a layer").n_out;
     let probes: Vec<VoltageProbe> = (0..n_out)
         .map(|neuron| VoltageProbe {
             layer: out,

@@ -94,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut opts = SolverOptions::default();
     (opts.rtol, opts.atol, opts.integrator) = (1e-12, 1e-12, Integrator::Dop853);
     let sol = simulate(&model, &p, 0.0, T_END, &opts)?;
-    let gen_loss = SpikeVoltageLoss::new().all_spikes(1, &sol.events, 1.0);
+    let gen_loss = SpikeVoltageLoss::new(&model).all_spikes(1, &sol.events, 1.0)?;
     let grid: Vec<f64> = (0..=400).map(|i| T_END * i as f64 / 400.0).collect();
     let (iu, il) = (model.i_index(0), model.i_index(1)); // I_upper, I_lower in the state
     let mut probes: Vec<_> = grid.iter().flat_map(|&t| [(t, iu), (t, il)]).collect();

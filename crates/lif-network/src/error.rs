@@ -80,6 +80,24 @@ pub enum LifError {
         /// Size of the output layer.
         n_out: usize,
     },
+    /// A weight matrix too large to index or to allocate.
+    #[error("`{what}` of {rows} × {cols} weights is too large to allocate")]
+    TooLarge {
+        /// Which matrix (e.g. "layer weights").
+        what: &'static str,
+        /// Rows (postsynaptic neurons).
+        rows: usize,
+        /// Columns (presynaptic neurons).
+        cols: usize,
+    },
+    /// A loss term names a neuron the network does not have.
+    #[error("neuron {neuron} is out of range for a network of {neurons} neurons")]
+    NeuronOutOfRange {
+        /// The neuron named.
+        neuron: usize,
+        /// Number of neurons of the network.
+        neurons: usize,
+    },
     /// The loss does not fit the kind of the output layer.
     #[error("loss `{loss}` needs a {needs:?} output layer")]
     LossNeedsOutputKind {
@@ -224,4 +242,28 @@ impl LifError {
             time,
         }
     }
+}
+
+/// `rows · cols`, or [`LifError::TooLarge`] if it overflows `usize`.
+pub(crate) fn weight_count(
+    what: &'static str,
+    rows: usize,
+    cols: usize,
+) -> Result<usize, LifError> {
+    rows.checked_mul(cols)
+        .ok_or(LifError::TooLarge { what, rows, cols })
+}
+
+/// A zero `rows × cols` weight matrix, or [`LifError::TooLarge`] if it cannot be allocated.
+pub(crate) fn zero_weights(
+    what: &'static str,
+    rows: usize,
+    cols: usize,
+) -> Result<Vec<f64>, LifError> {
+    let len = weight_count(what, rows, cols)?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| LifError::TooLarge { what, rows, cols })?;
+    v.resize(len, 0.0);
+    Ok(v)
 }

@@ -29,7 +29,7 @@
 //! let opts = SolverOptions::default();
 //! let sol = simulate(&model, &p, 0.0, net.t_end, &opts)?;
 //! // Loss: the output neuron's spike times (neuron 1 of the network).
-//! let loss = SpikeVoltageLoss::new().all_spikes(1, &sol.events, 1.0);
+//! let loss = SpikeVoltageLoss::new(&model).all_spikes(1, &sol.events, 1.0)?;
 //! let g = adjoint_gradient(&model, &p, 0.0, net.t_end, &loss, &opts)?;
 //! assert_eq!(g.gradient.len(), 2); // dL/dw_in, dL/dw: stronger weights, earlier spikes
 //! assert!(g.gradient.iter().all(|&d| d < 0.0));
@@ -140,6 +140,18 @@ impl LifNetwork {
                 });
             }
         }
+        // Every possible synapse is asked about: refuse sizes that cannot be indexed or allocated.
+        crate::error::weight_count("input synapses", n, n_inputs)?;
+        crate::error::weight_count("recurrent synapses", n, n)?;
+        let mut input_fan_out = Vec::new();
+        input_fan_out
+            .try_reserve_exact(n_inputs)
+            .map_err(|_| LifError::TooLarge {
+                what: "input fan-out",
+                rows: n_inputs,
+                cols: 1,
+            })?;
+        input_fan_out.resize(n_inputs, Vec::new());
         let mut sorted = input.to_vec();
         sorted.sort_by(|a, b| a.time.total_cmp(&b.time));
         let mut synapses = Vec::new();
@@ -163,7 +175,6 @@ impl LifNetwork {
                 }
             }
         }
-        let mut input_fan_out = vec![Vec::new(); n_inputs];
         let mut neuron_fan_out = vec![Vec::new(); n];
         for (j, syn) in synapses.iter().enumerate() {
             match syn.source {
@@ -243,6 +254,7 @@ impl LifNetwork {
         n_inputs: usize,
         input: &[InputSpike],
     ) -> Result<Self, LifError> {
+        crate::error::weight_count("recurrent synapses", n, n)?;
         Self::new(params, vec![true; n], n_inputs, input, |_, _| true)
     }
 
@@ -261,9 +273,15 @@ impl LifNetwork {
         self.params
     }
 
-    /// Whether neuron `n` has a threshold.
-    pub fn is_spiking(&self, n: usize) -> bool {
-        self.spiking[n]
+    /// Whether neuron `n` has a threshold ([`LifError::NeuronOutOfRange`] if there is no neuron `n`).
+    pub fn is_spiking(&self, n: usize) -> Result<bool, LifError> {
+        self.spiking
+            .get(n)
+            .copied()
+            .ok_or(LifError::NeuronOutOfRange {
+                neuron: n,
+                neurons: self.neurons(),
+            })
     }
 
     /// The synapses; synapse `j`'s weight is parameter `p[j]`.

@@ -39,7 +39,7 @@ proptest! {
         seed in any::<u64>(), n_layers in 1usize..=2, tau in 4.0f64..25.0,
     ) {
         let (net, input, _) = ff_case(seed, n_layers, LayerKind::Readout, equal(tau));
-        let label = (seed % net.output().n_out as u64) as usize;
+        let label = (seed % net.output().unwrap().n_out as u64) as usize;
         check_ff_loss(&net, &input, &Loss::MaxVoltage { label })?;
     }
 

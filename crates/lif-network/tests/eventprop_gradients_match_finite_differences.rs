@@ -158,7 +158,7 @@ proptest! {
         seed in any::<u64>(), n_layers in 1usize..=2, remedy in any::<bool>(),
     ) {
         let (net, input, _) = ff_case(seed, n_layers, LayerKind::Spiking, LifParams::default());
-        let label = (seed % net.output().n_out as u64) as usize;
+        let label = (seed % net.output().unwrap().n_out as u64) as usize;
         let loss = if remedy {
             Loss::FirstSpikeSilentRemedy { label, tau0: 0.5, tau1: 6.4, alpha: 3e-3, kappa: 20.0 }
         } else {
@@ -172,7 +172,7 @@ proptest! {
         seed in any::<u64>(), n_layers in 1usize..=3,
     ) {
         let (net, input, _) = ff_case(seed, n_layers, LayerKind::Readout, LifParams::default());
-        let label = (seed % net.output().n_out as u64) as usize;
+        let label = (seed % net.output().unwrap().n_out as u64) as usize;
         check_ff_loss(&net, &input, &Loss::MaxVoltage { label })?;
     }
 }

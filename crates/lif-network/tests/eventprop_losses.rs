@@ -122,7 +122,7 @@ proptest! {
     #[test]
     fn cross_entropy_values_match_eq_3_and_eq_4_recomputed_by_hand(seed in any::<u64>()) {
         let (net, input, _) = ff_case(seed, 2, LayerKind::Spiking, LifParams::default());
-        let n = net.output().n_out;
+        let n = net.output().unwrap().n_out;
         let label = (seed % n as u64) as usize;
         let (tau0, tau1, alpha) = (0.5, 6.4, 3e-3);
         let r = net.loss_and_gradient(&input, &Loss::FirstSpike { label, tau0, tau1, alpha }).unwrap();

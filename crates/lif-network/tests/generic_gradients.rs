@@ -52,9 +52,11 @@ fn case(seed: u64) -> Option<(LifNetwork, Vec<f64>, f64, SpikeVoltageLoss)> {
         return None;
     }
     let n = model.neurons();
-    let mut loss = SpikeVoltageLoss::new();
+    let mut loss = SpikeVoltageLoss::new(&model);
     for occ in 0..spike_counts(&sol.events, n)[n - 1] {
-        loss = loss.spike_time(n - 1, occ, 1.0);
+        loss = loss
+            .spike_time(n - 1, occ, 1.0)
+            .expect("a neuron of the model");
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed.rotate_left(7));
     for _ in 0..2 {
@@ -62,7 +64,9 @@ fn case(seed: u64) -> Option<(LifNetwork, Vec<f64>, f64, SpikeVoltageLoss)> {
         if spikes_near(&sol.events, t) {
             return None;
         }
-        loss = loss.voltage(rng.gen_range(0..n), t, rng.gen_range(-1.0..1.0));
+        loss = loss
+            .voltage(rng.gen_range(0..n), t, rng.gen_range(-1.0..1.0))
+            .expect("a neuron of the model");
     }
     Some((model, p, t_end, loss))
 }

@@ -172,7 +172,7 @@ fn layered_network_has_block_synapses_in_the_order_of_its_weights() {
             .map(|l| l.weights.clone())
             .collect::<Vec<_>>()
     );
-    assert!((0..7).all(|n| model.is_spiking(n) == (n < 5)));
+    assert!((0..7).all(|n| model.is_spiking(n) == Ok(n < 5)));
     // A spike of neuron 3 (layer 1, neuron 1) resets it and kicks only layer 2's currents.
     let x: Vec<f64> = (0..14).map(|k| k as f64).collect();
     let mut xp = vec![0.0; 14];

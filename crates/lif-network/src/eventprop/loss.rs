@@ -78,7 +78,7 @@ impl Loss {
 
     /// Checks the label, the output layer kind and the hyper-parameters against `net`.
     pub fn validate(&self, net: &FeedForwardNet) -> Result<(), LifError> {
-        let out = net.output();
+        let out = net.output()?;
         let label = self.label();
         if label >= out.n_out {
             return Err(LifError::LabelOutOfRange {
@@ -130,7 +130,7 @@ impl Loss {
             Loss::FirstSpike { .. } => ("FirstSpike", LayerKind::Spiking),
             Loss::FirstSpikeSilentRemedy { .. } => ("FirstSpikeSilentRemedy", LayerKind::Spiking),
         };
-        if net.output().kind == needs {
+        if net.output()?.kind == needs {
             Ok(())
         } else {
             Err(LifError::LossNeedsOutputKind { loss, needs })
@@ -150,14 +150,15 @@ impl Loss {
         cot: &mut Cotangents,
     ) -> Result<f64, LifError> {
         self.validate(net)?;
+        let n_out = net.output()?.n_out;
         let out = net.layers.len() - 1;
         let needs_maxima = matches!(
             self,
             Loss::MaxVoltage { .. } | Loss::FirstSpikeSilentRemedy { .. }
         );
         let matches = ws.n_layers() == net.layers.len()
-            && ws.n_neurons(out) == net.output().n_out
-            && (!needs_maxima || ws.maxima(out).len() == net.output().n_out);
+            && ws.n_neurons(out) == n_out
+            && (!needs_maxima || ws.maxima(out).len() == n_out);
         if !matches {
             return Err(LifError::NoForwardPass);
         }
@@ -177,8 +178,9 @@ impl Loss {
         ws: &Workspace,
         cot: Option<&mut Cotangents>,
     ) -> LossValue {
-        let out = ws.n_layers() - 1;
-        let n = net.output().n_out;
+        // Callers check that `ws` holds a forward pass of `net` (at least one layer).
+        let out = ws.n_layers().saturating_sub(1);
+        let n = net.layers.last().map_or(0, |l| l.n_out);
         let mut cot = cot;
         if let Some(c) = cot.as_deref_mut() {
             c.reset_for(ws);

@@ -2,6 +2,7 @@
 
 use super::params::positive;
 use super::LifParams;
+use crate::error::{weight_count, zero_weights};
 use crate::LifError;
 
 /// A fixed input spike: at `time` (ms) the input neuron `source` sends a spike across its weights.
@@ -68,12 +69,12 @@ impl FeedForwardNet {
                     n_in,
                     n_out,
                     kind,
-                    weights: vec![0.0; n_out * n_in],
+                    weights: zero_weights("layer weights", n_out, n_in)?,
                 };
                 n_in = n_out;
-                layer
+                Ok(layer)
             })
-            .collect();
+            .collect::<Result<_, LifError>>()?;
         let net = Self {
             n_inputs,
             layers,
@@ -108,11 +109,12 @@ impl FeedForwardNet {
                     found: layer.n_in,
                 });
             }
-            if layer.weights.len() != layer.n_in * layer.n_out {
+            let expected = weight_count("layer weights", layer.n_out, layer.n_in)?;
+            if layer.weights.len() != expected {
                 return Err(LifError::WrongLength {
                     what: "layer weights",
                     layer: l,
-                    expected: layer.n_in * layer.n_out,
+                    expected,
                     found: layer.weights.len(),
                 });
             }
@@ -127,10 +129,12 @@ impl FeedForwardNet {
         Ok(())
     }
 
-    /// The output layer.
-    pub fn output(&self) -> &Layer {
-        // validate() guarantees at least one layer; an empty net fails every entry point first.
-        &self.layers[self.layers.len() - 1]
+    /// The output layer, or [`LifError::EmptyLayer`] (with `layer: usize::MAX`) for a network
+    /// without layers.
+    pub fn output(&self) -> Result<&Layer, LifError> {
+        self.layers
+            .last()
+            .ok_or(LifError::EmptyLayer { layer: usize::MAX })
     }
 
     /// A zero gradient with the shapes of the layers' weights.

@@ -10,6 +10,7 @@ use super::{InputSpike, LifParams};
 use crate::engine::{
     AdjointSample, Network, NetworkWorkspace, NeuronProbe, Population, Projection, Source,
 };
+use crate::error::{weight_count, zero_weights};
 use crate::LifError;
 
 /// A recurrent network of `n` LIF neurons with input weights.
@@ -95,8 +96,8 @@ impl RecurrentNet {
         let net = Self {
             n,
             n_inputs,
-            weights: vec![0.0; n * n],
-            input_weights: vec![0.0; n * n_inputs],
+            weights: zero_weights("recurrent weights", n, n)?,
+            input_weights: zero_weights("input weights", n, n_inputs)?,
             params,
             t_end,
         };
@@ -117,16 +118,14 @@ impl RecurrentNet {
             expected,
             found,
         };
-        if self.weights.len() != self.n * self.n {
-            return Err(wrong(
-                "recurrent weights",
-                self.n * self.n,
-                self.weights.len(),
-            ));
+        let expected = weight_count("recurrent weights", self.n, self.n)?;
+        if self.weights.len() != expected {
+            return Err(wrong("recurrent weights", expected, self.weights.len()));
         }
-        if self.input_weights.len() != self.n * self.n_inputs {
+        let expected = weight_count("input weights", self.n, self.n_inputs)?;
+        if self.input_weights.len() != expected {
             let found = self.input_weights.len();
-            return Err(wrong("input weights", self.n * self.n_inputs, found));
+            return Err(wrong("input weights", expected, found));
         }
         for neuron in 0..self.n {
             let value = self.weights[neuron * self.n + neuron];

@@ -2,14 +2,19 @@
 //! terms `ψ_j` and observations `φ_i`), linear in both so that the same loss is easy to state on
 //! the EventProp side (its cotangents are the coefficients).
 
+use super::LifNetwork;
+use crate::LifError;
 use hybrid_core::{EventRecord, EventSelector, Loss, Scalar};
 
 /// `L = Σ_j a_j t_j + Σ_i b_i V_{n_i}(s_i)`: weighted spike times (each chosen as "the `k`-th
 /// spike of neuron `n`", an [`EventSelector`] of guard `n`) and weighted voltages at fixed times.
 ///
-/// A voltage at a time `s_i` where its neuron spikes is the value after the reset.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// A voltage at a time `s_i` where its neuron spikes is the value after the reset. The loss is
+/// built for one network ([`SpikeVoltageLoss::new`]) and refuses neurons it does not have; use it
+/// with that network.
+#[derive(Clone, Debug, PartialEq)]
 pub struct SpikeVoltageLoss {
+    neurons: usize,
     selectors: Vec<EventSelector>,
     spike_coefficients: Vec<f64>,
     times: Vec<f64>,
@@ -17,36 +22,76 @@ pub struct SpikeVoltageLoss {
 }
 
 impl SpikeVoltageLoss {
-    /// The zero loss.
-    pub fn new() -> Self {
-        Self::default()
+    /// The zero loss on the neurons of `net`.
+    pub fn new(net: &LifNetwork) -> Self {
+        Self {
+            neurons: net.neurons(),
+            selectors: Vec::new(),
+            spike_coefficients: Vec::new(),
+            times: Vec::new(),
+            probes: Vec::new(),
+        }
+    }
+
+    /// `NeuronOutOfRange` unless `neuron` is one of the network's, `InvalidParameter` unless
+    /// `value` is finite.
+    fn check(&self, neuron: usize, name: &'static str, value: f64) -> Result<(), LifError> {
+        if neuron >= self.neurons {
+            return Err(LifError::NeuronOutOfRange {
+                neuron,
+                neurons: self.neurons,
+            });
+        }
+        if !value.is_finite() {
+            return Err(LifError::InvalidParameter {
+                name,
+                value,
+                requirement: "finite",
+            });
+        }
+        Ok(())
     }
 
     /// Adds `coefficient · t`, with `t` the `occurrence`-th spike (from 0) of `neuron`.
-    pub fn spike_time(mut self, neuron: usize, occurrence: usize, coefficient: f64) -> Self {
+    pub fn spike_time(
+        mut self,
+        neuron: usize,
+        occurrence: usize,
+        coefficient: f64,
+    ) -> Result<Self, LifError> {
+        self.check(neuron, "coefficient", coefficient)?;
         self.selectors
             .push(EventSelector::nth_of_guard(neuron, occurrence));
         self.spike_coefficients.push(coefficient);
-        self
+        Ok(self)
     }
 
     /// Adds `coefficient · t` for every spike of `neuron` among a simulation's `events`.
-    pub fn all_spikes(mut self, neuron: usize, events: &[EventRecord], coefficient: f64) -> Self {
+    pub fn all_spikes(
+        mut self,
+        neuron: usize,
+        events: &[EventRecord],
+        coefficient: f64,
+    ) -> Result<Self, LifError> {
+        self.check(neuron, "coefficient", coefficient)?;
         let count = events.iter().filter(|e| e.guard() == Some(neuron)).count();
         for occurrence in 0..count {
-            self = self.spike_time(neuron, occurrence, coefficient);
+            self = self.spike_time(neuron, occurrence, coefficient)?;
         }
-        self
+        Ok(self)
     }
 
     /// Adds `coefficient · V_neuron(time)` (the voltage state is `x[neuron]`, see
-    /// [`super::LifNetwork::v_index`]).
-    pub fn voltage(mut self, neuron: usize, time: f64, coefficient: f64) -> Self {
+    /// [`super::LifNetwork::v_index`]). The time must lie in the simulated span (checked by the
+    /// framework when the loss is used).
+    pub fn voltage(mut self, neuron: usize, time: f64, coefficient: f64) -> Result<Self, LifError> {
+        self.check(neuron, "coefficient", coefficient)?;
+        self.check(neuron, "time", time)?;
         // Observation times must be sorted: insert after every earlier-or-equal time.
         let at = self.times.partition_point(|&t| t <= time);
         self.times.insert(at, time);
         self.probes.insert(at, (neuron, coefficient));
-        self
+        Ok(self)
     }
 
     /// The voltage terms `(neuron, time, coefficient)`, sorted by time.
@@ -73,7 +118,8 @@ impl Loss for SpikeVoltageLoss {
 
     fn observation<T: Scalar>(&self, i: usize, x: &[T], _p: &[T]) -> T {
         let (neuron, c) = self.probes[i];
-        x[neuron] * T::cst(c)
+        // A network other than the one the loss was built for: NaN, not a panic.
+        x.get(neuron).map_or(T::cst(f64::NAN), |&v| v * T::cst(c))
     }
 
     fn event_selectors(&self) -> &[EventSelector] {

@@ -145,7 +145,7 @@ pub fn margins(model: &LifNetwork, sol: &Solution, t_end: f64) -> Margins {
     let mut x = vec![0.0; model.dims().states];
     for w in bounds.windows(2) {
         let (a, b) = (w[0], w[1]);
-        for k in (0..n).filter(|&k| model.is_spiking(k)) {
+        for k in (0..n).filter(|&k| model.is_spiking(k) == Ok(true)) {
             let fires_at_b = guards.iter().any(|e| e.t == b && e.guard() == Some(k));
             let vdot = |t: f64, x: &mut [f64], left: bool| {
                 if left {
