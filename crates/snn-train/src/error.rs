@@ -156,6 +156,14 @@ pub enum TrainError {
         /// The checksum now.
         found: String,
     },
+    /// An array too large to allocate.
+    #[error("{what}: {len} elements cannot be allocated")]
+    TooLarge {
+        /// Which array.
+        what: &'static str,
+        /// Elements asked for.
+        len: usize,
+    },
     /// The network could not be built, simulated or differentiated.
     #[error("network: {0}")]
     Network(#[from] lif_network::LifError),
@@ -187,4 +195,13 @@ impl TrainError {
             source,
         }
     }
+}
+
+/// An empty vector with room for `len` elements, or [`TrainError::TooLarge`] if it cannot be
+/// allocated (instead of a capacity-overflow panic or an abort).
+pub(crate) fn with_capacity<T>(what: &'static str, len: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| TrainError::TooLarge { what, len })?;
+    Ok(v)
 }

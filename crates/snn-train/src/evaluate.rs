@@ -133,6 +133,7 @@ pub fn evaluate_with_progress<M: Model>(
     data: &Dataset,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Evaluation> {
+    data.validate()?;
     if data.is_empty() {
         return Err(TrainError::InvalidOption {
             name: "dataset size",

@@ -81,7 +81,9 @@ pub fn normal_weights(inits: &[WeightInit], lengths: &[usize], seed: u64) -> Res
                 value: init.std.to_string(),
                 reason: "must be a finite number >= 0",
             })?;
-            Ok((0..n).map(|_| dist.sample(&mut rng)).collect())
+            let mut w = crate::error::with_capacity("layer weights", n)?;
+            w.extend((0..n).map(|_| dist.sample(&mut rng)));
+            Ok(w)
         })
         .collect()
 }

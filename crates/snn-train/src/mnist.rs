@@ -41,17 +41,19 @@ impl LabeledImages {
         self.labels.is_empty()
     }
 
-    /// The pixels of image `i`.
-    pub fn image(&self, i: usize) -> &[u8] {
-        &self.pixels[i * PIXELS..(i + 1) * PIXELS]
+    /// The pixels of image `i`, `None` if there is no image `i`.
+    pub fn image(&self, i: usize) -> Option<&[u8]> {
+        self.pixels
+            .get(i.checked_mul(PIXELS)?..i.checked_add(1)?.checked_mul(PIXELS)?)
     }
 
-    /// Images `range` as a new set.
-    pub fn slice(&self, range: std::ops::Range<usize>) -> LabeledImages {
-        LabeledImages {
-            pixels: self.pixels[range.start * PIXELS..range.end * PIXELS].to_vec(),
-            labels: self.labels[range].to_vec(),
-        }
+    /// Images `range` as a new set, `None` if the range is not within the set.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Option<LabeledImages> {
+        let pixels = range.start.checked_mul(PIXELS)?..range.end.checked_mul(PIXELS)?;
+        Some(LabeledImages {
+            pixels: self.pixels.get(pixels)?.to_vec(),
+            labels: self.labels.get(range)?.to_vec(),
+        })
     }
 }
 
@@ -139,9 +141,17 @@ pub fn load_mnist(dir: &Path) -> Result<Mnist> {
         &find_file(dir, TEST_FILES.1)?,
     )?;
     let n_val = VALIDATION_SIZE.min(full_train.len());
+    // load_pair checked one 28×28 image per label, so both ranges are within the set.
+    let part = |range: std::ops::Range<usize>| {
+        full_train.slice(range).ok_or(TrainError::ShapeMismatch {
+            what: "pixels of the training images",
+            expected: full_train.len() * PIXELS,
+            found: full_train.pixels.len(),
+        })
+    };
     Ok(Mnist {
-        validation: full_train.slice(0..n_val),
-        train: full_train.slice(n_val..full_train.len()),
+        validation: part(0..n_val)?,
+        train: part(n_val..full_train.len())?,
         test,
     })
 }
@@ -177,7 +187,9 @@ mod tests {
         let set = load_pair(&im, &lb).unwrap();
         assert_eq!(set.len(), 3);
         assert_eq!(set.labels, vec![7, 0, 9]);
-        assert_eq!(set.image(1)[0], (PIXELS % 256) as u8);
+        assert_eq!(set.image(1).unwrap()[0], (PIXELS % 256) as u8);
+        assert_eq!(set.image(set.len()), None);
+        assert_eq!(set.image(usize::MAX), None);
     }
 
     #[test]

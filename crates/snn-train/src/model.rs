@@ -68,25 +68,33 @@ pub struct Dataset {
 impl Dataset {
     /// Builds a dataset, checking one label per input and every label below `n_classes`.
     pub fn new(inputs: Vec<Vec<InputSpike>>, labels: Vec<usize>, n_classes: usize) -> Result<Self> {
-        if inputs.len() != labels.len() {
+        let data = Self {
+            inputs,
+            labels,
+            n_classes,
+        };
+        data.validate()?;
+        Ok(data)
+    }
+
+    /// Checks one label per input and every label below `n_classes` (the fields are public, so
+    /// [`crate::evaluate()`] and [`crate::train()`] check again).
+    pub fn validate(&self) -> Result<()> {
+        if self.inputs.len() != self.labels.len() {
             return Err(TrainError::ShapeMismatch {
                 what: "labels per example",
-                expected: inputs.len(),
-                found: labels.len(),
+                expected: self.inputs.len(),
+                found: self.labels.len(),
             });
         }
-        if let Some(&bad) = labels.iter().find(|&&l| l >= n_classes) {
+        if let Some(&bad) = self.labels.iter().find(|&&l| l >= self.n_classes) {
             return Err(TrainError::InvalidOption {
                 name: "label",
                 value: bad.to_string(),
                 reason: "must be below the number of classes",
             });
         }
-        Ok(Self {
-            inputs,
-            labels,
-            n_classes,
-        })
+        Ok(())
     }
 
     /// Number of examples.

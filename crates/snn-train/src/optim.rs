@@ -116,12 +116,17 @@ impl Adam {
     /// Zero moments for arrays of the given lengths.
     pub fn new(options: AdamOptions, lengths: &[usize]) -> Result<Self> {
         options.validate()?;
+        let zeros = |&n: &usize| -> Result<Vec<f64>> {
+            let mut z = crate::error::with_capacity("Adam moments", n)?;
+            z.resize(n, 0.0);
+            Ok(z)
+        };
         Ok(Self {
             options,
             lr: options.lr,
             step: 0,
-            m: lengths.iter().map(|&n| vec![0.0; n]).collect(),
-            v: lengths.iter().map(|&n| vec![0.0; n]).collect(),
+            m: lengths.iter().map(zeros).collect::<Result<_>>()?,
+            v: lengths.iter().map(zeros).collect::<Result<_>>()?,
         })
     }
 

@@ -343,6 +343,7 @@ impl Trainer {
         stop: &dyn Fn() -> bool,
     ) -> Result<EpochEnd> {
         let options = self.options;
+        train.validate()?;
         if train.is_empty() {
             return Err(TrainError::InvalidOption {
                 name: "training set size",

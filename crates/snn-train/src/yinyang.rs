@@ -1,7 +1,8 @@
 //! The Yin-Yang dataset of Kriener et al. (2021), regenerated bit for bit from its seeds
-//! (datasets.md, "Yin-Yang"): rejection sampling in the unit square with numpy's legacy
+//! (`docs/datasets.md` §"The Yin-Yang data set"): rejection sampling in the unit square with numpy's legacy
 //! `RandomState` draws, provided here by [`Mt19937`].
 
+use crate::error::{with_capacity, Result};
 use crate::mt19937::Mt19937;
 
 /// Radius of the two dots.
@@ -68,30 +69,43 @@ fn sample_of_class(rng: &mut Mt19937, goal: usize) -> YinYangSample {
 }
 
 /// Generates `size` samples from `seed`: for each, a goal class `randint(3)`, then a point of
-/// that class by rejection (datasets.md steps 1-3).
-pub fn generate(seed: u32, size: usize) -> Vec<YinYangSample> {
+/// that class by rejection (`docs/datasets.md` §"The Yin-Yang data set"). Fails with
+/// [`TrainError::TooLarge`] if `size` samples cannot be allocated.
+pub fn generate(seed: u32, size: usize) -> Result<Vec<YinYangSample>> {
+    let mut samples = with_capacity("Yin-Yang samples", size)?;
+    fill(seed, size, &mut samples);
+    Ok(samples)
+}
+
+/// Appends `size` samples from `seed` to `samples`.
+fn fill(seed: u32, size: usize, samples: &mut Vec<YinYangSample>) {
     let mut rng = Mt19937::new(seed);
-    (0..size)
-        .map(|_| {
-            let goal = rng.randint(N_CLASSES as u32) as usize;
-            sample_of_class(&mut rng, goal)
-        })
-        .collect()
+    samples.extend((0..size).map(|_| {
+        let goal = rng.randint(N_CLASSES as u32) as usize;
+        sample_of_class(&mut rng, goal)
+    }));
+}
+
+/// One of the published splits (a few thousand samples: no allocation concern).
+fn split((seed, size): (u32, usize)) -> Vec<YinYangSample> {
+    let mut samples = Vec::with_capacity(size);
+    fill(seed, size, &mut samples);
+    samples
 }
 
 /// The published training split (5000 samples, seed 42).
 pub fn train_split() -> Vec<YinYangSample> {
-    generate(TRAIN_SPLIT.0, TRAIN_SPLIT.1)
+    split(TRAIN_SPLIT)
 }
 
 /// The published validation split (1000 samples, seed 41).
 pub fn validation_split() -> Vec<YinYangSample> {
-    generate(VALIDATION_SPLIT.0, VALIDATION_SPLIT.1)
+    split(VALIDATION_SPLIT)
 }
 
 /// The published test split (1000 samples, seed 40).
 pub fn test_split() -> Vec<YinYangSample> {
-    generate(TEST_SPLIT.0, TEST_SPLIT.1)
+    split(TEST_SPLIT)
 }
 
 #[cfg(test)]
