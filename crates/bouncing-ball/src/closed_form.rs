@@ -231,7 +231,7 @@ pub fn running_integral<T: Scalar>(p: &[T], t: T, a: T, b: T) -> Result<T, BallE
     let u = speed(p);
     let t1 = (v0 + u) / g;
     let k = match phase {
-        Phase::Piece(k) if k == 0.0 => return Ok(piece_integral(t, y0, v0, g, a, b)),
+        Phase::Piece(0.0) => return Ok(piece_integral(t, y0, v0, g, a, b)),
         Phase::Piece(k) => Some(k),
         Phase::Rest => None,
     };
