@@ -124,10 +124,10 @@ proptest! {
         // Loss: weighted spike times of every neuron, plus two voltage probes.
         let spike_coef = |k: usize| 0.3 + 0.4 * k as f64 * if k.is_multiple_of(2) { 1.0 } else { -1.0 };
         let counts = spike_counts(&sol.events, n);
-        let mut loss = SpikeVoltageLoss::new();
+        let mut loss = SpikeVoltageLoss::new(&model);
         for k in 0..n {
             for occ in 0..counts[k] {
-                loss = loss.spike_time(k, occ, spike_coef(k));
+                loss = loss.spike_time(k, occ, spike_coef(k)).unwrap();
             }
         }
         let mut probes = Vec::new();
@@ -137,7 +137,7 @@ proptest! {
             let coef = rng.gen_range(-1.0..1.0);
             prop_assume!(probe_clear(&sol.events, time));
             probes.push((NeuronProbe { population: 0, neuron, time }, coef));
-            loss = loss.voltage(neuron, time, coef);
+            loss = loss.voltage(neuron, time, coef).unwrap();
         }
         let np: Vec<NeuronProbe> = probes.iter().map(|p| p.0).collect();
         let pcot: Vec<f64> = probes.iter().map(|p| p.1).collect();

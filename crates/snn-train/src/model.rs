@@ -78,7 +78,7 @@ impl Dataset {
     }
 
     /// Checks one label per input and every label below `n_classes` (the fields are public, so
-    /// [`crate::evaluate()`] and [`crate::train()`] check again).
+    /// [`crate::evaluate::evaluate`] and [`crate::train::train`] check again).
     pub fn validate(&self) -> Result<()> {
         if self.inputs.len() != self.labels.len() {
             return Err(TrainError::ShapeMismatch {

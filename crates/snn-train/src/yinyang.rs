@@ -70,7 +70,7 @@ fn sample_of_class(rng: &mut Mt19937, goal: usize) -> YinYangSample {
 
 /// Generates `size` samples from `seed`: for each, a goal class `randint(3)`, then a point of
 /// that class by rejection (`docs/datasets.md` §"The Yin-Yang data set"). Fails with
-/// [`TrainError::TooLarge`] if `size` samples cannot be allocated.
+/// [`crate::TrainError::TooLarge`] if `size` samples cannot be allocated.
 pub fn generate(seed: u32, size: usize) -> Result<Vec<YinYangSample>> {
     let mut samples = with_capacity("Yin-Yang samples", size)?;
     fill(seed, size, &mut samples);
