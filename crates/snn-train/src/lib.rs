@@ -1,11 +1,14 @@
 #![doc = include_str!("../README.md")]
 //!
 //! Layers, from data to results:
-//! - data: [`yinyang`] (bit-exact published split, via [`mt19937`]), [`idx`] and [`mnist`];
+//! - data: [`source`] (what a run reads, with checksums), [`yinyang`] (bit-exact published
+//!   split, via [`mt19937`]), [`idx`] and [`mnist`] (any IDX images), [`events`] (HDF5 spike
+//!   events, Spiking Heidelberg Digits layout);
 //! - [`encoding`]: latency codes and input dropout; [`datasets`]: encoded splits;
 //! - [`model`]: what training needs from a network; [`snn`]: the `lif-network` classifier;
 //! - [`init`], [`optim`] (Adam), [`train`] (deterministic parallel minibatches), [`evaluate`];
-//! - [`config`] (Table 3 defaults), [`run`] (a run directory), [`report`] (CSV, JSON, SVG).
+//! - [`config`] (Table 3 defaults), [`run`] (a run directory), [`checkpoint`] and [`store`]
+//!   (safetensors, atomic writes), [`report`] (CSV, JSON, SVG).
 
 pub mod checkpoint;
 pub mod config;
@@ -13,6 +16,7 @@ pub mod datasets;
 pub mod encoding;
 pub mod error;
 pub mod evaluate;
+pub mod events;
 pub mod idx;
 pub mod init;
 pub mod mnist;
@@ -22,6 +26,7 @@ pub mod optim;
 pub mod report;
 pub mod run;
 pub mod snn;
+pub mod source;
 pub mod store;
 pub mod train;
 pub mod yinyang;

@@ -1,6 +1,7 @@
-//! The MNIST digits (LeCun, Cortes & Burges; CC BY-SA 3.0) from a directory holding the four
-//! standard IDX files, raw or gzip-compressed, with the paper's split: the first 5000 training
-//! images are the validation set, the other 55000 the training set (datasets.md, "MNIST").
+//! Labelled images from IDX files (any size), and the MNIST digits (LeCun, Cortes & Burges; CC
+//! BY-SA 3.0) from a directory holding the four standard IDX files, raw or gzip-compressed, with
+//! the paper's split: the first 5000 training images are the validation set, the other 55000
+//! the training set.
 
 use std::path::{Path, PathBuf};
 
@@ -21,13 +22,17 @@ pub const TRAIN_FILES: (&str, &str) = ("train-images-idx3-ubyte", "train-labels-
 /// File names of the test images and labels, without `.gz`.
 pub const TEST_FILES: (&str, &str) = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
 
-/// Labelled 28×28 grey-level images.
+/// Labelled grey-level images of one size.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LabeledImages {
     /// Pixels, image after image, each row-major, 0 (white) to 255 (black).
     pub pixels: Vec<u8>,
-    /// One label in `0..10` per image.
+    /// One label per image.
     pub labels: Vec<u8>,
+    /// Rows of an image.
+    pub rows: usize,
+    /// Columns of an image.
+    pub cols: usize,
 }
 
 impl LabeledImages {
@@ -41,19 +46,37 @@ impl LabeledImages {
         self.labels.is_empty()
     }
 
+    /// Pixels per image.
+    pub fn pixels_per_image(&self) -> usize {
+        self.rows * self.cols
+    }
+
     /// The pixels of image `i`, `None` if there is no image `i`.
     pub fn image(&self, i: usize) -> Option<&[u8]> {
+        let n = self.pixels_per_image();
         self.pixels
-            .get(i.checked_mul(PIXELS)?..i.checked_add(1)?.checked_mul(PIXELS)?)
+            .get(i.checked_mul(n)?..i.checked_add(1)?.checked_mul(n)?)
     }
 
     /// Images `range` as a new set, `None` if the range is not within the set.
     pub fn slice(&self, range: std::ops::Range<usize>) -> Option<LabeledImages> {
-        let pixels = range.start.checked_mul(PIXELS)?..range.end.checked_mul(PIXELS)?;
+        let n = self.pixels_per_image();
+        let pixels = range.start.checked_mul(n)?..range.end.checked_mul(n)?;
         Some(LabeledImages {
             pixels: self.pixels.get(pixels)?.to_vec(),
             labels: self.labels.get(range)?.to_vec(),
+            rows: self.rows,
+            cols: self.cols,
         })
+    }
+
+    /// The largest label + 1 (0 for an empty set).
+    pub fn n_classes(&self) -> usize {
+        self.labels
+            .iter()
+            .map(|&l| usize::from(l) + 1)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -68,44 +91,55 @@ pub struct Mnist {
     pub test: LabeledImages,
 }
 
-/// Reads an image file and its label file, checking the image size (28×28), that both files
-/// hold the same number of items and that every label is a digit.
+/// Reads an image file (any image size) and its label file, checking that both hold the same
+/// number of items.
 pub fn load_pair(images_path: &Path, labels_path: &Path) -> Result<LabeledImages> {
     let images = read_idx(images_path, MAGIC_IMAGES)?;
     let labels = read_idx(labels_path, MAGIC_LABELS)?;
-    let (rows, cols) = (images.dims[1], images.dims[2]);
-    if rows != SIDE || cols != SIDE {
-        return Err(TrainError::WrongDims {
-            path: images_path.to_path_buf(),
-            rows,
-            cols,
-            expected_rows: SIDE,
-            expected_cols: SIDE,
-        });
-    }
     if images.dims[0] != labels.dims[0] {
         return Err(TrainError::CountMismatch {
             images: images.dims[0],
             labels: labels.dims[0],
         });
     }
-    if let Some((index, &label)) = labels
-        .data
-        .iter()
-        .enumerate()
-        .find(|(_, &l)| usize::from(l) >= N_CLASSES)
-    {
-        return Err(TrainError::LabelOutOfRange {
-            path: labels_path.to_path_buf(),
-            index,
-            label,
-            n_classes: N_CLASSES,
-        });
-    }
     Ok(LabeledImages {
         pixels: images.data,
         labels: labels.data,
+        rows: images.dims[1],
+        cols: images.dims[2],
     })
+}
+
+/// Checks that `set` has `rows × cols` images, as `path` must.
+pub fn check_dims(set: &LabeledImages, path: &Path, rows: usize, cols: usize) -> Result<()> {
+    if (set.rows, set.cols) != (rows, cols) {
+        return Err(TrainError::WrongDims {
+            path: path.to_path_buf(),
+            rows: set.rows,
+            cols: set.cols,
+            expected_rows: rows,
+            expected_cols: cols,
+        });
+    }
+    Ok(())
+}
+
+/// Checks every label of `set` is below `n_classes`.
+pub fn check_labels(set: &LabeledImages, path: &Path, n_classes: usize) -> Result<()> {
+    match set
+        .labels
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| usize::from(l) >= n_classes)
+    {
+        Some((index, &label)) => Err(TrainError::LabelOutOfRange {
+            path: path.to_path_buf(),
+            index,
+            label,
+            n_classes,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Finds `name` or `name.gz` in `dir` (the raw file first).
@@ -124,7 +158,8 @@ pub fn find_file(dir: &Path, name: &str) -> Result<PathBuf> {
     })
 }
 
-/// Loads the four MNIST files from `dir` and splits off the validation set.
+/// Loads the four MNIST files from `dir` (28×28 images, digit labels) and splits off the
+/// validation set.
 pub fn load_mnist(dir: &Path) -> Result<Mnist> {
     if !dir.is_dir() {
         return Err(TrainError::io(
@@ -132,14 +167,15 @@ pub fn load_mnist(dir: &Path) -> Result<Mnist> {
             std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory"),
         ));
     }
-    let full_train = load_pair(
-        &find_file(dir, TRAIN_FILES.0)?,
-        &find_file(dir, TRAIN_FILES.1)?,
-    )?;
-    let test = load_pair(
-        &find_file(dir, TEST_FILES.0)?,
-        &find_file(dir, TEST_FILES.1)?,
-    )?;
+    let mut sets = Vec::new();
+    for (images, labels) in [TRAIN_FILES, TEST_FILES] {
+        let (images, labels) = (find_file(dir, images)?, find_file(dir, labels)?);
+        let set = load_pair(&images, &labels)?;
+        check_dims(&set, &images, SIDE, SIDE)?;
+        check_labels(&set, &labels, N_CLASSES)?;
+        sets.push(set);
+    }
+    let (full_train, test) = (sets.swap_remove(0), sets.swap_remove(0));
     let n_val = VALIDATION_SIZE.min(full_train.len());
     // load_pair checked one 28×28 image per label, so both ranges are within the set.
     let part = |range: std::ops::Range<usize>| {
@@ -208,32 +244,28 @@ mod tests {
     }
 
     #[test]
-    fn wrong_image_size_is_reported() {
+    fn any_image_size_loads_and_mnist_checks_refuse_others() {
         let dir = TempDir::new("mnist-dims");
         let (im, lb) = (dir.path().join("im"), dir.path().join("lb"));
-        write_images(&im, 2, 27, 28);
-        write_labels(&lb, &[1, 2]);
+        write_images(&im, 2, 27, 5);
+        write_labels(&lb, &[1, 12]);
+        let set = load_pair(&im, &lb).unwrap();
+        assert_eq!((set.rows, set.cols, set.pixels_per_image()), (27, 5, 135));
+        assert_eq!(set.image(1).unwrap()[0], 135);
+        assert_eq!(set.n_classes(), 13);
         assert!(matches!(
-            load_pair(&im, &lb),
+            check_dims(&set, &im, SIDE, SIDE),
             Err(TrainError::WrongDims {
                 rows: 27,
-                cols: 28,
+                cols: 5,
                 ..
             })
         ));
-    }
-
-    #[test]
-    fn label_outside_digits_is_reported() {
-        let dir = TempDir::new("mnist-label");
-        let (im, lb) = (dir.path().join("im"), dir.path().join("lb"));
-        write_images(&im, 2, SIDE, SIDE);
-        write_labels(&lb, &[1, 10]);
         assert!(matches!(
-            load_pair(&im, &lb),
+            check_labels(&set, &lb, N_CLASSES),
             Err(TrainError::LabelOutOfRange {
                 index: 1,
-                label: 10,
+                label: 12,
                 ..
             })
         ));

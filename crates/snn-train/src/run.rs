@@ -12,12 +12,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{load_checkpoint, load_weights, save_checkpoint, save_weights, BestEpoch};
 use crate::config::ExperimentConfig;
-use crate::datasets::{data_files, load_splits, Splits};
+use crate::datasets::{check_sizes, load_splits, Splits};
 use crate::error::{Result, TrainError};
 use crate::evaluate::{evaluate, Evaluation};
 use crate::model::{Dataset, Model};
 use crate::report::{plot_curves, read_json, write_json, write_metrics_csv};
 use crate::snn::SnnClassifier;
+use crate::source::{check_same_data, data_files, DataConfig};
 use crate::train::{BatchProgress, EpochEnd, EpochMetrics, Observer, Trainer};
 
 /// File names inside a run directory.
@@ -204,30 +205,6 @@ pub fn read_run_config(dir: &Path) -> Result<ExperimentConfig> {
     read_json(&path)
 }
 
-/// Checks that the data files now have the checksums recorded in the run's configuration.
-fn check_same_data(
-    recorded: &[crate::config::DataFile],
-    now: &[crate::config::DataFile],
-) -> Result<()> {
-    for (r, n) in recorded.iter().zip(now) {
-        if r.sha256 != n.sha256 {
-            return Err(TrainError::DataChanged {
-                path: n.path.clone(),
-                recorded: r.sha256.clone(),
-                found: n.sha256.clone(),
-            });
-        }
-    }
-    if recorded.len() != now.len() {
-        return Err(TrainError::ShapeMismatch {
-            what: "data files of the run",
-            expected: recorded.len(),
-            found: now.len(),
-        });
-    }
-    Ok(())
-}
-
 fn write_metrics(out_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
     write_metrics_csv(&out_dir.join(files::METRICS_CSV), history)?;
     write_json(&out_dir.join(files::METRICS_JSON), &history)
@@ -241,12 +218,12 @@ fn silence_hint(config: &ExperimentConfig) -> String {
     )
 }
 
-/// Runs the experiment `config`: loads and encodes the data (`data_dir` for MNIST), trains with
-/// a checkpoint after every epoch (and on a stop request), evaluates on the test set and writes
+/// Runs the experiment `config`: loads and encodes its data (input and class counts from the
+/// data for a new run; checked against the configuration for a resumed one), trains with a
+/// checkpoint after every epoch (and on a stop request), evaluates on the test set and writes
 /// every output file into `run.out_dir`. `stop` is asked before every minibatch.
 pub fn run_experiment(
     config: &ExperimentConfig,
-    data_dir: Option<&Path>,
     run: &RunOptions,
     observer: &mut dyn Observer,
     stop: &dyn Fn() -> bool,
@@ -257,10 +234,14 @@ pub fn run_experiment(
     prepare_out_dir(out_dir, run.mode)?;
     let mut config = config.clone();
     observer.message("loading and encoding the data");
-    let splits: Splits = load_splits(&config, data_dir)?;
-    let files_now = data_files(&config, data_dir)?;
+    let splits: Splits = load_splits(&config)?;
+    let files_now = data_files(&config.data)?;
     if run.mode == OutMode::Resume {
         check_same_data(&config.data_files, &files_now)?;
+        check_sizes(&config, &splits)?;
+    } else {
+        (config.n_inputs, config.n_classes) = (splits.n_inputs, splits.n_classes);
+        config.data = config.data.absolute();
     }
     config.data_files = files_now;
     observer.message(&format!(
@@ -400,7 +381,7 @@ pub fn run_experiment(
     write_json(&out_dir.join(files::SUMMARY), &summary)?;
     // An empty history (0 epochs) has no curve to draw.
     if !history.is_empty() {
-        let title = format!("{:?}, seed {}", config.task, config.train.seed);
+        let title = format!("{}, seed {}", config.data.kind(), config.train.seed);
         plot_curves(
             &out_dir.join(files::PLOT),
             &title,
@@ -453,34 +434,29 @@ pub struct WeightsEvaluation {
     pub epoch: usize,
 }
 
-/// Scores a weights file (or a run directory's best weights) on one split of its task
-/// (`limit`: first examples only). For MNIST, `data_dir` defaults to the directory of the
-/// files recorded in the configuration, whose checksums must match.
+/// Scores a weights file (or a run directory's best weights) on one split of its data
+/// (`limit`: first examples only): the data recorded with the weights, whose checksums must
+/// still match, or `data` instead (used as it is; its sizes must fit the network).
 pub fn evaluate_weights(
     weights: &Path,
-    data_dir: Option<&Path>,
+    data: Option<DataConfig>,
     split: Split,
     limit: Option<usize>,
 ) -> Result<WeightsEvaluation> {
     let file = weights_file(weights)?;
     let (model, mut config, epoch) = load_weights(&file)?;
-    let recorded_dir = config
-        .data_files
-        .first()
-        .and_then(|f| f.path.parent())
-        .map(Path::to_path_buf);
-    let data_dir = data_dir.map(Path::to_path_buf).or(recorded_dir);
-    check_same_data(
-        &config.data_files,
-        &data_files(&config, data_dir.as_deref())?,
-    )?;
+    match data {
+        Some(d) => config.data = d,
+        None => check_same_data(&config.data_files, &data_files(&config.data)?)?,
+    }
     config.limits = Default::default();
     match split {
         Split::Train => config.limits.train = limit,
         Split::Validation => config.limits.validation = limit,
         Split::Test => config.limits.test = limit,
     }
-    let splits = load_splits(&config, data_dir.as_deref())?;
+    let splits = load_splits(&config)?;
+    check_sizes(&config, &splits)?;
     let data: &Dataset = match split {
         Split::Train => &splits.train,
         Split::Validation => &splits.validation,
@@ -494,11 +470,7 @@ pub fn evaluate_weights(
     })
 }
 
-/// The default output directory of a run: `runs/<task>-seed<seed>`.
-pub fn default_out_dir(config: &ExperimentConfig) -> PathBuf {
-    let task = match config.task {
-        crate::config::Task::YinYang => "yinyang",
-        crate::config::Task::Mnist => "mnist",
-    };
-    PathBuf::from("runs").join(format!("{task}-seed{}", config.train.seed))
+/// The default output directory of a run: `runs/<name>-seed<seed>`.
+pub fn default_out_dir(name: &str, config: &ExperimentConfig) -> PathBuf {
+    PathBuf::from("runs").join(format!("{name}-seed{}", config.train.seed))
 }

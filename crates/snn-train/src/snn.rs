@@ -157,11 +157,20 @@ fn empty_network(config: &ExperimentConfig) -> Result<FeedForwardNet> {
         tau_syn: config.neuron.tau_syn,
         threshold: config.neuron.threshold,
     };
+    for (name, n) in [("inputs", config.n_inputs), ("classes", config.n_classes)] {
+        if n == 0 {
+            return Err(TrainError::InvalidOption {
+                name,
+                value: "0".into(),
+                reason: "the network needs at least one (are the data files empty?)",
+            });
+        }
+    }
     Ok(FeedForwardNet::new(
-        config.task.n_inputs(),
+        config.n_inputs,
         &[
             (config.hidden, LayerKind::Spiking),
-            (config.task.n_classes(), output_kind),
+            (config.n_classes, output_kind),
         ],
         params,
         config.t_end,
@@ -257,7 +266,7 @@ mod tests {
     #[test]
     fn adapter_gradient_matches_central_differences_of_its_loss() {
         let config = small_config();
-        let splits = load_splits(&config, None).unwrap();
+        let splits = load_splits(&config).unwrap();
         let model = SnnClassifier::new(&config).unwrap();
         let mut checked = 0;
         for (input, &label) in splits.train.inputs.iter().zip(&splits.train.labels) {
@@ -331,7 +340,7 @@ mod tests {
             assert!(*skip_silent_label, "no gradient is the default");
             *skip_silent_label = false;
         }
-        let splits = load_splits(&config, None).unwrap();
+        let splits = load_splits(&config).unwrap();
         let mut model = SnnClassifier::new(&config).unwrap();
         let (label, n_in) = (1, model.net.layers[1].n_in);
         model.net.layers[1].weights[label * n_in..(label + 1) * n_in].fill(0.0);

@@ -80,6 +80,9 @@ fn mnist_directory_without_files_names_the_missing_file() {
 #[test]
 fn corrupt_mnist_file_is_one_error_line() {
     let dir = TempDir::new("corrupt");
+    for name in ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+        std::fs::write(dir.path().join(name), [0u8; 8]).unwrap();
+    }
     // A gzip header followed by garbage, and a raw file with a wrong magic number.
     std::fs::write(
         dir.path().join("train-images-idx3-ubyte.gz"),
@@ -157,8 +160,34 @@ fn missing_or_malformed_weights_file_is_one_error_line() {
 fn help_succeeds_on_stdout() {
     let (code, stdout, _) = snn_train(&["--help"]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("yin-yang") && stdout.contains("evaluate"));
+    for task in ["yin-yang", "mnist", "images", "events", "evaluate"] {
+        assert!(stdout.contains(task), "{task} not in {stdout}");
+    }
     let (code, stdout, _) = snn_train(&["yin-yang", "--help"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("--batch-size") && stdout.contains("--train-samples"));
+}
+
+// Each task's help lists its own options and none of the others'.
+#[test]
+fn task_help_lists_only_the_options_of_that_task() {
+    let help = |task: &str| snn_train(&[task, "--help"]).1;
+    let yin_yang = help("yin-yang");
+    for own in ["--tau0", "--silent-remedy", "--t-bias", "--resume"] {
+        assert!(yin_yang.contains(own), "yin-yang lacks {own}");
+    }
+    for foreign in ["--data", "--validation <", "--time-scale", "--train-images"] {
+        assert!(!yin_yang.contains(foreign), "yin-yang lists {foreign}");
+    }
+    let mnist = help("mnist");
+    assert!(mnist.contains("--data") && mnist.contains("--validation <"));
+    for foreign in ["--tau0", "--silent-remedy", "--t-bias", "--time-scale"] {
+        assert!(!mnist.contains(foreign), "mnist lists {foreign}");
+    }
+    let events = help("events");
+    assert!(events.contains("--time-scale") && events.contains("--validation-file"));
+    assert!(!events.contains("--tau0") && !events.contains("--train-images"));
+    let images = help("images");
+    assert!(images.contains("--train-images") && images.contains("--validation-labels"));
+    assert!(!images.contains("--tau0") && !images.contains("--time-scale"));
 }

@@ -97,6 +97,8 @@ fn image_index_past_the_set_is_none_not_a_panic() {
     let set = LabeledImages {
         pixels: vec![7; 784],
         labels: vec![3],
+        rows: 28,
+        cols: 28,
     };
     assert_eq!(set.image(0).map(|p| p.len()), Some(784));
     assert_eq!(set.image(1), None);

@@ -24,7 +24,7 @@ fn small_config(n: usize, epochs: usize) -> ExperimentConfig {
 #[test]
 fn two_epochs_lower_loss_and_beat_chance() {
     let config = small_config(300, 2);
-    let splits = load_splits(&config, None).unwrap();
+    let splits = load_splits(&config).unwrap();
     let mut model = SnnClassifier::new(&config).unwrap();
     let before = evaluate(&model, &splits.train).unwrap();
     let history = train(
@@ -66,7 +66,7 @@ fn train_on_threads(threads: usize) -> Vec<Vec<f64>> {
         config.hidden = 60;
         config.train.batch_size = 16;
         config.train.seed = 3;
-        let splits = load_splits(&config, None).unwrap();
+        let splits = load_splits(&config).unwrap();
         let mut model = SnnClassifier::new(&config).unwrap();
         train(
             &mut model,

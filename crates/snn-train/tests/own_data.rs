@@ -1,0 +1,222 @@
+//! Guards against a training program that only works on the paper's two datasets: IDX images of
+//! another size and class count, and spike events in the Spiking Heidelberg Digits HDF5 layout,
+//! must train end to end with input and class counts taken from the files, record the files'
+//! SHA-256, refuse to resume on changed data, and warn (with a hint) when the network is silent.
+//! The files are made here, tiny; nothing is downloaded.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use snn_train::config::ExperimentConfig;
+use snn_train::events::write_events;
+use snn_train::idx::{to_idx_bytes, IdxArray};
+use snn_train::report::read_json;
+use snn_train::run::files;
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("snn-train-own-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn snn_train(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_snn-train"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn assert_ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "status {:?}: {}{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `n` images of 3x5 pixels, class `i % 3`: class k has its row k black, the rest white.
+fn write_images(dir: &TempDir, prefix: &str, n: usize) -> (PathBuf, PathBuf) {
+    let mut pixels = Vec::new();
+    for i in 0..n {
+        for row in 0..3 {
+            for _ in 0..5 {
+                pixels.push(if row == i % 3 { 255 } else { 0 });
+            }
+        }
+    }
+    let (im, lb) = (
+        dir.join(&format!("{prefix}-images")),
+        dir.join(&format!("{prefix}-labels")),
+    );
+    let images = IdxArray {
+        dims: vec![n, 3, 5],
+        data: pixels,
+    };
+    let labels = IdxArray {
+        dims: vec![n],
+        data: (0..n).map(|i| (i % 3) as u8).collect(),
+    };
+    std::fs::write(&im, to_idx_bytes(&images)).unwrap();
+    std::fs::write(&lb, to_idx_bytes(&labels)).unwrap();
+    (im, lb)
+}
+
+#[test]
+fn idx_images_of_any_size_train_with_sizes_from_the_files_and_checked_data() {
+    let dir = TempDir::new("images");
+    let (tri, trl) = write_images(&dir, "train", 40);
+    let (tei, tel) = write_images(&dir, "test", 9);
+    let out = dir.join("run");
+    let run = snn_train(&[
+        "images",
+        "--train-images",
+        s(&tri),
+        "--train-labels",
+        s(&trl),
+        "--test-images",
+        s(&tei),
+        "--test-labels",
+        s(&tel),
+        "--validation",
+        "0.25",
+        "--hidden",
+        "20",
+        "--hidden-mean",
+        "0.5",
+        "--batch-size",
+        "5",
+        "--epochs",
+        "2",
+        "--out",
+        s(&out),
+    ]);
+    assert_ok(&run);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("30 training, 10 validation, 9 test"),
+        "{stdout}"
+    );
+    let config: ExperimentConfig = read_json(&out.join(files::CONFIG)).unwrap();
+    assert_eq!((config.n_inputs, config.n_classes), (15, 3));
+    assert_eq!(config.data_files.len(), 4);
+    assert!(config.data_files.iter().all(|f| f.sha256.len() == 64));
+
+    // Changed data: the resumed run refuses it, naming the file.
+    write_images(&dir, "train", 41);
+    let resumed = snn_train(&["images", "--resume", s(&out), "--epochs", "3", "--quiet"]);
+    assert_eq!(resumed.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        stderr.contains("SHA-256") && stderr.contains("train-images"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn shd_layout_events_train_and_evaluate() {
+    let dir = TempDir::new("events");
+    // Class k: spikes on channels 4k..4k+3 at 1-4 ms (times in seconds).
+    let example = |k: u32| {
+        let times = vec![0.001, 0.002, 0.003, 0.004];
+        let units = (4 * k..4 * k + 4).collect();
+        (times, units)
+    };
+    let examples: Vec<_> = (0..24).map(|i| example(i % 3)).collect();
+    let labels: Vec<u32> = (0..24).map(|i| i % 3).collect();
+    let (train, test, val) = (
+        dir.join("train.h5"),
+        dir.join("test.h5"),
+        dir.join("val.h5"),
+    );
+    write_events(&train, &examples, &labels).unwrap();
+    write_events(&test, &examples[..6], &labels[..6]).unwrap();
+    write_events(&val, &examples[..3], &labels[..3]).unwrap();
+    let out = dir.join("run");
+    let run = snn_train(&[
+        "events",
+        "--train",
+        s(&train),
+        "--test",
+        s(&test),
+        "--validation-file",
+        s(&val),
+        "--t-max",
+        "20",
+        "--hidden",
+        "16",
+        "--hidden-mean",
+        "0.6",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "6",
+        "--out",
+        s(&out),
+    ]);
+    assert_ok(&run);
+    let config: ExperimentConfig = read_json(&out.join(files::CONFIG)).unwrap();
+    assert_eq!((config.n_inputs, config.n_classes), (12, 3));
+    assert_eq!(config.t_end, 40.0);
+    let eval = snn_train(&["evaluate", "--weights", s(&out)]);
+    assert_ok(&eval);
+    assert!(String::from_utf8_lossy(&eval.stdout).contains("events Test accuracy"));
+}
+
+#[test]
+fn a_silent_network_is_reported_with_the_initial_weight_hint() {
+    let dir = TempDir::new("silent");
+    let (tri, trl) = write_images(&dir, "train", 30);
+    let (tei, tel) = write_images(&dir, "test", 3);
+    let run = snn_train(&[
+        "images",
+        "--train-images",
+        s(&tri),
+        "--train-labels",
+        s(&trl),
+        "--test-images",
+        s(&tei),
+        "--test-labels",
+        s(&tel),
+        "--validation",
+        "6",
+        "--hidden",
+        "10",
+        "--hidden-mean",
+        "0",
+        "--hidden-std",
+        "0",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "2",
+        "--quiet",
+        "--out",
+        s(&dir.join("run")),
+    ]);
+    assert_ok(&run);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("warning: no spike") && stderr.contains("--hidden-mean, now 0"),
+        "{stderr}"
+    );
+}
