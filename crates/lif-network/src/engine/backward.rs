@@ -24,7 +24,7 @@
 
 use super::clock::Mark;
 use super::network::Network;
-use super::workspace::{AdjointSample, NetworkWorkspace};
+use super::workspace::{AdjointSample, Cell, NetworkWorkspace};
 use crate::LifError;
 
 impl Network {
@@ -137,7 +137,7 @@ impl Network {
                     for s in proj.fan_out(src) {
                         let j = base + proj.targets[s] as usize;
                         self.advance_back(ws, j, t);
-                        grad[pj][s] += ws.x_i[j];
+                        grad[pj][s] += ws.cells[j].i;
                     }
                 }
             } else if t_pr == t {
@@ -147,7 +147,7 @@ impl Network {
                 let j = ws.offsets[p.population] + p.neuron;
                 self.advance_back(ws, j, t);
                 if !self.refractory_at(ws, j, t) {
-                    ws.x_v[j] += probe_cot[q];
+                    ws.cells[j].v += probe_cot[q];
                 }
             } else {
                 k_sp -= 1;
@@ -173,7 +173,7 @@ impl Network {
         let mut bracket = if pc.t_ref > 0.0 {
             ws.wake_term[m]
         } else {
-            ws.x_v[m] * sp.i_syn * pc.k.inv_tau_mem
+            ws.cells[m].v * sp.i_syn * pc.k.inv_tau_mem
         } - dl_dt;
         let pre = m - ws.offsets[p];
         for kk in 0..ws.out_of[p].len() {
@@ -185,7 +185,7 @@ impl Network {
             for s in proj.fan_out(pre) {
                 let j = base + proj.targets[s] as usize;
                 self.advance_back(ws, j, t);
-                let (lv, li) = (ws.x_v[j], ws.x_i[j]);
+                let (lv, li) = (ws.cells[j].v, ws.cells[j].i);
                 grad[pj][s] += li;
                 bracket += proj.weights[s] * (lv - rho * li) * inv_tau_mem;
             }
@@ -203,7 +203,7 @@ impl Network {
         if !lv.is_finite() {
             return Err(self.non_finite(ws, "adjoint λ_V", m, t));
         }
-        ws.x_v[m] = lv;
+        ws.cells[m].v = lv;
         if pc.t_ref > 0.0 {
             // The spike is done: the neuron's previous spike (if any) becomes its current one.
             ws.cursor[m] -= 1;
@@ -226,22 +226,22 @@ impl Network {
                     ws.wake_done[j] = true;
                 } else if t_w > t {
                     let clock = pc.clock(t_w, ws.clocks.epoch);
-                    let d = ws.mark[j].decay_back_to(&pc, &clock);
-                    let lv = d.mem * ws.x_v[j];
-                    ws.x_i[j] = d.syn * ws.x_i[j] + d.cross * ws.x_v[j];
+                    let d = ws.cells[j].mark.decay_back_to(&pc, &clock);
+                    let lv = d.mem * ws.cells[j].v;
+                    ws.cells[j].i = d.syn * ws.cells[j].i + d.cross * ws.cells[j].v;
                     ws.wake_term[j] = lv * ws.wake_current[k] * pc.k.inv_tau_mem;
-                    ws.x_v[j] = 0.0;
-                    ws.mark[j] = Mark::backward(&clock);
+                    ws.cells[j].v = 0.0;
+                    ws.cells[j].mark = Mark::backward(&clock);
                     ws.wake_done[j] = true;
                 }
             }
         }
         let clock = ws.clocks.at(&ws.consts, p, t);
-        let d = ws.mark[j].decay_back_to(&pc, &clock);
-        let (lv, li) = (ws.x_v[j], ws.x_i[j]);
-        ws.x_i[j] = d.syn * li + d.cross * lv;
-        ws.x_v[j] = d.mem * lv;
-        ws.mark[j] = Mark::backward(&clock);
+        let d = ws.cells[j].mark.decay_back_to(&pc, &clock);
+        let (lv, li) = (ws.cells[j].v, ws.cells[j].i);
+        ws.cells[j].i = d.syn * li + d.cross * lv;
+        ws.cells[j].v = d.mem * lv;
+        ws.cells[j].mark = Mark::backward(&clock);
     }
 
     /// Whether neuron `j` is clamped at `t` (its current spike at or before `t`, less than
@@ -262,25 +262,22 @@ impl Network {
         }
         AdjointSample {
             time: t,
-            lambda_v: ws.x_v[..n].to_vec(),
-            lambda_i: ws.x_i[..n].to_vec(),
+            lambda_v: ws.cells[..n].iter().map(|c| c.v).collect(),
+            lambda_i: ws.cells[..n].iter().map(|c| c.i).collect(),
         }
     }
 
     /// Zero adjoints at `t_end`, per-neuron spike lists (for refractory periods), fan-out tables.
     fn prepare_backward(&self, ws: &mut NetworkWorkspace) {
         let n = ws.pop_of.len();
-        ws.x_v.clear();
-        ws.x_v.resize(n, 0.0);
-        ws.x_i.clear();
-        ws.x_i.resize(n, 0.0);
         let t0 = self.t_end;
         ws.clocks.reset(&ws.consts, t0);
         let end: Vec<Mark> = (0..ws.consts.len())
             .map(|p| Mark::backward(&ws.consts[p].clock(t0, t0)))
             .collect();
-        ws.mark.clear();
-        ws.mark.extend(ws.pop_of.iter().map(|&p| end[p as usize]));
+        ws.cells.clear();
+        ws.cells
+            .extend(ws.pop_of.iter().map(|&p| Cell::at(end[p as usize])));
         ws.wake_term.clear();
         ws.wake_term.resize(n, 0.0);
         ws.wake_done.clear();
@@ -324,8 +321,8 @@ fn current_spike(ws: &NetworkWorkspace, j: usize) -> Option<usize> {
 /// Moves the epoch to `t`, rescaling every neuron's backward mark.
 fn rebase_backward(ws: &mut NetworkWorkspace, t: f64) {
     let shift = t - ws.clocks.epoch;
-    for (m, &p) in ws.mark.iter_mut().zip(&ws.pop_of) {
-        m.rebase(&ws.consts[p as usize], shift, false);
+    for (c, &p) in ws.cells.iter_mut().zip(&ws.pop_of) {
+        c.mark.rebase(&ws.consts[p as usize], shift, false);
     }
     ws.clocks.set_epoch(t);
 }

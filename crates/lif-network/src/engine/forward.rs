@@ -14,9 +14,11 @@
 //! `Kernel::first_crossing` over `[t, t_end]` from the touched state, which misses none (one
 //! stationary point per inter-event interval).
 
+use std::collections::BinaryHeap;
+
 use super::clock::{Mark, PopConsts};
 use super::network::{Network, Source};
-use super::workspace::{NetworkWorkspace, NeuronProbe, Pending};
+use super::workspace::{Cell, Kind, NetworkWorkspace, NeuronProbe, Pending};
 use crate::eventprop::Spike;
 use crate::{InputSpike, LifError};
 
@@ -33,14 +35,6 @@ impl Network {
         ws.shape.clear();
         self.load(input, probes, ws)?;
         let n = ws.pop_of.len();
-        ws.x_v.clear();
-        ws.x_v.resize(n, 0.0);
-        ws.x_i.clear();
-        ws.x_i.resize(n, 0.0);
-        ws.version.clear();
-        ws.version.resize(n, 0);
-        ws.ref_until.clear();
-        ws.ref_until.resize(n, f64::NEG_INFINITY);
         ws.last_spike.clear();
         ws.last_spike.resize(n, 0);
         ws.queue.clear();
@@ -52,15 +46,16 @@ impl Network {
         let zero: Vec<Mark> = (0..ws.consts.len())
             .map(|p| Mark::forward(&ws.consts[p].clock(0.0, 0.0)))
             .collect();
-        ws.mark.clear();
-        ws.mark.extend(ws.pop_of.iter().map(|&p| zero[p as usize]));
+        ws.cells.clear();
+        ws.cells
+            .extend(ws.pop_of.iter().map(|&p| Cell::at(zero[p as usize])));
         let any_refractory = ws.consts.iter().any(|c| c.t_ref > 0.0);
 
         let (mut next_in, mut next_pr) = (0usize, 0usize);
         loop {
             while let Some(top) = ws.queue.peek() {
                 let j = top.neuron as usize;
-                let stale = top.version != ws.version[j];
+                let stale = top.version != ws.cells[j].version;
                 if stale {
                     ws.queue.pop();
                 } else {
@@ -82,10 +77,12 @@ impl Network {
             }
             if t_q == t {
                 let Some(e) = ws.queue.pop() else { break };
-                if e.wake {
-                    self.wake(ws, e.neuron as usize, t);
-                } else {
-                    self.spike(ws, e.neuron as usize, t, any_refractory)?;
+                let j = e.neuron as usize;
+                ws.cells[j].pending = f64::INFINITY;
+                match e.kind {
+                    Kind::Wake => self.wake(ws, j, t),
+                    Kind::Spike => self.spike(ws, j, t, any_refractory)?,
+                    Kind::Check => self.check(ws, j, t),
                 }
             } else if t_pr == t {
                 let q = ws.probe_order[next_pr] as usize;
@@ -103,7 +100,7 @@ impl Network {
             }
         }
         for j in 0..n {
-            if !(ws.x_v[j].is_finite() && ws.x_i[j].is_finite()) {
+            if !(ws.cells[j].v.is_finite() && ws.cells[j].i.is_finite()) {
                 return Err(self.non_finite(ws, "membrane state", j, self.t_end));
             }
         }
@@ -197,23 +194,50 @@ impl Network {
         let clock = ws.clocks.at(&ws.consts, p, t);
         let range = proj.fan_out(pre);
         ws.events += range.len();
-        for s in range {
-            let j = base + proj.targets[s] as usize;
-            let w = proj.weights[s];
-            let d = ws.mark[j].decay_to(&pc, &clock);
-            ws.mark[j] = Mark::forward(&clock);
-            let i = ws.x_i[j];
-            if ws.ref_until[j] > t {
+        let (cells, queue) = (&mut ws.cells, &mut ws.queue);
+        for (&target, &w) in proj.targets[range.clone()].iter().zip(&proj.weights[range]) {
+            let j = base + target as usize;
+            let c = &mut cells[j];
+            let d = c.mark.decay_to(&pc, &clock);
+            c.mark = Mark::forward(&clock);
+            if c.ref_until > t {
                 // Refractory: V stays clamped at 0, I integrates; the wake-up schedules.
-                ws.x_i[j] = d.syn * i + w;
+                c.i = d.syn * c.i + w;
                 continue;
             }
-            let v = d.voltage(ws.x_v[j], i);
-            let i = d.syn * i + w;
-            ws.x_v[j] = v;
-            ws.x_i[j] = i;
-            ws.version[j] = ws.version[j].wrapping_add(1);
-            schedule(ws, &pc, j, t, v, i, self.t_end);
+            c.v = d.voltage(c.v, c.i);
+            c.i = d.syn * c.i + w;
+            if c.kind == Kind::Spike {
+                // The exact crossing was computed from the state before this input.
+                c.version = c.version.wrapping_add(1);
+                c.pending = f64::INFINITY;
+            }
+            if let Some(at) = check_time(&pc, t, c.v, c.i, self.t_end) {
+                if at < c.pending {
+                    push_cell(queue, c, j, at, Kind::Check);
+                }
+            }
+        }
+    }
+
+    /// A lower bound of neuron `j`'s next crossing was reached at `t`: locate the crossing
+    /// exactly from the state at `t`.
+    fn check(&self, ws: &mut NetworkWorkspace, j: usize, t: f64) {
+        let p = ws.pop_of[j] as usize;
+        let pc = ws.consts[p];
+        let clock = ws.clocks.at(&ws.consts, p, t);
+        let d = ws.cells[j].mark.decay_to(&pc, &clock);
+        let (v, i) = (
+            d.voltage(ws.cells[j].v, ws.cells[j].i),
+            d.syn * ws.cells[j].i,
+        );
+        ws.cells[j].v = v;
+        ws.cells[j].i = i;
+        ws.cells[j].mark = Mark::forward(&clock);
+        let k = &pc.k;
+        let len = self.t_end - t;
+        if let Some(tau) = k.first_crossing(v, i, len, &k.decay(len)) {
+            push(ws, j, (t + tau).min(self.t_end), Kind::Spike);
         }
     }
 
@@ -228,9 +252,9 @@ impl Network {
         let p = ws.pop_of[j] as usize;
         let pc = ws.consts[p];
         let clock = ws.clocks.at(&ws.consts, p, t);
-        let d = ws.mark[j].decay_to(&pc, &clock);
-        let i = d.syn * ws.x_i[j];
-        ws.mark[j] = Mark::forward(&clock);
+        let d = ws.cells[j].mark.decay_to(&pc, &clock);
+        let i = d.syn * ws.cells[j].i;
+        ws.cells[j].mark = Mark::forward(&clock);
         if !i.is_finite() {
             return Err(self.non_finite(ws, "synaptic current", j, t));
         }
@@ -256,20 +280,13 @@ impl Network {
                 count: ws.spikes.len(),
             });
         }
-        ws.x_v[j] = 0.0;
-        ws.x_i[j] = i;
-        ws.version[j] = ws.version[j].wrapping_add(1);
+        ws.cells[j].v = 0.0;
+        ws.cells[j].i = i;
         if pc.t_ref > 0.0 {
             let until = t + pc.t_ref;
-            ws.ref_until[j] = until;
+            ws.cells[j].ref_until = until;
             if until < self.t_end {
-                let version = ws.version[j];
-                ws.queue.push(Pending {
-                    time: until,
-                    neuron: j as u32,
-                    version,
-                    wake: true,
-                });
+                push(ws, j, until, Kind::Wake);
             }
         } else {
             schedule(ws, &pc, j, t, 0.0, i, self.t_end);
@@ -287,14 +304,13 @@ impl Network {
         let p = ws.pop_of[j] as usize;
         let pc = ws.consts[p];
         let clock = ws.clocks.at(&ws.consts, p, t);
-        let d = ws.mark[j].decay_to(&pc, &clock);
-        let i = d.syn * ws.x_i[j];
-        ws.mark[j] = Mark::forward(&clock);
-        ws.x_v[j] = 0.0;
-        ws.x_i[j] = i;
-        ws.ref_until[j] = f64::NEG_INFINITY;
+        let d = ws.cells[j].mark.decay_to(&pc, &clock);
+        let i = d.syn * ws.cells[j].i;
+        ws.cells[j].mark = Mark::forward(&clock);
+        ws.cells[j].v = 0.0;
+        ws.cells[j].i = i;
+        ws.cells[j].ref_until = f64::NEG_INFINITY;
         ws.wake_current[ws.last_spike[j] as usize] = i;
-        ws.version[j] = ws.version[j].wrapping_add(1);
         schedule(ws, &pc, j, t, 0.0, i, self.t_end);
     }
 
@@ -315,7 +331,13 @@ impl Network {
     }
 }
 
-/// Queues neuron `j`'s next threshold crossing from `(v, i)` at `t`, if it has one before `t_end`.
+/// Makes sure neuron `j`'s queue entry is not later than its next threshold crossing from
+/// `(v, i)` at `t` (free evolution). None is needed if `V, I < ϑ` (then `V <= max(V, I) < ϑ`)
+/// or the bound of the membrane maximum stays below `ϑ`. Otherwise `I > ϑ > V`, `V` rises and
+/// is concave while rising (`V̈ = -(I/τs + V̇)/τm < 0`), so it stays below its tangent and cannot
+/// reach `ϑ` before `t + τm (ϑ - V)/(I - V)`: a [`Kind::Check`] is queued there unless the
+/// neuron's entry is already earlier (a division instead of the exact root, which is located
+/// only when a check is reached before the next input touches the neuron).
 #[inline]
 fn schedule(
     ws: &mut NetworkWorkspace,
@@ -326,38 +348,61 @@ fn schedule(
     i: f64,
     t_end: f64,
 ) {
+    if let Some(at) = check_time(pc, t, v, i, t_end) {
+        if at < ws.cells[j].pending {
+            push(ws, j, at, Kind::Check);
+        }
+    }
+}
+
+/// The time of the [`Kind::Check`] for `(v, i)` at `t` (see [`schedule`]), if one is needed.
+/// Written without branches on the state (they would be unpredictable).
+#[inline(always)]
+fn check_time(pc: &PopConsts, t: f64, v: f64, i: f64, t_end: f64) -> Option<f64> {
     let k = &pc.k;
-    if v < k.threshold && (!(i > k.threshold) || k.max_upper_bound(v, i) < pc.thr_bound) {
-        return;
-    }
-    let len = t_end - t;
-    if let Some(tau) = k.first_crossing(v, i, len, &k.decay(len)) {
-        let version = ws.version[j];
-        ws.queue.push(Pending {
-            time: (t + tau).min(t_end),
-            neuron: j as u32,
-            version,
-            wake: false,
-        });
-    }
+    let above = v >= k.threshold;
+    let possible = above | ((i > k.threshold) & (k.max_upper_bound(v, i) >= pc.thr_bound));
+    let bound = t + k.tau_mem * (k.threshold - v).max(0.0) / (i - v);
+    let at = if above { t } else { bound };
+    let at = if possible { at } else { f64::INFINITY };
+    (at <= t_end).then_some(at)
+}
+
+/// Queues `kind` for neuron `j` at `time`, invalidating its previous entry.
+#[inline]
+fn push(ws: &mut NetworkWorkspace, j: usize, time: f64, kind: Kind) {
+    push_cell(&mut ws.queue, &mut ws.cells[j], j, time, kind);
+}
+
+#[inline]
+fn push_cell(queue: &mut BinaryHeap<Pending>, c: &mut Cell, j: usize, time: f64, kind: Kind) {
+    c.version = c.version.wrapping_add(1);
+    c.pending = time;
+    c.kind = kind;
+    queue.push(Pending {
+        time,
+        neuron: j as u32,
+        version: c.version,
+        kind,
+    });
 }
 
 /// The membrane voltage of neuron `j` at `t` (0 while refractory), without changing its state.
 fn voltage_at(ws: &mut NetworkWorkspace, j: usize, t: f64) -> f64 {
-    if ws.ref_until[j] > t {
+    if ws.cells[j].ref_until > t {
         return 0.0;
     }
     let p = ws.pop_of[j] as usize;
     let clock = ws.clocks.at(&ws.consts, p, t);
-    let d = ws.mark[j].decay_to(&ws.consts[p], &clock);
-    d.voltage(ws.x_v[j], ws.x_i[j])
+    let d = ws.cells[j].mark.decay_to(&ws.consts[p], &clock);
+    d.voltage(ws.cells[j].v, ws.cells[j].i)
 }
 
 /// Moves the epoch to `t`, rescaling every neuron's mark.
 fn rebase_forward(ws: &mut NetworkWorkspace, t: f64) {
     let shift = t - ws.clocks.epoch;
-    for (m, &p) in ws.mark.iter_mut().zip(&ws.pop_of) {
-        m.rebase(&ws.consts[p as usize], shift, true);
+    for (c, &p) in ws.cells.iter_mut().zip(&ws.pop_of) {
+        c.mark.rebase(&ws.consts[p as usize], shift, true);
     }
     ws.clocks.set_epoch(t);
 }

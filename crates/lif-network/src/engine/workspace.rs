@@ -36,15 +36,25 @@ pub struct AdjointSample {
     pub lambda_i: Vec<f64>,
 }
 
-/// A pending event of one neuron in the forward queue: its next threshold crossing, or the end of
-/// its refractory period. Valid while `version` matches the neuron's.
+/// What a queue entry stands for, in the order handled at equal times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Kind {
+    /// The end of a refractory period.
+    Wake,
+    /// An exact threshold crossing.
+    Spike,
+    /// A lower bound of the next crossing time: look again (exactly) when it is reached.
+    Check,
+}
+
+/// A pending event of one neuron in the forward queue. Valid while `version` matches the
+/// neuron's.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Pending {
     pub time: f64,
     pub neuron: u32,
     pub version: u32,
-    /// End of a refractory period (handled before crossings at the same time).
-    pub wake: bool,
+    pub kind: Kind,
 }
 
 impl PartialEq for Pending {
@@ -59,13 +69,44 @@ impl PartialOrd for Pending {
     }
 }
 impl Ord for Pending {
-    /// Reversed, so that `BinaryHeap` pops the earliest: by time, wake-ups first, then neuron.
+    /// Reversed, so that `BinaryHeap` pops the earliest: by time, then kind, then neuron.
     fn cmp(&self, other: &Self) -> Ordering {
         other
             .time
             .total_cmp(&self.time)
-            .then(other.wake.cmp(&self.wake).reverse())
+            .then(other.kind.cmp(&self.kind))
             .then(other.neuron.cmp(&self.neuron))
+    }
+}
+
+/// The state of one neuron, in one cache line: in the forward pass `V`, `I` at the time of its
+/// mark, the end of its refractory period, and its queue entry; in the backward pass `λ_V`, `λ_I`
+/// at the time of its mark.
+#[derive(Clone, Copy, Debug)]
+#[repr(align(64))]
+pub(crate) struct Cell {
+    pub v: f64,
+    pub i: f64,
+    pub mark: Mark,
+    pub ref_until: f64,
+    /// Time of the neuron's valid queue entry (`+inf`: none).
+    pub pending: f64,
+    pub version: u32,
+    /// Kind of the valid queue entry.
+    pub kind: Kind,
+}
+
+impl Cell {
+    pub(crate) fn at(mark: Mark) -> Self {
+        Self {
+            v: 0.0,
+            i: 0.0,
+            mark,
+            ref_until: f64::NEG_INFINITY,
+            pending: f64::INFINITY,
+            version: 0,
+            kind: Kind::Check,
+        }
     }
 }
 
@@ -87,13 +128,9 @@ pub struct NetworkWorkspace {
     pub(crate) wake_current: Vec<f64>,
     pub(crate) min_abs_vdot: f64,
     pub(crate) events: usize,
-    // Per-neuron state (forward: V, I at the mark; backward: λ_V, λ_I at the mark).
     pub(crate) pop_of: Vec<u32>,
-    pub(crate) x_v: Vec<f64>,
-    pub(crate) x_i: Vec<f64>,
-    pub(crate) mark: Vec<Mark>,
-    pub(crate) version: Vec<u32>,
-    pub(crate) ref_until: Vec<f64>,
+    /// Per-neuron state, one cache line each.
+    pub(crate) cells: Vec<Cell>,
     pub(crate) last_spike: Vec<u32>,
     pub(crate) queue: BinaryHeap<Pending>,
     pub(crate) consts: Vec<PopConsts>,
@@ -124,11 +161,7 @@ impl Default for NetworkWorkspace {
             min_abs_vdot: f64::INFINITY,
             events: 0,
             pop_of: Vec::new(),
-            x_v: Vec::new(),
-            x_i: Vec::new(),
-            mark: Vec::new(),
-            version: Vec::new(),
-            ref_until: Vec::new(),
+            cells: Vec::new(),
             last_spike: Vec::new(),
             queue: BinaryHeap::new(),
             consts: Vec::new(),

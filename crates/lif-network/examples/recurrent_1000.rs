@@ -1,0 +1,93 @@
+//! The 1000-neuron recurrent benchmark network (see `benches/support/balanced.rs`) on the
+//! event-driven engine: prints its firing rate and the forward throughput in synaptic events per
+//! second on one thread, and the forward + backward time. With `--export DIR` it also writes the
+//! network and its input (text files) for `benches/peers/brian2_recurrent_1000.py`.
+//!
+//! `cargo run --release -p lif-network --example recurrent_1000 -- [--export DIR] [--t-ref MS] [--repeats N]`
+
+#[path = "../benches/support/balanced.rs"]
+mod balanced;
+
+use std::io::Write;
+use std::time::Instant;
+
+use lif_network::engine::{Network, NetworkWorkspace, Source};
+use lif_network::InputSpike;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|k| args.get(k + 1))
+            .cloned()
+    };
+    let t_ref: f64 = value("--t-ref").map_or(Ok(0.0), |s| s.parse())?;
+    let repeats: usize = value("--repeats").map_or(Ok(20), |s| s.parse())?;
+    let t_end = 1000.0;
+    let (net, input) = balanced::balanced(1, t_end, t_ref);
+    if let Some(dir) = value("--export") {
+        export(&net, &input, &dir)?;
+    }
+    let mut ws = NetworkWorkspace::new();
+    net.forward(&input, &[], &mut ws)?;
+    let n = net.n_neurons();
+    let spikes = ws.spikes().len();
+    let events = ws.synaptic_events();
+    let start = Instant::now();
+    for _ in 0..repeats {
+        net.forward(&input, &[], &mut ws)?;
+    }
+    let fwd = start.elapsed().as_secs_f64() / repeats as f64;
+    let cot = vec![1.0; spikes];
+    let mut grad = net.zero_gradient();
+    let start = Instant::now();
+    for _ in 0..repeats {
+        net.forward(&input, &[], &mut ws)?;
+        net.backward(&mut ws, &cot, &[], &mut grad)?;
+    }
+    let both = start.elapsed().as_secs_f64() / repeats as f64;
+    println!(
+        "neurons {n}, {} input spikes, t_ref {t_ref} ms",
+        input.len()
+    );
+    println!(
+        "rate {:.2} Hz, {spikes} spikes, {events} synaptic events",
+        spikes as f64 / n as f64 / (t_end / 1000.0)
+    );
+    println!(
+        "ours forward: {fwd:.4} s, {:.3e} events/s",
+        events as f64 / fwd
+    );
+    println!(
+        "ours forward+backward: {both:.4} s ({:.2}x forward), record {} B/spike",
+        both / fwd,
+        ws.record_bytes_per_spike()
+    );
+    Ok(())
+}
+
+/// `synapses.txt`: `pre_kind pre post w` per line (`pre_kind` 0 = input, 1 = neuron; global
+/// neuron indices); `inputs.txt`: `source time_ms` per line.
+fn export(net: &Network, input: &[InputSpike], dir: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let offsets = net.neuron_offsets();
+    let mut f = std::io::BufWriter::new(std::fs::File::create(format!("{dir}/synapses.txt"))?);
+    for proj in &net.projections {
+        let (kind, base) = match proj.source {
+            Source::Input => (0, 0),
+            Source::Population(p) => (1, offsets[p]),
+        };
+        for pre in 0..proj.n_pre() {
+            for s in proj.fan_out(pre) {
+                let post = offsets[proj.target] + proj.targets[s] as usize;
+                writeln!(f, "{kind} {} {post} {}", base + pre, proj.weights[s])?;
+            }
+        }
+    }
+    let mut f = std::io::BufWriter::new(std::fs::File::create(format!("{dir}/inputs.txt"))?);
+    for s in input {
+        writeln!(f, "{} {:.17e}", s.source, s.time)?;
+    }
+    f.flush()
+}
