@@ -169,6 +169,44 @@ impl Network {
         }
     }
 
+    /// The layered network `net` as populations `"layer 0"`, `"layer 1"`, .. with dense
+    /// projections from the inputs to layer 0 and from each layer to the next (projection `l`
+    /// feeds layer `l`; its synapse `pre · n_out + post` is `net.layers[l].weights[post · n_in +
+    /// pre]`). Readout layers are not spiking populations and are rejected.
+    pub fn from_feed_forward(net: &crate::FeedForwardNet) -> Result<Self, LifError> {
+        net.validate()?;
+        let mut out = Network::new(net.n_inputs, Vec::new(), net.t_end);
+        for (l, layer) in net.layers.iter().enumerate() {
+            if layer.kind != crate::LayerKind::Spiking {
+                return Err(LifError::InvalidProjection {
+                    projection: l,
+                    target: format!("layer {l}"),
+                    problem: String::from(
+                        "a readout layer is not a population of the engine (only spiking ones)",
+                    ),
+                });
+            }
+            out.populations.push(Population::new(
+                format!("layer {l}"),
+                layer.n_out,
+                net.params,
+            ));
+            let source = if l == 0 {
+                Source::Input
+            } else {
+                Source::Population(l - 1)
+            };
+            out.projections.push(Projection::dense(
+                source,
+                l,
+                layer.n_in,
+                layer.n_out,
+                &layer.weights,
+            ));
+        }
+        Ok(out)
+    }
+
     /// Global index of neuron 0 of every population, and the total number of neurons last.
     pub fn neuron_offsets(&self) -> Vec<usize> {
         let mut out = Vec::with_capacity(self.populations.len() + 1);
