@@ -22,7 +22,7 @@
 //! depend on anything, so `λ_V = 0` on `[t, t_w)`: probes there carry no gradient and a spike
 //! arriving there sees only `-ρ λ_I`.
 
-use super::clock::Mark;
+use super::clock::{Clock, Mark, PopConsts};
 use super::network::Network;
 use super::workspace::{AdjointSample, Cell, NetworkWorkspace};
 use crate::LifError;
@@ -134,10 +134,14 @@ impl Network {
                     let pj = ws.from_inputs[k] as usize;
                     let proj = &self.projections[pj];
                     let base = ws.offsets[proj.target];
-                    for s in proj.fan_out(src) {
-                        let j = base + proj.targets[s] as usize;
-                        self.advance_back(ws, j, t);
-                        grad[pj][s] += ws.cells[j].i;
+                    let pc = ws.consts[proj.target];
+                    let clock = ws.clocks.at(&ws.consts, proj.target, t);
+                    let range = proj.fan_out(src);
+                    let g = &mut grad[pj][range.clone()];
+                    for (&target, g) in proj.targets[range].iter().zip(g) {
+                        let j = base + target as usize;
+                        self.advance_with(ws, j, t, &pc, &clock);
+                        *g += ws.cells[j].i;
                     }
                 }
             } else if t_pr == t {
@@ -181,13 +185,18 @@ impl Network {
             let proj = &self.projections[pj];
             let q = proj.target;
             let base = ws.offsets[q];
-            let (inv_tau_mem, rho) = (ws.consts[q].k.inv_tau_mem, ws.consts[q].k.rho);
-            for s in proj.fan_out(pre) {
-                let j = base + proj.targets[s] as usize;
-                self.advance_back(ws, j, t);
+            let qc = ws.consts[q];
+            let (inv_tau_mem, rho) = (qc.k.inv_tau_mem, qc.k.rho);
+            let clock = ws.clocks.at(&ws.consts, q, t);
+            let range = proj.fan_out(pre);
+            let g = &mut grad[pj][range.clone()];
+            let syn = proj.targets[range.clone()].iter().zip(&proj.weights[range]);
+            for ((&target, &w), g) in syn.zip(g) {
+                let j = base + target as usize;
+                self.advance_with(ws, j, t, &qc, &clock);
                 let (lv, li) = (ws.cells[j].v, ws.cells[j].i);
-                grad[pj][s] += li;
-                bracket += proj.weights[s] * (lv - rho * li) * inv_tau_mem;
+                *g += li;
+                bracket += w * (lv - rho * li) * inv_tau_mem;
             }
         }
         let vdot = (sp.i_syn - pc.k.threshold) * pc.k.inv_tau_mem;
@@ -215,10 +224,23 @@ impl Network {
 
     /// Carries neuron `j`'s adjoint back to `t`, through the end of its current refractory
     /// period if that lies in `(t, mark]`.
-    #[inline]
     fn advance_back(&self, ws: &mut NetworkWorkspace, j: usize, t: f64) {
         let p = ws.pop_of[j] as usize;
         let pc = ws.consts[p];
+        let clock = ws.clocks.at(&ws.consts, p, t);
+        self.advance_with(ws, j, t, &pc, &clock);
+    }
+
+    /// [`advance_back`](Self::advance_back) with the population's constants and clock at `t`.
+    #[inline(always)]
+    fn advance_with(
+        &self,
+        ws: &mut NetworkWorkspace,
+        j: usize,
+        t: f64,
+        pc: &PopConsts,
+        clock: &Clock,
+    ) {
         if pc.t_ref > 0.0 && !ws.wake_done[j] {
             if let Some(k) = current_spike(ws, j) {
                 let t_w = ws.spikes[k].time + pc.t_ref;
@@ -226,7 +248,7 @@ impl Network {
                     ws.wake_done[j] = true;
                 } else if t_w > t {
                     let clock = pc.clock(t_w, ws.clocks.epoch);
-                    let d = ws.cells[j].mark.decay_back_to(&pc, &clock);
+                    let d = ws.cells[j].mark.decay_back_to(pc, &clock);
                     let lv = d.mem * ws.cells[j].v;
                     ws.cells[j].i = d.syn * ws.cells[j].i + d.cross * ws.cells[j].v;
                     ws.wake_term[j] = lv * ws.wake_current[k] * pc.k.inv_tau_mem;
@@ -236,12 +258,12 @@ impl Network {
                 }
             }
         }
-        let clock = ws.clocks.at(&ws.consts, p, t);
-        let d = ws.cells[j].mark.decay_back_to(&pc, &clock);
-        let (lv, li) = (ws.cells[j].v, ws.cells[j].i);
-        ws.cells[j].i = d.syn * li + d.cross * lv;
-        ws.cells[j].v = d.mem * lv;
-        ws.cells[j].mark = Mark::backward(&clock);
+        let c = &mut ws.cells[j];
+        let d = c.mark.decay_back_to(pc, clock);
+        let (lv, li) = (c.v, c.i);
+        c.i = d.syn * li + d.cross * lv;
+        c.v = d.mem * lv;
+        c.mark = Mark::backward(clock);
     }
 
     /// Whether neuron `j` is clamped at `t` (its current spike at or before `t`, less than
