@@ -9,7 +9,7 @@
 mod balanced;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use lif_network::engine::NetworkWorkspace;
+use lif_network::engine::{NetworkCotangents, NetworkWorkspace};
 use std::time::Duration;
 
 fn bench_t_ref(c: &mut Criterion, t_ref: f64) {
@@ -30,12 +30,13 @@ fn bench_t_ref(c: &mut Criterion, t_ref: f64) {
     g.bench_function("forward", |b| {
         b.iter(|| net.forward(&input, &[], &mut ws).unwrap())
     });
-    let cot = vec![1.0; spikes];
+    let mut cot = NetworkCotangents::zeros_for(&ws);
+    cot.spike_times.fill(1.0);
     let mut grad = net.zero_gradient();
     g.bench_function("forward_backward", |b| {
         b.iter(|| {
             net.forward(&input, &[], &mut ws).unwrap();
-            net.backward(&mut ws, &cot, &[], &mut grad).unwrap();
+            net.backward(&mut ws, &cot, &mut grad).unwrap();
         })
     });
     g.finish();

@@ -11,7 +11,7 @@ mod balanced;
 use std::io::Write;
 use std::time::Instant;
 
-use lif_network::engine::{Network, NetworkWorkspace, Source};
+use lif_network::engine::{Network, NetworkCotangents, NetworkWorkspace, Source};
 use lif_network::InputSpike;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -41,13 +41,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         net.forward(&input, &[], &mut ws)?;
         fwd = fwd.min(start.elapsed().as_secs_f64());
     }
-    let cot = vec![1.0; spikes];
+    let mut cot = NetworkCotangents::zeros_for(&ws);
+    cot.spike_times.fill(1.0);
     let mut grad = net.zero_gradient();
     let mut both = f64::INFINITY;
     for _ in 0..repeats {
         let start = Instant::now();
         net.forward(&input, &[], &mut ws)?;
-        net.backward(&mut ws, &cot, &[], &mut grad)?;
+        net.backward(&mut ws, &cot, &mut grad)?;
         both = both.min(start.elapsed().as_secs_f64());
     }
     println!(

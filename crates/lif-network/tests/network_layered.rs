@@ -1,5 +1,6 @@
-//! Layered networks are the engine's special case: a `FeedForwardNet` of spiking layers converted
-//! with `Network::from_feed_forward` must give the layered path's spikes and gradients. Guards
+//! Layered networks are the engine's special case: a `FeedForwardNet` converted with
+//! `Network::from_feed_forward` (a readout layer as a readout population) must give the layered
+//! path's spikes, readout maxima and gradients. Guards
 //! against the two EventProp implementations drifting apart (event order across layers, the
 //! jump numerator collected from the layer above, eq. 2 and eq. 56 on dense projections, the
 //! mapping of dense projections to row-major layer weights).
@@ -11,7 +12,7 @@
 
 mod support;
 
-use lif_network::engine::{Network, NetworkWorkspace};
+use lif_network::engine::{Network, NetworkCotangents, NetworkWorkspace};
 use lif_network::eventprop::{Cotangents, Observe, Workspace};
 use lif_network::{LayerKind, LifParams};
 use proptest::prelude::*;
@@ -53,7 +54,9 @@ proptest! {
         let mut g_ff = ff.zero_gradient();
         ff.backward(&mut ws, &cot, &mut g_ff).unwrap();
         let mut g = net.zero_gradient();
-        net.backward(&mut nws, &engine_cot, &[], &mut g).unwrap();
+        let mut c = NetworkCotangents::zeros_for(&nws);
+        c.spike_times = engine_cot;
+        net.backward(&mut nws, &c, &mut g).unwrap();
         for (l, layer) in ff.layers.iter().enumerate() {
             let scale = g_ff[l].iter().fold(0.0f64, |m, x| m.max(x.abs())).max(1e-300);
             for pre in 0..layer.n_in {
@@ -68,17 +71,58 @@ proptest! {
     }
 }
 
-#[test]
-fn readout_layers_are_not_engine_populations() {
-    let ff = lif_network::FeedForwardNet::new(
-        2,
-        &[(3, LayerKind::Spiking), (2, LayerKind::Readout)],
-        LifParams::default(),
-        20.0,
-    )
-    .unwrap();
-    assert!(matches!(
-        Network::from_feed_forward(&ff),
-        Err(lif_network::LifError::InvalidProjection { projection: 1, .. })
-    ));
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, max_global_rejects: 4096, ..ProptestConfig::default() })]
+
+    /// A readout output layer becomes a readout population: the same maxima (value, time) and the
+    /// same gradient of a loss on the maxima and on the hidden spike times, including maxima at
+    /// the arrival of a hidden spike (kinks that move with it).
+    #[test]
+    fn engine_readout_maxima_and_gradients_match_the_layered_path(seed in any::<u64>(), n_layers in 1usize..=3) {
+        let (ff, input, _) = ff_case(seed, n_layers, LayerKind::Readout, LifParams::default());
+        let net = Network::from_feed_forward(&ff).unwrap();
+        let mut ws = Workspace::new();
+        ff.forward(&input, Observe::default(), &mut ws).unwrap();
+        prop_assume!(ws.min_abs_vdot() >= VDOT_MARGIN);
+        let mut nws = NetworkWorkspace::new();
+        net.forward(&input, &[], &mut nws).unwrap();
+        let out = n_layers - 1;
+        let offsets = net.neuron_offsets();
+        let mut cot = Cotangents::zeros_for(&ws);
+        let mut ncot = NetworkCotangents::zeros_for(&nws);
+        for (j, m) in ws.maxima(out).iter().enumerate() {
+            let p = nws.peaks()[offsets[out] + j];
+            prop_assert!((m.value - p.value).abs() <= 1e-12 * m.value.abs().max(1.0),
+                "max of output {j}: layered {} engine {}", m.value, p.value);
+            prop_assert!((m.time - p.time).abs() <= 1e-9, "time of max {j}: {} vs {}", m.time, p.time);
+            cot.max_voltage[out][j] = coef(out, j, 0);
+            ncot.peaks[offsets[out] + j] = coef(out, j, 0);
+        }
+        // Hidden spike times too, so that both kinds of cotangent meet in one backward pass.
+        let mut count = vec![0usize; offsets[n_layers]];
+        for (k, s) in nws.spikes().iter().enumerate() {
+            let g = s.neuron as usize;
+            let (l, j) = net.locate(g).unwrap();
+            let r = count[g];
+            count[g] += 1;
+            ncot.spike_times[k] = 0.1 * coef(l, j, r);
+            cot.spike_times[l][ws.first_spike_index(l, j).unwrap() + r] = 0.1 * coef(l, j, r);
+        }
+        prop_assert_eq!(nws.spikes().len(), ws.spike_count());
+        let mut g_ff = ff.zero_gradient();
+        ff.backward(&mut ws, &cot, &mut g_ff).unwrap();
+        let mut g = net.zero_gradient();
+        net.backward(&mut nws, &ncot, &mut g).unwrap();
+        for (l, layer) in ff.layers.iter().enumerate() {
+            let scale = g_ff[l].iter().fold(0.0f64, |m, x| m.max(x.abs())).max(1e-300);
+            for pre in 0..layer.n_in {
+                for post in 0..layer.n_out {
+                    let a = g[l][pre * layer.n_out + post];
+                    let b = g_ff[l][post * layer.n_in + pre];
+                    prop_assert!((a - b).abs() <= 1e-9 * b.abs().max(1e-3 * scale),
+                        "layer {l} w[{post}][{pre}]: engine {a:e} vs layered {b:e}");
+                }
+            }
+        }
+    }
 }

@@ -20,7 +20,9 @@ mod generic_common;
 use generic_common::*;
 use hybrid_core::{adjoint_gradient, simulate, EventRecord, HybridSystem};
 use hybrid_testkit::{check_derivatives, Point};
-use lif_network::engine::{Network, NetworkWorkspace, NeuronProbe, Population, Projection, Source};
+use lif_network::engine::{
+    Network, NetworkCotangents, NetworkWorkspace, NeuronProbe, Population, Projection, Source,
+};
 use lif_network::generic::{spike_counts, LifNetwork, SpikeVoltageLoss};
 use lif_network::InputSpike;
 use proptest::prelude::*;
@@ -152,7 +154,10 @@ proptest! {
         prop_assume!(ws.spikes().len() >= 2);
         let scot: Vec<f64> = ws.spikes().iter().map(|s| spike_coef(s.neuron as usize)).collect();
         let mut grad = net.zero_gradient();
-        net.backward(&mut ws, &scot, &pcot, &mut grad).expect("engine backward");
+        let mut cot = NetworkCotangents::zeros_for(&ws);
+        cot.spike_times = scot;
+        cot.probes = pcot.clone();
+        net.backward(&mut ws, &cot, &mut grad).expect("engine backward");
 
         let gen_spikes: Vec<(f64, usize)> = sol.events.iter()
             .filter_map(|e| e.guard().filter(|&k| k < n).map(|k| (e.t, k))).collect();

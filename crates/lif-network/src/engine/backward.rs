@@ -24,22 +24,25 @@
 
 use super::clock::{Clock, Mark, PopConsts};
 use super::network::Network;
-use super::workspace::{AdjointSample, Cell, NetworkWorkspace};
+use super::workspace::{AdjointSample, Cell, NetworkCotangents, NetworkWorkspace, PeakCause};
 use crate::LifError;
 
 impl Network {
     /// Adds `dL/dw` into `grad` (one vector per projection, aligned with its weights) for a loss
-    /// with `∂l/∂t_k` per spike (aligned with [`NetworkWorkspace::spikes`]) and `∂l/∂V` per probe
-    /// (aligned with [`NetworkWorkspace::probe_values`]). The weights must be those of the
+    /// whose derivatives with respect to the recorded spike times, probe voltages and readout
+    /// maxima of the last forward pass in `ws` are `cot`. The weights must be those of the
     /// forward pass.
+    ///
+    /// A maximum is an observation `λ_V += ∂l/∂max` at its time; at the arrival of a network
+    /// spike `k` (a kink, [`PeakCause::SpikeArrival`]) it also adds `(∂l/∂max) V̇⁻` to
+    /// `∂l/∂t_k`, because the kink moves with that spike.
     pub fn backward(
         &self,
         ws: &mut NetworkWorkspace,
-        spike_cot: &[f64],
-        probe_cot: &[f64],
+        cot: &NetworkCotangents,
         grad: &mut [Vec<f64>],
     ) -> Result<(), LifError> {
-        self.backward_sampled(ws, spike_cot, probe_cot, grad, &[], &mut Vec::new())
+        self.backward_sampled(ws, cot, grad, &[], &mut Vec::new())
     }
 
     /// [`backward`](Self::backward) that also records the adjoint of every neuron at the given
@@ -47,8 +50,7 @@ impl Network {
     pub fn backward_sampled(
         &self,
         ws: &mut NetworkWorkspace,
-        spike_cot: &[f64],
-        probe_cot: &[f64],
+        cot: &NetworkCotangents,
         grad: &mut [Vec<f64>],
         times: &[f64],
         samples: &mut Vec<AdjointSample>,
@@ -63,6 +65,10 @@ impl Network {
             expected,
             found,
         };
+        let (spike_cot, probe_cot) = (&cot.spike_times, &cot.probes);
+        if cot.peaks.len() != ws.peaks.len() {
+            return Err(wrong("peak cotangents", ws.peaks.len(), cot.peaks.len()));
+        }
         if spike_cot.len() != ws.spikes.len() {
             return Err(wrong(
                 "spike-time cotangents",
@@ -101,8 +107,28 @@ impl Network {
         samples.resize(times.len(), AdjointSample::default());
         let mut next_sample = 0;
 
+        // Maxima as observations, and their kink terms on the spike-time cotangents.
+        ws.spike_cot.clear();
+        ws.spike_cot.extend_from_slice(spike_cot);
+        ws.observations.clear();
+        for (j, (peak, &c)) in ws.peaks.iter().zip(&cot.peaks).enumerate() {
+            if c == 0.0 {
+                continue;
+            }
+            match peak.cause {
+                PeakCause::NotTracked | PeakCause::Rest => continue,
+                PeakCause::SpikeArrival(k) => ws.spike_cot[k] += c * peak.vdot_minus,
+                PeakCause::Stationary | PeakCause::InputArrival | PeakCause::End => {}
+            }
+            ws.observations.push((peak.time, j as u32, c));
+        }
+        ws.observations.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut k_ob = ws.observations.len();
         let (mut k_sp, mut k_in, mut k_pr) = (ws.spikes.len(), ws.inputs.len(), ws.probes.len());
         loop {
+            let t_ob = k_ob
+                .checked_sub(1)
+                .map_or(f64::NEG_INFINITY, |k| ws.observations[k].0);
             let t_sp = k_sp
                 .checked_sub(1)
                 .map_or(f64::NEG_INFINITY, |k| ws.spikes[k].time);
@@ -112,7 +138,7 @@ impl Network {
             let t_pr = k_pr.checked_sub(1).map_or(f64::NEG_INFINITY, |k| {
                 ws.probes[ws.probe_order[k] as usize].time
             });
-            let t = t_sp.max(t_in).max(t_pr);
+            let t = t_sp.max(t_in).max(t_pr).max(t_ob);
             while let Some(&q) = order.get(next_sample) {
                 if times[q] < t {
                     break;
@@ -126,7 +152,8 @@ impl Network {
             if ws.clocks.needs_rebase(t) {
                 rebase_backward(ws, t);
             }
-            // Reverse of the forward order at equal times: inputs, then probes, then spikes.
+            // Reverse of the forward order at equal times: inputs, then probes, then spikes, then
+            // maxima (a maximum at an arrival is the value just before it).
             if t_in == t {
                 k_in -= 1;
                 let src = ws.inputs[k_in].source as usize;
@@ -153,9 +180,15 @@ impl Network {
                 if !self.refractory_at(ws, j, t) {
                     ws.cells[j].v += probe_cot[q];
                 }
-            } else {
+            } else if t_sp == t {
                 k_sp -= 1;
-                self.spike_back(ws, k_sp, spike_cot[k_sp], grad)?;
+                self.spike_back(ws, k_sp, ws.spike_cot[k_sp], grad)?;
+            } else {
+                k_ob -= 1;
+                let (_, j, c) = ws.observations[k_ob];
+                let j = j as usize;
+                self.advance_back(ws, j, t);
+                ws.cells[j].v += c;
             }
         }
         Ok(())

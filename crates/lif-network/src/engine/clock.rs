@@ -45,10 +45,12 @@ pub(crate) struct PopConsts {
     pub t_ref: f64,
     /// `ϑ (1 - 8 ε)`: below this the upper bound of the maximum excludes a crossing.
     pub thr_bound: f64,
+    /// LIF (`true`) or non-spiking readout.
+    pub spiking: bool,
 }
 
 impl PopConsts {
-    pub fn new(params: crate::LifParams, t_ref: f64) -> Result<Self, LifError> {
+    pub fn new(params: crate::LifParams, t_ref: f64, spiking: bool) -> Result<Self, LifError> {
         let k = params.kernel()?;
         let cross = if params.tau_mem == params.tau_syn {
             Cross::Equal
@@ -65,6 +67,7 @@ impl PopConsts {
             cross,
             t_ref,
             thr_bound: k.threshold * (1.0 - 8.0 * f64::EPSILON),
+            spiking,
         })
     }
 

@@ -18,7 +18,9 @@ use std::collections::BinaryHeap;
 
 use super::clock::{Mark, PopConsts};
 use super::network::{Network, Source};
-use super::workspace::{Cell, Kind, NetworkWorkspace, NeuronProbe, Pending};
+use super::workspace::{
+    Cell, Kind, NetworkWorkspace, NeuronProbe, PeakCause, Pending, VoltagePeak,
+};
 use crate::eventprop::Spike;
 use crate::{InputSpike, LifError};
 
@@ -49,6 +51,14 @@ impl Network {
         ws.cells.clear();
         ws.cells
             .extend(ws.pop_of.iter().map(|&p| Cell::at(zero[p as usize])));
+        ws.peaks.clear();
+        ws.peaks.extend(ws.pop_of.iter().map(|&p| {
+            if ws.consts[p as usize].spiking {
+                VoltagePeak::NOT_TRACKED
+            } else {
+                VoltagePeak::REST
+            }
+        }));
         let any_refractory = ws.consts.iter().any(|c| c.t_ref > 0.0);
 
         let (mut next_in, mut next_pr) = (0usize, 0usize);
@@ -94,11 +104,12 @@ impl Network {
                 let src = ws.inputs[next_in].source as usize;
                 for k in 0..ws.from_inputs.len() {
                     let proj = &self.projections[ws.from_inputs[k] as usize];
-                    self.deliver(ws, proj, src, t);
+                    self.deliver(ws, proj, src, t, PeakCause::InputArrival);
                 }
                 next_in += 1;
             }
         }
+        self.finish_peaks(ws);
         for j in 0..n {
             if !(ws.cells[j].v.is_finite() && ws.cells[j].i.is_finite()) {
                 return Err(self.non_finite(ws, "membrane state", j, self.t_end));
@@ -166,7 +177,8 @@ impl Network {
             .sort_by(|&a, &b| pr[a as usize].time.total_cmp(&pr[b as usize].time));
         ws.consts.clear();
         for pop in &self.populations {
-            ws.consts.push(PopConsts::new(pop.params, pop.refractory)?);
+            ws.consts
+                .push(PopConsts::new(pop.params, pop.refractory, pop.spiking)?);
         }
         ws.offsets = self.neuron_offsets();
         ws.pop_of.clear();
@@ -187,13 +199,40 @@ impl Network {
 
     /// A spike of presynaptic neuron `pre` of `proj` at `t`: every synapse touches its target.
     #[inline]
-    fn deliver(&self, ws: &mut NetworkWorkspace, proj: &super::Projection, pre: usize, t: f64) {
+    fn deliver(
+        &self,
+        ws: &mut NetworkWorkspace,
+        proj: &super::Projection,
+        pre: usize,
+        t: f64,
+        cause: PeakCause,
+    ) {
         let p = proj.target;
         let base = ws.offsets[p];
         let pc = ws.consts[p];
         let clock = ws.clocks.at(&ws.consts, p, t);
         let range = proj.fan_out(pre);
         ws.events += range.len();
+        if !pc.spiking {
+            let syn = proj.targets[range.clone()].iter().zip(&proj.weights[range]);
+            for (&target, &w) in syn {
+                let j = base + target as usize;
+                let c = &mut ws.cells[j];
+                let d = c.mark.decay_to(&pc, &clock);
+                let (v1, i1) = (d.voltage(c.v, c.i), d.syn * c.i);
+                track_peak(
+                    &pc,
+                    &mut ws.peaks[j],
+                    (c.v, c.i, c.mark.t),
+                    (v1, i1, t),
+                    cause,
+                );
+                c.mark = Mark::forward(&clock);
+                c.v = v1;
+                c.i = i1 + w;
+            }
+            return;
+        }
         let (cells, queue) = (&mut ws.cells, &mut ws.queue);
         for (&target, &w) in proj.targets[range.clone()].iter().zip(&proj.weights[range]) {
             let j = base + target as usize;
@@ -293,7 +332,8 @@ impl Network {
         }
         for k in 0..ws.out_of[p].len() {
             let proj = &self.projections[ws.out_of[p][k] as usize];
-            self.deliver(ws, proj, j - ws.offsets[p], t);
+            let cause = PeakCause::SpikeArrival(ws.spikes.len() - 1);
+            self.deliver(ws, proj, j - ws.offsets[p], t, cause);
         }
         Ok(())
     }
@@ -312,6 +352,29 @@ impl Network {
         ws.cells[j].ref_until = f64::NEG_INFINITY;
         ws.wake_current[ws.last_spike[j] as usize] = i;
         schedule(ws, &pc, j, t, 0.0, i, self.t_end);
+    }
+
+    /// The last segment of every readout neuron, up to `t_end`.
+    fn finish_peaks(&self, ws: &mut NetworkWorkspace) {
+        if ws.consts.iter().all(|c| c.spiking) {
+            return;
+        }
+        if ws.clocks.needs_rebase(self.t_end) {
+            rebase_forward(ws, self.t_end);
+        }
+        for j in 0..ws.cells.len() {
+            let p = ws.pop_of[j] as usize;
+            let pc = ws.consts[p];
+            if pc.spiking {
+                continue;
+            }
+            let clock = ws.clocks.at(&ws.consts, p, self.t_end);
+            let c = &ws.cells[j];
+            let d = c.mark.decay_to(&pc, &clock);
+            let end = (d.voltage(c.v, c.i), d.syn * c.i, self.t_end);
+            let start = (c.v, c.i, c.mark.t);
+            track_peak(&pc, &mut ws.peaks[j], start, end, PeakCause::End);
+        }
     }
 
     pub(crate) fn non_finite(
@@ -385,6 +448,41 @@ fn push_cell(queue: &mut BinaryHeap<Pending>, c: &mut Cell, j: usize, time: f64,
         version: c.version,
         kind,
     });
+}
+
+/// Updates a readout neuron's maximum with the segment from `(v0, i0)` at `t0` to `(v1, i1)`
+/// at `t1` (no input in between): its interior stationary point, if `V̇ > 0` at the start, `< 0`
+/// at the end and the bound of the maximum can beat the best so far, and its end, attained at
+/// `cause`.
+#[inline]
+fn track_peak(
+    pc: &PopConsts,
+    best: &mut VoltagePeak,
+    (v0, i0, t0): (f64, f64, f64),
+    (v1, i1, t1): (f64, f64, f64),
+    cause: PeakCause,
+) {
+    let k = &pc.k;
+    if i0 > v0 && i1 < v1 && k.max_upper_bound(v0, i0) > best.value {
+        if let Some((ts, vm)) = k.maximum(v0, i0) {
+            if ts < t1 - t0 && vm > best.value {
+                *best = VoltagePeak {
+                    value: vm,
+                    time: t0 + ts,
+                    cause: PeakCause::Stationary,
+                    vdot_minus: 0.0,
+                };
+            }
+        }
+    }
+    if v1 > best.value {
+        *best = VoltagePeak {
+            value: v1,
+            time: t1,
+            cause,
+            vdot_minus: (i1 - v1) * k.inv_tau_mem,
+        };
+    }
 }
 
 /// The membrane voltage of neuron `j` at `t` (0 while refractory), without changing its state.

@@ -10,11 +10,15 @@
 //! - `workspace`: what the forward pass keeps (24 bytes per spike, 32 with refractoriness) and
 //!   the reusable buffers; [`NeuronProbe`] and [`AdjointSample`].
 //!
-//! Gradients are one vector per projection, aligned with its weights; cotangents are one entry
-//! per recorded spike (`∂l/∂t_k`) and per probe (`∂l/∂V`).
+//! Populations are spiking (LIF) or non-spiking readouts (their membrane maxima are recorded).
+//! Gradients are one vector per projection, aligned with its weights; cotangents
+//! ([`NetworkCotangents`]) are one entry per recorded spike (`∂l/∂t_k`), per probe (`∂l/∂V`) and
+//! per readout maximum (`∂l/∂max V`).
 //!
 //! ```
-//! use lif_network::engine::{Network, NetworkWorkspace, Population, Projection, Source};
+//! use lif_network::engine::{
+//!     Network, NetworkCotangents, NetworkWorkspace, Population, Projection, Source,
+//! };
 //! use lif_network::{InputSpike, LifParams};
 //!
 //! // Two inputs into a population of 3 with sparse recurrent connections.
@@ -25,9 +29,10 @@
 //! let input = [InputSpike { time: 1.0, source: 0 }, InputSpike { time: 2.0, source: 1 }];
 //! net.forward(&input, &[], &mut ws)?;
 //! assert!(!ws.spikes().is_empty());
-//! let cot = vec![1.0; ws.spikes().len()]; // L = Σ spike times
+//! let mut cot = NetworkCotangents::zeros_for(&ws);
+//! cot.spike_times.fill(1.0); // L = Σ spike times
 //! let mut grad = net.zero_gradient();
-//! net.backward(&mut ws, &cot, &[], &mut grad)?;
+//! net.backward(&mut ws, &cot, &mut grad)?;
 //! assert!(grad[0].iter().all(|&g| g <= 0.0)); // stronger inputs, earlier spikes
 //! # Ok::<(), lif_network::LifError>(())
 //! ```
@@ -39,4 +44,6 @@ mod network;
 mod workspace;
 
 pub use network::{Network, Population, Projection, Source};
-pub use workspace::{AdjointSample, NetworkWorkspace, NeuronProbe};
+pub use workspace::{
+    AdjointSample, NetworkCotangents, NetworkWorkspace, NeuronProbe, PeakCause, VoltagePeak,
+};

@@ -17,6 +17,10 @@ pub struct Population {
     /// membrane is clamped at the reset value `V = 0` for `t_ref` while the synaptic current keeps
     /// integrating its input; at `t_ref` after the spike the membrane is released from `V = 0`.
     pub refractory: f64,
+    /// `true`: LIF neurons (threshold, spike, reset). `false`: a non-spiking readout (the same
+    /// flow without threshold), whose membrane maximum over `[0, t_end]` is recorded
+    /// ([`super::NetworkWorkspace::peaks`]).
+    pub spiking: bool,
 }
 
 impl Population {
@@ -27,6 +31,15 @@ impl Population {
             size,
             params,
             refractory: 0.0,
+            spiking: true,
+        }
+    }
+
+    /// A non-spiking readout population of `size` leaky integrators (the paper's MNIST output).
+    pub fn readout(name: impl Into<String>, size: usize, params: LifParams) -> Self {
+        Self {
+            spiking: false,
+            ..Self::new(name, size, params)
         }
     }
 
@@ -172,25 +185,16 @@ impl Network {
     /// The layered network `net` as populations `"layer 0"`, `"layer 1"`, .. with dense
     /// projections from the inputs to layer 0 and from each layer to the next (projection `l`
     /// feeds layer `l`; its synapse `pre · n_out + post` is `net.layers[l].weights[post · n_in +
-    /// pre]`). Readout layers are not spiking populations and are rejected.
+    /// pre]`). A readout layer becomes a readout population.
     pub fn from_feed_forward(net: &crate::FeedForwardNet) -> Result<Self, LifError> {
         net.validate()?;
         let mut out = Network::new(net.n_inputs, Vec::new(), net.t_end);
         for (l, layer) in net.layers.iter().enumerate() {
-            if layer.kind != crate::LayerKind::Spiking {
-                return Err(LifError::InvalidProjection {
-                    projection: l,
-                    target: format!("layer {l}"),
-                    problem: String::from(
-                        "a readout layer is not a population of the engine (only spiking ones)",
-                    ),
-                });
-            }
-            out.populations.push(Population::new(
-                format!("layer {l}"),
-                layer.n_out,
-                net.params,
-            ));
+            let name = format!("layer {l}");
+            out.populations.push(match layer.kind {
+                crate::LayerKind::Spiking => Population::new(name, layer.n_out, net.params),
+                crate::LayerKind::Readout => Population::readout(name, layer.n_out, net.params),
+            });
             let source = if l == 0 {
                 Source::Input
             } else {

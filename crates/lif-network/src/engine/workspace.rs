@@ -24,6 +24,87 @@ pub struct NeuronProbe {
     pub time: f64,
 }
 
+/// Where the membrane maximum of a readout neuron was attained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeakCause {
+    /// Not a readout neuron.
+    NotTracked,
+    /// The resting value `V = 0` at `t = 0` (or `V` never became positive): independent of the
+    /// weights.
+    Rest,
+    /// An interior stationary point `V̇ = 0` (envelope theorem: no term from its time moving).
+    Stationary,
+    /// The arrival of an input spike (a kink at a fixed time).
+    InputArrival,
+    /// The arrival of network spike `k` (index into [`NetworkWorkspace::spikes`]): a kink whose
+    /// time moves with the weights, which adds `(∂l/∂max) V̇⁻` to that spike's `∂l/∂t_k`.
+    SpikeArrival(usize),
+    /// The end of the simulation.
+    End,
+}
+
+/// The maximum over `[0, t_end]` of a readout neuron's membrane voltage.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VoltagePeak {
+    /// `max_t V(t)` (`-inf` if not tracked).
+    pub value: f64,
+    /// Its time (ms).
+    pub time: f64,
+    /// Where it was attained.
+    pub cause: PeakCause,
+    /// `V̇` just before it (for a kink at an arrival).
+    pub(crate) vdot_minus: f64,
+}
+
+impl VoltagePeak {
+    pub(crate) const NOT_TRACKED: Self = Self {
+        value: f64::NEG_INFINITY,
+        time: 0.0,
+        cause: PeakCause::NotTracked,
+        vdot_minus: 0.0,
+    };
+    pub(crate) const REST: Self = Self {
+        value: 0.0,
+        time: 0.0,
+        cause: PeakCause::Rest,
+        vdot_minus: 0.0,
+    };
+}
+
+/// Derivatives of a loss with respect to what a forward pass recorded: the input of
+/// [`Network::backward`](super::Network::backward).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NetworkCotangents {
+    /// `∂l/∂t_k` per spike, aligned with [`NetworkWorkspace::spikes`].
+    pub spike_times: Vec<f64>,
+    /// `∂l/∂V` per probe, aligned with [`NetworkWorkspace::probe_values`].
+    pub probes: Vec<f64>,
+    /// `∂l/∂(max_t V_j)` per neuron (global index; used for readout neurons only), aligned with
+    /// [`NetworkWorkspace::peaks`].
+    pub peaks: Vec<f64>,
+}
+
+impl NetworkCotangents {
+    /// Zero cotangents shaped for the last forward pass in `ws`.
+    pub fn zeros_for(ws: &NetworkWorkspace) -> Self {
+        let mut c = Self::default();
+        c.reset_for(ws);
+        c
+    }
+
+    /// Resizes to the last forward pass in `ws` and sets every entry to zero.
+    pub fn reset_for(&mut self, ws: &NetworkWorkspace) {
+        for (v, n) in [
+            (&mut self.spike_times, ws.spikes.len()),
+            (&mut self.probes, ws.probe_values.len()),
+            (&mut self.peaks, ws.peaks.len()),
+        ] {
+            v.clear();
+            v.resize(n, 0.0);
+        }
+    }
+}
+
 /// The adjoint of every neuron at one time (the generic adjoints: `λ_V = dL/dV`,
 /// `λ_I = dL/dI`; the paper's are `-λ_V/τ_mem` and `-λ_I/τ_syn`).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -128,6 +209,11 @@ pub struct NetworkWorkspace {
     pub(crate) wake_current: Vec<f64>,
     pub(crate) min_abs_vdot: f64,
     pub(crate) events: usize,
+    /// Per neuron: its membrane maximum (readout neurons) or `NOT_TRACKED`.
+    pub(crate) peaks: Vec<VoltagePeak>,
+    /// Backward scratch: spike-time cotangents plus the kink terms of peaks; observations.
+    pub(crate) spike_cot: Vec<f64>,
+    pub(crate) observations: Vec<(f64, u32, f64)>,
     pub(crate) pop_of: Vec<u32>,
     /// Per-neuron state, one cache line each.
     pub(crate) cells: Vec<Cell>,
@@ -160,6 +246,9 @@ impl Default for NetworkWorkspace {
             wake_current: Vec::new(),
             min_abs_vdot: f64::INFINITY,
             events: 0,
+            peaks: Vec::new(),
+            spike_cot: Vec::new(),
+            observations: Vec::new(),
             pop_of: Vec::new(),
             cells: Vec::new(),
             last_spike: Vec::new(),
@@ -203,6 +292,12 @@ impl NetworkWorkspace {
     /// Probe voltages, in the order the probes were given.
     pub fn probe_values(&self) -> &[f64] {
         &self.probe_values
+    }
+
+    /// Membrane maxima of the last forward pass, one per neuron (global index): tracked for
+    /// readout neurons, `PeakCause::NotTracked` for spiking ones.
+    pub fn peaks(&self) -> &[VoltagePeak] {
+        &self.peaks
     }
 
     /// `min |V̇⁻|` over all spikes, `V̇⁻ = (I - ϑ)/τ_mem` (`+inf` without spikes).

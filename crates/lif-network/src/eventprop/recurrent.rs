@@ -8,7 +8,8 @@ use super::params::positive;
 use super::trajectory::Spike;
 use super::{InputSpike, LifParams};
 use crate::engine::{
-    AdjointSample, Network, NetworkWorkspace, NeuronProbe, Population, Projection, Source,
+    AdjointSample, Network, NetworkCotangents, NetworkWorkspace, NeuronProbe, Population,
+    Projection, Source,
 };
 use crate::error::{weight_count, zero_weights};
 use crate::LifError;
@@ -219,7 +220,12 @@ impl RecurrentNet {
         let net = self.to_network();
         let mut inner = ws.inner.clone();
         let mut g = net.zero_gradient();
-        net.backward_sampled(&mut inner, spike_cot, probe_cot, &mut g, times, samples)
+        let cot = NetworkCotangents {
+            spike_times: spike_cot.to_vec(),
+            probes: probe_cot.to_vec(),
+            peaks: vec![0.0; n],
+        };
+        net.backward_sampled(&mut inner, &cot, &mut g, times, samples)
             .map_err(as_layer_error)?;
         grad.weights.resize(n * n, 0.0);
         grad.input_weights.resize(n * self.n_inputs, 0.0);
