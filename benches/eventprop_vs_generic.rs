@@ -1,7 +1,7 @@
 //! The price of generality: the same gradient of the same small LIF network by the specialised
 //! EventProp path (closed form between events, Table 2's adjoint event by event) and by the generic
 //! framework (the network as a `HybridSystem`, numerical integration with located events, the
-//! adjoint of hybrid-sensitivity.md §3, and forward sensitivities).
+//! adjoint of `docs/maths.md` §3, and forward sensitivities).
 //!
 //! - Feed-forward 5-8-3: the Yin-Yang network of Table 3 with 8 hidden neurons (Table 3
 //!   initialisation, seed 0), 16 samples of the published training split, paper encoding.

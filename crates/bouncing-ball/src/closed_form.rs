@@ -1,5 +1,4 @@
-//! The closed-form solution of the bouncing ball (`docs/maths.md` §"The bouncing ball in closed
-//! form"), generic over the scalar so that dual numbers (`num_dual::Dual64`) give its exact
+//! The closed-form solution of the bouncing ball (`docs/bouncing-ball.md`), generic over the scalar so that dual numbers (`num_dual::Dual64`) give its exact
 //! derivatives with respect to `p = [y0, v0, e, g]`.
 //!
 //! It shares no code with the framework: the trajectory is a chain of parabolas joined at the

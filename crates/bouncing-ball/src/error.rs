@@ -5,7 +5,7 @@
 #[non_exhaustive]
 pub enum BallError {
     /// The horizon reaches the Zeno time `t_Z`, where infinitely many impacts accumulate
-    /// (reference §4): no simulation can get past it.
+    /// (`docs/bouncing-ball.md` §"The Zeno time"): no simulation can get past it.
     #[error(
         "horizon t_end = {t_end} is at or past the Zeno time t_Z = {t_zeno}: with restitution \
          e = {e} the impacts accumulate at t_Z and the ball rests on the floor from then on; \

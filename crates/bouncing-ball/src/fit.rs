@@ -1,7 +1,7 @@
 //! Recovering `(y0, e, g)` from observed heights by BFGS on the adjoint gradient.
 //!
-//! The loss is `L(p) = ½ Σ_i (y(s_i; p) − ŷ_i)²` (observation terms of reference §1); its gradient
-//! comes from [`crate::adjoint_gradient`] (reference §3). The initial velocity `v0` is known.
+//! The loss is `L(p) = ½ Σ_i (y(s_i; p) − ŷ_i)²` (observation terms of `docs/maths.md` §"The loss"); its gradient
+//! comes from [`crate::adjoint_gradient`] (`docs/maths.md` §"3. The adjoint, derived"). The initial velocity `v0` is known.
 //! Heights at fixed times are used rather than impact times because with `v0 = 0` the impact
 //! times depend on `y0` and `g` only through `y0/g`.
 

@@ -1,5 +1,5 @@
 //! Entry points that know the ball's Zeno time: they refuse a horizon at or past `t_Z`
-//! (reference §4) and translate the solver's accumulation errors into one that names `t_Z`.
+//! (`docs/bouncing-ball.md` §"The Zeno time") and translate the solver's accumulation errors into one that names `t_Z`.
 //! Time starts at `t = 0`, as in the closed form.
 
 use crate::closed_form::zeno_time;

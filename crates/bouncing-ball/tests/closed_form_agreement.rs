@@ -1,4 +1,4 @@
-//! Forward sensitivities, the adjoint gradient and the closed form of reference §5 (differentiated
+//! Forward sensitivities, the adjoint gradient and the closed form of `docs/bouncing-ball.md` (differentiated
 //! by dual numbers, sharing no code with the framework) must agree to 1e-8 relative for the three
 //! loss kinds — terminal on `y(T), v(T)`, running `∫(a v² + b y) dt`, and the time of the k-th
 //! impact — over random parameters and horizons covering 1 to 8 impacts. Guards against errors in

@@ -1,6 +1,6 @@
 //! The BFGS fit on the adjoint gradient must recover hidden `(y0, e, g)` from heights observed at
 //! fixed times to 1e-6 relative, from a guess off by 20-40%; the observations come from the closed
-//! form (reference §5), not from the simulation the fit differentiates, so a wrong gradient or a
+//! form (`docs/bouncing-ball.md`), not from the simulation the fit differentiates, so a wrong gradient or a
 //! biased simulation moves the optimum and fails the test. The same routine runs in the
 //! `bouncing_ball_fit` example.
 

@@ -1,11 +1,11 @@
 //! The paper's Fig. 1A relations (methods eqs. 12 and 14, with `e = 0.8`, `v0 = 0`) must hold at
 //! every impact of a simulated trajectory, read from the per-event `(S⁻, S⁺)` that the forward
-//! sensitivities return. Guards against a wrong saltation jump (reference §2) at the impacts:
+//! sensitivities return. Guards against a wrong saltation jump (`docs/maths.md` §"The jump of S: the saltation matrix") at the impacts:
 //!
 //! - eq. 14b: `∂y⁺/∂p = −e ∂y⁻/∂p`;
 //! - eq. 14a: `∂v⁺/∂p = −e ∂v⁻/∂p − (1 + e) g (∂y⁻/∂p) / v⁻`, plus `−v⁻` for `p = e` (the jump
 //!   `v⁺ = −e v⁻` depends on `e` itself; the paper differentiates with respect to `y0` only);
-//! - eq. 12: `dτ/dp = −(∂y⁻/∂p) / v⁻`, against the impact times of the closed form (reference §5)
+//! - eq. 12: `dτ/dp = −(∂y⁻/∂p) / v⁻`, against the impact times of the closed form (`docs/bouncing-ball.md`)
 //!   differentiated by dual numbers, which also checks `S⁻` itself.
 //!
 //! Eq. 14 was derived by hand in the paper; the framework computes `S⁺` from dual-number partials
@@ -89,7 +89,7 @@ fn eq_12_impact_time_derivatives_match_closed_form() {
 
 #[test]
 fn fig_1a_height_sensitivity_at_impacts_matches_hand_derivation() {
-    // By hand from reference §5 with v0 = 0: u = sqrt(2 g y0), v⁻ = −eᵏ⁻¹ u at impact k (from 1),
+    // By hand from `docs/bouncing-ball.md` with v0 = 0: u = sqrt(2 g y0), v⁻ = −eᵏ⁻¹ u at impact k (from 1),
     // dτ_k/dy0 = (1 + 2 Σ_{i=1}^{k−1} eⁱ)/u, and ∂y⁻/∂y0 = −v⁻ dτ_k/dy0 (eq. 12), so
     // ∂y⁻/∂y0 = eᵏ⁻¹ (1 + 2 Σ_{i=1}^{k−1} eⁱ), independent of y0 and g: 1, 2.08, 2.688, … for e = 0.8.
     let sens = forward_sensitivities(&P, T_END, &[0.0], &tight()).unwrap();

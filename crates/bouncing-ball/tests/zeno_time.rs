@@ -1,6 +1,6 @@
 //! Past the Zeno time the ball makes infinitely many impacts; a horizon at or past it must give
 //! the typed error naming the predicted accumulation time `t_Z = t1 + 2 e u / (g (1 − e))`
-//! (reference §4), from every entry point, never a hang or a bare "too many events"; and a solver
+//! (`docs/bouncing-ball.md` §"The Zeno time"), from every entry point, never a hang or a bare "too many events"; and a solver
 //! that gives up on accumulating impacts just before `t_Z` must be reported with `t_Z` too.
 //!
 //! Reference values by hand: y0 = 5, v0 = 0, g = 10 give u = 10 and t1 = 1, so t_Z = 1 + 2 e/(1 − e):

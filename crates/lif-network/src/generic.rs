@@ -1,7 +1,7 @@
 //! The LIF network of Table 1 as a [`hybrid_core::HybridSystem`]: the generic path, run through the
-//! framework's event-locating integrator, forward sensitivities and adjoint (hybrid-sensitivity.md
-//! §6). It computes the same gradients as [`crate::eventprop`] by an independent route, which is
-//! what the cross-check tests use it for.
+//! framework's event-locating integrator, forward sensitivities and adjoint (`docs/maths.md`
+//! §"10. The LIF network"). It computes the same gradients as [`crate::eventprop`] by an
+//! independent route, which is what the cross-check tests use it for.
 //!
 //! - [`LifNetwork`]: `N` neurons, state `x = (V_0..V_{N-1}, I_0..I_{N-1})`, one parameter per
 //!   synapse; input spikes are scheduled events.
@@ -11,7 +11,8 @@
 //! - `adjoint_trace`: [`adjoint_at`], the adjoint `λ(t)` at chosen times (for plots such as the
 //!   paper's Fig. 2), read off the gradient of extra zero-valued state kicks.
 //!
-//! Sign and scale (§6): the adjoints of the generic path are those of hybrid-sensitivity.md §3,
+//! Sign and scale (`docs/maths.md` §"10. The LIF network", "Map to the paper"): the adjoints of
+//! the generic path are those of `docs/maths.md` §"3. The adjoint, derived",
 //! `λ_V(paper) = -λ_V/τ_mem`, `λ_I(paper) = -λ_I/τ_syn`; gradients are the same.
 //!
 //! ```

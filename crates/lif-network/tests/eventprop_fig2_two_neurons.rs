@@ -164,7 +164,7 @@ fn ws_margin(ff: &FeedForwardNet, input: &[InputSpike]) -> f64 {
 }
 
 /// `λ_I,j(t)` is the derivative of the loss with respect to a current kick into neuron `j` at `t`
-/// (hybrid-sensitivity.md §3): the sampled adjoint trajectory (for plots like Fig. 2D-E) must
+/// (`docs/maths.md` §"3. The adjoint, derived"): the sampled adjoint trajectory (for plots like Fig. 2D-E) must
 /// match central finite differences in the weight of an extra input spike at `t` into `j`.
 #[test]
 fn sampled_adjoint_is_the_loss_sensitivity_to_a_current_kick() {

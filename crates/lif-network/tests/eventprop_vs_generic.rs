@@ -1,6 +1,6 @@
 //! The specialised EventProp path (closed form between events, Table 2's adjoint event by event)
 //! and the generic path (the same Table 1 network as a `HybridSystem`, integrated numerically with
-//! located events; forward sensitivities and the adjoint of hybrid-sensitivity.md §2-3) share no
+//! located events; forward sensitivities and the adjoint of `docs/maths.md` §2-3) share no
 //! code. Guards against errors in either: a wrong adjoint jump, a wrong sign or scale in eq. (2)
 //! or eq. (56), a missed or misplaced spike, a wrong gradient layout, a wrong treatment of voltage
 //! observations. Over random small networks (1-3 layers or recurrent, N ≤ 8, random weights,

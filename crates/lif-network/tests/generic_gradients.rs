@@ -2,7 +2,7 @@
 //! the LIF model disagreeing with each other or with central differences of whole simulations; and against `adjoint_at` reading the adjoint at the wrong time,
 //! component, sign or scale. The oracles for `adjoint_at` are independent: the paper's eq. (2)
 //! and eq. (56) (a weight's gradient is the sum of `λ_I` of its target at the spikes that cross
-//! it, in hybrid-sensitivity.md §6's convention) evaluated with the gradient of the plain model,
+//! it, in the convention of `docs/maths.md` §"10. The LIF network") evaluated with the gradient of the plain model,
 //! and central differences of the loss under an actual kick of the state.
 //!
 //! Margins from critical points as in `eventprop_vs_generic.rs` (`|V̇⁻| ≥ 5e-3 ϑ/ms`, spikes

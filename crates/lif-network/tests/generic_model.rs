@@ -1,7 +1,8 @@
 //! The generic-path LIF model itself. Guards against: sparse `flow_vjp` / `flow_sensitivity`
 //! overrides that disagree with the model's own flow (checked against dual numbers, and every
 //! partial against central differences, by the test kit); a flow, threshold or reset that is not
-//! Table 1's (checked against the closed form of hybrid-sensitivity.md §6 for one neuron); a
+//! Table 1's (checked against the closed form of `docs/maths.md` §"Between events: the closed form" for one
+//! neuron); a
 //! layered network converted with synapses outside its blocks or in the wrong parameter order;
 //! a recurrent one with a self-connection; and input that is not rejected with a typed error.
 
@@ -39,7 +40,7 @@ proptest! {
     }
 }
 
-/// Table 1 for one neuron from rest with one input spike of weight `w` at `t_in` (§6):
+/// Table 1 for one neuron from rest with one input spike of weight `w` at `t_in` (`docs/maths.md` §"Between events: the closed form"):
 /// `I = w e^{-s/τs}`, `V = w τs/(τs - τm) (e^{-s/τs} - e^{-s/τm})`, `s = t - t_in`; after a spike
 /// at `t_s` the same with `V(t_s) = 0` and `I(t_s)` carried on.
 fn single_neuron_voltage(p: &LifParams, i0: f64, s: f64) -> f64 {

@@ -54,7 +54,7 @@ pub enum LossConfig {
         #[serde(default)]
         silent_remedy_kappa: Option<f64>,
         /// A silent label neuron makes eq. (3) infinite. With `true` (the default: the paper's
-        /// loss as the reference describes it, "that sample gives no gradient") the example's
+        /// loss as `docs/datasets.md` reads it: "that sample gives no gradient") the example's
         /// gradient is dropped (it still counts in the batch size). With `false` the finite
         /// limit of the gradient is used, which pushes the other output neurons' spikes later;
         /// measured to collapse training on 6 of 10 Yin-Yang seeds (`docs/results.md`).

@@ -19,7 +19,7 @@ fn sort_by_time(spikes: &mut [InputSpike]) {
 /// Yin-Yang latency encoding: the features `[x, y, 1 - x, 1 - y]` become spikes at
 /// `feature · t_max` on inputs 0..4, and a bias input 4 spikes at `t_bias` (5 inputs).
 ///
-/// Input order: datasets.md and the published data files give the features as
+/// Input order: the published data files (`docs/datasets.md`) give the features as
 /// `[x, y, 1 - x, 1 - y]`; the paper's Fig. 3D draws them as `(x, 1 - x, y, 1 - y)`. With weights
 /// drawn independently per synapse the two orders are the same network up to a relabelling of
 /// inputs; this crate uses the data files' order, with the bias last.

@@ -1,7 +1,7 @@
 //! Labelled images from IDX files (any size), and the MNIST digits (LeCun, Cortes & Burges; CC
 //! BY-SA 3.0) from a directory holding the four standard IDX files, raw or gzip-compressed, with
 //! the paper's split: the first 5000 training images are the validation set, the other 55000
-//! the training set.
+//! the training set (`docs/datasets.md` §"MNIST").
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! The 32-bit Mersenne Twister MT19937 (Matsumoto & Nishimura 1998) with the draws of numpy's
 //! legacy `RandomState`, so that the published Yin-Yang split can be regenerated bit for bit
-//! (datasets.md, "Random numbers").
+//! (`docs/datasets.md` §"Reproducing the published split").
 
 /// Degree of recurrence: number of 32-bit words in the state.
 const N: usize = 624;
@@ -118,7 +118,7 @@ mod tests {
         assert_eq!(last, 4_123_659_995);
     }
 
-    // datasets.md test vectors for seed 42 (numpy RandomState(42)).
+    // Test vectors of `docs/datasets.md` for seed 42 (numpy RandomState(42)).
     #[test]
     fn seed_42_first_outputs_match_numpy() {
         let mut mt = Mt19937::new(42);

@@ -37,7 +37,7 @@ impl YinYangSample {
     }
 }
 
-/// Class of a point (datasets.md `class(x, y)`): 2 inside a dot, else 1 (yang) when
+/// Class of a point (`docs/datasets.md` §"The Yin-Yang data set"): 2 inside a dot, else 1 (yang) when
 /// `d_R <= r_small`, `r_small < d_L <= r_big / 2` or `y > r_big` and `d_R > r_big / 2`, else 0 (yin).
 pub fn class_of(x: f64, y: f64) -> usize {
     let d_right = ((x - 1.5 * R_BIG).powi(2) + (y - R_BIG).powi(2)).sqrt();
@@ -112,7 +112,7 @@ pub fn test_split() -> Vec<YinYangSample> {
 mod tests {
     use super::*;
 
-    // Every expected number below is a datasets.md test vector, computed from numpy's generator
+    // Every expected number below is a test vector of `docs/datasets.md`, computed from numpy's generator
     // and the published files, not from this code.
 
     fn class_counts(samples: &[YinYangSample]) -> [usize; 3] {

@@ -16,7 +16,7 @@ pub fn tight() -> SolverOptions {
     }
 }
 
-/// One of the three loss kinds of reference §1 on the ball.
+/// One of the three loss kinds of `docs/maths.md` §"The loss" on the ball.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
     /// `α y(T)² + β v(T)`.
@@ -54,7 +54,7 @@ impl BallLoss {
         }
     }
 
-    /// The same loss from the closed form (reference §5).
+    /// The same loss from the closed form (`docs/bouncing-ball.md`).
     pub fn exact<T: Scalar>(&self, p: &[T]) -> T {
         let t_end = T::cst(self.t_end);
         match self.kind {

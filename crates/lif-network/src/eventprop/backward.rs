@@ -1,7 +1,7 @@
 //! Backward pass of a layered network: the adjoint of Table 2 in closed form between events, in
 //! reverse time, with the gradient of eq. (2) (network weights) and eq. (56) (input weights).
 //!
-//! Convention (hybrid-sensitivity.md §3 and §6): `λ_V, λ_I` are the generic adjoints, related to the
+//! Convention (`docs/maths.md` §"3. The adjoint, derived" and §"10. The LIF network"): `λ_V, λ_I` are the generic adjoints, related to the
 //! paper's by `λ_V(paper) = -λ_V/τ_mem`, `λ_I(paper) = -λ_I/τ_syn`. In reverse time `s`
 //!
 //! ```text
@@ -28,7 +28,7 @@
 //! interior stationary point this is the envelope theorem. At a kink at the arrival of a spike of
 //! the layer below (`MaxKind::AtEvent`, `V̇` jumping from `> 0` to `< 0` through a negative weight)
 //! the maximum is `V⁻(t_k(w), w)`, whose derivative has the extra term `V̇⁻ dt_k/dw`: an event-time
-//! loss on that spike with `∂l/∂t_k = (∂l/∂max) V̇⁻` (hybrid-sensitivity.md §3, `ψ_τ`).
+//! loss on that spike with `∂l/∂t_k = (∂l/∂max) V̇⁻` (`docs/maths.md` §"The voltage maximum of a readout neuron").
 
 use super::params::Kernel;
 use super::trajectory::{Cotangents, Item, ItemKind, LayerTrace, MaxKind, Workspace};

@@ -1,6 +1,6 @@
 //! The LIF solution between events in closed form, the membrane maximum, and spike-time location.
 //!
-//! Between events Table 1's flow is linear (hybrid-sensitivity.md §6). From `(V0, I0)` at local
+//! Between events Table 1's flow is linear (`docs/maths.md` §"Between events: the closed form"). From `(V0, I0)` at local
 //! time 0:
 //!
 //! ```text

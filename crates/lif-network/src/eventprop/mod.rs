@@ -11,8 +11,9 @@
 //!   [`Cotangents`] for any differentiable loss of spike times, probed voltages and maxima.
 //! - `loss`: eq. (3) and eq. (4); `sample`: the one-call API for training.
 //!
-//! Sign and scale: the adjoints here are those of hybrid-sensitivity.md §3;
-//! `λ_V(paper) = -λ_V/τ_mem`, `λ_I(paper) = -λ_I/τ_syn` (§6), so eq. (2) reads
+//! Sign and scale: the adjoints here are those of `docs/maths.md` §"3. The adjoint, derived";
+//! `λ_V(paper) = -λ_V/τ_mem`, `λ_I(paper) = -λ_I/τ_syn` (`docs/maths.md` §"10. The LIF network",
+//! "Map to the paper"), so eq. (2) reads
 //! `dL/dw_ji = Σ_{spikes of i} λ_I,j`.
 
 pub(crate) mod backward;

@@ -216,7 +216,7 @@ pub(crate) fn run_spiking_lanes(
 
 /// One non-spiking neuron through its layer's events; returns its exact voltage maximum.
 ///
-/// Candidates (datasets.md, MNIST): the interior stationary point of each slot (only if `V̇ > 0`
+/// Candidates (`docs/maths.md` §"The voltage maximum of a readout neuron"): the interior stationary point of each slot (only if `V̇ > 0`
 /// at the slot start and `V̇ < 0` at its end, and only if its upper bound
 /// `Kernel::max_upper_bound` can beat the best so far) and every slot end.
 pub(crate) fn run_readout(

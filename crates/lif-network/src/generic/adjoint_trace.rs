@@ -1,6 +1,6 @@
 //! The adjoint `λ(s)` at chosen times, read off a gradient: kick state component `c` by a
 //! parameter `ε` (nominally 0) at the fixed time `s`; the kick is a scheduled jump with `h_x = 1`
-//! and `h_p = e_c`, so hybrid-sensitivity.md §3 gives `dL/dε = λ_c(s)` (`λ` is continuous across
+//! and `h_p = e_c`, so `docs/maths.md` §"6. Scheduled events" gives `dL/dε = λ_c(s)` (`λ` is continuous across
 //! it). Used to plot the paper's Fig. 2 panels D–G from the generic adjoint.
 
 use hybrid_core::{
@@ -149,7 +149,7 @@ impl<M: HybridSystem> HybridSystem for AdjointProbes<'_, M> {
 pub struct AdjointTrace {
     /// `dL/dp` of the model's parameters, with the diagnostics of the simulation.
     pub gradient: Gradient,
-    /// `λ_{c_k}(s_k)`, one per probe, in the order given (hybrid-sensitivity.md §3 convention).
+    /// `λ_{c_k}(s_k)`, one per probe, in the order given (the convention of `docs/maths.md` §"3. The adjoint, derived").
     pub lambda: Vec<f64>,
 }
 

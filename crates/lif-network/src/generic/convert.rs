@@ -1,7 +1,7 @@
 //! The same network and inputs on the generic path: [`LifNetwork`] from the EventProp network
 //! types, and the flat generic gradient mapped back to their weight layouts.
 //!
-//! A layered network is Table 1 with a block-triangular `W` (§6): neuron `j` of layer `l` is
+//! A layered network is Table 1 with a block-triangular `W` (`docs/maths.md` §"10. The LIF network"): neuron `j` of layer `l` is
 //! network neuron `layer_offsets(net)[l] + j`, layer 0 receives the inputs, and layer `l + 1`
 //! receives the spikes of layer `l`. With the parameter order of [`LifNetwork`] (input synapses,
 //! then recurrent ones, both row-major by target) the flat parameter vector is exactly the

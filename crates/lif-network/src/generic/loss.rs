@@ -1,4 +1,4 @@
-//! A loss of spike times and voltages for the generic path (hybrid-sensitivity.md §1: event-time
+//! A loss of spike times and voltages for the generic path (`docs/maths.md` §"The loss": event-time
 //! terms `ψ_j` and observations `φ_i`), linear in both so that the same loss is easy to state on
 //! the EventProp side (its cotangents are the coefficients).
 
