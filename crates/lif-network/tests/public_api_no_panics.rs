@@ -4,6 +4,7 @@
 //! (multiply overflow, or an allocation abort). Each must now be the typed `LifError` naming the
 //! offending numbers.
 
+use lif_network::engine::{Projection, Source};
 use lif_network::eventprop::{FeedForwardNet, LayerKind, LifParams, Loss, RecurrentNet};
 use lif_network::generic::{LifNetwork, SpikeVoltageLoss};
 use lif_network::{InputSpike, LifError};
@@ -120,4 +121,14 @@ fn weight_counts_overflowing_usize_are_refused_not_a_panic() {
         LifNetwork::all_to_all(p, huge, 1, &[]),
         Err(LifError::TooLarge { .. })
     ));
+}
+
+#[test]
+fn synapse_lookup_outside_the_projection_is_none_not_a_panic() {
+    // 2 presynaptic × 3 postsynaptic neurons, all connected.
+    let proj = Projection::dense(Source::Input, 0, 2, 3, &[1.0; 6]);
+    assert_eq!(proj.synapse(1, 2), Some(5));
+    assert_eq!(proj.synapse(2, 0), None);
+    assert_eq!(proj.synapse(usize::MAX, 0), None);
+    assert_eq!(proj.synapse(0, 7), None);
 }

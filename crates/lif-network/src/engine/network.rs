@@ -149,10 +149,14 @@ impl Projection {
         self.offsets[pre] as usize..self.offsets[pre + 1] as usize
     }
 
-    /// Index of the synapse `pre → post`, if there is one (the first of duplicates).
+    /// Index of the synapse `pre → post`, if there is one (the first of duplicates); `None` also
+    /// for a `pre` outside `0..n_pre()`.
     pub fn synapse(&self, pre: usize, post: usize) -> Option<usize> {
+        if pre >= self.n_pre() {
+            return None;
+        }
         self.fan_out(pre)
-            .find(|&s| self.targets[s] as usize == post)
+            .find(|&s| self.targets.get(s).is_some_and(|&t| t as usize == post))
     }
 }
 
