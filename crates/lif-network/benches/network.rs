@@ -2,14 +2,20 @@
 //! (800 exc / 200 inh, 10 % connectivity, 1000 Poisson inputs at 10 Hz, 1 s): forward pass
 //! (throughput in synaptic events), and forward + EventProp backward of the loss "sum of all
 //! spike times", without and with a 2 ms refractory period. Prints the firing rate, the number of
-//! synaptic events and the bytes of the backward record per spike.
+//! synaptic events and the bytes of the backward record per spike. Also Yin-Yang 5-200-3 through
+//! the layered path and through the engine.
 #![allow(missing_docs)]
 
 #[path = "support/balanced.rs"]
 mod balanced;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use lif_network::engine::{NetworkCotangents, NetworkWorkspace};
+use lif_network::engine::{Network, NetworkCotangents, NetworkWorkspace};
+use lif_network::eventprop::{Cotangents, FeedForwardNet, Observe, Workspace};
+use lif_network::{InputSpike, LayerKind, LifParams};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
 use std::time::Duration;
 
 fn bench_t_ref(c: &mut Criterion, t_ref: f64) {
@@ -42,7 +48,72 @@ fn bench_t_ref(c: &mut Criterion, t_ref: f64) {
     g.finish();
 }
 
+/// Yin-Yang 5-200-3 (the `eventprop` bench's network and inputs: Table 3 initialisation, random
+/// points, paper encoding) through the layered path and through the engine, forward + backward of
+/// "sum of the output spike times", one sample per iteration: the cost of the general engine on
+/// the paper's layered special case.
+fn bench_yin_yang_paths(c: &mut Criterion) {
+    let mut r = ChaCha8Rng::seed_from_u64(1);
+    let layers = [(200, LayerKind::Spiking), (3, LayerKind::Spiking)];
+    let mut ff = FeedForwardNet::new(5, &layers, LifParams::default(), 60.0).unwrap();
+    for (layer, (mean, std)) in ff.layers.iter_mut().zip([(1.5, 0.78), (0.93, 0.1)]) {
+        let d = Normal::new(mean, std).unwrap();
+        layer.weights.iter_mut().for_each(|w| *w = d.sample(&mut r));
+    }
+    let inputs: Vec<Vec<InputSpike>> = (0..256)
+        .map(|_| {
+            let (x, y): (f64, f64) = (r.gen(), r.gen());
+            let mut s: Vec<InputSpike> = [x, y, 1.0 - x, 1.0 - y]
+                .iter()
+                .enumerate()
+                .map(|(k, f)| InputSpike {
+                    time: f * 30.0,
+                    source: k as u32,
+                })
+                .collect();
+            s.push(InputSpike {
+                time: 0.0,
+                source: 4,
+            });
+            s.sort_by(|a, b| a.time.total_cmp(&b.time));
+            s
+        })
+        .collect();
+    let net = Network::from_feed_forward(&ff).unwrap();
+    let mut g = c.benchmark_group("yin_yang_5_200_3_paths");
+    g.throughput(Throughput::Elements(1));
+    let (mut ws, mut cot, mut grad) = (Workspace::new(), Cotangents::default(), ff.zero_gradient());
+    let mut k = 0;
+    g.bench_function("layered_forward_backward", |b| {
+        b.iter(|| {
+            k = (k + 1) % inputs.len();
+            ff.forward(&inputs[k], Observe::default(), &mut ws).unwrap();
+            cot.reset_for(&ws);
+            cot.spike_times[1].fill(1.0);
+            ff.backward(&mut ws, &cot, &mut grad).unwrap();
+        })
+    });
+    let (mut nws, mut ncot, mut ngrad) = (
+        NetworkWorkspace::new(),
+        NetworkCotangents::default(),
+        net.zero_gradient(),
+    );
+    g.bench_function("engine_forward_backward", |b| {
+        b.iter(|| {
+            k = (k + 1) % inputs.len();
+            net.forward(&inputs[k], &[], &mut nws).unwrap();
+            ncot.reset_for(&nws);
+            for (c, s) in ncot.spike_times.iter_mut().zip(nws.spikes()) {
+                *c = if s.neuron >= 200 { 1.0 } else { 0.0 };
+            }
+            net.backward(&mut nws, &ncot, &mut ngrad).unwrap();
+        })
+    });
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
+    bench_yin_yang_paths(c);
     bench_t_ref(c, 0.0);
     bench_t_ref(c, 2.0);
 }
