@@ -337,7 +337,8 @@ mod tests {
             c.encoding,
             EncodingConfig::YinYang(YinYangEncoding {
                 t_max: 30.0,
-                t_bias: 0.0
+                t_bias: 0.0,
+                t_min: 0.0
             })
         );
         assert_eq!(

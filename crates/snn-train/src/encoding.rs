@@ -17,7 +17,8 @@ fn sort_by_time(spikes: &mut [InputSpike]) {
 }
 
 /// Yin-Yang latency encoding: the features `[x, y, 1 - x, 1 - y]` become spikes at
-/// `feature · t_max` on inputs 0..4, and a bias input 4 spikes at `t_bias` (5 inputs).
+/// `t_min + feature · (t_max - t_min)` on inputs 0..4 (Table 3: `t_min = 0`, so
+/// `feature · t_max`), and a bias input 4 spikes at `t_bias` (5 inputs).
 ///
 /// Input order: the published data files (`docs/datasets.md`) give the features as
 /// `[x, y, 1 - x, 1 - y]`; the paper's Fig. 3D draws them as `(x, 1 - x, y, 1 - y)`. With weights
@@ -29,6 +30,10 @@ pub struct YinYangEncoding {
     pub t_max: f64,
     /// Time of the bias spike (Table 3: 0 ms).
     pub t_bias: f64,
+    /// Spike time of a feature of 0 (Table 3: 0 ms; the original code's class default is
+    /// 10 ms with `t_max` 40 ms and `t_bias` 20 ms).
+    #[serde(default)]
+    pub t_min: f64,
 }
 
 impl Default for YinYangEncoding {
@@ -36,6 +41,7 @@ impl Default for YinYangEncoding {
         Self {
             t_max: 30.0,
             t_bias: 0.0,
+            t_min: 0.0,
         }
     }
 }
@@ -49,7 +55,16 @@ impl YinYangEncoding {
     /// Checks that both times are finite and non-negative.
     pub fn validate(&self) -> Result<()> {
         check_time("t_max", self.t_max)?;
-        check_time("t_bias", self.t_bias)
+        check_time("t_bias", self.t_bias)?;
+        check_time("t_min", self.t_min)?;
+        if self.t_min > self.t_max {
+            return Err(TrainError::InvalidOption {
+                name: "t_min",
+                value: self.t_min.to_string(),
+                reason: "must not exceed t_max",
+            });
+        }
+        Ok(())
     }
 
     /// The five input spikes of a sample, sorted by time.
@@ -59,7 +74,7 @@ impl YinYangEncoding {
             .iter()
             .enumerate()
             .map(|(i, &f)| InputSpike {
-                time: f * self.t_max,
+                time: self.t_min + f * (self.t_max - self.t_min),
                 source: i as u32,
             })
             .collect();
@@ -176,11 +191,34 @@ mod tests {
         );
     }
 
+    // The original code's class default: features span 10..40 ms, bias at 20 ms. By hand:
+    // x = 0.25 → 10 + 0.25·30 = 17.5, y = 0.75 → 32.5, 1-x → 32.5, 1-y → 17.5.
+    #[test]
+    fn yin_yang_features_span_t_min_to_t_max() {
+        let enc = YinYangEncoding {
+            t_max: 40.0,
+            t_bias: 20.0,
+            t_min: 10.0,
+        };
+        let s = YinYangSample {
+            x: 0.25,
+            y: 0.75,
+            label: 1,
+        };
+        assert_eq!(
+            pairs(&enc.encode(&s)),
+            vec![(17.5, 0), (17.5, 3), (20.0, 4), (32.5, 1), (32.5, 2)]
+        );
+        let bad = YinYangEncoding { t_min: 50.0, ..enc };
+        assert!(bad.validate().is_err());
+    }
+
     #[test]
     fn yin_yang_bias_time_is_respected() {
         let enc = YinYangEncoding {
             t_max: 10.0,
             t_bias: 4.0,
+            t_min: 0.0,
         };
         let s = YinYangSample {
             x: 0.1,
@@ -214,6 +252,7 @@ mod tests {
         let enc = YinYangEncoding {
             t_max: -1.0,
             t_bias: 0.0,
+            t_min: 0.0,
         };
         assert!(matches!(
             enc.validate(),

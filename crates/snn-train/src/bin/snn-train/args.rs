@@ -160,6 +160,9 @@ pub struct FirstSpikeArgs {
     /// Bias spike time, ms [default: 0].
     #[arg(long, allow_negative_numbers = true)]
     t_bias: Option<f64>,
+    /// Spike time of a feature of 0, ms (features span t_min..t_max) [default: 0].
+    #[arg(long, allow_negative_numbers = true)]
+    t_min: Option<f64>,
     /// First-spike loss τ0, ms [default: 0.5].
     #[arg(long, allow_negative_numbers = true)]
     tau0: Option<f64>,
@@ -336,6 +339,7 @@ impl FirstSpikeArgs {
         if let EncodingConfig::YinYang(e) = &mut c.encoding {
             set(&mut e.t_max, self.t_max);
             set(&mut e.t_bias, self.t_bias);
+            set(&mut e.t_min, self.t_min);
         }
         if let LossConfig::FirstSpike {
             tau0,
