@@ -127,19 +127,7 @@ impl LifNetwork {
             return Err(LifError::EmptyLayer { layer: 1 });
         }
         for (index, s) in input.iter().enumerate() {
-            if !(s.time.is_finite() && s.time >= 0.0) {
-                return Err(LifError::InvalidInputTime {
-                    index,
-                    time: s.time,
-                });
-            }
-            if s.source as usize >= n_inputs {
-                return Err(LifError::InputSourceOutOfRange {
-                    index,
-                    source_index: s.source,
-                    n_inputs,
-                });
-            }
+            s.check(index, n_inputs)?;
         }
         // Every possible synapse is asked about: refuse sizes that cannot be indexed or allocated.
         crate::error::weight_count("input synapses", n, n_inputs)?;

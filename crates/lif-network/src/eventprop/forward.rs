@@ -166,19 +166,7 @@ impl FeedForwardNet {
         let mut sorted = true;
         let mut last = f64::NEG_INFINITY;
         for (index, s) in input.iter().enumerate() {
-            if !(s.time.is_finite() && s.time >= 0.0) {
-                return Err(LifError::InvalidInputTime {
-                    index,
-                    time: s.time,
-                });
-            }
-            if s.source as usize >= self.n_inputs {
-                return Err(LifError::InputSourceOutOfRange {
-                    index,
-                    source_index: s.source,
-                    n_inputs: self.n_inputs,
-                });
-            }
+            s.check(index, self.n_inputs)?;
             if s.time <= self.t_end {
                 sorted &= s.time >= last;
                 last = s.time;

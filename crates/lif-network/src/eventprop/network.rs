@@ -14,6 +14,28 @@ pub struct InputSpike {
     pub source: u32,
 }
 
+impl InputSpike {
+    /// The one validation of an input spike, shared by every path (layered, engine, generic):
+    /// a finite time `>= 0` and a source `< n_inputs`; `index` is its position in the input.
+    #[inline]
+    pub fn check(&self, index: usize, n_inputs: usize) -> Result<(), LifError> {
+        if !(self.time.is_finite() && self.time >= 0.0) {
+            return Err(LifError::InvalidInputTime {
+                index,
+                time: self.time,
+            });
+        }
+        if self.source as usize >= n_inputs {
+            return Err(LifError::InputSourceOutOfRange {
+                index,
+                source_index: self.source,
+                n_inputs,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// What a layer's neurons do at the threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LayerKind {
