@@ -1,5 +1,6 @@
 //! Guards against lost or mixed runs: "4 epochs" and "2 epochs, then `--resume` for 2 more" must
-//! give bit-identical weights; SIGINT during training must write a checkpoint, name it, exit 130,
+//! give bit-identical weights; SIGINT (or SIGTERM) during training must write a checkpoint, name
+//! it, exit 130,
 //! and resuming from it must again give the weights of an uninterrupted run; an output directory
 //! holding another run is refused unless `--force` or `--resume`.
 
@@ -126,31 +127,48 @@ fn an_output_directory_with_a_run_is_refused_unless_forced() {
     assert_eq!(config.train.seed, 3);
 }
 
-#[test]
-fn sigint_writes_a_checkpoint_and_the_resumed_run_matches_an_uninterrupted_one() {
-    let (run, reference) = (TempDir::new("sigint"), TempDir::new("sigint-ref"));
+/// Starts a long tiny run in `dir`, waits for its first checkpoint, sends `signal`, and returns
+/// the exit code and stderr.
+fn interrupt(dir: &Path, signal: &str) -> (Option<i32>, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_snn-train"))
         .args(TINY)
         .args(["--epochs", "100000", "--out"])
-        .arg(&run.0)
+        .arg(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for the first epoch's checkpoint, then interrupt.
     let start = Instant::now();
-    while !run.0.join(files::CHECKPOINT).exists() {
+    while !dir.join(files::CHECKPOINT).exists() {
         assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint");
         std::thread::sleep(Duration::from_millis(20));
     }
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn sigterm_also_checkpoints_and_exits_130() {
+    let run = TempDir::new("sigterm");
+    let (code, stderr) = interrupt(&run.0, "-TERM");
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("checkpoint written to"), "{stderr}");
+    assert!(load_checkpoint(&run.0.join(files::CHECKPOINT)).is_ok());
+}
+
+#[test]
+fn sigint_writes_a_checkpoint_and_the_resumed_run_matches_an_uninterrupted_one() {
+    let (run, reference) = (TempDir::new("sigint"), TempDir::new("sigint-ref"));
+    let (code, stderr) = interrupt(&run.0, "-INT");
+    assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("checkpoint written to"), "{stderr}");
     assert!(stderr.contains(files::CHECKPOINT), "{stderr}");
 
