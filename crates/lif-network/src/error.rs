@@ -80,6 +80,18 @@ pub enum LifError {
         /// Size of the output layer.
         n_out: usize,
     },
+    /// A cotangent given to a backward pass is NaN or infinite (the gradient would be too).
+    #[error("{what} {index} (layer {layer}) is {value}: cotangents must be finite")]
+    NonFiniteCotangent {
+        /// Which cotangents (e.g. "spike-time cotangent").
+        what: &'static str,
+        /// Layer (0 for a population network, whose cotangents are numbered globally).
+        layer: usize,
+        /// Position in its slice.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
     /// A weight matrix too large to index or to allocate.
     #[error("`{what}` of {rows} × {cols} weights is too large to allocate")]
     TooLarge {
@@ -266,4 +278,21 @@ pub(crate) fn zero_weights(
         .map_err(|_| LifError::TooLarge { what, rows, cols })?;
     v.resize(len, 0.0);
     Ok(v)
+}
+
+/// [`LifError::NonFiniteCotangent`] for the first non-finite entry of `values`.
+pub(crate) fn finite_cotangents(
+    what: &'static str,
+    layer: usize,
+    values: &[f64],
+) -> Result<(), LifError> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(LifError::NonFiniteCotangent {
+            what,
+            layer,
+            index,
+            value: values[index],
+        }),
+    }
 }

@@ -1,11 +1,15 @@
-//! Inputs a user can build by hand that used to panic inside the crate: a network with no layer
-//! (subtract overflow in `output()`), a loss naming a neuron the network lacks (index out of
-//! bounds when the framework evaluated it), and sizes whose weight count overflows `usize`
-//! (multiply overflow, or an allocation abort). Each must now be the typed `LifError` naming the
-//! offending numbers.
+//! Inputs a user can build by hand that used to panic inside the crate, or pass through as a
+//! silent NaN: a network with no layer (subtract overflow in `output()`), a loss naming a neuron
+//! the network lacks (index out of bounds when the framework evaluated it), sizes whose weight
+//! count overflows `usize` (multiply overflow, or an allocation abort), and a NaN or infinite
+//! cotangent given to a backward pass (an `Ok` gradient of NaN). Each must now be the typed
+//! `LifError` naming the offending numbers.
 
-use lif_network::engine::{Projection, Source};
-use lif_network::eventprop::{FeedForwardNet, LayerKind, LifParams, Loss, RecurrentNet};
+use lif_network::engine::{Network, NetworkCotangents, NetworkWorkspace, Projection, Source};
+use lif_network::eventprop::{
+    Cotangents, FeedForwardNet, LayerKind, LifParams, Loss, Observe, RecurrentNet, VoltageProbe,
+    Workspace,
+};
 use lif_network::generic::{LifNetwork, SpikeVoltageLoss};
 use lif_network::{InputSpike, LifError};
 
@@ -131,4 +135,77 @@ fn synapse_lookup_outside_the_projection_is_none_not_a_panic() {
     assert_eq!(proj.synapse(2, 0), None);
     assert_eq!(proj.synapse(usize::MAX, 0), None);
     assert_eq!(proj.synapse(0, 7), None);
+}
+
+#[test]
+fn non_finite_cotangents_are_refused_not_a_silent_nan_gradient() {
+    // Two inputs straight into a readout layer: no spike of the network, so nothing downstream of
+    // the cotangent would have caught a NaN adjoint (the backward pass returned Ok with NaN).
+    let mut net =
+        FeedForwardNet::new(2, &[(2, LayerKind::Readout)], LifParams::default(), 20.0).unwrap();
+    net.layers[0].weights.fill(1.0);
+    let input = [
+        InputSpike {
+            time: 1.0,
+            source: 0,
+        },
+        InputSpike {
+            time: 1.5,
+            source: 1,
+        },
+    ];
+    let probes = [VoltageProbe {
+        layer: 0,
+        neuron: 0,
+        time: 19.0,
+    }];
+    let observe = Observe {
+        probes: &probes,
+        silent_output_maxima: false,
+    };
+    let mut ws = Workspace::new();
+    net.forward(&input, observe, &mut ws).unwrap();
+    let mut grad = net.zero_gradient();
+    let mut cot = Cotangents::zeros_for(&ws);
+    cot.probes[0] = f64::NAN;
+    assert!(matches!(
+        net.backward(&mut ws, &cot, &mut grad),
+        Err(LifError::NonFiniteCotangent {
+            what: "probe cotangent",
+            index: 0,
+            ..
+        })
+    ));
+    let mut cot = Cotangents::zeros_for(&ws);
+    cot.max_voltage[0][1] = f64::INFINITY;
+    assert_eq!(
+        net.backward(&mut ws, &cot, &mut grad),
+        Err(LifError::NonFiniteCotangent {
+            what: "max-voltage cotangent",
+            layer: 0,
+            index: 1,
+            value: f64::INFINITY,
+        })
+    );
+    // Finite cotangents still give a finite gradient.
+    let mut cot = Cotangents::zeros_for(&ws);
+    cot.probes[0] = 1.0;
+    net.backward(&mut ws, &cot, &mut grad).unwrap();
+    assert!(grad.iter().flatten().all(|g| g.is_finite()));
+
+    // The population engine checks the same.
+    let engine = Network::from_feed_forward(&net).unwrap();
+    let mut ews = NetworkWorkspace::new();
+    engine.forward(&input, &[], &mut ews).unwrap();
+    let mut ecot = NetworkCotangents::zeros_for(&ews);
+    ecot.peaks[0] = f64::NAN;
+    let mut egrad = engine.zero_gradient();
+    assert!(matches!(
+        engine.backward(&mut ews, &ecot, &mut egrad),
+        Err(LifError::NonFiniteCotangent {
+            what: "peak cotangent",
+            index: 0,
+            ..
+        })
+    ));
 }

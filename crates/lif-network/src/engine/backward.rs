@@ -25,6 +25,7 @@
 use super::clock::{Clock, Mark, PopConsts};
 use super::network::Network;
 use super::workspace::{AdjointSample, Cell, NetworkCotangents, NetworkWorkspace, PeakCause};
+use crate::error::finite_cotangents;
 use crate::LifError;
 
 impl Network {
@@ -80,6 +81,9 @@ impl Network {
             let n = ws.probe_values.len();
             return Err(wrong("probe cotangents", n, probe_cot.len()));
         }
+        finite_cotangents("peak cotangent", 0, &cot.peaks)?;
+        finite_cotangents("spike-time cotangent", 0, spike_cot)?;
+        finite_cotangents("probe cotangent", 0, probe_cot)?;
         if grad.len() != self.projections.len() {
             let n = self.projections.len();
             return Err(wrong("gradient (number of projections)", n, grad.len()));

@@ -33,6 +33,7 @@
 use super::params::Kernel;
 use super::trajectory::{Cotangents, Item, ItemKind, LayerTrace, MaxKind, Workspace};
 use super::FeedForwardNet;
+use crate::error::finite_cotangents;
 use crate::LifError;
 
 impl FeedForwardNet {
@@ -208,8 +209,10 @@ impl FeedForwardNet {
                 t.maxima.len(),
                 cot.max_voltage[l].len(),
             )?;
+            finite_cotangents("spike-time cotangent", l, &cot.spike_times[l])?;
+            finite_cotangents("max-voltage cotangent", l, &cot.max_voltage[l])?;
         }
-        Ok(())
+        finite_cotangents("probe cotangent", 0, &cot.probes)
     }
 }
 
