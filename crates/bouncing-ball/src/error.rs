@@ -51,6 +51,20 @@ pub enum BallError {
         /// Number of heights.
         heights: usize,
     },
+    /// An observation with a non-finite height, or a time that is not finite, positive and at
+    /// least the previous one.
+    #[error(
+        "observation {index} (t = {time}, height {height}) is invalid: need finite heights and \
+         finite, positive, non-decreasing times"
+    )]
+    InvalidObservation {
+        /// Position of the observation.
+        index: usize,
+        /// Its time.
+        time: f64,
+        /// Its height.
+        height: f64,
+    },
     /// The fit did not reach its gradient tolerance.
     #[error(
         "fit stopped after {iterations} iterations without converging: loss {loss:e}, \

@@ -19,13 +19,25 @@ pub struct HeightLoss {
 }
 
 impl HeightLoss {
-    /// Heights `heights[i]` observed at `times[i]` (sorted, in `(0, t_end]`).
+    /// Heights `heights[i]` observed at `times[i]`: finite, with times positive and
+    /// non-decreasing ([`BallError::InvalidObservation`] names the first that is not).
     pub fn new(times: Vec<f64>, heights: Vec<f64>) -> Result<Self, BallError> {
         if times.len() != heights.len() || times.is_empty() {
             return Err(BallError::ObservationMismatch {
                 times: times.len(),
                 heights: heights.len(),
             });
+        }
+        let mut last = 0.0;
+        for (index, (&time, &height)) in times.iter().zip(&heights).enumerate() {
+            if !(time.is_finite() && time > 0.0 && time >= last && height.is_finite()) {
+                return Err(BallError::InvalidObservation {
+                    index,
+                    time,
+                    height,
+                });
+            }
+            last = time;
         }
         Ok(Self { times, heights })
     }

@@ -70,6 +70,26 @@ fn mismatched_observations_are_refused() {
 }
 
 #[test]
+fn non_finite_or_unordered_observations_are_refused_naming_the_first() {
+    // A NaN height used to reach the loss, where `loss_value` returned NaN.
+    let cases = [
+        (vec![0.1, 0.2], vec![1.0, f64::NAN], 1),
+        (vec![0.2, 0.1], vec![1.0, 1.0], 1),
+        (vec![0.0, 0.1], vec![1.0, 1.0], 0),
+        (vec![0.1, f64::INFINITY], vec![1.0, 1.0], 1),
+    ];
+    for (times, heights, first) in cases {
+        match HeightLoss::new(times.clone(), heights) {
+            Err(BallError::InvalidObservation { index, .. }) => {
+                assert_eq!(index, first, "{times:?}")
+            }
+            other => panic!("{times:?}: expected InvalidObservation, got {other:?}"),
+        }
+    }
+    assert!(HeightLoss::new(vec![0.1, 0.1, 0.3], vec![1.0, 0.5, 0.0]).is_ok());
+}
+
+#[test]
 fn nonpositive_guess_is_refused_naming_the_parameter() {
     let loss = observe(&[1.0, 0.0, 0.8, 9.81], 2.5, 25);
     match fit_heights(&loss, 0.0, [1.0, 0.0, 9.0], &FitOptions::default()) {
