@@ -46,13 +46,16 @@ impl LabeledImages {
         self.labels.is_empty()
     }
 
-    /// Pixels per image.
+    /// Pixels per image (`usize::MAX` if `rows · cols` overflows, which no image set holds).
     pub fn pixels_per_image(&self) -> usize {
-        self.rows * self.cols
+        self.rows.saturating_mul(self.cols)
     }
 
     /// The pixels of image `i`, `None` if there is no image `i`.
     pub fn image(&self, i: usize) -> Option<&[u8]> {
+        if i >= self.len() {
+            return None;
+        }
         let n = self.pixels_per_image();
         self.pixels
             .get(i.checked_mul(n)?..i.checked_add(1)?.checked_mul(n)?)

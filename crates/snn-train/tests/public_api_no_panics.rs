@@ -105,6 +105,24 @@ fn image_index_past_the_set_is_none_not_a_panic() {
     assert_eq!(set.image(usize::MAX), None);
     assert_eq!(set.slice(0..2), None);
     assert_eq!(set.slice(0..1).map(|s| s.labels), Some(vec![3]));
+    // Hand-built sizes: zero-pixel images exist only up to the number of labels, and a size
+    // whose pixel count overflows is no image rather than a multiply overflow.
+    let empty = LabeledImages {
+        pixels: vec![],
+        labels: vec![1, 2],
+        rows: 0,
+        cols: 5,
+    };
+    assert_eq!(empty.image(1), Some(&[][..]));
+    assert_eq!(empty.image(2), None);
+    let huge = LabeledImages {
+        pixels: vec![0; 4],
+        labels: vec![0],
+        rows: usize::MAX,
+        cols: 2,
+    };
+    assert_eq!(huge.image(0), None);
+    assert_eq!(huge.slice(0..1), None);
 }
 
 #[test]
