@@ -297,6 +297,13 @@ pub fn run_experiment(
         (Trainer::new(config.train, &lengths)?, None)
     };
     write_json(&out_dir.join(files::CONFIG), &config)?;
+    // A resumed run goes on measuring what it measured.
+    let test_each_epoch = run.test_each_epoch
+        || trainer
+            .state
+            .history
+            .last()
+            .is_some_and(|m| m.test_accuracy.is_some());
     let mut watch = Watch {
         inner: observer,
         hint: silence_hint(&config),
@@ -331,7 +338,7 @@ pub fn run_experiment(
                 });
             }
             EpochEnd::Finished(mut m) => {
-                if run.test_each_epoch {
+                if test_each_epoch {
                     m.test_accuracy = Some(evaluate(&model, &splits.test)?.accuracy);
                     if let Some(last) = trainer.state.history.last_mut() {
                         *last = m.clone();

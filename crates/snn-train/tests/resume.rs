@@ -9,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use snn_train::checkpoint::{load_checkpoint, load_weights};
+use snn_train::report::read_metrics_csv;
 use snn_train::run::files;
 
 struct TempDir(PathBuf);
@@ -72,8 +73,16 @@ fn final_weights(dir: &Path) -> Vec<Vec<f64>> {
 #[test]
 fn four_epochs_equal_two_then_two_resumed_bit_for_bit() {
     let (a, b) = (TempDir::new("a"), TempDir::new("b"));
-    assert_ok(&snn_train(&TINY, &["--epochs", "4"], Some(&a.0)));
-    assert_ok(&snn_train(&TINY, &["--epochs", "2"], Some(&b.0)));
+    assert_ok(&snn_train(
+        &TINY,
+        &["--epochs", "4", "--test-each-epoch"],
+        Some(&a.0),
+    ));
+    assert_ok(&snn_train(
+        &TINY,
+        &["--epochs", "2", "--test-each-epoch"],
+        Some(&b.0),
+    ));
     let after_two = final_weights(&b.0);
     let b_arg = b.0.to_str().unwrap();
     let resumed = snn_train(
@@ -96,6 +105,18 @@ fn four_epochs_equal_two_then_two_resumed_bit_for_bit() {
     assert_eq!(wa, wb);
     let metrics = std::fs::read_to_string(b.0.join(files::METRICS_CSV)).unwrap();
     assert_eq!(metrics.lines().count(), 5, "{metrics}");
+    // The resumed run goes on scoring the test set every epoch, as the run it continues.
+    let (ma, mb) = (
+        read_metrics_csv(&a.0.join(files::METRICS_CSV)).unwrap(),
+        read_metrics_csv(&b.0.join(files::METRICS_CSV)).unwrap(),
+    );
+    assert!(mb.iter().all(|m| m.test_accuracy.is_some()));
+    for (x, y) in ma.iter().zip(&mb) {
+        assert_eq!(
+            (x.train_loss, x.validation_accuracy, x.test_accuracy),
+            (y.train_loss, y.validation_accuracy, y.test_accuracy)
+        );
+    }
 
     // Other options than the epochs are refused with --resume.
     let refused = snn_train(
