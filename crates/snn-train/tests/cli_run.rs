@@ -90,3 +90,49 @@ fn run_writes_all_outputs_and_evaluate_reproduces_test_accuracy() {
     assert!(text.contains(&expected), "{text:?} lacks {expected:?}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+// With stdout a pipe (a log file), progress is plain lines: the data loading, every
+// `--log-every` minibatches, and one line per epoch.
+#[test]
+fn progress_in_a_log_file_is_plain_lines() {
+    let out = std::env::temp_dir().join(format!("snn-train-cli-log-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let run = Command::new(env!("CARGO_BIN_EXE_snn-train"))
+        .args([
+            "yin-yang",
+            "--epochs",
+            "1",
+            "--hidden",
+            "10",
+            "--train-samples",
+            "48",
+            "--batch-size",
+            "8",
+            "--validation-samples",
+            "10",
+            "--test-samples",
+            "10",
+            "--log-every",
+            "2",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}");
+    assert!(stdout.contains("loading and encoding the data"), "{stdout}");
+    assert!(
+        stdout.contains("data: 48 training, 10 validation, 10 test"),
+        "{stdout}"
+    );
+    for batch in ["minibatch 2/6", "minibatch 4/6"] {
+        assert!(stdout.contains(batch), "{batch} not in {stdout}");
+    }
+    assert!(!stdout.contains("minibatch 3/6"), "{stdout}");
+    assert!(
+        !stdout.contains('\r'),
+        "terminal control characters in a log: {stdout:?}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
