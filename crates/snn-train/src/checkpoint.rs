@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ExperimentConfig;
 use crate::error::{Result, TrainError};
+use crate::model::Model;
 use crate::optim::AdamState;
 use crate::snn::{SavedLayer, SavedNetwork, SnnClassifier, WEIGHTS_FORMAT};
 use crate::store::{read_tensors, take_tensor, write_tensors, Tensors};
@@ -83,9 +84,8 @@ fn check_format(meta: &HashMap<String, String>, expected: &str, path: &Path) -> 
     }
 }
 
-fn layer_tensors(model: &SnnClassifier) -> Tensors {
-    model
-        .net
+fn layer_tensors(saved: &SavedNetwork) -> Tensors {
+    saved
         .layers
         .iter()
         .enumerate()
@@ -122,7 +122,7 @@ pub fn save_weights(
         ("kinds".to_string(), kinds(&saved)),
         ("epoch".to_string(), epoch.to_string()),
     ]);
-    write_tensors(path, &layer_tensors(model), meta)
+    write_tensors(path, &layer_tensors(&saved), meta)
 }
 
 /// Reads the layers of a weights or checkpoint file into a [`SavedNetwork`].
@@ -182,7 +182,7 @@ pub fn save_checkpoint(
     best: Option<BestEpoch>,
 ) -> Result<()> {
     let saved = model.to_saved(config);
-    let mut tensors = layer_tensors(model);
+    let mut tensors = layer_tensors(&saved);
     for (l, (m, v)) in adam.m.iter().zip(&adam.v).enumerate() {
         tensors.push((format!("adam.m{l}"), vec![m.len()], m.clone()));
         tensors.push((format!("adam.v{l}"), vec![v.len()], v.clone()));
@@ -206,7 +206,7 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
     let config: ExperimentConfig = meta_json(&meta, "config", path)?;
     let saved = saved_network(&mut tensors, &meta, config.clone(), path)?;
     let model = SnnClassifier::from_saved(&saved, path)?;
-    let n_layers = model.net.layers.len();
+    let n_layers = model.param_lengths().len();
     let (mut m, mut v) = (Vec::new(), Vec::new());
     for l in 0..n_layers {
         m.push(take_tensor(&mut tensors, &format!("adam.m{l}"), path)?.1);

@@ -115,6 +115,12 @@ pub struct ExperimentConfig {
     pub init_hidden: WeightInit,
     /// Initial weights of the output layer.
     pub init_output: WeightInit,
+    /// A recurrent hidden population (`--recurrent`): the initial weights of its hidden→hidden
+    /// synapses (every ordered pair of distinct hidden neurons). `None` (the default): the
+    /// paper's feed-forward network. Needs the first-spike loss without the silent remedy, or
+    /// the max-voltage loss.
+    #[serde(default)]
+    pub init_recurrent: Option<WeightInit>,
     /// Training loop options (seed included: it also seeds the initial weights).
     pub train: TrainOptions,
     /// Subsets for quick runs.
@@ -149,6 +155,7 @@ impl ExperimentConfig {
             },
             init_hidden: YINYANG_HIDDEN,
             init_output: YINYANG_OUTPUT,
+            init_recurrent: None,
             train: TrainOptions {
                 epochs: 100,
                 batch_size: 32,
@@ -186,6 +193,7 @@ impl ExperimentConfig {
             loss: LossConfig::MaxVoltage,
             init_hidden: MNIST_HIDDEN,
             init_output: MNIST_OUTPUT,
+            init_recurrent: None,
             train: TrainOptions {
                 epochs: 50,
                 batch_size: 5,
@@ -303,6 +311,22 @@ impl ExperimentConfig {
         }
         self.init_hidden.validate()?;
         self.init_output.validate()?;
+        if let Some(init) = self.init_recurrent {
+            init.validate()?;
+            if matches!(
+                self.loss,
+                LossConfig::FirstSpike {
+                    silent_remedy_kappa: Some(_),
+                    ..
+                }
+            ) {
+                return bad(
+                    "recurrent",
+                    "with --silent-remedy".into(),
+                    "the recurrent network has no silent-label remedy (use the plain first-spike loss)",
+                );
+            }
+        }
         for (name, limit) in [
             ("train-samples", self.limits.train),
             ("validation-samples", self.limits.validation),

@@ -5,7 +5,8 @@
 //!   split, via [`mt19937`]), [`idx`] and [`mnist`] (any IDX images), [`events`] (HDF5 spike
 //!   events, Spiking Heidelberg Digits layout);
 //! - [`encoding`]: latency codes and input dropout; [`datasets`]: encoded splits;
-//! - [`model`]: what training needs from a network; [`snn`]: the `lif-network` classifier;
+//! - [`model`]: what training needs from a network; [`snn`]: the `lif-network` classifier,
+//!   [`recurrent`] its recurrent hidden population on the event-driven engine;
 //! - [`init`], [`optim`] (Adam), [`train`] (deterministic parallel minibatches), [`evaluate`];
 //! - [`config`] (Table 3 defaults), [`run`] (a run directory), [`checkpoint`] and [`store`]
 //!   (safetensors, atomic writes), [`report`] (CSV, JSON, SVG).
@@ -23,6 +24,7 @@ pub mod mnist;
 pub mod model;
 pub mod mt19937;
 pub mod optim;
+pub mod recurrent;
 pub mod report;
 pub mod run;
 pub mod snn;

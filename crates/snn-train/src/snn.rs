@@ -21,6 +21,10 @@ pub struct SnnClassifier {
     pub net: FeedForwardNet,
     /// The loss of its task.
     pub loss: LossConfig,
+    /// Recurrent hidden→hidden weights `[post * hidden + pre]` (the diagonal is not a synapse
+    /// and stays 0), if the configuration has a recurrent hidden population; the network then
+    /// runs on the event-driven engine (`crate::recurrent`).
+    pub recurrent: Option<Vec<f64>>,
 }
 
 impl SnnClassifier {
@@ -29,18 +33,25 @@ impl SnnClassifier {
     pub fn new(config: &ExperimentConfig) -> Result<Self> {
         config.validate()?;
         let mut net = empty_network(config)?;
-        let lengths: Vec<usize> = net.layers.iter().map(|l| l.weights.len()).collect();
-        let weights = normal_weights(
-            &[config.init_hidden, config.init_output],
-            &lengths,
-            config.train.seed,
-        )?;
+        let mut lengths: Vec<usize> = net.layers.iter().map(|l| l.weights.len()).collect();
+        let mut inits = vec![config.init_hidden, config.init_output];
+        if let Some(init) = config.init_recurrent {
+            lengths.push(config.hidden * config.hidden);
+            inits.push(init);
+        }
+        let mut weights = normal_weights(&inits, &lengths, config.train.seed)?;
+        let recurrent = (weights.len() > 2).then(|| {
+            let mut w = weights.pop().unwrap_or_default();
+            zero_diagonal(&mut w, config.hidden);
+            w
+        });
         for (layer, w) in net.layers.iter_mut().zip(weights) {
             layer.weights = w;
         }
         Ok(Self {
             net,
             loss: config.loss,
+            recurrent,
         })
     }
 
@@ -76,22 +87,33 @@ impl SnnClassifier {
         }
     }
 
-    /// The weights file content: the configuration and every layer.
+    /// The weights file content: the configuration and every layer (then the recurrent
+    /// hidden→hidden weights as a third, square layer, if any).
     pub fn to_saved(&self, config: &ExperimentConfig) -> SavedNetwork {
+        let mut layers: Vec<SavedLayer> = self
+            .net
+            .layers
+            .iter()
+            .map(|l| SavedLayer {
+                n_in: l.n_in,
+                n_out: l.n_out,
+                spiking: l.kind == LayerKind::Spiking,
+                weights: l.weights.clone(),
+            })
+            .collect();
+        if let Some(w) = &self.recurrent {
+            let h = self.net.layers[0].n_out;
+            layers.push(SavedLayer {
+                n_in: h,
+                n_out: h,
+                spiking: true,
+                weights: w.clone(),
+            });
+        }
         SavedNetwork {
             format: WEIGHTS_FORMAT.to_string(),
             config: config.clone(),
-            layers: self
-                .net
-                .layers
-                .iter()
-                .map(|l| SavedLayer {
-                    n_in: l.n_in,
-                    n_out: l.n_out,
-                    spiking: l.kind == LayerKind::Spiking,
-                    weights: l.weights.clone(),
-                })
-                .collect(),
+            layers,
         }
     }
 
@@ -110,13 +132,33 @@ impl SnnClassifier {
         }
         saved.config.validate()?;
         let mut net = empty_network(&saved.config)?;
-        if saved.layers.len() != net.layers.len() {
+        let expected = net.layers.len() + usize::from(saved.config.init_recurrent.is_some());
+        if saved.layers.len() != expected {
             return Err(bad(format!(
-                "{} layers, expected {}",
-                saved.layers.len(),
-                net.layers.len()
+                "{} layers, expected {expected}",
+                saved.layers.len()
             )));
         }
+        let recurrent = match saved.layers.get(net.layers.len()) {
+            None => None,
+            Some(s) => {
+                let h = saved.config.hidden;
+                if (s.n_in, s.n_out, s.weights.len()) != (h, h, h * h) {
+                    return Err(bad(format!(
+                        "the recurrent layer is {}x{} with {} weights, expected {h}x{h}",
+                        s.n_out,
+                        s.n_in,
+                        s.weights.len()
+                    )));
+                }
+                if let Some(i) = s.weights.iter().position(|w| !w.is_finite()) {
+                    return Err(bad(format!("recurrent weight {i} is not finite")));
+                }
+                let mut w = s.weights.clone();
+                zero_diagonal(&mut w, h);
+                Some(w)
+            }
+        };
         for (l, (layer, s)) in net.layers.iter_mut().zip(&saved.layers).enumerate() {
             if (s.n_in, s.n_out) != (layer.n_in, layer.n_out) {
                 return Err(bad(format!(
@@ -142,7 +184,17 @@ impl SnnClassifier {
         Ok(Self {
             net,
             loss: saved.config.loss,
+            recurrent,
         })
+    }
+}
+
+/// Sets `w[n * h + n]` to 0 (no self-connections).
+fn zero_diagonal(w: &mut [f64], h: usize) {
+    for n in 0..h {
+        if let Some(d) = w.get_mut(n * h + n) {
+            *d = 0.0;
+        }
     }
 }
 
@@ -179,18 +231,26 @@ fn empty_network(config: &ExperimentConfig) -> Result<FeedForwardNet> {
 
 impl Model for SnnClassifier {
     fn param_lengths(&self) -> Vec<usize> {
-        self.net.layers.iter().map(|l| l.weights.len()).collect()
+        let mut l: Vec<usize> = self.net.layers.iter().map(|l| l.weights.len()).collect();
+        l.extend(self.recurrent.as_ref().map(Vec::len));
+        l
     }
 
     fn params_mut(&mut self) -> Vec<&mut [f64]> {
-        self.net
+        let mut p: Vec<&mut [f64]> = self
+            .net
             .layers
             .iter_mut()
             .map(|l| l.weights.as_mut_slice())
-            .collect()
+            .collect();
+        p.extend(self.recurrent.as_deref_mut());
+        p
     }
 
     fn loss_and_gradient(&self, input: &[InputSpike], label: usize) -> Result<SampleOutcome> {
+        if let Some(w) = &self.recurrent {
+            return crate::recurrent::outcome(self, w, input, label, true);
+        }
         let mut r = self.net.loss_and_gradient(input, &self.loss_for(label))?;
         if r.loss == f64::INFINITY
             && matches!(
@@ -212,6 +272,14 @@ impl Model for SnnClassifier {
     }
 
     fn loss_and_prediction(&self, input: &[InputSpike], label: usize) -> Result<SamplePrediction> {
+        if let Some(w) = &self.recurrent {
+            let o = crate::recurrent::outcome(self, w, input, label, false)?;
+            return Ok(SamplePrediction {
+                loss: o.loss,
+                prediction: o.prediction,
+                spikes: o.spikes,
+            });
+        }
         let r = self.net.loss_value(input, &self.loss_for(label))?;
         Ok(SamplePrediction {
             loss: r.loss,

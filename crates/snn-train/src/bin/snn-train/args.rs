@@ -240,6 +240,16 @@ pub struct CommonArgs {
     /// Standard deviation of the initial hidden weights.
     #[arg(long, allow_negative_numbers = true)]
     hidden_std: Option<f64>,
+    /// A recurrent hidden population: every ordered pair of distinct hidden neurons connected,
+    /// trained with the event-driven engine (`lif_network::engine`).
+    #[arg(long)]
+    recurrent: bool,
+    /// Mean of the initial recurrent (hidden→hidden) weights [default: 0].
+    #[arg(long, allow_negative_numbers = true)]
+    recurrent_mean: Option<f64>,
+    /// Standard deviation of the initial recurrent weights [default: 0.1].
+    #[arg(long, allow_negative_numbers = true)]
+    recurrent_std: Option<f64>,
     /// Mean of the initial output weights.
     #[arg(long, allow_negative_numbers = true)]
     output_mean: Option<f64>,
@@ -319,6 +329,15 @@ impl CommonArgs {
         set(&mut c.init_hidden.std, self.hidden_std);
         set(&mut c.init_output.mean, self.output_mean);
         set(&mut c.init_output.std, self.output_std);
+        if self.recurrent {
+            let mut init = snn_train::init::WeightInit {
+                mean: 0.0,
+                std: 0.1,
+            };
+            set(&mut init.mean, self.recurrent_mean);
+            set(&mut init.std, self.recurrent_std);
+            c.init_recurrent = Some(init);
+        }
         c.limits.train = self.train_samples;
         c.limits.validation = self.validation_samples;
         c.limits.test = self.test_samples;
