@@ -41,6 +41,11 @@ pub struct TrainOptions {
     /// it).
     #[serde(default)]
     pub drop_last: bool,
+    /// Step on the sum of the batch's gradients instead of their mean (eq. (3), (4) divide by
+    /// the batch size; the paper's code sums). Under Adam this matters only through ε and the
+    /// smaller last minibatch.
+    #[serde(default)]
+    pub batch_sum: bool,
 }
 
 impl Default for TrainOptions {
@@ -52,6 +57,7 @@ impl Default for TrainOptions {
             adam: AdamOptions::default(),
             input_dropout: 0.0,
             drop_last: false,
+            batch_sum: false,
         }
     }
 }
@@ -277,8 +283,10 @@ fn batch_step<M: Model>(
         });
     }
     // The loss of eqs. (3), (4) is the batch mean, so is its gradient.
-    let scale = 1.0 / batch.len() as f64;
-    sum.iter_mut().flatten().for_each(|g| *g *= scale);
+    if !options.batch_sum {
+        let scale = 1.0 / batch.len() as f64;
+        sum.iter_mut().flatten().for_each(|g| *g *= scale);
+    }
     adam.update(&mut model.params_mut(), &sum)?;
     Ok(predictions)
 }
@@ -613,6 +621,46 @@ mod tests {
                 assert_eq!(
                     (a.train_loss, a.train_accuracy, a.validation_loss),
                     (b.train_loss, b.train_accuracy, b.validation_loss)
+                );
+            }
+        }
+    }
+
+    // Adam's first step is -η g/(|g| + ε): with ε of the order of the gradient it shows whether
+    // the step was taken on the batch mean or on the batch sum (closed form per weight).
+    #[test]
+    fn batch_sum_steps_on_the_sum_of_the_gradients() {
+        let data = separable_dataset(12, 3);
+        let model = SoftmaxOnSpikes::new(4, 3);
+        let mut sum = vec![0.0; model.weights.len()];
+        for (input, &label) in data.inputs.iter().zip(&data.labels) {
+            let g = &model.loss_and_gradient(input, label).unwrap().gradient[0];
+            for (s, x) in sum.iter_mut().zip(g) {
+                *s += x;
+            }
+        }
+        let eps = 1e-2;
+        let options = |batch_sum| TrainOptions {
+            epochs: 1,
+            batch_size: 12,
+            batch_sum,
+            adam: AdamOptions {
+                lr: 1e-3,
+                epsilon: eps,
+                ..AdamOptions::default()
+            },
+            ..TrainOptions::default()
+        };
+        for batch_sum in [false, true] {
+            let mut m = SoftmaxOnSpikes::new(4, 3);
+            train(&mut m, &data, &data, &options(batch_sum), &mut ()).unwrap();
+            for i in 0..sum.len() {
+                let g = if batch_sum { sum[i] } else { sum[i] / 12.0 };
+                let expected = model.weights[i] - 1e-3 * g / (g.abs() + eps);
+                assert!(
+                    (m.weights[i] - expected).abs() < 1e-12,
+                    "batch_sum {batch_sum}, weight {i}: {} vs {expected}",
+                    m.weights[i]
                 );
             }
         }

@@ -197,6 +197,10 @@ pub struct CommonArgs {
     /// Skip the last, smaller minibatch of every epoch.
     #[arg(long)]
     drop_last: bool,
+    /// Step on the sum of the minibatch's gradients, as the paper's code, instead of their mean
+    /// (the paper's equations).
+    #[arg(long)]
+    batch_sum: bool,
     /// Adam learning rate [default: 5e-3].
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
@@ -321,6 +325,7 @@ impl CommonArgs {
         set(&mut c.train.adam.epsilon, self.epsilon);
         set(&mut c.train.input_dropout, self.dropout);
         c.train.drop_last = self.drop_last;
+        c.train.batch_sum = self.batch_sum;
         set(&mut c.hidden, self.hidden);
         set(&mut c.neuron.tau_mem, self.tau_mem);
         set(&mut c.neuron.tau_syn, self.tau_syn);
