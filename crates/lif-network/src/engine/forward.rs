@@ -89,6 +89,7 @@ impl Network {
                 let Some(e) = ws.queue.pop() else { break };
                 let j = e.neuron as usize;
                 ws.cells[j].pending = f64::INFINITY;
+                ws.cells[j].kind = Kind::Check;
                 match e.kind {
                     Kind::Wake => self.wake(ws, j, t),
                     Kind::Spike => self.spike(ws, j, t, any_refractory)?,
@@ -235,14 +236,17 @@ impl Network {
             c.v = d.voltage(c.v, c.i);
             c.i = d.syn * c.i + w;
             if c.kind == Kind::Spike {
-                // The exact crossing was computed from the state before this input.
+                // The exact crossing was computed from the state before this input. (`kind`
+                // says `Spike` only while that entry is valid, so this branch is rarely taken.)
                 c.version = c.version.wrapping_add(1);
                 c.pending = f64::INFINITY;
+                c.kind = Kind::Check;
             }
-            if let Some(at) = check_time(&pc, t, c.v, c.i, self.t_end) {
-                if at < c.pending {
-                    push_cell(queue, c, j, at, Kind::Check);
-                }
+            // One branch (rarely taken) instead of one per condition: `at` is `+inf` when no
+            // check is needed, which fails both comparisons.
+            let at = check_at(&pc, t, c.v, c.i);
+            if (at < c.pending) & (at <= self.t_end) {
+                push_cell(queue, c, j, at, Kind::Check);
             }
         }
     }
@@ -407,16 +411,23 @@ fn schedule(
 }
 
 /// The time of the [`Kind::Check`] for `(v, i)` at `t` (see [`schedule`]), if one is needed.
-/// Written without branches on the state (they would be unpredictable).
 #[inline(always)]
 fn check_time(pc: &PopConsts, t: f64, v: f64, i: f64, t_end: f64) -> Option<f64> {
+    let at = check_at(pc, t, v, i);
+    (at <= t_end).then_some(at)
+}
+
+/// [`check_time`] before the comparison with `t_end`, `+inf` when no check is needed; written
+/// without branches on the state (they would be unpredictable).
+#[inline(always)]
+fn check_at(pc: &PopConsts, t: f64, v: f64, i: f64) -> f64 {
     let k = &pc.k;
     let above = v >= k.threshold;
     let possible = above | ((i > k.threshold) & (k.max_upper_bound(v, i) >= pc.thr_bound));
     let bound = t + k.tau_mem * (k.threshold - v).max(0.0) / (i - v);
-    let at = if above { t } else { bound };
-    let at = if possible { at } else { f64::INFINITY };
-    (at <= t_end).then_some(at)
+    // Selections by index, which compile to conditional moves rather than branches.
+    let at = [bound, t][usize::from(above)];
+    [f64::INFINITY, at][usize::from(possible)]
 }
 
 /// Queues `kind` for neuron `j` at `time`, invalidating its previous entry.
