@@ -3,9 +3,10 @@
 
 use crate::engine::{run, with_stepper, Augment, Run};
 use crate::event_partials::{event_partials, event_time_partials};
+use crate::events::checks::check_differentiable;
 use crate::loss::{scalar_partials, EventSelector};
 use crate::ode::{Stepper, StepperOptions};
-use crate::trajectory::{min_abs_gdot, EventKind, EventRecord, Trajectory};
+use crate::trajectory::{max_grazing, min_abs_gdot, EventKind, EventRecord, Trajectory};
 use crate::{derivatives, Error, Gradient, HybridSystem, Loss, SolverOptions};
 use num_dual::Dual64;
 
@@ -98,21 +99,9 @@ pub fn adjoint_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
     opts: &SolverOptions,
 ) -> Result<Gradient, Error> {
     let (value, run, selected) = forward_pass(model, p, t0, t_end, loss, opts, true)?;
-    // Refuse grazing events before the backward pass, naming the first in time (as the forward
-    // method does), not the last one the backward pass would meet.
-    if let Some(e) = run
-        .events
-        .iter()
-        .find(|e| e.guard().is_some() && !(e.gdot.abs() >= opts.grazing_threshold))
-    {
-        let guard = e.guard().unwrap_or_default();
-        return Err(Error::GrazingEvent {
-            t: e.t,
-            guard,
-            gdot: e.gdot,
-            threshold: opts.grazing_threshold,
-        });
-    }
+    // Refuse non-differentiable events before the backward pass, naming the first in time (the
+    // forward method names the same one: both see one event sequence).
+    check_differentiable(&run.events, loss.observation_times(), opts)?;
     let traj = run
         .trajectory
         .as_ref()
@@ -132,6 +121,7 @@ pub fn adjoint_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
         loss: value,
         gradient,
         min_abs_gdot: min_abs_gdot(&run.events),
+        max_grazing: max_grazing(&run.events),
         events: run.events,
         stats: run.stats,
     })
@@ -207,7 +197,7 @@ fn backward<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
             }
             Breakpoint::Event(e) => {
                 let rec = &events[e];
-                let ep = event_partials(model, Some(loss), p, rec, opts, false)?;
+                let ep = event_partials(model, Some(loss), p, rec, false);
                 let (mut psi_tau, mut psi_p) = (0.0, vec![0.0; m]);
                 for (j, _) in selected.iter().enumerate().filter(|(_, &s)| s == e) {
                     let (_, d_tau, d_p) = event_time_partials(loss, j, rec.t, p);

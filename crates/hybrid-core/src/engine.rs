@@ -1,15 +1,18 @@
-//! The event loop shared by simulation, forward sensitivities and the adjoint's forward pass:
-//! step, look for guard crossings on the dense output, locate and polish the event, jump,
-//! restart in place (reference §4).
+//! The one event loop behind simulation, forward sensitivities and the adjoint's forward pass
+//! (docs/maths.md, "Event semantics"): settle everything due at the current instant, take one
+//! step, detect crossings on its dense output, locate the earliest, jump, restart in place.
 //!
 //! What rides along with the state (sensitivities, loss quadratures) is an [`Augment`]: extra
-//! components integrated with the same steps and transformed at every event.
+//! components integrated on the steps the state alone chooses (unless
+//! `SolverOptions::sensitivities_in_error_control`), so every pass sees one primal trajectory,
+//! bit for bit, and one event sequence.
 
-use crate::locate::{illinois, polish};
+use crate::events::checks::ZenoCheck;
+use crate::events::detect::{Bracket, Detector, Fired};
+use crate::events::locate::{illinois, polish};
 use crate::ode::{StepStats, Stepper, StepperOptions};
 use crate::trajectory::{EventKind, EventRecord, Trajectory};
-use crate::{Crossing, Error, HybridSystem, SolverOptions};
-use num_dual::Dual64;
+use crate::{Error, HybridSystem, SolverOptions};
 
 /// Run `$body` with `$S` bound to the stepper type that `$integrator` names.
 macro_rules! with_stepper {
@@ -98,45 +101,6 @@ enum Stop {
     Observe(usize),
 }
 
-/// `ġ = g_t + g_x f` by one dual evaluation along the direction `(1, f, 0)`.
-pub(crate) fn guard_rate<M: HybridSystem + ?Sized>(
-    model: &M,
-    q: usize,
-    k: usize,
-    t: f64,
-    x: &[f64],
-    p: &[f64],
-) -> (f64, f64) {
-    let n = x.len();
-    let mut f = vec![0.0; n];
-    model.flow_in_mode(q, t, x, p, &mut f);
-    let xd: Vec<Dual64> = x.iter().zip(&f).map(|(&v, &d)| Dual64::new(v, d)).collect();
-    let pd: Vec<Dual64> = p.iter().map(|&v| Dual64::new(v, 0.0)).collect();
-    let g = model.guard_in_mode(q, k, Dual64::new(t, 1.0), &xd, &pd);
-    (g.re, g.eps)
-}
-
-/// `ġ = g_t + g_x f` at `(t, x)` for a given flow value `f`, in preallocated dual buffers.
-fn guard_rate_with<M: HybridSystem + ?Sized>(
-    model: &M,
-    q: usize,
-    k: usize,
-    t: f64,
-    x: &[f64],
-    f: &[f64],
-    p: &[f64],
-    xd: &mut [Dual64],
-    pd: &mut [Dual64],
-) -> f64 {
-    for ((d, &v), &r) in xd.iter_mut().zip(x).zip(f) {
-        *d = Dual64::new(v, r);
-    }
-    for (d, &v) in pd.iter_mut().zip(p) {
-        *d = Dual64::new(v, 0.0);
-    }
-    model.guard_in_mode(q, k, Dual64::new(t, 1.0), xd, pd).eps
-}
-
 /// Check parameters, span, options and stop times before any work.
 pub(crate) fn validate<M: HybridSystem + ?Sized>(
     model: &M,
@@ -163,6 +127,14 @@ pub(crate) fn validate<M: HybridSystem + ?Sized>(
     }
     if !(t0.is_finite() && t_end.is_finite() && t0 < t_end) {
         return Err(Error::InvalidTimeSpan { t0, t_end });
+    }
+    // A step below 16 ulps of the times in the span cannot advance `t` reliably (`t + h == t`):
+    // refuse it now rather than after `max_steps` steps that go nowhere.
+    if opts.max_step < 16.0 * f64::EPSILON * t0.abs().max(t_end.abs()) {
+        return Err(Error::InvalidOption {
+            name: "max_step",
+            value: opts.max_step,
+        });
     }
     let check = |what: &'static str, times: &[f64], clamp: bool| -> Result<(), Error> {
         let mut last = f64::NEG_INFINITY;
@@ -202,7 +174,210 @@ fn non_finite(what: &str, t: f64) -> Error {
     }
 }
 
+/// The event loop's state: the model and its inputs, the stepper, the detector and the
+/// records; every scratch buffer is allocated here, once.
+struct Engine<'a, M: HybridSystem + ?Sized, A: Augment<M>, S: Stepper> {
+    model: &'a M,
+    p: &'a [f64],
+    opts: &'a SolverOptions,
+    aug: &'a mut A,
+    stepper: S,
+    detector: Detector,
+    zeno: ZenoCheck,
+    n: usize,
+    q: usize,
+    t: f64,
+    z: Vec<f64>,
+    xp: Vec<f64>,
+    /// Scratch of the full integrated vector, for event location.
+    buf: Vec<f64>,
+    events: Vec<EventRecord>,
+    trajectory: Option<Trajectory>,
+    /// Guards whose jumps were applied at the current instant (for re-arming).
+    fired: Vec<Fired>,
+    /// Scratch: guards to fire, and located crossing times.
+    firing: Vec<usize>,
+    located: Vec<(f64, usize)>,
+}
+
+impl<M: HybridSystem + ?Sized, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
+    /// Restart the stepper at `(t, z)` and re-arm the guards; apply every guard that fires at
+    /// once (on zero, moving into its direction), re-arming after each round, until none does.
+    fn restart(&mut self) -> Result<(), Error> {
+        loop {
+            let (model, p, n, q) = (self.model, self.p, self.n, self.q);
+            let aug = &mut *self.aug;
+            self.stepper.reset(
+                &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
+                self.t,
+                &self.z,
+                1.0,
+            );
+            let f = &self.stepper.dx()[..n];
+            self.detector
+                .arm(model, q, self.t, &self.z[..n], f, p, &self.fired)?;
+            if self.detector.immediate.is_empty() {
+                return Ok(());
+            }
+            let mut firing = std::mem::take(&mut self.firing);
+            firing.clear();
+            firing.extend_from_slice(&self.detector.immediate);
+            let r = self.fire(&firing, self.t, true);
+            self.firing = firing;
+            r?;
+        }
+    }
+
+    /// Apply the jumps of `guards` (ascending) at `tau`, where `z` holds `x⁻`.
+    fn fire(&mut self, guards: &[usize], tau: f64, immediate: bool) -> Result<(), Error> {
+        let (model, p, n) = (self.model, self.p, self.n);
+        let simultaneous = guards.len() > 1;
+        self.fired.clear();
+        for &k in guards {
+            let q = self.q;
+            if !model.guard_active(k, q) {
+                continue; // switched off by a simultaneous jump applied before it
+            }
+            let x = &self.z[..n];
+            let (atol, rtol) = (self.opts.atol, self.opts.rtol);
+            let probe = self.detector.probe();
+            let (g, _) = probe.rate(model, q, k, tau, x, p);
+            let (gdot, grazing) = probe.grazing_index(model, q, k, tau, x, p, atol, rtol);
+            model.jump_in_mode(q, k, tau, x, p, &mut self.xp);
+            if self.xp.iter().any(|v| !v.is_finite()) {
+                return Err(non_finite("state after jump", tau));
+            }
+            self.zeno.admit(k, tau, self.events.len() + 1, self.opts)?;
+            let q_after = model.next_mode(k, q);
+            let record = EventRecord {
+                t: tau,
+                kind: EventKind::Guard(k),
+                mode_before: q,
+                mode_after: q_after,
+                x_minus: x.to_vec(),
+                x_plus: self.xp.clone(),
+                g,
+                gdot,
+                grazing,
+                simultaneous,
+                immediate,
+            };
+            self.aug.event(model, p, &record, &mut self.z[n..])?;
+            self.events.push(record);
+            self.z[..n].copy_from_slice(&self.xp);
+            self.q = q_after;
+            self.fired.push(Fired {
+                guard: k,
+                g_minus: g,
+                gdot_minus: gdot,
+            });
+        }
+        Ok(())
+    }
+
+    /// Apply scheduled event `i` at the current instant.
+    fn scheduled(&mut self, i: usize) -> Result<(), Error> {
+        let (model, p, n, t) = (self.model, self.p, self.n, self.t);
+        model.scheduled_jump(i, t, &self.z[..n], p, &mut self.xp);
+        if self.xp.iter().any(|v| !v.is_finite()) {
+            return Err(non_finite("state after scheduled jump", t));
+        }
+        let record = EventRecord {
+            t,
+            kind: EventKind::Scheduled(i),
+            mode_before: self.q,
+            mode_after: self.q,
+            x_minus: self.z[..n].to_vec(),
+            x_plus: self.xp.clone(),
+            g: 0.0,
+            gdot: f64::NAN,
+            grazing: 0.0,
+            simultaneous: false,
+            immediate: false,
+        };
+        self.aug.event(model, p, &record, &mut self.z[n..])?;
+        self.z[..n].copy_from_slice(&self.xp);
+        self.events.push(record);
+        self.fired.clear();
+        Ok(())
+    }
+
+    /// The earliest crossing time among the brackets of the last step, with the guards that
+    /// cross then (within the simultaneity tolerance) in `self.firing`, ascending.
+    fn locate(&mut self) -> f64 {
+        let (model, p, n, q) = (self.model, self.p, self.n, self.q);
+        let ta = self.stepper.t_prev();
+        self.located.clear();
+        for k in 0..self.detector.brackets.len() {
+            let Some(br) = self.detector.brackets[k] else {
+                continue;
+            };
+            let (br, lo): (Bracket, f64) = if br.from_zero {
+                match self
+                    .detector
+                    .lift_from_zero(model, q, k, p, n, &self.stepper, br)
+                {
+                    Some(b) => (b, b.a),
+                    None => {
+                        // Left zero and came back below what the step resolves.
+                        self.located.push((br.a, k));
+                        continue;
+                    }
+                }
+            } else {
+                (br, ta)
+            };
+            let (stepper, buf) = (&mut self.stepper, &mut self.buf);
+            let tau_interp = illinois(
+                |s| {
+                    stepper.interpolate(s, buf);
+                    model.guard_in_mode(q, k, s, &buf[..n], p)
+                },
+                br.a,
+                br.ga,
+                br.b,
+                br.gb,
+            );
+            let aug = &mut *self.aug;
+            let tau = polish(
+                |s| {
+                    stepper.step_from_prev_to(
+                        &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
+                        s,
+                        buf,
+                    );
+                    model.guard_in_mode(q, k, s, &buf[..n], p)
+                },
+                tau_interp,
+                lo,
+                br.b,
+            );
+            self.located.push((tau, k));
+        }
+        let tau = self
+            .located
+            .iter()
+            .map(|l| l.0)
+            .fold(f64::INFINITY, f64::min);
+        let tol = self.opts.simultaneity_tolerance * tau.abs().max(1.0);
+        self.firing.clear();
+        self.firing.extend(
+            self.located
+                .iter()
+                .filter(|l| l.0 - tau <= tol)
+                .map(|l| l.1),
+        );
+        self.firing.sort_unstable();
+        tau
+    }
+}
+
 /// Integrate from `t0` to `t_end`, handling guard events, scheduled events and stops.
+///
+/// At one instant, in this order: guards that sit on zero moving into their direction fire
+/// (re-arming after each round), then each scheduled jump due (each followed by the same), then
+/// the observations. An event located exactly at `t_end` is applied, so the state at `t_end` is
+/// the one after its jump.
 pub(crate) fn run<M, A, S>(
     model: &M,
     p: &[f64],
@@ -254,302 +429,108 @@ where
         max_steps: opts.max_steps,
     };
     let mut stepper = S::new(nn, step_opts);
-    let mut trajectory = store.then(|| Trajectory::new(n, S::METHOD));
-    let mut q = model.initial_mode();
-    let mut t = t0;
+    if !opts.sensitivities_in_error_control {
+        stepper.set_error_components(n);
+    }
+    let mut e = Engine {
+        model,
+        p,
+        opts,
+        aug,
+        stepper,
+        detector: Detector::new(n_guards, n, nn, p.len()),
+        zeno: ZenoCheck::new(n_guards),
+        n,
+        q: model.initial_mode(),
+        t: t0,
+        z,
+        xp: vec![0.0; n],
+        buf: vec![0.0; nn],
+        events: Vec::new(),
+        trajectory: store.then(|| Trajectory::new(n, S::METHOD)),
+        fired: Vec::with_capacity(n_guards),
+        firing: Vec::with_capacity(n_guards),
+        located: Vec::with_capacity(n_guards),
+    };
     let mut next_stop = 0;
-    let mut events: Vec<EventRecord> = Vec::new();
-    let mut last_fired = vec![f64::NEG_INFINITY; n_guards];
-    // Scratch, allocated once: guard values at the current sample, brackets found, a state buffer.
-    let mut g_cur = vec![0.0; n_guards];
-    let mut bracket: Vec<Option<(f64, f64, f64, f64)>> = vec![None; n_guards];
-    let mut buf = vec![0.0; nn];
-    let mut xp = vec![0.0; n];
-    let mut g_start = vec![0.0; n_guards];
-    let mut f_start = vec![0.0; n];
-    let mut f_buf = vec![0.0; n];
-    let mut xd = vec![Dual64::new(0.0, 0.0); n];
-    let mut pd = vec![Dual64::new(0.0, 0.0); p.len()];
-    let mut just_fired: Vec<usize> = Vec::new();
-    let mut need_reset = true;
+    let mut need_restart = true;
 
     loop {
-        while next_stop < stops.len() && stops[next_stop].0 <= t {
-            match stops[next_stop].1 {
-                Stop::Scheduled(i) => {
-                    model.scheduled_jump(i, t, &z[..n], p, &mut xp);
-                    if xp.iter().any(|v| !v.is_finite()) {
-                        return Err(non_finite("state after scheduled jump", t));
-                    }
-                    let record = EventRecord {
-                        t,
-                        kind: EventKind::Scheduled(i),
-                        mode_before: q,
-                        mode_after: q,
-                        x_minus: z[..n].to_vec(),
-                        x_plus: xp.clone(),
-                        g: 0.0,
-                        gdot: f64::NAN,
-                        simultaneous: false,
-                    };
-                    aug.event(model, p, &record, &mut z[n..])?;
-                    z[..n].copy_from_slice(&xp);
-                    events.push(record);
-                    need_reset = true;
-                }
-                Stop::Observe(i) => aug.stop(model, p, i, t, &z[..n], &z[n..])?,
+        // Everything due at this instant.
+        loop {
+            if need_restart {
+                e.restart()?;
+                need_restart = false;
             }
-            next_stop += 1;
+            match stops.get(next_stop) {
+                Some(&(ts, stop)) if ts <= e.t => {
+                    next_stop += 1;
+                    match stop {
+                        Stop::Scheduled(i) => {
+                            e.scheduled(i)?;
+                            need_restart = true;
+                        }
+                        Stop::Observe(i) => {
+                            let (x, extra) = e.z.split_at(n);
+                            e.aug.stop(model, p, i, e.t, x, extra)?;
+                        }
+                    }
+                }
+                _ => break,
+            }
         }
-        if t >= t_end {
+        if e.t >= t_end {
             break;
         }
-        if need_reset {
-            stepper.reset(
-                &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
-                t,
-                &z,
-                1.0,
-            );
-            for k in 0..n_guards {
-                g_cur[k] = if just_fired.contains(&k) {
-                    0.0
-                } else {
-                    model.guard_in_mode(q, k, t, &z[..n], p)
-                };
-            }
-            need_reset = false;
-        }
         let t_bound = stops.get(next_stop).map_or(t_end, |s| s.0.min(t_end));
-        g_start.copy_from_slice(&g_cur);
-        f_start.copy_from_slice(&stepper.dx()[..n]);
-        stepper
-            .step(
-                &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
-                t_bound,
-            )
-            .map_err(Error::from_step)?;
-        let (ta, tb) = (stepper.t_prev(), stepper.t());
-
-        // Sample every active guard at interior points of the step and at its end; keep, per
-        // guard, the first sub-interval where it crosses in its direction.
-        let samples = opts.guard_samples + 1;
-        bracket.iter_mut().for_each(|b| *b = None);
-        let mut any = false;
-        for j in 1..=samples {
-            let s = if j == samples {
-                tb
-            } else {
-                ta + (tb - ta) * j as f64 / samples as f64
-            };
-            if j == samples {
-                buf.copy_from_slice(stepper.x());
-            } else {
-                stepper.interpolate(s, &mut buf);
-            }
-            let s_prev = ta + (tb - ta) * (j - 1) as f64 / samples as f64;
-            for k in 0..n_guards {
-                if bracket[k].is_some() || !model.guard_active(k, q) {
-                    continue;
-                }
-                let g = model.guard_in_mode(q, k, s, &buf[..n], p);
-                if model.direction(k).crosses(g_cur[k], g) {
-                    bracket[k] = Some((s_prev, g_cur[k], s, g));
-                    any = true;
-                }
-                g_cur[k] = g;
-            }
-            if any {
-                break;
-            }
+        e.detector.f_start.copy_from_slice(&e.stepper.dx()[..n]);
+        {
+            let (q, aug) = (e.q, &mut *e.aug);
+            e.stepper
+                .step(
+                    &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
+                    t_bound,
+                )
+                .map_err(Error::from_step)?;
         }
-        if !any {
-            // A guard that turns towards zero and away again inside the step (its rate changes
-            // sign between the step ends while its value does not) may have crossed and come
-            // back between samples: locate the extremum and look at the guard there.
-            for k in 0..n_guards {
-                let side = g_start[k].signum();
-                let watched = match model.direction(k) {
-                    Crossing::Rising => side < 0.0,
-                    Crossing::Falling => side > 0.0,
-                    Crossing::Either => side != 0.0,
-                };
-                if !watched || !model.guard_active(k, q) || g_cur[k].signum() != side {
-                    continue;
-                }
-                let (xa, xb) = (stepper.x_prev(), stepper.x());
-                let rate_a =
-                    guard_rate_with(model, q, k, ta, &xa[..n], &f_start, p, &mut xd, &mut pd);
-                let rate_b = guard_rate_with(
-                    model,
-                    q,
-                    k,
-                    tb,
-                    &xb[..n],
-                    &stepper.dx()[..n],
-                    p,
-                    &mut xd,
-                    &mut pd,
-                );
-                if !(side * rate_a < 0.0 && side * rate_b > 0.0) {
-                    continue;
-                }
-                let t_ext = illinois(
-                    |s| {
-                        stepper.interpolate(s, &mut buf);
-                        model.flow_in_mode(q, s, &buf[..n], p, &mut f_buf);
-                        guard_rate_with(model, q, k, s, &buf[..n], &f_buf, p, &mut xd, &mut pd)
-                    },
-                    ta,
-                    rate_a,
-                    tb,
-                    rate_b,
-                );
-                stepper.interpolate(t_ext, &mut buf);
-                let g_ext = model.guard_in_mode(q, k, t_ext, &buf[..n], p);
-                if model.direction(k).crosses(g_start[k], g_ext) {
-                    bracket[k] = Some((ta, g_start[k], t_ext, g_ext));
-                    any = true;
-                }
+        e.fired.clear();
+        if !e
+            .detector
+            .scan(model, e.q, p, n, &e.stepper, opts.guard_samples)?
+        {
+            if let Some(tr) = e.trajectory.as_mut() {
+                tr.push(&e.stepper.segment(), e.stepper.t(), e.q);
             }
-        }
-
-        if !any {
-            if let Some(tr) = trajectory.as_mut() {
-                tr.push(&stepper.segment(), tb, q);
-            }
-            z.copy_from_slice(stepper.x());
-            t = tb;
-            just_fired.clear();
+            e.z.copy_from_slice(e.stepper.x());
+            e.t = e.stepper.t();
+            e.detector.advance();
             continue;
         }
-
-        // Locate each crossing: bracket on the interpolant, then polish on the full-order step.
-        let mut located: Vec<(f64, usize)> = Vec::new();
-        for k in 0..n_guards {
-            let Some((a, ga, b, gb)) = bracket[k] else {
-                continue;
-            };
-            let tau_interp = illinois(
-                |s| {
-                    stepper.interpolate(s, &mut buf);
-                    model.guard_in_mode(q, k, s, &buf[..n], p)
-                },
-                a,
-                ga,
-                b,
-                gb,
+        let tau = e.locate();
+        {
+            let (q, aug) = (e.q, &mut *e.aug);
+            e.stepper.step_from_prev_to(
+                &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
+                tau,
+                &mut e.z,
             );
-            let tau = polish(
-                |s| {
-                    stepper.step_from_prev_to(
-                        &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
-                        s,
-                        &mut buf,
-                    );
-                    model.guard_in_mode(q, k, s, &buf[..n], p)
-                },
-                tau_interp,
-                ta,
-                b,
-            );
-            located.push((tau, k));
         }
-        let tau = located.iter().map(|l| l.0).fold(f64::INFINITY, f64::min);
-        let tol = opts.simultaneity_tolerance * tau.abs().max(1.0);
-        let mut firing: Vec<usize> = located
-            .iter()
-            .filter(|l| l.0 - tau <= tol)
-            .map(|l| l.1)
-            .collect();
-        firing.sort_unstable();
-        let simultaneous = firing.len() > 1;
-
-        stepper.step_from_prev_to(
-            &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
-            tau,
-            &mut z,
-        );
-        if let Some(tr) = trajectory.as_mut() {
-            tr.push(&stepper.segment(), tau, q);
+        if let Some(tr) = e.trajectory.as_mut() {
+            tr.push(&e.stepper.segment(), tau, e.q);
         }
-        just_fired.clear();
-        for &k in &firing {
-            if !model.guard_active(k, q) {
-                continue; // switched off by a simultaneous jump applied before it
-            }
-            let (g, gdot) = guard_rate(model, q, k, tau, &z[..n], p);
-            model.jump_in_mode(q, k, tau, &z[..n], p, &mut xp);
-            if xp.iter().any(|v| !v.is_finite()) {
-                return Err(non_finite("state after jump", tau));
-            }
-            let count = events.len() + 1;
-            if count > opts.max_events {
-                return Err(Error::TooManyEvents {
-                    t: tau,
-                    count: opts.max_events,
-                });
-            }
-            let dt = tau - last_fired[k];
-            if dt < opts.min_event_separation * tau.abs().max(1.0) {
-                return Err(Error::EventsTooClose {
-                    t: tau,
-                    guard: k,
-                    dt,
-                    count,
-                });
-            }
-            last_fired[k] = tau;
-            let q_after = model.next_mode(k, q);
-            let record = EventRecord {
-                t: tau,
-                kind: EventKind::Guard(k),
-                mode_before: q,
-                mode_after: q_after,
-                x_minus: z[..n].to_vec(),
-                x_plus: xp.clone(),
-                g,
-                gdot,
-                simultaneous,
-            };
-            aug.event(model, p, &record, &mut z[n..])?;
-            events.push(record);
-            z[..n].copy_from_slice(&xp);
-            q = q_after;
-            just_fired.push(k);
-        }
-        // A jump that leaves its own guard at zero, moving into its crossing direction, would
-        // fire again at once without end.
-        for &k in &just_fired {
-            if !model.guard_active(k, q) {
-                continue;
-            }
-            let (g_after, rate_after) = guard_rate(model, q, k, tau, &z[..n], p);
-            let at_zero =
-                g_after.abs() <= 1e-12 * (1.0 + z[..n].iter().fold(0.0f64, |a, v| a.max(v.abs())));
-            let into = match model.direction(k) {
-                Crossing::Rising => rate_after > 0.0 && g_after >= 0.0,
-                Crossing::Falling => rate_after < 0.0 && g_after <= 0.0,
-                Crossing::Either => false,
-            };
-            if at_zero && into {
-                return Err(Error::Retrigger {
-                    t: tau,
-                    guard: k,
-                    g_after,
-                    gdot_after: rate_after,
-                });
-            }
-        }
-        t = tau;
-        need_reset = true;
+        let firing = std::mem::take(&mut e.firing);
+        let r = e.fire(&firing, tau, false);
+        e.firing = firing;
+        r?;
+        e.t = tau;
+        need_restart = true;
     }
 
     Ok(Run {
-        events,
-        mode_end: q,
-        stats: stepper.stats(),
-        trajectory,
-        z_end: z,
+        events: e.events,
+        mode_end: e.q,
+        stats: e.stepper.stats(),
+        trajectory: e.trajectory,
+        z_end: e.z,
     })
 }

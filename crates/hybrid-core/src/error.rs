@@ -99,19 +99,52 @@ pub enum Error {
         /// Guard rate after the jump.
         gdot_after: f64,
     },
-    /// An event's guard rate `ġ = g_t + g_x f⁻` is (nearly) zero: the event time is not a
-    /// differentiable function of the parameters, so the gradient is undefined here. When several
-    /// events graze, the first in time is named.
-    #[error("grazing event of guard {guard} at t = {t}: |gdot| = {gdot:e} below threshold {threshold:e}")]
+    /// An event is too close to grazing for its gradient to be trusted: its grazing index
+    /// `κ = |g̈| σ_g / ġ²` (the relative error of `ġ` caused by a state error at the tolerances,
+    /// docs/maths.md "Grazing") exceeds `SolverOptions::grazing_limit`. At `ġ = 0` the event time
+    /// is not a differentiable function of the parameters at all. When several events graze, the
+    /// first in time is named.
+    #[error("grazing event of guard {guard} at t = {t}: gdot = {gdot:e}, grazing index {index:e} above the limit {limit:e}")]
     GrazingEvent {
         /// Time of the event.
         t: f64,
         /// Guard index.
         guard: usize,
-        /// The guard's rate of change at the event.
+        /// The guard's rate of change `ġ` at the event.
         gdot: f64,
-        /// `SolverOptions::grazing_threshold`.
-        threshold: f64,
+        /// The event's grazing index `κ`.
+        index: f64,
+        /// `SolverOptions::grazing_limit`.
+        limit: f64,
+    },
+    /// A guard sat on zero at a restart point (`t0`, or right after another event's jump) moving
+    /// into its crossing direction, so its event fired at that instant. Simulation applies it;
+    /// a gradient is refused, because an arbitrarily small change of the parameters can put the
+    /// guard on the far side of zero, where it never fires.
+    #[error("guard {guard} fires at t = {t} the instant it is released (guard {g:e}, gdot {gdot:e}): the loss is not differentiable there")]
+    EventAtRestart {
+        /// Time of the event.
+        t: f64,
+        /// Guard index.
+        guard: usize,
+        /// Guard value at the restart point.
+        g: f64,
+        /// Guard rate at the restart point.
+        gdot: f64,
+    },
+    /// A guard event coincides with an observation time (within
+    /// `SolverOptions::simultaneity_tolerance`): the observed state jumps there, so the loss is
+    /// not differentiable. Simulation applies the event before the observation.
+    #[error("guard {guard} fires at t = {t}, on observation {observation} (t = {t_observation}): the loss is not differentiable there")]
+    EventAtObservation {
+        /// Time of the event.
+        t: f64,
+        /// Guard index.
+        guard: usize,
+        /// Index of the observation.
+        observation: usize,
+        /// Its time.
+        t_observation: f64,
     },
     /// The loss selects an event (e.g. "the 3rd impact") that did not happen.
     #[error("event-time loss {index} selects {selector}, which did not happen ({available} events of that kind)")]

@@ -1,10 +1,10 @@
 //! Everything the jump conditions need at one event, computed once and shared by the forward
-//! sensitivities (reference §2) and the adjoint (reference §3).
+//! sensitivities and the adjoint (docs/maths.md, "Forward sensitivities" and "Adjoint").
 
 use crate::derivatives::{guard_partials, jump_partials, jump_rate, scheduled_jump_partials};
 use crate::loss::scalar_partials;
 use crate::trajectory::{EventKind, EventRecord};
-use crate::{Error, HybridSystem, Loss, SolverOptions};
+use crate::{HybridSystem, Loss};
 
 /// Partials at one event. For a scheduled event `dtau` terms vanish (its time is fixed), which is
 /// encoded by `gdot = ∞`, `g_x = g_p = 0`.
@@ -27,7 +27,8 @@ pub(crate) struct EventPartials {
     pub located: bool,
 }
 
-/// Evaluate the partials at `record`; fails on a grazing guard event (`|ġ|` below the threshold).
+/// Evaluate the partials at `record` (the caller has refused non-differentiable events first,
+/// see `events::checks::check_differentiable`).
 ///
 /// With `dense` the full jump Jacobians `h_x`, `h_p` are built (`O(n (n + m))`, what the forward
 /// sensitivities need); without, only `v`, by one dual evaluation, and the adjoint applies the
@@ -37,9 +38,8 @@ pub(crate) fn event_partials<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
     loss: Option<&L>,
     p: &[f64],
     record: &EventRecord,
-    opts: &SolverOptions,
     dense: bool,
-) -> Result<EventPartials, Error> {
+) -> EventPartials {
     let (n, m) = (record.x_minus.len(), p.len());
     let (tau, xm, xpl) = (record.t, &record.x_minus[..], &record.x_plus[..]);
     match record.kind {
@@ -50,7 +50,7 @@ pub(crate) fn event_partials<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
             } else {
                 (Vec::new(), Vec::new())
             };
-            Ok(EventPartials {
+            EventPartials {
                 gdot: f64::INFINITY,
                 g_x: vec![0.0; n],
                 g_p: vec![0.0; m],
@@ -59,7 +59,7 @@ pub(crate) fn event_partials<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
                 v: vec![0.0; n],
                 dl_running: 0.0,
                 located: false,
-            })
+            }
         }
         EventKind::Guard(k) => {
             let gp = guard_partials(model, record.mode_before, k, tau, xm, p);
@@ -68,14 +68,6 @@ pub(crate) fn event_partials<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
             model.flow_in_mode(record.mode_before, tau, xm, p, &mut f_minus);
             model.flow_in_mode(record.mode_after, tau, xpl, p, &mut f_plus);
             let gdot = gp.g_t + gp.g_x.iter().zip(&f_minus).map(|(a, b)| a * b).sum::<f64>();
-            if !(gdot.abs() >= opts.grazing_threshold) {
-                return Err(Error::GrazingEvent {
-                    t: tau,
-                    guard: k,
-                    gdot,
-                    threshold: opts.grazing_threshold,
-                });
-            }
             let (h_x, h_p) = if dense {
                 let jp = jump_partials(model, record.mode_before, k, tau, xm, p);
                 (jp.h_x, jp.h_p)
@@ -89,7 +81,7 @@ pub(crate) fn event_partials<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
                 Some(l) if l.has_running() => l.running(tau, xm, p) - l.running(tau, xpl, p),
                 _ => 0.0,
             };
-            Ok(EventPartials {
+            EventPartials {
                 gdot,
                 g_x: gp.g_x,
                 g_p: gp.g_p,
@@ -98,7 +90,7 @@ pub(crate) fn event_partials<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
                 v,
                 dl_running,
                 located: true,
-            })
+            }
         }
     }
 }

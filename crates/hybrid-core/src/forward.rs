@@ -3,9 +3,10 @@
 
 use crate::engine::{run, with_stepper, Augment};
 use crate::event_partials::{event_partials, event_time_partials};
+use crate::events::checks::check_differentiable;
 use crate::loss::scalar_partials;
 use crate::ode::StepStats;
-use crate::trajectory::{min_abs_gdot, EventRecord};
+use crate::trajectory::{max_grazing, min_abs_gdot, EventRecord};
 use crate::{derivatives, Error, Gradient, HybridSystem, Loss, SolverOptions};
 use num_dual::Dual64;
 
@@ -31,6 +32,8 @@ pub struct Sensitivities {
     pub event_sensitivities: Vec<(Vec<f64>, Vec<f64>)>,
     /// Smallest `|ġ|` over the guard events.
     pub min_abs_gdot: f64,
+    /// Largest grazing index `κ` over the guard events.
+    pub max_grazing: f64,
     /// Integrator work.
     pub stats: StepStats,
 }
@@ -137,7 +140,14 @@ impl<M: HybridSystem + ?Sized, L: Loss + ?Sized> Augment<M> for ForwardAugment<'
         z: &mut [f64],
     ) -> Result<(), Error> {
         let (n, m) = (self.n, self.m);
-        let ep = event_partials(model, Some(self.loss), p, record, &self.opts, true)?;
+        if record.immediate || !(record.grazing <= self.opts.grazing_limit) {
+            // Not differentiable: the pass is refused once the run ends (`check_differentiable`,
+            // which names the first such event); keep `S` finite until then.
+            self.event_s
+                .push((z[..n * m].to_vec(), z[..n * m].to_vec()));
+            return Ok(());
+        }
+        let ep = event_partials(model, Some(self.loss), p, record, true);
         let s_minus = z[..n * m].to_vec();
         // dτ/dp = −(g_x S⁻ + g_p)/ġ (zero for scheduled events).
         let dtau: Vec<f64> = (0..m)
@@ -229,8 +239,10 @@ fn run_forward<'a, M: HybridSystem + ?Sized, L: Loss + ?Sized>(
 /// `S⁺ = h_x S⁻ + h_p + (h_t + h_x f⁻ − f⁺) dτ/dp` at every event), sampling `(x, S)` at
 /// `sample_times` (sorted, within the span).
 ///
-/// Fails with [`Error::GrazingEvent`] when an event's `|ġ|` is below
-/// `opts.grazing_threshold`: the sensitivities are not defined there.
+/// Fails with [`Error::GrazingEvent`] when an event's grazing index exceeds
+/// `opts.grazing_limit`, and with [`Error::EventAtRestart`] for an event that fired the instant
+/// its guard was released: the sensitivities are not defined there. A sample time that coincides
+/// with an event sees the state and sensitivities after the jump.
 pub fn forward_sensitivities<M: HybridSystem + ?Sized>(
     model: &M,
     p: &[f64],
@@ -240,10 +252,12 @@ pub fn forward_sensitivities<M: HybridSystem + ?Sized>(
     opts: &SolverOptions,
 ) -> Result<Sensitivities, Error> {
     let (aug, r) = run_forward(model, p, t0, t_end, sample_times, &NoLoss, true, opts)?;
+    check_differentiable(&r.events, &[], opts)?;
     Ok(Sensitivities {
         samples: aug.samples,
         event_sensitivities: aug.event_s,
         min_abs_gdot: min_abs_gdot(&r.events),
+        max_grazing: max_grazing(&r.events),
         events: r.events,
         stats: r.stats,
     })
@@ -269,6 +283,7 @@ pub fn forward_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
         false,
         opts,
     )?;
+    check_differentiable(&r.events, loss.observation_times(), opts)?;
     if let Some(j) = aug.selector_done.iter().position(|d| !d) {
         let selector = format!("{:?}", loss.event_selectors()[j]);
         return Err(Error::MissingEvent {
@@ -288,6 +303,7 @@ pub fn forward_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
         loss: aug.value,
         gradient: aug.grad,
         min_abs_gdot: min_abs_gdot(&r.events),
+        max_grazing: max_grazing(&r.events),
         events: r.events,
         stats: r.stats,
     })

@@ -5,8 +5,8 @@ pub mod derivatives;
 mod engine;
 mod error;
 mod event_partials;
+mod events;
 mod forward;
-mod locate;
 mod loss;
 pub mod ode;
 mod options;
@@ -36,6 +36,9 @@ pub struct Gradient {
     /// Smallest `|ġ|` over the guard events (`INFINITY` when there were none): how close the
     /// parameters are to a grazing point, where the gradient diverges like `1/ġ`.
     pub min_abs_gdot: f64,
+    /// Largest grazing index `κ` over the guard events (`0` when there were none); a gradient is
+    /// only returned when it is at most `SolverOptions::grazing_limit` (docs/maths.md, "Grazing").
+    pub max_grazing: f64,
     /// One record per event of the forward simulation.
     pub events: Vec<EventRecord>,
     /// Integrator work of the forward simulation.

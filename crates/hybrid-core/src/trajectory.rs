@@ -13,6 +13,7 @@ pub enum EventKind {
 
 /// Diagnostics of one event: when, which, the state around it and the transversality margin.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EventRecord {
     /// Event time `τ`.
     pub t: f64,
@@ -31,8 +32,16 @@ pub struct EventRecord {
     /// `ġ = g_t + g_x f⁻`, the guard's rate at the event (transversality margin); `NaN` for
     /// scheduled events, which need none.
     pub gdot: f64,
+    /// Grazing index `κ = |g̈| σ_g / ġ²` (docs/maths.md, "Grazing"): the estimated relative
+    /// error of `ġ` at the tolerances; gradients refuse events above
+    /// `SolverOptions::grazing_limit`. `0.0` for scheduled events.
+    pub grazing: f64,
     /// Whether another event was located at the same time (applied in ascending guard order).
     pub simultaneous: bool,
+    /// Whether the event fired at a restart point (`t0`, or right after another jump) because its
+    /// guard sat on zero there moving into its crossing direction (docs/maths.md, "Event
+    /// semantics"). Gradients refuse such events ([`crate::Error::EventAtRestart`]).
+    pub immediate: bool,
 }
 
 impl EventRecord {
@@ -192,6 +201,21 @@ impl Solution {
     pub fn min_abs_gdot(&self) -> f64 {
         min_abs_gdot(&self.events)
     }
+
+    /// Largest grazing index `κ` over the guard events (`0` when there were none): above
+    /// `SolverOptions::grazing_limit` a gradient through this trajectory is refused.
+    pub fn max_grazing(&self) -> f64 {
+        max_grazing(&self.events)
+    }
+}
+
+/// Largest grazing index over the guard events (`0` when there were none).
+pub(crate) fn max_grazing(events: &[EventRecord]) -> f64 {
+    events
+        .iter()
+        .filter(|e| e.guard().is_some())
+        .map(|e| e.grazing)
+        .fold(0.0, f64::max)
 }
 
 pub(crate) fn min_abs_gdot(events: &[EventRecord]) -> f64 {

@@ -61,7 +61,7 @@ impl RkScheme for Dop853 {
         weighted_sum_into(&mut core.stage_arg, B, &core.k);
         weighted_sum_into(&mut core.scratch, &E5, &core.k);
         let k = &core.k;
-        for i in 0..core.x.len() {
+        for i in 0..core.n_err {
             let sk = scale(atol, rtol, core.x[i], core.x_new[i]);
             let e3 = core.stage_arg[i] - BHH[0] * k[0][i] - BHH[1] * k[8][i] - BHH[2] * k[11][i];
             let e5 = core.scratch[i];
@@ -72,7 +72,7 @@ impl RkScheme for Dop853 {
         if deno <= 0.0 {
             deno = 1.0;
         }
-        let err = h.abs() * err5 * (1.0 / (core.x.len().max(1) as f64 * deno)).sqrt();
+        let err = h.abs() * err5 * (1.0 / (core.n_err.max(1) as f64 * deno)).sqrt();
         if err.is_finite() {
             Ok(err)
         } else {

@@ -108,12 +108,12 @@ impl RkScheme for Dopri5 {
         // The stage argument is free once all stages are evaluated.
         weighted_sum_into(&mut core.stage_arg, &E, &core.k);
         let mut sum = 0.0;
-        for i in 0..core.x.len() {
+        for i in 0..core.n_err {
             let e = h * core.stage_arg[i];
             let r = e / scale(atol, rtol, core.x[i], core.x_new[i]);
             sum += r * r;
         }
-        let err = (sum / core.x.len().max(1) as f64).sqrt();
+        let err = (sum / core.n_err.max(1) as f64).sqrt();
         if err.is_finite() {
             Ok(err)
         } else {

@@ -60,6 +60,9 @@ pub(super) struct RkCore {
     /// Dense output of the last accepted step, vector after vector.
     pub cont: Vec<f64>,
     pub stats: StepStats,
+    /// Leading components that steer the step size (error norm and first-step heuristic); the
+    /// rest ride along on the steps these choose.
+    pub n_err: usize,
     steps_since_reset: usize,
     ready: bool,
     pending: Option<StepError>,
@@ -90,6 +93,7 @@ impl RkCore {
             k: vec![vec![0.0; n]; stages],
             cont: vec![0.0; cont_vectors * n],
             stats: StepStats::default(),
+            n_err: n,
             steps_since_reset: 0,
             ready: false,
             pending: None,
@@ -180,6 +184,7 @@ impl RkCore {
                 &f0[0],
                 x1,
                 f1,
+                self.n_err,
                 S::ORDER,
                 o.atol,
                 o.rtol,
@@ -351,6 +356,10 @@ macro_rules! delegate_stepper_to_core {
 
         fn stats(&self) -> StepStats {
             self.core.stats
+        }
+
+        fn set_error_components(&mut self, count: usize) {
+            self.core.n_err = count.min(self.core.x.len());
         }
     };
 }

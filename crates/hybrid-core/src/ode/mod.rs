@@ -128,4 +128,9 @@ pub trait Stepper {
 
     /// Counters since construction.
     fn stats(&self) -> StepStats;
+
+    /// Let only the first `count` components steer the step size (error norm and first-step
+    /// heuristic); the others are integrated on the steps those choose. Default: all. This is how
+    /// sensitivities and loss quadratures ride along a primal trajectory without changing it.
+    fn set_error_components(&mut self, count: usize);
 }

@@ -120,7 +120,8 @@ pub(super) fn rms_scaled(v: &[f64], x: &[f64], atol: f64, rtol: f64) -> f64 {
 /// step size"): `h0 = 0.01 ‖x‖/‖f‖`, an explicit Euler probe `f1 = f(t + h0, x + h0 f0)` estimates
 /// the second derivative, and `h = min(100 h0, (0.01 / max(‖f0‖, ‖f''‖))^{1/order}, max_step)`.
 ///
-/// `f0 = f(t, x)`; `x1` and `f1` are scratch space. Returns the signed step size (sign of
+/// `f0 = f(t, x)`; `x1` and `f1` are scratch space; only the first `n_err` components enter the
+/// norms. Returns the signed step size (sign of
 /// `direction`); a non-finite probe falls back to a tiny step `max(1e-3 h0, 1e-6)`.
 pub(super) fn initial_step<F: FnMut(f64, &[f64], &mut [f64])>(
     rhs: &mut F,
@@ -129,14 +130,15 @@ pub(super) fn initial_step<F: FnMut(f64, &[f64], &mut [f64])>(
     f0: &[f64],
     x1: &mut [f64],
     f1: &mut [f64],
+    n_err: usize,
     order: i32,
     atol: f64,
     rtol: f64,
     max_step: f64,
     direction: f64,
 ) -> f64 {
-    let d0 = rms_scaled(x, x, atol, rtol);
-    let d1 = rms_scaled(f0, x, atol, rtol);
+    let d0 = rms_scaled(&x[..n_err], &x[..n_err], atol, rtol);
+    let d1 = rms_scaled(&f0[..n_err], &x[..n_err], atol, rtol);
     let h0 = if d0 < 1e-5 || d1 < 1e-5 {
         1e-6
     } else {
@@ -151,7 +153,7 @@ pub(super) fn initial_step<F: FnMut(f64, &[f64], &mut [f64])>(
     for i in 0..x.len() {
         x1[i] = f1[i] - f0[i];
     }
-    let d2 = rms_scaled(x1, x, atol, rtol) / h0;
+    let d2 = rms_scaled(&x1[..n_err], &x[..n_err], atol, rtol) / h0;
     let dmax = d1.max(d2);
     let h1 = if dmax.is_nan() || dmax <= 1e-15 {
         (h0 * 1e-3).max(1e-6)

@@ -1,5 +1,5 @@
 //! Event location: bracketing on the dense output, then a polish on the full-order step
-//! (reference §4).
+//! (docs/maths.md, "Event location").
 
 /// Find a root of `g` in `[a, b]` with `g(a)` and `g(b)` of opposite sign (or `g(b) == 0`), by
 /// the Illinois variant of regula falsi, to within a few ulps of `t`.

@@ -1,0 +1,347 @@
+//! Detection: which guards cross zero in their direction inside an accepted step, and which fire
+//! at once at a restart point (docs/maths.md, "Event semantics").
+//!
+//! Every guard carries the side of zero it was last seen strictly on. A guard fires when it
+//! reaches zero or beyond coming from its armed side (`Rising` from below, `Falling` from above,
+//! `Either` from both). At a restart point (`t0`, and after every jump) a guard that sits on zero
+//! takes its side from the sign of `ġ`, or of `g̈` when `ġ = 0`: the side it is about to be on.
+//! So a guard left on zero by a jump is seen when it leaves and comes back inside one step, and a
+//! guard that sits on zero moving into its crossing direction fires at that instant.
+
+use super::probe::GuardProbe;
+use crate::ode::Stepper;
+use crate::{Crossing, Error, HybridSystem};
+
+/// A sign change of one guard inside a step: `g(a)` strictly on the armed side, `g(b)` at or past
+/// zero. With `from_zero`, `a` is a restart point where the guard sat on zero.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bracket {
+    pub a: f64,
+    pub ga: f64,
+    pub b: f64,
+    pub gb: f64,
+    pub from_zero: bool,
+}
+
+/// A guard that a jump left on zero (or the last event's residual), as [`Detector::arm`] needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fired {
+    pub guard: usize,
+    /// `g(x⁻)`: the location residual.
+    pub g_minus: f64,
+    /// `ġ(x⁻)`.
+    pub gdot_minus: f64,
+}
+
+/// Per-guard detection state and scratch, allocated once.
+pub(crate) struct Detector {
+    /// Side each guard was last seen strictly on: `1`, `-1`, or `0` (on zero, not armed).
+    side: Vec<f64>,
+    /// Time and value of the last point where the guard was strictly on its side.
+    t_side: Vec<f64>,
+    g_side: Vec<f64>,
+    /// Whether the side was derived from rates at a restart point (no sample has shown it yet).
+    derived: Vec<bool>,
+    /// Guard values at the start and at the end of the current step.
+    g_start: Vec<f64>,
+    g_end: Vec<f64>,
+    /// The bracket found for each guard in the last scanned step.
+    pub brackets: Vec<Option<Bracket>>,
+    /// Guards that fire at the restart point itself (on zero, moving into their direction).
+    pub immediate: Vec<usize>,
+    /// Flow at the start of the current step.
+    pub f_start: Vec<f64>,
+    buf: Vec<f64>,
+    f_buf: Vec<f64>,
+    probe: GuardProbe,
+}
+
+/// Whether a guard whose armed side is `side` fires on reaching the value `g`.
+fn fires(dir: Crossing, side: f64, g: f64) -> bool {
+    match dir {
+        Crossing::Rising => side < 0.0 && g >= 0.0,
+        Crossing::Falling => side > 0.0 && g <= 0.0,
+        Crossing::Either => side != 0.0 && (g == 0.0 || g.signum() != side),
+    }
+}
+
+/// Whether leaving zero towards `side` is a crossing in direction `dir`.
+fn into(dir: Crossing, side: f64) -> bool {
+    match dir {
+        Crossing::Rising => side > 0.0,
+        Crossing::Falling => side < 0.0,
+        Crossing::Either => side != 0.0,
+    }
+}
+
+fn sign(v: f64) -> f64 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+pub(crate) fn guard_nan(k: usize, t: f64) -> Error {
+    Error::NonFinite {
+        what: format!("guard {k}"),
+        t,
+    }
+}
+
+impl Detector {
+    /// Detection state for `guards` guards on a system of `n` states (`nn` integrated components)
+    /// and `m` parameters.
+    pub fn new(guards: usize, n: usize, nn: usize, m: usize) -> Self {
+        Self {
+            side: vec![0.0; guards],
+            t_side: vec![0.0; guards],
+            g_side: vec![0.0; guards],
+            derived: vec![false; guards],
+            g_start: vec![0.0; guards],
+            g_end: vec![0.0; guards],
+            brackets: vec![None; guards],
+            immediate: Vec::with_capacity(guards),
+            f_start: vec![0.0; n],
+            buf: vec![0.0; nn],
+            f_buf: vec![0.0; n],
+            probe: GuardProbe::new(n, m),
+        }
+    }
+
+    /// The probe, for event diagnostics.
+    pub fn probe(&mut self) -> &mut GuardProbe {
+        &mut self.probe
+    }
+
+    /// Re-arm every guard at a restart point `(t, x)` in mode `q`, with flow `f = f(t, x)`.
+    ///
+    /// `fired` lists the guards whose jumps were just applied. Fills [`Self::immediate`] with the
+    /// other guards that sit on zero moving into their crossing direction; fails with
+    /// [`Error::Retrigger`] when a jump leaves its own guard so, and on a non-finite guard.
+    pub fn arm<M: HybridSystem + ?Sized>(
+        &mut self,
+        model: &M,
+        q: usize,
+        t: f64,
+        x: &[f64],
+        f: &[f64],
+        p: &[f64],
+        fired: &[Fired],
+    ) -> Result<(), Error> {
+        self.immediate.clear();
+        let time_ulps = 8.0 * f64::EPSILON * t.abs().max(1.0);
+        for k in 0..self.side.len() {
+            let (g, gdot) = self.probe.rate_with_flow(model, q, k, t, x, f, p);
+            if !g.is_finite() {
+                return Err(guard_nan(k, t));
+            }
+            self.g_start[k] = g;
+            let own = fired.iter().find(|e| e.guard == k);
+            // On zero: within what a few ulps of time move the guard, or, for a guard whose own
+            // jump was just applied, no further from zero than the located residual allows.
+            let on_zero = g == 0.0
+                || g.abs() <= time_ulps * gdot.abs()
+                || own.is_some_and(|e| {
+                    g.abs()
+                        <= 4.0 * e.g_minus.abs() + time_ulps * gdot.abs().max(e.gdot_minus.abs())
+                });
+            self.derived[k] = false;
+            if !on_zero {
+                self.side[k] = sign(g);
+                self.t_side[k] = t;
+                self.g_side[k] = g;
+                continue;
+            }
+            let leaving = if gdot != 0.0 && gdot.is_finite() {
+                sign(gdot)
+            } else {
+                sign(self.probe.second_rate(model, q, k, t, x, p).2)
+            };
+            if !model.guard_active(k, q) {
+                self.side[k] = leaving;
+                continue;
+            }
+            let dir = model.direction(k);
+            if own.is_some() {
+                // A jump that leaves its own guard on zero moving into its direction would fire
+                // again at once, without end. `Either` guards are exempt: leaving zero either way
+                // is how they move off after their own event.
+                if dir != Crossing::Either && into(dir, leaving) {
+                    return Err(Error::Retrigger {
+                        t,
+                        guard: k,
+                        g_after: g,
+                        gdot_after: gdot,
+                    });
+                }
+            } else if into(dir, leaving) {
+                self.immediate.push(k);
+            }
+            self.side[k] = leaving;
+            self.derived[k] = leaving != 0.0;
+            self.t_side[k] = t;
+            self.g_side[k] = g;
+        }
+        Ok(())
+    }
+
+    /// Look for crossings inside the step `stepper` just accepted (mode `q`): sample every active
+    /// guard at `samples` interior points and the end, then, when none crossed, look at each
+    /// guard's extremum where its rate turns inside the step. Returns whether any bracket was
+    /// found (in [`Self::brackets`]).
+    pub fn scan<M: HybridSystem + ?Sized, S: Stepper>(
+        &mut self,
+        model: &M,
+        q: usize,
+        p: &[f64],
+        n: usize,
+        stepper: &S,
+        interior: usize,
+    ) -> Result<bool, Error> {
+        let (ta, tb) = (stepper.t_prev(), stepper.t());
+        let samples = interior + 1;
+        self.brackets.iter_mut().for_each(|b| *b = None);
+        let mut any = false;
+        for j in 1..=samples {
+            let s = if j == samples {
+                tb
+            } else {
+                ta + (tb - ta) * j as f64 / samples as f64
+            };
+            if j == samples {
+                self.buf.copy_from_slice(stepper.x());
+            } else {
+                stepper.interpolate(s, &mut self.buf);
+            }
+            for k in 0..self.side.len() {
+                if self.brackets[k].is_some() || !model.guard_active(k, q) {
+                    continue;
+                }
+                let g = model.guard_in_mode(q, k, s, &self.buf[..n], p);
+                if !g.is_finite() {
+                    return Err(guard_nan(k, s));
+                }
+                self.g_end[k] = g;
+                if fires(model.direction(k), self.side[k], g) {
+                    self.brackets[k] = Some(Bracket {
+                        a: self.t_side[k],
+                        ga: self.g_side[k],
+                        b: s,
+                        gb: g,
+                        from_zero: self.derived[k],
+                    });
+                    any = true;
+                } else if g != 0.0 {
+                    self.side[k] = sign(g);
+                    self.t_side[k] = s;
+                    self.g_side[k] = g;
+                    self.derived[k] = false;
+                }
+            }
+            if any {
+                return Ok(true);
+            }
+        }
+        // A guard that turns towards zero and away again inside the step (its rate changes sign
+        // between the step ends while its value does not) may have crossed and come back between
+        // samples: locate the extremum and look at the guard there.
+        for k in 0..self.side.len() {
+            let side = self.side[k];
+            let g_a = self.g_start[k];
+            if side == 0.0 || sign(g_a) != side || !model.guard_active(k, q) {
+                continue;
+            }
+            let dir = model.direction(k);
+            if !fires(dir, side, -side) {
+                continue; // not watched from this side
+            }
+            let f_start = std::mem::take(&mut self.f_start);
+            let (_, rate_a) =
+                self.probe
+                    .rate_with_flow(model, q, k, ta, &stepper.x_prev()[..n], &f_start, p);
+            self.f_start = f_start;
+            let (_, rate_b) = self.probe.rate_with_flow(
+                model,
+                q,
+                k,
+                tb,
+                &stepper.x()[..n],
+                &stepper.dx()[..n],
+                p,
+            );
+            if !(side * rate_a < 0.0 && side * rate_b > 0.0) {
+                continue;
+            }
+            let (buf, f_buf, probe) = (&mut self.buf, &mut self.f_buf, &mut self.probe);
+            let t_ext = super::locate::illinois(
+                |s| {
+                    stepper.interpolate(s, buf);
+                    model.flow_in_mode(q, s, &buf[..n], p, f_buf);
+                    probe.rate_with_flow(model, q, k, s, &buf[..n], f_buf, p).1
+                },
+                ta,
+                rate_a,
+                tb,
+                rate_b,
+            );
+            stepper.interpolate(t_ext, &mut self.buf);
+            let g_ext = model.guard_in_mode(q, k, t_ext, &self.buf[..n], p);
+            if !g_ext.is_finite() {
+                return Err(guard_nan(k, t_ext));
+            }
+            if fires(dir, side, g_ext) {
+                self.brackets[k] = Some(Bracket {
+                    a: ta,
+                    ga: g_a,
+                    b: t_ext,
+                    gb: g_ext,
+                    from_zero: false,
+                });
+                any = true;
+            }
+        }
+        Ok(any)
+    }
+
+    /// The step just scanned had no event: its end is the next step's start.
+    pub fn advance(&mut self) {
+        std::mem::swap(&mut self.g_start, &mut self.g_end);
+    }
+
+    /// For a bracket that starts on zero at a restart point, move its start to a point where the
+    /// guard is strictly on its armed side (halving towards the restart point). `None` when the
+    /// excursion is below what the interpolant resolves: the guard is back at once.
+    pub fn lift_from_zero<M: HybridSystem + ?Sized, S: Stepper>(
+        &mut self,
+        model: &M,
+        q: usize,
+        k: usize,
+        p: &[f64],
+        n: usize,
+        stepper: &S,
+        br: Bracket,
+    ) -> Option<Bracket> {
+        let side = self.side[k];
+        let mut s = br.b;
+        for _ in 0..60 {
+            s = br.a + 0.5 * (s - br.a);
+            if s <= br.a {
+                break;
+            }
+            stepper.interpolate(s, &mut self.buf);
+            let g = model.guard_in_mode(q, k, s, &self.buf[..n], p);
+            if sign(g) == side {
+                return Some(Bracket {
+                    a: s,
+                    ga: g,
+                    from_zero: false,
+                    ..br
+                });
+            }
+        }
+        None
+    }
+}

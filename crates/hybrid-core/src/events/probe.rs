@@ -1,0 +1,167 @@
+//! A guard and its time derivatives along the flow at one point, by dual numbers, in scratch
+//! owned by the probe (no allocation after construction).
+//!
+//! Along the flow `x(s)` through `(t, x)`, with `f = f(t, x)` and `ḟ = f_t + f_x f`,
+//!
+//! ```text
+//! ġ = g_t + g_x f                     (docs/maths.md, "Transversality")
+//! g̈ = d²/ds² g(t + s, x + s f + s²/2 ḟ) at s = 0
+//! ```
+//!
+//! `ġ` decides which side a guard that sits on zero is leaving towards, `g̈` breaks the tie when
+//! `ġ = 0`, and both enter the grazing index (see [`GuardProbe::grazing_index`]).
+
+use crate::HybridSystem;
+use num_dual::{Dual2_64, Dual64};
+
+/// Scratch for guard probes on a system of `n` states and `m` parameters.
+pub(crate) struct GuardProbe {
+    f: Vec<f64>,
+    fdot: Vec<f64>,
+    xd: Vec<Dual64>,
+    pd: Vec<Dual64>,
+    fd: Vec<Dual64>,
+    x2: Vec<Dual2_64>,
+    p2: Vec<Dual2_64>,
+}
+
+impl GuardProbe {
+    pub fn new(n: usize, m: usize) -> Self {
+        let z = Dual64::new(0.0, 0.0);
+        let z2 = Dual2_64::new(0.0, 0.0, 0.0);
+        Self {
+            f: vec![0.0; n],
+            fdot: vec![0.0; n],
+            xd: vec![z; n],
+            pd: vec![z; m],
+            fd: vec![z; n],
+            x2: vec![z2; n],
+            p2: vec![z2; m],
+        }
+    }
+
+    /// `(g, ġ)` of guard `k` in mode `q` at `(t, x)`, for the flow value `f` at that point.
+    pub fn rate_with_flow<M: HybridSystem + ?Sized>(
+        &mut self,
+        model: &M,
+        q: usize,
+        k: usize,
+        t: f64,
+        x: &[f64],
+        f: &[f64],
+        p: &[f64],
+    ) -> (f64, f64) {
+        for ((d, &v), &r) in self.xd.iter_mut().zip(x).zip(f) {
+            *d = Dual64::new(v, r);
+        }
+        for (d, &v) in self.pd.iter_mut().zip(p) {
+            *d = Dual64::new(v, 0.0);
+        }
+        let g = model.guard_in_mode(q, k, Dual64::new(t, 1.0), &self.xd, &self.pd);
+        (g.re, g.eps)
+    }
+
+    /// `(g, ġ)` of guard `k` in mode `q` at `(t, x)`, evaluating the flow there.
+    pub fn rate<M: HybridSystem + ?Sized>(
+        &mut self,
+        model: &M,
+        q: usize,
+        k: usize,
+        t: f64,
+        x: &[f64],
+        p: &[f64],
+    ) -> (f64, f64) {
+        let mut f = std::mem::take(&mut self.f);
+        model.flow_in_mode(q, t, x, p, &mut f);
+        let r = self.rate_with_flow(model, q, k, t, x, &f, p);
+        self.f = f;
+        r
+    }
+
+    /// `(g, ġ, g̈)` of guard `k` in mode `q` at `(t, x)`.
+    pub fn second_rate<M: HybridSystem + ?Sized>(
+        &mut self,
+        model: &M,
+        q: usize,
+        k: usize,
+        t: f64,
+        x: &[f64],
+        p: &[f64],
+    ) -> (f64, f64, f64) {
+        model.flow_in_mode(q, t, x, p, &mut self.f);
+        // ḟ = f_t + f_x f by one dual evaluation along (1, f).
+        for ((d, &v), &r) in self.xd.iter_mut().zip(x).zip(&self.f) {
+            *d = Dual64::new(v, r);
+        }
+        for (d, &v) in self.pd.iter_mut().zip(p) {
+            *d = Dual64::new(v, 0.0);
+        }
+        model.flow_in_mode(q, Dual64::new(t, 1.0), &self.xd, &self.pd, &mut self.fd);
+        for (o, d) in self.fdot.iter_mut().zip(&self.fd) {
+            *o = d.eps;
+        }
+        for (((d, &v), &r), &a) in self.x2.iter_mut().zip(x).zip(&self.f).zip(&self.fdot) {
+            *d = Dual2_64::new(v, r, a);
+        }
+        for (d, &v) in self.p2.iter_mut().zip(p) {
+            *d = Dual2_64::new(v, 0.0, 0.0);
+        }
+        let g = model.guard_in_mode(q, k, Dual2_64::new(t, 1.0, 0.0), &self.x2, &self.p2);
+        (g.re, g.v1, g.v2)
+    }
+
+    /// `σ_g = Σ_i |∂g/∂x_i| (atol + rtol |x_i|)`: how far the guard value may be off when the
+    /// state carries an error at the integrator's tolerance. One dual evaluation per state.
+    pub fn noise<M: HybridSystem + ?Sized>(
+        &mut self,
+        model: &M,
+        q: usize,
+        k: usize,
+        t: f64,
+        x: &[f64],
+        p: &[f64],
+        atol: f64,
+        rtol: f64,
+    ) -> f64 {
+        for (d, &v) in self.xd.iter_mut().zip(x) {
+            *d = Dual64::new(v, 0.0);
+        }
+        for (d, &v) in self.pd.iter_mut().zip(p) {
+            *d = Dual64::new(v, 0.0);
+        }
+        let td = Dual64::new(t, 0.0);
+        let mut sigma = 0.0;
+        for i in 0..x.len() {
+            self.xd[i].eps = 1.0;
+            let gx = model.guard_in_mode(q, k, td, &self.xd, &self.pd).eps;
+            self.xd[i].eps = 0.0;
+            sigma += gx.abs() * (atol + rtol * x[i].abs());
+        }
+        sigma
+    }
+
+    /// The grazing index `κ = |g̈| σ_g / ġ²` of guard `k` at an event at `(t, x⁻)`.
+    ///
+    /// Near a tangency the guard is `g ≈ ġ s + g̈ s²/2`, so a state error that moves the guard by
+    /// `σ_g` moves the event by `σ_g/ġ` and changes `ġ` by `g̈ σ_g/ġ`: `κ` is the relative error
+    /// of `ġ`, hence of every sensitivity that divides by it. It is dimensionless (guard units and
+    /// time units cancel) and grows without bound as the event approaches grazing. Returns
+    /// `(ġ, κ)`.
+    pub fn grazing_index<M: HybridSystem + ?Sized>(
+        &mut self,
+        model: &M,
+        q: usize,
+        k: usize,
+        t: f64,
+        x: &[f64],
+        p: &[f64],
+        atol: f64,
+        rtol: f64,
+    ) -> (f64, f64) {
+        let (_, gdot, gddot) = self.second_rate(model, q, k, t, x, p);
+        let sigma = self.noise(model, q, k, t, x, p, atol, rtol);
+        let kappa = gddot.abs() * sigma / (gdot * gdot);
+        // 0/0 (a guard flat in x and t) is no event at all; keep it out of the comparison.
+        (gdot, if kappa.is_nan() { f64::INFINITY } else { kappa })
+    }
+}
