@@ -101,7 +101,12 @@ pub fn adjoint_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
     let (value, run, selected) = forward_pass(model, p, t0, t_end, loss, opts, true)?;
     // Refuse non-differentiable events before the backward pass, naming the first in time (the
     // forward method names the same one: both see one event sequence).
-    check_differentiable(&run.events, loss.observation_times(), opts)?;
+    check_differentiable(
+        &run.events,
+        &run.near_misses,
+        loss.observation_times(),
+        opts,
+    )?;
     let traj = run
         .trajectory
         .as_ref()

@@ -8,7 +8,7 @@
 //! bit for bit, and one event sequence.
 
 use crate::events::checks::ZenoCheck;
-use crate::events::detect::{Bracket, Detector, Fired};
+use crate::events::detect::{Bracket, Detector, Fired, NearMiss};
 use crate::events::locate::{illinois, polish};
 use crate::ode::{StepStats, Stepper, StepperOptions};
 use crate::trajectory::{EventKind, EventRecord, Trajectory};
@@ -93,6 +93,7 @@ pub(crate) struct Run {
     pub mode_end: usize,
     pub stats: StepStats,
     pub trajectory: Option<Trajectory>,
+    pub near_misses: Vec<NearMiss>,
 }
 
 #[derive(Clone, Copy)]
@@ -494,10 +495,15 @@ where
                 .map_err(Error::from_step)?;
         }
         e.fired.clear();
-        if !e
-            .detector
-            .scan(model, e.q, p, n, &e.stepper, opts.guard_samples)?
-        {
+        if !e.detector.scan(
+            model,
+            e.q,
+            p,
+            n,
+            &e.stepper,
+            opts.guard_samples,
+            (opts.atol, opts.rtol),
+        )? {
             if let Some(tr) = e.trajectory.as_mut() {
                 tr.push(&e.stepper.segment(), e.stepper.t(), e.q);
             }
@@ -531,6 +537,7 @@ where
         mode_end: e.q,
         stats: e.stepper.stats(),
         trajectory: e.trajectory,
+        near_misses: e.detector.near_misses,
         z_end: e.z,
     })
 }

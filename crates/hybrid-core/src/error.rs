@@ -117,6 +117,21 @@ pub enum Error {
         /// `SolverOptions::grazing_limit`.
         limit: f64,
     },
+    /// A guard turned back short of zero by less than ten times its noise
+    /// `σ_g = Σ |∂g/∂x_i| (atol + rtol |x_i|)`: at these tolerances it is not resolved whether the
+    /// true trajectory crosses (an event) or not, and the two give different gradients. Tighten
+    /// `rtol`/`atol` or move the parameters away from the tangency.
+    #[error("guard {guard} turns back at t = {t} only {g:e} from zero, within its noise {noise:e}: whether it crosses is not resolved at these tolerances")]
+    NearMiss {
+        /// Time of the guard's extremum.
+        t: f64,
+        /// Guard index.
+        guard: usize,
+        /// Guard value at the extremum.
+        g: f64,
+        /// The guard's noise `σ_g` there.
+        noise: f64,
+    },
     /// A guard sat on zero at a restart point (`t0`, or right after another event's jump) moving
     /// into its crossing direction, so its event fired at that instant. Simulation applies it;
     /// a gradient is refused, because an arbitrarily small change of the parameters can put the

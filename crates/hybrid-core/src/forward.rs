@@ -252,7 +252,7 @@ pub fn forward_sensitivities<M: HybridSystem + ?Sized>(
     opts: &SolverOptions,
 ) -> Result<Sensitivities, Error> {
     let (aug, r) = run_forward(model, p, t0, t_end, sample_times, &NoLoss, true, opts)?;
-    check_differentiable(&r.events, &[], opts)?;
+    check_differentiable(&r.events, &r.near_misses, &[], opts)?;
     Ok(Sensitivities {
         samples: aug.samples,
         event_sensitivities: aug.event_s,
@@ -283,7 +283,7 @@ pub fn forward_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
         false,
         opts,
     )?;
-    check_differentiable(&r.events, loss.observation_times(), opts)?;
+    check_differentiable(&r.events, &r.near_misses, loss.observation_times(), opts)?;
     if let Some(j) = aug.selector_done.iter().position(|d| !d) {
         let selector = format!("{:?}", loss.event_selectors()[j]);
         return Err(Error::MissingEvent {

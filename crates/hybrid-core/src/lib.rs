@@ -17,6 +17,7 @@ mod trajectory;
 
 pub use adjoint::{adjoint_gradient, loss_value};
 pub use error::Error;
+pub use events::detect::{NearMiss, NEAR_MISS_FACTOR};
 pub use forward::{forward_gradient, forward_sensitivities, Sensitivities, SensitivitySample};
 pub use loss::{EventSelector, Loss};
 pub use ode::StepStats;

@@ -44,6 +44,7 @@ pub fn simulate<M: HybridSystem + ?Sized>(
     Ok(Solution {
         trajectory: r.trajectory.expect("simulate stores the trajectory"),
         events: r.events,
+        near_misses: r.near_misses,
         x_end: r.z_end,
         mode_end: r.mode_end,
         stats: r.stats,

@@ -187,6 +187,9 @@ pub struct Solution {
     pub trajectory: Trajectory,
     /// One record per event, in the order applied.
     pub events: Vec<EventRecord>,
+    /// Guards that turned back within their noise of zero without an event: where the
+    /// trajectory may or may not cross at these tolerances (gradients refuse them).
+    pub near_misses: Vec<crate::NearMiss>,
     /// State at `t_end`.
     pub x_end: Vec<f64>,
     /// Mode at `t_end`.

@@ -2,6 +2,7 @@
 //! semantics" and "Grazing"): Zeno behaviour while simulating, and, before any gradient is
 //! formed, events at which the loss is not differentiable.
 
+use crate::events::detect::NearMiss;
 use crate::trajectory::EventRecord;
 use crate::{Error, SolverOptions};
 
@@ -48,15 +49,27 @@ impl ZenoCheck {
 
 /// Refuse a gradient through events at which the loss is not differentiable, naming the first in
 /// time: an event that fired at a restart point (its guard sat on zero at `t0` or right after
-/// another jump), an event at an observation time, and a grazing event (grazing index above
-/// `opts.grazing_limit`).
+/// another jump), an event at an observation time, a grazing event (grazing index above
+/// `opts.grazing_limit`), and a near miss (a guard that turned back within the integration noise
+/// of zero, so that whether it crossed is not resolved).
 pub(crate) fn check_differentiable(
     events: &[EventRecord],
+    near_misses: &[NearMiss],
     observation_times: &[f64],
     opts: &SolverOptions,
 ) -> Result<(), Error> {
+    let first_miss = near_misses.first();
+    let miss_error = |m: &NearMiss| Error::NearMiss {
+        t: m.t,
+        guard: m.guard,
+        g: m.g,
+        noise: m.noise,
+    };
     let mut oi = 0;
     for e in events {
+        if let Some(m) = first_miss.filter(|m| m.t < e.t) {
+            return Err(miss_error(m));
+        }
         let Some(guard) = e.guard() else { continue };
         if e.immediate {
             return Err(Error::EventAtRestart {
@@ -90,5 +103,8 @@ pub(crate) fn check_differentiable(
             }
         }
     }
-    Ok(())
+    match first_miss {
+        Some(m) => Err(miss_error(m)),
+        None => Ok(()),
+    }
 }
