@@ -96,12 +96,6 @@ pub(crate) struct Run {
     pub near_misses: Vec<NearMiss>,
 }
 
-#[derive(Clone, Copy)]
-enum Stop {
-    Scheduled(usize),
-    Observe(usize),
-}
-
 /// Check parameters, span, options and stop times before any work.
 pub(crate) fn validate<M: HybridSystem + ?Sized>(
     model: &M,
@@ -377,8 +371,10 @@ impl<M: HybridSystem + ?Sized, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
 ///
 /// At one instant, in this order: guards that sit on zero moving into their direction fire
 /// (re-arming after each round), then each scheduled jump due (each followed by the same), then
-/// the observations. An event located exactly at `t_end` is applied, so the state at `t_end` is
-/// the one after its jump.
+/// the stops. Stop times (observations, samples) never end a step: inside a step they are
+/// evaluated by the full-order formula from its start, so every pass takes the same steps. An
+/// event located exactly at `t_end` is applied, so the state at `t_end` is the one after its
+/// jump.
 pub(crate) fn run<M, A, S>(
     model: &M,
     p: &[f64],
@@ -406,22 +402,15 @@ where
     let x0 = z[..n].to_vec();
     aug.init(model, p, &x0, &mut z[n..])?;
 
-    let mut stops: Vec<(f64, Stop)> = model
+    // Scheduled jumps end steps (their times are the model's, the same in every pass); stop
+    // times never do, so that what a pass observes cannot change the steps it takes.
+    let scheduled: Vec<(f64, usize)> = model
         .scheduled_times()
         .iter()
         .enumerate()
         .filter(|(_, &t)| t >= t0 && t <= t_end)
-        .map(|(i, &t)| (t, Stop::Scheduled(i)))
-        .chain(
-            stop_times
-                .iter()
-                .enumerate()
-                .map(|(i, &t)| (t, Stop::Observe(i))),
-        )
+        .map(|(i, &t)| (t, i))
         .collect();
-    // Stable: at equal times scheduled jumps come first, so observations see the state after them.
-    stops.sort_by(|a, b| a.0.total_cmp(&b.0));
-
     let step_opts = StepperOptions {
         rtol: opts.rtol,
         atol: opts.atol,
@@ -453,37 +442,36 @@ where
         firing: Vec::with_capacity(n_guards),
         located: Vec::with_capacity(n_guards),
     };
-    let mut next_stop = 0;
+    let (mut next_scheduled, mut next_stop) = (0, 0);
     let mut need_restart = true;
 
     loop {
-        // Everything due at this instant.
+        // Everything due at this instant: releases, scheduled jumps (stable order), then stops.
         loop {
             if need_restart {
                 e.restart()?;
                 need_restart = false;
             }
-            match stops.get(next_stop) {
-                Some(&(ts, stop)) if ts <= e.t => {
-                    next_stop += 1;
-                    match stop {
-                        Stop::Scheduled(i) => {
-                            e.scheduled(i)?;
-                            need_restart = true;
-                        }
-                        Stop::Observe(i) => {
-                            let (x, extra) = e.z.split_at(n);
-                            e.aug.stop(model, p, i, e.t, x, extra)?;
-                        }
-                    }
+            match scheduled.get(next_scheduled) {
+                Some(&(ts, i)) if ts <= e.t => {
+                    next_scheduled += 1;
+                    e.scheduled(i)?;
+                    need_restart = true;
                 }
                 _ => break,
             }
         }
+        while next_stop < stop_times.len() && stop_times[next_stop] <= e.t {
+            let (x, extra) = e.z.split_at(n);
+            e.aug.stop(model, p, next_stop, e.t, x, extra)?;
+            next_stop += 1;
+        }
         if e.t >= t_end {
             break;
         }
-        let t_bound = stops.get(next_stop).map_or(t_end, |s| s.0.min(t_end));
+        let t_bound = scheduled
+            .get(next_scheduled)
+            .map_or(t_end, |s| s.0.min(t_end));
         e.detector.f_start.copy_from_slice(&e.stepper.dx()[..n]);
         {
             let (q, aug) = (e.q, &mut *e.aug);
@@ -495,7 +483,7 @@ where
                 .map_err(Error::from_step)?;
         }
         e.fired.clear();
-        if !e.detector.scan(
+        let crossed = e.detector.scan(
             model,
             e.q,
             p,
@@ -503,16 +491,32 @@ where
             &e.stepper,
             opts.guard_samples,
             (opts.atol, opts.rtol),
-        )? {
+        )?;
+        let t_stop = if crossed { e.locate() } else { e.stepper.t() };
+        // Stops strictly inside the step, by the full-order formula from the step start (as
+        // accurate as landing there, without changing the step).
+        while next_stop < stop_times.len() && stop_times[next_stop] < t_stop {
+            let s = stop_times[next_stop];
+            let (q, aug) = (e.q, &mut *e.aug);
+            e.stepper.step_from_prev_to(
+                &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
+                s,
+                &mut e.buf,
+            );
+            let (x, extra) = e.buf.split_at(n);
+            e.aug.stop(model, p, next_stop, s, x, extra)?;
+            next_stop += 1;
+        }
+        if !crossed {
             if let Some(tr) = e.trajectory.as_mut() {
-                tr.push(&e.stepper.segment(), e.stepper.t(), e.q);
+                tr.push(&e.stepper.segment(), t_stop, e.q);
             }
             e.z.copy_from_slice(e.stepper.x());
-            e.t = e.stepper.t();
+            e.t = t_stop;
             e.detector.advance();
             continue;
         }
-        let tau = e.locate();
+        let tau = t_stop;
         {
             let (q, aug) = (e.q, &mut *e.aug);
             e.stepper.step_from_prev_to(
