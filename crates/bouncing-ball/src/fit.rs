@@ -119,6 +119,8 @@ pub struct FitReport {
 /// Quasi-Newton (BFGS, inverse-Hessian update) in the scaled variables `z_j = p_j / guess_j`, with
 /// an Armijo backtracking line search; a trial point where the simulation fails (parameters out of
 /// the domain, horizon past the Zeno time) counts as no decrease and the step is shortened.
+/// A trial point where the gradient is not defined (docs/maths.md, "Event semantics") is
+/// rejected the same way, and a guess exactly on such a point is moved by `1e-9` relative.
 /// The guess itself must be valid with its Zeno time after the last observation, else the error
 /// says so ([`BallError::InvalidParameter`], [`BallError::PastZenoTime`]).
 pub fn fit_heights(
@@ -147,7 +149,16 @@ pub fn fit_heights(
         Ok((gr.loss, chain_rule(FITTED.map(|j| gr.gradient[j]), &scale)))
     };
     let mut z = [1.0; 3];
-    let (mut l, mut grad) = evaluate(&z)?;
+    // A guess exactly on a kink of the loss (an impact on an observation time, a grazing impact)
+    // has no gradient; start a hair away from it instead (1e-9 relative: far below what the
+    // fit resolves, far above the location tolerance).
+    let (mut l, mut grad) = match evaluate(&z) {
+        Err(BallError::Core(e)) if not_differentiable(&e) => {
+            z = [1.0 + 1e-9, 1.0 + 2e-9, 1.0 - 1e-9];
+            evaluate(&z)?
+        }
+        r => r?,
+    };
     let mut h_inv = identity();
     let mut iterates = vec![iterate(&params(&z), l, &grad, &z)];
     for _ in 0..opts.max_iterations {
@@ -183,12 +194,20 @@ pub fn fit_heights(
             let value = loss_value(&params(&trial), t_end, loss, &opts.solver).ok();
             evaluations.set(evaluations.get() + 1);
             if value.is_some_and(|v| v <= l + 1e-4 * alpha * slope) {
-                accepted = Some(trial);
-                break;
+                // A trial point where the gradient is not defined (an impact grazing the floor,
+                // or on an observation time) is rejected like one that does not decrease.
+                match evaluate(&trial) {
+                    Ok(lg) => {
+                        accepted = Some((trial, lg));
+                        break;
+                    }
+                    Err(BallError::Core(e)) if not_differentiable(&e) => {}
+                    Err(e) => return Err(e),
+                }
             }
             alpha *= 0.5;
         }
-        let Some(z_new) = accepted else {
+        let Some((z_new, (l_new, grad_new))) = accepted else {
             return Err(BallError::FitNotConverged {
                 iterations: iterates.len() - 1,
                 loss: l,
@@ -197,7 +216,6 @@ pub fn fit_heights(
                 reason: "the line search found no decrease along the quasi-Newton direction",
             });
         };
-        let (l_new, grad_new) = evaluate(&z_new)?;
         let s = [z_new[0] - z[0], z_new[1] - z[1], z_new[2] - z[2]];
         let y = [
             grad_new[0] - grad[0],
@@ -219,6 +237,16 @@ pub fn fit_heights(
 }
 
 /// `∂L/∂z_j = s_j ∂L/∂p_j` for `p_j = s_j z_j`.
+/// Errors that say the loss is not differentiable at a point (rather than that the problem is
+/// malformed).
+fn not_differentiable(e: &hybrid_core::Error) -> bool {
+    use hybrid_core::Error::*;
+    matches!(
+        e,
+        GrazingEvent { .. } | NearMiss { .. } | EventAtObservation { .. } | EventAtRestart { .. }
+    )
+}
+
 fn chain_rule(grad_p: [f64; 3], scale: &[f64; 3]) -> [f64; 3] {
     [
         grad_p[0] * scale[0],
