@@ -1,4 +1,4 @@
-//! The adjoint gradient (reference §3): one forward pass that stores the dense trajectory, then a
+//! The adjoint gradient (docs/maths.md §3): one forward pass that stores the dense trajectory, then a
 //! backward pass for `λ` and the parameter quadrature with the jump conditions at every event.
 
 use crate::engine::{run, with_stepper, Augment, Run};
@@ -83,7 +83,7 @@ enum Breakpoint {
     Observation(usize),
 }
 
-/// `dL/dp` by the adjoint method (reference §3).
+/// `dL/dp` by the adjoint method (docs/maths.md §3).
 ///
 /// Backwards from `λ(T⁺) = 0`: `λ̇ = −f_xᵀλ − ℓ_xᵀ` between breakpoints, `λ ← λ + φ_xᵀ` at
 /// observations, and at each event `λ⁻ = h_xᵀλ⁺ − (c/ġ) g_xᵀ` with

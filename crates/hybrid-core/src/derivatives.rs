@@ -238,7 +238,7 @@ fn with_duals<F: FnOnce(&mut [Dual64], &mut [Dual64], &mut [Dual64])>(x: &[f64],
     })
 }
 
-/// Forward sensitivity right-hand side `Ṡ = f_x S + f_p` (reference §2) by dual numbers:
+/// Forward sensitivity right-hand side `Ṡ = f_x S + f_p` (docs/maths.md §2) by dual numbers:
 /// one flow evaluation per parameter, seeded with the column `S_j` and `e_j`.
 ///
 /// `s` and `out` are `n × m` column-major. Reuses thread-local scratch: no allocation once warm.

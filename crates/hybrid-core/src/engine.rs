@@ -234,10 +234,10 @@ impl<M: HybridSystem + ?Sized, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
                 continue; // switched off by a simultaneous jump applied before it
             }
             let x = &self.z[..n];
-            let (atol, rtol) = (self.opts.atol, self.opts.rtol);
+            let err = &self.stepper.error_bound()[..n];
             let probe = self.detector.probe();
             let (g, _) = probe.rate(model, q, k, tau, x, p);
-            let (gdot, grazing) = probe.grazing_index(model, q, k, tau, x, p, atol, rtol);
+            let (gdot, grazing) = probe.grazing_index(model, q, k, tau, x, p, err);
             model.jump_in_mode(q, k, tau, x, p, &mut self.xp);
             if self.xp.iter().any(|v| !v.is_finite()) {
                 return Err(non_finite("state after jump", tau));
@@ -483,15 +483,9 @@ where
                 .map_err(Error::from_step)?;
         }
         e.fired.clear();
-        let crossed = e.detector.scan(
-            model,
-            e.q,
-            p,
-            n,
-            &e.stepper,
-            opts.guard_samples,
-            (opts.atol, opts.rtol),
-        )?;
+        let crossed = e
+            .detector
+            .scan(model, e.q, p, n, &e.stepper, opts.guard_samples)?;
         let t_stop = if crossed { e.locate() } else { e.stepper.t() };
         // Stops strictly inside the step, by the full-order formula from the step start (as
         // accurate as landing there, without changing the step).

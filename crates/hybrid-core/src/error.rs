@@ -100,7 +100,7 @@ pub enum Error {
         gdot_after: f64,
     },
     /// An event is too close to grazing for its gradient to be trusted: its grazing index
-    /// `κ = |g̈| σ_g / ġ²` (the relative error of `ġ` caused by a state error at the tolerances,
+    /// `κ = |g̈| σ_g / ġ²` (the relative error of `ġ` caused by the estimated state error,
     /// docs/maths.md "Grazing") exceeds `SolverOptions::grazing_limit`. At `ġ = 0` the event time
     /// is not a differentiable function of the parameters at all. When several events graze, the
     /// first in time is named.
@@ -118,7 +118,8 @@ pub enum Error {
         limit: f64,
     },
     /// A guard turned back short of zero by less than ten times its noise
-    /// `σ_g = Σ |∂g/∂x_i| (atol + rtol |x_i|)`: at these tolerances it is not resolved whether the
+    /// `σ_g = Σ |∂g/∂x_i| (err_i + 16 ε |x_i|)` (`err_i` the integrator's accumulated error
+    /// estimate of state `i`): at these tolerances it is not resolved whether the
     /// true trajectory crosses (an event) or not, and the two give different gradients. Tighten
     /// `rtol`/`atol` or move the parameters away from the tangency.
     #[error("guard {guard} turns back at t = {t} only {g:e} from zero, within its noise {noise:e}: whether it crosses is not resolved at these tolerances")]

@@ -1,5 +1,5 @@
 //! Forward sensitivities `S = ∂x/∂p` integrated with the state, with the jump rule at every event
-//! (reference §2), and the loss gradient they give.
+//! (docs/maths.md §2), and the loss gradient they give.
 
 use crate::engine::{run, with_stepper, Augment};
 use crate::event_partials::{event_partials, event_time_partials};
@@ -235,7 +235,7 @@ fn run_forward<'a, M: HybridSystem + ?Sized, L: Loss + ?Sized>(
     Ok((aug, r))
 }
 
-/// Integrate `x` and `S = ∂x/∂p` from `t0` to `t_end` (reference §2: `Ṡ = f_x S + f_p`, and
+/// Integrate `x` and `S = ∂x/∂p` from `t0` to `t_end` (docs/maths.md §2: `Ṡ = f_x S + f_p`, and
 /// `S⁺ = h_x S⁻ + h_p + (h_t + h_x f⁻ − f⁺) dτ/dp` at every event), sampling `(x, S)` at
 /// `sample_times` (sorted, within the span).
 ///
@@ -263,7 +263,7 @@ pub fn forward_sensitivities<M: HybridSystem + ?Sized>(
     })
 }
 
-/// `dL/dp` from forward sensitivities (reference §2, last formula): one extra `n × m` system.
+/// `dL/dp` from forward sensitivities (docs/maths.md §2, "The loss gradient"): one extra `n × m` system.
 /// Cheap for few parameters; see [`crate::adjoint_gradient`] for many.
 pub fn forward_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
     model: &M,

@@ -1,4 +1,4 @@
-//! Losses: observations at fixed times, a running loss, and event-time losses (reference §1).
+//! Losses: observations at fixed times, a running loss, and event-time losses (docs/maths.md §1).
 
 use crate::trajectory::EventRecord;
 use crate::{Error, Scalar};
@@ -61,7 +61,7 @@ impl EventSelector {
     }
 }
 
-/// A loss `L = Σ_i φ_i(x(s_i), p) + ∫ ℓ(t, x, p) dt + Σ_j ψ_j(τ_j, p)` (reference §1).
+/// A loss `L = Σ_i φ_i(x(s_i), p) + ∫ ℓ(t, x, p) dt + Σ_j ψ_j(τ_j, p)` (docs/maths.md §1).
 ///
 /// Every part defaults to absent, so a loss implements only what it uses. Methods are generic
 /// over the scalar so the framework differentiates them with dual numbers.

@@ -1,4 +1,4 @@
-//! The trait a user implements to define a hybrid system (reference §1).
+//! The trait a user implements to define a hybrid system (docs/maths.md §1).
 
 use crate::Scalar;
 
@@ -41,7 +41,7 @@ impl Crossing {
 }
 
 /// A hybrid dynamical system: flow `ẋ = f(t, x, p)`, guards `g_k(t, x, p)` with their crossing
-/// directions, and jump maps `x⁺ = h_k(t, x⁻, p)` (reference §1).
+/// directions, and jump maps `x⁺ = h_k(t, x⁻, p)` (docs/maths.md §1).
 ///
 /// Every model method is written once, generic over the [`Scalar`] type; the framework evaluates
 /// it in `f64` to simulate and in dual numbers to obtain every partial derivative it needs
@@ -116,7 +116,7 @@ pub trait HybridSystem {
         xp.copy_from_slice(x)
     }
 
-    /// Forward-sensitivity right-hand side `f_x S + f_p` in mode `q` (reference §2), with `s`
+    /// Forward-sensitivity right-hand side `f_x S + f_p` in mode `q` (docs/maths.md §2), with `s`
     /// and `out` the `n × m` matrices in column-major order. Default: dual numbers
     /// ([`crate::derivatives::ad_flow_sensitivity`]). Override with a sparse product for large
     /// models; the test kit checks the override against the default.
@@ -125,7 +125,7 @@ pub trait HybridSystem {
     }
 
     /// Vector-Jacobian products `λᵀ f_x` (into `out_x`, length `n`) and `λᵀ f_p` (into `out_p`,
-    /// length `m`) in mode `q`, as the adjoint needs them (reference §3). Default: dual numbers
+    /// length `m`) in mode `q`, as the adjoint needs them (docs/maths.md §3). Default: dual numbers
     /// ([`crate::derivatives::ad_flow_vjp`]). Override with a sparse product for large models; the
     /// test kit checks the override against the default.
     fn flow_vjp(
@@ -143,7 +143,7 @@ pub trait HybridSystem {
 
     /// Vector-Jacobian products of jump `k` in mode `q` at `(t, x⁻)`: `λᵀ h_x` into `out_x`
     /// (length `n`) and `λᵀ h_p` into `out_p` (length `m`), as the adjoint jump needs them
-    /// (reference §3). Default: the dense dual-number Jacobian
+    /// (docs/maths.md §3). Default: the dense dual-number Jacobian
     /// ([`crate::derivatives::ad_jump_vjp`]), `O(n (n + m))` per event; a large model whose jumps
     /// touch few components overrides it, and the test kit checks the override.
     fn jump_vjp(

@@ -96,9 +96,95 @@ fn jump_that_retriggers_its_guard_is_an_error() {
     );
 }
 
-/// `ẋ = 1` from `x0 = p0`, guard `x³` (rising): it crosses at `x = 0` with `ġ = 3x² = 0`.
+/// `ẋ = 1 − t` from `x0 = p0`: `x = p0 + t − t²/2` peaks at `t = 1` at `p0 + 1/2`. Guard
+/// `x − 1/2` (rising): at `p0 = 0` the trajectory touches it tangentially at `t = 1` (`ġ = 0`).
 struct Tangent;
 impl HybridSystem for Tangent {
+    fn dims(&self) -> Dims {
+        Dims {
+            states: 1,
+            params: 1,
+            guards: 1,
+        }
+    }
+    fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
+        x0[0] = p[0];
+    }
+    fn flow<T: Scalar>(&self, t: T, _x: &[T], _p: &[T], dx: &mut [T]) {
+        dx[0] = T::one() - t;
+    }
+    fn guard<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+        x[0] - T::cst(0.5)
+    }
+    fn direction(&self, _k: usize) -> Crossing {
+        Crossing::Rising
+    }
+    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+        xp[0] = x[0] - T::one();
+    }
+}
+
+struct Terminal([f64; 1]);
+impl Loss for Terminal {
+    fn observation_times(&self) -> &[f64] {
+        &self.0
+    }
+    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> T {
+        x[0]
+    }
+}
+
+#[test]
+fn tangent_event_is_reported_and_gradients_refuse_it() {
+    let opts = SolverOptions::default();
+    // Whether the computed trajectory reaches the guard at the tangency is decided by rounding:
+    // it is either an event with ġ ≈ 0 (grazing index far above the limit) or a near miss.
+    let sol = simulate(&Tangent, &[0.0], 0.0, 2.0, &opts).unwrap();
+    match sol.events.first() {
+        Some(e) => assert!(
+            e.grazing > opts.grazing_limit && (e.t - 1.0).abs() < 1e-4,
+            "t = {}, ġ = {}, κ = {}",
+            e.t,
+            e.gdot,
+            e.grazing
+        ),
+        None => assert!(
+            sol.near_misses.iter().any(|m| (m.t - 1.0).abs() < 1e-4),
+            "neither an event nor a near miss at the tangency: {:?}",
+            sol.near_misses
+        ),
+    }
+    for result in [
+        adjoint_gradient(&Tangent, &[0.0], 0.0, 2.0, &Terminal([2.0]), &opts),
+        forward_gradient(&Tangent, &[0.0], 0.0, 2.0, &Terminal([2.0]), &opts),
+    ] {
+        match result {
+            Err(Error::GrazingEvent {
+                t,
+                guard: 0,
+                index,
+                limit,
+                ..
+            }) => {
+                assert!((t - 1.0).abs() < 1e-4 && index > limit);
+            }
+            Err(Error::NearMiss {
+                t,
+                guard: 0,
+                g,
+                noise,
+            }) => {
+                assert!((t - 1.0).abs() < 1e-4 && g.abs() <= 10.0 * noise);
+            }
+            other => panic!("expected GrazingEvent or NearMiss, got {other:?}"),
+        }
+    }
+}
+
+/// `ẋ = 1` from `x0 = p0`, guard `x³` (rising): the crossing at `x = 0` has `ġ = 3x² = 0`, yet
+/// `τ = −p0` is smooth, and the state is integrated exactly, so the event is well conditioned.
+struct TripleRoot;
+impl HybridSystem for TripleRoot {
     fn dims(&self) -> Dims {
         Dims {
             states: 1,
@@ -123,42 +209,19 @@ impl HybridSystem for Tangent {
     }
 }
 
-struct Terminal([f64; 1]);
-impl Loss for Terminal {
-    fn observation_times(&self) -> &[f64] {
-        &self.0
-    }
-    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> T {
-        x[0]
-    }
-}
-
 #[test]
-fn grazing_event_is_reported_with_its_gdot_and_gradients_refuse_it() {
+fn triple_root_crossing_is_either_exact_or_refused() {
+    // x(2) = p0 + 2 + 1 after the jump at τ = −p0: dL/dp0 = 1 exactly. A tiny ġ alone is not
+    // grazing: the grazing index weighs it against the state's error, here at rounding level.
     let opts = SolverOptions::default();
-    let sol = simulate(&Tangent, &[-1.0], 0.0, 2.0, &opts).unwrap();
-    assert_eq!(sol.events.len(), 1);
-    assert!(
-        sol.max_grazing() > opts.grazing_limit,
-        "gdot = {}, grazing index = {}",
-        sol.events[0].gdot,
-        sol.events[0].grazing
-    );
-    for result in [
-        adjoint_gradient(&Tangent, &[-1.0], 0.0, 2.0, &Terminal([2.0]), &opts),
-        forward_gradient(&Tangent, &[-1.0], 0.0, 2.0, &Terminal([2.0]), &opts),
+    for r in [
+        adjoint_gradient(&TripleRoot, &[-1.0], 0.0, 2.0, &Terminal([2.0]), &opts),
+        forward_gradient(&TripleRoot, &[-1.0], 0.0, 2.0, &Terminal([2.0]), &opts),
     ] {
-        match result {
-            Err(Error::GrazingEvent {
-                t,
-                guard: 0,
-                gdot,
-                index,
-                limit,
-            }) => {
-                assert!((t - 1.0).abs() < 1e-4 && gdot.abs() < 1e-8 && index > limit);
-            }
-            other => panic!("expected GrazingEvent, got {other:?}"),
+        match r {
+            Ok(g) => assert!((g.gradient[0] - 1.0).abs() < 1e-9, "{:?}", g.gradient),
+            Err(Error::GrazingEvent { .. }) => {}
+            Err(other) => panic!("{other:?}"),
         }
     }
 }

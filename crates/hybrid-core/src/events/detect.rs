@@ -34,7 +34,8 @@ pub(crate) struct Fired {
 }
 
 /// A guard that turned back short of zero by less than [`NEAR_MISS_FACTOR`] times its noise
-/// `σ_g`: the true trajectory may cross where the computed one does not.
+/// `σ_g = Σ |∂g/∂x_i| (err_i + 16 ε |x_i|)` (`err` the integrator's accumulated error
+/// estimates): the true trajectory may cross where the computed one does not.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NearMiss {
     /// Time of the guard's extremum.
@@ -47,9 +48,8 @@ pub struct NearMiss {
     pub noise: f64,
 }
 
-/// A turning guard closer to zero than this many `σ_g` is a near miss. The near-grazing sweep
-/// (docs/grazing.md) measures the state error at about `0.15 σ_g`; the factor leaves a margin of
-/// almost two orders of magnitude against taking the wrong side of a tangency.
+/// A turning guard closer to zero than this many `σ_g` is a near miss: a margin of an order of
+/// magnitude over the error estimate against taking the wrong side of a tangency (docs/grazing.md).
 pub const NEAR_MISS_FACTOR: f64 = 10.0;
 
 /// Per-guard detection state and scratch, allocated once.
@@ -223,7 +223,6 @@ impl Detector {
         n: usize,
         stepper: &S,
         interior: usize,
-        tolerances: (f64, f64),
     ) -> Result<bool, Error> {
         let (ta, tb) = (stepper.t_prev(), stepper.t());
         let samples = interior + 1;
@@ -326,10 +325,8 @@ impl Detector {
                 });
                 any = true;
             } else {
-                let (atol, rtol) = tolerances;
-                let noise = self
-                    .probe
-                    .noise(model, q, k, t_ext, &self.buf[..n], p, atol, rtol);
+                let err = &stepper.error_bound()[..n];
+                let noise = self.probe.noise(model, q, k, t_ext, &self.buf[..n], p, err);
                 if g_ext.abs() <= NEAR_MISS_FACTOR * noise {
                     self.near_misses.push(NearMiss {
                         t: t_ext,

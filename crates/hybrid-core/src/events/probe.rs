@@ -110,8 +110,9 @@ impl GuardProbe {
         (g.re, g.v1, g.v2)
     }
 
-    /// `σ_g = Σ_i |∂g/∂x_i| (atol + rtol |x_i|)`: how far the guard value may be off when the
-    /// state carries an error at the integrator's tolerance. One dual evaluation per state.
+    /// `σ_g = Σ_i |∂g/∂x_i| (err_i + 16 ε |x_i|)`: how far the guard value may be off, with
+    /// `err` the integrator's accumulated error estimates ([`crate::ode::Stepper::error_bound`])
+    /// and a floor of a few roundings. One dual evaluation per state.
     pub fn noise<M: HybridSystem + ?Sized>(
         &mut self,
         model: &M,
@@ -120,8 +121,7 @@ impl GuardProbe {
         t: f64,
         x: &[f64],
         p: &[f64],
-        atol: f64,
-        rtol: f64,
+        err: &[f64],
     ) -> f64 {
         for (d, &v) in self.xd.iter_mut().zip(x) {
             *d = Dual64::new(v, 0.0);
@@ -135,7 +135,7 @@ impl GuardProbe {
             self.xd[i].eps = 1.0;
             let gx = model.guard_in_mode(q, k, td, &self.xd, &self.pd).eps;
             self.xd[i].eps = 0.0;
-            sigma += gx.abs() * (atol + rtol * x[i].abs());
+            sigma += gx.abs() * (err[i] + 16.0 * f64::EPSILON * x[i].abs());
         }
         sigma
     }
@@ -145,8 +145,8 @@ impl GuardProbe {
     /// Near a tangency the guard is `g ≈ ġ s + g̈ s²/2`, so a state error that moves the guard by
     /// `σ_g` moves the event by `σ_g/ġ` and changes `ġ` by `g̈ σ_g/ġ`: `κ` is the relative error
     /// of `ġ`, hence of every sensitivity that divides by it. It is dimensionless (guard units and
-    /// time units cancel) and grows without bound as the event approaches grazing. Returns
-    /// `(ġ, κ)`.
+    /// time units cancel) and grows without bound as the event approaches grazing. `err` is the
+    /// integrator's error estimate per state (see [`Self::noise`]). Returns `(ġ, κ)`.
     pub fn grazing_index<M: HybridSystem + ?Sized>(
         &mut self,
         model: &M,
@@ -155,11 +155,10 @@ impl GuardProbe {
         t: f64,
         x: &[f64],
         p: &[f64],
-        atol: f64,
-        rtol: f64,
+        err: &[f64],
     ) -> (f64, f64) {
         let (_, gdot, gddot) = self.second_rate(model, q, k, t, x, p);
-        let sigma = self.noise(model, q, k, t, x, p, atol, rtol);
+        let sigma = self.noise(model, q, k, t, x, p, err);
         let kappa = gddot.abs() * sigma / (gdot * gdot);
         // 0/0 (a guard flat in x and t) is no event at all; keep it out of the comparison.
         (gdot, if kappa.is_nan() { f64::INFINITY } else { kappa })

@@ -73,6 +73,11 @@ impl RkScheme for Dop853 {
             deno = 1.0;
         }
         let err = h.abs() * err5 * (1.0 / (core.n_err.max(1) as f64 * deno)).sqrt();
+        // Per component, the same combination of the 5th- and 3rd-order estimates.
+        let factor = h.abs() * (err5 / deno).sqrt();
+        for i in 0..core.n_err {
+            core.err_vec[i] = factor * core.scratch[i];
+        }
         if err.is_finite() {
             Ok(err)
         } else {

@@ -110,6 +110,7 @@ impl RkScheme for Dopri5 {
         let mut sum = 0.0;
         for i in 0..core.n_err {
             let e = h * core.stage_arg[i];
+            core.err_vec[i] = e;
             let r = e / scale(atol, rtol, core.x[i], core.x_new[i]);
             sum += r * r;
         }

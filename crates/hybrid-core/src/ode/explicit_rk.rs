@@ -60,6 +60,11 @@ pub(super) struct RkCore {
     /// Dense output of the last accepted step, vector after vector.
     pub cont: Vec<f64>,
     pub stats: StepStats,
+    /// Error estimate of each component in the step being tried (set by `RkScheme::error`).
+    pub err_vec: Vec<f64>,
+    /// Sum of the accepted steps' error estimates per component since construction: a bound on
+    /// the global error that ignores the flow's amplification of earlier errors.
+    err_acc: Vec<f64>,
     /// Leading components that steer the step size (error norm and first-step heuristic); the
     /// rest ride along on the steps these choose.
     pub n_err: usize,
@@ -93,6 +98,8 @@ impl RkCore {
             k: vec![vec![0.0; n]; stages],
             cont: vec![0.0; cont_vectors * n],
             stats: StepStats::default(),
+            err_vec: vec![0.0; n],
+            err_acc: vec![0.0; n],
             n_err: n,
             steps_since_reset: 0,
             ready: false,
@@ -241,6 +248,9 @@ impl RkCore {
             let err = S::error(self, rhs, h)?;
             let (accepted, h_new) = self.ctrl.decide(err, h.abs());
             if accepted {
+                for (a, e) in self.err_acc.iter_mut().zip(&self.err_vec) {
+                    *a += e.abs();
+                }
                 S::finish(self, rhs, h)?;
                 self.t_prev = self.t;
                 self.t = t_new;
@@ -282,6 +292,11 @@ impl RkCore {
         self.stats.rhs_evals += S::B.len() - 1;
         combine(out, &self.x_prev, h, S::B, &self.k[..S::B.len()]);
         std::mem::swap(&mut self.dx_prev, &mut self.k[0]);
+    }
+
+    /// Accumulated error estimates per component (see the field).
+    pub fn error_bound(&self) -> &[f64] {
+        &self.err_acc
     }
 
     /// The dense output of the last accepted step.
@@ -356,6 +371,10 @@ macro_rules! delegate_stepper_to_core {
 
         fn stats(&self) -> StepStats {
             self.core.stats
+        }
+
+        fn error_bound(&self) -> &[f64] {
+            self.core.error_bound()
         }
 
         fn set_error_components(&mut self, count: usize) {

@@ -129,6 +129,12 @@ pub trait Stepper {
     /// Counters since construction.
     fn stats(&self) -> StepStats;
 
+    /// Per component, the sum of the error estimates of the accepted steps since construction:
+    /// an estimate of the global error (it ignores how the flow amplifies or damps earlier
+    /// errors, and is zero for components the pair integrates exactly, such as polynomials of
+    /// low degree). Components outside the error norm carry zero.
+    fn error_bound(&self) -> &[f64];
+
     /// Let only the first `count` components steer the step size (error norm and first-step
     /// heuristic); the others are integrated on the steps those choose. Default: all. This is how
     /// sensitivities and loss quadratures ride along a primal trajectory without changing it.
