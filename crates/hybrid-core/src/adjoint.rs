@@ -62,6 +62,12 @@ fn forward_pass<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
     for (j, &e) in selected.iter().enumerate() {
         value += loss.event_time(j, r.events[e].t, p);
     }
+    if !value.is_finite() {
+        return Err(Error::NonFinite {
+            what: "loss".into(),
+            t: t_end,
+        });
+    }
     Ok((value, r, selected))
 }
 

@@ -299,6 +299,18 @@ pub fn forward_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
             aug.grad[j] += r.z_end[model.dims().states + nm + 1 + j];
         }
     }
+    if !aug.value.is_finite() {
+        return Err(Error::NonFinite {
+            what: "loss".into(),
+            t: t_end,
+        });
+    }
+    if let Some(j) = aug.grad.iter().position(|g| !g.is_finite()) {
+        return Err(Error::NonFinite {
+            what: format!("gradient component {j}"),
+            t: t0,
+        });
+    }
     Ok(Gradient {
         loss: aug.value,
         gradient: aug.grad,

@@ -163,14 +163,20 @@ impl Detector {
             }
             self.g_start[k] = g;
             let own = fired.iter().find(|e| e.guard == k);
-            // On zero: within what a few ulps of time move the guard, or, for a guard whose own
-            // jump was just applied, no further from zero than the located residual allows.
+            // On zero: exactly; for the guard whose own jump was just applied, no further from
+            // zero than the located residual allows; for another guard, within what eight ulps
+            // of time move it, on the side it is moving away from (a guard a rounding short of
+            // zero and moving towards it simply crosses next, as a located event).
+            let near = g.abs() <= time_ulps * gdot.abs();
             let on_zero = g == 0.0
-                || g.abs() <= time_ulps * gdot.abs()
-                || own.is_some_and(|e| {
-                    g.abs()
-                        <= 4.0 * e.g_minus.abs() + time_ulps * gdot.abs().max(e.gdot_minus.abs())
-                });
+                || match own {
+                    Some(e) => {
+                        g.abs()
+                            <= 4.0 * e.g_minus.abs()
+                                + time_ulps * gdot.abs().max(e.gdot_minus.abs())
+                    }
+                    None => near && sign(g) == sign(gdot),
+                };
             self.derived[k] = false;
             if !on_zero {
                 self.side[k] = sign(g);
