@@ -126,3 +126,81 @@ proptest! {
         }
     }
 }
+
+/// A long simulation (`t_end / τs = 800`, so the engine moves its exponent epoch twice, forward
+/// and backward) must still match the layered path, which has no epoch: guards the rescaling of
+/// every neuron's exponentials when the epoch moves.
+#[test]
+fn long_simulations_move_the_epoch_without_changing_spikes_or_gradients() {
+    let params = LifParams::default(); // τs = 5 ms
+    let t_end = 4000.0;
+    let mut ff = lif_network::FeedForwardNet::new(
+        3,
+        &[(4, LayerKind::Spiking), (2, LayerKind::Spiking)],
+        params,
+        t_end,
+    )
+    .unwrap();
+    let mut r = rng(11);
+    use rand::Rng;
+    ff.layers[0]
+        .weights
+        .iter_mut()
+        .for_each(|w| *w = r.gen_range(1.0..4.0));
+    ff.layers[1]
+        .weights
+        .iter_mut()
+        .for_each(|w| *w = r.gen_range(1.0..5.0));
+    let input: Vec<lif_network::InputSpike> = (0..400)
+        .map(|k| lif_network::InputSpike {
+            time: k as f64 * 9.7 + r.gen_range(0.0..5.0),
+            source: r.gen_range(0..3),
+        })
+        .collect();
+    let net = Network::from_feed_forward(&ff).unwrap();
+    let mut ws = Workspace::new();
+    ff.forward(&input, Observe::default(), &mut ws).unwrap();
+    let mut nws = NetworkWorkspace::new();
+    net.forward(&input, &[], &mut nws).unwrap();
+    assert_eq!(nws.spikes().len(), ws.spike_count());
+    let late = nws.spikes().iter().filter(|s| s.time > 3000.0).count();
+    assert!(
+        late > 10,
+        "spikes must continue past the epoch moves ({late})"
+    );
+    let mut cot = Cotangents::zeros_for(&ws);
+    let mut ncot = NetworkCotangents::zeros_for(&nws);
+    let mut count = [0usize; 6];
+    for (k, s) in nws.spikes().iter().enumerate() {
+        let (l, j) = net.locate(s.neuron as usize).unwrap();
+        let g = s.neuron as usize;
+        let idx = ws.first_spike_index(l, j).unwrap() + count[g];
+        count[g] += 1;
+        assert!(
+            (ws.spikes(l)[idx].time - s.time).abs() <= 1e-9,
+            "{} vs {}",
+            ws.spikes(l)[idx].time,
+            s.time
+        );
+        if l == 1 {
+            cot.spike_times[1][idx] = 1.0;
+            ncot.spike_times[k] = 1.0;
+        }
+    }
+    let mut g_ff = ff.zero_gradient();
+    ff.backward(&mut ws, &cot, &mut g_ff).unwrap();
+    let mut g = net.zero_gradient();
+    net.backward(&mut nws, &ncot, &mut g).unwrap();
+    for (l, layer) in ff.layers.iter().enumerate() {
+        let scale = g_ff[l].iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        for pre in 0..layer.n_in {
+            for post in 0..layer.n_out {
+                let (a, b) = (
+                    g[l][pre * layer.n_out + post],
+                    g_ff[l][post * layer.n_in + pre],
+                );
+                assert!((a - b).abs() <= 1e-8 * scale, "layer {l}: {a} vs {b}");
+            }
+        }
+    }
+}
