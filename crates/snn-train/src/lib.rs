@@ -7,7 +7,7 @@
 //! - [`encoding`]: latency codes and input dropout; [`datasets`]: encoded splits;
 //! - [`model`]: what training needs from a network; [`snn`]: the `lif-network` classifier,
 //!   [`recurrent`] its recurrent hidden population on the event-driven engine;
-//! - [`init`], [`optim`] (Adam), [`train`] (deterministic parallel minibatches), [`evaluate`];
+//! - [`init`], [`optim`] (Adam), [`train`] (deterministic parallel minibatches), [`trainer`] (the resumable loop), [`evaluate`];
 //! - [`config`] (Table 3 defaults), [`run`] (a run directory), [`checkpoint`] and [`store`]
 //!   (safetensors, atomic writes), [`report`] (CSV, JSON, SVG).
 
@@ -31,6 +31,7 @@ pub mod snn;
 pub mod source;
 pub mod store;
 pub mod train;
+pub mod trainer;
 pub mod yinyang;
 
 #[cfg(test)]

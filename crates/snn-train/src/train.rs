@@ -2,13 +2,8 @@
 //! batch evaluated in parallel and their gradients summed in batch order, so that a seed fixes
 //! the result whatever the number of threads.
 //!
-//! The loop is resumable: a [`Trainer`] holds everything that changes during training apart from
-//! the weights (Adam's state and a [`TrainState`]: epochs done, minibatches done in the current
-//! epoch, running metrics). The random streams (shuffles, dropout) are pure functions of
-//! `(seed, epoch, example)`, so they need no state of their own: a run stopped after any
-//! minibatch and restarted from its checkpoint continues bit for bit.
-
-use std::time::Instant;
+//! The epoch-by-epoch, resumable driver of this step is [`crate::trainer`]; [`train`] runs it
+//! from scratch to the last epoch.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -18,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::encoding::{drop_spikes, validate_dropout};
 use crate::error::{Result, TrainError};
-use crate::evaluate::{evaluate_with_progress, Evaluation, Tally};
 use crate::model::{Dataset, Model, SampleOutcome, SamplePrediction};
-use crate::optim::{Adam, AdamOptions, AdamState};
+use crate::optim::{Adam, AdamOptions};
+pub use crate::trainer::{BatchProgress, EpochEnd, Observer, PartialEpoch, TrainState, Trainer};
 
 /// Options of the training loop.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -109,71 +104,6 @@ pub struct EpochMetrics {
     pub seconds: f64,
 }
 
-/// Where an epoch stands after a minibatch, for progress reports.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BatchProgress {
-    /// Epoch number, from 1.
-    pub epoch: usize,
-    /// Minibatches done in this epoch.
-    pub batch: usize,
-    /// Minibatches in the epoch.
-    pub n_batches: usize,
-    /// Training examples seen so far in this epoch.
-    pub samples: usize,
-    /// Network spikes emitted by those examples.
-    pub spikes: usize,
-}
-
-/// Receives progress of the training loop; every method defaults to doing nothing.
-pub trait Observer {
-    /// An epoch of `n_batches` minibatches starts (or resumes after `done` of them).
-    fn epoch_started(&mut self, _epoch: usize, _n_batches: usize, _done: usize) {}
-    /// A minibatch step is done.
-    fn batch_finished(&mut self, _progress: &BatchProgress) {}
-    /// `done` of `n` validation examples are scored.
-    fn validation_progress(&mut self, _done: usize, _n: usize) {}
-    /// An epoch is done, with its metrics (called by whoever drives [`Trainer::run_epoch`],
-    /// after adding what it measures itself, such as the test accuracy).
-    fn epoch_finished(&mut self, _metrics: &EpochMetrics) {}
-    /// A step of the run outside the loop (loading data, writing files).
-    fn message(&mut self, _text: &str) {}
-    /// Something the user should know (e.g. a silent network).
-    fn warning(&mut self, _text: &str) {}
-}
-
-impl Observer for () {}
-
-/// Running metrics of an unfinished epoch, kept in a checkpoint.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PartialEpoch {
-    /// Sums over the examples seen so far.
-    pub tally: Tally,
-    /// Seconds spent in the epoch before the checkpoint.
-    pub seconds: f64,
-}
-
-/// Where training stands, apart from the weights and Adam's moments.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct TrainState {
-    /// Completed epochs.
-    pub epochs_done: usize,
-    /// Minibatches done in epoch `epochs_done + 1` (0 at an epoch boundary).
-    pub batches_done: usize,
-    /// Running metrics of that epoch when `batches_done > 0`.
-    pub partial: Option<PartialEpoch>,
-    /// Metrics of the completed epochs.
-    pub history: Vec<EpochMetrics>,
-}
-
-/// How an epoch ended.
-#[derive(Clone, Debug, PartialEq)]
-pub enum EpochEnd {
-    /// The epoch is complete, with its metrics.
-    Finished(EpochMetrics),
-    /// The stop request was seen between two minibatches; the state records the position.
-    Interrupted,
-}
-
 /// Purposes of the random streams derived from the seed.
 const STREAM_SHUFFLE: u64 = 1;
 const STREAM_DROPOUT: u64 = 2;
@@ -233,7 +163,7 @@ fn check_finite(o: &SampleOutcome, sample: usize, epoch: usize) -> Result<()> {
 
 /// One minibatch step: per-example gradients in parallel, summed in batch order, averaged, one
 /// Adam update. Returns the examples' predictions for the running metrics.
-fn batch_step<M: Model>(
+pub(crate) fn batch_step<M: Model>(
     model: &mut M,
     adam: &mut Adam,
     data: &Dataset,
@@ -289,137 +219,6 @@ fn batch_step<M: Model>(
     }
     adam.update(&mut model.params_mut(), &sum)?;
     Ok(predictions)
-}
-
-/// The minibatches of an epoch, in order: consecutive chunks of `order` (the last one smaller,
-/// or dropped with `drop_last`).
-fn minibatches<'a>(order: &'a [usize], options: &TrainOptions) -> Vec<&'a [usize]> {
-    order
-        .chunks(options.batch_size)
-        .filter(|b| !options.drop_last || b.len() == options.batch_size)
-        .collect()
-}
-
-/// The resumable training loop: options, Adam and the [`TrainState`].
-#[derive(Clone, Debug)]
-pub struct Trainer {
-    /// Loop options.
-    pub options: TrainOptions,
-    /// The optimiser.
-    pub adam: Adam,
-    /// Position and metrics so far.
-    pub state: TrainState,
-}
-
-impl Trainer {
-    /// A fresh run for parameter arrays of the given lengths.
-    pub fn new(options: TrainOptions, param_lengths: &[usize]) -> Result<Self> {
-        options.validate()?;
-        Ok(Self {
-            options,
-            adam: Adam::new(options.adam, param_lengths)?,
-            state: TrainState::default(),
-        })
-    }
-
-    /// A run continuing from a checkpoint's Adam state and position.
-    pub fn resume(
-        options: TrainOptions,
-        param_lengths: &[usize],
-        adam: AdamState,
-        state: TrainState,
-    ) -> Result<Self> {
-        options.validate()?;
-        let mut adam = Adam::restore(options.adam, param_lengths, adam)?;
-        adam.start_epoch(state.epochs_done + 1);
-        Ok(Self {
-            options,
-            adam,
-            state,
-        })
-    }
-
-    /// Trains epoch `state.epochs_done + 1` from minibatch `state.batches_done` on, then scores
-    /// the validation set. `stop` is asked before every minibatch; when it says yes the epoch is
-    /// left unfinished (the state records where) and [`EpochEnd::Interrupted`] is returned.
-    pub fn run_epoch<M: Model>(
-        &mut self,
-        model: &mut M,
-        train: &Dataset,
-        validation: &Dataset,
-        observer: &mut dyn Observer,
-        stop: &dyn Fn() -> bool,
-    ) -> Result<EpochEnd> {
-        let options = self.options;
-        train.validate()?;
-        if train.is_empty() {
-            return Err(TrainError::InvalidOption {
-                name: "training set size",
-                value: "0".into(),
-                reason: "training needs at least one example",
-            });
-        }
-        let epoch = self.state.epochs_done + 1;
-        let start = Instant::now();
-        self.adam.start_epoch(epoch);
-        let learning_rate = self.adam.learning_rate();
-        let order = epoch_order(train.len(), options.seed, epoch);
-        let batches = minibatches(&order, &options);
-        if batches.is_empty() {
-            return Err(TrainError::InvalidOption {
-                name: "batch-size",
-                value: options.batch_size.to_string(),
-                reason: "with --drop-last must not exceed the training set size",
-            });
-        }
-        let (mut tally, seconds_before) = match self.state.partial.take() {
-            Some(p) => (p.tally, p.seconds),
-            None => (Tally::new(train.n_classes), 0.0),
-        };
-        observer.epoch_started(epoch, batches.len(), self.state.batches_done);
-        for (b, batch) in batches.iter().enumerate().skip(self.state.batches_done) {
-            if stop() {
-                self.state.partial = Some(PartialEpoch {
-                    tally,
-                    seconds: seconds_before + start.elapsed().as_secs_f64(),
-                });
-                return Ok(EpochEnd::Interrupted);
-            }
-            let predictions = batch_step(model, &mut self.adam, train, &options, epoch, batch)?;
-            for (p, &i) in predictions.iter().zip(batch.iter()) {
-                tally.add(p, train.labels[i]);
-            }
-            self.state.batches_done = b + 1;
-            observer.batch_finished(&BatchProgress {
-                epoch,
-                batch: b + 1,
-                n_batches: batches.len(),
-                samples: tally.n,
-                spikes: tally.spikes,
-            });
-        }
-        let val: Evaluation = evaluate_with_progress(model, validation, &mut |done, n| {
-            observer.validation_progress(done, n)
-        })?;
-        let metrics = EpochMetrics {
-            epoch,
-            learning_rate,
-            train_loss: tally.mean_loss(),
-            train_infinite_loss: tally.infinite_loss as f64 / tally.n.max(1) as f64,
-            train_accuracy: tally.accuracy(),
-            spikes_per_sample: tally.spikes_per_sample(),
-            train_no_prediction: tally.no_prediction as f64 / tally.n.max(1) as f64,
-            validation_loss: val.mean_loss,
-            validation_infinite_loss: val.infinite_loss as f64 / val.n.max(1) as f64,
-            validation_accuracy: val.accuracy,
-            test_accuracy: None,
-            seconds: seconds_before + start.elapsed().as_secs_f64(),
-        };
-        self.state.epochs_done = epoch;
-        self.state.batches_done = 0;
-        self.state.history.push(metrics.clone());
-        Ok(EpochEnd::Finished(metrics))
-    }
 }
 
 /// Trains `model` on `train` for `options.epochs` epochs, evaluating on `validation` after each
@@ -558,74 +357,6 @@ mod tests {
         assert!((history[2].learning_rate - 0.05 * 0.95).abs() < 1e-15);
     }
 
-    fn resume_options() -> TrainOptions {
-        TrainOptions {
-            epochs: 4,
-            batch_size: 7,
-            seed: 5,
-            input_dropout: 0.25,
-            adam: AdamOptions {
-                lr: 0.02,
-                ..AdamOptions::default()
-            },
-            ..TrainOptions::default()
-        }
-    }
-
-    // Stopping after any minibatch and continuing from (weights, Adam state, TrainState) gives
-    // the same weights and metrics bit for bit as an uninterrupted run.
-    #[test]
-    fn interrupted_and_resumed_training_is_bit_identical() {
-        let data = separable_dataset(60, 3);
-        let options = resume_options();
-        let mut reference = SoftmaxOnSpikes::new(4, 3);
-        let full = train(&mut reference, &data, &data, &options, &mut ()).unwrap();
-
-        for stop_after in [3usize, 9, 17, 35] {
-            let mut model = SoftmaxOnSpikes::new(4, 3);
-            let mut trainer = Trainer::new(options, &model.param_lengths()).unwrap();
-            let calls = std::cell::Cell::new(0usize);
-            let stop = || {
-                calls.set(calls.get() + 1);
-                calls.get() > stop_after
-            };
-            loop {
-                match trainer
-                    .run_epoch(&mut model, &data, &data, &mut (), &stop)
-                    .unwrap()
-                {
-                    EpochEnd::Interrupted => break,
-                    EpochEnd::Finished(_) => assert!(trainer.state.epochs_done < 4),
-                }
-            }
-            // A new process: only the checkpointed values survive.
-            let (weights, adam, state) = (
-                model.weights.clone(),
-                trainer.adam.state(),
-                trainer.state.clone(),
-            );
-            let mut resumed = SoftmaxOnSpikes::new(4, 3);
-            resumed.weights = weights;
-            let mut trainer =
-                Trainer::resume(options, &resumed.param_lengths(), adam, state).unwrap();
-            while trainer.state.epochs_done < options.epochs {
-                trainer
-                    .run_epoch(&mut resumed, &data, &data, &mut (), &|| false)
-                    .unwrap();
-            }
-            assert_eq!(
-                resumed.weights, reference.weights,
-                "stop after {stop_after}"
-            );
-            for (a, b) in trainer.state.history.iter().zip(&full) {
-                assert_eq!(
-                    (a.train_loss, a.train_accuracy, a.validation_loss),
-                    (b.train_loss, b.train_accuracy, b.validation_loss)
-                );
-            }
-        }
-    }
-
     // Adam's first step is -η g/(|g| + ε): with ε of the order of the gradient it shows whether
     // the step was taken on the batch mean or on the batch sum (closed form per weight).
     #[test]
@@ -664,22 +395,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn drop_last_skips_the_smaller_minibatch() {
-        let order: Vec<usize> = (0..10).collect();
-        let keep = TrainOptions {
-            batch_size: 4,
-            ..TrainOptions::default()
-        };
-        assert_eq!(minibatches(&order, &keep).len(), 3);
-        let drop = TrainOptions {
-            drop_last: true,
-            ..keep
-        };
-        let batches = minibatches(&order, &drop);
-        assert_eq!(batches, vec![&order[0..4], &order[4..8]]);
     }
 
     #[test]
