@@ -56,13 +56,25 @@ fn steppers_do_not_allocate_after_construction() {
         first_step: 0.0,
         max_steps: 100_000,
     };
-    let mut dp5 = Dopri5::new(2, opts);
-    let mut dp8 = Dop853::new(2, opts);
-    let region = Region::new(GLOBAL);
-    let steps5 = run(&mut dp5);
-    let steps8 = run(&mut dp8);
-    let stats = region.change();
-    assert_eq!((steps5, steps8), (1000, 1000));
-    assert_eq!(stats.allocations, 0, "{stats:?}");
-    assert_eq!(stats.reallocations, 0, "{stats:?}");
+    // The allocator is global: the test harness's own thread may allocate now and then while
+    // the count runs (seen on a loaded machine: 4 allocations, 900 bytes). A per-step allocation
+    // would show in every repetition, so the smallest count of three must be zero.
+    let counts: Vec<_> = (0..3)
+        .map(|_| {
+            let mut dp5 = Dopri5::new(2, opts);
+            let mut dp8 = Dop853::new(2, opts);
+            let region = Region::new(GLOBAL);
+            let steps5 = run(&mut dp5);
+            let steps8 = run(&mut dp8);
+            let stats = region.change();
+            assert_eq!((steps5, steps8), (1000, 1000));
+            stats
+        })
+        .collect();
+    let least = counts
+        .iter()
+        .min_by_key(|s| s.allocations + s.reallocations)
+        .unwrap();
+    assert_eq!(least.allocations, 0, "{counts:?}");
+    assert_eq!(least.reallocations, 0, "{counts:?}");
 }
