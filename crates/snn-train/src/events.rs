@@ -62,7 +62,12 @@ pub fn read_events(path: &Path) -> Result<EventSet> {
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         ));
     }
-    let file = hdf5::File::open(path).map_err(|e| h5_error(path, "not an HDF5 file", e))?;
+    // Read-only, without HDF5's file lock: a reader needs none, and the lock fails on file
+    // systems without locking and while another process still holds a writer's descriptor.
+    let file = hdf5::File::with_options()
+        .with_fapl(|p| p.file_locking(false))
+        .open(path)
+        .map_err(|e| h5_error(path, "not an HDF5 file", e))?;
     let dataset = |name: &str| {
         file.dataset(name)
             .map_err(|e| h5_error(path, &format!("no dataset {name}"), e))
