@@ -18,8 +18,63 @@ use crate::error::{Result, TrainError};
 use crate::model::SampleOutcome;
 use crate::snn::SnnClassifier;
 
+/// Per thread: the engine network of the last call (its structure is reused, only the weights
+/// are copied in), the workspace and the cotangents.
+#[derive(Default)]
+struct Scratch {
+    net: Option<Network>,
+    ws: NetworkWorkspace,
+    cot: NetworkCotangents,
+}
+
 thread_local! {
-    static SCRATCH: RefCell<(NetworkWorkspace, NetworkCotangents)> = RefCell::default();
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
+/// Makes `cached` the engine network of `model` with `recurrent`: rebuilt if its structure
+/// differs, otherwise only the weights are copied in (in the synapse order of [`network`]).
+fn refresh(cached: &mut Option<Network>, model: &SnnClassifier, recurrent: &[f64]) {
+    let ff = &model.net;
+    let (hidden, out) = (&ff.layers[0], &ff.layers[1]);
+    let (n_in, h, n_out) = (ff.n_inputs, hidden.n_out, out.n_out);
+    let same = cached.as_ref().is_some_and(|net| {
+        net.n_inputs == n_in
+            && net.t_end == ff.t_end
+            && net.populations.len() == 2
+            && net.populations[0].size == h
+            && net.populations[0].params == ff.params
+            && net.populations[1].size == n_out
+            && net.populations[1].params == ff.params
+            && net.populations[1].spiking == (out.kind == LayerKind::Spiking)
+            && net.projections.len() == 3
+            && net.projections[0].weights.len() == n_in * h
+            && net.projections[1].weights.len() == h * (h - 1)
+            && net.projections[2].weights.len() == h * n_out
+    });
+    let Some(net) = cached.as_mut().filter(|_| same) else {
+        *cached = Some(network(model, recurrent));
+        return;
+    };
+    let w = &mut net.projections[0].weights;
+    for pre in 0..n_in {
+        for post in 0..h {
+            w[pre * h + post] = hidden.weights[post * n_in + pre];
+        }
+    }
+    let w = &mut net.projections[1].weights;
+    let mut s = 0;
+    for pre in 0..h {
+        for post in (0..h).filter(|&post| post != pre) {
+            w[s] = recurrent[post * h + pre];
+            s += 1;
+        }
+    }
+    let w = &mut net.projections[2].weights;
+    for pre in 0..h {
+        for post in 0..n_out {
+            w[pre * n_out + post] = out.weights[post * h + pre];
+        }
+    }
 }
 
 /// The engine network of `model` with hidden→hidden weights `recurrent` (`[post * h + pre]`):
@@ -65,14 +120,21 @@ pub(crate) fn outcome(
     label: usize,
     gradient: bool,
 ) -> Result<SampleOutcome> {
-    let net = network(model, recurrent);
     let h = model.net.layers[0].n_out;
     let n_out = model.net.layers[1].n_out;
     if label >= n_out {
         return Err(lif_network::LifError::LabelOutOfRange { label, n_out }.into());
     }
     SCRATCH.with(|s| {
-        let (ws, cot) = &mut *s.borrow_mut();
+        let Scratch { net, ws, cot } = &mut *s.borrow_mut();
+        refresh(net, model, recurrent);
+        let Some(net) = net.as_ref() else {
+            return Err(TrainError::InvalidOption {
+                name: "recurrent",
+                value: "network".into(),
+                reason: "could not be built",
+            });
+        };
         net.forward(input, &[], ws)?;
         cot.reset_for(ws);
         let (loss, prediction, skip) = match model.loss {
@@ -310,6 +372,24 @@ mod tests {
             }
         }
         assert_eq!(checked, 3, "too few samples with a finite loss");
+    }
+
+    // The per-thread network reused with other weights must equal the one built from them.
+    #[test]
+    fn reused_network_takes_the_new_weights() {
+        let c = config(WeightInit {
+            mean: 0.0,
+            std: 0.5,
+        });
+        let a = SnnClassifier::new(&c).unwrap();
+        let mut c2 = c.clone();
+        c2.train.seed += 1;
+        let b = SnnClassifier::new(&c2).unwrap();
+        let (ra, rb) = (a.recurrent.clone().unwrap(), b.recurrent.clone().unwrap());
+        assert_ne!(ra, rb);
+        let mut cached = Some(network(&a, &ra));
+        refresh(&mut cached, &b, &rb);
+        assert_eq!(cached.unwrap(), network(&b, &rb));
     }
 
     #[test]
