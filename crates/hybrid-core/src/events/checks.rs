@@ -108,3 +108,84 @@ pub(crate) fn check_differentiable(
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trajectory::EventKind;
+
+    fn record(t: f64, guard: usize, grazing: f64, immediate: bool) -> EventRecord {
+        EventRecord {
+            t,
+            kind: EventKind::Guard(guard),
+            mode_before: 0,
+            mode_after: 0,
+            x_minus: vec![0.0],
+            x_plus: vec![0.0],
+            g: 0.0,
+            gdot: -1.0,
+            grazing,
+            simultaneous: false,
+            immediate,
+        }
+    }
+
+    #[test]
+    fn zeno_check_refuses_close_events_of_one_guard_and_too_many_events() {
+        let opts = SolverOptions::default();
+        let mut z = ZenoCheck::new(2);
+        z.admit(0, 1.0, 1, &opts).unwrap();
+        z.admit(1, 1.0, 2, &opts).unwrap(); // another guard at the same time is fine
+        let e = z.admit(0, 1.0 + 1e-12, 3, &opts).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::EventsTooClose {
+                    guard: 0,
+                    count: 3,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let few = SolverOptions {
+            max_events: 3,
+            ..opts
+        };
+        let e = z.admit(1, 5.0, 4, &few).unwrap_err();
+        assert!(matches!(e, Error::TooManyEvents { count: 3, .. }), "{e:?}");
+    }
+
+    #[test]
+    fn first_non_differentiable_event_in_time_is_named() {
+        let opts = SolverOptions::default();
+        let fine = record(0.5, 0, 1e-9, false);
+        let grazing = record(1.0, 1, 1.0, false);
+        let released = record(2.0, 0, 0.0, true);
+        let on_obs = record(3.0, 0, 0.0, false);
+        assert!(check_differentiable(&[fine.clone()], &[], &[0.7], &opts).is_ok());
+        let e = check_differentiable(
+            &[fine.clone(), grazing.clone(), released.clone()],
+            &[],
+            &[],
+            &opts,
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::GrazingEvent { guard: 1, .. }), "{e:?}");
+        let e = check_differentiable(&[fine.clone(), released], &[], &[], &opts).unwrap_err();
+        assert!(matches!(e, Error::EventAtRestart { guard: 0, .. }), "{e:?}");
+        let e = check_differentiable(&[fine.clone(), on_obs], &[], &[1.0, 3.0], &opts).unwrap_err();
+        assert!(
+            matches!(e, Error::EventAtObservation { observation: 1, .. }),
+            "{e:?}"
+        );
+        let miss = NearMiss {
+            t: 0.2,
+            guard: 1,
+            g: 1e-12,
+            noise: 1e-12,
+        };
+        let e = check_differentiable(&[fine, grazing], &[miss], &[], &opts).unwrap_err();
+        assert!(matches!(e, Error::NearMiss { guard: 1, .. }), "{e:?}");
+    }
+}

@@ -385,3 +385,94 @@ impl Detector {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Dims, Scalar};
+
+    /// `[y, v]` with `ẏ = v`, `v̇ = −1`; guard `y − p0` in the direction given.
+    struct Line(Crossing);
+    impl HybridSystem for Line {
+        fn dims(&self) -> Dims {
+            Dims {
+                states: 2,
+                params: 1,
+                guards: 1,
+            }
+        }
+        fn initial_state<T: Scalar>(&self, _p: &[T], x0: &mut [T]) {
+            x0.fill(T::zero());
+        }
+        fn flow<T: Scalar>(&self, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
+            dx[0] = x[1];
+            dx[1] = -T::one();
+        }
+        fn guard<T: Scalar>(&self, _k: usize, _t: T, x: &[T], p: &[T]) -> T {
+            x[0] - p[0]
+        }
+        fn direction(&self, _k: usize) -> Crossing {
+            self.0
+        }
+        fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+            xp.copy_from_slice(x);
+        }
+    }
+
+    #[test]
+    fn crossing_needs_the_armed_side_and_reaching_zero() {
+        assert!(fires(Crossing::Rising, -1.0, 0.0));
+        assert!(!fires(Crossing::Rising, 1.0, -1.0));
+        assert!(fires(Crossing::Falling, 1.0, -2.0));
+        assert!(!fires(Crossing::Falling, 0.0, -2.0)); // not armed
+        assert!(fires(Crossing::Either, -1.0, 1.0) && fires(Crossing::Either, 1.0, -1.0));
+        assert!(into(Crossing::Rising, 1.0) && !into(Crossing::Falling, 1.0));
+    }
+
+    fn armed(dir: Crossing, y: f64, v: f64, own: bool) -> Result<(Vec<usize>, f64), Error> {
+        let mut d = Detector::new(1, 2, 2, 1);
+        let x = [y, v];
+        let f = [v, -1.0];
+        let fired = [Fired {
+            guard: 0,
+            g_minus: 0.0,
+            gdot_minus: v,
+        }];
+        let fired: &[Fired] = if own { &fired } else { &[] };
+        d.arm(&Line(dir), 0, 1.0, &x, &f, &[0.5], fired)?;
+        Ok((d.immediate.clone(), d.side[0]))
+    }
+
+    #[test]
+    fn a_guard_on_zero_takes_the_side_it_is_leaving_towards() {
+        // Exactly on zero, moving up: armed from above for a falling guard (it may come back).
+        assert_eq!(
+            armed(Crossing::Falling, 0.5, 1.0, false).unwrap(),
+            (vec![], 1.0)
+        );
+        // Moving down into a falling guard's direction: it fires at once ...
+        assert_eq!(
+            armed(Crossing::Falling, 0.5, -1.0, false).unwrap(),
+            (vec![0], -1.0)
+        );
+        // ... unless its own jump left it there: that would repeat forever.
+        let e = armed(Crossing::Falling, 0.5, -1.0, true).unwrap_err();
+        assert!(matches!(e, Error::Retrigger { guard: 0, .. }), "{e:?}");
+        // ġ = 0: the side comes from g̈ = −1, so a falling guard fires at once.
+        assert_eq!(
+            armed(Crossing::Falling, 0.5, 0.0, false).unwrap(),
+            (vec![0], -1.0)
+        );
+        // A rounding short of zero and moving towards it: an ordinary crossing to come.
+        let short = 0.5 - 1e-16;
+        assert_eq!(
+            armed(Crossing::Rising, short, 1.0, false).unwrap(),
+            (vec![], -1.0)
+        );
+        // Clearly away from zero: its sign.
+        assert_eq!(
+            armed(Crossing::Rising, 2.0, -1.0, false).unwrap(),
+            (vec![], 1.0)
+        );
+    }
+}

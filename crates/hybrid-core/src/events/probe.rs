@@ -164,3 +164,65 @@ impl GuardProbe {
         (gdot, if kappa.is_nan() { f64::INFINITY } else { kappa })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Crossing, Dims, Scalar};
+
+    /// `[y, v]` under gravity `p0` and a drag `p1 v`; guard `y − t²` (time dependent).
+    struct Thrown;
+    impl HybridSystem for Thrown {
+        fn dims(&self) -> Dims {
+            Dims {
+                states: 2,
+                params: 2,
+                guards: 1,
+            }
+        }
+        fn initial_state<T: Scalar>(&self, _p: &[T], x0: &mut [T]) {
+            x0.fill(T::zero());
+        }
+        fn flow<T: Scalar>(&self, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+            dx[0] = x[1];
+            dx[1] = -p[0] - p[1] * x[1];
+        }
+        fn guard<T: Scalar>(&self, _k: usize, t: T, x: &[T], _p: &[T]) -> T {
+            x[0] - t * t
+        }
+        fn direction(&self, _k: usize) -> Crossing {
+            Crossing::Falling
+        }
+        fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+            xp.copy_from_slice(x);
+        }
+    }
+
+    #[test]
+    fn rates_are_the_guards_first_and_second_time_derivatives_along_the_flow() {
+        // g = y − t², ġ = v − 2t, g̈ = −p0 − p1 v − 2.
+        let (t, x, p) = (0.5, [2.0, 3.0], [9.0, 0.5]);
+        let mut probe = GuardProbe::new(2, 2);
+        let (g, gdot) = probe.rate(&Thrown, 0, 0, t, &x, &p);
+        assert_eq!((g, gdot), (2.0 - 0.25, 3.0 - 1.0));
+        let (g2, gdot2, gddot) = probe.second_rate(&Thrown, 0, 0, t, &x, &p);
+        assert_eq!((g2, gdot2), (g, gdot));
+        assert!((gddot - (-9.0 - 1.5 - 2.0)).abs() < 1e-14, "{gddot}");
+    }
+
+    #[test]
+    fn grazing_index_is_curvature_times_noise_over_squared_rate() {
+        let (t, x, p) = (0.5, [2.0, 3.0], [9.0, 0.5]);
+        let err = [1e-9, 5e-9];
+        let mut probe = GuardProbe::new(2, 2);
+        // ∂g/∂y = 1, ∂g/∂v = 0: σ_g = err_y + 16 ε |y|.
+        let sigma = probe.noise(&Thrown, 0, 0, t, &x, &p, &err);
+        assert_eq!(sigma, 1e-9 + 16.0 * f64::EPSILON * 2.0);
+        let (gdot, kappa) = probe.grazing_index(&Thrown, 0, 0, t, &x, &p, &err);
+        assert_eq!(gdot, 2.0);
+        assert!((kappa - 12.5 * sigma / 4.0).abs() < 1e-12 * kappa);
+        // At ġ = 0 the index is infinite.
+        let (_, at_rest) = probe.grazing_index(&Thrown, 0, 0, t, &[2.0, 1.0], &p, &err);
+        assert_eq!(at_rest, f64::INFINITY);
+    }
+}
