@@ -163,7 +163,7 @@ mod tests {
         let grazing = record(1.0, 1, 1.0, false);
         let released = record(2.0, 0, 0.0, true);
         let on_obs = record(3.0, 0, 0.0, false);
-        assert!(check_differentiable(&[fine.clone()], &[], &[0.7], &opts).is_ok());
+        assert!(check_differentiable(std::slice::from_ref(&fine), &[], &[0.7], &opts).is_ok());
         let e = check_differentiable(
             &[fine.clone(), grazing.clone(), released.clone()],
             &[],
