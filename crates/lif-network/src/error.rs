@@ -171,6 +171,18 @@ pub enum LifError {
         /// Name of the population.
         population: String,
     },
+    /// A parameter of a population of a [`crate::engine::Network`] is out of range.
+    #[error("population `{population}`: invalid parameter `{name}` = {value}: {requirement}")]
+    InvalidPopulationParameter {
+        /// Name of the population.
+        population: String,
+        /// Name of the parameter (`tau_mem`, `tau_syn`, `threshold`, `refractory`).
+        name: &'static str,
+        /// Its value.
+        value: f64,
+        /// What it must satisfy.
+        requirement: &'static str,
+    },
     /// A projection of a [`crate::engine::Network`] is malformed.
     #[error("projection {projection} (into `{target}`): {problem}")]
     InvalidProjection {

@@ -262,18 +262,31 @@ impl Network {
             });
         }
         for pop in &self.populations {
-            pop.params.validate()?;
+            let named = |e| match e {
+                LifError::InvalidParameter {
+                    name,
+                    value,
+                    requirement,
+                } => LifError::InvalidPopulationParameter {
+                    population: pop.name.clone(),
+                    name,
+                    value,
+                    requirement,
+                },
+                other => other,
+            };
+            pop.params.validate().map_err(named)?;
             if pop.size == 0 {
                 return Err(LifError::EmptyPopulation {
                     population: pop.name.clone(),
                 });
             }
             if !(pop.refractory.is_finite() && pop.refractory >= 0.0) {
-                return Err(LifError::InvalidParameter {
+                return Err(named(LifError::InvalidParameter {
                     name: "refractory",
                     value: pop.refractory,
                     requirement: "finite and >= 0",
-                });
+                }));
             }
         }
         for (index, proj) in self.projections.iter().enumerate() {
