@@ -40,6 +40,17 @@ impl GuardProbe {
         }
     }
 
+    /// Seed the dual state with `x` (derivative part `dir`, or zero) and the parameters with `p`
+    /// (derivative part zero).
+    fn seed(&mut self, x: &[f64], dir: Option<&[f64]>, p: &[f64]) {
+        for (i, (d, &v)) in self.xd.iter_mut().zip(x).enumerate() {
+            *d = Dual64::new(v, dir.map_or(0.0, |r| r[i]));
+        }
+        for (d, &v) in self.pd.iter_mut().zip(p) {
+            *d = Dual64::new(v, 0.0);
+        }
+    }
+
     /// `(g, ġ)` of guard `k` in mode `q` at `(t, x)`, for the flow value `f` at that point.
     pub fn rate_with_flow<M: HybridSystem + ?Sized>(
         &mut self,
@@ -51,12 +62,7 @@ impl GuardProbe {
         f: &[f64],
         p: &[f64],
     ) -> (f64, f64) {
-        for ((d, &v), &r) in self.xd.iter_mut().zip(x).zip(f) {
-            *d = Dual64::new(v, r);
-        }
-        for (d, &v) in self.pd.iter_mut().zip(p) {
-            *d = Dual64::new(v, 0.0);
-        }
+        self.seed(x, Some(f), p);
         let g = model.guard_in_mode(q, k, Dual64::new(t, 1.0), &self.xd, &self.pd);
         (g.re, g.eps)
     }
@@ -90,12 +96,9 @@ impl GuardProbe {
     ) -> (f64, f64, f64) {
         model.flow_in_mode(q, t, x, p, &mut self.f);
         // ḟ = f_t + f_x f by one dual evaluation along (1, f).
-        for ((d, &v), &r) in self.xd.iter_mut().zip(x).zip(&self.f) {
-            *d = Dual64::new(v, r);
-        }
-        for (d, &v) in self.pd.iter_mut().zip(p) {
-            *d = Dual64::new(v, 0.0);
-        }
+        let f = std::mem::take(&mut self.f);
+        self.seed(x, Some(&f), p);
+        self.f = f;
         model.flow_in_mode(q, Dual64::new(t, 1.0), &self.xd, &self.pd, &mut self.fd);
         for (o, d) in self.fdot.iter_mut().zip(&self.fd) {
             *o = d.eps;
@@ -123,12 +126,7 @@ impl GuardProbe {
         p: &[f64],
         err: &[f64],
     ) -> f64 {
-        for (d, &v) in self.xd.iter_mut().zip(x) {
-            *d = Dual64::new(v, 0.0);
-        }
-        for (d, &v) in self.pd.iter_mut().zip(p) {
-            *d = Dual64::new(v, 0.0);
-        }
+        self.seed(x, None, p);
         let td = Dual64::new(t, 0.0);
         let mut sigma = 0.0;
         for i in 0..x.len() {
