@@ -236,8 +236,7 @@ impl<M: HybridSystem + ?Sized, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
             let x = &self.z[..n];
             let err = &self.stepper.error_bound()[..n];
             let probe = self.detector.probe();
-            let (g, _) = probe.rate(model, q, k, tau, x, p);
-            let (gdot, grazing) = probe.grazing_index(model, q, k, tau, x, p, err);
+            let (g, gdot, grazing) = probe.grazing_index(model, q, k, tau, x, p, err);
             model.jump_in_mode(q, k, tau, x, p, &mut self.xp);
             if self.xp.iter().any(|v| !v.is_finite()) {
                 return Err(non_finite("state after jump", tau));

@@ -3,7 +3,7 @@
 
 use crate::engine::{run, with_stepper, Augment};
 use crate::event_partials::{event_partials, event_time_partials};
-use crate::events::checks::check_differentiable;
+use crate::events::checks::{check_differentiable, refusal};
 use crate::loss::scalar_partials;
 use crate::ode::StepStats;
 use crate::trajectory::{max_grazing, min_abs_gdot, EventRecord};
@@ -140,7 +140,10 @@ impl<M: HybridSystem + ?Sized, L: Loss + ?Sized> Augment<M> for ForwardAugment<'
         z: &mut [f64],
     ) -> Result<(), Error> {
         let (n, m) = (self.n, self.m);
-        if record.immediate || !(record.grazing <= self.opts.grazing_limit) {
+        let refused = record
+            .guard()
+            .is_some_and(|k| refusal(record, k, &self.opts).is_some());
+        if refused {
             // Not differentiable: the pass is refused once the run ends (`check_differentiable`,
             // which names the first such event); keep `S` finite until then.
             self.event_s

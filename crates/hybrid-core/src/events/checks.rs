@@ -47,6 +47,26 @@ impl ZenoCheck {
     }
 }
 
+/// Why the event itself (whatever the loss) admits no gradient: released at a restart point, or
+/// grazing. `None` for a differentiable guard event.
+pub(crate) fn refusal(e: &EventRecord, guard: usize, opts: &SolverOptions) -> Option<Error> {
+    if e.immediate {
+        return Some(Error::EventAtRestart {
+            t: e.t,
+            guard,
+            g: e.g,
+            gdot: e.gdot,
+        });
+    }
+    (!(e.grazing <= opts.grazing_limit)).then_some(Error::GrazingEvent {
+        t: e.t,
+        guard,
+        gdot: e.gdot,
+        index: e.grazing,
+        limit: opts.grazing_limit,
+    })
+}
+
 /// Refuse a gradient through events at which the loss is not differentiable, naming the first in
 /// time: an event that fired at a restart point (its guard sat on zero at `t0` or right after
 /// another jump), an event at an observation time, a grazing event (grazing index above
@@ -71,22 +91,8 @@ pub(crate) fn check_differentiable(
             return Err(miss_error(m));
         }
         let Some(guard) = e.guard() else { continue };
-        if e.immediate {
-            return Err(Error::EventAtRestart {
-                t: e.t,
-                guard,
-                g: e.g,
-                gdot: e.gdot,
-            });
-        }
-        if !(e.grazing <= opts.grazing_limit) {
-            return Err(Error::GrazingEvent {
-                t: e.t,
-                guard,
-                gdot: e.gdot,
-                index: e.grazing,
-                limit: opts.grazing_limit,
-            });
+        if let Some(err) = refusal(e, guard, opts) {
+            return Err(err);
         }
         let tol = opts.simultaneity_tolerance * e.t.abs().max(1.0);
         while oi < observation_times.len() && observation_times[oi] < e.t - tol {

@@ -287,11 +287,15 @@ impl Detector {
             if !fires(dir, side, -side) {
                 continue; // not watched from this side
             }
-            let f_start = std::mem::take(&mut self.f_start);
-            let (_, rate_a) =
-                self.probe
-                    .rate_with_flow(model, q, k, ta, &stepper.x_prev()[..n], &f_start, p);
-            self.f_start = f_start;
+            let (_, rate_a) = self.probe.rate_with_flow(
+                model,
+                q,
+                k,
+                ta,
+                &stepper.x_prev()[..n],
+                &self.f_start,
+                p,
+            );
             let (_, rate_b) = self.probe.rate_with_flow(
                 model,
                 q,

@@ -14,6 +14,17 @@
 use crate::HybridSystem;
 use num_dual::{Dual2_64, Dual64};
 
+/// Seed the dual state `xd` with `x` (derivative part `dir`, or zero) and the parameters `pd`
+/// with `p` (derivative part zero).
+fn seed(xd: &mut [Dual64], pd: &mut [Dual64], x: &[f64], dir: Option<&[f64]>, p: &[f64]) {
+    for (i, (d, &v)) in xd.iter_mut().zip(x).enumerate() {
+        *d = Dual64::new(v, dir.map_or(0.0, |r| r[i]));
+    }
+    for (d, &v) in pd.iter_mut().zip(p) {
+        *d = Dual64::new(v, 0.0);
+    }
+}
+
 /// Scratch for guard probes on a system of `n` states and `m` parameters.
 pub(crate) struct GuardProbe {
     f: Vec<f64>,
@@ -40,17 +51,6 @@ impl GuardProbe {
         }
     }
 
-    /// Seed the dual state with `x` (derivative part `dir`, or zero) and the parameters with `p`
-    /// (derivative part zero).
-    fn seed(&mut self, x: &[f64], dir: Option<&[f64]>, p: &[f64]) {
-        for (i, (d, &v)) in self.xd.iter_mut().zip(x).enumerate() {
-            *d = Dual64::new(v, dir.map_or(0.0, |r| r[i]));
-        }
-        for (d, &v) in self.pd.iter_mut().zip(p) {
-            *d = Dual64::new(v, 0.0);
-        }
-    }
-
     /// `(g, ġ)` of guard `k` in mode `q` at `(t, x)`, for the flow value `f` at that point.
     pub fn rate_with_flow<M: HybridSystem + ?Sized>(
         &mut self,
@@ -62,26 +62,9 @@ impl GuardProbe {
         f: &[f64],
         p: &[f64],
     ) -> (f64, f64) {
-        self.seed(x, Some(f), p);
+        seed(&mut self.xd, &mut self.pd, x, Some(f), p);
         let g = model.guard_in_mode(q, k, Dual64::new(t, 1.0), &self.xd, &self.pd);
         (g.re, g.eps)
-    }
-
-    /// `(g, ġ)` of guard `k` in mode `q` at `(t, x)`, evaluating the flow there.
-    pub fn rate<M: HybridSystem + ?Sized>(
-        &mut self,
-        model: &M,
-        q: usize,
-        k: usize,
-        t: f64,
-        x: &[f64],
-        p: &[f64],
-    ) -> (f64, f64) {
-        let mut f = std::mem::take(&mut self.f);
-        model.flow_in_mode(q, t, x, p, &mut f);
-        let r = self.rate_with_flow(model, q, k, t, x, &f, p);
-        self.f = f;
-        r
     }
 
     /// `(g, ġ, g̈)` of guard `k` in mode `q` at `(t, x)`.
@@ -96,9 +79,7 @@ impl GuardProbe {
     ) -> (f64, f64, f64) {
         model.flow_in_mode(q, t, x, p, &mut self.f);
         // ḟ = f_t + f_x f by one dual evaluation along (1, f).
-        let f = std::mem::take(&mut self.f);
-        self.seed(x, Some(&f), p);
-        self.f = f;
+        seed(&mut self.xd, &mut self.pd, x, Some(&self.f), p);
         model.flow_in_mode(q, Dual64::new(t, 1.0), &self.xd, &self.pd, &mut self.fd);
         for (o, d) in self.fdot.iter_mut().zip(&self.fd) {
             *o = d.eps;
@@ -126,7 +107,7 @@ impl GuardProbe {
         p: &[f64],
         err: &[f64],
     ) -> f64 {
-        self.seed(x, None, p);
+        seed(&mut self.xd, &mut self.pd, x, None, p);
         let td = Dual64::new(t, 0.0);
         let mut sigma = 0.0;
         for i in 0..x.len() {
@@ -144,7 +125,7 @@ impl GuardProbe {
     /// `σ_g` moves the event by `σ_g/ġ` and changes `ġ` by `g̈ σ_g/ġ`: `κ` is the relative error
     /// of `ġ`, hence of every sensitivity that divides by it. It is dimensionless (guard units and
     /// time units cancel) and grows without bound as the event approaches grazing. `err` is the
-    /// integrator's error estimate per state (see [`Self::noise`]). Returns `(ġ, κ)`.
+    /// integrator's error estimate per state (see [`Self::noise`]). Returns `(g, ġ, κ)`.
     pub fn grazing_index<M: HybridSystem + ?Sized>(
         &mut self,
         model: &M,
@@ -154,12 +135,12 @@ impl GuardProbe {
         x: &[f64],
         p: &[f64],
         err: &[f64],
-    ) -> (f64, f64) {
-        let (_, gdot, gddot) = self.second_rate(model, q, k, t, x, p);
+    ) -> (f64, f64, f64) {
+        let (g, gdot, gddot) = self.second_rate(model, q, k, t, x, p);
         let sigma = self.noise(model, q, k, t, x, p, err);
         let kappa = gddot.abs() * sigma / (gdot * gdot);
-        // 0/0 (a guard flat in x and t) is no event at all; keep it out of the comparison.
-        (gdot, if kappa.is_nan() { f64::INFINITY } else { kappa })
+        // 0/0 (ġ = 0 with g̈ σ_g = 0): a tangency the index cannot weigh, so it counts as grazing.
+        (g, gdot, if kappa.is_nan() { f64::INFINITY } else { kappa })
     }
 }
 
@@ -201,7 +182,7 @@ mod tests {
         // g = y − t², ġ = v − 2t, g̈ = −p0 − p1 v − 2.
         let (t, x, p) = (0.5, [2.0, 3.0], [9.0, 0.5]);
         let mut probe = GuardProbe::new(2, 2);
-        let (g, gdot) = probe.rate(&Thrown, 0, 0, t, &x, &p);
+        let (g, gdot) = probe.rate_with_flow(&Thrown, 0, 0, t, &x, &[3.0, -10.5], &p);
         assert_eq!((g, gdot), (2.0 - 0.25, 3.0 - 1.0));
         let (g2, gdot2, gddot) = probe.second_rate(&Thrown, 0, 0, t, &x, &p);
         assert_eq!((g2, gdot2), (g, gdot));
@@ -216,11 +197,11 @@ mod tests {
         // ∂g/∂y = 1, ∂g/∂v = 0: σ_g = err_y + 16 ε |y|.
         let sigma = probe.noise(&Thrown, 0, 0, t, &x, &p, &err);
         assert_eq!(sigma, 1e-9 + 16.0 * f64::EPSILON * 2.0);
-        let (gdot, kappa) = probe.grazing_index(&Thrown, 0, 0, t, &x, &p, &err);
-        assert_eq!(gdot, 2.0);
+        let (g, gdot, kappa) = probe.grazing_index(&Thrown, 0, 0, t, &x, &p, &err);
+        assert_eq!((g, gdot), (1.75, 2.0));
         assert!((kappa - 12.5 * sigma / 4.0).abs() < 1e-12 * kappa);
         // At ġ = 0 the index is infinite.
-        let (_, at_rest) = probe.grazing_index(&Thrown, 0, 0, t, &[2.0, 1.0], &p, &err);
+        let (_, _, at_rest) = probe.grazing_index(&Thrown, 0, 0, t, &[2.0, 1.0], &p, &err);
         assert_eq!(at_rest, f64::INFINITY);
     }
 }

@@ -248,7 +248,8 @@ impl RkCore {
             let err = S::error(self, rhs, h)?;
             let (accepted, h_new) = self.ctrl.decide(err, h.abs());
             if accepted {
-                for (a, e) in self.err_acc.iter_mut().zip(&self.err_vec) {
+                let n_err = self.n_err;
+                for (a, e) in self.err_acc[..n_err].iter_mut().zip(&self.err_vec) {
                     *a += e.abs();
                 }
                 S::finish(self, rhs, h)?;
