@@ -46,7 +46,7 @@ fn check(opts: &SolverOptions) {
     let (_, dual) = dual_gradient(&P, &TIMES, &HEIGHTS);
     let adj = adjoint_gradient(&P, T_END, &loss, opts).expect("adjoint gradient");
     let fwd = forward_gradient(&P, T_END, &loss, opts).expect("forward gradient");
-    println!("loss {l_floor:.15e}, gradient (by hand) {floor:.15e?}");
+    println!("loss {l_floor:.15e}, gradient (by hand) {floor:?}");
     for (name, got, tol) in [
         ("closed form by dual numbers", &dual[..], 1e-13),
         ("adjoint", &adj.gradient[..], 1e-10),
