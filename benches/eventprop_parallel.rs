@@ -10,7 +10,7 @@
 //!   cost of an event does not depend on which pixel it comes from.
 //!
 //! Throughput unit: synaptic events, `Σ_layers (input events of the layer) × (neurons of the
-//! layer)` (`Workspace::synaptic_events`), per second; the backward pass walks the same events.
+//! layer)` (`NetworkWorkspace::synaptic_events`), per second; the backward pass walks the same events.
 //! The batch is cut into one contiguous chunk per thread, each with its own workspace(s) and
 //! gradient buffer, as a training loop does (the final sum of the per-thread gradients is not
 //! timed). `forward` times the forward pass of the whole batch; `backward` the backward pass of
@@ -23,7 +23,7 @@
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use lif_network::eventprop::{Cotangents, Observe, SampleScratch, Workspace};
+use lif_network::eventprop::{NetworkCotangents, NetworkWorkspace, Observe, SampleScratch};
 use lif_network::{FeedForwardNet, InputSpike, Loss};
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
@@ -83,8 +83,8 @@ fn mnist_like() -> Setup {
 
 /// One sample's forward record, cotangents and the chunk it belongs to.
 struct Record {
-    ws: Workspace,
-    cot: Cotangents,
+    ws: NetworkWorkspace,
+    cot: NetworkCotangents,
 }
 
 fn pool(threads: usize) -> ThreadPool {
@@ -101,19 +101,19 @@ fn bench_setup(c: &mut Criterion, s: &Setup, thread_counts: &[usize]) {
         .iter()
         .zip(&s.losses)
         .map(|(input, loss)| {
-            let mut ws = Workspace::new();
+            let mut ws = NetworkWorkspace::new();
             let observe = Observe {
                 probes: &[],
                 silent_output_maxima: matches!(loss, Loss::FirstSpikeSilentRemedy { .. }),
             };
             s.net.forward(input, observe, &mut ws).expect("forward");
-            let mut cot = Cotangents::default();
+            let mut cot = NetworkCotangents::default();
             loss.cotangents(&s.net, &ws, &mut cot).expect("cotangents");
             Record { ws, cot }
         })
         .collect();
     let events: usize = records.iter().map(|r| r.ws.synaptic_events()).sum();
-    let spikes: usize = records.iter().map(|r| r.ws.spike_count()).sum();
+    let spikes: usize = records.iter().map(|r| r.ws.spikes().len()).sum();
     let in_spikes: usize = s.inputs.iter().map(Vec::len).sum();
     println!(
         "{}: batch of {n}; per sample {:.1} input spikes, {:.1} network spikes, {:.0} synaptic events",

@@ -19,8 +19,8 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use hybrid_core::{adjoint_gradient, forward_gradient, simulate, SolverOptions};
 use lif_network::eventprop::{
-    Cotangents, Observe, RecurrentGradient, RecurrentProbe, RecurrentWorkspace, VoltageProbe,
-    Workspace,
+    NetworkCotangents, NetworkWorkspace, NeuronProbe, Observe, RecurrentGradient, RecurrentProbe,
+    RecurrentWorkspace,
 };
 use lif_network::generic::{
     layer_offsets, recurrent_gradient, spike_counts, LifNetwork, SpikeVoltageLoss,
@@ -95,9 +95,9 @@ fn max_rel_dev(a: &[f64], b: &[f64]) -> f64 {
 fn eventprop_ff(
     net: &FeedForwardNet,
     input: &[InputSpike],
-    probes: &[VoltageProbe],
-    ws: &mut Workspace,
-    cot: &mut Cotangents,
+    probes: &[NeuronProbe],
+    ws: &mut NetworkWorkspace,
+    cot: &mut NetworkCotangents,
     grad: &mut [Vec<f64>],
 ) {
     net.forward(
@@ -110,8 +110,10 @@ fn eventprop_ff(
     )
     .expect("eventprop forward");
     cot.reset_for(ws);
-    let out = net.layers.len() - 1;
-    cot.spike_times[out].fill(1.0);
+    let first_out = net.layer_offset(net.layers.len() - 1) as u32;
+    for (c, s) in cot.spike_times.iter_mut().zip(ws.spikes()) {
+        *c = if s.neuron >= first_out { 1.0 } else { 0.0 };
+    }
     cot.probes.fill(1.0);
     grad.iter_mut().for_each(|g| g.fill(0.0));
     net.backward(ws, cot, grad).expect("eventprop backward");
@@ -130,9 +132,9 @@ fn feed_forward(c: &mut Criterion, opts: &SolverOptions) {
     let out = net.layers.len() - 1;
     let offsets = layer_offsets(&net);
     let n_out = net.output().expect("a layer").n_out;
-    let probes: Vec<VoltageProbe> = (0..n_out)
-        .map(|neuron| VoltageProbe {
-            layer: out,
+    let probes: Vec<NeuronProbe> = (0..n_out)
+        .map(|neuron| NeuronProbe {
+            population: out,
             neuron,
             time: 0.9 * net.t_end,
         })
@@ -144,12 +146,15 @@ fn feed_forward(c: &mut Criterion, opts: &SolverOptions) {
             generic_case(model, p, offsets[out]..offsets[out] + n_out, net.t_end)
         })
         .collect();
-    let (mut ws, mut cot, mut grad) =
-        (Workspace::new(), Cotangents::default(), net.zero_gradient());
+    let (mut ws, mut cot, mut grad) = (
+        NetworkWorkspace::new(),
+        NetworkCotangents::default(),
+        net.zero_gradient(),
+    );
     let (mut dev_adj, mut dev_fwd, mut spikes) = (0.0f64, 0.0f64, 0);
     for (input, g) in inputs.iter().zip(&generic) {
         eventprop_ff(&net, input, &probes, &mut ws, &mut cot, &mut grad);
-        spikes += ws.spike_count();
+        spikes += ws.spikes().len();
         let ep = grad.concat();
         dev_adj = dev_adj.max(max_rel_dev(&g.adjoint(opts), &ep));
         dev_fwd = dev_fwd.max(max_rel_dev(&g.forward(opts), &ep));

@@ -6,7 +6,7 @@
 //! `out/lif_two_neurons.svg`. Run with `cargo run --release --example lif_two_neurons`.
 
 use hybrid_core::{simulate, Integrator, SolverOptions};
-use lif_network::eventprop::{Cotangents, Observe, Workspace};
+use lif_network::eventprop::{NetworkCotangents, NetworkWorkspace, Observe};
 use lif_network::generic::{adjoint_at, set_layer_weights, LifNetwork, SpikeVoltageLoss};
 use lif_network::{FeedForwardNet, InputSpike, LayerKind, LifParams};
 use plotters::prelude::*;
@@ -17,14 +17,20 @@ const T_END: f64 = 100.0; // ms
 
 /// EventProp loss (sum of the lower neuron's spike times), flat gradient and spike times.
 fn eventprop(net: &FeedForwardNet, input: &[InputSpike]) -> (f64, Vec<f64>, [Vec<f64>; 2]) {
-    let mut ws = Workspace::new();
+    let mut ws = NetworkWorkspace::new();
     net.forward(input, Observe::default(), &mut ws)
         .expect("forward");
-    let mut cot = Cotangents::zeros_for(&ws);
-    cot.spike_times[1].fill(1.0);
+    // One neuron per layer: global neuron `l` is layer `l`'s.
+    let mut cot = NetworkCotangents::zeros_for(&ws);
+    for (c, s) in cot.spike_times.iter_mut().zip(ws.spikes()) {
+        *c = if s.neuron == 1 { 1.0 } else { 0.0 };
+    }
     let mut grad = net.zero_gradient();
     net.backward(&mut ws, &cot, &mut grad).expect("backward");
-    let times = |l: usize| ws.spikes(l).iter().map(|s| s.time).collect::<Vec<_>>();
+    let times = |l: u32| {
+        let of = ws.spikes().iter().filter(|s| s.neuron == l);
+        of.map(|s| s.time).collect::<Vec<_>>()
+    };
     (times(1).iter().sum(), grad.concat(), [times(0), times(1)])
 }
 

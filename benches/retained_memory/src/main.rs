@@ -4,9 +4,9 @@
 //!
 //! For the paper's two networks (Table 3 initialisation) and inputs of growing size, per sample:
 //! - `record`: the bytes of the forward record as the backward pass needs it, i.e. what the
-//!   allocator hands out while cloning the `Workspace` after the forward pass (a clone allocates
+//!   allocator hands out while cloning the `NetworkWorkspace` after the forward pass (a clone allocates
 //!   exactly the lengths, no spare capacity);
-//! - `held`: the bytes a fresh `Workspace` holds after one forward and one backward pass
+//! - `held`: the bytes a fresh `NetworkWorkspace` holds after one forward and one backward pass
 //!   (allocated minus freed, spare capacity of the growing buffers included).
 //!
 //! `S` counts the spikes the record stores: input spikes plus network spikes. If memory is
@@ -14,7 +14,7 @@
 //! per-neuron offsets and maxima, visible at small `S`); a simulation that stored the trajectory
 //! on a time grid would grow with the time span instead.
 
-use lif_network::eventprop::{Cotangents, Observe, Workspace};
+use lif_network::eventprop::{NetworkCotangents, NetworkWorkspace, Observe};
 use lif_network::{FeedForwardNet, InputSpike, LayerKind, LifParams, Loss};
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
@@ -108,10 +108,10 @@ fn net_bytes(s: stats_alloc::Stats) -> usize {
 }
 
 fn measure(net: &FeedForwardNet, input: &[InputSpike], loss: &Loss) -> Measured {
-    let mut cot = Cotangents::default();
+    let mut cot = NetworkCotangents::default();
     let mut grad = net.zero_gradient();
     let region = Region::new(GLOBAL);
-    let mut ws = Workspace::new();
+    let mut ws = NetworkWorkspace::new();
     net.forward(input, Observe::default(), &mut ws)
         .expect("forward");
     let held_forward = net_bytes(region.change());
@@ -125,7 +125,7 @@ fn measure(net: &FeedForwardNet, input: &[InputSpike], loss: &Loss) -> Measured 
     let held = held_forward + net_bytes(region.change());
     Measured {
         input_spikes: input.len(),
-        network_spikes: ws.spike_count(),
+        network_spikes: ws.spikes().len(),
         record,
         held,
     }

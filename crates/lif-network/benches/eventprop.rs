@@ -1,6 +1,6 @@
 //! EventProp forward and backward pass, timed separately, on the paper's two networks with
 //! Table 3 initialisation, plus forward + backward over a batch with rayon (the training crate's
-//! use). Throughput is in synaptic events (`Σ_layers input events × n_out`) per second; samples/s
+//! use). Throughput is in synaptic events (one per synapse a spike crosses) per second; samples/s
 //! is the inverse of the time per iteration (one sample per iteration, except `batch_parallel`).
 //!
 //! - Yin-Yang 5-200-3 (all LIF), hidden N(1.5, 0.78), output N(0.93, 0.1); inputs: random points
@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use lif_network::eventprop::{
-    Cotangents, FeedForwardNet, InputSpike, LayerKind, LifParams, Loss, Observe, SampleScratch,
-    Workspace,
+    FeedForwardNet, InputSpike, LayerKind, LifParams, Loss, NetworkCotangents, NetworkWorkspace,
+    Observe, SampleScratch,
 };
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
@@ -108,12 +108,12 @@ fn mnist_like() -> Setup {
 
 fn bench_setup(c: &mut Criterion, s: &Setup) {
     let n = s.inputs.len();
-    let mut ws = Workspace::new();
+    let mut ws = NetworkWorkspace::new();
     let (mut events, mut spikes) = (0usize, 0usize);
     for input in &s.inputs {
         s.net.forward(input, Observe::default(), &mut ws).unwrap();
         events += ws.synaptic_events();
-        spikes += ws.spike_count();
+        spikes += ws.spikes().len();
     }
     println!(
         "{}: {:.0} synaptic events and {:.1} spikes per sample",
@@ -132,7 +132,7 @@ fn bench_setup(c: &mut Criterion, s: &Setup) {
                 .unwrap();
         })
     });
-    let mut cot = Cotangents::default();
+    let mut cot = NetworkCotangents::default();
     let mut grad = s.net.zero_gradient();
     g.bench_function("backward", |b| {
         b.iter_custom(|iters| {

@@ -58,20 +58,6 @@ pub enum LifError {
         /// Its time (ms).
         time: f64,
     },
-    /// A voltage probe names a neuron that does not exist or a time outside `[0, t_end]`.
-    #[error("probe {index} (layer {layer}, neuron {neuron}, t = {time}) is outside the network or [0, {t_end}]")]
-    InvalidProbe {
-        /// Position of the probe in the probe slice.
-        index: usize,
-        /// Layer of the probe.
-        layer: usize,
-        /// Neuron of the probe.
-        neuron: usize,
-        /// Time of the probe (ms).
-        time: f64,
-        /// End of the simulation (ms).
-        t_end: f64,
-    },
     /// A loss names a label outside the output layer.
     #[error("label {label} is out of range for {n_out} output neurons")]
     LabelOutOfRange {
@@ -125,45 +111,6 @@ pub enum LifError {
         neuron: usize,
         /// The diagonal weight.
         value: f64,
-    },
-    /// One neuron emitted more spikes than the workspace allows (runaway excitation).
-    #[error(
-        "layer {layer} neuron {neuron} emitted {count} spikes by t = {time} ms (limit reached)"
-    )]
-    TooManySpikes {
-        /// Layer (0 for a recurrent network).
-        layer: usize,
-        /// Neuron.
-        neuron: usize,
-        /// Time of the last spike (ms).
-        time: f64,
-        /// Number of spikes.
-        count: usize,
-    },
-    /// A state, spike time, loss or gradient became NaN or infinite (e.g. from a non-finite weight).
-    #[error("non-finite {what} in layer {layer}, neuron {neuron}, at t = {time} ms")]
-    NonFinite {
-        /// What was not finite.
-        what: &'static str,
-        /// Layer (0 for a recurrent network).
-        layer: usize,
-        /// Neuron.
-        neuron: usize,
-        /// Time (ms).
-        time: f64,
-    },
-    /// A spike with `V̇⁻ = 0`: the membrane touched the threshold tangentially, and the spike time is
-    /// not differentiable (a critical point of the paper's Fig. 5).
-    #[error("grazing spike of layer {layer} neuron {neuron} at t = {time} ms: V̇⁻ = {vdot}")]
-    GrazingSpike {
-        /// Layer (0 for a recurrent network).
-        layer: usize,
-        /// Neuron.
-        neuron: usize,
-        /// Spike time (ms).
-        time: f64,
-        /// `V̇⁻ = (I - ϑ)/τ_mem` at the spike.
-        vdot: f64,
     },
     /// A population of a [`crate::engine::Network`] has no neuron, or the network has none.
     #[error("population `{population}` is empty")]
@@ -254,18 +201,6 @@ pub enum LifError {
     /// `backward` was called without a matching `forward` on this workspace and network.
     #[error("backward needs a forward pass of the same network on this workspace first")]
     NoForwardPass,
-}
-
-impl LifError {
-    /// `NonFinite` for `what` at neuron `neuron` of layer `layer` (0 for a recurrent network).
-    pub(crate) fn non_finite(what: &'static str, layer: usize, neuron: usize, time: f64) -> Self {
-        LifError::NonFinite {
-            what,
-            layer,
-            neuron,
-            time,
-        }
-    }
 }
 
 /// `rows · cols`, or [`LifError::TooLarge`] if it overflows `usize`.

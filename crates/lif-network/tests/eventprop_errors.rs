@@ -2,8 +2,8 @@
 //! the typed `LifError` variant carrying the offending numbers.
 
 use lif_network::eventprop::{
-    Cotangents, FeedForwardNet, InputSpike, LayerKind, LifParams, Loss, Observe, RecurrentGradient,
-    RecurrentNet, RecurrentWorkspace, VoltageProbe, Workspace,
+    FeedForwardNet, InputSpike, LayerKind, LifParams, Loss, NetworkCotangents, NetworkWorkspace,
+    NeuronProbe, Observe, RecurrentGradient, RecurrentNet, RecurrentWorkspace,
 };
 use lif_network::LifError;
 
@@ -80,11 +80,11 @@ fn non_finite_weights_in_use_are_reported_not_propagated() {
         assert!(
             matches!(
                 e,
-                LifError::NonFinite {
-                    layer: 0,
+                LifError::NonFiniteIn {
+                    ref population,
                     neuron: 0,
                     ..
-                }
+                } if population == "layer 0"
             ),
             "{bad}: {e:?}"
         );
@@ -135,20 +135,20 @@ fn losses_check_label_and_output_kind() {
 #[test]
 fn probes_outside_the_network_or_time_span_are_rejected() {
     let net = net();
-    let mut ws = Workspace::new();
+    let mut ws = NetworkWorkspace::new();
     for (index, p) in [
-        VoltageProbe {
-            layer: 2,
+        NeuronProbe {
+            population: 2,
             neuron: 0,
             time: 1.0,
         },
-        VoltageProbe {
-            layer: 1,
+        NeuronProbe {
+            population: 1,
             neuron: 2,
             time: 1.0,
         },
-        VoltageProbe {
-            layer: 0,
+        NeuronProbe {
+            population: 0,
             neuron: 0,
             time: 20.5,
         },
@@ -157,8 +157,8 @@ fn probes_outside_the_network_or_time_span_are_rejected() {
     .enumerate()
     {
         let probes = [
-            VoltageProbe {
-                layer: 0,
+            NeuronProbe {
+                population: 0,
                 neuron: 0,
                 time: 3.0,
             },
@@ -171,9 +171,9 @@ fn probes_outside_the_network_or_time_span_are_rejected() {
         let e = net.forward(&[spike(1.0, 0)], obs, &mut ws).unwrap_err();
         assert_eq!(
             e,
-            LifError::InvalidProbe {
+            LifError::InvalidNeuronProbe {
                 index: 1,
-                layer: p.layer,
+                population: p.population,
                 neuron: p.neuron,
                 time: p.time,
                 t_end: 20.0
@@ -186,16 +186,16 @@ fn probes_outside_the_network_or_time_span_are_rejected() {
 #[test]
 fn backward_needs_a_matching_forward_and_matching_shapes() {
     let net = net();
-    let mut ws = Workspace::new();
+    let mut ws = NetworkWorkspace::new();
     let mut grad = net.zero_gradient();
     let e = net
-        .backward(&mut ws, &Cotangents::default(), &mut grad)
+        .backward(&mut ws, &NetworkCotangents::default(), &mut grad)
         .unwrap_err();
     assert_eq!(e, LifError::NoForwardPass);
     net.forward(&[spike(1.0, 0), spike(1.5, 1)], Observe::default(), &mut ws)
         .unwrap();
-    let mut cot = Cotangents::zeros_for(&ws);
-    cot.spike_times[0].push(1.0);
+    let mut cot = NetworkCotangents::zeros_for(&ws);
+    cot.spike_times.push(1.0);
     let e = net.backward(&mut ws, &cot, &mut grad).unwrap_err();
     assert!(matches!(
         e,
@@ -205,7 +205,7 @@ fn backward_needs_a_matching_forward_and_matching_shapes() {
             ..
         }
     ));
-    let cot = Cotangents::zeros_for(&ws);
+    let cot = NetworkCotangents::zeros_for(&ws);
     grad[1].pop();
     let e = net.backward(&mut ws, &cot, &mut grad).unwrap_err();
     assert_eq!(
@@ -223,20 +223,19 @@ fn backward_needs_a_matching_forward_and_matching_shapes() {
 fn runaway_firing_stops_with_too_many_spikes() {
     let mut net = net();
     net.layers[0].weights.fill(1e6);
-    let mut ws = Workspace::new();
-    ws.max_spikes_per_neuron = 50;
+    let mut ws = NetworkWorkspace::new();
+    ws.max_spikes = 50;
     let e = net
         .forward(&[spike(1.0, 0)], Observe::default(), &mut ws)
         .unwrap_err();
     assert!(
         matches!(
             e,
-            LifError::TooManySpikes {
-                layer: 0,
-                neuron: 0,
+            LifError::SpikeLimit {
+                ref population,
                 count: 50,
                 ..
-            }
+            } if population == "layer 0"
         ),
         "{e:?}"
     );
@@ -260,7 +259,7 @@ fn recurrent_networks_reject_self_connections_and_excite_runaway_loops_boundedly
     ws.max_spikes = 200;
     let e = rec.forward(&[spike(1.0, 0)], &[], &mut ws).unwrap_err();
     assert!(
-        matches!(e, LifError::TooManySpikes { count: 200, .. }),
+        matches!(e, LifError::SpikeLimit { count: 200, .. }),
         "{e:?}"
     );
     let mut g = RecurrentGradient::default();

@@ -11,8 +11,8 @@
 mod support;
 
 use lif_network::eventprop::{
-    Cotangents, FeedForwardNet, InputSpike, LayerKind, LifParams, Observe, RecurrentGradient,
-    RecurrentNet, RecurrentWorkspace, Workspace,
+    FeedForwardNet, InputSpike, LayerKind, LifParams, NetworkCotangents, NetworkWorkspace, Observe,
+    RecurrentGradient, RecurrentNet, RecurrentWorkspace,
 };
 use rand::Rng;
 use rand_distr::{Distribution, Exp, Normal};
@@ -59,15 +59,21 @@ fn ff_gradient(
     ff: &FeedForwardNet,
     input: &[InputSpike],
 ) -> (f64, Vec<Vec<f64>>, Vec<f64>, Vec<f64>) {
-    let mut ws = Workspace::new();
+    let mut ws = NetworkWorkspace::new();
     ff.forward(input, Observe::default(), &mut ws).unwrap();
-    let mut cot = Cotangents::zeros_for(&ws);
-    cot.spike_times[1].iter_mut().for_each(|c| *c = 1.0);
-    let loss: f64 = ws.spikes(1).iter().map(|s| s.time).sum();
+    // Global neuron 0 is the upper neuron (layer 0), 1 the lower one (layer 1).
+    let mut cot = NetworkCotangents::zeros_for(&ws);
+    for (c, s) in cot.spike_times.iter_mut().zip(ws.spikes()) {
+        *c = if s.neuron == 1 { 1.0 } else { 0.0 };
+    }
+    let times = |n: u32| -> Vec<f64> {
+        let of = ws.spikes().iter().filter(|s| s.neuron == n);
+        of.map(|s| s.time).collect()
+    };
+    let (upper, lower) = (times(0), times(1));
+    let loss: f64 = lower.iter().sum();
     let mut grad = ff.zero_gradient();
     ff.backward(&mut ws, &cot, &mut grad).unwrap();
-    let upper = ws.spikes(0).iter().map(|s| s.time).collect();
-    let lower = ws.spikes(1).iter().map(|s| s.time).collect();
     (loss, grad, upper, lower)
 }
 
@@ -158,7 +164,7 @@ fn fig2_network_as_two_layers_and_as_two_recurrent_neurons_agree_with_finite_dif
 }
 
 fn ws_margin(ff: &FeedForwardNet, input: &[InputSpike]) -> f64 {
-    let mut ws = Workspace::new();
+    let mut ws = NetworkWorkspace::new();
     ff.forward(input, Observe::default(), &mut ws).unwrap();
     ws.min_abs_vdot()
 }

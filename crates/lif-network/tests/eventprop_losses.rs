@@ -8,7 +8,8 @@
 mod support;
 
 use lif_network::eventprop::{
-    Cotangents, FeedForwardNet, InputSpike, LayerKind, LifParams, Loss, MaxKind, Observe, Workspace,
+    FeedForwardNet, InputSpike, LayerKind, LifParams, Loss, NetworkCotangents, NetworkWorkspace,
+    Observe, PeakCause,
 };
 use proptest::prelude::*;
 use support::*;
@@ -35,15 +36,16 @@ fn kink_net() -> (FeedForwardNet, Vec<InputSpike>) {
 #[test]
 fn maximum_on_a_kink_gets_the_moving_spike_time_term() {
     let (net, input) = kink_net();
-    let mut ws = Workspace::new();
+    let mut ws = NetworkWorkspace::new();
     net.forward(&input, Observe::default(), &mut ws).unwrap();
-    assert_eq!((ws.spikes_of(0, 0).len(), ws.spikes_of(0, 1).len()), (1, 1));
-    let m = ws.maxima(1)[0];
-    // The maximum sits at the arrival of B's spike (event 1 of the readout's input).
-    assert_eq!(m.kind, MaxKind::AtEvent(1));
-    assert_eq!(m.time, ws.spikes_of(0, 1)[0].time);
-    let mut cot = Cotangents::zeros_for(&ws);
-    cot.max_voltage[1][0] = 1.0; // L = max_t V
+    let (a, b) = (indices_of(&net, &ws, 0, 0), indices_of(&net, &ws, 0, 1));
+    assert_eq!((a.len(), b.len()), (1, 1));
+    let m = peak_of(&net, &ws, 1, 0);
+    // The maximum sits at the arrival of B's spike.
+    assert_eq!(m.cause, PeakCause::SpikeArrival(b[0]));
+    assert_eq!(m.time, ws.spikes()[b[0]].time);
+    let mut cot = NetworkCotangents::zeros_for(&ws);
+    cot.peaks[2] = 1.0; // L = max_t V of the readout (global neuron 2)
     let mut grad = net.zero_gradient();
     net.backward(&mut ws, &cot, &mut grad).unwrap();
     // B's input weight only moves B's spike: V before it does not depend on that weight, so the
@@ -51,12 +53,12 @@ fn maximum_on_a_kink_gets_the_moving_spike_time_term() {
     let fd_max = |l: usize, k: usize| {
         let mut p = net.clone();
         let w0 = p.layers[l].weights[k];
-        let mut ws2 = Workspace::new();
+        let mut ws2 = NetworkWorkspace::new();
         fd4(
             |dw| {
                 p.layers[l].weights[k] = w0 + dw;
                 p.forward(&input, Observe::default(), &mut ws2).ok()?;
-                Some(ws2.maxima(1)[0].value)
+                Some(peak_of(&p, &ws2, 1, 0).value)
             },
             FD_STEP,
         )
@@ -79,7 +81,7 @@ proptest! {
     #[test]
     fn readout_maximum_equals_the_dense_grid_maximum(seed in any::<u64>(), n_layers in 1usize..=2) {
         let (net, input, _) = ff_case(seed, n_layers, LayerKind::Readout, LifParams::default());
-        let mut ws = Workspace::new();
+        let mut ws = NetworkWorkspace::new();
         net.forward(&input, Observe::default(), &mut ws).unwrap();
         let out = n_layers - 1;
         let layer = &net.layers[out];
@@ -87,7 +89,8 @@ proptest! {
         let events: Vec<(f64, usize)> = if out == 0 {
             input.iter().map(|s| (s.time, s.source as usize)).collect()
         } else {
-            ws.spikes(out - 1).iter().map(|s| (s.time, s.neuron as usize)).collect()
+            ws.spikes().iter().map(|s| (s.time, layer_of(&net, s.neuron as usize)))
+                .filter(|(_, (l, _))| *l == out - 1).map(|(t, (_, j))| (t, j)).collect()
         };
         let mut events = events;
         events.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -111,7 +114,7 @@ proptest! {
                 t0 = te;
                 if pre != usize::MAX { i += w[pre]; }
             }
-            let exact = ws.maxima(out)[j].value;
+            let exact = peak_of(&net, &ws, out, j).value;
             // The grid cannot beat the exact maximum, and misses it by at most max|V̇| h (the
             // maximum may be a kink); the slope bound is taken on the grid with 10% slack.
             prop_assert!(grid_max <= exact + 1e-12, "neuron {j}: grid {grid_max} above exact {exact}");
@@ -126,9 +129,9 @@ proptest! {
         let label = (seed % n as u64) as usize;
         let (tau0, tau1, alpha) = (0.5, 6.4, 3e-3);
         let r = net.loss_and_gradient(&input, &Loss::FirstSpike { label, tau0, tau1, alpha }).unwrap();
-        let mut ws = Workspace::new();
+        let mut ws = NetworkWorkspace::new();
         net.forward(&input, Observe::default(), &mut ws).unwrap();
-        let t: Vec<Option<f64>> = (0..n).map(|k| ws.spikes_of(1, k).first().map(|s| s.time)).collect();
+        let t: Vec<Option<f64>> = (0..n).map(|k| times_of(&net, &ws, 1, k).first().copied()).collect();
         match t[label] {
             None => prop_assert_eq!(r.loss, f64::INFINITY),
             Some(tl) => {
@@ -140,7 +143,7 @@ proptest! {
         let (net, input, _) = ff_case(seed, 2, LayerKind::Readout, LifParams::default());
         let r = net.loss_and_gradient(&input, &Loss::MaxVoltage { label }).unwrap();
         net.forward(&input, Observe::default(), &mut ws).unwrap();
-        let m: Vec<f64> = ws.maxima(1).iter().map(|m| m.value).collect();
+        let m: Vec<f64> = (0..n).map(|k| peak_of(&net, &ws, 1, k).value).collect();
         let expected = -(m[label].exp() / m.iter().map(|x| x.exp()).sum::<f64>()).ln();
         prop_assert!((r.loss - expected).abs() <= 1e-12 * expected.abs().max(1.0));
         let best = (0..m.len()).fold(0, |b, k| if m[k] > m[b] { k } else { b });
@@ -171,13 +174,13 @@ fn silent_label_gives_infinite_loss_and_only_pushes_the_other_neurons_later() {
     assert_eq!(r.gradient[0][1], 0.0, "the silent label gets no signal");
     // The finite limit: d/dw of log Σ_{k fired} e^{-t_k/τ0} = -t_0/τ0 + const (one fired neuron),
     // i.e. -(1/τ0) dt_0/dw: pushes neuron 0 later. Oracle: finite differences of its spike time.
-    let mut ws = Workspace::new();
+    let mut ws = NetworkWorkspace::new();
     let mut p = net.clone();
     let dt0 = fd4(
         |dw| {
             p.layers[0].weights[0] = 9.0 + dw;
             p.forward(&input, Observe::default(), &mut ws).ok()?;
-            ws.first_spike_time(0, 0)
+            times_of(&p, &ws, 0, 0).first().copied()
         },
         FD_STEP,
     )
@@ -202,13 +205,13 @@ fn silent_label_remedy_is_finite_and_its_gradient_step_raises_the_label_maximum(
         "raising the label's weight lowers the loss"
     );
     let max_of_label = |net: &FeedForwardNet| {
-        let mut ws = Workspace::new();
+        let mut ws = NetworkWorkspace::new();
         let obs = Observe {
             probes: &[],
             silent_output_maxima: true,
         };
         net.forward(&input, obs, &mut ws).unwrap();
-        ws.maxima(0)[1].value
+        peak_of(net, &ws, 0, 1).value
     };
     let before = max_of_label(&net);
     // A small descent step on the label's weight (0.01 in the direction of -gradient).

@@ -17,7 +17,7 @@
 mod support;
 
 use lif_network::eventprop::{
-    FeedForwardNet, InputSpike, LayerKind, LifParams, Observe, VoltageProbe, Workspace,
+    FeedForwardNet, InputSpike, LayerKind, LifParams, NetworkWorkspace, NeuronProbe, Observe, Spike,
 };
 use proptest::prelude::*;
 use rand::Rng;
@@ -72,7 +72,7 @@ fn case(seed: u64, taus: (f64, f64)) -> (FeedForwardNet, Vec<InputSpike>) {
 fn neuron_events(
     net: &FeedForwardNet,
     input: &[InputSpike],
-    ws: &Workspace,
+    ws: &NetworkWorkspace,
     j: usize,
 ) -> Vec<(f64, Option<f64>)> {
     let w = &net.layers[0].weights[j * net.n_inputs..(j + 1) * net.n_inputs];
@@ -80,7 +80,7 @@ fn neuron_events(
         .iter()
         .map(|s| (s.time, Some(w[s.source as usize])))
         .collect();
-    ev.extend(ws.spikes_of(0, j).iter().map(|s| (s.time, None)));
+    ev.extend(ws.spikes_of(j).map(|k| (ws.spikes()[k].time, None)));
     ev.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.is_some().cmp(&b.1.is_some())));
     ev
 }
@@ -92,7 +92,7 @@ proptest! {
     fn dense_grid_never_exceeds_threshold_without_a_spike(seed in any::<u64>(), tau in 0usize..3) {
         let (tm, ts) = TAUS[tau];
         let (net, input) = case(seed, (tm, ts));
-        let mut ws = Workspace::new();
+        let mut ws = NetworkWorkspace::new();
         net.forward(&input, Observe::default(), &mut ws).unwrap();
         let h = 1e-4;
         for j in 0..3 {
@@ -137,7 +137,7 @@ proptest! {
     fn spike_times_agree_with_fine_step_runge_kutta(seed in any::<u64>(), tau in 0usize..3) {
         let (tm, ts) = TAUS[tau];
         let (net, input) = case(seed, (tm, ts));
-        let mut ws = Workspace::new();
+        let mut ws = NetworkWorkspace::new();
         net.forward(&input, Observe::default(), &mut ws).unwrap();
         prop_assume!(ws.min_abs_vdot() >= 1e-2);
         let mut sorted = input.clone();
@@ -145,7 +145,7 @@ proptest! {
         for j in 0..3 {
             let w = &net.layers[0].weights[j * net.n_inputs..(j + 1) * net.n_inputs];
             let reference = rk4_spikes(tm, ts, &sorted, w);
-            let found: Vec<f64> = ws.spikes_of(0, j).iter().map(|s| s.time).collect();
+            let found: Vec<f64> = ws.spikes_of(j).map(|k| ws.spikes()[k].time).collect();
             prop_assert_eq!(reference.len(), found.len(), "neuron {}: {:?} vs {:?}", j, reference, found);
             for (a, b) in reference.iter().zip(&found) {
                 prop_assert!((a - b).abs() <= 1e-8, "neuron {j}: RK4 {a} vs closed form {b}");
@@ -255,7 +255,7 @@ fn second_crossing_right_after_a_reset_is_found_even_when_it_peaks_1e9_above_thr
         let mut net =
             FeedForwardNet::new(1, &[(1, LayerKind::Spiking)], LifParams::default(), 40.0).unwrap();
         net.layers[0].weights[0] = w;
-        let mut ws = Workspace::new();
+        let mut ws = NetworkWorkspace::new();
         net.forward(
             &[InputSpike {
                 time: 0.0,
@@ -265,7 +265,7 @@ fn second_crossing_right_after_a_reset_is_found_even_when_it_peaks_1e9_above_thr
             &mut ws,
         )
         .unwrap();
-        let spikes = ws.spikes_of(0, 0);
+        let spikes: Vec<Spike> = ws.spikes_of(0).map(|k| ws.spikes()[k]).collect();
         assert_eq!(spikes.len(), expected, "I1 = {} x critical", rel);
         let t1 = textbook_root(w);
         assert!(
@@ -288,22 +288,22 @@ fn second_crossing_right_after_a_reset_is_found_even_when_it_peaks_1e9_above_thr
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
-    /// Spiking neurons without probes are simulated four at a time in lockstep; a probe sends its
-    /// neuron's group through the single-neuron path. Both must give bit-identical spikes.
+    /// A probe reads a neuron's voltage without touching its state: spikes must be bit-identical
+    /// with and without probes.
     #[test]
-    fn lockstep_and_single_neuron_paths_give_identical_spikes(seed in any::<u64>(), tau in 0usize..3) {
+    fn probes_do_not_change_the_spikes(seed in any::<u64>(), tau in 0usize..3) {
         let mut r = rng(seed);
         let n_inputs = r.gen_range(1..=5);
         let params = LifParams { tau_mem: TAUS[tau].0, tau_syn: TAUS[tau].1, threshold: 1.0 };
         let net = random_ff(&mut r, n_inputs, &[(9, LayerKind::Spiking)], params, T_END, (-2.0, 12.0), (0.0, 1.0));
         let n = r.gen_range(1..=15);
         let input = random_input(&mut r, n_inputs, n, T_END);
-        let mut lockstep = Workspace::new();
+        let mut lockstep = NetworkWorkspace::new();
         net.forward(&input, Observe::default(), &mut lockstep).unwrap();
-        let probes: Vec<VoltageProbe> =
-            (0..9).step_by(4).map(|neuron| VoltageProbe { layer: 0, neuron, time: 19.0 }).collect();
-        let mut single = Workspace::new();
+        let probes: Vec<NeuronProbe> =
+            (0..9).step_by(4).map(|neuron| NeuronProbe { population: 0, neuron, time: 19.0 }).collect();
+        let mut single = NetworkWorkspace::new();
         net.forward(&input, Observe { probes: &probes, silent_output_maxima: false }, &mut single).unwrap();
-        prop_assert_eq!(lockstep.spikes(0), single.spikes(0));
+        prop_assert_eq!(lockstep.spikes(), single.spikes());
     }
 }

@@ -18,7 +18,7 @@ mod generic_common;
 use generic_common::*;
 use hybrid_core::{adjoint_gradient, forward_gradient, simulate, EventRecord, Solution};
 use lif_network::eventprop::{
-    Cotangents, Observe, RecurrentProbe, RecurrentWorkspace, VoltageProbe, Workspace,
+    NetworkCotangents, NetworkWorkspace, NeuronProbe, Observe, RecurrentProbe, RecurrentWorkspace,
 };
 use lif_network::generic::{
     layer_offsets, recurrent_gradient, set_layer_weights, spike_counts, LifNetwork,
@@ -91,11 +91,11 @@ fn eventprop_feed_forward(
     net: &FeedForwardNet,
     input: &[InputSpike],
     spike_coef: &dyn Fn(usize, usize) -> f64,
-    probes: &[(VoltageProbe, f64)],
+    probes: &[(NeuronProbe, f64)],
     with_gradient: bool,
-) -> (f64, Vec<f64>, Workspace) {
-    let mut ws = Workspace::new();
-    let vp: Vec<VoltageProbe> = probes.iter().map(|p| p.0).collect();
+) -> (f64, Vec<f64>, NetworkWorkspace) {
+    let mut ws = NetworkWorkspace::new();
+    let vp: Vec<NeuronProbe> = probes.iter().map(|p| p.0).collect();
     net.forward(
         input,
         Observe {
@@ -105,14 +105,15 @@ fn eventprop_feed_forward(
         &mut ws,
     )
     .expect("eventprop forward");
-    let mut cot = Cotangents::zeros_for(&ws);
+    let mut cot = NetworkCotangents::zeros_for(&ws);
     let mut loss = 0.0;
-    for l in 0..net.layers.len() {
-        for (k, s) in ws.spikes(l).iter().enumerate() {
-            let c = spike_coef(l, s.neuron as usize);
-            cot.spike_times[l][k] = c;
-            loss += c * s.time;
-        }
+    let offsets = net.neuron_offsets();
+    for (k, s) in ws.spikes().iter().enumerate() {
+        let g = s.neuron as usize;
+        let l = offsets.partition_point(|&o| o <= g) - 1;
+        let c = spike_coef(l, g - offsets[l]);
+        cot.spike_times[k] = c;
+        loss += c * s.time;
     }
     for (q, (_, c)) in probes.iter().enumerate() {
         cot.probes[q] = *c;
@@ -163,11 +164,12 @@ fn ff_case(seed: u64, readout: bool) -> Option<FfCase> {
 }
 
 /// Spike times of EventProp's forward pass against the generic event times, neuron by neuron.
-fn spike_time_deviation(c: &FfCase, ws: &Workspace) -> f64 {
+fn spike_time_deviation(c: &FfCase, ws: &NetworkWorkspace) -> f64 {
     let mut worst = 0.0f64;
     for l in 0..c.net.layers.len() {
         for j in 0..c.net.layers[l].n_out {
-            let ep: Vec<f64> = ws.spikes_of(l, j).iter().map(|s| s.time).collect();
+            let g = c.net.layer_offset(l) + j;
+            let ep: Vec<f64> = ws.spikes_of(g).map(|k| ws.spikes()[k].time).collect();
             let gen = guard_times(&c.sol.events, c.offsets[l] + j);
             assert_eq!(
                 ep.len(),
@@ -228,7 +230,7 @@ proptest! {
             let neuron = rng.gen_range(0..c.net.layers[layer].n_out);
             let time = rng.gen_range(0.1..c.net.t_end);
             let coef = rng.gen_range(-1.0..1.0);
-            probes.push((VoltageProbe { layer, neuron, time }, coef));
+            probes.push((NeuronProbe { population: layer, neuron, time }, coef));
             loss = loss.voltage(c.offsets[layer] + neuron, time, coef).unwrap();
             prop_assume!(probe_clear(&c.sol.events, time));
         }

@@ -7,8 +7,7 @@
 
 use lif_network::engine::{Network, NetworkCotangents, NetworkWorkspace, Projection, Source};
 use lif_network::eventprop::{
-    Cotangents, FeedForwardNet, LayerKind, LifParams, Loss, Observe, RecurrentNet, VoltageProbe,
-    Workspace,
+    FeedForwardNet, LayerKind, LifParams, Loss, NeuronProbe, Observe, RecurrentNet,
 };
 use lif_network::generic::{LifNetwork, SpikeVoltageLoss};
 use lif_network::{InputSpike, LifError};
@@ -154,8 +153,8 @@ fn non_finite_cotangents_are_refused_not_a_silent_nan_gradient() {
             source: 1,
         },
     ];
-    let probes = [VoltageProbe {
-        layer: 0,
+    let probes = [NeuronProbe {
+        population: 0,
         neuron: 0,
         time: 19.0,
     }];
@@ -163,10 +162,10 @@ fn non_finite_cotangents_are_refused_not_a_silent_nan_gradient() {
         probes: &probes,
         silent_output_maxima: false,
     };
-    let mut ws = Workspace::new();
+    let mut ws = NetworkWorkspace::new();
     net.forward(&input, observe, &mut ws).unwrap();
     let mut grad = net.zero_gradient();
-    let mut cot = Cotangents::zeros_for(&ws);
+    let mut cot = NetworkCotangents::zeros_for(&ws);
     cot.probes[0] = f64::NAN;
     assert!(matches!(
         net.backward(&mut ws, &cot, &mut grad),
@@ -176,19 +175,19 @@ fn non_finite_cotangents_are_refused_not_a_silent_nan_gradient() {
             ..
         })
     ));
-    let mut cot = Cotangents::zeros_for(&ws);
-    cot.max_voltage[0][1] = f64::INFINITY;
+    let mut cot = NetworkCotangents::zeros_for(&ws);
+    cot.peaks[1] = f64::INFINITY;
     assert_eq!(
         net.backward(&mut ws, &cot, &mut grad),
         Err(LifError::NonFiniteCotangent {
-            what: "max-voltage cotangent",
+            what: "peak cotangent",
             layer: 0,
             index: 1,
             value: f64::INFINITY,
         })
     );
     // Finite cotangents still give a finite gradient.
-    let mut cot = Cotangents::zeros_for(&ws);
+    let mut cot = NetworkCotangents::zeros_for(&ws);
     cot.probes[0] = 1.0;
     net.backward(&mut ws, &cot, &mut grad).unwrap();
     assert!(grad.iter().flatten().all(|g| g.is_finite()));

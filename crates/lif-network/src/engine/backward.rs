@@ -23,6 +23,7 @@
 //! arriving there sees only `-ρ λ_I`.
 
 use super::clock::{Clock, Mark, PopConsts};
+use super::model::{Fan, Model};
 use super::network::Network;
 use super::workspace::{AdjointSample, Cell, NetworkCotangents, NetworkWorkspace, PeakCause};
 use crate::error::finite_cotangents;
@@ -56,8 +57,21 @@ impl Network {
         times: &[f64],
         samples: &mut Vec<AdjointSample>,
     ) -> Result<(), LifError> {
-        self.validate()?;
-        if ws.shape.is_empty() || ws.shape != self.shape() {
+        Model::of_network(self)?.backward(ws, cot, grad, times, samples)
+    }
+}
+
+impl Model<'_> {
+    /// The backward pass of a validated model (see [`Network::backward_sampled`]).
+    pub(crate) fn backward(
+        &self,
+        ws: &mut NetworkWorkspace,
+        cot: &NetworkCotangents,
+        grad: &mut [Vec<f64>],
+        times: &[f64],
+        samples: &mut Vec<AdjointSample>,
+    ) -> Result<(), LifError> {
+        if ws.fingerprint == 0 || ws.fingerprint != self.fingerprint() {
             return Err(LifError::NoForwardPass);
         }
         let wrong = |what, expected: usize, found: usize| LifError::WrongLength {
@@ -84,13 +98,18 @@ impl Network {
         finite_cotangents("peak cotangent", 0, &cot.peaks)?;
         finite_cotangents("spike-time cotangent", 0, spike_cot)?;
         finite_cotangents("probe cotangent", 0, probe_cot)?;
-        if grad.len() != self.projections.len() {
-            let n = self.projections.len();
+        if grad.len() != self.projs.len() {
+            let n = self.projs.len();
             return Err(wrong("gradient (number of projections)", n, grad.len()));
         }
-        for (g, p) in grad.iter().zip(&self.projections) {
+        for (k, (g, p)) in grad.iter().zip(&self.projs).enumerate() {
             if g.len() != p.weights.len() {
-                return Err(wrong("gradient of a projection", p.weights.len(), g.len()));
+                return Err(LifError::WrongLength {
+                    what: "gradient",
+                    layer: k,
+                    expected: p.weights.len(),
+                    found: g.len(),
+                });
             }
         }
         if let Some(&bad) = times
@@ -105,10 +124,13 @@ impl Network {
         }
         self.prepare_backward(ws);
         let n = ws.pop_of.len();
-        let mut order: Vec<usize> = (0..times.len()).collect();
-        order.sort_by(|&a, &b| times[b].total_cmp(&times[a]));
-        samples.clear();
-        samples.resize(times.len(), AdjointSample::default());
+        let mut order: Vec<usize> = Vec::new();
+        if !times.is_empty() {
+            order.extend(0..times.len());
+            order.sort_by(|&a, &b| times[b].total_cmp(&times[a]));
+            samples.clear();
+            samples.resize(times.len(), AdjointSample::default());
+        }
         let mut next_sample = 0;
 
         // Maxima as observations, and their kink terms on the spike-time cotangents.
@@ -163,16 +185,28 @@ impl Network {
                 let src = ws.inputs[k_in].source as usize;
                 for k in 0..ws.from_inputs.len() {
                     let pj = ws.from_inputs[k] as usize;
-                    let proj = &self.projections[pj];
+                    let proj = &self.projs[pj];
                     let base = ws.offsets[proj.target];
                     let pc = ws.consts[proj.target];
                     let clock = ws.clocks.at(&ws.consts, proj.target, t);
-                    let range = proj.fan_out(src);
-                    let g = &mut grad[pj][range.clone()];
-                    for (&target, g) in proj.targets[range].iter().zip(g) {
-                        let j = base + target as usize;
-                        self.advance_with(ws, j, t, &pc, &clock);
-                        *g += ws.cells[j].i;
+                    match proj.fan {
+                        Fan::Sparse { offsets, targets } => {
+                            let range = offsets[src] as usize..offsets[src + 1] as usize;
+                            let g = &mut grad[pj][range.clone()];
+                            for (&target, g) in targets[range].iter().zip(g) {
+                                let j = base + target as usize;
+                                self.advance_with(ws, j, t, &pc, &clock);
+                                *g += ws.cells[j].i;
+                            }
+                        }
+                        Fan::Dense { n_pre, n_post } => {
+                            let g = grad[pj][src..].iter_mut().step_by(n_pre);
+                            for (target, g) in (0..n_post).zip(g) {
+                                let j = base + target;
+                                self.advance_with(ws, j, t, &pc, &clock);
+                                *g += ws.cells[j].i;
+                            }
+                        }
                     }
                 }
             } else if t_pr == t {
@@ -219,35 +253,45 @@ impl Network {
         let pre = m - ws.offsets[p];
         for kk in 0..ws.out_of[p].len() {
             let pj = ws.out_of[p][kk] as usize;
-            let proj = &self.projections[pj];
+            let proj = &self.projs[pj];
             let q = proj.target;
             let base = ws.offsets[q];
             let qc = ws.consts[q];
-            let (inv_tau_mem, rho) = (qc.k.inv_tau_mem, qc.k.rho);
             let clock = ws.clocks.at(&ws.consts, q, t);
-            let range = proj.fan_out(pre);
-            let g = &mut grad[pj][range.clone()];
-            let syn = proj.targets[range.clone()].iter().zip(&proj.weights[range]);
-            for ((&target, &w), g) in syn.zip(g) {
-                let j = base + target as usize;
-                self.advance_with(ws, j, t, &qc, &clock);
-                let (lv, li) = (ws.cells[j].v, ws.cells[j].i);
-                *g += li;
-                bracket += w * (lv - rho * li) * inv_tau_mem;
+            // Σ_targets w (λ_V - ρ λ_I), scaled by 1/τm of the target population below.
+            let mut sum = 0.0;
+            match proj.fan {
+                Fan::Sparse { offsets, targets } => {
+                    let range = offsets[pre] as usize..offsets[pre + 1] as usize;
+                    let g = &mut grad[pj][range.clone()];
+                    let syn = targets[range.clone()].iter().zip(&proj.weights[range]);
+                    for ((&target, &w), g) in syn.zip(g) {
+                        let j = base + target as usize;
+                        sum += self.arrival_back(ws, j, t, &qc, &clock, w, g);
+                    }
+                }
+                Fan::Dense { n_pre, n_post } => {
+                    let w = proj.weights[pre..].iter().step_by(n_pre);
+                    let g = grad[pj][pre..].iter_mut().step_by(n_pre);
+                    for ((target, &w), g) in (0..n_post).zip(w).zip(g) {
+                        sum += self.arrival_back(ws, base + target, t, &qc, &clock, w, g);
+                    }
+                }
             }
+            bracket += sum * qc.k.inv_tau_mem;
         }
         let vdot = (sp.i_syn - pc.k.threshold) * pc.k.inv_tau_mem;
         if vdot == 0.0 {
-            let (pop, neuron) = self.locate(m).unwrap_or((p, pre));
+            let (population, neuron) = self.name_of(m);
             return Err(LifError::GrazingSpikeIn {
-                population: self.populations[pop].name.clone(),
+                population,
                 neuron,
                 time: t,
             });
         }
         let lv = bracket / vdot;
         if !lv.is_finite() {
-            return Err(self.non_finite(ws, "adjoint λ_V", m, t));
+            return Err(self.non_finite("adjoint λ_V", m, t));
         }
         ws.cells[m].v = lv;
         if pc.t_ref > 0.0 {
@@ -257,6 +301,27 @@ impl Network {
             ws.wake_term[m] = 0.0;
         }
         Ok(())
+    }
+
+    /// The arrival of a spike at neuron `j` (weight `w`) at `t`, in reverse: carries `j`'s
+    /// adjoint back to `t`, adds `λ_I,j` to the weight's gradient `g` (eq. 2) and returns the
+    /// synapse's share `w (λ_V,j - ρ λ_I,j)` of the presynaptic jump (without `1/τm`).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn arrival_back(
+        &self,
+        ws: &mut NetworkWorkspace,
+        j: usize,
+        t: f64,
+        qc: &PopConsts,
+        clock: &Clock,
+        w: f64,
+        g: &mut f64,
+    ) -> f64 {
+        self.advance_with(ws, j, t, qc, clock);
+        let (lv, li) = (ws.cells[j].v, ws.cells[j].i);
+        *g += li;
+        w * (lv - qc.k.rho * li)
     }
 
     /// Carries neuron `j`'s adjoint back to `t`, through the end of its current refractory
@@ -331,12 +396,8 @@ impl Network {
         let n = ws.pop_of.len();
         let t0 = self.t_end;
         ws.clocks.reset(&ws.consts, t0);
-        let end: Vec<Mark> = (0..ws.consts.len())
-            .map(|p| Mark::backward(&ws.consts[p].clock(t0, t0)))
-            .collect();
         ws.cells.clear();
-        ws.cells
-            .extend(ws.pop_of.iter().map(|&p| Cell::at(end[p as usize])));
+        ws.cells.resize(n, Cell::at(Mark::at_epoch(t0)));
         ws.wake_term.clear();
         ws.wake_term.resize(n, 0.0);
         ws.wake_done.clear();

@@ -18,8 +18,8 @@
 //! `ε |t - T|/τ`, i.e. a shift of `t` by about one ulp of `t - T`; the epoch is moved forward (all
 //! marks rescaled, `O(N)`) before `|t - T|/τ` exceeds [`MAX_EXPONENT`], so nothing overflows.
 
-use crate::eventprop::closed_form::Decay;
-use crate::eventprop::params::Kernel;
+use super::closed_form::Decay;
+use super::params::Kernel;
 use crate::LifError;
 
 /// Largest `|t - T|/τ` before the epoch moves (`e^{400}` ≈ 5e173, far from overflow).
@@ -47,10 +47,13 @@ pub(crate) struct PopConsts {
     pub thr_bound: f64,
     /// LIF (`true`) or non-spiking readout.
     pub spiking: bool,
+    /// Spiking, with maxima tracked until the first spike.
+    pub silent: bool,
 }
 
 impl PopConsts {
-    pub fn new(params: crate::LifParams, t_ref: f64, spiking: bool) -> Result<Self, LifError> {
+    pub fn new(pop: &super::model::Pop<'_>) -> Result<Self, LifError> {
+        let params = pop.params;
         let k = params.kernel()?;
         let cross = if params.tau_mem == params.tau_syn {
             Cross::Equal
@@ -65,9 +68,10 @@ impl PopConsts {
         Ok(Self {
             k,
             cross,
-            t_ref,
+            t_ref: pop.t_ref,
             thr_bound: k.threshold * (1.0 - 8.0 * f64::EPSILON),
-            spiking,
+            spiking: pop.spiking,
+            silent: pop.silent_maxima && pop.spiking,
         })
     }
 
@@ -133,6 +137,12 @@ pub(crate) struct Mark {
 }
 
 impl Mark {
+    /// The mark (forward or backward) at the epoch `t` itself, where both exponentials are 1.
+    #[inline]
+    pub fn at_epoch(t: f64) -> Self {
+        Self { t, m: 1.0, s: 1.0 }
+    }
+
     /// The forward mark at `c` (reciprocals).
     #[inline]
     pub fn forward(c: &Clock) -> Self {

@@ -17,12 +17,12 @@
 use std::collections::BinaryHeap;
 
 use super::clock::{Mark, PopConsts};
-use super::network::{Network, Source};
+use super::model::{Fan, Model, Proj};
+use super::network::{InputSpike, Network, Source};
 use super::workspace::{
-    Cell, Kind, NetworkWorkspace, NeuronProbe, PeakCause, Pending, VoltagePeak,
+    Cell, Kind, NetworkWorkspace, NeuronProbe, PeakCause, Pending, Spike, VoltagePeak, NO_SPIKE,
 };
-use crate::eventprop::Spike;
-use crate::{InputSpike, LifError};
+use crate::LifError;
 
 impl Network {
     /// Simulates one sample on `[0, t_end]`, recording spikes and probe values in `ws`. Input
@@ -33,27 +33,38 @@ impl Network {
         probes: &[NeuronProbe],
         ws: &mut NetworkWorkspace,
     ) -> Result<(), LifError> {
-        self.validate()?;
-        ws.shape.clear();
+        Model::of_network(self)?.forward(input, probes, ws)
+    }
+}
+
+impl Model<'_> {
+    /// The forward pass of a validated model (see [`Network::forward`]).
+    pub(crate) fn forward(
+        &self,
+        input: &[InputSpike],
+        probes: &[NeuronProbe],
+        ws: &mut NetworkWorkspace,
+    ) -> Result<(), LifError> {
+        ws.fingerprint = 0;
         self.load(input, probes, ws)?;
         let n = ws.pop_of.len();
         ws.last_spike.clear();
         ws.last_spike.resize(n, 0);
+        ws.first_spike.clear();
+        ws.first_spike.resize(n, NO_SPIKE);
         ws.queue.clear();
         ws.spikes.clear();
         ws.wake_current.clear();
         ws.min_abs_vdot = f64::INFINITY;
         ws.events = 0;
         ws.clocks.reset(&ws.consts, 0.0);
-        let zero: Vec<Mark> = (0..ws.consts.len())
-            .map(|p| Mark::forward(&ws.consts[p].clock(0.0, 0.0)))
-            .collect();
+        // At the epoch every exponential is exactly 1.
         ws.cells.clear();
-        ws.cells
-            .extend(ws.pop_of.iter().map(|&p| Cell::at(zero[p as usize])));
+        ws.cells.resize(n, Cell::at(Mark::at_epoch(0.0)));
         ws.peaks.clear();
         ws.peaks.extend(ws.pop_of.iter().map(|&p| {
-            if ws.consts[p as usize].spiking {
+            let c = &ws.consts[p as usize];
+            if c.spiking && !c.silent {
                 VoltagePeak::NOT_TRACKED
             } else {
                 VoltagePeak::REST
@@ -104,7 +115,7 @@ impl Network {
             } else {
                 let src = ws.inputs[next_in].source as usize;
                 for k in 0..ws.from_inputs.len() {
-                    let proj = &self.projections[ws.from_inputs[k] as usize];
+                    let proj = &self.projs[ws.from_inputs[k] as usize];
                     self.deliver(ws, proj, src, t, PeakCause::InputArrival);
                 }
                 next_in += 1;
@@ -113,10 +124,10 @@ impl Network {
         self.finish_peaks(ws);
         for j in 0..n {
             if !(ws.cells[j].v.is_finite() && ws.cells[j].i.is_finite()) {
-                return Err(self.non_finite(ws, "membrane state", j, self.t_end));
+                return Err(self.non_finite("membrane state", j, self.t_end));
             }
         }
-        ws.shape = self.shape();
+        ws.fingerprint = self.fingerprint();
         Ok(())
     }
 
@@ -140,7 +151,7 @@ impl Network {
         }
         for (index, p) in probes.iter().enumerate() {
             let ok = self
-                .populations
+                .pops
                 .get(p.population)
                 .is_some_and(|pop| p.neuron < pop.size)
                 && p.time.is_finite()
@@ -165,19 +176,18 @@ impl Network {
         ws.probe_order
             .sort_by(|&a, &b| pr[a as usize].time.total_cmp(&pr[b as usize].time));
         ws.consts.clear();
-        for pop in &self.populations {
-            ws.consts
-                .push(PopConsts::new(pop.params, pop.refractory, pop.spiking)?);
-        }
-        ws.offsets = self.neuron_offsets();
+        ws.offsets.clear();
         ws.pop_of.clear();
-        for (p, pop) in self.populations.iter().enumerate() {
+        for (p, pop) in self.pops.iter().enumerate() {
+            ws.consts.push(PopConsts::new(pop)?);
+            ws.offsets.push(ws.pop_of.len());
             ws.pop_of.extend(std::iter::repeat_n(p as u32, pop.size));
         }
+        ws.offsets.push(ws.pop_of.len());
         ws.out_of.iter_mut().for_each(Vec::clear);
-        ws.out_of.resize_with(self.populations.len(), Vec::new);
+        ws.out_of.resize_with(self.pops.len(), Vec::new);
         ws.from_inputs.clear();
-        for (k, proj) in self.projections.iter().enumerate() {
+        for (k, proj) in self.projs.iter().enumerate() {
             match proj.source {
                 Source::Input => ws.from_inputs.push(k as u32),
                 Source::Population(p) => ws.out_of[p].push(k as u32),
@@ -191,21 +201,42 @@ impl Network {
     fn deliver(
         &self,
         ws: &mut NetworkWorkspace,
-        proj: &super::Projection,
+        proj: &Proj<'_>,
         pre: usize,
         t: f64,
         cause: PeakCause,
     ) {
-        let p = proj.target;
+        match proj.fan {
+            Fan::Sparse { offsets, targets } => {
+                let range = offsets[pre] as usize..offsets[pre + 1] as usize;
+                let targets = targets[range.clone()].iter().map(|&t| t as usize);
+                let syn = targets.zip(proj.weights[range].iter().copied());
+                self.deliver_to(ws, proj.target, syn, t, cause);
+            }
+            Fan::Dense { n_pre, n_post } => {
+                let w = proj.weights[pre..].iter().step_by(n_pre).copied();
+                self.deliver_to(ws, proj.target, (0..n_post).zip(w), t, cause);
+            }
+        }
+    }
+
+    /// Delivers weight `w` to neuron `post` of population `p` for every `(post, w)` of `syn`.
+    #[inline(always)]
+    fn deliver_to(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+        syn: impl Iterator<Item = (usize, f64)>,
+        t: f64,
+        cause: PeakCause,
+    ) {
         let base = ws.offsets[p];
         let pc = ws.consts[p];
         let clock = ws.clocks.at(&ws.consts, p, t);
-        let range = proj.fan_out(pre);
-        ws.events += range.len();
         if !pc.spiking {
-            let syn = proj.targets[range.clone()].iter().zip(&proj.weights[range]);
-            for (&target, &w) in syn {
-                let j = base + target as usize;
+            for (target, w) in syn {
+                ws.events += 1;
+                let j = base + target;
                 let c = &mut ws.cells[j];
                 let d = c.mark.decay_to(&pc, &clock);
                 let (v1, i1) = (d.voltage(c.v, c.i), d.syn * c.i);
@@ -222,19 +253,26 @@ impl Network {
             }
             return;
         }
-        let (cells, queue) = (&mut ws.cells, &mut ws.queue);
-        for (&target, &w) in proj.targets[range.clone()].iter().zip(&proj.weights[range]) {
-            let j = base + target as usize;
+        let (cells, queue, peaks) = (&mut ws.cells, &mut ws.queue, &mut ws.peaks);
+        let mut events = 0;
+        for (target, w) in syn {
+            events += 1;
+            let j = base + target;
             let c = &mut cells[j];
             let d = c.mark.decay_to(&pc, &clock);
-            c.mark = Mark::forward(&clock);
             if c.ref_until > t {
                 // Refractory: V stays clamped at 0, I integrates; the wake-up schedules.
+                c.mark = Mark::forward(&clock);
                 c.i = d.syn * c.i + w;
                 continue;
             }
-            c.v = d.voltage(c.v, c.i);
-            c.i = d.syn * c.i + w;
+            let (v1, i1) = (d.voltage(c.v, c.i), d.syn * c.i);
+            if pc.silent && peaks[j].cause != PeakCause::NotTracked {
+                track_peak(&pc, &mut peaks[j], (c.v, c.i, c.mark.t), (v1, i1, t), cause);
+            }
+            c.mark = Mark::forward(&clock);
+            c.v = v1;
+            c.i = i1 + w;
             if c.kind == Kind::Spike {
                 // The exact crossing was computed from the state before this input. (`kind`
                 // says `Spike` only while that entry is valid, so this branch is rarely taken.)
@@ -249,6 +287,7 @@ impl Network {
                 push_cell(queue, c, j, at, Kind::Check);
             }
         }
+        ws.events += events;
     }
 
     /// A lower bound of neuron `j`'s next crossing was reached at `t`: locate the crossing
@@ -287,25 +326,30 @@ impl Network {
         let i = d.syn * ws.cells[j].i;
         ws.cells[j].mark = Mark::forward(&clock);
         if !i.is_finite() {
-            return Err(self.non_finite(ws, "synaptic current", j, t));
+            return Err(self.non_finite("synaptic current", j, t));
         }
         ws.min_abs_vdot = ws
             .min_abs_vdot
             .min((i - pc.k.threshold).abs() * pc.k.inv_tau_mem);
         ws.last_spike[j] = ws.spikes.len() as u32;
+        if ws.first_spike[j] == NO_SPIKE {
+            ws.first_spike[j] = ws.spikes.len() as u32;
+            if pc.silent {
+                ws.peaks[j] = VoltagePeak::NOT_TRACKED;
+            }
+        }
         ws.spikes.push(Spike {
             time: t,
             neuron: j as u32,
             i_syn: i,
-            slot: 0,
         });
         if any_refractory {
             ws.wake_current.push(f64::NAN);
         }
         if ws.spikes.len() >= ws.max_spikes {
-            let (pop, neuron) = self.locate(j).unwrap_or((0, j));
+            let (population, neuron) = self.name_of(j);
             return Err(LifError::SpikeLimit {
-                population: self.populations[pop].name.clone(),
+                population,
                 neuron,
                 time: t,
                 count: ws.spikes.len(),
@@ -323,7 +367,7 @@ impl Network {
             schedule(ws, &pc, j, t, 0.0, i, self.t_end);
         }
         for k in 0..ws.out_of[p].len() {
-            let proj = &self.projections[ws.out_of[p][k] as usize];
+            let proj = &self.projs[ws.out_of[p][k] as usize];
             let cause = PeakCause::SpikeArrival(ws.spikes.len() - 1);
             self.deliver(ws, proj, j - ws.offsets[p], t, cause);
         }
@@ -348,7 +392,7 @@ impl Network {
 
     /// The last segment of every readout neuron, up to `t_end`.
     fn finish_peaks(&self, ws: &mut NetworkWorkspace) {
-        if ws.consts.iter().all(|c| c.spiking) {
+        if ws.consts.iter().all(|c| c.spiking && !c.silent) {
             return;
         }
         if ws.clocks.needs_rebase(self.t_end) {
@@ -357,7 +401,7 @@ impl Network {
         for j in 0..ws.cells.len() {
             let p = ws.pop_of[j] as usize;
             let pc = ws.consts[p];
-            if pc.spiking {
+            if ws.peaks[j].cause == PeakCause::NotTracked {
                 continue;
             }
             let clock = ws.clocks.at(&ws.consts, p, self.t_end);
@@ -369,17 +413,11 @@ impl Network {
         }
     }
 
-    pub(crate) fn non_finite(
-        &self,
-        _ws: &NetworkWorkspace,
-        what: &'static str,
-        j: usize,
-        time: f64,
-    ) -> LifError {
-        let (pop, neuron) = self.locate(j).unwrap_or((0, j));
+    pub(crate) fn non_finite(&self, what: &'static str, j: usize, time: f64) -> LifError {
+        let (population, neuron) = self.name_of(j);
         LifError::NonFiniteIn {
             what,
-            population: self.populations[pop].name.clone(),
+            population,
             neuron,
             time,
         }

@@ -3,7 +3,12 @@
 //! (sparse fan-out lists; dense ones are the special case with every pair), from the inputs or
 //! between populations, feed-forward or recurrent.
 //!
-//! - `network`: [`Network`], [`Population`], [`Projection`], [`Source`] and their validation.
+//! - `params`: Table 1's parameters ([`LifParams`], Table 3 defaults) and derived constants.
+//! - `closed_form`: the solution between events, the membrane maximum, spike-time root finding.
+//! - `network`: [`Network`], [`Population`], [`Projection`], [`Source`], [`InputSpike`] and their
+//!   validation.
+//! - `model`: the borrowed view the passes run on, built from a [`Network`] or from a layered
+//!   [`crate::FeedForwardNet`] (dense projections in the layers' own weight layout, no copy).
 //! - `clock`: the lazy per-neuron closed form with exponentials shared per event.
 //! - `forward`: exact event-driven simulation with a priority queue of next threshold crossings.
 //! - `backward`: EventProp (Table 2, Algorithm 1) in reverse event order, lazily per neuron.
@@ -39,11 +44,15 @@
 
 mod backward;
 mod clock;
+pub(crate) mod closed_form;
 mod forward;
+pub(crate) mod model;
 mod network;
+pub(crate) mod params;
 mod workspace;
 
-pub use network::{Network, Population, Projection, Source};
+pub use network::{InputSpike, Network, Population, Projection, Source};
+pub use params::LifParams;
 pub use workspace::{
-    AdjointSample, NetworkCotangents, NetworkWorkspace, NeuronProbe, PeakCause, VoltagePeak,
+    AdjointSample, NetworkCotangents, NetworkWorkspace, NeuronProbe, PeakCause, Spike, VoltagePeak,
 };

@@ -1,8 +1,39 @@
 //! A network as populations of LIF neurons and projections between them (Table 1 with a sparse
 //! `W` and per-population parameters), and its validation.
 
-use crate::eventprop::params::positive;
+use super::params::positive;
 use crate::{LifError, LifParams};
+
+/// A fixed input spike: at `time` (ms) the input neuron `source` sends a spike across its weights.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InputSpike {
+    /// Spike time in ms; must be finite and `>= 0`. Spikes after the network's `t_end` are ignored.
+    pub time: f64,
+    /// Index of the input neuron, `< n_inputs`.
+    pub source: u32,
+}
+
+impl InputSpike {
+    /// The one validation of an input spike, shared by every network kind and the generic model:
+    /// a finite time `>= 0` and a source `< n_inputs`; `index` is its position in the input.
+    #[inline]
+    pub fn check(&self, index: usize, n_inputs: usize) -> Result<(), LifError> {
+        if !(self.time.is_finite() && self.time >= 0.0) {
+            return Err(LifError::InvalidInputTime {
+                index,
+                time: self.time,
+            });
+        }
+        if self.source as usize >= n_inputs {
+            return Err(LifError::InputSourceOutOfRange {
+                index,
+                source_index: self.source,
+                n_inputs,
+            });
+        }
+        Ok(())
+    }
+}
 
 /// A group of neurons sharing their parameters (Table 1's flow, threshold and reset).
 #[derive(Clone, Debug, PartialEq)]
@@ -186,35 +217,6 @@ impl Network {
         }
     }
 
-    /// The layered network `net` as populations `"layer 0"`, `"layer 1"`, .. with dense
-    /// projections from the inputs to layer 0 and from each layer to the next (projection `l`
-    /// feeds layer `l`; its synapse `pre · n_out + post` is `net.layers[l].weights[post · n_in +
-    /// pre]`). A readout layer becomes a readout population.
-    pub fn from_feed_forward(net: &crate::FeedForwardNet) -> Result<Self, LifError> {
-        net.validate()?;
-        let mut out = Network::new(net.n_inputs, Vec::new(), net.t_end);
-        for (l, layer) in net.layers.iter().enumerate() {
-            let name = format!("layer {l}");
-            out.populations.push(match layer.kind {
-                crate::LayerKind::Spiking => Population::new(name, layer.n_out, net.params),
-                crate::LayerKind::Readout => Population::readout(name, layer.n_out, net.params),
-            });
-            let source = if l == 0 {
-                Source::Input
-            } else {
-                Source::Population(l - 1)
-            };
-            out.projections.push(Projection::dense(
-                source,
-                l,
-                layer.n_in,
-                layer.n_out,
-                &layer.weights,
-            ));
-        }
-        Ok(out)
-    }
-
     /// Global index of neuron 0 of every population, and the total number of neurons last.
     pub fn neuron_offsets(&self) -> Vec<usize> {
         let mut out = Vec::with_capacity(self.populations.len() + 1);
@@ -357,21 +359,5 @@ impl Network {
             }
         }
         Ok(())
-    }
-
-    /// A cheap fingerprint of the structure (sizes, synapse counts and kinds of source), to detect a
-    /// backward pass on a workspace filled by another network.
-    pub(crate) fn shape(&self) -> Vec<usize> {
-        let mut s = vec![self.n_inputs, self.populations.len()];
-        s.extend(self.populations.iter().map(|p| p.size));
-        for proj in &self.projections {
-            s.push(proj.weights.len());
-            s.push(proj.target);
-            s.push(match proj.source {
-                Source::Input => usize::MAX,
-                Source::Population(p) => p,
-            });
-        }
-        s
     }
 }

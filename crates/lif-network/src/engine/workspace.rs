@@ -9,8 +9,21 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use super::clock::{Clocks, Mark, PopConsts};
-use crate::eventprop::Spike;
-use crate::InputSpike;
+use super::network::InputSpike;
+
+/// One spike of a network neuron, as kept for the backward pass (24 bytes).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spike {
+    /// Spike time (ms).
+    pub time: f64,
+    /// Global index of the firing neuron (see [`super::Network::neuron_offsets`]).
+    pub neuron: u32,
+    /// Synaptic current `I_n` of the firing neuron at the spike; `V̇⁻ = (I_n - ϑ)/τ_mem`.
+    pub i_syn: f64,
+}
+
+/// No spike (in [`NetworkWorkspace::first_spike`]).
+pub(crate) const NO_SPIKE: u32 = u32::MAX;
 
 /// A request for the membrane voltage of one neuron at a fixed time.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -197,7 +210,8 @@ impl Cell {
 pub struct NetworkWorkspace {
     /// Limit on the number of spikes of one sample (runaway excitation). Default 1 000 000.
     pub max_spikes: usize,
-    pub(crate) shape: Vec<usize>,
+    /// Fingerprint of the network of the last forward pass (0: none).
+    pub(crate) fingerprint: u64,
     pub(crate) inputs: Vec<InputSpike>,
     pub(crate) probes: Vec<NeuronProbe>,
     /// Probe indices sorted by time.
@@ -218,6 +232,8 @@ pub struct NetworkWorkspace {
     /// Per-neuron state, one cache line each.
     pub(crate) cells: Vec<Cell>,
     pub(crate) last_spike: Vec<u32>,
+    /// Per neuron: index of its first spike in `spikes` (`NO_SPIKE`: none).
+    pub(crate) first_spike: Vec<u32>,
     pub(crate) queue: BinaryHeap<Pending>,
     pub(crate) consts: Vec<PopConsts>,
     pub(crate) clocks: Clocks,
@@ -237,7 +253,7 @@ impl Default for NetworkWorkspace {
     fn default() -> Self {
         Self {
             max_spikes: 1_000_000,
-            shape: Vec::new(),
+            fingerprint: 0,
             inputs: Vec::new(),
             probes: Vec::new(),
             probe_order: Vec::new(),
@@ -252,6 +268,7 @@ impl Default for NetworkWorkspace {
             pop_of: Vec::new(),
             cells: Vec::new(),
             last_spike: Vec::new(),
+            first_spike: Vec::new(),
             queue: BinaryHeap::new(),
             consts: Vec::new(),
             clocks: Clocks::default(),
@@ -279,6 +296,27 @@ impl NetworkWorkspace {
         &self.spikes
     }
 
+    /// Index in [`spikes`](Self::spikes) of the first spike of global neuron `j`, if it fired
+    /// (`None` also for `j` out of range).
+    pub fn first_spike(&self, j: usize) -> Option<usize> {
+        self.first_spike
+            .get(j)
+            .filter(|&&k| k != NO_SPIKE)
+            .map(|&k| k as usize)
+    }
+
+    /// Indices in [`spikes`](Self::spikes) of the spikes of global neuron `j`, in time order
+    /// (a scan of all spikes, for inspection).
+    pub fn spikes_of(&self, j: usize) -> impl Iterator<Item = usize> + '_ {
+        let first = self.first_spike(j).unwrap_or(self.spikes.len());
+        (first..self.spikes.len()).filter(move |&k| self.spikes[k].neuron as usize == j)
+    }
+
+    /// Number of neurons of the last forward pass.
+    pub fn n_neurons(&self) -> usize {
+        self.pop_of.len()
+    }
+
     /// The input spikes of the last forward pass that fell in `[0, t_end]`, sorted by time.
     pub fn inputs(&self) -> &[InputSpike] {
         &self.inputs
@@ -295,7 +333,8 @@ impl NetworkWorkspace {
     }
 
     /// Membrane maxima of the last forward pass, one per neuron (global index): tracked for
-    /// readout neurons, `PeakCause::NotTracked` for spiking ones.
+    /// readout neurons (and, on request, for neurons of a spiking output layer that never
+    /// fired), `PeakCause::NotTracked` for the others.
     pub fn peaks(&self) -> &[VoltagePeak] {
         &self.peaks
     }

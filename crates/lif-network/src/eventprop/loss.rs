@@ -2,11 +2,12 @@
 //! max-over-time voltage cross-entropy (eq. 4), each as a value plus its cotangents.
 //!
 //! Any other differentiable function of spike times or probed voltages is used through
-//! [`Cotangents`] and [`FeedForwardNet::backward`](super::FeedForwardNet::backward) directly.
+//! [`NetworkCotangents`] and [`FeedForwardNet::backward`](super::FeedForwardNet::backward)
+//! directly.
 
-use super::params::positive;
-use super::trajectory::{Cotangents, Workspace};
 use super::{FeedForwardNet, LayerKind};
+use crate::engine::params::positive;
+use crate::engine::{NetworkCotangents, NetworkWorkspace};
 use crate::LifError;
 
 /// A per-sample loss on the output layer.
@@ -108,18 +109,14 @@ impl Loss {
     /// The class predicted by this loss's readout rule for the last forward pass in `ws`: the
     /// earliest first output spike (first-spike losses; `None` if no output neuron fires, ties to
     /// the lowest index) or the largest voltage maximum (`MaxVoltage`).
-    pub(crate) fn prediction(&self, ws: &Workspace) -> Option<usize> {
-        let out = ws.n_layers() - 1;
+    pub(crate) fn prediction(&self, net: &FeedForwardNet, ws: &NetworkWorkspace) -> Option<usize> {
+        let (off, n) = output_range(net);
         match self {
             Loss::MaxVoltage { .. } => {
-                let m: Vec<f64> = ws.maxima(out).iter().map(|m| m.value).collect();
+                let m: Vec<f64> = ws.peaks()[off..off + n].iter().map(|m| m.value).collect();
                 log_sum_exp(&m).1
             }
-            _ => {
-                let n = ws.n_neurons(out);
-                let first: Vec<Option<f64>> = (0..n).map(|k| ws.first_spike_time(out, k)).collect();
-                argmin_time(&first)
-            }
+            _ => argmin_time(&first_times(ws, off, n)),
         }
     }
 
@@ -146,19 +143,17 @@ impl Loss {
     pub fn cotangents(
         &self,
         net: &FeedForwardNet,
-        ws: &Workspace,
-        cot: &mut Cotangents,
+        ws: &NetworkWorkspace,
+        cot: &mut NetworkCotangents,
     ) -> Result<f64, LifError> {
         self.validate(net)?;
-        let n_out = net.output()?.n_out;
-        let out = net.layers.len() - 1;
-        let needs_maxima = matches!(
-            self,
-            Loss::MaxVoltage { .. } | Loss::FirstSpikeSilentRemedy { .. }
-        );
-        let matches = ws.n_layers() == net.layers.len()
-            && ws.n_neurons(out) == n_out
-            && (!needs_maxima || ws.maxima(out).len() == n_out);
+        let silent = net.model(true)?.fingerprint();
+        let plain = net.model(false)?.fingerprint();
+        let matches = if self.needs_silent_maxima() {
+            ws.fingerprint == silent
+        } else {
+            ws.fingerprint == plain || ws.fingerprint == silent
+        };
         if !matches {
             return Err(LifError::NoForwardPass);
         }
@@ -175,22 +170,21 @@ impl Loss {
     pub(crate) fn evaluate(
         &self,
         net: &FeedForwardNet,
-        ws: &Workspace,
-        cot: Option<&mut Cotangents>,
+        ws: &NetworkWorkspace,
+        cot: Option<&mut NetworkCotangents>,
     ) -> LossValue {
         // Callers check that `ws` holds a forward pass of `net` (at least one layer).
-        let out = ws.n_layers().saturating_sub(1);
-        let n = net.layers.last().map_or(0, |l| l.n_out);
+        let (off, n) = output_range(net);
         let mut cot = cot;
         if let Some(c) = cot.as_deref_mut() {
             c.reset_for(ws);
         }
         match *self {
             Loss::MaxVoltage { label } => {
-                let m: Vec<f64> = ws.maxima(out).iter().map(|m| m.value).collect();
+                let m: Vec<f64> = ws.peaks()[off..off + n].iter().map(|m| m.value).collect();
                 let (lse, pred) = log_sum_exp(&m);
                 if let Some(c) = cot {
-                    for (k, g) in c.max_voltage[out].iter_mut().enumerate() {
+                    for (k, g) in c.peaks[off..off + n].iter_mut().enumerate() {
                         *g = (m[k] - lse).exp() - if k == label { 1.0 } else { 0.0 };
                     }
                 }
@@ -212,7 +206,7 @@ impl Loss {
                 alpha,
                 ..
             } => {
-                let first: Vec<Option<f64>> = (0..n).map(|k| ws.first_spike_time(out, k)).collect();
+                let first = first_times(ws, off, n);
                 let prediction = argmin_time(&first);
                 // Times entering the softmax: real first spikes, pseudo times, or +inf.
                 let kappa = match *self {
@@ -223,7 +217,7 @@ impl Loss {
                     .map(|k| match (first[k], kappa) {
                         (Some(t), _) => t,
                         (None, Some(kappa)) => {
-                            net.t_end + kappa * (net.params.threshold - ws.maxima(out)[k].value)
+                            net.t_end + kappa * (net.params.threshold - ws.peaks()[off + k].value)
                         }
                         (None, None) => f64::INFINITY,
                     })
@@ -247,12 +241,9 @@ impl Loss {
                         if k == label && t_l.is_finite() {
                             dl_dt += 1.0 / tau0 + alpha / tau1 * (t_l / tau1).exp();
                         }
-                        match (first[k], kappa) {
-                            (Some(_), _) => {
-                                let idx = ws.first_spike_index(out, k).unwrap_or(0);
-                                c.spike_times[out][idx] = dl_dt;
-                            }
-                            (None, Some(kappa)) => c.max_voltage[out][k] = -kappa * dl_dt,
+                        match (ws.first_spike(off + k), kappa) {
+                            (Some(idx), _) => c.spike_times[idx] = dl_dt,
+                            (None, Some(kappa)) => c.peaks[off + k] = -kappa * dl_dt,
                             (None, None) => {}
                         }
                     }
@@ -261,6 +252,22 @@ impl Loss {
             }
         }
     }
+}
+
+/// Global index of the output layer's first neuron, and its size.
+fn output_range(net: &FeedForwardNet) -> (usize, usize) {
+    let out = net.layers.len().saturating_sub(1);
+    (
+        net.layer_offset(out),
+        net.layers.last().map_or(0, |l| l.n_out),
+    )
+}
+
+/// First spike times of global neurons `off..off + n`.
+fn first_times(ws: &NetworkWorkspace, off: usize, n: usize) -> Vec<Option<f64>> {
+    (off..off + n)
+        .map(|j| ws.first_spike(j).map(|k| ws.spikes()[k].time))
+        .collect()
 }
 
 fn first_spike_params(tau0: f64, tau1: f64, alpha: f64) -> Result<(), LifError> {

@@ -1,40 +1,16 @@
-//! Layered feed-forward networks: inputs, layers and their validation.
+//! Layered feed-forward networks: layers, their validation, and their forward and backward
+//! passes, which are the engine's ([`crate::engine`]): a layered network is the special case of
+//! populations `"layer 0"`, `"layer 1"`, .. with dense projections from the inputs to layer 0
+//! and from each layer to the next, run without copying the layers' weights.
 
-use super::params::positive;
-use super::LifParams;
+use crate::engine::model::{Model, Name};
+use crate::engine::params::positive;
+use crate::engine::{
+    AdjointSample, InputSpike, Network, NetworkCotangents, NetworkWorkspace, NeuronProbe,
+    Population, Projection, Source,
+};
 use crate::error::{weight_count, zero_weights};
-use crate::LifError;
-
-/// A fixed input spike: at `time` (ms) the input neuron `source` sends a spike across its weights.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct InputSpike {
-    /// Spike time in ms; must be finite and `>= 0`. Spikes after the network's `t_end` are ignored.
-    pub time: f64,
-    /// Index of the input neuron, `< n_inputs`.
-    pub source: u32,
-}
-
-impl InputSpike {
-    /// The one validation of an input spike, shared by every path (layered, engine, generic):
-    /// a finite time `>= 0` and a source `< n_inputs`; `index` is its position in the input.
-    #[inline]
-    pub fn check(&self, index: usize, n_inputs: usize) -> Result<(), LifError> {
-        if !(self.time.is_finite() && self.time >= 0.0) {
-            return Err(LifError::InvalidInputTime {
-                index,
-                time: self.time,
-            });
-        }
-        if self.source as usize >= n_inputs {
-            return Err(LifError::InputSourceOutOfRange {
-                index,
-                source_index: self.source,
-                n_inputs,
-            });
-        }
-        Ok(())
-    }
-}
+use crate::{LifError, LifParams};
 
 /// What a layer's neurons do at the threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,8 +36,10 @@ pub struct Layer {
     pub weights: Vec<f64>,
 }
 
-/// A layered feed-forward network (the paper's block-triangular special case of Table 1),
-/// simulated and differentiated layer by layer.
+/// A layered feed-forward network (the paper's block-triangular special case of Table 1): the
+/// engine's populations `"layer l"` with dense projections, weights in each layer's row-major
+/// layout. Spike and neuron indices of its [`NetworkWorkspace`] are global: neuron `j` of layer
+/// `l` is `Σ_{m<l} n_out(m) + j` ([`FeedForwardNet::neuron_offsets`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FeedForwardNet {
     /// Number of input neurons.
@@ -165,6 +143,150 @@ impl FeedForwardNet {
             .iter()
             .map(|l| vec![0.0; l.weights.len()])
             .collect()
+    }
+
+    /// Global index of neuron 0 of every layer, and the total number of neurons last.
+    pub fn neuron_offsets(&self) -> Vec<usize> {
+        let mut out = Vec::with_capacity(self.layers.len() + 1);
+        let mut total = 0;
+        for l in &self.layers {
+            out.push(total);
+            total += l.n_out;
+        }
+        out.push(total);
+        out
+    }
+
+    /// Global index of neuron 0 of layer `l` (the sum of the sizes of the layers below).
+    pub fn layer_offset(&self, l: usize) -> usize {
+        self.layers[..l.min(self.layers.len())]
+            .iter()
+            .map(|l| l.n_out)
+            .sum()
+    }
+
+    /// The engine's view of this network: population `l` is layer `l`, projection `l` feeds it
+    /// (from the inputs for `l = 0`), with the layer's weights as they are.
+    pub(crate) fn model(&self, silent_output_maxima: bool) -> Result<Model<'_>, LifError> {
+        self.validate()?;
+        let last = self.layers.len() - 1;
+        let mut m = Model {
+            n_inputs: self.n_inputs,
+            pops: Vec::with_capacity(self.layers.len()),
+            projs: Vec::with_capacity(self.layers.len()),
+            t_end: self.t_end,
+        };
+        for (l, layer) in self.layers.iter().enumerate() {
+            let spiking = layer.kind == LayerKind::Spiking;
+            m.pops.push(crate::engine::model::Pop {
+                name: Name::Layer(l),
+                size: layer.n_out,
+                params: self.params,
+                t_ref: 0.0,
+                spiking,
+                silent_maxima: silent_output_maxima && l == last && spiking,
+            });
+            m.projs.push(crate::engine::model::Proj {
+                source: if l == 0 {
+                    Source::Input
+                } else {
+                    Source::Population(l - 1)
+                },
+                target: l,
+                fan: crate::engine::model::Fan::Dense {
+                    n_pre: layer.n_in,
+                    n_post: layer.n_out,
+                },
+                weights: &layer.weights,
+            });
+        }
+        Ok(m)
+    }
+
+    /// Simulates one sample on the engine ([`Network::forward`]): spikes (global neuron
+    /// indices), readout maxima and probe values (`population` = layer) go to `ws`.
+    pub fn forward(
+        &self,
+        input: &[InputSpike],
+        observe: Observe<'_>,
+        ws: &mut NetworkWorkspace,
+    ) -> Result<(), LifError> {
+        self.model(observe.silent_output_maxima)?
+            .forward(input, observe.probes, ws)
+    }
+
+    /// Adds `dL/dw` to `grad` (shapes of the layers' weights) for the loss whose derivatives
+    /// with respect to the recorded spike times, probes and maxima of the last
+    /// [`forward`](Self::forward) in `ws` are `cot` ([`Network::backward`]).
+    pub fn backward(
+        &self,
+        ws: &mut NetworkWorkspace,
+        cot: &NetworkCotangents,
+        grad: &mut [Vec<f64>],
+    ) -> Result<(), LifError> {
+        self.backward_sampled(ws, cot, grad, &[], &mut Vec::new())
+    }
+
+    /// [`backward`](Self::backward) that also records the adjoint of every neuron at the given
+    /// times ([`Network::backward_sampled`]).
+    pub fn backward_sampled(
+        &self,
+        ws: &mut NetworkWorkspace,
+        cot: &NetworkCotangents,
+        grad: &mut [Vec<f64>],
+        times: &[f64],
+        samples: &mut Vec<AdjointSample>,
+    ) -> Result<(), LifError> {
+        // The forward pass fixed whether silent maxima were tracked (the fingerprint includes
+        // it): take the view that matches.
+        let m = self.model(false)?;
+        if ws.fingerprint == m.fingerprint() {
+            return m.backward(ws, cot, grad, times, samples);
+        }
+        self.model(true)?.backward(ws, cot, grad, times, samples)
+    }
+}
+
+/// What the forward pass of a layered network records besides spikes (readout maxima always).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Observe<'a> {
+    /// Voltage probes (`population` = layer); their values are in
+    /// [`NetworkWorkspace::probe_values`], in this order.
+    pub probes: &'a [NeuronProbe],
+    /// Also track the membrane maximum of every neuron of a *spiking* output layer until it
+    /// first fires (used by the silent-label remedy of the first-spike loss). Default `false`.
+    pub silent_output_maxima: bool,
+}
+
+impl Network {
+    /// The layered network `net` as populations `"layer 0"`, `"layer 1"`, .. with sparse
+    /// projections holding every pair (projection `l` feeds layer `l`; its synapse
+    /// `pre · n_out + post` is `net.layers[l].weights[post · n_in + pre]`). A readout layer
+    /// becomes a readout population. (Layered networks run on the engine without this copy;
+    /// this is for building on them, e.g. adding recurrent projections.)
+    pub fn from_feed_forward(net: &FeedForwardNet) -> Result<Self, LifError> {
+        net.validate()?;
+        let mut out = Network::new(net.n_inputs, Vec::new(), net.t_end);
+        for (l, layer) in net.layers.iter().enumerate() {
+            let name = format!("layer {l}");
+            out.populations.push(match layer.kind {
+                LayerKind::Spiking => Population::new(name, layer.n_out, net.params),
+                LayerKind::Readout => Population::readout(name, layer.n_out, net.params),
+            });
+            let source = if l == 0 {
+                Source::Input
+            } else {
+                Source::Population(l - 1)
+            };
+            out.projections.push(Projection::dense(
+                source,
+                l,
+                layer.n_in,
+                layer.n_out,
+                &layer.weights,
+            ));
+        }
+        Ok(out)
     }
 }
 

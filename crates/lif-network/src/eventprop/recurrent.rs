@@ -4,12 +4,10 @@
 //! A thin layout over [`crate::engine`]: one population with dense input and recurrent
 //! projections; the gradient is mapped back to the row-major weight matrices.
 
-use super::params::positive;
-use super::trajectory::Spike;
-use super::{InputSpike, LifParams};
+use crate::engine::params::positive;
 use crate::engine::{
-    AdjointSample, Network, NetworkCotangents, NetworkWorkspace, NeuronProbe, Population,
-    Projection, Source,
+    AdjointSample, InputSpike, LifParams, Network, NetworkCotangents, NetworkWorkspace,
+    NeuronProbe, Population, Projection, Source, Spike,
 };
 use crate::error::{weight_count, zero_weights};
 use crate::LifError;
@@ -185,7 +183,6 @@ impl RecurrentNet {
         ws.probes.clear();
         ws.probes.extend_from_slice(probes);
         net.forward(input, &np, &mut ws.inner)
-            .map_err(as_layer_error)
     }
 
     /// Adds `dL/dW` and `dL/dW_in` into `grad` for a loss with `∂l/∂t_k` per spike (aligned with
@@ -225,8 +222,7 @@ impl RecurrentNet {
             probes: probe_cot.to_vec(),
             peaks: vec![0.0; n],
         };
-        net.backward_sampled(&mut inner, &cot, &mut g, times, samples)
-            .map_err(as_layer_error)?;
+        net.backward_sampled(&mut inner, &cot, &mut g, times, samples)?;
         grad.weights.resize(n * n, 0.0);
         grad.input_weights.resize(n * self.n_inputs, 0.0);
         let wrong = |what, expected, found| LifError::WrongLength {
@@ -255,50 +251,5 @@ impl RecurrentNet {
             }
         }
         Ok(())
-    }
-}
-
-/// The engine's population-named errors in the layer-indexed form of this older API (layer 0).
-fn as_layer_error(e: LifError) -> LifError {
-    match e {
-        LifError::SpikeLimit {
-            neuron,
-            time,
-            count,
-            ..
-        } => LifError::TooManySpikes {
-            layer: 0,
-            neuron,
-            time,
-            count,
-        },
-        LifError::NonFiniteIn {
-            what, neuron, time, ..
-        } => LifError::NonFinite {
-            what,
-            layer: 0,
-            neuron,
-            time,
-        },
-        LifError::GrazingSpikeIn { neuron, time, .. } => LifError::GrazingSpike {
-            layer: 0,
-            neuron,
-            time,
-            vdot: 0.0,
-        },
-        LifError::InvalidNeuronProbe {
-            index,
-            neuron,
-            time,
-            t_end,
-            ..
-        } => LifError::InvalidProbe {
-            index,
-            layer: 0,
-            neuron,
-            time,
-            t_end,
-        },
-        other => other,
     }
 }

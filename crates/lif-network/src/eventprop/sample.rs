@@ -3,8 +3,8 @@
 use std::cell::RefCell;
 
 use super::loss::Loss;
-use super::trajectory::{Cotangents, Observe, Workspace};
-use super::{FeedForwardNet, InputSpike};
+use super::{FeedForwardNet, InputSpike, Observe};
+use crate::engine::{NetworkCotangents, NetworkWorkspace};
 use crate::LifError;
 
 /// Loss, gradient and diagnostics of one sample.
@@ -40,8 +40,8 @@ pub struct SampleStats {
 #[derive(Debug, Default)]
 pub struct SampleScratch {
     /// Forward and backward buffers.
-    pub workspace: Workspace,
-    cot: Cotangents,
+    pub workspace: NetworkWorkspace,
+    cot: NetworkCotangents,
 }
 
 thread_local! {
@@ -88,9 +88,9 @@ impl FeedForwardNet {
         self.forward(input, observe, ws)?;
         let value = loss.evaluate(self, ws, Some(&mut scratch.cot));
         if value.loss.is_nan() {
-            return Err(LifError::NonFinite {
+            return Err(LifError::NonFiniteIn {
                 what: "loss",
-                layer: self.layers.len() - 1,
+                population: format!("layer {}", self.layers.len() - 1),
                 neuron: loss.label(),
                 time: self.t_end,
             });
@@ -99,7 +99,7 @@ impl FeedForwardNet {
         Ok(SampleStats {
             loss: value.loss,
             prediction: value.prediction,
-            spikes: ws.spike_count(),
+            spikes: ws.spikes().len(),
             min_abs_vdot: ws.min_abs_vdot(),
         })
     }
@@ -117,7 +117,7 @@ impl FeedForwardNet {
         &self,
         input: &[InputSpike],
         loss: &Loss,
-        ws: &mut Workspace,
+        ws: &mut NetworkWorkspace,
     ) -> Result<SampleStats, LifError> {
         self.validate()?;
         loss.validate(self)?;
@@ -130,7 +130,7 @@ impl FeedForwardNet {
         Ok(SampleStats {
             loss: value.loss,
             prediction: value.prediction,
-            spikes: ws.spike_count(),
+            spikes: ws.spikes().len(),
             min_abs_vdot: ws.min_abs_vdot(),
         })
     }
@@ -148,11 +148,11 @@ impl FeedForwardNet {
         &self,
         input: &[InputSpike],
         loss: &Loss,
-        ws: &mut Workspace,
+        ws: &mut NetworkWorkspace,
     ) -> Result<Option<usize>, LifError> {
         self.validate()?;
         loss.validate_kind(self)?;
         self.forward(input, Observe::default(), ws)?;
-        Ok(loss.prediction(ws))
+        Ok(loss.prediction(self, ws))
     }
 }

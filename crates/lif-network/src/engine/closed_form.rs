@@ -54,7 +54,7 @@ impl Kernel {
     }
 
     /// `(V(t), I(t))` from `(v0, i0)` at local time 0.
-    #[inline]
+    #[cfg(test)]
     pub fn state_at(&self, v0: f64, i0: f64, t: f64) -> (f64, f64) {
         let d = self.decay(t);
         (d.voltage(v0, i0), d.syn * i0)
@@ -212,7 +212,7 @@ impl Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eventprop::LifParams;
+    use crate::LifParams;
 
     fn kernel(tau_mem: f64, tau_syn: f64) -> Kernel {
         LifParams {
