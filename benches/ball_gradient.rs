@@ -47,6 +47,11 @@ fn check(opts: &SolverOptions) {
     let adj = adjoint_gradient(&P, T_END, &loss, opts).expect("adjoint gradient");
     let fwd = forward_gradient(&P, T_END, &loss, opts).expect("forward gradient");
     println!("loss {l_floor:.15e}, gradient (by hand) {floor:?}");
+    let times: Vec<f64> = adj.events.iter().map(|ev| ev.t).collect();
+    println!(
+        "forward pass: impacts at {times:?}, {} accepted and {} rejected steps, {} flow evaluations",
+        adj.stats.accepted, adj.stats.rejected, adj.stats.rhs_evals
+    );
     for (name, got, tol) in [
         ("closed form by dual numbers", &dual[..], 1e-13),
         ("adjoint", &adj.gradient[..], 1e-10),

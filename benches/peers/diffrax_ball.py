@@ -65,28 +65,35 @@ def impact(t, y, args, **kwargs):
     return y[0]
 
 
-def make_loss(adjoint):
-    """L(p) by four event-terminated diffrax solves, one per parabola."""
+def make_loss(adjoint, max_steps=4096):
+    """L(p) by four event-terminated diffrax solves, one per parabola; with `stats=True` also
+    the impact times and the accepted and rejected steps of all solves."""
     term = diffrax.ODETerm(flow)
     solver = diffrax.Dopri5()
     controller = diffrax.PIDController(rtol=RTOL, atol=ATOL)
     event = diffrax.Event(impact, optx.Newton(rtol=ROOT_TOL, atol=ROOT_TOL), direction=False)
 
-    def loss(p):
+    def loss(p, stats=False):
         y0, v0, e, g = p[0], p[1], p[2], p[3]
         args = (e, g)
         t, x = jnp.asarray(0.0), jnp.stack([y0, v0])
-        total = 0.0
+        total, impacts, accepted, rejected = 0.0, [], 0, 0
         for k, (s, yhat) in enumerate(zip(TIMES, HEIGHTS)):
             sol = diffrax.diffeqsolve(
                 term, solver, t, T_END, None, x, args=args, stepsize_controller=controller,
                 saveat=diffrax.SaveAt(ts=jnp.array([s]), t1=True), event=event, adjoint=adjoint,
+                max_steps=max_steps,
             )
             total = total + 0.5 * (sol.ys[0, 0] - yhat) ** 2
+            accepted = accepted + sol.stats["num_accepted_steps"]
+            rejected = rejected + sol.stats["num_rejected_steps"]
             if k < len(TIMES) - 1:
                 # The solve stopped at the impact: jump y+ = y-, v+ = -e v-.
                 t, xm = sol.ts[1], sol.ys[1]
                 x = jnp.stack([xm[0], -e * xm[1]])
+                impacts.append(t)
+        if stats:
+            return total, jnp.stack(impacts), accepted, rejected
         return total
 
     return loss
@@ -157,6 +164,9 @@ def main():
     ap.add_argument("--calls", type=int, default=200)
     ap.add_argument("--no-ours", action="store_true", help="only read the last criterion run")
     ap.add_argument("--measurement-time", default="5", help="criterion's, in seconds")
+    ap.add_argument("--max-steps", type=int, default=4096,
+                    help="diffeqsolve's max_steps (diffrax's default 4096; the reverse mode's "
+                         "checkpointing is sized by it)")
     a = ap.parse_args()
 
     print(f"jax {jax.__version__}, diffrax {diffrax.__version__}, optimistix {optx.__version__}, "
@@ -166,9 +176,12 @@ def main():
     assert pieces == [0, 1, 2, 3], pieces
     exact = jax.grad(closed_form_loss)(p, pieces)
     value = closed_form_loss(p, pieces)
-    reverse = jax.jit(jax.grad(make_loss(diffrax.RecursiveCheckpointAdjoint())))
-    forward = jax.jit(jax.jacfwd(make_loss(diffrax.ForwardMode())))
-    value_diffrax = jax.jit(make_loss(diffrax.RecursiveCheckpointAdjoint()))(p)
+    reverse = jax.jit(jax.grad(make_loss(diffrax.RecursiveCheckpointAdjoint(), a.max_steps)))
+    forward = jax.jit(jax.jacfwd(make_loss(diffrax.ForwardMode(), a.max_steps)))
+    primal = make_loss(diffrax.RecursiveCheckpointAdjoint(), a.max_steps)
+    value_diffrax, impacts, accepted, rejected = jax.jit(lambda q: primal(q, stats=True))(p)
+    print(f"diffrax: max_steps {a.max_steps}, impacts at {[float(v) for v in impacts]}, "
+          f"{int(accepted)} accepted and {int(rejected)} rejected steps in all")
     print(f"closed form: loss {float(value):.15e}, gradient {[float(v) for v in exact]}")
     print(f"diffrax loss {float(value_diffrax):.15e} (relative error "
           f"{abs(float(value_diffrax - value)) / float(value):.1e})")
