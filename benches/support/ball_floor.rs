@@ -58,17 +58,18 @@ pub fn floor_gradient(p: &[f64; 4], times: &[f64], heights: &[f64]) -> (f64, [f6
     const DE: [f64; 4] = [0.0, 0.0, 1.0, 0.0];
     const DG: [f64; 4] = [0.0, 0.0, 0.0, 1.0];
     let [y0, v0, e, g] = *p;
-    let u = (v0 * v0 + 2.0 * g * y0).sqrt();
-    let du = [g / u, v0 / u, 0.0, y0 / u];
+    let (u, ig) = ((v0 * v0 + 2.0 * g * y0).sqrt(), 1.0 / g);
+    let iu = 1.0 / u;
+    let du = [g * iu, v0 * iu, 0.0, y0 * iu];
     // The current piece: start time, height and velocity there.
     let (mut start, mut dstart) = (0.0, [0.0; 4]);
     let (mut h, mut dh) = (y0, [1.0, 0.0, 0.0, 0.0]);
     let (mut w, mut dw) = (v0, [0.0, 1.0, 0.0, 0.0]);
     // The next impact: its time and the speed there.
-    let next = (v0 + u) / g;
+    let next = (v0 + u) * ig;
     let mut dnext = [0.0; 4];
     for j in 0..4 {
-        dnext[j] = (du[j] + [0.0, 1.0, 0.0, 0.0][j] - next * DG[j]) / g;
+        dnext[j] = (du[j] + [0.0, 1.0, 0.0, 0.0][j] - next * DG[j]) * ig;
     }
     let (mut next, mut c, mut dc) = (next, u, du);
     let (mut loss, mut grad) = (0.0, [0.0; 4]);
@@ -80,9 +81,9 @@ pub fn floor_gradient(p: &[f64; 4], times: &[f64], heights: &[f64]) -> (f64, [f6
             for j in 0..4 {
                 dw[j] = e * dc[j] + c * DE[j];
             }
-            next = start + 2.0 * w / g;
+            next = start + 2.0 * w * ig;
             for j in 0..4 {
-                dnext[j] = dstart[j] + 2.0 * dw[j] / g - 2.0 * w / (g * g) * DG[j];
+                dnext[j] = dstart[j] + 2.0 * ig * (dw[j] - w * ig * DG[j]);
             }
             (c, dc) = (w, dw);
         }
