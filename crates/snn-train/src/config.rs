@@ -121,6 +121,11 @@ pub struct ExperimentConfig {
     /// the max-voltage loss.
     #[serde(default)]
     pub init_recurrent: Option<WeightInit>,
+    /// Draw every layer from the same standard normals, as the paper's code does (it seeds
+    /// each layer's generator with the run's seed; see [`crate::init::shared_normal_weights`]).
+    /// `false` (the default): independent draws.
+    #[serde(default)]
+    pub init_shared_normals: bool,
     /// Training loop options (seed included: it also seeds the initial weights).
     pub train: TrainOptions,
     /// Subsets for quick runs.
@@ -156,6 +161,7 @@ impl ExperimentConfig {
             init_hidden: YINYANG_HIDDEN,
             init_output: YINYANG_OUTPUT,
             init_recurrent: None,
+            init_shared_normals: false,
             train: TrainOptions {
                 epochs: 100,
                 batch_size: 32,
@@ -195,6 +201,7 @@ impl ExperimentConfig {
             init_hidden: MNIST_HIDDEN,
             init_output: MNIST_OUTPUT,
             init_recurrent: None,
+            init_shared_normals: false,
             train: TrainOptions {
                 epochs: 50,
                 batch_size: 5,

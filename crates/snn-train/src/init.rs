@@ -1,9 +1,15 @@
-//! Weight initialisation: every weight drawn independently from a normal distribution
-//! `N(mean, std)` whose parameters per layer are those of Table 3, from a seeded ChaCha stream.
+//! Weight initialisation: every weight drawn from a normal distribution `N(mean, std)` whose
+//! parameters per layer are those of Table 3, from a seeded ChaCha stream.
+//!
+//! [`normal_weights`] (the default) draws all weights independently, layer after layer.
+//! [`shared_normal_weights`] draws them as the paper's code does: every layer's generator is
+//! seeded with the same seed, so every layer starts from the same standard normals `z`, laid out
+//! input-major (`w[pre][post] = mean + std · z[pre · n_out + post]`); the output weights then
+//! repeat the first hidden weights' standard normals.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
+use rand_distr::{Distribution, Normal, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
@@ -88,6 +94,40 @@ pub fn normal_weights(inits: &[WeightInit], lengths: &[usize], seed: u64) -> Res
         .collect()
 }
 
+/// Draws the weights of consecutive layers as the paper's code does: one sequence of standard
+/// normals `z` (ChaCha8 seeded with `seed`) shared by every layer, layer `l` of shape
+/// `(n_out, n_in) = shapes[l]` taking `w[post · n_in + pre] = mean + std · z[pre · n_out + post]`
+/// (this crate's row-major storage filled from the paper code's input-major draw).
+pub fn shared_normal_weights(
+    inits: &[WeightInit],
+    shapes: &[(usize, usize)],
+    seed: u64,
+) -> Result<Vec<Vec<f64>>> {
+    if inits.len() != shapes.len() {
+        return Err(TrainError::ShapeMismatch {
+            what: "weight initialisers per layer",
+            expected: shapes.len(),
+            found: inits.len(),
+        });
+    }
+    let longest = shapes.iter().map(|&(o, i)| o * i).max().unwrap_or(0);
+    let mut z = crate::error::with_capacity("standard normals", longest)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    z.extend((0..longest).map(|_| -> f64 { StandardNormal.sample(&mut rng) }));
+    inits
+        .iter()
+        .zip(shapes)
+        .map(|(init, &(n_out, n_in))| {
+            init.validate()?;
+            let mut w = crate::error::with_capacity("layer weights", n_out * n_in)?;
+            for post in 0..n_out {
+                w.extend((0..n_in).map(|pre| init.mean + init.std * z[pre * n_out + post]));
+            }
+            Ok(w)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +194,33 @@ mod tests {
         ));
         assert!(matches!(
             normal_weights(&[YINYANG_HIDDEN], &[10, 10], 1),
+            Err(TrainError::ShapeMismatch { .. })
+        ));
+    }
+
+    // Oracle: the definition of the paper code's draw, checked element by element. The output
+    // weight from hidden neuron j to output neuron i repeats the standard normal of hidden
+    // weight number 3j + i in input-major order (input (3j + i) / 200 to neuron (3j + i) % 200).
+    #[test]
+    fn shared_normals_repeat_the_hidden_draw_in_the_output_layer() {
+        let shapes = [(200, 5), (3, 200)];
+        let w = shared_normal_weights(&[YINYANG_HIDDEN, YINYANG_OUTPUT], &shapes, 3).unwrap();
+        assert_eq!((w[0].len(), w[1].len()), (1000, 600));
+        let z_hidden = |post: usize, pre: usize| (w[0][post * 5 + pre] - 1.5) / 0.78;
+        let z_output = |post: usize, pre: usize| (w[1][post * 200 + pre] - 0.93) / 0.1;
+        for j in 0..200 {
+            for i in 0..3 {
+                let k = 3 * j + i;
+                let (a, b) = (z_output(i, j), z_hidden(k % 200, k / 200));
+                assert!((a - b).abs() < 1e-12, "output ({i}, {j}): {a} vs {b}");
+            }
+        }
+        // The hidden weights from inputs 3 and 4 are not repeated, and differ from each other.
+        assert_ne!(z_hidden(0, 3), z_hidden(0, 4));
+        let again = shared_normal_weights(&[YINYANG_HIDDEN, YINYANG_OUTPUT], &shapes, 3).unwrap();
+        assert_eq!(w, again);
+        assert!(matches!(
+            shared_normal_weights(&[YINYANG_HIDDEN], &shapes, 3),
             Err(TrainError::ShapeMismatch { .. })
         ));
     }

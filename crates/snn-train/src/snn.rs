@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ExperimentConfig, LossConfig};
 use crate::encoding::InputSpike;
 use crate::error::{Result, TrainError};
-use crate::init::normal_weights;
+use crate::init::{normal_weights, shared_normal_weights};
 use crate::model::{Model, SampleOutcome, SamplePrediction};
 
 /// Format tag of weights files written by this version.
@@ -39,7 +39,16 @@ impl SnnClassifier {
             lengths.push(config.hidden * config.hidden);
             inits.push(init);
         }
-        let mut weights = normal_weights(&inits, &lengths, config.train.seed)?;
+        let mut weights = if config.init_shared_normals {
+            let mut shapes: Vec<(usize, usize)> =
+                net.layers.iter().map(|l| (l.n_out, l.n_in)).collect();
+            if config.init_recurrent.is_some() {
+                shapes.push((config.hidden, config.hidden));
+            }
+            shared_normal_weights(&inits, &shapes, config.train.seed)?
+        } else {
+            normal_weights(&inits, &lengths, config.train.seed)?
+        };
         let recurrent = (weights.len() > 2).then(|| {
             let mut w = weights.pop().unwrap_or_default();
             zero_diagonal(&mut w, config.hidden);

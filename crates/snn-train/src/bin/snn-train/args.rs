@@ -201,6 +201,10 @@ pub struct CommonArgs {
     /// (the paper's equations).
     #[arg(long)]
     batch_sum: bool,
+    /// Draw every layer's initial weights from the same standard normals, as the paper's code
+    /// (each layer's generator seeded with the run's seed) [default: independent draws].
+    #[arg(long)]
+    init_shared_normals: bool,
     /// Adam learning rate [default: 5e-3].
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
@@ -326,6 +330,7 @@ impl CommonArgs {
         set(&mut c.train.input_dropout, self.dropout);
         c.train.drop_last = self.drop_last;
         c.train.batch_sum = self.batch_sum;
+        c.init_shared_normals = self.init_shared_normals;
         set(&mut c.hidden, self.hidden);
         set(&mut c.neuron.tau_mem, self.tau_mem);
         set(&mut c.neuron.tau_syn, self.tau_syn);
