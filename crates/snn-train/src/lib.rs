@@ -7,7 +7,7 @@
 //! - [`encoding`]: latency codes and input dropout; [`datasets`]: encoded splits;
 //! - [`model`]: what training needs from a network; [`snn`]: the `lif-network` classifier,
 //!   [`recurrent`] its recurrent hidden population on the event-driven engine;
-//! - [`init`], [`optim`] (Adam), [`train`] (deterministic parallel minibatches), [`trainer`] (the resumable loop), [`evaluate`];
+//! - [`init`], [`optim`] (Adam), [`quiet`] (the paper code's quiet-neuron rule, opt-in), [`train`] (deterministic parallel minibatches), [`trainer`] (the resumable loop), [`evaluate`];
 //! - [`config`] (Table 3 defaults), [`run`] (a run directory), [`checkpoint`] and [`store`]
 //!   (safetensors, atomic writes), [`report`] (CSV, JSON, SVG).
 
@@ -24,6 +24,7 @@ pub mod mnist;
 pub mod model;
 pub mod mt19937;
 pub mod optim;
+pub mod quiet;
 pub mod recurrent;
 pub mod report;
 pub mod run;

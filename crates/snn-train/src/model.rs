@@ -42,6 +42,11 @@ pub trait Model: Sync {
     fn params_mut(&mut self) -> Vec<&mut [f64]>;
     /// Loss and gradient of one example.
     fn loss_and_gradient(&self, input: &[InputSpike], label: usize) -> Result<SampleOutcome>;
+    /// The share of quiet neurons (no spike in this example) of each parameter layer, for
+    /// [`crate::quiet::QuietBump`]; `None` (the default) when the model cannot tell.
+    fn quiet_shares(&self, _input: &[InputSpike]) -> Result<Option<Vec<f64>>> {
+        Ok(None)
+    }
     /// Loss and prediction of one example; by default through
     /// [`Model::loss_and_gradient`], discarding the gradient.
     fn loss_and_prediction(&self, input: &[InputSpike], label: usize) -> Result<SamplePrediction> {

@@ -2,7 +2,9 @@
 //! layer (LIF with the first-spike loss eq. (3), or leaky-integrator readout with the
 //! max-voltage loss eq. (4)), built from an [`ExperimentConfig`], saved to and loaded from JSON.
 
-use lif_network::eventprop::{FeedForwardNet, LayerKind, LifParams, Loss};
+use std::cell::RefCell;
+
+use lif_network::eventprop::{FeedForwardNet, LayerKind, LifParams, Loss, Observe, Workspace};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ExperimentConfig, LossConfig};
@@ -13,6 +15,11 @@ use crate::model::{Model, SampleOutcome, SamplePrediction};
 
 /// Format tag of weights files written by this version.
 pub const WEIGHTS_FORMAT: &str = "snn-train-weights-v1";
+
+thread_local! {
+    /// Forward-pass buffers of [`SnnClassifier`]'s quiet-neuron count, one per thread.
+    static QUIET_WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace::default());
+}
 
 /// A two-layer spiking classifier and its loss.
 #[derive(Clone, Debug)]
@@ -277,6 +284,34 @@ impl Model for SnnClassifier {
             gradient: r.gradient,
             prediction: r.prediction,
             spikes: r.spikes,
+        })
+    }
+
+    /// One forward pass: the share of each layer's neurons without a spike (readout neurons,
+    /// which never spike, count as not quiet). `None` with a recurrent hidden population.
+    fn quiet_shares(&self, input: &[InputSpike]) -> Result<Option<Vec<f64>>> {
+        if self.recurrent.is_some() {
+            return Ok(None);
+        }
+        QUIET_WORKSPACE.with(|ws| {
+            let ws = &mut ws.borrow_mut();
+            self.net.forward(input, Observe::default(), ws)?;
+            Ok(Some(
+                self.net
+                    .layers
+                    .iter()
+                    .enumerate()
+                    .map(|(l, layer)| match layer.kind {
+                        LayerKind::Spiking => {
+                            let quiet = (0..layer.n_out)
+                                .filter(|&j| ws.spikes_of(l, j).is_empty())
+                                .count();
+                            quiet as f64 / layer.n_out.max(1) as f64
+                        }
+                        LayerKind::Readout => 0.0,
+                    })
+                    .collect(),
+            ))
         })
     }
 

@@ -15,6 +15,7 @@ use crate::encoding::{drop_spikes, validate_dropout};
 use crate::error::{Result, TrainError};
 use crate::model::{Dataset, Model, SampleOutcome, SamplePrediction};
 use crate::optim::{Adam, AdamOptions};
+use crate::quiet::QuietBump;
 pub use crate::trainer::{BatchProgress, EpochEnd, Observer, PartialEpoch, TrainState, Trainer};
 
 /// Options of the training loop.
@@ -41,6 +42,10 @@ pub struct TrainOptions {
     /// smaller last minibatch.
     #[serde(default)]
     pub batch_sum: bool,
+    /// The paper code's quiet-neuron rule ([`QuietBump`]), applied before every Adam step;
+    /// `None` (the default): off, as in the paper's text.
+    #[serde(default)]
+    pub quiet_bump: Option<QuietBump>,
 }
 
 impl Default for TrainOptions {
@@ -53,6 +58,7 @@ impl Default for TrainOptions {
             input_dropout: 0.0,
             drop_last: false,
             batch_sum: false,
+            quiet_bump: None,
         }
     }
 }
@@ -68,6 +74,9 @@ impl TrainOptions {
             });
         }
         validate_dropout(self.input_dropout)?;
+        if let Some(b) = &self.quiet_bump {
+            b.validate()?;
+        }
         self.adam.validate()
     }
 }
@@ -126,21 +135,33 @@ pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
     order
 }
 
-/// Loss and gradient of training example `i` in `epoch`, after input dropout.
+/// Loss and gradient of training example `i` in `epoch`, after input dropout, and its quiet
+/// shares when `options` asks for the quiet-neuron rule.
 fn training_outcome<M: Model>(
     model: &M,
     data: &Dataset,
     options: &TrainOptions,
     epoch: usize,
     i: usize,
-) -> Result<SampleOutcome> {
-    if options.input_dropout > 0.0 {
+) -> Result<(SampleOutcome, Option<Vec<f64>>)> {
+    let dropped;
+    let input = if options.input_dropout > 0.0 {
         let mut rng = stream_rng(options.seed, STREAM_DROPOUT, epoch as u64, i as u64);
-        let input = drop_spikes(&data.inputs[i], options.input_dropout, &mut rng);
-        model.loss_and_gradient(&input, data.labels[i])
+        dropped = drop_spikes(&data.inputs[i], options.input_dropout, &mut rng);
+        &dropped
     } else {
-        model.loss_and_gradient(&data.inputs[i], data.labels[i])
-    }
+        &data.inputs[i]
+    };
+    let outcome = model.loss_and_gradient(input, data.labels[i])?;
+    let quiet = match options.quiet_bump {
+        Some(_) => Some(model.quiet_shares(input)?.ok_or(TrainError::InvalidOption {
+            name: "quiet-bump",
+            value: "on".into(),
+            reason: "this network does not report its quiet neurons (not available with --recurrent)",
+        })?),
+        None => None,
+    };
+    Ok((outcome, quiet))
 }
 
 /// Checks an example's loss and gradient are finite.
@@ -171,7 +192,7 @@ pub(crate) fn batch_step<M: Model>(
     epoch: usize,
     batch: &[usize],
 ) -> Result<Vec<SamplePrediction>> {
-    let outcomes: Vec<Result<SampleOutcome>> = {
+    let outcomes: Vec<Result<(SampleOutcome, Option<Vec<f64>>)>> = {
         let model = &*model;
         batch
             .par_iter()
@@ -184,8 +205,19 @@ pub(crate) fn batch_step<M: Model>(
         .map(|&n| vec![0.0; n])
         .collect();
     let mut predictions = Vec::with_capacity(batch.len());
+    let mut quiet_sum = vec![0.0; sum.len()];
     for (o, &i) in outcomes.into_iter().zip(batch) {
-        let o = o?;
+        let (o, quiet) = o?;
+        if let Some(q) = quiet {
+            if q.len() != quiet_sum.len() {
+                return Err(TrainError::ShapeMismatch {
+                    what: "quiet-neuron shares per layer",
+                    expected: quiet_sum.len(),
+                    found: q.len(),
+                });
+            }
+            quiet_sum.iter_mut().zip(&q).for_each(|(a, x)| *a += x);
+        }
         check_finite(&o, i, epoch)?;
         if o.gradient.len() != sum.len() {
             return Err(TrainError::ShapeMismatch {
@@ -217,7 +249,13 @@ pub(crate) fn batch_step<M: Model>(
         let scale = 1.0 / batch.len() as f64;
         sum.iter_mut().flatten().for_each(|g| *g *= scale);
     }
-    adam.update(&mut model.params_mut(), &sum)?;
+    let mut params = model.params_mut();
+    if let Some(bump) = &options.quiet_bump {
+        let n = batch.len() as f64;
+        let mean: Vec<f64> = quiet_sum.iter().map(|q| q / n).collect();
+        bump.apply(&mean, &mut params)?;
+    }
+    adam.update(&mut params, &sum)?;
     Ok(predictions)
 }
 

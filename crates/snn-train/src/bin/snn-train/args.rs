@@ -201,6 +201,18 @@ pub struct CommonArgs {
     /// (the paper's equations).
     #[arg(long)]
     batch_sum: bool,
+    /// The paper code's quiet-neuron rule: before every Adam step add INC to every hidden
+    /// weight when the hidden layer's share of silent neurons (mean over the minibatch's
+    /// examples) exceeds the hidden threshold, else to every output weight when the output
+    /// layer's share exceeds the output threshold (the paper's code: INC 5e-3) [default: off].
+    #[arg(long, value_name = "INC", allow_negative_numbers = true)]
+    quiet_bump: Option<f64>,
+    /// Hidden threshold of --quiet-bump [default: 0.3].
+    #[arg(long, value_name = "SHARE", requires = "quiet_bump")]
+    quiet_hidden_threshold: Option<f64>,
+    /// Output threshold of --quiet-bump [default: 0].
+    #[arg(long, value_name = "SHARE", requires = "quiet_bump")]
+    quiet_output_threshold: Option<f64>,
     /// Draw every layer's initial weights from the same standard normals, as the paper's code
     /// (each layer's generator seeded with the run's seed) [default: independent draws].
     #[arg(long)]
@@ -331,6 +343,15 @@ impl CommonArgs {
         c.train.drop_last = self.drop_last;
         c.train.batch_sum = self.batch_sum;
         c.init_shared_normals = self.init_shared_normals;
+        c.train.quiet_bump = self.quiet_bump.map(|increment| {
+            let mut b = snn_train::quiet::QuietBump {
+                increment,
+                ..Default::default()
+            };
+            set(&mut b.hidden_threshold, self.quiet_hidden_threshold);
+            set(&mut b.output_threshold, self.quiet_output_threshold);
+            b
+        });
         set(&mut c.hidden, self.hidden);
         set(&mut c.neuron.tau_mem, self.tau_mem);
         set(&mut c.neuron.tau_syn, self.tau_syn);
