@@ -42,9 +42,9 @@ pub trait Model: Sync {
     fn params_mut(&mut self) -> Vec<&mut [f64]>;
     /// Loss and gradient of one example.
     fn loss_and_gradient(&self, input: &[InputSpike], label: usize) -> Result<SampleOutcome>;
-    /// The share of quiet neurons (no spike in this example) of each parameter layer, for
+    /// For each parameter layer, which neurons stayed quiet (no spike) in this example, for
     /// [`crate::quiet::QuietBump`]; `None` (the default) when the model cannot tell.
-    fn quiet_shares(&self, _input: &[InputSpike]) -> Result<Option<Vec<f64>>> {
+    fn quiet_neurons(&self, _input: &[InputSpike]) -> Result<Option<Vec<Vec<bool>>>> {
         Ok(None)
     }
     /// Loss and prediction of one example; by default through

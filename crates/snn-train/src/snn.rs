@@ -287,9 +287,9 @@ impl Model for SnnClassifier {
         })
     }
 
-    /// One forward pass: the share of each layer's neurons without a spike (readout neurons,
-    /// which never spike, count as not quiet). `None` with a recurrent hidden population.
-    fn quiet_shares(&self, input: &[InputSpike]) -> Result<Option<Vec<f64>>> {
+    /// One forward pass: which neurons of each layer emitted no spike (readout neurons, which
+    /// never spike, count as not quiet). `None` with a recurrent hidden population.
+    fn quiet_neurons(&self, input: &[InputSpike]) -> Result<Option<Vec<Vec<bool>>>> {
         if self.recurrent.is_some() {
             return Ok(None);
         }
@@ -301,14 +301,12 @@ impl Model for SnnClassifier {
                     .layers
                     .iter()
                     .enumerate()
-                    .map(|(l, layer)| match layer.kind {
-                        LayerKind::Spiking => {
-                            let quiet = (0..layer.n_out)
-                                .filter(|&j| ws.spikes_of(l, j).is_empty())
-                                .count();
-                            quiet as f64 / layer.n_out.max(1) as f64
-                        }
-                        LayerKind::Readout => 0.0,
+                    .map(|(l, layer)| {
+                        (0..layer.n_out)
+                            .map(|j| {
+                                layer.kind == LayerKind::Spiking && ws.spikes_of(l, j).is_empty()
+                            })
+                            .collect()
                     })
                     .collect(),
             ))

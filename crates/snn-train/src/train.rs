@@ -113,6 +113,9 @@ pub struct EpochMetrics {
     pub seconds: f64,
 }
 
+/// One example's quiet neurons, per layer and neuron ([`Model::quiet_neurons`]).
+type QuietNeurons = Vec<Vec<bool>>;
+
 /// Purposes of the random streams derived from the seed.
 const STREAM_SHUFFLE: u64 = 1;
 const STREAM_DROPOUT: u64 = 2;
@@ -136,14 +139,14 @@ pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
 }
 
 /// Loss and gradient of training example `i` in `epoch`, after input dropout, and its quiet
-/// shares when `options` asks for the quiet-neuron rule.
+/// neurons when `options` asks for the quiet-neuron rule.
 fn training_outcome<M: Model>(
     model: &M,
     data: &Dataset,
     options: &TrainOptions,
     epoch: usize,
     i: usize,
-) -> Result<(SampleOutcome, Option<Vec<f64>>)> {
+) -> Result<(SampleOutcome, Option<QuietNeurons>)> {
     let dropped;
     let input = if options.input_dropout > 0.0 {
         let mut rng = stream_rng(options.seed, STREAM_DROPOUT, epoch as u64, i as u64);
@@ -154,7 +157,7 @@ fn training_outcome<M: Model>(
     };
     let outcome = model.loss_and_gradient(input, data.labels[i])?;
     let quiet = match options.quiet_bump {
-        Some(_) => Some(model.quiet_shares(input)?.ok_or(TrainError::InvalidOption {
+        Some(_) => Some(model.quiet_neurons(input)?.ok_or(TrainError::InvalidOption {
             name: "quiet-bump",
             value: "on".into(),
             reason: "this network does not report its quiet neurons (not available with --recurrent)",
@@ -192,7 +195,7 @@ pub(crate) fn batch_step<M: Model>(
     epoch: usize,
     batch: &[usize],
 ) -> Result<Vec<SamplePrediction>> {
-    let outcomes: Vec<Result<(SampleOutcome, Option<Vec<f64>>)>> = {
+    let outcomes: Vec<Result<(SampleOutcome, Option<QuietNeurons>)>> = {
         let model = &*model;
         batch
             .par_iter()
@@ -205,19 +208,10 @@ pub(crate) fn batch_step<M: Model>(
         .map(|&n| vec![0.0; n])
         .collect();
     let mut predictions = Vec::with_capacity(batch.len());
-    let mut quiet_sum = vec![0.0; sum.len()];
+    let mut quiet = Vec::new();
     for (o, &i) in outcomes.into_iter().zip(batch) {
-        let (o, quiet) = o?;
-        if let Some(q) = quiet {
-            if q.len() != quiet_sum.len() {
-                return Err(TrainError::ShapeMismatch {
-                    what: "quiet-neuron shares per layer",
-                    expected: quiet_sum.len(),
-                    found: q.len(),
-                });
-            }
-            quiet_sum.iter_mut().zip(&q).for_each(|(a, x)| *a += x);
-        }
+        let (o, q) = o?;
+        quiet.extend(q);
         check_finite(&o, i, epoch)?;
         if o.gradient.len() != sum.len() {
             return Err(TrainError::ShapeMismatch {
@@ -251,9 +245,7 @@ pub(crate) fn batch_step<M: Model>(
     }
     let mut params = model.params_mut();
     if let Some(bump) = &options.quiet_bump {
-        let n = batch.len() as f64;
-        let mean: Vec<f64> = quiet_sum.iter().map(|q| q / n).collect();
-        bump.apply(&mean, &mut params)?;
+        bump.apply(&bump.shares(&quiet)?, &mut params)?;
     }
     adam.update(&mut params, &sum)?;
     Ok(predictions)

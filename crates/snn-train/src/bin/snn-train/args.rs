@@ -151,6 +151,15 @@ pub enum SplitArg {
     Test,
 }
 
+/// `--quiet-measure` values.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum QuietMeasureArg {
+    /// Share of quiet neurons per example, averaged over the minibatch.
+    Example,
+    /// Share of neurons quiet in every example of the minibatch.
+    Batch,
+}
+
 /// Options of the first-spike loss and the Yin-Yang encoding.
 #[derive(Args)]
 pub struct FirstSpikeArgs {
@@ -213,6 +222,10 @@ pub struct CommonArgs {
     /// Output threshold of --quiet-bump [default: 0].
     #[arg(long, value_name = "SHARE", requires = "quiet_bump")]
     quiet_output_threshold: Option<f64>,
+    /// How --quiet-bump measures a layer's share of quiet neurons on a minibatch: per example
+    /// and averaged, or neurons silent in every example of the minibatch [default: example].
+    #[arg(long, value_enum, requires = "quiet_bump")]
+    quiet_measure: Option<QuietMeasureArg>,
     /// Draw every layer's initial weights from the same standard normals, as the paper's code
     /// (each layer's generator seeded with the run's seed) [default: independent draws].
     #[arg(long)]
@@ -350,6 +363,12 @@ impl CommonArgs {
             };
             set(&mut b.hidden_threshold, self.quiet_hidden_threshold);
             set(&mut b.output_threshold, self.quiet_output_threshold);
+            if let Some(m) = self.quiet_measure {
+                b.measure = match m {
+                    QuietMeasureArg::Example => snn_train::quiet::QuietMeasure::Example,
+                    QuietMeasureArg::Batch => snn_train::quiet::QuietMeasure::Batch,
+                };
+            }
             b
         });
         set(&mut c.hidden, self.hidden);
