@@ -4,7 +4,9 @@
 
 use std::cell::RefCell;
 
-use lif_network::eventprop::{FeedForwardNet, LayerKind, LifParams, Loss, Observe, Workspace};
+use lif_network::eventprop::{
+    FeedForwardNet, LayerKind, LifParams, Loss, NetworkWorkspace, Observe,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ExperimentConfig, LossConfig};
@@ -18,7 +20,7 @@ pub const WEIGHTS_FORMAT: &str = "snn-train-weights-v1";
 
 thread_local! {
     /// Forward-pass buffers of [`SnnClassifier`]'s quiet-neuron count, one per thread.
-    static QUIET_WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace::default());
+    static QUIET_WORKSPACE: RefCell<NetworkWorkspace> = RefCell::new(NetworkWorkspace::new());
 }
 
 /// A two-layer spiking classifier and its loss.
@@ -302,9 +304,11 @@ impl Model for SnnClassifier {
                     .iter()
                     .enumerate()
                     .map(|(l, layer)| {
+                        let offset = self.net.layer_offset(l);
                         (0..layer.n_out)
                             .map(|j| {
-                                layer.kind == LayerKind::Spiking && ws.spikes_of(l, j).is_empty()
+                                layer.kind == LayerKind::Spiking
+                                    && ws.first_spike(offset + j).is_none()
                             })
                             .collect()
                     })
