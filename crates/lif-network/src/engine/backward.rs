@@ -200,7 +200,8 @@ impl Model<'_> {
                             }
                         }
                         Fan::Dense { n_pre, n_post } => {
-                            let g = grad[pj][src..].iter_mut().step_by(n_pre);
+                            assert!(src < n_pre);
+                            let g = grad[pj].chunks_exact_mut(n_pre).map(|row| &mut row[src]);
                             for (target, g) in (0..n_post).zip(g) {
                                 let j = base + target;
                                 self.advance_with(ws, j, t, &pc, &clock);
@@ -271,9 +272,10 @@ impl Model<'_> {
                     }
                 }
                 Fan::Dense { n_pre, n_post } => {
-                    let w = proj.weights[pre..].iter().step_by(n_pre);
-                    let g = grad[pj][pre..].iter_mut().step_by(n_pre);
-                    for ((target, &w), g) in (0..n_post).zip(w).zip(g) {
+                    assert!(pre < n_pre);
+                    let w = proj.weights.chunks_exact(n_pre).map(|row| row[pre]);
+                    let g = grad[pj].chunks_exact_mut(n_pre).map(|row| &mut row[pre]);
+                    for ((target, w), g) in (0..n_post).zip(w).zip(g) {
                         sum += self.arrival_back(ws, base + target, t, &qc, &clock, w, g);
                     }
                 }

@@ -184,15 +184,18 @@ impl Mark {
     }
 }
 
-/// Per-population clocks of the current event time, computed on first use at each time.
+/// Per-population clocks of the current event time, computed on first use at each time and
+/// shared by populations with the same time constants (their exponentials are the same numbers).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Clocks {
     pub epoch: f64,
     /// Largest `1/τ` over the populations.
     pub max_rate: f64,
+    /// Per class of populations with the same time constants: the clock last computed (valid
+    /// while its `t` is the time asked for).
     cache: Vec<Clock>,
-    valid: Vec<bool>,
-    time: f64,
+    /// Per population: its class.
+    class: Vec<usize>,
 }
 
 impl Clocks {
@@ -202,11 +205,23 @@ impl Clocks {
             .iter()
             .map(|c| c.k.inv_tau_mem.max(c.k.inv_tau_syn))
             .fold(0.0, f64::max);
+        self.class.clear();
+        for (p, c) in consts.iter().enumerate() {
+            let same = |q: &PopConsts| {
+                q.k.inv_tau_mem == c.k.inv_tau_mem && q.k.inv_tau_syn == c.k.inv_tau_syn
+            };
+            let first = consts[..p].iter().position(same).unwrap_or(p);
+            self.class
+                .push(if first < p { self.class[first] } else { p });
+        }
         self.cache.clear();
-        self.cache.resize(consts.len(), Clock::default());
-        self.valid.clear();
-        self.valid.resize(consts.len(), false);
-        self.time = f64::NAN;
+        self.cache.resize(
+            consts.len(),
+            Clock {
+                t: f64::NAN,
+                ..Clock::default()
+            },
+        );
     }
 
     /// Whether the epoch must move before events at `t` are handled.
@@ -218,20 +233,16 @@ impl Clocks {
     /// Moves the epoch to `t` (the caller rescales every mark by the same shift).
     pub fn set_epoch(&mut self, t: f64) {
         self.epoch = t;
-        self.valid.iter_mut().for_each(|v| *v = false);
+        self.cache.iter_mut().for_each(|c| c.t = f64::NAN);
     }
 
     /// The clock of population `p` at time `t`.
     #[inline]
     pub fn at(&mut self, consts: &[PopConsts], p: usize, t: f64) -> Clock {
-        if t != self.time {
-            self.time = t;
-            self.valid.iter_mut().for_each(|v| *v = false);
+        let c = &mut self.cache[self.class[p]];
+        if c.t != t {
+            *c = consts[p].clock(t, self.epoch);
         }
-        if !self.valid[p] {
-            self.cache[p] = consts[p].clock(t, self.epoch);
-            self.valid[p] = true;
-        }
-        self.cache[p]
+        *c
     }
 }

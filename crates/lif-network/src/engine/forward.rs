@@ -14,13 +14,12 @@
 //! `Kernel::first_crossing` over `[t, t_end]` from the touched state, which misses none (one
 //! stationary point per inter-event interval).
 
-use std::collections::BinaryHeap;
-
 use super::clock::{Mark, PopConsts};
 use super::model::{Fan, Model, Proj};
 use super::network::{InputSpike, Network, Source};
+use super::queue::EventQueue;
 use super::workspace::{
-    Cell, Kind, NetworkWorkspace, NeuronProbe, PeakCause, Pending, Spike, VoltagePeak, NO_SPIKE,
+    Cell, Kind, NetworkWorkspace, NeuronProbe, PeakCause, Spike, VoltagePeak, NO_SPIKE,
 };
 use crate::LifError;
 
@@ -52,7 +51,7 @@ impl Model<'_> {
         ws.last_spike.resize(n, 0);
         ws.first_spike.clear();
         ws.first_spike.resize(n, NO_SPIKE);
-        ws.queue.clear();
+        ws.queue.reset(n);
         ws.spikes.clear();
         ws.wake_current.clear();
         ws.min_abs_vdot = f64::INFINITY;
@@ -74,16 +73,7 @@ impl Model<'_> {
 
         let (mut next_in, mut next_pr) = (0usize, 0usize);
         loop {
-            while let Some(top) = ws.queue.peek() {
-                let j = top.neuron as usize;
-                let stale = top.version != ws.cells[j].version;
-                if stale {
-                    ws.queue.pop();
-                } else {
-                    break;
-                }
-            }
-            let t_q = ws.queue.peek().map_or(f64::INFINITY, |e| e.time);
+            let t_q = ws.queue.peek().map_or(f64::INFINITY, |e| e.0);
             let t_in = ws.inputs.get(next_in).map_or(f64::INFINITY, |s| s.time);
             let t_pr = ws
                 .probe_order
@@ -97,11 +87,12 @@ impl Model<'_> {
                 rebase_forward(ws, t);
             }
             if t_q == t {
-                let Some(e) = ws.queue.pop() else { break };
-                let j = e.neuron as usize;
+                let Some((_, j, kind)) = ws.queue.pop() else {
+                    break;
+                };
                 ws.cells[j].pending = f64::INFINITY;
                 ws.cells[j].kind = Kind::Check;
-                match e.kind {
+                match kind {
                     Kind::Wake => self.wake(ws, j, t),
                     Kind::Spike => self.spike(ws, j, t, any_refractory)?,
                     Kind::Check => self.check(ws, j, t),
@@ -214,7 +205,8 @@ impl Model<'_> {
                 self.deliver_to(ws, proj.target, syn, t, cause);
             }
             Fan::Dense { n_pre, n_post } => {
-                let w = proj.weights[pre..].iter().step_by(n_pre).copied();
+                assert!(pre < n_pre);
+                let w = proj.weights.chunks_exact(n_pre).map(|row| row[pre]);
                 self.deliver_to(ws, proj.target, (0..n_post).zip(w), t, cause);
             }
         }
@@ -273,10 +265,10 @@ impl Model<'_> {
             c.mark = Mark::forward(&clock);
             c.v = v1;
             c.i = i1 + w;
-            if c.kind == Kind::Spike {
+            let was_exact = c.kind == Kind::Spike;
+            if was_exact {
                 // The exact crossing was computed from the state before this input. (`kind`
-                // says `Spike` only while that entry is valid, so this branch is rarely taken.)
-                c.version = c.version.wrapping_add(1);
+                // says `Spike` only while that entry is pending, so this branch is rarely taken.)
                 c.pending = f64::INFINITY;
                 c.kind = Kind::Check;
             }
@@ -285,6 +277,8 @@ impl Model<'_> {
             let at = check_at(&pc, t, c.v, c.i);
             if (at < c.pending) & (at <= self.t_end) {
                 push_cell(queue, c, j, at, Kind::Check);
+            } else if was_exact {
+                queue.remove(j);
             }
         }
         ws.events += events;
@@ -475,16 +469,10 @@ fn push(ws: &mut NetworkWorkspace, j: usize, time: f64, kind: Kind) {
 }
 
 #[inline]
-fn push_cell(queue: &mut BinaryHeap<Pending>, c: &mut Cell, j: usize, time: f64, kind: Kind) {
-    c.version = c.version.wrapping_add(1);
+fn push_cell(queue: &mut EventQueue, c: &mut Cell, j: usize, time: f64, kind: Kind) {
     c.pending = time;
     c.kind = kind;
-    queue.push(Pending {
-        time,
-        neuron: j as u32,
-        version: c.version,
-        kind,
-    });
+    queue.set(j, time, kind);
 }
 
 /// Updates a readout neuron's maximum with the segment from `(v0, i0)` at `t0` to `(v1, i1)`

@@ -11,6 +11,7 @@
 //!   [`crate::FeedForwardNet`] (dense projections in the layers' own weight layout, no copy).
 //! - `clock`: the lazy per-neuron closed form with exponentials shared per event.
 //! - `forward`: exact event-driven simulation with a priority queue of next threshold crossings.
+//! - `queue`: that queue, an indexed 4-ary heap holding at most one event per neuron.
 //! - `backward`: EventProp (Table 2, Algorithm 1) in reverse event order, lazily per neuron.
 //! - `workspace`: what the forward pass keeps (24 bytes per spike, 32 with refractoriness) and
 //!   the reusable buffers; [`NeuronProbe`] and [`AdjointSample`].
@@ -49,6 +50,7 @@ mod forward;
 pub(crate) mod model;
 mod network;
 pub(crate) mod params;
+mod queue;
 mod workspace;
 
 pub use network::{InputSpike, Network, Population, Projection, Source};

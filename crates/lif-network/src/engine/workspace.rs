@@ -5,11 +5,9 @@
 //! ([`Spike`], 24 bytes), plus, in populations with a refractory period, the synaptic current at
 //! the end of the refractory period (8 bytes). The inputs and probes are kept as given (sorted).
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-
 use super::clock::{Clocks, Mark, PopConsts};
 use super::network::InputSpike;
+use super::queue::EventQueue;
 
 /// One spike of a network neuron, as kept for the backward pass (24 bytes).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -141,38 +139,6 @@ pub(crate) enum Kind {
     Check,
 }
 
-/// A pending event of one neuron in the forward queue. Valid while `version` matches the
-/// neuron's.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Pending {
-    pub time: f64,
-    pub neuron: u32,
-    pub version: u32,
-    pub kind: Kind,
-}
-
-impl PartialEq for Pending {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Pending {
-    /// Reversed, so that `BinaryHeap` pops the earliest: by time, then kind, then neuron.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .time
-            .total_cmp(&self.time)
-            .then(other.kind.cmp(&self.kind))
-            .then(other.neuron.cmp(&self.neuron))
-    }
-}
-
 /// The state of one neuron, in one cache line: in the forward pass `V`, `I` at the time of its
 /// mark, the end of its refractory period, and its queue entry; in the backward pass `λ_V`, `λ_I`
 /// at the time of its mark.
@@ -183,10 +149,9 @@ pub(crate) struct Cell {
     pub i: f64,
     pub mark: Mark,
     pub ref_until: f64,
-    /// Time of the neuron's valid queue entry (`+inf`: none).
+    /// Time of the neuron's queue entry (`+inf`: none).
     pub pending: f64,
-    pub version: u32,
-    /// Kind of the valid queue entry.
+    /// Kind of the queue entry.
     pub kind: Kind,
 }
 
@@ -198,7 +163,6 @@ impl Cell {
             mark,
             ref_until: f64::NEG_INFINITY,
             pending: f64::INFINITY,
-            version: 0,
             kind: Kind::Check,
         }
     }
@@ -234,7 +198,7 @@ pub struct NetworkWorkspace {
     pub(crate) last_spike: Vec<u32>,
     /// Per neuron: index of its first spike in `spikes` (`NO_SPIKE`: none).
     pub(crate) first_spike: Vec<u32>,
-    pub(crate) queue: BinaryHeap<Pending>,
+    pub(crate) queue: EventQueue,
     pub(crate) consts: Vec<PopConsts>,
     pub(crate) clocks: Clocks,
     // Backward scratch.
@@ -269,7 +233,7 @@ impl Default for NetworkWorkspace {
             cells: Vec::new(),
             last_spike: Vec::new(),
             first_spike: Vec::new(),
-            queue: BinaryHeap::new(),
+            queue: EventQueue::default(),
             consts: Vec::new(),
             clocks: Clocks::default(),
             spike_offsets: Vec::new(),
