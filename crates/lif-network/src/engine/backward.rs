@@ -18,7 +18,10 @@
 //! and released at `t_w = t + t_ref`, whose time moves with `t`. Then `V̇⁺ = 0` at the spike, so
 //! the term `λ_V,n⁺ I_n/τm` is replaced by the release's: the flow of `V` switches on at `t_w`,
 //! `δV(t_w⁺) = -(I(t_w)/τm) δt_w` with `δt_w = δt`, which gives `λ_V,n(t_w⁺) I(t_w)/τm` (the
-//! same term, moved to the release; it vanishes if `t_w >= t_end`). While clamped, `V` does not
+//! same term, moved to the release; it vanishes if `t_w >= t_end`). The forward pass does not
+//! record `I(t_w)`: it is `Es(t_w) (I_n/Es(t) + Σ_a w_a/Es(t_a))` over the arrivals `a` between
+//! the spike and the release (`Es(x) = e^{-(x-T)/τs}`), which the backward pass meets on its way
+//! from `t_w` back to `t`; it keeps `λ_V(t_w⁺) Es(t_w)/τm` and the sum per neuron. While clamped, `V` does not
 //! depend on anything, so `λ_V = 0` on `[t, t_w)`: probes there carry no gradient and a spike
 //! arriving there sees only `-ρ λ_I`.
 
@@ -193,19 +196,18 @@ impl Model<'_> {
                         Fan::Sparse { offsets, targets } => {
                             let range = offsets[src] as usize..offsets[src + 1] as usize;
                             let g = &mut grad[pj][range.clone()];
-                            for (&target, g) in targets[range].iter().zip(g) {
+                            let syn = targets[range.clone()].iter().zip(&proj.weights[range]);
+                            for ((&target, &w), g) in syn.zip(g) {
                                 let j = base + target as usize;
-                                self.advance_with(ws, j, t, &pc, &clock);
-                                *g += ws.cells[j].i;
+                                self.input_back(ws, j, t, &pc, &clock, w, g);
                             }
                         }
                         Fan::Dense { n_pre, n_post } => {
                             assert!(src < n_pre);
+                            let w = proj.weights.chunks_exact(n_pre).map(|row| row[src]);
                             let g = grad[pj].chunks_exact_mut(n_pre).map(|row| &mut row[src]);
-                            for (target, g) in (0..n_post).zip(g) {
-                                let j = base + target;
-                                self.advance_with(ws, j, t, &pc, &clock);
-                                *g += ws.cells[j].i;
+                            for ((target, w), g) in (0..n_post).zip(w).zip(g) {
+                                self.input_back(ws, base + target, t, &pc, &clock, w, g);
                             }
                         }
                     }
@@ -247,7 +249,9 @@ impl Model<'_> {
         let pc = ws.consts[p];
         self.advance_back(ws, m, t);
         let mut bracket = if pc.t_ref > 0.0 {
-            ws.wake_term[m]
+            // λ_V(t_w⁺) I(t_w)/τm with I(t_w) = Es(t_w) (I_n/Es(t) + Σ_window w/Es(t_a)).
+            let es_inv = ws.clocks.at(&ws.consts, p, t).es_inv;
+            ws.wake_scale[m] * (sp.i_syn * es_inv + ws.wake_sum[m])
         } else {
             ws.cells[m].v * sp.i_syn * pc.k.inv_tau_mem
         } - dl_dt;
@@ -300,9 +304,31 @@ impl Model<'_> {
             // The spike is done: the neuron's previous spike (if any) becomes its current one.
             ws.cursor[m] -= 1;
             ws.wake_done[m] = false;
-            ws.wake_term[m] = 0.0;
+            ws.wake_scale[m] = 0.0;
+            ws.wake_sum[m] = 0.0;
         }
         Ok(())
+    }
+
+    /// The arrival of an input spike at neuron `j` (weight `w`) at `t`, in reverse: carries `j`'s
+    /// adjoint back to `t` and adds `λ_I,j` to the weight's gradient `g` (eq. 56).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn input_back(
+        &self,
+        ws: &mut NetworkWorkspace,
+        j: usize,
+        t: f64,
+        pc: &PopConsts,
+        clock: &Clock,
+        w: f64,
+        g: &mut f64,
+    ) {
+        self.advance_with(ws, j, t, pc, clock);
+        if pc.t_ref > 0.0 && ws.wake_done[j] {
+            ws.wake_sum[j] += w * clock.es_inv;
+        }
+        *g += ws.cells[j].i;
     }
 
     /// The arrival of a spike at neuron `j` (weight `w`) at `t`, in reverse: carries `j`'s
@@ -321,6 +347,11 @@ impl Model<'_> {
         g: &mut f64,
     ) -> f64 {
         self.advance_with(ws, j, t, qc, clock);
+        if qc.t_ref > 0.0 && ws.wake_done[j] {
+            // Between the neuron's spike and its release (in forward order): the arrival's
+            // share of the current at the release, in units of the epoch's exponential.
+            ws.wake_sum[j] += w * clock.es_inv;
+        }
         let (lv, li) = (ws.cells[j].v, ws.cells[j].i);
         *g += li;
         w * (lv - qc.k.rho * li)
@@ -355,7 +386,8 @@ impl Model<'_> {
                     let d = ws.cells[j].mark.decay_back_to(pc, &clock);
                     let lv = d.mem * ws.cells[j].v;
                     ws.cells[j].i = d.syn * ws.cells[j].i + d.cross * ws.cells[j].v;
-                    ws.wake_term[j] = lv * ws.wake_current[k] * pc.k.inv_tau_mem;
+                    // The current at the release is summed while walking back to the spike.
+                    ws.wake_scale[j] = lv * pc.k.inv_tau_mem * clock.es;
                     ws.cells[j].v = 0.0;
                     ws.cells[j].mark = Mark::backward(&clock);
                     ws.wake_done[j] = true;
@@ -400,15 +432,17 @@ impl Model<'_> {
         ws.clocks.reset(&ws.consts, t0);
         ws.cells.clear();
         ws.cells.resize(n, Cell::at(Mark::at_epoch(t0)));
-        ws.wake_term.clear();
-        ws.wake_term.resize(n, 0.0);
+        ws.wake_scale.clear();
+        ws.wake_scale.resize(n, 0.0);
+        ws.wake_sum.clear();
+        ws.wake_sum.resize(n, 0.0);
         ws.wake_done.clear();
         ws.wake_done.resize(n, false);
         ws.cursor.clear();
         ws.cursor.resize(n, 0);
         ws.spike_offsets.clear();
         ws.spike_index.clear();
-        if ws.wake_current.is_empty() {
+        if ws.consts.iter().all(|c| c.t_ref == 0.0) {
             return;
         }
         // Spikes of each neuron in time order: spike_index[spike_offsets[j]..][..cursor[j]].
@@ -421,11 +455,12 @@ impl Model<'_> {
             ws.spike_offsets.push(last + ws.cursor[j]);
         }
         ws.spike_index.resize(ws.spikes.len(), 0);
-        let mut fill: Vec<u32> = ws.spike_offsets[..n].to_vec();
+        // `cursor` counts up again to the number of spikes of each neuron.
+        ws.cursor.iter_mut().for_each(|c| *c = 0);
         for (k, s) in ws.spikes.iter().enumerate() {
             let j = s.neuron as usize;
-            ws.spike_index[fill[j] as usize] = k as u32;
-            fill[j] += 1;
+            ws.spike_index[(ws.spike_offsets[j] + ws.cursor[j]) as usize] = k as u32;
+            ws.cursor[j] += 1;
         }
     }
 }
@@ -445,6 +480,15 @@ fn rebase_backward(ws: &mut NetworkWorkspace, t: f64) {
     let shift = t - ws.clocks.epoch;
     for (c, &p) in ws.cells.iter_mut().zip(&ws.pop_of) {
         c.mark.rebase(&ws.consts[p as usize], shift, false);
+    }
+    // Es(x) scales by e^{shift/τs}, 1/Es(x) by its inverse.
+    for (j, &p) in ws.pop_of.iter().enumerate() {
+        let pc = &ws.consts[p as usize];
+        if pc.t_ref > 0.0 && ws.wake_scale[j] != 0.0 {
+            let f = (shift * pc.k.inv_tau_syn).exp();
+            ws.wake_scale[j] *= f;
+            ws.wake_sum[j] /= f;
+        }
     }
     ws.clocks.set_epoch(t);
 }

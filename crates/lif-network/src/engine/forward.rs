@@ -47,13 +47,10 @@ impl Model<'_> {
         ws.fingerprint = 0;
         self.load(input, probes, ws)?;
         let n = ws.pop_of.len();
-        ws.last_spike.clear();
-        ws.last_spike.resize(n, 0);
         ws.first_spike.clear();
         ws.first_spike.resize(n, NO_SPIKE);
         ws.queue.reset(n);
         ws.spikes.clear();
-        ws.wake_current.clear();
         ws.min_abs_vdot = f64::INFINITY;
         ws.events = 0;
         ws.clocks.reset(&ws.consts, 0.0);
@@ -69,7 +66,6 @@ impl Model<'_> {
                 VoltagePeak::REST
             }
         }));
-        let any_refractory = ws.consts.iter().any(|c| c.t_ref > 0.0);
 
         let (mut next_in, mut next_pr) = (0usize, 0usize);
         loop {
@@ -94,7 +90,7 @@ impl Model<'_> {
                 ws.cells[j].kind = Kind::Check;
                 match kind {
                     Kind::Wake => self.wake(ws, j, t),
-                    Kind::Spike => self.spike(ws, j, t, any_refractory)?,
+                    Kind::Spike => self.spike(ws, j, t)?,
                     Kind::Check => self.check(ws, j, t),
                 }
             } else if t_pr == t {
@@ -306,13 +302,7 @@ impl Model<'_> {
     }
 
     /// The next crossing of neuron `j` fired at `t`: record, reset, deliver.
-    fn spike(
-        &self,
-        ws: &mut NetworkWorkspace,
-        j: usize,
-        t: f64,
-        any_refractory: bool,
-    ) -> Result<(), LifError> {
+    fn spike(&self, ws: &mut NetworkWorkspace, j: usize, t: f64) -> Result<(), LifError> {
         let p = ws.pop_of[j] as usize;
         let pc = ws.consts[p];
         let clock = ws.clocks.at(&ws.consts, p, t);
@@ -325,7 +315,6 @@ impl Model<'_> {
         ws.min_abs_vdot = ws
             .min_abs_vdot
             .min((i - pc.k.threshold).abs() * pc.k.inv_tau_mem);
-        ws.last_spike[j] = ws.spikes.len() as u32;
         if ws.first_spike[j] == NO_SPIKE {
             ws.first_spike[j] = ws.spikes.len() as u32;
             if pc.silent {
@@ -337,9 +326,6 @@ impl Model<'_> {
             neuron: j as u32,
             i_syn: i,
         });
-        if any_refractory {
-            ws.wake_current.push(f64::NAN);
-        }
         if ws.spikes.len() >= ws.max_spikes {
             let (population, neuron) = self.name_of(j);
             return Err(LifError::SpikeLimit {
@@ -380,7 +366,6 @@ impl Model<'_> {
         ws.cells[j].v = 0.0;
         ws.cells[j].i = i;
         ws.cells[j].ref_until = f64::NEG_INFINITY;
-        ws.wake_current[ws.last_spike[j] as usize] = i;
         schedule(ws, &pc, j, t, 0.0, i, self.t_end);
     }
 

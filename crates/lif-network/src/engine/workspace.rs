@@ -2,8 +2,9 @@
 //! reusable per-thread buffers of both passes.
 //!
 //! The record is `O(spikes)`: per spike its time, global neuron index and synaptic current
-//! ([`Spike`], 24 bytes), plus, in populations with a refractory period, the synaptic current at
-//! the end of the refractory period (8 bytes). The inputs and probes are kept as given (sorted).
+//! ([`Spike`], 24 bytes), with or without refractory periods (the current at a release from
+//! refractoriness is rebuilt by the backward pass, see `backward.rs`); per neuron its first spike
+//! and, for readouts, its membrane maximum. The inputs and probes are kept as given (sorted).
 
 use super::clock::{Clocks, Mark, PopConsts};
 use super::network::InputSpike;
@@ -182,9 +183,6 @@ pub struct NetworkWorkspace {
     pub(crate) probe_order: Vec<u32>,
     pub(crate) probe_values: Vec<f64>,
     pub(crate) spikes: Vec<Spike>,
-    /// Per spike: the synaptic current at the end of its refractory period (NaN without one, or
-    /// if it ends after `t_end`). Empty if no population is refractory.
-    pub(crate) wake_current: Vec<f64>,
     pub(crate) min_abs_vdot: f64,
     pub(crate) events: usize,
     /// Per neuron: its membrane maximum (readout neurons) or `NOT_TRACKED`.
@@ -195,7 +193,6 @@ pub struct NetworkWorkspace {
     pub(crate) pop_of: Vec<u32>,
     /// Per-neuron state, one cache line each.
     pub(crate) cells: Vec<Cell>,
-    pub(crate) last_spike: Vec<u32>,
     /// Per neuron: index of its first spike in `spikes` (`NO_SPIKE`: none).
     pub(crate) first_spike: Vec<u32>,
     pub(crate) queue: EventQueue,
@@ -205,7 +202,10 @@ pub struct NetworkWorkspace {
     pub(crate) spike_offsets: Vec<u32>,
     pub(crate) spike_index: Vec<u32>,
     pub(crate) cursor: Vec<u32>,
-    pub(crate) wake_term: Vec<f64>,
+    /// Per neuron, between its spike and its release in reverse: `λ_V(t_w⁺) Es(t_w)/τm`, and
+    /// the sum of `w/Es(t_a)` over the arrivals in between.
+    pub(crate) wake_scale: Vec<f64>,
+    pub(crate) wake_sum: Vec<f64>,
     pub(crate) wake_done: Vec<bool>,
     /// Per population: the projections leaving it; and the projections from the inputs.
     pub(crate) out_of: Vec<Vec<u32>>,
@@ -223,7 +223,6 @@ impl Default for NetworkWorkspace {
             probe_order: Vec::new(),
             probe_values: Vec::new(),
             spikes: Vec::new(),
-            wake_current: Vec::new(),
             min_abs_vdot: f64::INFINITY,
             events: 0,
             peaks: Vec::new(),
@@ -231,7 +230,6 @@ impl Default for NetworkWorkspace {
             observations: Vec::new(),
             pop_of: Vec::new(),
             cells: Vec::new(),
-            last_spike: Vec::new(),
             first_spike: Vec::new(),
             queue: EventQueue::default(),
             consts: Vec::new(),
@@ -239,7 +237,8 @@ impl Default for NetworkWorkspace {
             spike_offsets: Vec::new(),
             spike_index: Vec::new(),
             cursor: Vec::new(),
-            wake_term: Vec::new(),
+            wake_scale: Vec::new(),
+            wake_sum: Vec::new(),
             wake_done: Vec::new(),
             out_of: Vec::new(),
             from_inputs: Vec::new(),
@@ -318,10 +317,5 @@ impl NetworkWorkspace {
     /// refractory population, the currents at the ends of refractory periods.
     pub fn record_bytes_per_spike(&self) -> usize {
         std::mem::size_of::<Spike>()
-            + if self.wake_current.is_empty() {
-                0
-            } else {
-                std::mem::size_of::<f64>()
-            }
     }
 }
