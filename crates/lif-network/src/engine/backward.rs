@@ -324,6 +324,9 @@ impl Model<'_> {
         w: f64,
         g: &mut f64,
     ) {
+        if adjoint_is_zero(ws, j, pc) {
+            return;
+        }
         self.advance_with(ws, j, t, pc, clock);
         if pc.t_ref > 0.0 && ws.wake_done[j] {
             ws.wake_sum[j] += w * clock.es_inv;
@@ -346,6 +349,9 @@ impl Model<'_> {
         w: f64,
         g: &mut f64,
     ) -> f64 {
+        if adjoint_is_zero(ws, j, qc) {
+            return 0.0;
+        }
         self.advance_with(ws, j, t, qc, clock);
         if qc.t_ref > 0.0 && ws.wake_done[j] {
             // Between the neuron's spike and its release (in forward order): the arrival's
@@ -463,6 +469,17 @@ impl Model<'_> {
             ws.cursor[j] += 1;
         }
     }
+}
+
+/// Whether neuron `j`'s adjoint is identically zero from its mark back to the next event that
+/// can make it jump (an own spike, a probe, a maximum): then `λ = 0` at every arrival in between,
+/// which contributes nothing to the gradient or to the presynaptic jumps, and is skipped (a
+/// neuron the loss does not reach costs nothing in the backward pass). With a refractory period,
+/// only if no release term is pending.
+#[inline(always)]
+fn adjoint_is_zero(ws: &NetworkWorkspace, j: usize, pc: &PopConsts) -> bool {
+    let c = &ws.cells[j];
+    (c.v == 0.0) & (c.i == 0.0) && (pc.t_ref == 0.0 || ws.wake_scale[j] == 0.0)
 }
 
 /// Index in `ws.spikes` of neuron `j`'s latest spike not yet walked back over.
