@@ -337,6 +337,13 @@ impl ExperimentConfig {
                     "the recurrent network has no silent-label remedy (use the plain first-spike loss)",
                 );
             }
+            if self.train.quiet_bump.is_some() {
+                return bad(
+                    "recurrent",
+                    "with --quiet-bump".into(),
+                    "the recurrent network does not report its quiet neurons",
+                );
+            }
         }
         for (name, limit) in [
             ("train-samples", self.limits.train),

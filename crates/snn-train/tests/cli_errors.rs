@@ -117,6 +117,21 @@ fn out_of_range_options_are_one_error_line_naming_the_option() {
         (vec!["yin-yang", "--train-samples", "0"], "train-samples"),
         (vec!["yin-yang", "--hidden-std", "-0.1"], "weight std"),
         (vec!["mnist", "--data", "x", "--tau0", "1"], "tau0"),
+        (
+            vec![
+                "yin-yang",
+                "--quiet-bump",
+                "5e-3",
+                "--quiet-hidden-threshold",
+                "1.5",
+            ],
+            "quiet-hidden-threshold",
+        ),
+        (vec!["yin-yang", "--quiet-bump", "inf"], "quiet-bump"),
+        (
+            vec!["yin-yang", "--recurrent", "--quiet-bump", "5e-3"],
+            "quiet-bump",
+        ),
     ] {
         let mut args = args;
         args.push("--quiet");
