@@ -6,6 +6,7 @@
 //! a 3rd-order estimate, and a continuous extension of order 7. Coefficients in
 //! [`super::dop853_tableau`].
 
+use super::dim::Dim;
 use super::dop853_tableau::{A, B, BHH, C, D, E5};
 use super::explicit_rk::{RkCore, RkScheme};
 use super::step_control::{scale, weighted_sum_into, Controller};
@@ -38,7 +39,7 @@ pub(crate) fn interpolate(t0: f64, h: f64, c: &[f64], t: f64, out: &mut [f64]) {
 /// [`Stepper::new`].
 #[derive(Debug, Clone)]
 pub struct Dop853 {
-    core: RkCore,
+    pub(super) core: RkCore,
 }
 
 impl RkScheme for Dop853 {
@@ -50,7 +51,30 @@ impl RkScheme for Dop853 {
 
     /// Hairer's combination of the 5th-order (`e5`) and 3rd-order (`e3 = b − bhh`) estimates:
     /// `err = |h| ‖e5‖² / sqrt(‖e5‖² + 0.01 ‖e3‖²)` with RMS norms.
-    fn error<F: FnMut(f64, &[f64], &mut [f64])>(
+    #[inline(always)]
+    fn main_stages<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+        d: L,
+        core: &mut RkCore,
+        rhs: &mut F,
+        h: f64,
+    ) -> Result<(), StepError> {
+        core.stage::<Self, L, F>(d, rhs, h, 1)?;
+        core.stage::<Self, L, F>(d, rhs, h, 2)?;
+        core.stage::<Self, L, F>(d, rhs, h, 3)?;
+        core.stage::<Self, L, F>(d, rhs, h, 4)?;
+        core.stage::<Self, L, F>(d, rhs, h, 5)?;
+        core.stage::<Self, L, F>(d, rhs, h, 6)?;
+        core.stage::<Self, L, F>(d, rhs, h, 7)?;
+        core.stage::<Self, L, F>(d, rhs, h, 8)?;
+        core.stage::<Self, L, F>(d, rhs, h, 9)?;
+        core.stage::<Self, L, F>(d, rhs, h, 10)?;
+        core.stage::<Self, L, F>(d, rhs, h, 11)?;
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn error<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+        d: L,
         core: &mut RkCore,
         _rhs: &mut F,
         h: f64,
@@ -58,13 +82,18 @@ impl RkScheme for Dop853 {
         let (atol, rtol) = (core.opts.atol, core.opts.rtol);
         let (mut err5, mut err3) = (0.0, 0.0);
         // The stage argument and the error scratch are free once all stages are evaluated.
-        weighted_sum_into(&mut core.stage_arg, B, &core.k);
-        weighted_sum_into(&mut core.scratch, &E5, &core.k);
+        weighted_sum_into(d, &mut core.stage_arg, B, &core.k);
+        weighted_sum_into(d, &mut core.scratch, &E5, &core.k);
+        let n = d.n();
+        let n_err = core.n_err.min(n);
+        let (x, x_new) = (&core.x[..n], &core.x_new[..n]);
+        let (b_sum, e5_sum) = (&core.stage_arg[..n], &core.scratch[..n]);
         let k = &core.k;
-        for i in 0..core.n_err {
-            let sk = scale(atol, rtol, core.x[i], core.x_new[i]);
-            let e3 = core.stage_arg[i] - BHH[0] * k[0][i] - BHH[1] * k[8][i] - BHH[2] * k[11][i];
-            let e5 = core.scratch[i];
+        let (k0, k8, k11) = (&k[..n], &k[8 * n..9 * n], &k[11 * n..12 * n]);
+        for i in 0..n_err {
+            let sk = scale(atol, rtol, x[i], x_new[i]);
+            let e3 = b_sum[i] - BHH[0] * k0[i] - BHH[1] * k8[i] - BHH[2] * k11[i];
+            let e5 = e5_sum[i];
             err3 += (e3 / sk) * (e3 / sk);
             err5 += (e5 / sk) * (e5 / sk);
         }
@@ -75,8 +104,8 @@ impl RkScheme for Dop853 {
         let err = h.abs() * err5 * (1.0 / (core.n_err.max(1) as f64 * deno)).sqrt();
         // Per component, the same combination of the 5th- and 3rd-order estimates.
         let factor = h.abs() * (err5 / deno).sqrt();
-        for i in 0..core.n_err {
-            core.err_vec[i] = factor * core.scratch[i];
+        for (ev, e5) in core.err_vec[..n_err].iter_mut().zip(&core.scratch[..n_err]) {
+            *ev = factor * e5;
         }
         if err.is_finite() {
             Ok(err)
@@ -87,30 +116,38 @@ impl RkScheme for Dop853 {
 
     /// `k12 = f(t + h, x_new)`, stages 13..=15, then
     /// `rcont = [x, Δ, h k0 − Δ, Δ − h k12 − (h k0 − Δ), h D k]` with `Δ = x_new − x`.
-    fn finish<F: FnMut(f64, &[f64], &mut [f64])>(
+    #[inline(always)]
+    fn finish<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+        d: L,
         core: &mut RkCore,
         rhs: &mut F,
         h: f64,
     ) -> Result<(), StepError> {
-        core.eval_at_end(rhs, h, 12)?;
+        core.eval_at_end(d, rhs, h, 12)?;
         for s in 13..16 {
-            core.stage::<Self, F>(rhs, h, s)?;
+            core.stage::<Self, L, F>(d, rhs, h, s)?;
         }
-        let n = core.x.len();
+        let n = d.n();
         let (k, c) = (&core.k, &mut core.cont);
-        for (m, d) in D.iter().enumerate() {
-            weighted_sum_into(&mut c[(4 + m) * n..(5 + m) * n], d, k);
+        let (c_low, c_high) = c[..8 * n].split_at_mut(4 * n);
+        for (m, d_row) in D.iter().enumerate() {
+            weighted_sum_into(d, &mut c_high[m * n..(m + 1) * n], d_row, k);
         }
+        let (x, x_new) = (&core.x[..n], &core.x_new[..n]);
+        let (k0, k12) = (&k[..n], &k[12 * n..13 * n]);
+        let (c0, rest) = c_low.split_at_mut(n);
+        let (c1, rest) = rest.split_at_mut(n);
+        let (c2, c3) = rest.split_at_mut(n);
         for i in 0..n {
-            let ydiff = core.x_new[i] - core.x[i];
-            let bspl = h * k[0][i] - ydiff;
-            c[i] = core.x[i];
-            c[n + i] = ydiff;
-            c[2 * n + i] = bspl;
-            c[3 * n + i] = ydiff - h * k[12][i] - bspl;
-            for m in 0..D.len() {
-                c[(4 + m) * n + i] *= h;
-            }
+            let ydiff = x_new[i] - x[i];
+            let bspl = h * k0[i] - ydiff;
+            c0[i] = x[i];
+            c1[i] = ydiff;
+            c2[i] = bspl;
+            c3[i] = ydiff - h * k12[i] - bspl;
+        }
+        for v in &mut c_high[..4 * n] {
+            *v *= h;
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! Math. 6 (1980); HNW I, Table II.5.2 (tableau) and section II.6, eq. (6.12) (the continuous
 //! extension written as the five vectors `rcont` of Hairer's code DOPRI5).
 
+use super::dim::Dim;
 use super::explicit_rk::{RkCore, RkScheme};
 use super::step_control::{scale, weighted_sum_into, Controller};
 use super::{DenseSegment, Method, StepError, StepStats, Stepper, StepperOptions};
@@ -86,7 +87,7 @@ pub(crate) fn interpolate(t0: f64, h: f64, c: &[f64], t: f64, out: &mut [f64]) {
 /// defaults). Nothing is allocated after [`Stepper::new`].
 #[derive(Debug, Clone)]
 pub struct Dopri5 {
-    core: RkCore,
+    pub(super) core: RkCore,
 }
 
 impl RkScheme for Dopri5 {
@@ -98,20 +99,41 @@ impl RkScheme for Dopri5 {
 
     /// `k7 = f(t + h, x_new)` (needed by the estimate, and the next step's first stage), then
     /// `‖h Σ e_j k_j‖`.
-    fn error<F: FnMut(f64, &[f64], &mut [f64])>(
+    #[inline(always)]
+    fn main_stages<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+        d: L,
+        core: &mut RkCore,
+        rhs: &mut F,
+        h: f64,
+    ) -> Result<(), StepError> {
+        core.stage::<Self, L, F>(d, rhs, h, 1)?;
+        core.stage::<Self, L, F>(d, rhs, h, 2)?;
+        core.stage::<Self, L, F>(d, rhs, h, 3)?;
+        core.stage::<Self, L, F>(d, rhs, h, 4)?;
+        core.stage::<Self, L, F>(d, rhs, h, 5)?;
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn error<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+        d: L,
         core: &mut RkCore,
         rhs: &mut F,
         h: f64,
     ) -> Result<f64, StepError> {
-        core.eval_at_end(rhs, h, 6)?;
+        core.eval_at_end(d, rhs, h, 6)?;
         let (atol, rtol) = (core.opts.atol, core.opts.rtol);
         // The stage argument is free once all stages are evaluated.
-        weighted_sum_into(&mut core.stage_arg, &E, &core.k);
+        weighted_sum_into(d, &mut core.stage_arg, &E, &core.k);
+        let n = d.n();
+        let n_err = core.n_err.min(n);
+        let (x, x_new) = (&core.x[..n], &core.x_new[..n]);
+        let (e_sum, err_vec) = (&core.stage_arg[..n], &mut core.err_vec[..n]);
         let mut sum = 0.0;
-        for i in 0..core.n_err {
-            let e = h * core.stage_arg[i];
-            core.err_vec[i] = e;
-            let r = e / scale(atol, rtol, core.x[i], core.x_new[i]);
+        for i in 0..n_err {
+            let e = h * e_sum[i];
+            err_vec[i] = e;
+            let r = e / scale(atol, rtol, x[i], x_new[i]);
             sum += r * r;
         }
         let err = (sum / core.n_err.max(1) as f64).sqrt();
@@ -124,22 +146,30 @@ impl RkScheme for Dopri5 {
 
     /// `rcont` of HNW I eq. (II.6.12): `[x, Δ, h k1 − Δ, Δ − h k7 − (h k1 − Δ), h Σ d_j k_j]`
     /// with `Δ = x_new − x`.
-    fn finish<F: FnMut(f64, &[f64], &mut [f64])>(
+    #[inline(always)]
+    fn finish<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+        d: L,
         core: &mut RkCore,
         _rhs: &mut F,
         h: f64,
     ) -> Result<(), StepError> {
-        let n = core.x.len();
+        let n = d.n();
         let (k, c) = (&core.k, &mut core.cont);
-        weighted_sum_into(&mut c[4 * n..5 * n], &D, k);
+        let (x, x_new) = (&core.x[..n], &core.x_new[..n]);
+        let (k0, k6) = (&k[..n], &k[6 * n..7 * n]);
+        let (c0, rest) = c[..5 * n].split_at_mut(n);
+        let (c1, rest) = rest.split_at_mut(n);
+        let (c2, rest) = rest.split_at_mut(n);
+        let (c3, c4) = rest.split_at_mut(n);
+        weighted_sum_into(d, c4, &D, k);
         for i in 0..n {
-            let ydiff = core.x_new[i] - core.x[i];
-            let bspl = h * k[0][i] - ydiff;
-            c[i] = core.x[i];
-            c[n + i] = ydiff;
-            c[2 * n + i] = bspl;
-            c[3 * n + i] = ydiff - h * k[6][i] - bspl;
-            c[4 * n + i] *= h;
+            let ydiff = x_new[i] - x[i];
+            let bspl = h * k0[i] - ydiff;
+            c0[i] = x[i];
+            c1[i] = ydiff;
+            c2[i] = bspl;
+            c3[i] = ydiff - h * k6[i] - bspl;
+            c4[i] *= h;
         }
         Ok(())
     }

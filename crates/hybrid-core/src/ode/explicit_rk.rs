@@ -3,6 +3,7 @@
 //! uncontrolled polishing step. [`super::Dopri5`] and [`super::Dop853`] supply their tableau,
 //! error norm and dense output through [`RkScheme`].
 
+use super::dim::{Dim, Dyn};
 use super::step_control::{self, all_finite, combine, Controller};
 use super::{DenseSegment, Method, StepError, StepStats, StepperOptions};
 
@@ -19,9 +20,20 @@ pub(super) trait RkScheme {
     /// Stage that holds `f(t + h, x_new)` once [`RkScheme::finish`] has run.
     const FSAL: usize;
 
+    /// Stages `1..B.len()` of a step of size `h` from `(t, x)` (stage 0 is known): one
+    /// [`RkCore::stage`] call per stage with a literal index, so that each stage's tableau row is
+    /// a compile-time constant in the inlined code.
+    fn main_stages<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+        d: L,
+        core: &mut RkCore,
+        rhs: &mut F,
+        h: f64,
+    ) -> Result<(), StepError>;
+
     /// Scaled error of the step of size `h` whose main stages and `x_new` are computed
     /// (evaluating further stages if the estimate needs them).
-    fn error<F: FnMut(f64, &[f64], &mut [f64])>(
+    fn error<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+        d: L,
         core: &mut RkCore,
         rhs: &mut F,
         h: f64,
@@ -29,7 +41,8 @@ pub(super) trait RkScheme {
 
     /// After acceptance, before `t` and `x` advance: evaluate the remaining stages and fill
     /// `core.cont` with the dense output of the step.
-    fn finish<F: FnMut(f64, &[f64], &mut [f64])>(
+    fn finish<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+        d: L,
         core: &mut RkCore,
         rhs: &mut F,
         h: f64,
@@ -55,8 +68,8 @@ pub(super) struct RkCore {
     pub stage_arg: Vec<f64>,
     /// Scratch of the error estimate.
     pub scratch: Vec<f64>,
-    /// Stages; `k[0] = f(t, x)`.
-    pub k: Vec<Vec<f64>>,
+    /// Stages `k_s = k[s n..(s + 1) n]`, one after the other; `k_0 = f(t, x)`.
+    pub k: Vec<f64>,
     /// Dense output of the last accepted step, vector after vector.
     pub cont: Vec<f64>,
     pub stats: StepStats,
@@ -95,7 +108,7 @@ impl RkCore {
             dx_prev: vec![0.0; n],
             stage_arg: vec![0.0; n],
             scratch: vec![0.0; n],
-            k: vec![vec![0.0; n]; stages],
+            k: vec![0.0; stages * n],
             cont: vec![0.0; cont_vectors * n],
             stats: StepStats::default(),
             err_vec: vec![0.0; n],
@@ -108,17 +121,21 @@ impl RkCore {
     }
 
     /// Evaluate stage `s` of a step of size `h` from `(t, x)` (stages `< s` known).
-    pub fn stage<S: RkScheme, F: FnMut(f64, &[f64], &mut [f64])>(
+    #[inline(always)]
+    pub fn stage<S: RkScheme, L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         &mut self,
+        d: L,
         rhs: &mut F,
         h: f64,
         s: usize,
     ) -> Result<(), StepError> {
-        combine(&mut self.stage_arg, &self.x, h, S::A[s], &self.k[..s]);
+        let n = d.n();
+        let (done, k_s) = self.k[..(s + 1) * n].split_at_mut(s * n);
+        combine(d, &mut self.stage_arg, &self.x, h, S::A[s], done);
         let ts = self.t + S::C[s] * h;
-        rhs(ts, &self.stage_arg, &mut self.k[s]);
+        rhs(ts, &self.stage_arg[..n], k_s);
         self.stats.rhs_evals += 1;
-        if all_finite(&self.k[s]) {
+        if all_finite(d, k_s) {
             Ok(())
         } else {
             Err(StepError::NonFinite { t: ts })
@@ -126,15 +143,19 @@ impl RkCore {
     }
 
     /// `k[s] = f(t + h, x_new)`.
-    pub fn eval_at_end<F: FnMut(f64, &[f64], &mut [f64])>(
+    #[inline(always)]
+    pub fn eval_at_end<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         &mut self,
+        d: L,
         rhs: &mut F,
         h: f64,
         s: usize,
     ) -> Result<(), StepError> {
-        rhs(self.t + h, &self.x_new, &mut self.k[s]);
+        let n = d.n();
+        let k_s = &mut self.k[s * n..(s + 1) * n];
+        rhs(self.t + h, &self.x_new[..n], k_s);
         self.stats.rhs_evals += 1;
-        if all_finite(&self.k[s]) {
+        if all_finite(d, k_s) {
             Ok(())
         } else {
             Err(StepError::NonFinite { t: self.t + h })
@@ -160,17 +181,17 @@ impl RkCore {
         t: f64,
         direction: f64,
     ) {
+        let n = self.x.len();
         self.t = t;
         self.t_prev = t;
         self.h_last = 0.0;
         self.x_prev.copy_from_slice(&self.x);
-        rhs(t, &self.x, &mut self.k[0]);
+        rhs(t, &self.x, &mut self.k[..n]);
         self.stats.rhs_evals += 1;
-        self.dx_prev.copy_from_slice(&self.k[0]);
-        self.pending = (!all_finite(&self.k[0])).then_some(StepError::NonFinite { t });
+        self.dx_prev.copy_from_slice(&self.k[..n]);
+        self.pending = (!all_finite(Dyn(n), &self.k[..n])).then_some(StepError::NonFinite { t });
         self.ctrl.reset();
         self.steps_since_reset = 0;
-        let n = self.x.len();
         self.cont.fill(0.0);
         self.cont[..n].copy_from_slice(&self.x);
         self.ready = true;
@@ -182,13 +203,13 @@ impl RkCore {
         } else {
             self.stats.rhs_evals += 1;
             let dir = if direction < 0.0 { -1.0 } else { 1.0 };
-            let (f0, rest) = self.k.split_at_mut(1);
-            let (x, x1, f1) = (&self.x, &mut self.stage_arg, &mut rest[0]);
+            let (f0, rest) = self.k.split_at_mut(n);
+            let (x, x1, f1) = (&self.x, &mut self.stage_arg, &mut rest[..n]);
             step_control::initial_step(
                 rhs,
                 t,
                 x,
-                &f0[0],
+                f0,
                 x1,
                 f1,
                 self.n_err,
@@ -204,8 +225,9 @@ impl RkCore {
 
     /// One accepted step towards `t_bound` (see [`super::Stepper::step`]). A `t_bound` equal to
     /// `t` is a no-op; before any reset the stepper starts from `x = 0` at `t = 0`.
-    pub fn step<S: RkScheme, F: FnMut(f64, &[f64], &mut [f64])>(
+    pub fn step<S: RkScheme, L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         &mut self,
+        d: L,
         rhs: &mut F,
         t_bound: f64,
     ) -> Result<(), StepError> {
@@ -241,25 +263,25 @@ impl RkCore {
                 return Err(StepError::StepSizeTooSmall { t: self.t, h });
             }
             self.steps_since_reset += 1;
-            for s in 1..S::B.len() {
-                self.stage::<S, F>(rhs, h, s)?;
-            }
-            combine(&mut self.x_new, &self.x, h, S::B, &self.k[..S::B.len()]);
-            let err = S::error(self, rhs, h)?;
+            S::main_stages(d, self, rhs, h)?;
+            combine(d, &mut self.x_new, &self.x, h, S::B, &self.k);
+            let err = S::error(d, self, rhs, h)?;
             let (accepted, h_new) = self.ctrl.decide(err, h.abs());
             if accepted {
                 let n_err = self.n_err;
                 for (a, e) in self.err_acc[..n_err].iter_mut().zip(&self.err_vec) {
                     *a += e.abs();
                 }
-                S::finish(self, rhs, h)?;
+                S::finish(d, self, rhs, h)?;
                 self.t_prev = self.t;
                 self.t = t_new;
                 self.h_last = h;
                 std::mem::swap(&mut self.x_prev, &mut self.x);
                 std::mem::swap(&mut self.x, &mut self.x_new);
-                std::mem::swap(&mut self.dx_prev, &mut self.k[0]);
-                self.k.swap(0, S::FSAL);
+                let n = d.n();
+                let (k0, rest) = self.k.split_at_mut(n);
+                self.dx_prev[..n].copy_from_slice(k0);
+                k0.copy_from_slice(&rest[(S::FSAL - 1) * n..S::FSAL * n]);
                 // Landing on `t_bound` shortened the step artificially: keep the proposal.
                 self.h_next = if truncated { h_new.max(h_abs) } else { h_new };
                 self.stats.accepted += 1;
@@ -278,21 +300,26 @@ impl RkCore {
 
     /// The main formula from `(t_prev, x_prev)` to `t_target`, without error control, into
     /// `out`. Only the stage scratch is touched: the main stages are free once `cont` is built.
-    pub fn step_from_prev_to<S: RkScheme, F: FnMut(f64, &[f64], &mut [f64])>(
+    pub fn step_from_prev_to<S: RkScheme, L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         &mut self,
+        d: L,
         rhs: &mut F,
         t_target: f64,
         out: &mut [f64],
     ) {
         let (t0, h) = (self.t_prev, t_target - self.t_prev);
-        std::mem::swap(&mut self.dx_prev, &mut self.k[0]);
+        let n = d.n();
+        // Stage 0 is `f(t_prev, x_prev)`; `k_0 = f(t, x)` is kept aside and put back.
+        self.scratch[..n].copy_from_slice(&self.k[..n]);
+        self.k[..n].copy_from_slice(&self.dx_prev[..n]);
         for s in 1..S::B.len() {
-            combine(&mut self.stage_arg, &self.x_prev, h, S::A[s], &self.k[..s]);
-            rhs(t0 + S::C[s] * h, &self.stage_arg, &mut self.k[s]);
+            let (done, k_s) = self.k[..(s + 1) * n].split_at_mut(s * n);
+            combine(d, &mut self.stage_arg, &self.x_prev, h, S::A[s], done);
+            rhs(t0 + S::C[s] * h, &self.stage_arg[..n], k_s);
         }
         self.stats.rhs_evals += S::B.len() - 1;
-        combine(out, &self.x_prev, h, S::B, &self.k[..S::B.len()]);
-        std::mem::swap(&mut self.dx_prev, &mut self.k[0]);
+        combine(d, out, &self.x_prev, h, S::B, &self.k);
+        self.k[..n].copy_from_slice(&self.scratch[..n]);
     }
 
     /// Accumulated error estimates per component (see the field).
@@ -330,7 +357,8 @@ macro_rules! delegate_stepper_to_core {
             rhs: &mut F,
             t_bound: f64,
         ) -> Result<(), StepError> {
-            self.core.step::<Self, F>(rhs, t_bound)
+            let core = &mut self.core;
+            $crate::ode::dim::with_dim!(core.x.len(), d => core.step::<Self, _, F>(d, rhs, t_bound))
         }
 
         fn t(&self) -> f64 {
@@ -350,7 +378,7 @@ macro_rules! delegate_stepper_to_core {
         }
 
         fn dx(&self) -> &[f64] {
-            &self.core.k[0]
+            &self.core.k[..self.core.x.len()]
         }
 
         fn interpolate(&self, t: f64, out: &mut [f64]) {
@@ -367,7 +395,10 @@ macro_rules! delegate_stepper_to_core {
             t_target: f64,
             out: &mut [f64],
         ) {
-            self.core.step_from_prev_to::<Self, F>(rhs, t_target, out);
+            // Rare (event polishing): the run-time kernel only, one copy less in the binary.
+            let n = self.core.x.len();
+            self.core
+                .step_from_prev_to::<Self, _, F>($crate::ode::dim::Dyn(n), rhs, t_target, out);
         }
 
         fn stats(&self) -> StepStats {

@@ -5,6 +5,7 @@
 //! jump. Nothing here allocates after construction.
 
 pub(crate) mod dense;
+mod dim;
 mod dop853;
 mod dop853_tableau;
 mod dopri5;

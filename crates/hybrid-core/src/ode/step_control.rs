@@ -5,28 +5,79 @@
 //! (2nd ed., 1993), section II.4 "Practical error estimation and step size selection", and the
 //! step-size control of their codes DOPRI5 and DOP853 (section II.10 for the PI controller).
 
-/// `out = x + h Σ_j row[j] k[j]`: the argument of a stage, or the combined solution of a step.
-///
-/// Zero coefficients are skipped, so a sparse tableau row costs only its non-zero entries. The
-/// sum is accumulated in `out` one stage at a time (contiguous, vectorisable loops); per
-/// component the operations and their order are those of `Σ_j` from `j = 0`.
-pub(super) fn combine(out: &mut [f64], x: &[f64], h: f64, row: &[f64], k: &[Vec<f64>]) {
-    weighted_sum_into(out, row, k);
-    for (o, &xi) in out.iter_mut().zip(x) {
-        *o = xi + h * *o;
-    }
-}
+use super::dim::Dim;
 
-/// `out = Σ_j row[j] k[j]` (zero coefficients skipped), accumulated stage after stage.
-pub(super) fn weighted_sum_into(out: &mut [f64], row: &[f64], k: &[Vec<f64>]) {
-    out.fill(0.0);
-    for (&a, kj) in row.iter().zip(k) {
+/// Components summed together by [`combine`] and [`weighted_sum_into`].
+const CHUNK: usize = 8;
+
+/// `Σ_j row[j] k_j[start + c]` for `c < W`, zero coefficients skipped, accumulated from
+/// `j = 0` in a local array (registers) rather than in memory. `k` holds the stages
+/// `k_j = k[j n..(j + 1) n]` one after the other.
+#[inline(always)]
+fn sum_block<const W: usize>(n: usize, row: &[f64], k: &[f64], start: usize) -> [f64; W] {
+    let mut acc = [0.0; W];
+    for (j, &a) in row.iter().enumerate() {
         if a != 0.0 {
-            for (o, &v) in out.iter_mut().zip(kj) {
-                *o += a * v;
+            let o = j * n + start;
+            let kj: &[f64; W] = k[o..o + W].try_into().expect("a block of W components");
+            for c in 0..W {
+                acc[c] += a * kj[c];
             }
         }
     }
+    acc
+}
+
+/// Call `emit(start, sums)` for consecutive blocks of components covering `0..n`, with
+/// `sums[c] = Σ_j row[j] k_j[start + c]`: blocks of [`CHUNK`] components, then one shorter
+/// block, each of a width known at compile time.
+#[inline(always)]
+fn for_each_sum<L: Dim>(d: L, row: &[f64], k: &[f64], mut emit: impl FnMut(usize, &[f64])) {
+    let n = d.n();
+    let k = &k[..row.len() * n];
+    let mut start = 0;
+    while start + CHUNK <= n {
+        emit(start, &sum_block::<CHUNK>(n, row, k, start));
+        start += CHUNK;
+    }
+    match n - start {
+        0 => {}
+        1 => emit(start, &sum_block::<1>(n, row, k, start)),
+        2 => emit(start, &sum_block::<2>(n, row, k, start)),
+        3 => emit(start, &sum_block::<3>(n, row, k, start)),
+        4 => emit(start, &sum_block::<4>(n, row, k, start)),
+        5 => emit(start, &sum_block::<5>(n, row, k, start)),
+        6 => emit(start, &sum_block::<6>(n, row, k, start)),
+        _ => emit(start, &sum_block::<7>(n, row, k, start)),
+    }
+}
+
+/// `out = x + h Σ_j row[j] k_j`: the argument of a stage, or the combined solution of a step.
+///
+/// Zero coefficients are skipped, so a sparse tableau row costs only its non-zero entries. The
+/// sum runs over blocks of components held in registers, the stages in the inner loop
+/// (contiguous, vectorisable loads); per component the operations and their order are those of
+/// `Σ_j` from `j = 0` starting at `0.0`, then `x + h Σ`.
+#[inline(always)]
+pub(super) fn combine<L: Dim>(d: L, out: &mut [f64], x: &[f64], h: f64, row: &[f64], k: &[f64]) {
+    let n = d.n();
+    let (out, x) = (&mut out[..n], &x[..n]);
+    for_each_sum(d, row, k, |start, sums| {
+        let width = sums.len();
+        let (o, xs) = (&mut out[start..start + width], &x[start..start + width]);
+        for c in 0..width {
+            o[c] = xs[c] + h * sums[c];
+        }
+    });
+}
+
+/// `out = Σ_j row[j] k_j` (zero coefficients skipped), summed like [`combine`].
+#[inline(always)]
+pub(super) fn weighted_sum_into<L: Dim>(d: L, out: &mut [f64], row: &[f64], k: &[f64]) {
+    let out = &mut out[..d.n()];
+    for_each_sum(d, row, k, |start, sums| {
+        out[start..start + sums.len()].copy_from_slice(sums);
+    });
 }
 
 /// Error scale of component `i`: `atol + rtol max(|x_i|, |x_new_i|)` (HNW I, eq. II.4.10).
@@ -35,8 +86,10 @@ pub(super) fn scale(atol: f64, rtol: f64, x: f64, x_new: f64) -> f64 {
 }
 
 /// Whether every component is finite.
-pub(super) fn all_finite(v: &[f64]) -> bool {
-    v.iter().all(|a| a.is_finite())
+#[inline(always)]
+pub(super) fn all_finite<L: Dim>(d: L, v: &[f64]) -> bool {
+    // Without short-circuit: one branch per vector, not per component.
+    v[..d.n()].iter().fold(true, |ok, a| ok & a.is_finite())
 }
 
 /// The PI ("Lund-stabilised") step-size controller of DOPRI5/DOP853 (HNW I, eq. II.4.13 with the

@@ -1,0 +1,217 @@
+//! The state size seen by the Runge-Kutta kernels: known at run time ([`Dyn`]) or a compile-time
+//! constant ([`Fixed`]).
+//!
+//! Every vector loop of a stepper runs over `0..d.n()` on slices first cut to `[..d.n()]`. For
+//! [`Fixed`] the bound is a constant, so the compiler removes the bounds checks and unrolls the
+//! loops into straight-line arithmetic (what a stack vector such as `SVector<f64, 4>` gives), while
+//! the storage stays the stepper's preallocated vectors. The operations and their order are the
+//! same for both, so the results are bit-identical (checked by the tests below). [`with_dim!`]
+//! picks the fixed kernel for a few small sizes and the run-time one otherwise.
+
+/// A state size.
+pub(super) trait Dim: Copy {
+    /// Number of state components.
+    fn n(self) -> usize;
+}
+
+/// A size known only at run time.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Dyn(pub usize);
+
+impl Dim for Dyn {
+    #[inline(always)]
+    fn n(self) -> usize {
+        self.0
+    }
+}
+
+/// A size fixed at compile time.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Fixed<const N: usize>;
+
+impl<const N: usize> Dim for Fixed<N> {
+    #[inline(always)]
+    fn n(self) -> usize {
+        N
+    }
+}
+
+/// Evaluate `$body` with `$d` bound to the [`Dim`] of size `$n`: a [`Fixed`] kernel for
+/// `n ∈ {1, 2, 3, 4, 6, 8}` (each size is one more copy of the step in the binary), [`Dyn`]
+/// otherwise.
+macro_rules! with_dim {
+    ($n:expr, $d:ident => $body:expr) => {{
+        use $crate::ode::dim::{Dyn, Fixed};
+        match $n {
+            1 => {
+                let $d = Fixed::<1>;
+                $body
+            }
+            2 => {
+                let $d = Fixed::<2>;
+                $body
+            }
+            3 => {
+                let $d = Fixed::<3>;
+                $body
+            }
+            4 => {
+                let $d = Fixed::<4>;
+                $body
+            }
+            6 => {
+                let $d = Fixed::<6>;
+                $body
+            }
+            8 => {
+                let $d = Fixed::<8>;
+                $body
+            }
+            n => {
+                let $d = Dyn(n);
+                $body
+            }
+        }
+    }};
+}
+pub(super) use with_dim;
+
+#[cfg(test)]
+mod tests {
+    //! The compile-time kernels must reproduce the run-time kernel exactly: same steps, same
+    //! states, same dense output, same error estimates, bit for bit.
+
+    use super::{Dim, Dyn, Fixed};
+    use crate::ode::explicit_rk::{RkCore, RkScheme};
+    use crate::ode::{Dop853, Dopri5, StepError, Stepper, StepperOptions};
+
+    fn options() -> StepperOptions {
+        StepperOptions {
+            rtol: 1e-9,
+            atol: 1e-9,
+            max_step: f64::INFINITY,
+            first_step: 0.0,
+            max_steps: 100_000,
+        }
+    }
+
+    /// Van der Pol, `μ = 2` (n = 2).
+    fn van_der_pol(_t: f64, x: &[f64], dx: &mut [f64]) {
+        dx[0] = x[1];
+        dx[1] = 2.0 * (1.0 - x[0] * x[0]) * x[1] - x[0];
+    }
+
+    /// A damped rotation driven in time, with a decaying third component (n = 3).
+    fn driven_rotation(t: f64, x: &[f64], dx: &mut [f64]) {
+        dx[0] = -0.1 * x[0] + x[1];
+        dx[1] = -x[0] - 0.1 * x[1] + t.sin();
+        dx[2] = -0.5 * x[2] + x[0] * x[1];
+    }
+
+    /// A chain of `n/2` anharmonic oscillators with fixed ends (any even n).
+    fn chain(_t: f64, x: &[f64], dx: &mut [f64]) {
+        let m = x.len() / 2;
+        let (q, v) = x.split_at(m);
+        let (dq, dv) = dx.split_at_mut(m);
+        dq.copy_from_slice(v);
+        for i in 0..m {
+            let left = if i > 0 { q[i - 1] } else { 0.0 };
+            let right = if i + 1 < m { q[i + 1] } else { 0.0 };
+            dv[i] = -q[i] + (left - 2.0 * q[i] + right) - 0.5 * q[i] * q[i] * q[i];
+        }
+    }
+
+    /// Everything a stepper exposes after a step, as bits.
+    fn snapshot<S: Stepper>(s: &S) -> Vec<u64> {
+        let seg = s.segment();
+        [s.t(), s.t_prev(), seg.t0, seg.h]
+            .iter()
+            .chain(s.x())
+            .chain(s.x_prev())
+            .chain(s.dx())
+            .chain(seg.coefficients)
+            .chain(s.error_bound())
+            .map(|v| v.to_bits())
+            .collect()
+    }
+
+    /// Integrate `f` from `x0` over `[0, t_end]` (or backwards for `t_end < 0`) twice with fresh
+    /// steppers, once with the kernel of dimension `a` and once with `b`, and require identical
+    /// snapshots after every step. `n_err` components steer the step size. Returns the steps.
+    fn same_trajectory<S, A, B>(
+        core: fn(&mut S) -> &mut RkCore,
+        a: A,
+        b: B,
+        f: fn(f64, &[f64], &mut [f64]),
+        x0: &[f64],
+        t_end: f64,
+        n_err: usize,
+    ) -> usize
+    where
+        S: Stepper + RkScheme,
+        A: Dim,
+        B: Dim,
+    {
+        let mut rhs = f;
+        let (mut sa, mut sb) = (S::new(x0.len(), options()), S::new(x0.len(), options()));
+        for s in [&mut sa, &mut sb] {
+            s.set_error_components(n_err);
+            s.reset(&mut rhs, 0.0, x0, t_end.signum());
+        }
+        let mut steps = 0;
+        while sa.t() != t_end {
+            let ra: Result<(), StepError> = core(&mut sa).step::<S, A, _>(a, &mut rhs, t_end);
+            let rb: Result<(), StepError> = core(&mut sb).step::<S, B, _>(b, &mut rhs, t_end);
+            assert_eq!(ra, Ok(()));
+            assert_eq!(rb, Ok(()));
+            steps += 1;
+            assert_eq!(
+                snapshot(&sa),
+                snapshot(&sb),
+                "step {steps} at t = {}",
+                sa.t()
+            );
+            assert_eq!(sa.stats(), sb.stats());
+        }
+        steps
+    }
+
+    fn dopri5(s: &mut Dopri5) -> &mut RkCore {
+        &mut s.core
+    }
+
+    fn dop853(s: &mut Dop853) -> &mut RkCore {
+        &mut s.core
+    }
+
+    #[test]
+    fn dopri5_fixed_kernels_reproduce_the_run_time_kernel_bit_for_bit() {
+        let vdp = [2.0, 0.0];
+        let rot = [1.0, 0.0, 0.5];
+        let chain4 = [0.8, -0.3, 0.0, 0.1];
+        let chain8 = [0.5, 0.9, 0.9, 0.5, 0.0, 0.0, 0.0, 0.0];
+        let n = [
+            same_trajectory(dopri5, Fixed::<2>, Dyn(2), van_der_pol, &vdp, 10.0, 2),
+            same_trajectory(dopri5, Fixed::<3>, Dyn(3), driven_rotation, &rot, 10.0, 3),
+            // Backwards, and with a component outside the error norm.
+            same_trajectory(dopri5, Fixed::<3>, Dyn(3), driven_rotation, &rot, -5.0, 2),
+            same_trajectory(dopri5, Fixed::<4>, Dyn(4), chain, &chain4, 20.0, 4),
+            same_trajectory(dopri5, Fixed::<8>, Dyn(8), chain, &chain8, 20.0, 8),
+        ];
+        // Enough steps for the comparison to mean something (and rejections on the way).
+        assert!(n.iter().all(|&steps| steps > 50), "{n:?}");
+    }
+
+    #[test]
+    fn dop853_fixed_kernels_reproduce_the_run_time_kernel_bit_for_bit() {
+        let vdp = [2.0, 0.0];
+        let rot = [1.0, 0.0, 0.5];
+        let chain4 = [0.8, -0.3, 0.0, 0.1];
+        let n = [
+            same_trajectory(dop853, Fixed::<2>, Dyn(2), van_der_pol, &vdp, 10.0, 2),
+            same_trajectory(dop853, Fixed::<3>, Dyn(3), driven_rotation, &rot, -5.0, 2),
+            same_trajectory(dop853, Fixed::<4>, Dyn(4), chain, &chain4, 20.0, 4),
+        ];
+        assert!(n.iter().all(|&steps| steps > 10), "{n:?}");
+    }
+}
