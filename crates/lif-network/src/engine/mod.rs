@@ -13,7 +13,7 @@
 //! - `forward`: exact event-driven simulation with a priority queue of next threshold crossings.
 //! - `queue`: that queue, an indexed 4-ary heap holding at most one event per neuron.
 //! - `backward`: EventProp (Table 2, Algorithm 1) in reverse event order, lazily per neuron.
-//! - `workspace`: what the forward pass keeps (24 bytes per spike, 32 with refractoriness) and
+//! - `workspace`: what the forward pass keeps (24 bytes per spike, refractory or not) and
 //!   the reusable buffers; [`NeuronProbe`] and [`AdjointSample`].
 //!
 //! Populations are spiking (LIF) or non-spiking readouts (their membrane maxima are recorded).
