@@ -40,20 +40,27 @@ impl Crossing {
     }
 }
 
-/// A hybrid dynamical system: flow `ẋ = f(t, x, p)`, guards `g_k(t, x, p)` with their crossing
-/// directions, and jump maps `x⁺ = h_k(t, x⁻, p)` (docs/maths.md §1).
+/// A hybrid dynamical system: flow `ẋ = f_q(t, x, p)` in the discrete mode `q`, guards
+/// `g_{q,k}(t, x, p)` with their crossing directions, and jump maps `x⁺ = h_{q,k}(t, x⁻, p)`
+/// (docs/maths.md §1).
 ///
 /// Every model method is written once, generic over the [`Scalar`] type; the framework evaluates
-/// it in `f64` to simulate and in dual numbers to obtain every partial derivative it needs
-/// (see [`crate::derivatives`]). Model methods are infallible: they write into the output slice
-/// they are given (its length is the one [`HybridSystem::dims`] declares).
+/// it in `f64` to simulate and in dual numbers to obtain every partial derivative it needs.
+/// Model methods are infallible: they write into the output slice they are given (its length is
+/// the one [`HybridSystem::dims`] declares). The mode `q` is an argument of `flow`, `guard`,
+/// `jump` and `direction`; a model with one mode ignores it.
 ///
-/// Optional capabilities have defaults:
-/// - a discrete mode `q` (`*_in_mode` methods, [`HybridSystem::guard_active`],
-///   [`HybridSystem::next_mode`]): for models whose flow, guards or jumps change at events;
-/// - scheduled events at known times ([`HybridSystem::scheduled_times`],
-///   [`HybridSystem::scheduled_jump`]): jumps that need no root finding, such as input spikes
-///   arriving at a neuron; their jumps may depend on the parameters.
+/// Required: [`dims`](Self::dims), [`initial_state`](Self::initial_state) and
+/// [`flow`](Self::flow). A model with guards (`Dims::guards > 0`) implements
+/// [`guard`](Self::guard) too (the default is `NaN`, which the event loop refuses with
+/// [`crate::Error::NonFinite`] naming the guard); [`jump`](Self::jump) defaults to the identity
+/// (an event that only switches the mode). Scheduled events at known times
+/// ([`scheduled_times`](Self::scheduled_times), [`scheduled_jump`](Self::scheduled_jump)) need
+/// no root finding, such as input spikes arriving at a neuron; their jumps may depend on the
+/// parameters.
+///
+/// The derivative products the gradients use live in [`crate::Derivatives`]; an empty
+/// `impl Derivatives for MyModel {}` gives their dual-number defaults.
 pub trait HybridSystem {
     /// Sizes of the system.
     fn dims(&self) -> Dims;
@@ -61,19 +68,24 @@ pub trait HybridSystem {
     /// Initial state `x0(p)`.
     fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]);
 
-    /// Free dynamics `f(t, x, p)` written into `dx` (of mode 0 for a modal system).
-    fn flow<T: Scalar>(&self, t: T, x: &[T], p: &[T], dx: &mut [T]);
+    /// Free dynamics `f_q(t, x, p)` of mode `q`, written into `dx`.
+    fn flow<T: Scalar>(&self, q: usize, t: T, x: &[T], p: &[T], dx: &mut [T]);
 
-    /// Guard `g_k(t, x, p)`; event `k` happens where it crosses zero in [`Self::direction`].
-    fn guard<T: Scalar>(&self, k: usize, t: T, x: &[T], p: &[T]) -> T;
+    /// Guard `g_{q,k}(t, x, p)`; event `k` happens where it crosses zero in
+    /// [`Self::direction`]. Default: `NaN` (a model without guards never has it called).
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, _x: &[T], _p: &[T]) -> T {
+        T::cst(f64::NAN)
+    }
 
-    /// Crossing direction of guard `k`. Default: [`Crossing::Either`].
-    fn direction(&self, _k: usize) -> Crossing {
+    /// Crossing direction of guard `k` in mode `q`. Default: [`Crossing::Either`].
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Either
     }
 
-    /// Jump map `h_k(t, x⁻, p)` written into `xp`.
-    fn jump<T: Scalar>(&self, k: usize, t: T, x: &[T], p: &[T], xp: &mut [T]);
+    /// Jump map `h_{q,k}(t, x⁻, p)` written into `xp`. Default: the identity.
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+        xp.copy_from_slice(x)
+    }
 
     /// Mode at `t0`. Default: 0.
     fn initial_mode(&self) -> usize {
@@ -81,28 +93,13 @@ pub trait HybridSystem {
     }
 
     /// Mode after event `k` fired in mode `q`. Default: unchanged.
-    fn next_mode(&self, _k: usize, q: usize) -> usize {
+    fn next_mode(&self, q: usize, _k: usize) -> usize {
         q
     }
 
     /// Whether guard `k` is watched in mode `q`. Default: always.
-    fn guard_active(&self, _k: usize, _q: usize) -> bool {
+    fn guard_active(&self, _q: usize, _k: usize) -> bool {
         true
-    }
-
-    /// Flow in mode `q`. Default: [`Self::flow`].
-    fn flow_in_mode<T: Scalar>(&self, _q: usize, t: T, x: &[T], p: &[T], dx: &mut [T]) {
-        self.flow(t, x, p, dx)
-    }
-
-    /// Guard `k` in mode `q`. Default: [`Self::guard`].
-    fn guard_in_mode<T: Scalar>(&self, _q: usize, k: usize, t: T, x: &[T], p: &[T]) -> T {
-        self.guard(k, t, x, p)
-    }
-
-    /// Jump `k` in mode `q`. Default: [`Self::jump`].
-    fn jump_in_mode<T: Scalar>(&self, _q: usize, k: usize, t: T, x: &[T], p: &[T], xp: &mut [T]) {
-        self.jump(k, t, x, p, xp)
     }
 
     /// Times of scheduled events (known in advance, independent of the parameters), sorted.
@@ -115,63 +112,42 @@ pub trait HybridSystem {
     fn scheduled_jump<T: Scalar>(&self, _i: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
         xp.copy_from_slice(x)
     }
+}
 
-    /// Forward-sensitivity right-hand side `f_x S + f_p` in mode `q` (docs/maths.md §2), with `s`
-    /// and `out` the `n × m` matrices in column-major order. Default: dual numbers
-    /// ([`crate::derivatives::ad_flow_sensitivity`]). Override with a sparse product for large
-    /// models; the test kit checks the override against the default.
-    fn flow_sensitivity(&self, q: usize, t: f64, x: &[f64], p: &[f64], s: &[f64], out: &mut [f64]) {
-        crate::derivatives::ad_flow_sensitivity(self, q, t, x, p, s, out)
+/// A model behind a shared reference is the model itself (so a [`crate::Problem`] can borrow
+/// it).
+impl<M: HybridSystem> HybridSystem for &M {
+    fn dims(&self) -> Dims {
+        (**self).dims()
     }
-
-    /// Vector-Jacobian products `λᵀ f_x` (into `out_x`, length `n`) and `λᵀ f_p` (into `out_p`,
-    /// length `m`) in mode `q`, as the adjoint needs them (docs/maths.md §3). Default: dual numbers
-    /// ([`crate::derivatives::ad_flow_vjp`]). Override with a sparse product for large models; the
-    /// test kit checks the override against the default.
-    fn flow_vjp(
-        &self,
-        q: usize,
-        t: f64,
-        x: &[f64],
-        p: &[f64],
-        lambda: &[f64],
-        out_x: &mut [f64],
-        out_p: &mut [f64],
-    ) {
-        crate::derivatives::ad_flow_vjp(self, q, t, x, p, lambda, out_x, out_p)
+    fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
+        (**self).initial_state(p, x0)
     }
-
-    /// Vector-Jacobian products of jump `k` in mode `q` at `(t, x⁻)`: `λᵀ h_x` into `out_x`
-    /// (length `n`) and `λᵀ h_p` into `out_p` (length `m`), as the adjoint jump needs them
-    /// (docs/maths.md §3). Default: the dense dual-number Jacobian
-    /// ([`crate::derivatives::ad_jump_vjp`]), `O(n (n + m))` per event; a large model whose jumps
-    /// touch few components overrides it, and the test kit checks the override.
-    fn jump_vjp(
-        &self,
-        q: usize,
-        k: usize,
-        t: f64,
-        x: &[f64],
-        p: &[f64],
-        lambda: &[f64],
-        out_x: &mut [f64],
-        out_p: &mut [f64],
-    ) {
-        crate::derivatives::ad_jump_vjp(self, q, k, t, x, p, lambda, out_x, out_p)
+    fn flow<T: Scalar>(&self, q: usize, t: T, x: &[T], p: &[T], dx: &mut [T]) {
+        (**self).flow(q, t, x, p, dx)
     }
-
-    /// [`Self::jump_vjp`] for scheduled event `i`. Default: the dense dual-number Jacobian
-    /// ([`crate::derivatives::ad_scheduled_jump_vjp`]).
-    fn scheduled_jump_vjp(
-        &self,
-        i: usize,
-        t: f64,
-        x: &[f64],
-        p: &[f64],
-        lambda: &[f64],
-        out_x: &mut [f64],
-        out_p: &mut [f64],
-    ) {
-        crate::derivatives::ad_scheduled_jump_vjp(self, i, t, x, p, lambda, out_x, out_p)
+    fn guard<T: Scalar>(&self, q: usize, k: usize, t: T, x: &[T], p: &[T]) -> T {
+        (**self).guard(q, k, t, x, p)
+    }
+    fn direction(&self, q: usize, k: usize) -> Crossing {
+        (**self).direction(q, k)
+    }
+    fn jump<T: Scalar>(&self, q: usize, k: usize, t: T, x: &[T], p: &[T], xp: &mut [T]) {
+        (**self).jump(q, k, t, x, p, xp)
+    }
+    fn initial_mode(&self) -> usize {
+        (**self).initial_mode()
+    }
+    fn next_mode(&self, q: usize, k: usize) -> usize {
+        (**self).next_mode(q, k)
+    }
+    fn guard_active(&self, q: usize, k: usize) -> bool {
+        (**self).guard_active(q, k)
+    }
+    fn scheduled_times(&self) -> &[f64] {
+        (**self).scheduled_times()
+    }
+    fn scheduled_jump<T: Scalar>(&self, i: usize, t: T, x: &[T], p: &[T], xp: &mut [T]) {
+        (**self).scheduled_jump(i, t, x, p, xp)
     }
 }

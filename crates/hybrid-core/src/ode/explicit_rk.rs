@@ -412,6 +412,11 @@ macro_rules! delegate_stepper_to_core {
         fn set_error_components(&mut self, count: usize) {
             self.core.n_err = count.min(self.core.x.len());
         }
+
+        fn clear_accounting(&mut self) {
+            self.core.stats = StepStats::default();
+            self.core.err_acc.iter_mut().for_each(|e| *e = 0.0);
+        }
     };
 }
 pub(crate) use delegate_stepper_to_core;

@@ -140,4 +140,9 @@ pub trait Stepper {
     /// heuristic); the others are integrated on the steps those choose. Default: all. This is how
     /// sensitivities and loss quadratures ride along a primal trajectory without changing it.
     fn set_error_components(&mut self, count: usize);
+
+    /// Start a new solve with the same sizes: zero [`Stepper::stats`] and
+    /// [`Stepper::error_bound`], as after [`Stepper::new`] (no allocation). The next call must
+    /// be [`Stepper::reset`].
+    fn clear_accounting(&mut self);
 }
