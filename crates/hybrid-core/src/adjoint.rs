@@ -1,31 +1,39 @@
 //! The adjoint gradient (docs/maths.md §3): one forward pass that stores the dense trajectory, then a
-//! backward pass for `λ` and the parameter quadrature with the jump conditions at every event.
+//! backward pass for `λ` and the parameter quadrature `μ` with the jump conditions at every event.
+//!
+//! Everything lives in an [`AdjointWork`] owned by the solver: repeated gradients allocate nothing
+//! once it is warm.
 
-use crate::engine::{run, with_stepper, Augment, Run};
-use crate::event_partials::{event_partials, event_time_partials};
+use crate::derivatives::{initial_state_vjp, At, Duals};
+use crate::engine::{run, Augment, Workspace};
+use crate::event_partials::{dot, EventPartials};
 use crate::events::checks::check_differentiable;
-use crate::loss::{scalar_partials, EventSelector};
+use crate::loss::{has_running, EventPoint, LossDuals};
 use crate::ode::{Stepper, StepperOptions};
-use crate::trajectory::{max_grazing, min_abs_gdot, EventKind, EventRecord, Trajectory};
-use crate::{derivatives, Error, Gradient, HybridSystem, Loss, SolverOptions};
-use num_dual::Dual64;
+use crate::trajectory::{EventKind, EventRecord, Trajectory};
+use crate::{Derivatives, Error, EventSelector, HybridSystem, Loss, SolverOptions};
 
-/// Carries the running-loss integral and collects observation values.
-struct LossValue<'a, L: Loss + ?Sized> {
+/// Carries the running-loss integral and sums the observation terms.
+struct LossValue<'a, L: Loss> {
     loss: &'a L,
+    running: bool,
     value: f64,
+    missing_running: bool,
 }
 
-impl<M: HybridSystem + ?Sized, L: Loss + ?Sized> Augment<M> for LossValue<'_, L> {
+impl<M: HybridSystem, L: Loss> Augment<M> for LossValue<'_, L> {
     fn extra(&self) -> usize {
-        usize::from(self.loss.has_running())
+        usize::from(self.running)
     }
     fn init(&mut self, _: &M, _: &[f64], _: &[f64], _: &mut [f64]) -> Result<(), Error> {
         Ok(())
     }
     fn rhs(&mut self, _: &M, _: usize, t: f64, x: &[f64], p: &[f64], _: &[f64], dz: &mut [f64]) {
         if let Some(d) = dz.first_mut() {
-            *d = self.loss.running(t, x, p);
+            *d = self.loss.running(t, x, p).unwrap_or_else(|| {
+                self.missing_running = true;
+                0.0
+            });
         }
     }
     fn event(&mut self, _: &M, _: &[f64], _: &EventRecord, _: &mut [f64]) -> Result<(), Error> {
@@ -40,27 +48,150 @@ impl<M: HybridSystem + ?Sized, L: Loss + ?Sized> Augment<M> for LossValue<'_, L>
         x: &[f64],
         _: &[f64],
     ) -> Result<(), Error> {
-        self.value += self.loss.observation(i, x, p);
+        self.value += self
+            .loss
+            .observation(i, x, p)
+            .ok_or(Error::MissingLossTerm {
+                part: "observation",
+                index: i,
+            })?;
         Ok(())
     }
 }
 
-fn forward_pass<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
+/// What happens at one breakpoint of the backward pass.
+#[derive(Debug, Clone, Copy)]
+enum Breakpoint {
+    Event(usize),
+    Observation(usize),
+}
+
+/// The buffers of the adjoint: the forward pass's workspace and the backward pass's.
+pub(crate) struct AdjointWork<S: Stepper> {
+    /// Forward pass (state, and the running-loss integral when there is one).
+    pub fwd: Workspace<S>,
+    back: S,
+    /// `[λ, μ]`: `μ` accumulates `∫ (λᵀ f_p + ℓ_p) dt` from `t` to `T`.
+    z: Vec<f64>,
+    /// `dL/dp`.
+    pub grad: Vec<f64>,
+    points: Vec<(f64, Breakpoint)>,
+    /// The events the loss's selectors pick: `(selector, event, occurrence)`, in event order.
+    pub picks: Vec<(usize, usize, usize)>,
+    sc: Scratch,
+    running: bool,
+}
+
+struct Scratch {
+    x: Vec<f64>,
+    lambda: Vec<f64>,
+    vjp_x: Vec<f64>,
+    vjp_p: Vec<f64>,
+    psi_xm: Vec<f64>,
+    ep: EventPartials,
+    duals: Duals,
+    loss: LossDuals,
+    packed: Vec<f64>,
+    missing_running: bool,
+}
+
+impl<S: Stepper> AdjointWork<S> {
+    /// Buffers for `dims`, with or without a running loss.
+    pub fn new(dims: crate::Dims, running: bool, opts: &SolverOptions) -> Self {
+        let (n, m) = (dims.states, dims.params);
+        let step_opts = StepperOptions {
+            rtol: opts.rtol,
+            atol: opts.atol,
+            max_step: opts.max_step,
+            first_step: 0.0,
+            max_steps: opts.max_steps,
+        };
+        let mut back = S::new(n + m, step_opts);
+        // μ is a quadrature: it rides on the steps λ chooses (docs/maths.md §3).
+        back.set_error_components(n);
+        Self {
+            fwd: Workspace::new(dims, n + usize::from(running), opts),
+            back,
+            z: vec![0.0; n + m],
+            grad: vec![0.0; m],
+            points: Vec::new(),
+            picks: Vec::new(),
+            sc: Scratch {
+                x: vec![0.0; n],
+                lambda: vec![0.0; n],
+                vjp_x: vec![0.0; n],
+                vjp_p: vec![0.0; m],
+                psi_xm: vec![0.0; n],
+                ep: EventPartials::new(n, m),
+                duals: Duals::new(n, m),
+                loss: LossDuals::default(),
+                packed: Vec::with_capacity(1 + 2 * n + m),
+                missing_running: false,
+            },
+            running,
+        }
+    }
+
+    /// Whether these buffers fit a run with or without a running loss.
+    pub fn fits(&self, running: bool) -> bool {
+        self.running == running
+    }
+}
+
+/// Whether the loss has a running part at these parameters (it answers at `(t0, x0(p))`);
+/// `x0` is scratch of length `n`.
+pub(crate) fn running_at<M: HybridSystem, L: Loss>(
     model: &M,
+    loss: &L,
     p: &[f64],
     t0: f64,
-    t_end: f64,
+    x0: &mut [f64],
+) -> bool {
+    model.initial_state(p, x0);
+    has_running(loss, t0, x0, p)
+}
+
+/// The forward pass: simulate (storing the trajectory when `store`), and return the loss.
+pub(crate) fn forward_pass<M: HybridSystem, L: Loss, S: Stepper>(
+    model: &M,
     loss: &L,
+    p: &[f64],
+    (t0, t_end): (f64, f64),
     opts: &SolverOptions,
+    w: &mut AdjointWork<S>,
     store: bool,
-) -> Result<(f64, Run, Vec<usize>), Error> {
-    let mut aug = LossValue { loss, value: 0.0 };
+) -> Result<f64, Error> {
+    let mut aug = LossValue {
+        loss,
+        running: w.running,
+        value: 0.0,
+        missing_running: false,
+    };
     let obs = loss.observation_times();
-    let r = with_stepper!(opts.integrator, S => run::<M, _, S>(model, p, t0, t_end, obs, opts, &mut aug, store)?);
-    let selected = EventSelector::resolve(loss.event_selectors(), &r.events)?;
-    let mut value = aug.value + r.z_end.get(model.dims().states).copied().unwrap_or(0.0);
-    for (j, &e) in selected.iter().enumerate() {
-        value += loss.event_time(j, r.events[e].t, p);
+    run(model, p, t0, t_end, obs, opts, &mut aug, &mut w.fwd, store)?;
+    if aug.missing_running {
+        return Err(Error::MissingLossTerm {
+            part: "running",
+            index: 0,
+        });
+    }
+    EventSelector::resolve(loss.event_selectors(), &w.fwd.events, &mut w.picks)?;
+    let n = model.dims().states;
+    let mut value = aug.value + w.fwd.z.get(n).copied().unwrap_or(0.0);
+    for &(j, e, occurrence) in &w.picks {
+        let rec = &w.fwd.events[e];
+        let point = EventPoint {
+            t: rec.t,
+            x_minus: &rec.x_minus,
+            x_plus: &rec.x_plus,
+            occurrence,
+        };
+        value += loss
+            .event_term(j, point, p)
+            .ok_or(Error::MissingLossTerm {
+                part: "event term",
+                index: j,
+            })?;
     }
     if !value.is_finite() {
         return Err(Error::NonFinite {
@@ -68,93 +199,61 @@ fn forward_pass<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
             t: t_end,
         });
     }
-    Ok((value, r, selected))
+    Ok(value)
 }
 
-/// The loss `L(p)` by one simulation, without gradient (e.g. for finite differences).
-pub fn loss_value<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
-    model: &M,
-    p: &[f64],
-    t0: f64,
-    t_end: f64,
-    loss: &L,
-    opts: &SolverOptions,
-) -> Result<f64, Error> {
-    Ok(forward_pass(model, p, t0, t_end, loss, opts, false)?.0)
-}
-
-/// What happens at one breakpoint of the backward pass.
-enum Breakpoint {
-    Event(usize),
-    Observation(usize),
-}
-
-/// `dL/dp` by the adjoint method (docs/maths.md §3).
+/// `dL/dp` by the adjoint method (docs/maths.md §3), into `w.grad`; returns the loss.
 ///
 /// Backwards from `λ(T⁺) = 0`: `λ̇ = −f_xᵀλ − ℓ_xᵀ` between breakpoints, `λ ← λ + φ_xᵀ` at
-/// observations, and at each event `λ⁻ = h_xᵀλ⁺ − (c/ġ) g_xᵀ` with
-/// `c = λ⁺·(h_t + h_x f⁻ − f⁺) + ψ_τ + ℓ⁻ − ℓ⁺`; the gradient collects `∫(λᵀf_p + ℓ_p) dt`,
-/// `λ⁺ᵀh_p − (c/ġ) g_p + ψ_p` per event, `φ_p` per observation and `λ(t0)ᵀ ∂x0/∂p`.
-/// Its cost is one simulation plus `n + m` backward quadratures, whatever `m` is.
-pub fn adjoint_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
+/// observations, and at each event, with `λ̃ = λ⁺ + ψ_{x⁺}ᵀ`,
+/// `λ⁻ = h_xᵀλ̃ − (c/ġ) g_xᵀ + ψ_{x⁻}ᵀ` where
+/// `c = λ̃·(h_t + h_x f⁻ − f⁺) + ψ_τ + ψ_{x⁻} f⁻ + ψ_{x⁺} f⁺ + ℓ⁻ − ℓ⁺`; the gradient collects
+/// `∫(λᵀf_p + ℓ_p) dt`, `λ̃ᵀh_p − (c/ġ) g_p + ψ_p` per event, `φ_p` per observation and
+/// `λ(t0)ᵀ ∂x0/∂p`. Its cost is one simulation plus `n + m` backward quadratures, whatever `m`.
+pub(crate) fn adjoint<M: Derivatives, L: Loss, S: Stepper>(
     model: &M,
-    p: &[f64],
-    t0: f64,
-    t_end: f64,
     loss: &L,
+    p: &[f64],
+    span: (f64, f64),
     opts: &SolverOptions,
-) -> Result<Gradient, Error> {
-    let (value, run, selected) = forward_pass(model, p, t0, t_end, loss, opts, true)?;
+    w: &mut AdjointWork<S>,
+) -> Result<f64, Error> {
+    let value = forward_pass(model, loss, p, span, opts, w, true)?;
     // Refuse non-differentiable events before the backward pass, naming the first in time (the
     // forward method names the same one: both see one event sequence).
     check_differentiable(
-        &run.events,
-        &run.near_misses,
+        &w.fwd.events,
+        w.fwd.near_misses(),
         loss.observation_times(),
         opts,
     )?;
-    let traj = run
-        .trajectory
-        .as_ref()
-        .expect("forward pass stores the trajectory");
-    let gradient = with_stepper!(opts.integrator, S => backward::<M, L, S>(
-            model,
-            p,
-            t0,
-            t_end,
-            loss,
-            opts,
-            traj,
-            &run.events,
-            &selected,
-        )?);
-    Ok(Gradient {
-        loss: value,
-        gradient,
-        min_abs_gdot: min_abs_gdot(&run.events),
-        max_grazing: max_grazing(&run.events),
-        events: run.events,
-        stats: run.stats,
-    })
+    backward(model, loss, p, span, w)?;
+    Ok(value)
 }
 
-fn backward<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
+fn backward<M: Derivatives, L: Loss, S: Stepper>(
     model: &M,
-    p: &[f64],
-    t0: f64,
-    t_end: f64,
     loss: &L,
-    opts: &SolverOptions,
-    traj: &Trajectory,
-    events: &[EventRecord],
-    selected: &[usize],
-) -> Result<Vec<f64>, Error> {
-    let dims = model.dims();
-    let (n, m) = (dims.states, dims.params);
+    p: &[f64],
+    (t0, t_end): (f64, f64),
+    w: &mut AdjointWork<S>,
+) -> Result<(), Error> {
+    let (n, m) = (model.dims().states, p.len());
+    let AdjointWork {
+        fwd,
+        back,
+        z,
+        grad,
+        points,
+        picks,
+        sc,
+        running,
+    } = w;
+    let (events, traj) = (&fwd.events, &fwd.trajectory);
     // Breakpoints in forward order: events as applied; an observation after every event at or
     // before its time (the forward pass applies events at τ before observing at τ).
     let obs = loss.observation_times();
-    let mut points: Vec<(f64, Breakpoint)> = Vec::with_capacity(events.len() + obs.len());
+    points.clear();
     let mut oi = 0;
     for (e, rec) in events.iter().enumerate() {
         while oi < obs.len() && obs[oi] < rec.t {
@@ -170,98 +269,89 @@ fn backward<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
             .map(|(k, &t)| (t, Breakpoint::Observation(oi + k))),
     );
 
-    let step_opts = StepperOptions {
-        rtol: opts.rtol,
-        atol: opts.atol,
-        max_step: opts.max_step,
-        first_step: 0.0,
-        max_steps: opts.max_steps,
-    };
-    let mut stepper = S::new(n + m, step_opts);
-    let mut z = vec![0.0; n + m]; // [λ, μ]: μ accumulates ∫ (λᵀ f_p + ℓ_p) dt from t to T
-    let mut grad = vec![0.0; m];
+    back.clear_accounting();
+    z.fill(0.0);
+    grad.fill(0.0);
     let mut t_cur = t_end;
-    let mut scratch = Scratch::new(n, m);
-
-    for (t_bp, bp) in points.iter().rev() {
-        integrate_back(
-            model,
-            loss,
-            p,
-            traj,
-            &mut stepper,
-            &mut scratch,
-            &mut z,
-            *t_bp,
-            t_cur,
-        )?;
-        t_cur = *t_bp;
-        let lambda = z[..n].to_vec();
-        match *bp {
+    let mut pick = picks.len();
+    for &(t_bp, bp) in points.iter().rev() {
+        integrate_back(model, loss, *running, p, traj, back, sc, z, t_bp, t_cur)?;
+        t_cur = t_bp;
+        match bp {
             Breakpoint::Observation(i) => {
-                let (_, _, phi_x, phi_p) =
-                    scalar_partials(t_cur, &observed(traj, t_cur, n), p, |_, xd, pd| {
-                        loss.observation(i, xd, pd)
-                    });
-                z[..n].iter_mut().zip(&phi_x).for_each(|(l, d)| *l += d);
-                grad.iter_mut().zip(&phi_p).for_each(|(g, d)| *g += d);
+                traj.eval(t_cur, &mut sc.x);
+                sc.loss.observation(loss, i, &sc.x, p, &mut sc.packed)?;
+                let d = &sc.loss.grad;
+                z[..n].iter_mut().zip(&d[..n]).for_each(|(l, d)| *l += d);
+                grad.iter_mut().zip(&d[n..]).for_each(|(g, d)| *g += d);
             }
             Breakpoint::Event(e) => {
                 let rec = &events[e];
-                let ep = event_partials(model, Some(loss), p, rec, false);
-                let (mut psi_tau, mut psi_p) = (0.0, vec![0.0; m]);
-                for (j, _) in selected.iter().enumerate().filter(|(_, &s)| s == e) {
-                    let (_, d_tau, d_p) = event_time_partials(loss, j, rec.t, p);
-                    psi_tau += d_tau;
-                    psi_p.iter_mut().zip(&d_p).for_each(|(a, b)| *a += b);
-                }
-                // c = λ⁺·(h_t + h_x f⁻ − f⁺) + ψ_τ + ℓ⁻ − ℓ⁺, zero for scheduled events.
-                let c_over_gdot = if ep.located {
-                    let lv: f64 = lambda.iter().zip(&ep.v).map(|(a, b)| a * b).sum();
-                    (lv + psi_tau + ep.dl_running) / ep.gdot
-                } else {
-                    0.0
+                sc.lambda.copy_from_slice(&z[..n]);
+                sc.psi_xm.fill(0.0);
+                let at = At {
+                    q: rec.mode_before,
+                    t: rec.t,
+                    x: &rec.x_minus,
+                    p,
                 };
-                // λᵀh_x and λᵀh_p through the model's (possibly sparse) jump product.
-                let (vjp_x, vjp_p) = (&mut scratch.vjp_x, &mut scratch.vjp_p);
                 match rec.kind {
-                    EventKind::Guard(k) => model.jump_vjp(
-                        rec.mode_before,
-                        k,
-                        rec.t,
-                        &rec.x_minus,
-                        p,
-                        &lambda,
-                        vjp_x,
-                        vjp_p,
-                    ),
                     EventKind::Scheduled(i) => {
-                        model.scheduled_jump_vjp(i, rec.t, &rec.x_minus, p, &lambda, vjp_x, vjp_p)
+                        model.scheduled_jump_vjp(
+                            i,
+                            at,
+                            &sc.lambda,
+                            &mut sc.vjp_x,
+                            &mut sc.vjp_p,
+                            &mut sc.duals,
+                        );
+                        z[..n].copy_from_slice(&sc.vjp_x);
+                        grad.iter_mut().zip(&sc.vjp_p).for_each(|(g, d)| *g += d);
                     }
-                }
-                for i in 0..n {
-                    z[i] = vjp_x[i] - c_over_gdot * ep.g_x[i];
-                }
-                for j in 0..m {
-                    grad[j] += vjp_p[j] - c_over_gdot * ep.g_p[j] + psi_p[j];
+                    EventKind::Guard(k) => {
+                        sc.ep.eval(model, loss, *running, p, rec, k, &mut sc.duals);
+                        // Event terms: λ̃ = λ⁺ + ψ_{x⁺}, and their share of c.
+                        let mut psi_c = 0.0;
+                        while pick > 0 && picks[pick - 1].1 == e {
+                            pick -= 1;
+                            let (j, _, occurrence) = picks[pick];
+                            sc.loss
+                                .event_term(loss, j, rec, occurrence, p, &mut sc.packed)?;
+                            let d = &sc.loss.grad;
+                            let (d_tau, d_xm) = (d[0], &d[1..1 + n]);
+                            let (d_xp, d_p) = (&d[1 + n..1 + 2 * n], &d[1 + 2 * n..]);
+                            psi_c += d_tau + dot(d_xm, &sc.ep.f_minus) + dot(d_xp, &sc.ep.f_plus);
+                            sc.lambda.iter_mut().zip(d_xp).for_each(|(l, d)| *l += d);
+                            sc.psi_xm.iter_mut().zip(d_xm).for_each(|(a, d)| *a += d);
+                            grad.iter_mut().zip(d_p).for_each(|(g, d)| *g += d);
+                        }
+                        // c = λ̃·(h_t + h_x f⁻ − f⁺) + ψ-terms + ℓ⁻ − ℓ⁺.
+                        let c = dot(&sc.lambda, &sc.ep.v) + psi_c + sc.ep.dl_running;
+                        let c_over_gdot = c / sc.ep.gdot;
+                        model.jump_vjp(
+                            k,
+                            at,
+                            &sc.lambda,
+                            &mut sc.vjp_x,
+                            &mut sc.vjp_p,
+                            &mut sc.duals,
+                        );
+                        for i in 0..n {
+                            z[i] = sc.vjp_x[i] - c_over_gdot * sc.ep.g_x[i] + sc.psi_xm[i];
+                        }
+                        for j in 0..m {
+                            grad[j] += sc.vjp_p[j] - c_over_gdot * sc.ep.g_p[j];
+                        }
+                    }
                 }
             }
         }
     }
-    integrate_back(
-        model,
-        loss,
-        p,
-        traj,
-        &mut stepper,
-        &mut scratch,
-        &mut z,
-        t0,
-        t_cur,
-    )?;
-    let x0_p = derivatives::initial_state_jacobian(model, p);
+    integrate_back(model, loss, *running, p, traj, back, sc, z, t0, t_cur)?;
+    // μ(t0) + λ(t0)ᵀ ∂x0/∂p.
+    initial_state_vjp(model, p, &z[..n], &mut sc.vjp_p, &mut sc.duals);
     for j in 0..m {
-        grad[j] += z[n + j] + (0..n).map(|i| x0_p[i + n * j] * z[i]).sum::<f64>();
+        grad[j] += z[n + j] + sc.vjp_p[j];
     }
     if let Some(j) = grad.iter().position(|g| !g.is_finite()) {
         return Err(Error::NonFinite {
@@ -269,41 +359,16 @@ fn backward<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
             t: t0,
         });
     }
-    Ok(grad)
-}
-
-fn observed(traj: &Trajectory, t: f64, n: usize) -> Vec<f64> {
-    let mut x = vec![0.0; n];
-    traj.eval(t, &mut x);
-    x
-}
-
-struct Scratch {
-    x: Vec<f64>,
-    vjp_x: Vec<f64>,
-    vjp_p: Vec<f64>,
-    xd: Vec<Dual64>,
-    pd: Vec<Dual64>,
-}
-
-impl Scratch {
-    fn new(n: usize, m: usize) -> Self {
-        let zero = Dual64::new(0.0, 0.0);
-        Self {
-            x: vec![0.0; n],
-            vjp_x: vec![0.0; n],
-            vjp_p: vec![0.0; m],
-            xd: vec![zero; n],
-            pd: vec![zero; m],
-        }
-    }
+    Ok(())
 }
 
 /// Integrate `[λ, μ]` backwards from `hi` to `lo` on one inter-breakpoint interval, reading the
 /// forward state from the stored trajectory (left limit at `hi`, right limit at `lo`).
-fn integrate_back<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
+#[allow(clippy::too_many_arguments)]
+fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
     model: &M,
     loss: &L,
+    running: bool,
     p: &[f64],
     traj: &Trajectory,
     stepper: &mut S,
@@ -317,7 +382,6 @@ fn integrate_back<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
     }
     let n = traj.states();
     let q = traj.mode_at(0.5 * (lo + hi));
-    let running = loss.has_running();
     let mut rhs = |t: f64, zz: &[f64], dz: &mut [f64]| {
         if t >= hi {
             traj.eval_left(hi, &mut sc.x);
@@ -326,34 +390,19 @@ fn integrate_back<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
         } else {
             traj.eval(t, &mut sc.x);
         }
-        let lambda = &zz[..n];
-        model.flow_vjp(q, t, &sc.x, p, lambda, &mut sc.vjp_x, &mut sc.vjp_p);
-        for i in 0..n {
-            dz[i] = -sc.vjp_x[i];
-        }
-        for j in 0..sc.vjp_p.len() {
-            dz[n + j] = -sc.vjp_p[j];
-        }
+        let at = At { q, t, x: &sc.x, p };
+        model.flow_vjp(at, &zz[..n], &mut sc.vjp_x, &mut sc.vjp_p, &mut sc.duals);
+        let (dl, dm) = dz.split_at_mut(n);
+        dl.iter_mut().zip(&sc.vjp_x).for_each(|(d, v)| *d = -v);
+        dm.iter_mut().zip(&sc.vjp_p).for_each(|(d, v)| *d = -v);
         if running {
             // ℓ_x and ℓ_p by one dual evaluation per component.
-            let td = Dual64::new(t, 0.0);
-            sc.xd
-                .iter_mut()
-                .zip(&sc.x)
-                .for_each(|(d, &v)| *d = Dual64::new(v, 0.0));
-            sc.pd
-                .iter_mut()
-                .zip(p)
-                .for_each(|(d, &v)| *d = Dual64::new(v, 0.0));
-            for i in 0..n {
-                sc.xd[i].eps = 1.0;
-                dz[i] -= loss.running(td, &sc.xd, &sc.pd).eps;
-                sc.xd[i].eps = 0.0;
-            }
-            for j in 0..sc.pd.len() {
-                sc.pd[j].eps = 1.0;
-                dz[n + j] -= loss.running(td, &sc.xd, &sc.pd).eps;
-                sc.pd[j].eps = 0.0;
+            match sc.loss.running(loss, t, &sc.x, p, &mut sc.packed) {
+                Some(_) => dz
+                    .iter_mut()
+                    .zip(&sc.loss.grad)
+                    .for_each(|(d, g)| *d -= g),
+                None => sc.missing_running = true,
             }
         }
     };
@@ -362,5 +411,11 @@ fn integrate_back<M: HybridSystem + ?Sized, L: Loss + ?Sized, S: Stepper>(
         stepper.step(&mut rhs, lo).map_err(Error::from_step)?;
     }
     z.copy_from_slice(stepper.x());
+    if std::mem::take(&mut sc.missing_running) {
+        return Err(Error::MissingLossTerm {
+            part: "running",
+            index: 0,
+        });
+    }
     Ok(())
 }

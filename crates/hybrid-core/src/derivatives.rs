@@ -30,15 +30,14 @@ pub struct Duals {
     out: Vec<Dual64>,
 }
 
-const ZERO: Dual64 = Dual64::new(0.0, 0.0);
 
 impl Duals {
     /// Scratch for a model of `n` states and `m` parameters.
     pub fn new(n: usize, m: usize) -> Self {
         Self {
-            x: vec![ZERO; n],
-            p: vec![ZERO; m],
-            out: vec![ZERO; n.max(1)],
+            x: vec![Dual64::new(0.0, 0.0); n],
+            p: vec![Dual64::new(0.0, 0.0); m],
+            out: vec![Dual64::new(0.0, 0.0); n.max(1)],
         }
     }
 
@@ -49,7 +48,7 @@ impl Duals {
         self.p.clear();
         self.p.extend(p.iter().map(|&v| Dual64::new(v, 0.0)));
         self.out.clear();
-        self.out.resize(r.max(1), ZERO);
+        self.out.resize(r.max(1), Dual64::new(0.0, 0.0));
     }
 }
 

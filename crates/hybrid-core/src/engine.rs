@@ -10,29 +10,12 @@
 use crate::events::checks::ZenoCheck;
 use crate::events::detect::{Bracket, Detector, Fired, NearMiss};
 use crate::events::locate::{illinois, polish};
-use crate::ode::{StepStats, Stepper, StepperOptions};
+use crate::ode::{Stepper, StepperOptions};
 use crate::trajectory::{EventKind, EventRecord, Trajectory};
 use crate::{Error, HybridSystem, SolverOptions};
 
-/// Run `$body` with `$S` bound to the stepper type that `$integrator` names.
-macro_rules! with_stepper {
-    ($integrator:expr, $S:ident => $body:expr) => {
-        match $integrator {
-            $crate::Integrator::Dopri5 => {
-                type $S = $crate::ode::Dopri5;
-                $body
-            }
-            $crate::Integrator::Dop853 => {
-                type $S = $crate::ode::Dop853;
-                $body
-            }
-        }
-    };
-}
-pub(crate) use with_stepper;
-
 /// Extra components carried along the state, and what happens to them at events and stops.
-pub(crate) trait Augment<M: HybridSystem + ?Sized> {
+pub(crate) trait Augment<M: HybridSystem> {
     /// Number of extra components.
     fn extra(&self) -> usize;
     /// Initial value of the extra components.
@@ -62,7 +45,7 @@ pub(crate) trait Augment<M: HybridSystem + ?Sized> {
 /// Nothing carried along: plain simulation.
 pub(crate) struct NoAugment;
 
-impl<M: HybridSystem + ?Sized> Augment<M> for NoAugment {
+impl<M: HybridSystem> Augment<M> for NoAugment {
     fn extra(&self) -> usize {
         0
     }
@@ -86,26 +69,8 @@ impl<M: HybridSystem + ?Sized> Augment<M> for NoAugment {
     }
 }
 
-/// What a run produced.
-pub(crate) struct Run {
-    pub events: Vec<EventRecord>,
-    pub z_end: Vec<f64>,
-    pub mode_end: usize,
-    pub stats: StepStats,
-    pub trajectory: Option<Trajectory>,
-    pub near_misses: Vec<NearMiss>,
-}
-
-/// Check parameters, span, options and stop times before any work.
-pub(crate) fn validate<M: HybridSystem + ?Sized>(
-    model: &M,
-    p: &[f64],
-    t0: f64,
-    t_end: f64,
-    stop_times: &[f64],
-    opts: &SolverOptions,
-) -> Result<(), Error> {
-    opts.validate()?;
+/// Check the parameters: their number and that they are finite.
+pub(crate) fn validate_params<M: HybridSystem>(model: &M, p: &[f64], t0: f64) -> Result<(), Error> {
     let dims = model.dims();
     if p.len() != dims.params {
         return Err(Error::WrongLength {
@@ -120,6 +85,18 @@ pub(crate) fn validate<M: HybridSystem + ?Sized>(
             t: t0,
         });
     }
+    Ok(())
+}
+
+/// Check span, options, stop times and scheduled times before any work.
+pub(crate) fn validate_setup<M: HybridSystem>(
+    model: &M,
+    t0: f64,
+    t_end: f64,
+    stop_times: &[f64],
+    opts: &SolverOptions,
+) -> Result<(), Error> {
+    opts.validate()?;
     if !(t0.is_finite() && t_end.is_finite() && t0 < t_end) {
         return Err(Error::InvalidTimeSpan { t0, t_end });
     }
@@ -146,7 +123,7 @@ pub(crate) fn validate<M: HybridSystem + ?Sized>(
     check("scheduled event", model.scheduled_times(), true)
 }
 
-fn rhs<M: HybridSystem + ?Sized, A: Augment<M>>(
+fn rhs<M: HybridSystem, A: Augment<M>>(
     model: &M,
     aug: &mut A,
     q: usize,
@@ -158,7 +135,7 @@ fn rhs<M: HybridSystem + ?Sized, A: Augment<M>>(
 ) {
     let (x, extra) = z.split_at(n);
     let (dx, dextra) = dz.split_at_mut(n);
-    model.flow_in_mode(q, t, x, p, dx);
+    model.flow(q, t, x, p, dx);
     aug.rhs(model, q, t, x, p, extra, dextra);
 }
 
@@ -169,56 +146,140 @@ fn non_finite(what: &str, t: f64) -> Error {
     }
 }
 
-/// The event loop's state: the model and its inputs, the stepper, the detector and the
-/// records; every scratch buffer is allocated here, once.
-struct Engine<'a, M: HybridSystem + ?Sized, A: Augment<M>, S: Stepper> {
-    model: &'a M,
-    p: &'a [f64],
-    opts: &'a SolverOptions,
-    aug: &'a mut A,
-    stepper: S,
+/// Every buffer a run needs, owned by a solver and reused from run to run (no allocation once
+/// warm): the stepper, the detector, the event records (and a pool of spare ones), the stored
+/// trajectory and the scratch of the loop.
+pub(crate) struct Workspace<S: Stepper> {
+    pub stepper: S,
     detector: Detector,
     zeno: ZenoCheck,
-    n: usize,
-    q: usize,
-    t: f64,
-    z: Vec<f64>,
+    /// The integrated vector; after a run, its value at `t_end`.
+    pub z: Vec<f64>,
     xp: Vec<f64>,
     /// Scratch of the full integrated vector, for event location.
     buf: Vec<f64>,
-    events: Vec<EventRecord>,
-    trajectory: Option<Trajectory>,
+    /// One record per event of the last run.
+    pub events: Vec<EventRecord>,
+    /// Spare records, recycled so that a warm event allocates nothing.
+    pool: Vec<EventRecord>,
+    /// The dense trajectory of the last run (when stored).
+    pub trajectory: Trajectory,
+    /// Mode at the end of the last run.
+    pub mode_end: usize,
     /// Guards whose jumps were applied at the current instant (for re-arming).
     fired: Vec<Fired>,
     /// Scratch: guards to fire, and located crossing times.
     firing: Vec<usize>,
     located: Vec<(f64, usize)>,
+    /// Scheduled events inside the span, `(time, index)`.
+    scheduled: Vec<(f64, usize)>,
 }
 
-impl<M: HybridSystem + ?Sized, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
+impl<S: Stepper> Workspace<S> {
+    /// A workspace for `dims` with `nn` integrated components.
+    pub fn new(dims: crate::Dims, nn: usize, opts: &SolverOptions) -> Self {
+        let (n, guards) = (dims.states, dims.guards);
+        let step_opts = StepperOptions {
+            rtol: opts.rtol,
+            atol: opts.atol,
+            max_step: opts.max_step,
+            first_step: 0.0,
+            max_steps: opts.max_steps,
+        };
+        let mut stepper = S::new(nn, step_opts);
+        if !opts.sensitivities_in_error_control {
+            stepper.set_error_components(n);
+        }
+        Self {
+            stepper,
+            detector: Detector::new(guards, n, nn, dims.params),
+            zeno: ZenoCheck::new(guards),
+            z: vec![0.0; nn],
+            xp: vec![0.0; n],
+            buf: vec![0.0; nn],
+            events: Vec::new(),
+            pool: Vec::new(),
+            trajectory: Trajectory::new(n, S::METHOD),
+            mode_end: 0,
+            fired: Vec::with_capacity(guards),
+            firing: Vec::with_capacity(guards),
+            located: Vec::with_capacity(guards),
+            scheduled: Vec::new(),
+        }
+    }
+
+    /// Number of integrated components.
+    pub fn len(&self) -> usize {
+        self.z.len()
+    }
+
+    /// Forget the last run (keeping every buffer).
+    fn clear(&mut self) {
+        self.stepper.clear_accounting();
+        self.detector.near_misses.clear();
+        self.zeno.clear();
+        self.pool.append(&mut self.events);
+        self.trajectory.clear();
+    }
+
+    /// Move the stored trajectory out, leaving an empty one.
+    pub fn take_trajectory(&mut self) -> Trajectory {
+        let empty = Trajectory::new(self.xp.len(), S::METHOD);
+        std::mem::replace(&mut self.trajectory, empty)
+    }
+
+    /// Take back the records of `events` (emptied) for later runs.
+    pub fn recycle(&mut self, events: &mut Vec<EventRecord>) {
+        self.pool.append(events);
+    }
+
+    /// A blank record from the pool.
+    fn record(&mut self) -> EventRecord {
+        self.pool.pop().unwrap_or_else(EventRecord::blank)
+    }
+
+    /// Near misses of the last run.
+    pub fn near_misses(&self) -> &[NearMiss] {
+        &self.detector.near_misses
+    }
+}
+
+/// One run of the event loop: the model and its inputs, and the workspace it runs in.
+struct Engine<'a, M: HybridSystem, A: Augment<M>, S: Stepper> {
+    model: &'a M,
+    p: &'a [f64],
+    opts: &'a SolverOptions,
+    aug: &'a mut A,
+    w: &'a mut Workspace<S>,
+    n: usize,
+    q: usize,
+    t: f64,
+}
+
+impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
     /// Restart the stepper at `(t, z)` and re-arm the guards; apply every guard that fires at
     /// once (on zero, moving into its direction), re-arming after each round, until none does.
     fn restart(&mut self) -> Result<(), Error> {
         loop {
             let (model, p, n, q) = (self.model, self.p, self.n, self.q);
             let aug = &mut *self.aug;
-            self.stepper.reset(
+            self.w.stepper.reset(
                 &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
                 self.t,
-                &self.z,
+                &self.w.z,
                 1.0,
             );
-            let f = &self.stepper.dx()[..n];
-            self.detector
-                .arm(model, q, self.t, &self.z[..n], f, p, &self.fired)?;
-            if self.detector.immediate.is_empty() {
+            let f = &self.w.stepper.dx()[..n];
+            self.w.detector
+                .arm(model, q, self.t, &self.w.z[..n], f, p, &self.w.fired)?;
+            if self.w.detector.immediate.is_empty() {
                 return Ok(());
             }
-            let mut firing = std::mem::take(&mut self.firing);
+            let mut firing = std::mem::take(&mut self.w.firing);
             firing.clear();
-            firing.extend_from_slice(&self.detector.immediate);
+            firing.extend_from_slice(&self.w.detector.immediate);
             let r = self.fire(&firing, self.t, true);
-            self.firing = firing;
+            self.w.firing = firing;
             r?;
         }
     }
@@ -227,40 +288,41 @@ impl<M: HybridSystem + ?Sized, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
     fn fire(&mut self, guards: &[usize], tau: f64, immediate: bool) -> Result<(), Error> {
         let (model, p, n) = (self.model, self.p, self.n);
         let simultaneous = guards.len() > 1;
-        self.fired.clear();
+        self.w.fired.clear();
         for &k in guards {
             let q = self.q;
-            if !model.guard_active(k, q) {
+            if !model.guard_active(q, k) {
                 continue; // switched off by a simultaneous jump applied before it
             }
-            let x = &self.z[..n];
-            let err = &self.stepper.error_bound()[..n];
-            let probe = self.detector.probe();
+            let x = &self.w.z[..n];
+            let err = &self.w.stepper.error_bound()[..n];
+            let probe = self.w.detector.probe();
             let (g, gdot, grazing) = probe.grazing_index(model, q, k, tau, x, p, err);
-            model.jump_in_mode(q, k, tau, x, p, &mut self.xp);
-            if self.xp.iter().any(|v| !v.is_finite()) {
+            model.jump(q, k, tau, x, p, &mut self.w.xp);
+            if self.w.xp.iter().any(|v| !v.is_finite()) {
                 return Err(non_finite("state after jump", tau));
             }
-            self.zeno.admit(k, tau, self.events.len() + 1, self.opts)?;
-            let q_after = model.next_mode(k, q);
-            let record = EventRecord {
-                t: tau,
-                kind: EventKind::Guard(k),
-                mode_before: q,
-                mode_after: q_after,
-                x_minus: x.to_vec(),
-                x_plus: self.xp.clone(),
-                g,
-                gdot,
-                grazing,
-                simultaneous,
-                immediate,
-            };
-            self.aug.event(model, p, &record, &mut self.z[n..])?;
-            self.events.push(record);
-            self.z[..n].copy_from_slice(&self.xp);
+            self.w.zeno.admit(k, tau, self.w.events.len() + 1, self.opts)?;
+            let q_after = model.next_mode(q, k);
+            let mut record = self.w.record();
+            record.t = tau;
+            record.kind = EventKind::Guard(k);
+            record.mode_before = q;
+            record.mode_after = q_after;
+            record.x_minus.clear();
+            record.x_minus.extend_from_slice(&self.w.z[..n]);
+            record.x_plus.clear();
+            record.x_plus.extend_from_slice(&self.w.xp);
+            record.g = g;
+            record.gdot = gdot;
+            record.grazing = grazing;
+            record.simultaneous = simultaneous;
+            record.immediate = immediate;
+            self.aug.event(model, p, &record, &mut self.w.z[n..])?;
+            self.w.events.push(record);
+            self.w.z[..n].copy_from_slice(&self.w.xp);
             self.q = q_after;
-            self.fired.push(Fired {
+            self.w.fired.push(Fired {
                 guard: k,
                 g_minus: g,
                 gdot_minus: gdot,
@@ -272,60 +334,61 @@ impl<M: HybridSystem + ?Sized, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
     /// Apply scheduled event `i` at the current instant.
     fn scheduled(&mut self, i: usize) -> Result<(), Error> {
         let (model, p, n, t) = (self.model, self.p, self.n, self.t);
-        model.scheduled_jump(i, t, &self.z[..n], p, &mut self.xp);
-        if self.xp.iter().any(|v| !v.is_finite()) {
+        model.scheduled_jump(i, t, &self.w.z[..n], p, &mut self.w.xp);
+        if self.w.xp.iter().any(|v| !v.is_finite()) {
             return Err(non_finite("state after scheduled jump", t));
         }
-        let record = EventRecord {
-            t,
-            kind: EventKind::Scheduled(i),
-            mode_before: self.q,
-            mode_after: self.q,
-            x_minus: self.z[..n].to_vec(),
-            x_plus: self.xp.clone(),
-            g: 0.0,
-            gdot: f64::NAN,
-            grazing: 0.0,
-            simultaneous: false,
-            immediate: false,
-        };
-        self.aug.event(model, p, &record, &mut self.z[n..])?;
-        self.z[..n].copy_from_slice(&self.xp);
-        self.events.push(record);
-        self.fired.clear();
+        let mut record = self.w.record();
+        record.t = t;
+        record.kind = EventKind::Scheduled(i);
+        record.mode_before = self.q;
+        record.mode_after = self.q;
+        record.x_minus.clear();
+        record.x_minus.extend_from_slice(&self.w.z[..n]);
+        record.x_plus.clear();
+        record.x_plus.extend_from_slice(&self.w.xp);
+        record.g = 0.0;
+        record.gdot = f64::NAN;
+        record.grazing = 0.0;
+        record.simultaneous = false;
+        record.immediate = false;
+        self.aug.event(model, p, &record, &mut self.w.z[n..])?;
+        self.w.z[..n].copy_from_slice(&self.w.xp);
+        self.w.events.push(record);
+        self.w.fired.clear();
         Ok(())
     }
 
     /// The earliest crossing time among the brackets of the last step, with the guards that
-    /// cross then (within the simultaneity tolerance) in `self.firing`, ascending.
+    /// cross then (within the simultaneity tolerance) in `self.w.firing`, ascending.
     fn locate(&mut self) -> f64 {
         let (model, p, n, q) = (self.model, self.p, self.n, self.q);
-        let ta = self.stepper.t_prev();
-        self.located.clear();
-        for k in 0..self.detector.brackets.len() {
-            let Some(br) = self.detector.brackets[k] else {
+        let ta = self.w.stepper.t_prev();
+        self.w.located.clear();
+        for k in 0..self.w.detector.brackets.len() {
+            let Some(br) = self.w.detector.brackets[k] else {
                 continue;
             };
             let (br, lo): (Bracket, f64) = if br.from_zero {
                 match self
-                    .detector
-                    .lift_from_zero(model, q, k, p, n, &self.stepper, br)
+                    .w.detector
+                    .lift_from_zero(model, q, k, p, n, &self.w.stepper, br)
                 {
                     Some(b) => (b, b.a),
                     None => {
                         // Left zero and came back below what the step resolves.
-                        self.located.push((br.a, k));
+                        self.w.located.push((br.a, k));
                         continue;
                     }
                 }
             } else {
                 (br, ta)
             };
-            let (stepper, buf) = (&mut self.stepper, &mut self.buf);
+            let (stepper, buf) = (&mut self.w.stepper, &mut self.w.buf);
             let tau_interp = illinois(
                 |s| {
                     stepper.interpolate(s, buf);
-                    model.guard_in_mode(q, k, s, &buf[..n], p)
+                    model.guard(q, k, s, &buf[..n], p)
                 },
                 br.a,
                 br.ga,
@@ -340,28 +403,28 @@ impl<M: HybridSystem + ?Sized, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
                         s,
                         buf,
                     );
-                    model.guard_in_mode(q, k, s, &buf[..n], p)
+                    model.guard(q, k, s, &buf[..n], p)
                 },
                 tau_interp,
                 lo,
                 br.b,
             );
-            self.located.push((tau, k));
+            self.w.located.push((tau, k));
         }
         let tau = self
-            .located
+            .w.located
             .iter()
             .map(|l| l.0)
             .fold(f64::INFINITY, f64::min);
         let tol = self.opts.simultaneity_tolerance * tau.abs().max(1.0);
-        self.firing.clear();
-        self.firing.extend(
-            self.located
+        self.w.firing.clear();
+        self.w.firing.extend(
+            self.w.located
                 .iter()
                 .filter(|l| l.0 - tau <= tol)
                 .map(|l| l.1),
         );
-        self.firing.sort_unstable();
+        self.w.firing.sort_unstable();
         tau
     }
 }
@@ -382,64 +445,45 @@ pub(crate) fn run<M, A, S>(
     stop_times: &[f64],
     opts: &SolverOptions,
     aug: &mut A,
+    w: &mut Workspace<S>,
     store: bool,
-) -> Result<Run, Error>
+) -> Result<(), Error>
 where
-    M: HybridSystem + ?Sized,
+    M: HybridSystem,
     A: Augment<M>,
     S: Stepper,
 {
-    validate(model, p, t0, t_end, stop_times, opts)?;
-    let dims = model.dims();
-    let (n, n_guards) = (dims.states, dims.guards);
-    let nn = n + aug.extra();
-    let mut z = vec![0.0; nn];
-    model.initial_state(p, &mut z[..n]);
-    if z[..n].iter().any(|v| !v.is_finite()) {
+    validate_params(model, p, t0)?;
+    let n = model.dims().states;
+    debug_assert_eq!(w.len(), n + aug.extra());
+    w.clear();
+    model.initial_state(p, &mut w.z[..n]);
+    if w.z[..n].iter().any(|v| !v.is_finite()) {
         return Err(non_finite("initial state", t0));
     }
-    let x0 = z[..n].to_vec();
-    aug.init(model, p, &x0, &mut z[n..])?;
+    w.xp.copy_from_slice(&w.z[..n]);
+    aug.init(model, p, &w.xp, &mut w.z[n..])?;
 
     // Scheduled jumps end steps (their times are the model's, the same in every pass); stop
     // times never do, so that what a pass observes cannot change the steps it takes.
-    let scheduled: Vec<(f64, usize)> = model
-        .scheduled_times()
-        .iter()
-        .enumerate()
-        .filter(|(_, &t)| t >= t0 && t <= t_end)
-        .map(|(i, &t)| (t, i))
-        .collect();
-    let step_opts = StepperOptions {
-        rtol: opts.rtol,
-        atol: opts.atol,
-        max_step: opts.max_step,
-        first_step: 0.0,
-        max_steps: opts.max_steps,
-    };
-    let mut stepper = S::new(nn, step_opts);
-    if !opts.sensitivities_in_error_control {
-        stepper.set_error_components(n);
-    }
+    w.scheduled.clear();
+    w.scheduled.extend(
+        model
+            .scheduled_times()
+            .iter()
+            .enumerate()
+            .filter(|(_, &t)| t >= t0 && t <= t_end)
+            .map(|(i, &t)| (t, i)),
+    );
     let mut e = Engine {
         model,
         p,
         opts,
         aug,
-        stepper,
-        detector: Detector::new(n_guards, n, nn, p.len()),
-        zeno: ZenoCheck::new(n_guards),
+        w,
         n,
         q: model.initial_mode(),
         t: t0,
-        z,
-        xp: vec![0.0; n],
-        buf: vec![0.0; nn],
-        events: Vec::new(),
-        trajectory: store.then(|| Trajectory::new(n, S::METHOD)),
-        fired: Vec::with_capacity(n_guards),
-        firing: Vec::with_capacity(n_guards),
-        located: Vec::with_capacity(n_guards),
     };
     let (mut next_scheduled, mut next_stop) = (0, 0);
     let mut need_restart = true;
@@ -451,7 +495,7 @@ where
                 e.restart()?;
                 need_restart = false;
             }
-            match scheduled.get(next_scheduled) {
+            match e.w.scheduled.get(next_scheduled) {
                 Some(&(ts, i)) if ts <= e.t => {
                     next_scheduled += 1;
                     e.scheduled(i)?;
@@ -461,80 +505,76 @@ where
             }
         }
         while next_stop < stop_times.len() && stop_times[next_stop] <= e.t {
-            let (x, extra) = e.z.split_at(n);
+            let (x, extra) = e.w.z.split_at(n);
             e.aug.stop(model, p, next_stop, e.t, x, extra)?;
             next_stop += 1;
         }
         if e.t >= t_end {
             break;
         }
-        let t_bound = scheduled
+        let t_bound = e
+            .w
+            .scheduled
             .get(next_scheduled)
             .map_or(t_end, |s| s.0.min(t_end));
-        e.detector.f_start.copy_from_slice(&e.stepper.dx()[..n]);
+        e.w.detector.f_start.copy_from_slice(&e.w.stepper.dx()[..n]);
         {
             let (q, aug) = (e.q, &mut *e.aug);
-            e.stepper
+            e.w.stepper
                 .step(
                     &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
                     t_bound,
                 )
                 .map_err(Error::from_step)?;
         }
-        e.fired.clear();
+        e.w.fired.clear();
         let crossed = e
-            .detector
-            .scan(model, e.q, p, n, &e.stepper, opts.guard_samples)?;
-        let t_stop = if crossed { e.locate() } else { e.stepper.t() };
+            .w.detector
+            .scan(model, e.q, p, n, &e.w.stepper, opts.guard_samples)?;
+        let t_stop = if crossed { e.locate() } else { e.w.stepper.t() };
         // Stops strictly inside the step, by the full-order formula from the step start (as
         // accurate as landing there, without changing the step).
         while next_stop < stop_times.len() && stop_times[next_stop] < t_stop {
             let s = stop_times[next_stop];
             let (q, aug) = (e.q, &mut *e.aug);
-            e.stepper.step_from_prev_to(
+            e.w.stepper.step_from_prev_to(
                 &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
                 s,
-                &mut e.buf,
+                &mut e.w.buf,
             );
-            let (x, extra) = e.buf.split_at(n);
+            let (x, extra) = e.w.buf.split_at(n);
             e.aug.stop(model, p, next_stop, s, x, extra)?;
             next_stop += 1;
         }
         if !crossed {
-            if let Some(tr) = e.trajectory.as_mut() {
-                tr.push(&e.stepper.segment(), t_stop, e.q);
+            if store {
+                e.w.trajectory.push(&e.w.stepper.segment(), t_stop, e.q);
             }
-            e.z.copy_from_slice(e.stepper.x());
+            e.w.z.copy_from_slice(e.w.stepper.x());
             e.t = t_stop;
-            e.detector.advance();
+            e.w.detector.advance();
             continue;
         }
         let tau = t_stop;
         {
             let (q, aug) = (e.q, &mut *e.aug);
-            e.stepper.step_from_prev_to(
+            e.w.stepper.step_from_prev_to(
                 &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
                 tau,
-                &mut e.z,
+                &mut e.w.z,
             );
         }
-        if let Some(tr) = e.trajectory.as_mut() {
-            tr.push(&e.stepper.segment(), tau, e.q);
+        if store {
+            e.w.trajectory.push(&e.w.stepper.segment(), tau, e.q);
         }
-        let firing = std::mem::take(&mut e.firing);
+        let firing = std::mem::take(&mut e.w.firing);
         let r = e.fire(&firing, tau, false);
-        e.firing = firing;
+        e.w.firing = firing;
         r?;
         e.t = tau;
         need_restart = true;
     }
 
-    Ok(Run {
-        events: e.events,
-        mode_end: e.q,
-        stats: e.stepper.stats(),
-        trajectory: e.trajectory,
-        near_misses: e.detector.near_misses,
-        z_end: e.z,
-    })
+    e.w.mode_end = e.q;
+    Ok(())
 }

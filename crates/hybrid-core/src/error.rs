@@ -163,7 +163,7 @@ pub enum Error {
         t_observation: f64,
     },
     /// The loss selects an event (e.g. "the 3rd impact") that did not happen.
-    #[error("event-time loss {index} selects {selector}, which did not happen ({available} events of that kind)")]
+    #[error("event term {index} selects {selector}, which did not happen ({available} events of that kind)")]
     MissingEvent {
         /// Index of the event-time loss term.
         index: usize,
@@ -171,6 +171,16 @@ pub enum Error {
         selector: String,
         /// How many matching events happened.
         available: usize,
+    },
+
+    /// A loss declares a term (an observation time, an event selector, a running part present
+    /// at `t0`) whose method returned `None`.
+    #[error("the loss declares {part} {index} but its method returned None (not implemented?)")]
+    MissingLossTerm {
+        /// Which part: `"observation"`, `"running"` or `"event term"`.
+        part: &'static str,
+        /// Index of the observation or selector (0 for the running part).
+        index: usize,
     },
 }
 

@@ -1,14 +1,14 @@
 //! Forward sensitivities `S = ∂x/∂p` integrated with the state, with the jump rule at every event
 //! (docs/maths.md §2), and the loss gradient they give.
 
-use crate::engine::{run, with_stepper, Augment};
-use crate::event_partials::{event_partials, event_time_partials};
+use crate::derivatives::{initial_state_jacobian, At, Duals};
+use crate::engine::{run, Augment, Workspace};
+use crate::event_partials::{dot, EventPartials};
 use crate::events::checks::{check_differentiable, refusal};
-use crate::loss::scalar_partials;
-use crate::ode::StepStats;
-use crate::trajectory::{max_grazing, min_abs_gdot, EventRecord};
-use crate::{derivatives, Error, Gradient, HybridSystem, Loss, SolverOptions};
-use num_dual::Dual64;
+use crate::loss::{LossDuals, Occurrence};
+use crate::ode::{StepStats, Stepper};
+use crate::trajectory::{EventKind, EventRecord};
+use crate::{Derivatives, Error, Loss, SolverOptions};
 
 /// `x` and `S = ∂x/∂p` at one time.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +21,7 @@ pub struct SensitivitySample {
     pub s: Vec<f64>,
 }
 
-/// Result of [`forward_sensitivities`].
+/// Result of [`crate::forward_sensitivities`].
 #[derive(Debug, Clone)]
 pub struct Sensitivities {
     /// One sample per requested time.
@@ -38,61 +38,93 @@ pub struct Sensitivities {
     pub stats: StepStats,
 }
 
-/// A loss with no terms, for sensitivities without a loss.
-pub(crate) struct NoLoss;
-impl Loss for NoLoss {}
+/// The buffers of the forward method, owned by the solver (no allocation once warm).
+pub(crate) struct ForwardWork<S: Stepper> {
+    /// The run: `[x, S, (L_running, ∇L_running)]`.
+    pub w: Workspace<S>,
+    /// Everything else.
+    pub st: FwdState,
+}
 
-struct ForwardAugment<'a, L: Loss + ?Sized> {
+/// The forward method's state besides the workspace.
+pub(crate) struct FwdState {
+    /// Loss value and gradient of the last run.
+    pub value: f64,
+    pub grad: Vec<f64>,
+    running: bool,
+    s_minus: Vec<f64>,
+    dtau: Vec<f64>,
+    ep: EventPartials,
+    duals: Duals,
+    loss: LossDuals,
+    packed: Vec<f64>,
+    contribution: Vec<f64>,
+    /// Per selector: matches so far, whether one was taken, and a tentative `Last` term
+    /// `[value, gradient]`.
+    hits: Vec<usize>,
+    taken: Vec<bool>,
+    last: Vec<f64>,
+    /// Samples and `(S⁻, S⁺)` per event, when recording (`forward_sensitivities`).
+    pub record: bool,
+    pub samples: Vec<SensitivitySample>,
+    pub event_s: Vec<(Vec<f64>, Vec<f64>)>,
+    missing_running: bool,
+}
+
+impl<S: Stepper> ForwardWork<S> {
+    /// Buffers for `dims`, with or without a running loss, for `selectors` event terms.
+    pub fn new(dims: crate::Dims, running: bool, selectors: usize, opts: &SolverOptions) -> Self {
+        let (n, m) = (dims.states, dims.params);
+        let extra = n * m + if running { 1 + m } else { 0 };
+        Self {
+            w: Workspace::new(dims, n + extra, opts),
+            st: FwdState {
+            value: 0.0,
+            grad: vec![0.0; m],
+            running,
+            s_minus: vec![0.0; n * m],
+            dtau: vec![0.0; m],
+            ep: EventPartials::new(n, m),
+            duals: Duals::new(n, m),
+            loss: LossDuals::default(),
+            packed: Vec::with_capacity(1 + 2 * n + m),
+            contribution: vec![0.0; m],
+            hits: vec![0; selectors],
+            taken: vec![false; selectors],
+            last: vec![0.0; selectors * (1 + m)],
+            record: false,
+            samples: Vec::new(),
+            event_s: Vec::new(),
+            missing_running: false,
+            },
+        }
+    }
+
+    /// Whether these buffers fit a run with or without a running loss and `selectors` terms.
+    pub fn fits(&self, running: bool, selectors: usize) -> bool {
+        self.st.running == running && self.st.hits.len() == selectors
+    }
+}
+
+/// The augment of one forward run: the buffers and the loss.
+struct ForwardAugment<'a, L: Loss> {
     n: usize,
     m: usize,
     loss: &'a L,
-    opts: SolverOptions,
-    value: f64,
-    grad: Vec<f64>,
-    samples: Vec<SensitivitySample>,
-    event_s: Vec<(Vec<f64>, Vec<f64>)>,
-    record_samples: bool,
-    selector_hits: Vec<usize>,
-    selector_done: Vec<bool>,
-    xd: Vec<Dual64>,
-    pd: Vec<Dual64>,
+    opts: &'a SolverOptions,
+    fw: &'a mut FwdState,
 }
 
-impl<'a, L: Loss + ?Sized> ForwardAugment<'a, L> {
-    fn new(n: usize, m: usize, loss: &'a L, opts: &SolverOptions) -> Self {
-        let k = loss.event_selectors().len();
-        Self {
-            n,
-            m,
-            loss,
-            opts: *opts,
-            value: 0.0,
-            grad: vec![0.0; m],
-            samples: Vec::new(),
-            event_s: Vec::new(),
-            record_samples: false,
-            selector_hits: vec![0; k],
-            selector_done: vec![false; k],
-            xd: vec![Dual64::new(0.0, 0.0); n],
-            pd: vec![Dual64::new(0.0, 0.0); m],
-        }
-    }
-}
-
-impl<M: HybridSystem + ?Sized, L: Loss + ?Sized> Augment<M> for ForwardAugment<'_, L> {
+impl<M: Derivatives, L: Loss> Augment<M> for ForwardAugment<'_, L> {
     fn extra(&self) -> usize {
         // S, then the running loss and its gradient ∫ (ℓ_x S + ℓ_p) dt.
-        self.n * self.m
-            + if self.loss.has_running() {
-                1 + self.m
-            } else {
-                0
-            }
+        self.n * self.m + if self.fw.running { 1 + self.m } else { 0 }
     }
 
     fn init(&mut self, model: &M, p: &[f64], _x0: &[f64], z: &mut [f64]) -> Result<(), Error> {
-        let s0 = derivatives::initial_state_jacobian(model, p);
-        z[..self.n * self.m].copy_from_slice(&s0);
+        let nm = self.n * self.m;
+        initial_state_jacobian(model, p, &mut z[..nm], &mut self.fw.duals);
+        z[nm..].fill(0.0);
         Ok(())
     }
 
@@ -106,29 +138,23 @@ impl<M: HybridSystem + ?Sized, L: Loss + ?Sized> Augment<M> for ForwardAugment<'
         z: &[f64],
         dz: &mut [f64],
     ) {
-        let nm = self.n * self.m;
-        let (s, rest) = z.split_at(nm);
-        let (ds, drest) = dz.split_at_mut(nm);
-        model.flow_sensitivity(q, t, x, p, s, ds);
-        if self.loss.has_running() {
-            let td = Dual64::new(t, 0.0);
-            for (d, &v) in self.xd.iter_mut().zip(x) {
-                *d = Dual64::new(v, 0.0);
-            }
-            for (d, &v) in self.pd.iter_mut().zip(p) {
-                *d = Dual64::new(v, 0.0);
-            }
-            drest[0] = self.loss.running(t, x, p);
-            // ℓ_x S_j + ℓ_p,j by one dual evaluation per parameter.
-            for j in 0..self.m {
-                for i in 0..self.n {
-                    self.xd[i].eps = s[i + self.n * j];
+        let (n, m) = (self.n, self.m);
+        let nm = n * m;
+        let (s, ds) = (&z[..nm], &mut dz[..nm]);
+        model.flow_jvp(At { q, t, x, p }, s, ds, &mut self.fw.duals);
+        if self.fw.running {
+            let fw = &mut *self.fw;
+            match fw.loss.running(self.loss, t, x, p, &mut fw.packed) {
+                Some(l) => {
+                    dz[nm] = l;
+                    // ℓ_x S_j + ℓ_p,j.
+                    let (l_x, l_p) = fw.loss.grad.split_at(n);
+                    for j in 0..m {
+                        dz[nm + 1 + j] = dot(l_x, &s[n * j..n * (j + 1)]) + l_p[j];
+                    }
                 }
-                self.pd[j].eps = 1.0;
-                drest[1 + j] = self.loss.running(td, &self.xd, &self.pd).eps;
-                self.pd[j].eps = 0.0;
+                None => fw.missing_running = true,
             }
-            let _ = rest;
         }
     }
 
@@ -140,55 +166,56 @@ impl<M: HybridSystem + ?Sized, L: Loss + ?Sized> Augment<M> for ForwardAugment<'
         z: &mut [f64],
     ) -> Result<(), Error> {
         let (n, m) = (self.n, self.m);
+        let nm = n * m;
+        let fw = &mut *self.fw;
         let refused = record
             .guard()
-            .is_some_and(|k| refusal(record, k, &self.opts).is_some());
+            .is_some_and(|k| refusal(record, k, self.opts).is_some());
         if refused {
             // Not differentiable: the pass is refused once the run ends (`check_differentiable`,
             // which names the first such event); keep `S` finite until then.
-            self.event_s
-                .push((z[..n * m].to_vec(), z[..n * m].to_vec()));
+            if fw.record {
+                fw.event_s.push((z[..nm].to_vec(), z[..nm].to_vec()));
+            }
             return Ok(());
         }
-        let ep = event_partials(model, Some(self.loss), p, record, true);
-        let s_minus = z[..n * m].to_vec();
-        // dτ/dp = −(g_x S⁻ + g_p)/ġ (zero for scheduled events).
-        let dtau: Vec<f64> = (0..m)
-            .map(|j| {
-                if !ep.located {
-                    return 0.0;
-                }
-                let gs: f64 = (0..n).map(|i| ep.g_x[i] * s_minus[i + n * j]).sum();
-                -(gs + ep.g_p[j]) / ep.gdot
-            })
-            .collect();
-        // S⁺ = h_x S⁻ + h_p + (h_t + h_x f⁻ − f⁺) dτ/dp.
-        for j in 0..m {
-            for i in 0..n {
-                let hs: f64 = (0..n).map(|l| ep.h_x[i + n * l] * s_minus[l + n * j]).sum();
-                z[i + n * j] = hs + ep.h_p[i + n * j] + ep.v[i] * dtau[j];
+        fw.s_minus.copy_from_slice(&z[..nm]);
+        let at = At {
+            q: record.mode_before,
+            t: record.t,
+            x: &record.x_minus,
+            p,
+        };
+        // S⁺ = h_x S⁻ + h_p + (h_t + h_x f⁻ − f⁺) dτ/dp, dτ/dp = −(g_x S⁻ + g_p)/ġ.
+        match record.kind {
+            EventKind::Scheduled(i) => {
+                model.scheduled_jump_jvp(i, at, &fw.s_minus, &mut z[..nm], &mut fw.duals);
+                fw.dtau.fill(0.0);
             }
-        }
-        if self.loss.has_running() {
-            for j in 0..m {
-                z[n * m + 1 + j] += ep.dl_running * dtau[j];
-            }
-        }
-        for (sel_j, sel) in self.loss.event_selectors().iter().enumerate() {
-            if !sel.matches(record) {
-                continue;
-            }
-            if self.selector_hits[sel_j] == sel.occurrence {
-                let (v, d_tau, d_p) = event_time_partials(self.loss, sel_j, record.t, p);
-                self.value += v;
+            EventKind::Guard(k) => {
+                fw.ep
+                    .eval(model, self.loss, fw.running, p, record, k, &mut fw.duals);
                 for j in 0..m {
-                    self.grad[j] += d_tau * dtau[j] + d_p[j];
+                    let gs = dot(&fw.ep.g_x, &fw.s_minus[n * j..n * (j + 1)]);
+                    fw.dtau[j] = -(gs + fw.ep.g_p[j]) / fw.ep.gdot;
                 }
-                self.selector_done[sel_j] = true;
+                model.jump_jvp(k, at, &fw.s_minus, &mut z[..nm], &mut fw.duals);
+                for j in 0..m {
+                    for i in 0..n {
+                        z[i + n * j] += fw.ep.v[i] * fw.dtau[j];
+                    }
+                }
+                if fw.running {
+                    for j in 0..m {
+                        z[nm + 1 + j] += fw.ep.dl_running * fw.dtau[j];
+                    }
+                }
+                event_terms(self.loss, fw, record, &z[..nm], p, n, m)?;
             }
-            self.selector_hits[sel_j] += 1;
         }
-        self.event_s.push((s_minus, z[..n * m].to_vec()));
+        if fw.record {
+            fw.event_s.push((fw.s_minus.clone(), z[..nm].to_vec()));
+        }
         Ok(())
     }
 
@@ -203,123 +230,150 @@ impl<M: HybridSystem + ?Sized, L: Loss + ?Sized> Augment<M> for ForwardAugment<'
     ) -> Result<(), Error> {
         let (n, m) = (self.n, self.m);
         let s = &z[..n * m];
-        if !self.record_samples {
-            let (v, _, phi_x, phi_p) =
-                scalar_partials(t, x, p, |_, xd, pd| self.loss.observation(i, xd, pd));
-            self.value += v;
-            for j in 0..m {
-                self.grad[j] += phi_p[j] + (0..n).map(|l| phi_x[l] * s[l + n * j]).sum::<f64>();
-            }
-        } else {
-            self.samples.push(SensitivitySample {
+        let fw = &mut *self.fw;
+        if fw.record {
+            fw.samples.push(SensitivitySample {
                 t,
                 x: x.to_vec(),
                 s: s.to_vec(),
             });
+            return Ok(());
+        }
+        fw.value += fw.loss.observation(self.loss, i, x, p, &mut fw.packed)?;
+        let (phi_x, phi_p) = fw.loss.grad.split_at(n);
+        for j in 0..m {
+            fw.grad[j] += phi_p[j] + dot(phi_x, &s[n * j..n * (j + 1)]);
         }
         Ok(())
     }
 }
 
-fn run_forward<'a, M: HybridSystem + ?Sized, L: Loss + ?Sized>(
-    model: &M,
-    p: &[f64],
-    t0: f64,
-    t_end: f64,
-    stops: &[f64],
-    loss: &'a L,
-    record_samples: bool,
-    opts: &SolverOptions,
-) -> Result<(ForwardAugment<'a, L>, crate::engine::Run), Error> {
-    let dims = model.dims();
-    let mut aug = ForwardAugment::new(dims.states, dims.params, loss, opts);
-    aug.record_samples = record_samples;
-    let r = with_stepper!(opts.integrator, S => run::<M, _, S>(model, p, t0, t_end, stops, opts, &mut aug, false)?);
-    Ok((aug, r))
-}
-
-/// Integrate `x` and `S = ∂x/∂p` from `t0` to `t_end` (docs/maths.md §2: `Ṡ = f_x S + f_p`, and
-/// `S⁺ = h_x S⁻ + h_p + (h_t + h_x f⁻ − f⁺) dτ/dp` at every event), sampling `(x, S)` at
-/// `sample_times` (sorted, within the span).
-///
-/// Fails with [`Error::GrazingEvent`] when an event's grazing index exceeds
-/// `opts.grazing_limit`, and with [`Error::EventAtRestart`] for an event that fired the instant
-/// its guard was released: the sensitivities are not defined there. A sample time that coincides
-/// with an event sees the state and sensitivities after the jump.
-pub fn forward_sensitivities<M: HybridSystem + ?Sized>(
-    model: &M,
-    p: &[f64],
-    t0: f64,
-    t_end: f64,
-    sample_times: &[f64],
-    opts: &SolverOptions,
-) -> Result<Sensitivities, Error> {
-    let (aug, r) = run_forward(model, p, t0, t_end, sample_times, &NoLoss, true, opts)?;
-    check_differentiable(&r.events, &r.near_misses, &[], opts)?;
-    Ok(Sensitivities {
-        samples: aug.samples,
-        event_sensitivities: aug.event_s,
-        min_abs_gdot: min_abs_gdot(&r.events),
-        max_grazing: max_grazing(&r.events),
-        events: r.events,
-        stats: r.stats,
-    })
-}
-
-/// `dL/dp` from forward sensitivities (docs/maths.md §2, "The loss gradient"): one extra `n × m` system.
-/// Cheap for few parameters; see [`crate::adjoint_gradient`] for many.
-pub fn forward_gradient<M: HybridSystem + ?Sized, L: Loss + ?Sized>(
-    model: &M,
-    p: &[f64],
-    t0: f64,
-    t_end: f64,
+/// The event terms at a guard event: `dψ/dp = ψ_τ τ_p + ψ_{x⁻}(S⁻ + f⁻ τ_p) + ψ_{x⁺}(S⁺ + f⁺ τ_p)
+/// + ψ_p` (docs/maths.md §2), added now (`Nth`, `Every`) or held until the run ends (`Last`).
+fn event_terms<L: Loss>(
     loss: &L,
-    opts: &SolverOptions,
-) -> Result<Gradient, Error> {
-    let (mut aug, r) = run_forward(
-        model,
-        p,
-        t0,
-        t_end,
-        loss.observation_times(),
-        loss,
-        false,
-        opts,
-    )?;
-    check_differentiable(&r.events, &r.near_misses, loss.observation_times(), opts)?;
-    if let Some(j) = aug.selector_done.iter().position(|d| !d) {
-        let selector = format!("{:?}", loss.event_selectors()[j]);
-        return Err(Error::MissingEvent {
-            index: j,
-            selector,
-            available: aug.selector_hits[j],
-        });
-    }
-    let nm = model.dims().states * model.dims().params;
-    if loss.has_running() {
-        aug.value += r.z_end[model.dims().states + nm];
-        for j in 0..aug.m {
-            aug.grad[j] += r.z_end[model.dims().states + nm + 1 + j];
+    fw: &mut FwdState,
+    record: &EventRecord,
+    s_plus: &[f64],
+    p: &[f64],
+    n: usize,
+    m: usize,
+) -> Result<(), Error> {
+    for (j, sel) in loss.event_selectors().iter().enumerate() {
+        if !sel.matches(record) {
+            continue;
+        }
+        let count = fw.hits[j];
+        fw.hits[j] += 1;
+        let take = match sel.occurrence {
+            Occurrence::Nth(c) => c == count,
+            Occurrence::Last | Occurrence::Every => true,
+        };
+        if !take {
+            continue;
+        }
+        let v = fw
+            .loss
+            .event_term(loss, j, record, count, p, &mut fw.packed)?;
+        let d = &fw.loss.grad;
+        let (d_tau, d_xm) = (d[0], &d[1..1 + n]);
+        let (d_xp, d_p) = (&d[1 + n..1 + 2 * n], &d[1 + 2 * n..]);
+        let rate = d_tau + dot(d_xm, &fw.ep.f_minus) + dot(d_xp, &fw.ep.f_plus);
+        for jj in 0..m {
+            let col = n * jj..n * (jj + 1);
+            fw.contribution[jj] = rate * fw.dtau[jj]
+                + dot(d_xm, &fw.s_minus[col.clone()])
+                + dot(d_xp, &s_plus[col])
+                + d_p[jj];
+        }
+        fw.taken[j] = true;
+        if sel.occurrence == Occurrence::Last {
+            let slot = &mut fw.last[j * (1 + m)..(j + 1) * (1 + m)];
+            slot[0] = v;
+            slot[1..].copy_from_slice(&fw.contribution);
+        } else {
+            fw.value += v;
+            fw.grad
+                .iter_mut()
+                .zip(&fw.contribution)
+                .for_each(|(g, c)| *g += c);
         }
     }
-    if !aug.value.is_finite() {
+    Ok(())
+}
+
+/// One forward run with sensitivities (samples recorded at `stops` when `fw.record`), then the
+/// loss and gradient completed in `fw.value`, `fw.grad`.
+pub(crate) fn forward<M: Derivatives, L: Loss, S: Stepper>(
+    model: &M,
+    loss: &L,
+    p: &[f64],
+    (t0, t_end): (f64, f64),
+    stops: &[f64],
+    opts: &SolverOptions,
+    fw: &mut ForwardWork<S>,
+) -> Result<(), Error> {
+    let dims = model.dims();
+    let (n, m) = (dims.states, dims.params);
+    let ForwardWork { w, st } = fw;
+    st.value = 0.0;
+    st.grad.fill(0.0);
+    st.hits.fill(0);
+    st.taken.fill(false);
+    st.samples.clear();
+    st.event_s.clear();
+    st.missing_running = false;
+    let mut aug = ForwardAugment {
+        n,
+        m,
+        loss,
+        opts,
+        fw: st,
+    };
+    run(model, p, t0, t_end, stops, opts, &mut aug, w, false)?;
+    if std::mem::take(&mut st.missing_running) {
+        return Err(Error::MissingLossTerm {
+            part: "running",
+            index: 0,
+        });
+    }
+    let obs = if st.record { &[][..] } else { stops };
+    check_differentiable(&w.events, w.near_misses(), obs, opts)?;
+    if st.record {
+        return Ok(());
+    }
+    for (j, sel) in loss.event_selectors().iter().enumerate() {
+        if !st.taken[j] && sel.occurrence != Occurrence::Every {
+            return Err(Error::MissingEvent {
+                index: j,
+                selector: format!("{sel:?}"),
+                available: st.hits[j],
+            });
+        }
+        if sel.occurrence == Occurrence::Last {
+            let slot = &st.last[j * (1 + m)..(j + 1) * (1 + m)];
+            st.value += slot[0];
+            st.grad.iter_mut().zip(&slot[1..]).for_each(|(g, c)| *g += c);
+        }
+    }
+    let nm = n * m;
+    if st.running {
+        st.value += w.z[n + nm];
+        for j in 0..m {
+            st.grad[j] += w.z[n + nm + 1 + j];
+        }
+    }
+    if !st.value.is_finite() {
         return Err(Error::NonFinite {
             what: "loss".into(),
             t: t_end,
         });
     }
-    if let Some(j) = aug.grad.iter().position(|g| !g.is_finite()) {
+    if let Some(j) = st.grad.iter().position(|g| !g.is_finite()) {
         return Err(Error::NonFinite {
             what: format!("gradient component {j}"),
             t: t0,
         });
     }
-    Ok(Gradient {
-        loss: aug.value,
-        gradient: aug.grad,
-        min_abs_gdot: min_abs_gdot(&r.events),
-        max_grazing: max_grazing(&r.events),
-        events: r.events,
-        stats: r.stats,
-    })
+    Ok(())
 }

@@ -10,20 +10,22 @@ mod forward;
 mod loss;
 pub mod ode;
 mod options;
+mod problem;
 mod scalar;
 mod simulate;
 mod system;
 mod trajectory;
 
-pub use adjoint::{adjoint_gradient, loss_value};
+pub use derivatives::{At, Derivatives, Duals};
 pub use error::Error;
 pub use events::detect::{NearMiss, NEAR_MISS_FACTOR};
-pub use forward::{forward_gradient, forward_sensitivities, Sensitivities, SensitivitySample};
-pub use loss::{EventSelector, Loss};
+pub use forward::{Sensitivities, SensitivitySample};
+pub use loss::{EventPoint, EventSelector, Loss, NoLoss, Occurrence};
 pub use ode::StepStats;
 pub use options::{Integrator, SolverOptions};
+pub use problem::{Problem, Solver};
 pub use scalar::Scalar;
-pub use simulate::simulate;
+pub use simulate::{adjoint_gradient, forward_gradient, forward_sensitivities, loss_value, simulate};
 pub use system::{Crossing, Dims, HybridSystem};
 pub use trajectory::{EventKind, EventRecord, Solution, Trajectory};
 

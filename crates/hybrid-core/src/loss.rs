@@ -79,7 +79,7 @@ impl EventSelector {
         for (j, sel) in selectors.iter().enumerate() {
             let start = out.len();
             let mut count = 0;
-            for (e, rec) in events.iter().enumerate().filter(|(_, r)| sel.matches(r)) {
+            for (e, _) in events.iter().enumerate().filter(|(_, r)| sel.matches(r)) {
                 let take = match sel.occurrence {
                     Occurrence::Nth(n) => count == n,
                     Occurrence::Last | Occurrence::Every => true,

@@ -45,6 +45,23 @@ pub struct EventRecord {
 }
 
 impl EventRecord {
+    /// An empty record, filled in by the event loop.
+    pub(crate) fn blank() -> Self {
+        Self {
+            t: 0.0,
+            kind: EventKind::Scheduled(0),
+            mode_before: 0,
+            mode_after: 0,
+            x_minus: Vec::new(),
+            x_plus: Vec::new(),
+            g: 0.0,
+            gdot: f64::NAN,
+            grazing: 0.0,
+            simultaneous: false,
+            immediate: false,
+        }
+    }
+
     /// Guard index, if the event came from a guard.
     pub fn guard(&self) -> Option<usize> {
         match self.kind {
@@ -81,6 +98,15 @@ impl Trajectory {
             mode: Vec::new(),
             coefficients: Vec::new(),
         }
+    }
+
+    /// Forget every segment, keeping the buffers.
+    pub(crate) fn clear(&mut self) {
+        self.t_start.clear();
+        self.t_stop.clear();
+        self.h.clear();
+        self.mode.clear();
+        self.coefficients.clear();
     }
 
     /// Store the first `n` components of a step's dense output, valid on `[seg.t0, t_stop]`.

@@ -5,6 +5,8 @@
 //! oracles are closed forms (Zeno time of the ball), physical bounds (nothing passes a rigid
 //! stop) and the agreement of the three passes on one event sequence.
 
+use hybrid_core::Derivatives;
+
 use hybrid_core::{
     adjoint_gradient, forward_gradient, simulate, Crossing, Dims, Error, HybridSystem, Loss,
     Scalar, SolverOptions,
@@ -27,23 +29,25 @@ impl HybridSystem for BallWithClock {
         x0[1] = p[1];
         x0[2] = T::zero();
     }
-    fn flow<T: Scalar>(&self, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
         dx[0] = x[1];
         dx[1] = -p[3];
         dx[2] = p[4];
     }
-    fn guard<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
         x[0]
     }
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Falling
     }
-    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
         xp[0] = x[0];
         xp[1] = -p[2] * x[1];
         xp[2] = x[2];
     }
 }
+
+impl Derivatives for BallWithClock {}
 
 /// A damped, forced oscillator against a rigid stop at `x = d`:
 /// `x'' = −2ζω x' − ω² x + A cos(Ω t)`, `v⁺ = −e v⁻`. Parameters `[ζ, ω, A, Ω, d, e]`.
@@ -61,22 +65,24 @@ impl HybridSystem for ImpactOscillator {
         x0[0] = T::zero();
         x0[1] = T::zero();
     }
-    fn flow<T: Scalar>(&self, t: T, x: &[T], p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, t: T, x: &[T], p: &[T], dx: &mut [T]) {
         let (zeta, w, a, big_w) = (p[0], p[1], p[2], p[3]);
         dx[0] = x[1];
         dx[1] = -T::cst(2.0) * zeta * w * x[1] - w * w * x[0] + a * (big_w * t).cos();
     }
-    fn guard<T: Scalar>(&self, _k: usize, _t: T, x: &[T], p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], p: &[T]) -> T {
         p[4] - x[0]
     }
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Falling
     }
-    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
         xp[0] = x[0];
         xp[1] = -p[5] * x[1];
     }
 }
+
+impl Derivatives for ImpactOscillator {}
 
 /// A neuron `[V, c]` with a refractory mode: in mode 0 (refractory) `V` is held and the clock
 /// `c` runs until `c = p[1]`, which wakes the neuron (mode 1, `c ← 0`); in mode 1 `V' = p[0]`
@@ -97,10 +103,7 @@ impl HybridSystem for RefractoryNeuron {
         x0[0] = T::cst(self.v0);
         x0[1] = T::zero();
     }
-    fn flow<T: Scalar>(&self, _t: T, _x: &[T], _p: &[T], _dx: &mut [T]) {
-        unreachable!("modal: flow_in_mode is used")
-    }
-    fn flow_in_mode<T: Scalar>(&self, q: usize, _t: T, _x: &[T], p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, q: usize, _t: T, _x: &[T], p: &[T], dx: &mut [T]) {
         if q == 0 {
             dx[0] = T::zero();
             dx[1] = T::one();
@@ -109,27 +112,27 @@ impl HybridSystem for RefractoryNeuron {
             dx[1] = T::zero();
         }
     }
-    fn guard<T: Scalar>(&self, k: usize, _t: T, x: &[T], p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, k: usize, _t: T, x: &[T], p: &[T]) -> T {
         if k == 0 {
             x[0] - T::one()
         } else {
             x[1] - p[1]
         }
     }
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Rising
     }
-    fn guard_active(&self, k: usize, q: usize) -> bool {
+    fn guard_active(&self, q: usize, k: usize) -> bool {
         (k == 0) == (q == 1)
     }
-    fn next_mode(&self, k: usize, _q: usize) -> usize {
+    fn next_mode(&self, _q: usize, k: usize) -> usize {
         if k == 0 {
             0
         } else {
             1
         }
     }
-    fn jump<T: Scalar>(&self, k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
         if k == 0 {
             xp[0] = T::zero();
             xp[1] = T::zero();
@@ -140,6 +143,8 @@ impl HybridSystem for RefractoryNeuron {
     }
 }
 
+impl Derivatives for RefractoryNeuron {}
+
 /// `x_0(T)`: the first state at the end time.
 struct FirstStateAt([f64; 1]);
 
@@ -147,8 +152,8 @@ impl Loss for FirstStateAt {
     fn observation_times(&self) -> &[f64] {
         &self.0
     }
-    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> T {
-        x[0]
+    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> Option<T> {
+        Some(x[0])
     }
 }
 
@@ -347,16 +352,18 @@ impl HybridSystem for NanGuard {
     fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
         x0[0] = p[0];
     }
-    fn flow<T: Scalar>(&self, _t: T, _x: &[T], _p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, _t: T, _x: &[T], _p: &[T], dx: &mut [T]) {
         dx[0] = -T::one();
     }
-    fn guard<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
         x[0].sqrt() - T::cst(10.0)
     }
-    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
         xp[0] = x[0];
     }
 }
+
+impl Derivatives for NanGuard {}
 
 #[test]
 fn guard_that_evaluates_to_nan_is_a_typed_error() {

@@ -2,6 +2,8 @@
 //! that cross zero and come back inside one step being missed silently, and simultaneous events
 //! being applied in an undocumented order.
 
+use hybrid_core::Derivatives;
+
 use hybrid_core::{
     simulate, Crossing, Dims, EventKind, HybridSystem, Integrator, Scalar, SolverOptions,
 };
@@ -19,19 +21,21 @@ impl HybridSystem for Decay {
     fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
         x0[0] = p[0];
     }
-    fn flow<T: Scalar>(&self, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
         dx[0] = -x[0];
     }
-    fn guard<T: Scalar>(&self, _k: usize, _t: T, x: &[T], p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], p: &[T]) -> T {
         x[0] - p[1]
     }
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Falling
     }
-    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
         xp[0] = x[0] * T::cst(0.5);
     }
 }
+
+impl Derivatives for Decay {}
 
 #[test]
 fn known_crossing_time_is_accurate_to_1e12_relative() {
@@ -73,19 +77,21 @@ impl HybridSystem for Bump {
     fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
         x0[0] = p[0] - T::cst(100.0);
     }
-    fn flow<T: Scalar>(&self, t: T, _x: &[T], _p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, t: T, _x: &[T], _p: &[T], dx: &mut [T]) {
         dx[0] = T::cst(-2.0) * (t - T::cst(10.0));
     }
-    fn guard<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
         x[0]
     }
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         self.0
     }
-    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
         xp[0] = x[0] - T::one();
     }
 }
+
+impl Derivatives for Bump {}
 
 #[test]
 fn guard_crossing_and_returning_inside_one_step_is_detected() {
@@ -136,20 +142,22 @@ impl HybridSystem for TwoBalls {
     fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
         x0.copy_from_slice(&[p[0], T::zero(), p[0], T::zero()]);
     }
-    fn flow<T: Scalar>(&self, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
         dx.copy_from_slice(&[x[1], T::cst(-10.0), x[3], T::cst(-10.0)]);
     }
-    fn guard<T: Scalar>(&self, k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, k: usize, _t: T, x: &[T], _p: &[T]) -> T {
         x[2 * k]
     }
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Falling
     }
-    fn jump<T: Scalar>(&self, k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
         xp.copy_from_slice(x);
         xp[2 * k + 1] = -x[2 * k + 1] * T::cst(0.5);
     }
 }
+
+impl Derivatives for TwoBalls {}
 
 #[test]
 fn simultaneous_events_are_flagged_and_applied_in_guard_order() {

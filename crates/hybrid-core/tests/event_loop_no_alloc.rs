@@ -8,6 +8,8 @@
 //! Guards against a `Vec`, `clone` or `format!` slipping into the per-event path. This file holds
 //! a single test so that no other test thread allocates during the count.
 
+use hybrid_core::Derivatives;
+
 use hybrid_core::{simulate, Crossing, Dims, HybridSystem, Scalar, SolverOptions};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 use std::alloc::System;
@@ -31,25 +33,27 @@ impl HybridSystem for Ball {
         x0[0] = p[0];
         x0[1] = T::zero();
     }
-    fn flow<T: Scalar>(&self, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
         dx[0] = x[1];
         dx[1] = T::cst(-9.81);
     }
-    fn guard<T: Scalar>(&self, k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, k: usize, _t: T, x: &[T], _p: &[T]) -> T {
         if k == 0 {
             x[0]
         } else {
             T::cst(10.0) - x[0]
         }
     }
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Falling
     }
-    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
         xp[0] = x[0];
         xp[1] = T::cst(-0.9995) * x[1];
     }
 }
+
+impl Derivatives for Ball {}
 
 /// Allocations (and reallocations) of one simulation up to `t_end`, with its event count.
 fn count(t_end: f64) -> (usize, usize, usize) {

@@ -3,6 +3,8 @@
 //! gradients fail loudly, jumps that re-trigger their guard are caught, and bad input is a typed
 //! error, never a panic or a NaN.
 
+use hybrid_core::Derivatives;
+
 use hybrid_core::{
     adjoint_gradient, forward_gradient, simulate, Crossing, Dims, Error, HybridSystem, Loss,
     Scalar, SolverOptions,
@@ -25,21 +27,23 @@ impl HybridSystem for Ball {
         x0[0] = p[0];
         x0[1] = T::zero();
     }
-    fn flow<T: Scalar>(&self, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
         dx[0] = x[1];
         dx[1] = T::cst(-10.0);
     }
-    fn guard<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
         x[0]
     }
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Falling
     }
-    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
         xp[0] = T::zero();
         xp[1] = T::cst(self.sign) * p[1] * x[1];
     }
 }
+
+impl Derivatives for Ball {}
 
 #[test]
 fn zeno_input_returns_an_error_naming_time_and_count_in_bounded_time() {
@@ -110,27 +114,29 @@ impl HybridSystem for Tangent {
     fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
         x0[0] = p[0];
     }
-    fn flow<T: Scalar>(&self, t: T, _x: &[T], _p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, t: T, _x: &[T], _p: &[T], dx: &mut [T]) {
         dx[0] = T::one() - t;
     }
-    fn guard<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
         x[0] - T::cst(0.5)
     }
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Rising
     }
-    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
         xp[0] = x[0] - T::one();
     }
 }
+
+impl Derivatives for Tangent {}
 
 struct Terminal([f64; 1]);
 impl Loss for Terminal {
     fn observation_times(&self) -> &[f64] {
         &self.0
     }
-    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> T {
-        x[0]
+    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> Option<T> {
+        Some(x[0])
     }
 }
 
@@ -195,19 +201,21 @@ impl HybridSystem for TripleRoot {
     fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
         x0[0] = p[0];
     }
-    fn flow<T: Scalar>(&self, _t: T, _x: &[T], _p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, _t: T, _x: &[T], _p: &[T], dx: &mut [T]) {
         dx[0] = T::one();
     }
-    fn guard<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
         x[0] * x[0] * x[0]
     }
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Rising
     }
-    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
         xp[0] = x[0] + T::one();
     }
 }
+
+impl Derivatives for TripleRoot {}
 
 #[test]
 fn triple_root_crossing_is_either_exact_or_refused() {

@@ -17,8 +17,8 @@ impl Loss for Terminal {
     fn observation_times(&self) -> &[f64] {
         &self.0
     }
-    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> T {
-        x[0] * x[0] + T::cst(3.0) * x[1]
+    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> Option<T> {
+        Some(x[0] * x[0] + T::cst(3.0) * x[1])
     }
 }
 

@@ -19,6 +19,11 @@ impl ZenoCheck {
         }
     }
 
+    /// Forget every event (a new run).
+    pub fn clear(&mut self) {
+        self.last_fired.fill(f64::NEG_INFINITY);
+    }
+
     /// Admit event number `count` (from 1) of guard `k` at `tau`, or name the Zeno symptom.
     pub fn admit(
         &mut self,

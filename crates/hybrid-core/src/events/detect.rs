@@ -144,7 +144,7 @@ impl Detector {
     /// `fired` lists the guards whose jumps were just applied. Fills [`Self::immediate`] with the
     /// other guards that sit on zero moving into their crossing direction; fails with
     /// [`Error::Retrigger`] when a jump leaves its own guard so, and on a non-finite guard.
-    pub fn arm<M: HybridSystem + ?Sized>(
+    pub fn arm<M: HybridSystem>(
         &mut self,
         model: &M,
         q: usize,
@@ -189,11 +189,11 @@ impl Detector {
             } else {
                 sign(self.probe.second_rate(model, q, k, t, x, p).2)
             };
-            if !model.guard_active(k, q) {
+            if !model.guard_active(q, k) {
                 self.side[k] = leaving;
                 continue;
             }
-            let dir = model.direction(k);
+            let dir = model.direction(q, k);
             if own.is_some() {
                 // A jump that leaves its own guard on zero moving into its direction would fire
                 // again at once, without end. `Either` guards are exempt: leaving zero either way
@@ -221,7 +221,7 @@ impl Detector {
     /// guard at `samples` interior points and the end, then, when none crossed, look at each
     /// guard's extremum where its rate turns inside the step. Returns whether any bracket was
     /// found (in [`Self::brackets`]).
-    pub fn scan<M: HybridSystem + ?Sized, S: Stepper>(
+    pub fn scan<M: HybridSystem, S: Stepper>(
         &mut self,
         model: &M,
         q: usize,
@@ -246,15 +246,15 @@ impl Detector {
                 stepper.interpolate(s, &mut self.buf);
             }
             for k in 0..self.side.len() {
-                if self.brackets[k].is_some() || !model.guard_active(k, q) {
+                if self.brackets[k].is_some() || !model.guard_active(q, k) {
                     continue;
                 }
-                let g = model.guard_in_mode(q, k, s, &self.buf[..n], p);
+                let g = model.guard(q, k, s, &self.buf[..n], p);
                 if !g.is_finite() {
                     return Err(guard_nan(k, s));
                 }
                 self.g_end[k] = g;
-                if fires(model.direction(k), self.side[k], g) {
+                if fires(model.direction(q, k), self.side[k], g) {
                     self.brackets[k] = Some(Bracket {
                         a: self.t_side[k],
                         ga: self.g_side[k],
@@ -280,10 +280,10 @@ impl Detector {
         for k in 0..self.side.len() {
             let side = self.side[k];
             let g_a = self.g_start[k];
-            if side == 0.0 || sign(g_a) != side || !model.guard_active(k, q) {
+            if side == 0.0 || sign(g_a) != side || !model.guard_active(q, k) {
                 continue;
             }
-            let dir = model.direction(k);
+            let dir = model.direction(q, k);
             if !fires(dir, side, -side) {
                 continue; // not watched from this side
             }
@@ -312,7 +312,7 @@ impl Detector {
             let t_ext = super::locate::illinois(
                 |s| {
                     stepper.interpolate(s, buf);
-                    model.flow_in_mode(q, s, &buf[..n], p, f_buf);
+                    model.flow(q, s, &buf[..n], p, f_buf);
                     probe.rate_with_flow(model, q, k, s, &buf[..n], f_buf, p).1
                 },
                 ta,
@@ -321,7 +321,7 @@ impl Detector {
                 rate_b,
             );
             stepper.interpolate(t_ext, &mut self.buf);
-            let g_ext = model.guard_in_mode(q, k, t_ext, &self.buf[..n], p);
+            let g_ext = model.guard(q, k, t_ext, &self.buf[..n], p);
             if !g_ext.is_finite() {
                 return Err(guard_nan(k, t_ext));
             }
@@ -358,7 +358,7 @@ impl Detector {
     /// For a bracket that starts on zero at a restart point, move its start to a point where the
     /// guard is strictly on its armed side (halving towards the restart point). `None` when the
     /// excursion is below what the interpolant resolves: the guard is back at once.
-    pub fn lift_from_zero<M: HybridSystem + ?Sized, S: Stepper>(
+    pub fn lift_from_zero<M: HybridSystem, S: Stepper>(
         &mut self,
         model: &M,
         q: usize,
@@ -376,7 +376,7 @@ impl Detector {
                 break;
             }
             stepper.interpolate(s, &mut self.buf);
-            let g = model.guard_in_mode(q, k, s, &self.buf[..n], p);
+            let g = model.guard(q, k, s, &self.buf[..n], p);
             if sign(g) == side {
                 return Some(Bracket {
                     a: s,
@@ -408,17 +408,17 @@ mod tests {
         fn initial_state<T: Scalar>(&self, _p: &[T], x0: &mut [T]) {
             x0.fill(T::zero());
         }
-        fn flow<T: Scalar>(&self, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
+        fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
             dx[0] = x[1];
             dx[1] = -T::one();
         }
-        fn guard<T: Scalar>(&self, _k: usize, _t: T, x: &[T], p: &[T]) -> T {
+        fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], p: &[T]) -> T {
             x[0] - p[0]
         }
-        fn direction(&self, _k: usize) -> Crossing {
+        fn direction(&self, _q: usize, _k: usize) -> Crossing {
             self.0
         }
-        fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+        fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
             xp.copy_from_slice(x);
         }
     }

@@ -52,7 +52,7 @@ impl GuardProbe {
     }
 
     /// `(g, ġ)` of guard `k` in mode `q` at `(t, x)`, for the flow value `f` at that point.
-    pub fn rate_with_flow<M: HybridSystem + ?Sized>(
+    pub fn rate_with_flow<M: HybridSystem>(
         &mut self,
         model: &M,
         q: usize,
@@ -63,12 +63,12 @@ impl GuardProbe {
         p: &[f64],
     ) -> (f64, f64) {
         seed(&mut self.xd, &mut self.pd, x, Some(f), p);
-        let g = model.guard_in_mode(q, k, Dual64::new(t, 1.0), &self.xd, &self.pd);
+        let g = model.guard(q, k, Dual64::new(t, 1.0), &self.xd, &self.pd);
         (g.re, g.eps)
     }
 
     /// `(g, ġ, g̈)` of guard `k` in mode `q` at `(t, x)`.
-    pub fn second_rate<M: HybridSystem + ?Sized>(
+    pub fn second_rate<M: HybridSystem>(
         &mut self,
         model: &M,
         q: usize,
@@ -77,10 +77,10 @@ impl GuardProbe {
         x: &[f64],
         p: &[f64],
     ) -> (f64, f64, f64) {
-        model.flow_in_mode(q, t, x, p, &mut self.f);
+        model.flow(q, t, x, p, &mut self.f);
         // ḟ = f_t + f_x f by one dual evaluation along (1, f).
         seed(&mut self.xd, &mut self.pd, x, Some(&self.f), p);
-        model.flow_in_mode(q, Dual64::new(t, 1.0), &self.xd, &self.pd, &mut self.fd);
+        model.flow(q, Dual64::new(t, 1.0), &self.xd, &self.pd, &mut self.fd);
         for (o, d) in self.fdot.iter_mut().zip(&self.fd) {
             *o = d.eps;
         }
@@ -90,14 +90,14 @@ impl GuardProbe {
         for (d, &v) in self.p2.iter_mut().zip(p) {
             *d = Dual2_64::new(v, 0.0, 0.0);
         }
-        let g = model.guard_in_mode(q, k, Dual2_64::new(t, 1.0, 0.0), &self.x2, &self.p2);
+        let g = model.guard(q, k, Dual2_64::new(t, 1.0, 0.0), &self.x2, &self.p2);
         (g.re, g.v1, g.v2)
     }
 
     /// `σ_g = Σ_i |∂g/∂x_i| (err_i + 16 ε |x_i|)`: how far the guard value may be off, with
     /// `err` the integrator's accumulated error estimates ([`crate::ode::Stepper::error_bound`])
     /// and a floor of a few roundings. One dual evaluation per state.
-    pub fn noise<M: HybridSystem + ?Sized>(
+    pub fn noise<M: HybridSystem>(
         &mut self,
         model: &M,
         q: usize,
@@ -112,7 +112,7 @@ impl GuardProbe {
         let mut sigma = 0.0;
         for i in 0..x.len() {
             self.xd[i].eps = 1.0;
-            let gx = model.guard_in_mode(q, k, td, &self.xd, &self.pd).eps;
+            let gx = model.guard(q, k, td, &self.xd, &self.pd).eps;
             self.xd[i].eps = 0.0;
             sigma += gx.abs() * (err[i] + 16.0 * f64::EPSILON * x[i].abs());
         }
@@ -126,7 +126,7 @@ impl GuardProbe {
     /// of `ġ`, hence of every sensitivity that divides by it. It is dimensionless (guard units and
     /// time units cancel) and grows without bound as the event approaches grazing. `err` is the
     /// integrator's error estimate per state (see [`Self::noise`]). Returns `(g, ġ, κ)`.
-    pub fn grazing_index<M: HybridSystem + ?Sized>(
+    pub fn grazing_index<M: HybridSystem>(
         &mut self,
         model: &M,
         q: usize,
@@ -162,17 +162,17 @@ mod tests {
         fn initial_state<T: Scalar>(&self, _p: &[T], x0: &mut [T]) {
             x0.fill(T::zero());
         }
-        fn flow<T: Scalar>(&self, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+        fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
             dx[0] = x[1];
             dx[1] = -p[0] - p[1] * x[1];
         }
-        fn guard<T: Scalar>(&self, _k: usize, t: T, x: &[T], _p: &[T]) -> T {
+        fn guard<T: Scalar>(&self, _q: usize, _k: usize, t: T, x: &[T], _p: &[T]) -> T {
             x[0] - t * t
         }
-        fn direction(&self, _k: usize) -> Crossing {
+        fn direction(&self, _q: usize, _k: usize) -> Crossing {
             Crossing::Falling
         }
-        fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+        fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
             xp.copy_from_slice(x);
         }
     }

@@ -327,6 +327,11 @@ impl RkCore {
         &self.err_acc
     }
 
+    /// Zero the accumulated error estimates.
+    pub fn clear_error_bound(&mut self) {
+        self.err_acc.fill(0.0);
+    }
+
     /// The dense output of the last accepted step.
     pub fn segment(&self, method: Method) -> DenseSegment<'_> {
         DenseSegment {
@@ -415,7 +420,7 @@ macro_rules! delegate_stepper_to_core {
 
         fn clear_accounting(&mut self) {
             self.core.stats = StepStats::default();
-            self.core.err_acc.iter_mut().for_each(|e| *e = 0.0);
+            self.core.clear_error_bound();
         }
     };
 }

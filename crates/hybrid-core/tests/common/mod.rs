@@ -2,6 +2,10 @@
 //! give their exact parameter derivatives: independent oracles for the framework's sensitivities.
 #![allow(dead_code)]
 
+use hybrid_core::EventPoint;
+
+use hybrid_core::Derivatives;
+
 use hybrid_core::{Crossing, Dims, EventSelector, HybridSystem, Loss, Scalar};
 use num_dual::Dual64;
 
@@ -21,17 +25,19 @@ impl HybridSystem for Cascade {
         x0[0] = p[2];
         x0[1] = p[3];
     }
-    fn flow<T: Scalar>(&self, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
         dx[0] = -p[0] * x[0];
         dx[1] = p[0] * x[0] - p[1] * x[1];
     }
-    fn guard<T: Scalar>(&self, _k: usize, _t: T, _x: &[T], _p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, _x: &[T], _p: &[T]) -> T {
         T::one()
     }
-    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
         xp.copy_from_slice(x)
     }
 }
+
+impl Derivatives for Cascade {}
 
 /// Closed form of [`Cascade`] at `t` (for `k1 ≠ k2`).
 pub fn cascade_exact<T: Scalar>(p: &[T], t: T) -> [T; 2] {
@@ -60,21 +66,23 @@ impl HybridSystem for Sawtooth {
         x0[0] = p[0];
         x0[1] = p[7];
     }
-    fn flow<T: Scalar>(&self, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
         dx[0] = p[1];
         dx[1] = -p[2] * x[1];
     }
-    fn guard<T: Scalar>(&self, _k: usize, t: T, x: &[T], p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, t: T, x: &[T], p: &[T]) -> T {
         x[0] - (p[3] + p[4] * t)
     }
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Rising
     }
-    fn jump<T: Scalar>(&self, _k: usize, t: T, x: &[T], p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, t: T, x: &[T], p: &[T], xp: &mut [T]) {
         xp[0] = p[5] * t;
         xp[1] = x[1] + p[6];
     }
 }
+
+impl Derivatives for Sawtooth {}
 
 /// Closed form of [`Sawtooth`] on `[0, t_end]`: event times, state at `t_end`, and the running
 /// integral `∫ (y² + w) dt`, all by explicit formulas.
@@ -155,20 +163,18 @@ impl Loss for SawtoothLoss {
     fn observation_times(&self) -> &[f64] {
         &self.obs
     }
-    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> T {
-        T::cst(self.weights[0]) * x[0] * x[0] + T::cst(self.weights[1]) * x[1]
+    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> Option<T> {
+        Some(T::cst(self.weights[0]) * x[0] * x[0] + T::cst(self.weights[1]) * x[1])
     }
-    fn has_running(&self) -> bool {
-        self.weights[2] != 0.0
-    }
-    fn running<T: Scalar>(&self, _t: T, x: &[T], _p: &[T]) -> T {
-        T::cst(self.weights[2]) * (x[0] * x[0] + x[1])
+    fn running<T: Scalar>(&self, _t: T, x: &[T], _p: &[T]) -> Option<T> {
+        Some(T::cst(self.weights[2]) * (x[0] * x[0] + x[1]))
     }
     fn event_selectors(&self) -> &[EventSelector] {
         &self.sel
     }
-    fn event_time<T: Scalar>(&self, _j: usize, tau: T, _p: &[T]) -> T {
-        T::cst(self.weights[3]) * tau * tau
+    fn event_term<T: Scalar>(&self, _j: usize, event: EventPoint<'_, T>, _p: &[T]) -> Option<T> {
+        let tau = event.t;
+        Some(T::cst(self.weights[3]) * tau * tau)
     }
 }
 
