@@ -75,14 +75,11 @@ impl Loss for SumOfStates {
     fn observation_times(&self) -> &[f64] {
         &self.0
     }
-    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> T {
-        x.iter().fold(T::zero(), |a, &v| a + v)
+    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> Option<T> {
+        Some(x.iter().fold(T::zero(), |a, &v| a + v))
     }
-    fn has_running(&self) -> bool {
-        true
-    }
-    fn running<T: Scalar>(&self, _t: T, x: &[T], _p: &[T]) -> T {
-        T::cst(0.1) * x[0] * x[0]
+    fn running<T: Scalar>(&self, _t: T, x: &[T], _p: &[T]) -> Option<T> {
+        Some(T::cst(0.1) * x[0] * x[0])
     }
 }
 

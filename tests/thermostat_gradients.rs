@@ -10,6 +10,8 @@
 #[path = "../examples/thermostat/model.rs"]
 mod model;
 
+use hybrid_core::EventPoint;
+
 use hybrid_core::{
     adjoint_gradient, forward_gradient, simulate, Error, EventSelector, Loss, Scalar, SolverOptions,
 };
@@ -207,8 +209,9 @@ impl Loss for FirstSwitchOff {
     fn event_selectors(&self) -> &[EventSelector] {
         &self.0
     }
-    fn event_time<T: Scalar>(&self, _j: usize, tau: T, _p: &[T]) -> T {
-        tau
+    fn event_term<T: Scalar>(&self, _j: usize, event: EventPoint<'_, T>, _p: &[T]) -> Option<T> {
+        let tau = event.t;
+        Some(tau)
     }
 }
 

@@ -5,6 +5,8 @@
 //! `v⁻ = ω √(a² − d²)`: as `a → d` the impact grazes (`ġ = v⁻ → 0`) and `dτ/da` diverges like
 //! `1/ġ`. The loss `x(T) + 0.1 v(T)` at `T = 3π/(2ω)` sees one impact for every `a > d`.
 
+use hybrid_core::Derivatives;
+
 use hybrid_core::{Crossing, Dims, HybridSystem, Loss, Scalar};
 
 /// The oscillator against the stop.
@@ -22,21 +24,23 @@ impl HybridSystem for StopOscillator {
         x0[0] = T::zero();
         x0[1] = p[0] * p[3];
     }
-    fn flow<T: Scalar>(&self, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
         dx[0] = x[1];
         dx[1] = -p[3] * p[3] * x[0];
     }
-    fn guard<T: Scalar>(&self, _k: usize, _t: T, x: &[T], p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], p: &[T]) -> T {
         p[1] - x[0]
     }
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Falling
     }
-    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
         xp[0] = x[0];
         xp[1] = -p[2] * x[1];
     }
 }
+
+impl Derivatives for StopOscillator {}
 
 /// `x(T) + 0.1 v(T)` at the time given.
 pub struct Endpoint(pub [f64; 1]);
@@ -45,8 +49,8 @@ impl Loss for Endpoint {
     fn observation_times(&self) -> &[f64] {
         &self.0
     }
-    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> T {
-        x[0] + T::cst(0.1) * x[1]
+    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> Option<T> {
+        Some(x[0] + T::cst(0.1) * x[1])
     }
 }
 

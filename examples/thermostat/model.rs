@@ -6,6 +6,10 @@
 //! Parameters `p = [T0, P, k, T_a, T_low, T_high]`: initial temperature, heater power, loss rate
 //! (1/h), outside temperature, lower and upper thresholds.
 
+use hybrid_core::EventPoint;
+
+use hybrid_core::Derivatives;
+
 use hybrid_core::{Crossing, Dims, EventSelector, HybridSystem, Loss, Scalar};
 
 /// Mode `q = 0`: heater on (the initial mode).
@@ -35,7 +39,7 @@ impl HybridSystem for Thermostat {
     }
 
     /// The flow of mode 0 (heating); `flow_in_mode` gives the other.
-    fn flow<T: Scalar>(&self, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
         dx[0] = p[1] - p[2] * (x[0] - p[3]);
         dx[1] = p[1];
     }
@@ -49,14 +53,14 @@ impl HybridSystem for Thermostat {
         }
     }
 
-    fn guard<T: Scalar>(&self, k: usize, _t: T, x: &[T], p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, k: usize, _t: T, x: &[T], p: &[T]) -> T {
         match k {
             SWITCH_OFF => x[0] - p[5],
             _ => x[0] - p[4],
         }
     }
 
-    fn direction(&self, k: usize) -> Crossing {
+    fn direction(&self, _q: usize, k: usize) -> Crossing {
         match k {
             SWITCH_OFF => Crossing::Rising,
             _ => Crossing::Falling,
@@ -75,10 +79,12 @@ impl HybridSystem for Thermostat {
     }
 
     /// Switching changes the mode only: the state is continuous.
-    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
         xp.copy_from_slice(x);
     }
 }
+
+impl Derivatives for Thermostat {}
 
 /// `L = w_period (τ_off,2 − τ_off,1) + w_energy E(t_end) + w_comfort ∫ (T − T_set)² dt`:
 /// the three loss kinds (event-time, observation, running) in one loss.
@@ -112,22 +118,20 @@ impl Loss for ThermostatLoss {
     fn observation_times(&self) -> &[f64] {
         &self.obs
     }
-    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> T {
-        T::cst(self.weights[1]) * x[1]
+    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> Option<T> {
+        Some(T::cst(self.weights[1]) * x[1])
     }
-    fn has_running(&self) -> bool {
-        self.weights[2] != 0.0
-    }
-    fn running<T: Scalar>(&self, _t: T, x: &[T], _p: &[T]) -> T {
+    fn running<T: Scalar>(&self, _t: T, x: &[T], _p: &[T]) -> Option<T> {
         let d = x[0] - T::cst(self.t_set);
-        T::cst(self.weights[2]) * d * d
+        Some(T::cst(self.weights[2]) * d * d)
     }
     fn event_selectors(&self) -> &[EventSelector] {
         &self.sel
     }
     /// `−τ` for the first switch-off, `+τ` for the second: their sum is the period.
-    fn event_time<T: Scalar>(&self, j: usize, tau: T, _p: &[T]) -> T {
+    fn event_term<T: Scalar>(&self, j: usize, event: EventPoint<'_, T>, _p: &[T]) -> Option<T> {
+        let tau = event.t;
         let sign = if j == 0 { -1.0 } else { 1.0 };
-        T::cst(sign * self.weights[0]) * tau
+        Some(T::cst(sign * self.weights[0]) * tau)
     }
 }

@@ -1,5 +1,9 @@
 //! A family of random hybrid systems and losses for property tests, drawn from a seed.
 
+use hybrid_core::EventPoint;
+
+use hybrid_core::Derivatives;
+
 use hybrid_core::{Crossing, Dims, EventSelector, HybridSystem, Loss, Scalar};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -129,7 +133,7 @@ impl HybridSystem for RandomSystem {
             x0[0] = T::cst(self.x0[0]);
         }
     }
-    fn flow<T: Scalar>(&self, t: T, x: &[T], p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, t: T, x: &[T], p: &[T], dx: &mut [T]) {
         let n = self.n;
         for i in 0..n {
             let mut v = T::cst(self.b[i])
@@ -149,7 +153,7 @@ impl HybridSystem for RandomSystem {
             dx[1] = T::cst(-9.81) + T::cst(0.1) * dx[1];
         }
     }
-    fn guard<T: Scalar>(&self, k: usize, t: T, x: &[T], p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, k: usize, t: T, x: &[T], p: &[T]) -> T {
         if self.bouncing && k == 0 {
             return x[0];
         }
@@ -159,10 +163,10 @@ impl HybridSystem for RandomSystem {
         }
         g
     }
-    fn direction(&self, k: usize) -> Crossing {
+    fn direction(&self, _q: usize, k: usize) -> Crossing {
         self.dirs[k]
     }
-    fn jump<T: Scalar>(&self, k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
         let n = self.n;
         if self.bouncing && k == 0 {
             xp.copy_from_slice(x);
@@ -178,6 +182,8 @@ impl HybridSystem for RandomSystem {
         }
     }
 }
+
+impl Derivatives for RandomSystem {}
 
 /// `Σ c_i x_i(T/2) + Σ c_i x_i(T)² / 2 + 0.1 ∫ |x|² dt`, plus the first event time of guard 0
 /// when the system asks for an event-time term.
@@ -206,31 +212,29 @@ impl Loss for RandomLoss {
     fn observation_times(&self) -> &[f64] {
         &self.times
     }
-    fn observation<T: Scalar>(&self, i: usize, x: &[T], _p: &[T]) -> T {
+    fn observation<T: Scalar>(&self, i: usize, x: &[T], _p: &[T]) -> Option<T> {
         let mut v = T::zero();
-        for (xi, &c) in x.iter().zip(&self.weights) {
+        Some(for (xi, &c) in x.iter().zip(&self.weights) {
             v += if i == 0 {
                 T::cst(c) * *xi
             } else {
                 T::cst(0.5 * c) * *xi * *xi
             };
         }
-        v
+        v)
     }
-    fn has_running(&self) -> bool {
-        true
-    }
-    fn running<T: Scalar>(&self, _t: T, x: &[T], _p: &[T]) -> T {
+    fn running<T: Scalar>(&self, _t: T, x: &[T], _p: &[T]) -> Option<T> {
         let mut v = T::zero();
-        for xi in x {
+        Some(for xi in x {
             v += T::cst(0.1) * *xi * *xi;
         }
-        v
+        v)
     }
     fn event_selectors(&self) -> &[EventSelector] {
         &self.selectors
     }
-    fn event_time<T: Scalar>(&self, _j: usize, tau: T, _p: &[T]) -> T {
-        T::cst(0.5) * tau
+    fn event_term<T: Scalar>(&self, _j: usize, event: EventPoint<'_, T>, _p: &[T]) -> Option<T> {
+        let tau = event.t;
+        Some(T::cst(0.5) * tau)
     }
 }

@@ -53,9 +53,9 @@ impl Loss for HeightLoss {
         &self.times
     }
 
-    fn observation<T: Scalar>(&self, i: usize, x: &[T], _p: &[T]) -> T {
+    fn observation<T: Scalar>(&self, i: usize, x: &[T], _p: &[T]) -> Option<T> {
         let r = x[0] - T::cst(self.heights[i]);
-        r * r / T::cst(2.0)
+        Some(r * r / T::cst(2.0))
     }
 }
 

@@ -1,4 +1,4 @@
-use hybrid_core::{Crossing, Dims, HybridSystem, Scalar};
+use hybrid_core::{Crossing, Derivatives, Dims, HybridSystem, Scalar};
 
 /// Ball falling onto the floor `y = 0` under gravity, losing speed at each impact (Fig. 1A).
 ///
@@ -22,21 +22,24 @@ impl HybridSystem for BouncingBall {
         x0[1] = p[1];
     }
 
-    fn flow<T: Scalar>(&self, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
         dx[0] = x[1];
         dx[1] = -p[3];
     }
 
-    fn guard<T: Scalar>(&self, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
         x[0]
     }
 
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Falling
     }
 
-    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
         xp[0] = x[0];
         xp[1] = -p[2] * x[1];
     }
 }
+
+/// Derivative products by dual numbers (the defaults).
+impl Derivatives for BouncingBall {}

@@ -105,7 +105,7 @@ pub fn forward_sensitivities(
 }
 
 /// [`hybrid_core::forward_gradient`] of a loss on `[0, t_end]`, refusing `t_end ≥ t_Z`.
-pub fn forward_gradient<L: Loss + ?Sized>(
+pub fn forward_gradient<L: Loss>(
     p: &[f64],
     t_end: f64,
     loss: &L,
@@ -117,7 +117,7 @@ pub fn forward_gradient<L: Loss + ?Sized>(
 }
 
 /// [`hybrid_core::adjoint_gradient`] of a loss on `[0, t_end]`, refusing `t_end ≥ t_Z`.
-pub fn adjoint_gradient<L: Loss + ?Sized>(
+pub fn adjoint_gradient<L: Loss>(
     p: &[f64],
     t_end: f64,
     loss: &L,
@@ -129,7 +129,7 @@ pub fn adjoint_gradient<L: Loss + ?Sized>(
 }
 
 /// [`hybrid_core::loss_value`] of a loss on `[0, t_end]`, refusing `t_end ≥ t_Z`.
-pub fn loss_value<L: Loss + ?Sized>(
+pub fn loss_value<L: Loss>(
     p: &[f64],
     t_end: f64,
     loss: &L,

@@ -2,10 +2,10 @@
 
 use crate::{compare, CheckError};
 use hybrid_core::derivatives::{
-    ad_flow_sensitivity, ad_flow_vjp, ad_jump_vjp, ad_scheduled_jump_vjp, flow_jacobians,
-    guard_partials, initial_state_jacobian, jump_partials,
+    ad_flow_jvp, ad_flow_vjp, ad_jump_jvp, ad_jump_vjp, guard_partials, initial_state_jacobian,
+    jump_rate, At, Duals, Jump,
 };
-use hybrid_core::HybridSystem;
+use hybrid_core::Derivatives;
 
 /// Where the partials are checked: a time, a state and a mode.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +29,7 @@ pub struct DerivativeReport {
     pub jumps: f64,
     /// `∂x0/∂p`.
     pub initial_state: f64,
-    /// `flow_sensitivity` and `flow_vjp` against the dual-number defaults.
+    /// The [`Derivatives`] products against the dual-number defaults.
     pub overrides: f64,
 }
 
@@ -58,10 +58,32 @@ fn pack(t: f64, x: &[f64], p: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// A Jacobian `r × (n + m)` (column-major, columns `x` then `p`) from a vector-Jacobian product
+/// `vjp(λ, out_x, out_p)`, one row per unit `λ`.
+fn rows_from_vjp<F: FnMut(&[f64], &mut [f64], &mut [f64])>(
+    r: usize,
+    n: usize,
+    m: usize,
+    mut vjp: F,
+) -> (Vec<f64>, Vec<f64>) {
+    let (mut jx, mut jp) = (vec![0.0; r * n], vec![0.0; r * m]);
+    let (mut lambda, mut ox, mut op) = (vec![0.0; r], vec![0.0; n], vec![0.0; m]);
+    for i in 0..r {
+        lambda[i] = 1.0;
+        vjp(&lambda, &mut ox, &mut op);
+        lambda[i] = 0.0;
+        (0..n).for_each(|j| jx[i + r * j] = ox[j]);
+        (0..m).for_each(|j| jp[i + r * j] = op[j]);
+    }
+    (jx, jp)
+}
+
 /// Check every partial derivative of `model` at `point` with parameters `p` against central
 /// differences (relative tolerance `1e-6`, judged on the scale of each Jacobian), and the model's
-/// `flow_sensitivity` / `flow_vjp` against the dual-number defaults (tolerance `1e-12`).
-pub fn check_derivatives<M: HybridSystem>(
+/// [`Derivatives`] products (`flow_jvp`, `flow_vjp`, `jump_jvp`, `jump_vjp` and the scheduled
+/// ones) against the dual-number defaults (tolerance `1e-12`): an override that drops or
+/// misplaces a term fails here.
+pub fn check_derivatives<M: Derivatives>(
     model: &M,
     p: &[f64],
     point: &Point,
@@ -71,55 +93,52 @@ pub fn check_derivatives<M: HybridSystem>(
     let (n, m, q, t) = (dims.states, dims.params, point.q, point.t);
     let x = &point.x[..];
     let z = pack(t, x, p);
+    let at = At { q, t, x, p };
+    let mut ad = Duals::new(n, m);
     let split = |jac: &[f64], r: usize| (jac[r..r + r * n].to_vec(), jac[r + r * n..].to_vec());
     let mut report = DerivativeReport::default();
 
-    let (fx, fp) = flow_jacobians(model, q, t, x, p);
-    let fd = central(&z, n, |z, out| {
-        model.flow_in_mode(q, z[0], &z[1..1 + n], &z[1 + n..], out)
-    });
+    let (fx, fp) = rows_from_vjp(n, n, m, |l, ox, op| ad_flow_vjp(model, at, l, ox, op, &mut ad));
+    let fd = central(&z, n, |z, out| model.flow(q, z[0], &z[1..1 + n], &z[1 + n..], out));
     let (fd_x, fd_p) = split(&fd, n);
     report.flow =
         compare("f_x", &fx, &fd_x, FD_TOL, 1e-6)?.max(compare("f_p", &fp, &fd_p, FD_TOL, 1e-6)?);
 
+    let (mut g_x, mut g_p) = (vec![0.0; n], vec![0.0; m]);
     for k in 0..dims.guards {
-        let gp = guard_partials(model, q, k, t, x, p);
+        let (_, g_t) = guard_partials(model, k, at, &mut g_x, &mut g_p, &mut ad);
         let fd = central(&z, 1, |z, out| {
-            out[0] = model.guard_in_mode(q, k, z[0], &z[1..1 + n], &z[1 + n..])
+            out[0] = model.guard(q, k, z[0], &z[1..1 + n], &z[1 + n..])
         });
-        let ad: Vec<f64> = std::iter::once(gp.g_t)
-            .chain(gp.g_x)
-            .chain(gp.g_p)
-            .collect();
+        let dual: Vec<f64> = std::iter::once(g_t).chain(g_x.clone()).chain(g_p.clone()).collect();
         report.guards = report.guards.max(compare(
             &format!("guard {k} (g_t, g_x, g_p)"),
-            &ad,
+            &dual,
             &fd,
             FD_TOL,
             1e-6,
         )?);
 
-        let jp = jump_partials(model, q, k, t, x, p);
-        let fd = central(&z, n, |z, out| {
-            model.jump_in_mode(q, k, z[0], &z[1..1 + n], &z[1 + n..], out)
+        let mut h_t = vec![0.0; n];
+        jump_rate(model, Jump::Guard(k), at, &vec![0.0; n], &mut h_t, &mut ad);
+        let (h_x, h_p) = rows_from_vjp(n, n, m, |l, ox, op| {
+            ad_jump_vjp(model, Jump::Guard(k), at, l, ox, op, &mut ad)
         });
-        let ad: Vec<f64> = jp
-            .h_t
-            .iter()
-            .chain(&jp.h_x)
-            .chain(&jp.h_p)
-            .copied()
-            .collect();
+        let fd = central(&z, n, |z, out| {
+            model.jump(q, k, z[0], &z[1..1 + n], &z[1 + n..], out)
+        });
+        let dual: Vec<f64> = h_t.iter().chain(&h_x).chain(&h_p).copied().collect();
         report.jumps = report.jumps.max(compare(
             &format!("jump {k} (h_t, h_x, h_p)"),
-            &ad,
+            &dual,
             &fd,
             FD_TOL,
             1e-6,
         )?);
     }
 
-    let x0p = initial_state_jacobian(model, p);
+    let mut x0p = vec![0.0; n * m];
+    initial_state_jacobian(model, p, &mut x0p, &mut ad);
     let fd = central(p, n, |pp, out| model.initial_state(pp, out));
     report.initial_state = compare("dx0/dp", &x0p, &fd, FD_TOL, 1e-6)?;
 
@@ -130,56 +149,38 @@ pub fn check_derivatives<M: HybridSystem>(
     let lambda: Vec<f64> = (0..n)
         .map(|i| ((i as f64 + 1.0) * 0.414_213_562_3).fract() - 0.5)
         .collect();
+    let mut worst = 0.0f64;
     let (mut got, mut want) = (vec![0.0; n * m], vec![0.0; n * m]);
-    model.flow_sensitivity(q, t, x, p, &s, &mut got);
-    ad_flow_sensitivity(model, q, t, x, p, &s, &mut want);
-    report.overrides = compare("flow_sensitivity", &got, &want, 1e-12, 1e-6)?;
+    model.flow_jvp(at, &s, &mut got, &mut ad);
+    ad_flow_jvp(model, at, &s, &mut want, &mut ad);
+    worst = worst.max(compare("flow_jvp", &got, &want, 1e-12, 1e-6)?);
     let (mut gx, mut gp, mut wx, mut wp) = (vec![0.0; n], vec![0.0; m], vec![0.0; n], vec![0.0; m]);
-    model.flow_vjp(q, t, x, p, &lambda, &mut gx, &mut gp);
-    ad_flow_vjp(model, q, t, x, p, &lambda, &mut wx, &mut wp);
-    report.overrides = report
-        .overrides
-        .max(compare("flow_vjp (x)", &gx, &wx, 1e-12, 1e-6)?);
-    report.overrides = report
-        .overrides
-        .max(compare("flow_vjp (p)", &gp, &wp, 1e-12, 1e-6)?);
-    // Jump products (what the adjoint applies at events) against the dense dual default.
-    for k in 0..dims.guards {
-        model.jump_vjp(q, k, t, x, p, &lambda, &mut gx, &mut gp);
-        ad_jump_vjp(model, q, k, t, x, p, &lambda, &mut wx, &mut wp);
-        report.overrides = report.overrides.max(compare(
-            &format!("jump_vjp {k} (x)"),
-            &gx,
-            &wx,
-            1e-12,
-            1e-6,
-        )?);
-        report.overrides = report.overrides.max(compare(
-            &format!("jump_vjp {k} (p)"),
-            &gp,
-            &wp,
-            1e-12,
-            1e-6,
-        )?);
+    model.flow_vjp(at, &lambda, &mut gx, &mut gp, &mut ad);
+    ad_flow_vjp(model, at, &lambda, &mut wx, &mut wp, &mut ad);
+    worst = worst.max(compare("flow_vjp (x)", &gx, &wx, 1e-12, 1e-6)?);
+    worst = worst.max(compare("flow_vjp (p)", &gp, &wp, 1e-12, 1e-6)?);
+    // Jump products (what the passes apply at events) against the dual defaults; scheduled
+    // jumps: the first few are enough to catch a wrong product.
+    let jumps = (0..dims.guards)
+        .map(Jump::Guard)
+        .chain((0..model.scheduled_times().len().min(4)).map(Jump::Scheduled));
+    for jump in jumps {
+        match jump {
+            Jump::Guard(k) => {
+                model.jump_jvp(k, at, &s, &mut got, &mut ad);
+                model.jump_vjp(k, at, &lambda, &mut gx, &mut gp, &mut ad);
+            }
+            Jump::Scheduled(i) => {
+                model.scheduled_jump_jvp(i, at, &s, &mut got, &mut ad);
+                model.scheduled_jump_vjp(i, at, &lambda, &mut gx, &mut gp, &mut ad);
+            }
+        }
+        ad_jump_jvp(model, jump, at, &s, &mut want, &mut ad);
+        ad_jump_vjp(model, jump, at, &lambda, &mut wx, &mut wp, &mut ad);
+        worst = worst.max(compare(&format!("{jump:?} jump_jvp"), &got, &want, 1e-12, 1e-6)?);
+        worst = worst.max(compare(&format!("{jump:?} jump_vjp (x)"), &gx, &wx, 1e-12, 1e-6)?);
+        worst = worst.max(compare(&format!("{jump:?} jump_vjp (p)"), &gp, &wp, 1e-12, 1e-6)?);
     }
-    // Scheduled jumps: the first few are enough to catch a wrong product.
-    for i in 0..model.scheduled_times().len().min(4) {
-        model.scheduled_jump_vjp(i, t, x, p, &lambda, &mut gx, &mut gp);
-        ad_scheduled_jump_vjp(model, i, t, x, p, &lambda, &mut wx, &mut wp);
-        report.overrides = report.overrides.max(compare(
-            &format!("scheduled_jump_vjp {i} (x)"),
-            &gx,
-            &wx,
-            1e-12,
-            1e-6,
-        )?);
-        report.overrides = report.overrides.max(compare(
-            &format!("scheduled_jump_vjp {i} (p)"),
-            &gp,
-            &wp,
-            1e-12,
-            1e-6,
-        )?);
-    }
+    report.overrides = worst;
     Ok(report)
 }

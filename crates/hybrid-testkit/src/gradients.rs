@@ -3,7 +3,7 @@
 
 use crate::{compare, CheckError};
 use hybrid_core::{
-    adjoint_gradient, forward_gradient, loss_value, HybridSystem, Loss, SolverOptions,
+    adjoint_gradient, forward_gradient, loss_value, Derivatives, Loss, SolverOptions,
 };
 
 /// Tolerances of [`check_gradients`] (relative, judged on the scale of the gradient).
@@ -52,7 +52,7 @@ pub struct GradientReport {
 }
 
 /// `dL/dp` by central differences of whole simulations, step `fd_step · max(1, |p_j|)`.
-pub fn central_difference_gradient<M: HybridSystem, L: Loss>(
+pub fn central_difference_gradient<M: Derivatives, L: Loss>(
     model: &M,
     p: &[f64],
     t0: f64,
@@ -77,7 +77,7 @@ pub fn central_difference_gradient<M: HybridSystem, L: Loss>(
 
 /// Compute `dL/dp` by forward sensitivities, by the adjoint and by central differences, and
 /// check that they agree within `tol`.
-pub fn check_gradients<M: HybridSystem, L: Loss>(
+pub fn check_gradients<M: Derivatives, L: Loss>(
     model: &M,
     p: &[f64],
     t0: f64,

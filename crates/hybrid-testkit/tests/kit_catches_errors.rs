@@ -1,6 +1,8 @@
 //! The kit must pass a correct model and fail a wrong one: a check that cannot fail proves
 //! nothing. Guards against a kit that compares a quantity with itself.
 
+use hybrid_core::{At, Derivatives, Duals};
+
 use hybrid_core::{Crossing, Dims, HybridSystem, Loss, Scalar, SolverOptions};
 use hybrid_testkit::{check_derivatives, check_gradients, CheckError, Point, Tolerances};
 
@@ -23,33 +25,28 @@ impl HybridSystem for Wall {
         x0[0] = p[5];
         x0[1] = T::zero();
     }
-    fn flow<T: Scalar>(&self, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+    fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
         dx[0] = x[1];
         dx[1] = -p[0] * x[0] - p[1] * x[1];
     }
-    fn guard<T: Scalar>(&self, _k: usize, t: T, x: &[T], p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, t: T, x: &[T], p: &[T]) -> T {
         x[0] - (p[2] + p[3] * t)
     }
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Rising
     }
-    fn jump<T: Scalar>(&self, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
         xp[0] = x[0];
         xp[1] = -p[4] * x[1];
     }
-    fn flow_vjp(
-        &self,
-        _q: usize,
-        _t: f64,
-        x: &[f64],
-        _p: &[f64],
-        l: &[f64],
-        out_x: &mut [f64],
-        out_p: &mut [f64],
-    ) {
+}
+
+impl Derivatives for Wall {
+    fn flow_vjp(&self, at: At<'_>, l: &[f64], out_x: &mut [f64], out_p: &mut [f64], _: &mut Duals) {
+        let (x, p) = (at.x, at.p);
         let sign = if self.broken_vjp { -1.0 } else { 1.0 };
-        out_x[0] = -_p[0] * l[1];
-        out_x[1] = l[0] - _p[1] * l[1] * sign;
+        out_x[0] = -p[0] * l[1];
+        out_x[1] = l[0] - p[1] * l[1] * sign;
         out_p.fill(0.0);
         out_p[0] = -x[0] * l[1];
         out_p[1] = -x[1] * l[1];
@@ -61,8 +58,8 @@ impl Loss for Terminal {
     fn observation_times(&self) -> &[f64] {
         &self.0
     }
-    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> T {
-        x[0] * x[0] + x[1]
+    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> Option<T> {
+        Some(x[0] * x[0] + x[1])
     }
 }
 

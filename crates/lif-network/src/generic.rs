@@ -46,7 +46,7 @@ pub use convert::{layer_gradient, layer_offsets, recurrent_gradient, set_layer_w
 pub use loss::{spike_counts, SpikeVoltageLoss};
 
 use crate::{InputSpike, LifError, LifParams};
-use hybrid_core::{Crossing, Dims, HybridSystem, Scalar};
+use hybrid_core::{At, Crossing, Derivatives, Dims, Duals, HybridSystem, Scalar};
 
 /// Where the spikes crossing a synapse come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -312,13 +312,9 @@ impl HybridSystem for LifNetwork {
         x0.iter_mut().for_each(|v| *v = T::zero());
     }
 
-    /// Table 1: `τ_mem V̇ = -V + I`, `τ_syn İ = -I` (mode 0: no neuron refractory).
-    fn flow<T: Scalar>(&self, t: T, x: &[T], p: &[T], dx: &mut [T]) {
-        self.flow_in_mode(0, t, x, p, dx);
-    }
-
-    /// Table 1's flow, with `V̇_k = 0` for the refractory neurons of mode `q`, and `ċ_k = 1`.
-    fn flow_in_mode<T: Scalar>(&self, q: usize, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
+    /// Table 1: `τ_mem V̇ = -V + I`, `τ_syn İ = -I`, with `V̇_k = 0` for the refractory neurons
+    /// of mode `q` (a bit set), and `ċ_k = 1`.
+    fn flow<T: Scalar>(&self, q: usize, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
         let n = self.neurons();
         let (inv_mem, inv_syn) = (
             T::cst(1.0 / self.params.tau_mem),
@@ -339,7 +335,7 @@ impl HybridSystem for LifNetwork {
 
     /// Table 1: neuron `k` spikes when `V_k` reaches `ϑ` from below; guard `N + k` (with
     /// refractory periods) releases it when its clock reaches `t_ref`.
-    fn guard<T: Scalar>(&self, k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+    fn guard<T: Scalar>(&self, _q: usize, k: usize, _t: T, x: &[T], _p: &[T]) -> T {
         let n = self.neurons();
         if k < n {
             x[k] - T::cst(self.params.threshold)
@@ -348,11 +344,11 @@ impl HybridSystem for LifNetwork {
         }
     }
 
-    fn direction(&self, _k: usize) -> Crossing {
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
         Crossing::Rising
     }
 
-    fn guard_active(&self, k: usize, q: usize) -> bool {
+    fn guard_active(&self, q: usize, k: usize) -> bool {
         let n = self.neurons();
         if k < n {
             self.spiking[k] && !self.is_refractory(k, q)
@@ -361,7 +357,7 @@ impl HybridSystem for LifNetwork {
         }
     }
 
-    fn next_mode(&self, k: usize, q: usize) -> usize {
+    fn next_mode(&self, q: usize, k: usize) -> usize {
         let n = self.neurons();
         if !self.clock {
             q
@@ -378,7 +374,7 @@ impl HybridSystem for LifNetwork {
 
     /// Table 1: `V_k ← 0`, `I_m ← I_m + w_mk` (and `c_k ← 0`); a clock guard's jump is the
     /// identity.
-    fn jump<T: Scalar>(&self, k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+    fn jump<T: Scalar>(&self, _q: usize, k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
         let n = self.neurons();
         xp.copy_from_slice(x);
         if k >= n {
@@ -405,19 +401,14 @@ impl HybridSystem for LifNetwork {
             xp[n + target] += p[j];
         }
     }
+}
 
+/// Sparse products: a spike touches its neuron and its targets, not the whole network.
+impl Derivatives for LifNetwork {
     /// `Ṡ = f_x S` (`f_p = 0`): per neuron and column, `Ṡ_V = (S_I - S_V)/τ_mem`,
     /// `Ṡ_I = -S_I/τ_syn`.
-    fn flow_sensitivity(
-        &self,
-        q: usize,
-        _t: f64,
-        _x: &[f64],
-        _p: &[f64],
-        s: &[f64],
-        out: &mut [f64],
-    ) {
-        let n = self.neurons();
+    fn flow_jvp(&self, at: At<'_>, s: &[f64], out: &mut [f64], _: &mut Duals) {
+        let (n, q) = (self.neurons(), at.q);
         let (inv_mem, inv_syn) = (1.0 / self.params.tau_mem, 1.0 / self.params.tau_syn);
         let states = self.dims().states;
         for (sc, oc) in s.chunks_exact(states).zip(out.chunks_exact_mut(states)) {
@@ -436,15 +427,13 @@ impl HybridSystem for LifNetwork {
     /// `λᵀ f_x` per neuron: `(-λ_V/τ_mem, λ_V/τ_mem - λ_I/τ_syn)`; `λᵀ f_p = 0`.
     fn flow_vjp(
         &self,
-        q: usize,
-        _t: f64,
-        _x: &[f64],
-        _p: &[f64],
+        at: At<'_>,
         lambda: &[f64],
         out_x: &mut [f64],
         out_p: &mut [f64],
+        _: &mut Duals,
     ) {
-        let n = self.neurons();
+        let (n, q) = (self.neurons(), at.q);
         let (inv_mem, inv_syn) = (1.0 / self.params.tau_mem, 1.0 / self.params.tau_syn);
         for k in 0..n {
             let lv = if self.is_refractory(k, q) {
@@ -459,19 +448,47 @@ impl HybridSystem for LifNetwork {
         out_p.fill(0.0);
     }
 
+    /// `h_x S + h_p`: `S` with the firing neuron's `V` (and clock) rows zeroed (its reset), plus
+    /// `1` at `(I_target, w)` for each synapse `w` of the spiking neuron. `O(n m)`, the size of
+    /// `S`, not the dense `O(n² m)`.
+    fn jump_jvp(&self, k: usize, _: At<'_>, s: &[f64], out: &mut [f64], _: &mut Duals) {
+        let (n, states) = (self.neurons(), self.dims().states);
+        out.copy_from_slice(s);
+        if k >= n {
+            return;
+        }
+        for col in out.chunks_exact_mut(states) {
+            col[k] = 0.0;
+            if self.clock {
+                col[2 * n + k] = 0.0;
+            }
+        }
+        for &(target, j) in &self.neuron_fan_out[k] {
+            out[n + target + states * j] += 1.0;
+        }
+    }
+
+    /// Input spike `i`: `h_x S + h_p` is `S` plus `1` at `(I_target, w)` for each synapse `w` of
+    /// the source.
+    fn scheduled_jump_jvp(&self, i: usize, _: At<'_>, s: &[f64], out: &mut [f64], _: &mut Duals) {
+        let (n, states) = (self.neurons(), self.dims().states);
+        out.copy_from_slice(s);
+        for &(target, j) in &self.input_fan_out[self.input_sources[i]] {
+            out[n + target + states * j] += 1.0;
+        }
+    }
+
     /// `λᵀ h_x`: `λ` with the firing neuron's `V` entry zeroed (its reset); `λᵀ h_p`: `λ_I` of
     /// each target on the spiking neuron's synapses, zero elsewhere. `O(n + m)`, not the dense
     /// `O(n (n + m))` default.
     fn jump_vjp(
         &self,
-        _q: usize,
         k: usize,
-        _t: f64,
-        _x: &[f64],
-        _p: &[f64],
+        _: At<'_>,
         lambda: &[f64],
         out_x: &mut [f64],
         out_p: &mut [f64],
+        _: &mut Duals,
     ) {
         let n = self.neurons();
         out_x.copy_from_slice(lambda);
@@ -493,12 +510,11 @@ impl HybridSystem for LifNetwork {
     fn scheduled_jump_vjp(
         &self,
         i: usize,
-        _t: f64,
-        _x: &[f64],
-        _p: &[f64],
+        _: At<'_>,
         lambda: &[f64],
         out_x: &mut [f64],
         out_p: &mut [f64],
+        _: &mut Duals,
     ) {
         let n = self.neurons();
         out_x.copy_from_slice(lambda);
@@ -508,3 +524,4 @@ impl HybridSystem for LifNetwork {
         }
     }
 }
+

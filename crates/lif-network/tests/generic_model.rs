@@ -177,7 +177,7 @@ fn layered_network_has_block_synapses_in_the_order_of_its_weights() {
     // A spike of neuron 3 (layer 1, neuron 1) resets it and kicks only layer 2's currents.
     let x: Vec<f64> = (0..14).map(|k| k as f64).collect();
     let mut xp = vec![0.0; 14];
-    model.jump(3, 0.0, &x, &p, &mut xp);
+    model.jump(0, 3, 0.0, &x, &p, &mut xp);
     let mut want = x.clone();
     want[3] = 0.0;
     want[7 + 5] += net.layers[2].weights[1];

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use bouncing_ball::closed_form::{impact_times, running_integral, state_at};
+use hybrid_core::EventPoint;
 use hybrid_core::{EventSelector, Integrator, Loss, Scalar, SolverOptions};
 use num_dual::Dual64;
 
@@ -72,26 +73,24 @@ impl Loss for BallLoss {
     fn observation_times(&self) -> &[f64] {
         &self.obs
     }
-    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> T {
-        match self.kind {
+    fn observation<T: Scalar>(&self, _i: usize, x: &[T], _p: &[T]) -> Option<T> {
+        Some(match self.kind {
             Kind::Terminal { alpha, beta } => T::cst(alpha) * x[0] * x[0] + T::cst(beta) * x[1],
             _ => T::zero(),
-        }
+        })
     }
-    fn has_running(&self) -> bool {
-        matches!(self.kind, Kind::Running { .. })
-    }
-    fn running<T: Scalar>(&self, _t: T, x: &[T], _p: &[T]) -> T {
-        match self.kind {
+    fn running<T: Scalar>(&self, _t: T, x: &[T], _p: &[T]) -> Option<T> {
+        Some(match self.kind {
             Kind::Running { a, b } => T::cst(a) * x[1] * x[1] + T::cst(b) * x[0],
             _ => T::zero(),
-        }
+        })
     }
     fn event_selectors(&self) -> &[EventSelector] {
         &self.sel
     }
-    fn event_time<T: Scalar>(&self, _j: usize, tau: T, _p: &[T]) -> T {
-        tau
+    fn event_term<T: Scalar>(&self, _j: usize, event: EventPoint<'_, T>, _p: &[T]) -> Option<T> {
+        let tau = event.t;
+        Some(tau)
     }
 }
 

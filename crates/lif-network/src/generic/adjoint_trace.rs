@@ -4,7 +4,8 @@
 //! it). Used to plot the paper's Fig. 2 panels D–G from the generic adjoint.
 
 use hybrid_core::{
-    adjoint_gradient, Crossing, Dims, Error, Gradient, HybridSystem, Loss, Scalar, SolverOptions,
+    adjoint_gradient, At, Crossing, Derivatives, Dims, Duals, Error, Gradient, HybridSystem, Loss,
+    Scalar, SolverOptions,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -84,35 +85,26 @@ impl<M: HybridSystem> HybridSystem for AdjointProbes<'_, M> {
     fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
         self.inner.initial_state(&p[..self.m], x0)
     }
-    fn flow<T: Scalar>(&self, t: T, x: &[T], p: &[T], dx: &mut [T]) {
-        self.inner.flow(t, x, &p[..self.m], dx)
+    fn flow<T: Scalar>(&self, q: usize, t: T, x: &[T], p: &[T], dx: &mut [T]) {
+        self.inner.flow(q, t, x, &p[..self.m], dx)
     }
-    fn guard<T: Scalar>(&self, k: usize, t: T, x: &[T], p: &[T]) -> T {
-        self.inner.guard(k, t, x, &p[..self.m])
+    fn guard<T: Scalar>(&self, q: usize, k: usize, t: T, x: &[T], p: &[T]) -> T {
+        self.inner.guard(q, k, t, x, &p[..self.m])
     }
-    fn direction(&self, k: usize) -> Crossing {
-        self.inner.direction(k)
+    fn direction(&self, q: usize, k: usize) -> Crossing {
+        self.inner.direction(q, k)
     }
-    fn jump<T: Scalar>(&self, k: usize, t: T, x: &[T], p: &[T], xp: &mut [T]) {
-        self.inner.jump(k, t, x, &p[..self.m], xp)
+    fn jump<T: Scalar>(&self, q: usize, k: usize, t: T, x: &[T], p: &[T], xp: &mut [T]) {
+        self.inner.jump(q, k, t, x, &p[..self.m], xp)
     }
     fn initial_mode(&self) -> usize {
         self.inner.initial_mode()
     }
-    fn next_mode(&self, k: usize, q: usize) -> usize {
-        self.inner.next_mode(k, q)
+    fn next_mode(&self, q: usize, k: usize) -> usize {
+        self.inner.next_mode(q, k)
     }
-    fn guard_active(&self, k: usize, q: usize) -> bool {
-        self.inner.guard_active(k, q)
-    }
-    fn flow_in_mode<T: Scalar>(&self, q: usize, t: T, x: &[T], p: &[T], dx: &mut [T]) {
-        self.inner.flow_in_mode(q, t, x, &p[..self.m], dx)
-    }
-    fn guard_in_mode<T: Scalar>(&self, q: usize, k: usize, t: T, x: &[T], p: &[T]) -> T {
-        self.inner.guard_in_mode(q, k, t, x, &p[..self.m])
-    }
-    fn jump_in_mode<T: Scalar>(&self, q: usize, k: usize, t: T, x: &[T], p: &[T], xp: &mut [T]) {
-        self.inner.jump_in_mode(q, k, t, x, &p[..self.m], xp)
+    fn guard_active(&self, q: usize, k: usize) -> bool {
+        self.inner.guard_active(q, k)
     }
     fn scheduled_times(&self) -> &[f64] {
         &self.times
@@ -126,23 +118,76 @@ impl<M: HybridSystem> HybridSystem for AdjointProbes<'_, M> {
             }
         }
     }
-    /// The model's own product; the probes' parameters do not enter the flow.
+}
+
+/// The model's own vector-Jacobian products (the adjoint's), with the probes' parameters, which
+/// enter no flow and no guard jump, contributing zero; the forward products keep the dual
+/// defaults.
+impl<M: Derivatives> Derivatives for AdjointProbes<'_, M> {
     fn flow_vjp(
         &self,
-        q: usize,
-        t: f64,
-        x: &[f64],
-        p: &[f64],
+        at: At<'_>,
         lambda: &[f64],
         out_x: &mut [f64],
         out_p: &mut [f64],
+        ad: &mut Duals,
     ) {
         let (model_p, probe_p) = out_p.split_at_mut(self.m);
-        self.inner
-            .flow_vjp(q, t, x, &p[..self.m], lambda, out_x, model_p);
+        let at = At {
+            p: &at.p[..self.m],
+            ..at
+        };
+        self.inner.flow_vjp(at, lambda, out_x, model_p, ad);
         probe_p.fill(0.0);
     }
+
+    fn jump_vjp(
+        &self,
+        k: usize,
+        at: At<'_>,
+        lambda: &[f64],
+        out_x: &mut [f64],
+        out_p: &mut [f64],
+        ad: &mut Duals,
+    ) {
+        let (model_p, probe_p) = out_p.split_at_mut(self.m);
+        let at = At {
+            p: &at.p[..self.m],
+            ..at
+        };
+        self.inner.jump_vjp(k, at, lambda, out_x, model_p, ad);
+        probe_p.fill(0.0);
+    }
+
+    fn scheduled_jump_vjp(
+        &self,
+        i: usize,
+        at: At<'_>,
+        lambda: &[f64],
+        out_x: &mut [f64],
+        out_p: &mut [f64],
+        ad: &mut Duals,
+    ) {
+        let (model_p, probe_p) = out_p.split_at_mut(self.m);
+        probe_p.fill(0.0);
+        match self.merged[i] {
+            Scheduled::Inner(j) => {
+                let at = At {
+                    p: &at.p[..self.m],
+                    ..at
+                };
+                self.inner
+                    .scheduled_jump_vjp(j, at, lambda, out_x, model_p, ad);
+            }
+            Scheduled::Probe(k) => {
+                out_x.copy_from_slice(lambda);
+                model_p.fill(0.0);
+                probe_p[k] = lambda[self.probes[k].1];
+            }
+        }
+    }
 }
+
 
 /// The adjoint gradient of the model's parameters and the adjoint at the probes.
 #[derive(Debug, Clone)]
@@ -157,7 +202,7 @@ pub struct AdjointTrace {
 /// `[t0, t_end]`). At an event time the probe acts after that time's scheduled jumps of the model
 /// that come before it in time order; `λ` of a component the event does not change is continuous
 /// there. Costs one adjoint pass with one extra quadrature per probe.
-pub fn adjoint_at<M: HybridSystem, L: Loss>(
+pub fn adjoint_at<M: Derivatives, L: Loss>(
     model: &M,
     p: &[f64],
     t0: f64,

@@ -4,7 +4,7 @@
 
 use super::LifNetwork;
 use crate::LifError;
-use hybrid_core::{EventRecord, EventSelector, Loss, Scalar};
+use hybrid_core::{EventPoint, EventRecord, EventSelector, Loss, Occurrence, Scalar};
 
 /// `L = Σ_j a_j t_j + Σ_i b_i V_{n_i}(s_i)`: weighted spike times (each chosen as "the `k`-th
 /// spike of neuron `n`", an [`EventSelector`] of guard `n`) and weighted voltages at fixed times.
@@ -107,7 +107,10 @@ impl SpikeVoltageLoss {
         self.selectors
             .iter()
             .zip(&self.spike_coefficients)
-            .map(|(s, &c)| (s.guard.unwrap_or(0), s.occurrence, c))
+            .filter_map(|(s, &c)| match s.occurrence {
+                Occurrence::Nth(k) => Some((s.guard.unwrap_or(0), k, c)),
+                Occurrence::Last | Occurrence::Every => None, // never built here
+            })
     }
 }
 
@@ -116,18 +119,19 @@ impl Loss for SpikeVoltageLoss {
         &self.times
     }
 
-    fn observation<T: Scalar>(&self, i: usize, x: &[T], _p: &[T]) -> T {
+    fn observation<T: Scalar>(&self, i: usize, x: &[T], _p: &[T]) -> Option<T> {
         let (neuron, c) = self.probes[i];
         // A network other than the one the loss was built for: NaN, not a panic.
-        x.get(neuron).map_or(T::cst(f64::NAN), |&v| v * T::cst(c))
+        Some(x.get(neuron).map_or(T::cst(f64::NAN), |&v| v * T::cst(c)))
     }
 
     fn event_selectors(&self) -> &[EventSelector] {
         &self.selectors
     }
 
-    fn event_time<T: Scalar>(&self, j: usize, tau: T, _p: &[T]) -> T {
-        tau * T::cst(self.spike_coefficients[j])
+    fn event_term<T: Scalar>(&self, j: usize, event: EventPoint<'_, T>, _p: &[T]) -> Option<T> {
+        let tau = event.t;
+        Some(tau * T::cst(self.spike_coefficients[j]))
     }
 }
 
