@@ -14,8 +14,8 @@ mod thermostat;
 
 use bouncing_ball::BouncingBall;
 use hybrid_core::{
-    adjoint_gradient, forward_gradient, simulate, EventRecord, HybridSystem, Integrator, Loss,
-    Scalar, SolverOptions,
+    adjoint_gradient, forward_gradient, simulate, Derivatives, EventRecord, HybridSystem,
+    Integrator, Loss, Scalar, SolverOptions,
 };
 use lif_network::generic::LifNetwork;
 use lif_network::{InputSpike, LifParams};
@@ -25,7 +25,7 @@ fn bits(events: &[EventRecord]) -> Vec<u64> {
 }
 
 /// The three passes on one problem, with both integrators.
-fn assert_one_trajectory<M: HybridSystem, L: Loss>(
+fn assert_one_trajectory<M: Derivatives, L: Loss>(
     name: &str,
     model: &M,
     p: &[f64],

@@ -76,12 +76,12 @@ fn missed_crossing(
             let t = lo + (hi - lo) * i as f64 / samples as f64;
             sol.trajectory.eval(t, &mut x);
             for (k, pk) in prev.iter_mut().enumerate() {
-                if !sys.guard_active(k, q) {
+                if !sys.guard_active(q, k) {
                     continue;
                 }
-                let g = sys.guard_in_mode(q, k, t, &x, p);
+                let g = sys.guard(q, k, t, &x, p);
                 if let Some(g0) = *pk {
-                    if strictly_crosses(sys.direction(k), g0, g, 1e-8) {
+                    if strictly_crosses(sys.direction(q, k), g0, g, 1e-8) {
                         return Some((t, k));
                     }
                 }

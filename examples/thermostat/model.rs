@@ -6,11 +6,9 @@
 //! Parameters `p = [T0, P, k, T_a, T_low, T_high]`: initial temperature, heater power, loss rate
 //! (1/h), outside temperature, lower and upper thresholds.
 
-use hybrid_core::EventPoint;
-
-use hybrid_core::Derivatives;
-
-use hybrid_core::{Crossing, Dims, EventSelector, HybridSystem, Loss, Scalar};
+use hybrid_core::{
+    Crossing, Derivatives, Dims, EventPoint, EventSelector, HybridSystem, Loss, Scalar,
+};
 
 /// Mode `q = 0`: heater on (the initial mode).
 pub const HEATING: usize = 0;
@@ -38,19 +36,11 @@ impl HybridSystem for Thermostat {
         x0[1] = T::zero();
     }
 
-    /// The flow of mode 0 (heating); `flow_in_mode` gives the other.
-    fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
-        dx[0] = p[1] - p[2] * (x[0] - p[3]);
-        dx[1] = p[1];
-    }
-
-    fn flow_in_mode<T: Scalar>(&self, q: usize, t: T, x: &[T], p: &[T], dx: &mut [T]) {
-        if q == HEATING {
-            self.flow(t, x, p, dx);
-        } else {
-            dx[0] = -p[2] * (x[0] - p[3]);
-            dx[1] = T::zero();
-        }
+    /// The flow of mode `q`: the heater adds `P` while heating.
+    fn flow<T: Scalar>(&self, q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+        let heat = if q == HEATING { p[1] } else { T::zero() };
+        dx[0] = heat - p[2] * (x[0] - p[3]);
+        dx[1] = heat;
     }
 
     fn guard<T: Scalar>(&self, _q: usize, k: usize, _t: T, x: &[T], p: &[T]) -> T {
@@ -67,23 +57,22 @@ impl HybridSystem for Thermostat {
         }
     }
 
-    fn guard_active(&self, k: usize, q: usize) -> bool {
+    fn guard_active(&self, q: usize, k: usize) -> bool {
         (k == SWITCH_OFF) == (q == HEATING)
     }
 
-    fn next_mode(&self, k: usize, _q: usize) -> usize {
+    fn next_mode(&self, _q: usize, k: usize) -> usize {
         match k {
             SWITCH_OFF => COOLING,
             _ => HEATING,
         }
     }
 
-    /// Switching changes the mode only: the state is continuous.
-    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
-        xp.copy_from_slice(x);
-    }
+    // No `jump`: switching changes the mode only, the state is continuous (the default
+    // jump is the identity).
 }
 
+/// Derivative products by dual numbers.
 impl Derivatives for Thermostat {}
 
 /// `L = w_period (τ_off,2 − τ_off,1) + w_energy E(t_end) + w_comfort ∫ (T − T_set)² dt`:

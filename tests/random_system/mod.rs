@@ -214,21 +214,21 @@ impl Loss for RandomLoss {
     }
     fn observation<T: Scalar>(&self, i: usize, x: &[T], _p: &[T]) -> Option<T> {
         let mut v = T::zero();
-        Some(for (xi, &c) in x.iter().zip(&self.weights) {
+        for (xi, &c) in x.iter().zip(&self.weights) {
             v += if i == 0 {
                 T::cst(c) * *xi
             } else {
                 T::cst(0.5 * c) * *xi * *xi
             };
         }
-        v)
+        Some(v)
     }
     fn running<T: Scalar>(&self, _t: T, x: &[T], _p: &[T]) -> Option<T> {
         let mut v = T::zero();
-        Some(for xi in x {
+        for xi in x {
             v += T::cst(0.1) * *xi * *xi;
         }
-        v)
+        Some(v)
     }
     fn event_selectors(&self) -> &[EventSelector] {
         &self.selectors

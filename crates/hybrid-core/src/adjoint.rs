@@ -186,12 +186,10 @@ pub(crate) fn forward_pass<M: HybridSystem, L: Loss, S: Stepper>(
             x_plus: &rec.x_plus,
             occurrence,
         };
-        value += loss
-            .event_term(j, point, p)
-            .ok_or(Error::MissingLossTerm {
-                part: "event term",
-                index: j,
-            })?;
+        value += loss.event_term(j, point, p).ok_or(Error::MissingLossTerm {
+            part: "event term",
+            index: j,
+        })?;
     }
     if !value.is_finite() {
         return Err(Error::NonFinite {
@@ -398,10 +396,7 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
         if running {
             // ℓ_x and ℓ_p by one dual evaluation per component.
             match sc.loss.running(loss, t, &sc.x, p, &mut sc.packed) {
-                Some(_) => dz
-                    .iter_mut()
-                    .zip(&sc.loss.grad)
-                    .for_each(|(d, g)| *d -= g),
+                Some(_) => dz.iter_mut().zip(&sc.loss.grad).for_each(|(d, g)| *d -= g),
                 None => sc.missing_running = true,
             }
         }

@@ -30,7 +30,6 @@ pub struct Duals {
     out: Vec<Dual64>,
 }
 
-
 impl Duals {
     /// Scratch for a model of `n` states and `m` parameters.
     pub fn new(n: usize, m: usize) -> Self {

@@ -270,7 +270,8 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
                 1.0,
             );
             let f = &self.w.stepper.dx()[..n];
-            self.w.detector
+            self.w
+                .detector
                 .arm(model, q, self.t, &self.w.z[..n], f, p, &self.w.fired)?;
             if self.w.detector.immediate.is_empty() {
                 return Ok(());
@@ -302,7 +303,9 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
             if self.w.xp.iter().any(|v| !v.is_finite()) {
                 return Err(non_finite("state after jump", tau));
             }
-            self.w.zeno.admit(k, tau, self.w.events.len() + 1, self.opts)?;
+            self.w
+                .zeno
+                .admit(k, tau, self.w.events.len() + 1, self.opts)?;
             let q_after = model.next_mode(q, k);
             let mut record = self.w.record();
             record.t = tau;
@@ -371,7 +374,8 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
             };
             let (br, lo): (Bracket, f64) = if br.from_zero {
                 match self
-                    .w.detector
+                    .w
+                    .detector
                     .lift_from_zero(model, q, k, p, n, &self.w.stepper, br)
                 {
                     Some(b) => (b, b.a),
@@ -412,14 +416,16 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
             self.w.located.push((tau, k));
         }
         let tau = self
-            .w.located
+            .w
+            .located
             .iter()
             .map(|l| l.0)
             .fold(f64::INFINITY, f64::min);
         let tol = self.opts.simultaneity_tolerance * tau.abs().max(1.0);
         self.w.firing.clear();
         self.w.firing.extend(
-            self.w.located
+            self.w
+                .located
                 .iter()
                 .filter(|l| l.0 - tau <= tol)
                 .map(|l| l.1),
@@ -512,11 +518,10 @@ where
         if e.t >= t_end {
             break;
         }
-        let t_bound = e
-            .w
-            .scheduled
-            .get(next_scheduled)
-            .map_or(t_end, |s| s.0.min(t_end));
+        let t_bound =
+            e.w.scheduled
+                .get(next_scheduled)
+                .map_or(t_end, |s| s.0.min(t_end));
         e.w.detector.f_start.copy_from_slice(&e.w.stepper.dx()[..n]);
         {
             let (q, aug) = (e.q, &mut *e.aug);
@@ -528,9 +533,9 @@ where
                 .map_err(Error::from_step)?;
         }
         e.w.fired.clear();
-        let crossed = e
-            .w.detector
-            .scan(model, e.q, p, n, &e.w.stepper, opts.guard_samples)?;
+        let crossed =
+            e.w.detector
+                .scan(model, e.q, p, n, &e.w.stepper, opts.guard_samples)?;
         let t_stop = if crossed { e.locate() } else { e.w.stepper.t() };
         // Stops strictly inside the step, by the full-order formula from the step start (as
         // accurate as landing there, without changing the step).

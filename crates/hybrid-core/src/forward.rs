@@ -79,23 +79,23 @@ impl<S: Stepper> ForwardWork<S> {
         Self {
             w: Workspace::new(dims, n + extra, opts),
             st: FwdState {
-            value: 0.0,
-            grad: vec![0.0; m],
-            running,
-            s_minus: vec![0.0; n * m],
-            dtau: vec![0.0; m],
-            ep: EventPartials::new(n, m),
-            duals: Duals::new(n, m),
-            loss: LossDuals::default(),
-            packed: Vec::with_capacity(1 + 2 * n + m),
-            contribution: vec![0.0; m],
-            hits: vec![0; selectors],
-            taken: vec![false; selectors],
-            last: vec![0.0; selectors * (1 + m)],
-            record: false,
-            samples: Vec::new(),
-            event_s: Vec::new(),
-            missing_running: false,
+                value: 0.0,
+                grad: vec![0.0; m],
+                running,
+                s_minus: vec![0.0; n * m],
+                dtau: vec![0.0; m],
+                ep: EventPartials::new(n, m),
+                duals: Duals::new(n, m),
+                loss: LossDuals::default(),
+                packed: Vec::with_capacity(1 + 2 * n + m),
+                contribution: vec![0.0; m],
+                hits: vec![0; selectors],
+                taken: vec![false; selectors],
+                last: vec![0.0; selectors * (1 + m)],
+                record: false,
+                samples: Vec::new(),
+                event_s: Vec::new(),
+                missing_running: false,
             },
         }
     }
@@ -353,7 +353,10 @@ pub(crate) fn forward<M: Derivatives, L: Loss, S: Stepper>(
         if sel.occurrence == Occurrence::Last {
             let slot = &st.last[j * (1 + m)..(j + 1) * (1 + m)];
             st.value += slot[0];
-            st.grad.iter_mut().zip(&slot[1..]).for_each(|(g, c)| *g += c);
+            st.grad
+                .iter_mut()
+                .zip(&slot[1..])
+                .for_each(|(g, c)| *g += c);
         }
     }
     let nm = n * m;

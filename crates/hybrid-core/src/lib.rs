@@ -25,7 +25,9 @@ pub use ode::StepStats;
 pub use options::{Integrator, SolverOptions};
 pub use problem::{Problem, Solver};
 pub use scalar::Scalar;
-pub use simulate::{adjoint_gradient, forward_gradient, forward_sensitivities, loss_value, simulate};
+pub use simulate::{
+    adjoint_gradient, forward_gradient, forward_sensitivities, loss_value, simulate,
+};
 pub use system::{Crossing, Dims, HybridSystem};
 pub use trajectory::{EventKind, EventRecord, Solution, Trajectory};
 

@@ -7,7 +7,7 @@
 mod common;
 use common::*;
 use hybrid_core::{
-    adjoint_gradient, forward_gradient, forward_sensitivities, simulate, Loss, SolverOptions,
+    adjoint_gradient, forward_gradient, forward_sensitivities, simulate, SolverOptions,
 };
 use proptest::prelude::*;
 

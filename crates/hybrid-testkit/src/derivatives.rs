@@ -98,8 +98,12 @@ pub fn check_derivatives<M: Derivatives>(
     let split = |jac: &[f64], r: usize| (jac[r..r + r * n].to_vec(), jac[r + r * n..].to_vec());
     let mut report = DerivativeReport::default();
 
-    let (fx, fp) = rows_from_vjp(n, n, m, |l, ox, op| ad_flow_vjp(model, at, l, ox, op, &mut ad));
-    let fd = central(&z, n, |z, out| model.flow(q, z[0], &z[1..1 + n], &z[1 + n..], out));
+    let (fx, fp) = rows_from_vjp(n, n, m, |l, ox, op| {
+        ad_flow_vjp(model, at, l, ox, op, &mut ad)
+    });
+    let fd = central(&z, n, |z, out| {
+        model.flow(q, z[0], &z[1..1 + n], &z[1 + n..], out)
+    });
     let (fd_x, fd_p) = split(&fd, n);
     report.flow =
         compare("f_x", &fx, &fd_x, FD_TOL, 1e-6)?.max(compare("f_p", &fp, &fd_p, FD_TOL, 1e-6)?);
@@ -110,7 +114,10 @@ pub fn check_derivatives<M: Derivatives>(
         let fd = central(&z, 1, |z, out| {
             out[0] = model.guard(q, k, z[0], &z[1..1 + n], &z[1 + n..])
         });
-        let dual: Vec<f64> = std::iter::once(g_t).chain(g_x.clone()).chain(g_p.clone()).collect();
+        let dual: Vec<f64> = std::iter::once(g_t)
+            .chain(g_x.clone())
+            .chain(g_p.clone())
+            .collect();
         report.guards = report.guards.max(compare(
             &format!("guard {k} (g_t, g_x, g_p)"),
             &dual,
@@ -177,9 +184,27 @@ pub fn check_derivatives<M: Derivatives>(
         }
         ad_jump_jvp(model, jump, at, &s, &mut want, &mut ad);
         ad_jump_vjp(model, jump, at, &lambda, &mut wx, &mut wp, &mut ad);
-        worst = worst.max(compare(&format!("{jump:?} jump_jvp"), &got, &want, 1e-12, 1e-6)?);
-        worst = worst.max(compare(&format!("{jump:?} jump_vjp (x)"), &gx, &wx, 1e-12, 1e-6)?);
-        worst = worst.max(compare(&format!("{jump:?} jump_vjp (p)"), &gp, &wp, 1e-12, 1e-6)?);
+        worst = worst.max(compare(
+            &format!("{jump:?} jump_jvp"),
+            &got,
+            &want,
+            1e-12,
+            1e-6,
+        )?);
+        worst = worst.max(compare(
+            &format!("{jump:?} jump_vjp (x)"),
+            &gx,
+            &wx,
+            1e-12,
+            1e-6,
+        )?);
+        worst = worst.max(compare(
+            &format!("{jump:?} jump_vjp (p)"),
+            &gp,
+            &wp,
+            1e-12,
+            1e-6,
+        )?);
     }
     report.overrides = worst;
     Ok(report)

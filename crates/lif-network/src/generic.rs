@@ -524,4 +524,3 @@ impl Derivatives for LifNetwork {
         }
     }
 }
-

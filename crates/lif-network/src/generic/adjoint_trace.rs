@@ -188,7 +188,6 @@ impl<M: Derivatives> Derivatives for AdjointProbes<'_, M> {
     }
 }
 
-
 /// The adjoint gradient of the model's parameters and the adjoint at the probes.
 #[derive(Debug, Clone)]
 pub struct AdjointTrace {
