@@ -1,15 +1,16 @@
 //! Every Rust snippet of `docs/writing-a-model.md` is quoted verbatim from a file that compiles and
-//! runs (the thermostat example, its model and its test). Guards against the walk-through drifting
+//! runs (the thermostat example, its model and its test, and a bouncing-ball test). Guards against the walk-through drifting
 //! from the code: a snippet edited in the chapter, or the code changed without the chapter, fails
 //! here, naming the snippet.
 
 use std::path::Path;
 
 const CHAPTER: &str = "docs/writing-a-model.md";
-const SOURCES: [&str; 3] = [
+const SOURCES: [&str; 4] = [
     "examples/thermostat/model.rs",
     "examples/thermostat/main.rs",
     "tests/thermostat_gradients.rs",
+    "crates/bouncing-ball/tests/repeated_gradients_allocate_nothing.rs",
 ];
 
 fn read(relative: &str) -> String {

@@ -1,9 +1,11 @@
 //! Forward sensitivities, the adjoint gradient and the closed form of `docs/bouncing-ball.md` (differentiated
 //! by dual numbers, sharing no code with the framework) must agree to 1e-8 relative for the three
-//! loss kinds — terminal on `y(T), v(T)`, running `∫(a v² + b y) dt`, and the time of the k-th
-//! impact — over random parameters and horizons covering 1 to 8 impacts. Guards against errors in
-//! the saltation jump of the sensitivities, the adjoint jump, the running loss's jump term
-//! `ℓ⁻ − ℓ⁺` (here `a (v⁻² − v⁺²) ≠ 0`), the event-time term, and in event location.
+//! loss kinds — terminal on `y(T), v(T)`, running `∫(a v² + b y) dt`, the time of the k-th
+//! impact, and an impact-speed term `c (v⁻)² + (v⁺)²` read on both sides of the k-th, the last or
+//! every impact — over random parameters and horizons covering 1 to 8 impacts. Guards against
+//! errors in the saltation jump of the sensitivities, the adjoint jump, the running loss's jump
+//! term `ℓ⁻ − ℓ⁺` (here `a (v⁻² − v⁺²) ≠ 0`), the event terms (their `x⁻`/`x⁺` partials and the
+//! `Nth`/`Last`/`Every` selection), and in event location.
 //!
 //! Margin: the horizon `T` is kept at least 2% of a bounce's duration away from every impact
 //! time, so the number of impacts before `T` is locally constant in `p` and the losses are smooth.
@@ -12,6 +14,7 @@ mod common;
 use bouncing_ball::closed_form::{impact_speed, impact_times, impacts_until, state_at};
 use bouncing_ball::{adjoint_gradient, forward_gradient, forward_sensitivities};
 use common::*;
+use hybrid_core::Occurrence;
 use proptest::prelude::*;
 
 const TOLERANCE: f64 = 1e-8;
@@ -78,6 +81,18 @@ fn fig_1a_trajectory_agrees_with_closed_form_for_all_loss_kinds() {
         },
         Kind::Running { a: 0.5, b: 1.0 },
         Kind::ImpactTime { k: 2 },
+        Kind::ImpactSpeed {
+            which: Occurrence::Nth(1),
+            c: 0.5,
+        },
+        Kind::ImpactSpeed {
+            which: Occurrence::Last,
+            c: 0.5,
+        },
+        Kind::ImpactSpeed {
+            which: Occurrence::Every,
+            c: 0.5,
+        },
     ];
     for kind in kinds {
         let (f, a) = deviations(&p, &BallLoss::new(kind, t_end));
@@ -105,7 +120,13 @@ proptest! {
 
         let x_dev = state_deviation(&p, t_end);
         prop_assert!(x_dev < TOLERANCE, "x(T), S(T): {:e}", x_dev);
-        let kinds = [Kind::Terminal { alpha, beta }, Kind::Running { a, b }, Kind::ImpactTime { k }];
+        let which = [Occurrence::Nth(k), Occurrence::Last, Occurrence::Every][(3.0 * pick) as usize % 3];
+        let kinds = [
+            Kind::Terminal { alpha, beta },
+            Kind::Running { a, b },
+            Kind::ImpactTime { k },
+            Kind::ImpactSpeed { which, c: alpha },
+        ];
         for kind in kinds {
             let (f, a) = deviations(&p, &BallLoss::new(kind, t_end));
             prop_assert!(f < TOLERANCE, "{:?}: forward {:e}", kind, f);

@@ -80,6 +80,8 @@ pub(crate) struct AdjointWork<S: Stepper> {
     pub picks: Vec<(usize, usize, usize)>,
     sc: Scratch,
     running: bool,
+    /// Whether `μ` is integrated (the flow depends on `p`, or a running loss does).
+    quadrature: bool,
 }
 
 struct Scratch {
@@ -96,9 +98,13 @@ struct Scratch {
 }
 
 impl<S: Stepper> AdjointWork<S> {
-    /// Buffers for `dims`, with or without a running loss.
-    pub fn new(dims: crate::Dims, running: bool, opts: &SolverOptions) -> Self {
+    /// Buffers for `dims`, with or without a running loss; `flow_p` says whether the flow
+    /// depends on the parameters ([`Derivatives::flow_depends_on_parameters`]).
+    pub fn new(dims: crate::Dims, running: bool, flow_p: bool, opts: &SolverOptions) -> Self {
         let (n, m) = (dims.states, dims.params);
+        // μ = ∫ (λᵀ f_p + ℓ_p) dt vanishes when neither the flow nor a running loss has `p`.
+        let quadrature = flow_p || running;
+        let nq = if quadrature { m } else { 0 };
         let step_opts = StepperOptions {
             rtol: opts.rtol,
             atol: opts.atol,
@@ -106,13 +112,13 @@ impl<S: Stepper> AdjointWork<S> {
             first_step: 0.0,
             max_steps: opts.max_steps,
         };
-        let mut back = S::new(n + m, step_opts);
+        let mut back = S::new(n + nq, step_opts);
         // μ is a quadrature: it rides on the steps λ chooses (docs/maths.md §3).
         back.set_error_components(n);
         Self {
             fwd: Workspace::new(dims, n + usize::from(running), opts),
             back,
-            z: vec![0.0; n + m],
+            z: vec![0.0; n + nq],
             grad: vec![0.0; m],
             points: Vec::new(),
             picks: Vec::new(),
@@ -129,6 +135,7 @@ impl<S: Stepper> AdjointWork<S> {
                 missing_running: false,
             },
             running,
+            quadrature,
         }
     }
 
@@ -246,6 +253,7 @@ fn backward<M: Derivatives, L: Loss, S: Stepper>(
         picks,
         sc,
         running,
+        quadrature,
     } = w;
     let (events, traj) = (&fwd.events, &fwd.trajectory);
     // Breakpoints in forward order: events as applied; an observation after every event at or
@@ -349,7 +357,7 @@ fn backward<M: Derivatives, L: Loss, S: Stepper>(
     // μ(t0) + λ(t0)ᵀ ∂x0/∂p.
     initial_state_vjp(model, p, &z[..n], &mut sc.vjp_p, &mut sc.duals);
     for j in 0..m {
-        grad[j] += z[n + j] + sc.vjp_p[j];
+        grad[j] += sc.vjp_p[j] + if *quadrature { z[n + j] } else { 0.0 };
     }
     if let Some(j) = grad.iter().position(|g| !g.is_finite()) {
         return Err(Error::NonFinite {
@@ -390,6 +398,7 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
         }
         let at = At { q, t, x: &sc.x, p };
         model.flow_vjp(at, &zz[..n], &mut sc.vjp_x, &mut sc.vjp_p, &mut sc.duals);
+        // With no quadrature `dz` holds `λ̇` only and the `λᵀf_p` part is dropped (it is zero).
         let (dl, dm) = dz.split_at_mut(n);
         dl.iter_mut().zip(&sc.vjp_x).for_each(|(d, v)| *d = -v);
         dm.iter_mut().zip(&sc.vjp_p).for_each(|(d, v)| *d = -v);

@@ -60,6 +60,15 @@ impl Duals {
 /// checks every override against the default. Wrappers forward to the wrapped model's
 /// implementation, so overrides are kept.
 pub trait Derivatives: HybridSystem + Sized {
+    /// Whether the flow depends on the parameters at all (`f_p ≢ 0`). Default: `true`. A model
+    /// whose parameters enter only its jumps and initial state (spiking networks: the weights)
+    /// returns `false`, and the adjoint skips the quadrature `μ = ∫ λᵀ f_p dt` (docs/maths.md
+    /// §3), integrating `n` components backwards instead of `n + m`. The test kit checks the
+    /// claim (`f_p = 0`).
+    fn flow_depends_on_parameters(&self) -> bool {
+        true
+    }
+
     /// `f_x S + f_p` (`n × m`, column-major, into `out`) for the `n × m` sensitivity `s`.
     /// Default: [`ad_flow_jvp`], `m` flow evaluations.
     fn flow_jvp(&self, at: At<'_>, s: &[f64], out: &mut [f64], ad: &mut Duals) {
@@ -119,6 +128,9 @@ pub trait Derivatives: HybridSystem + Sized {
 }
 
 impl<M: Derivatives> Derivatives for &M {
+    fn flow_depends_on_parameters(&self) -> bool {
+        (**self).flow_depends_on_parameters()
+    }
     fn flow_jvp(&self, at: At<'_>, s: &[f64], out: &mut [f64], ad: &mut Duals) {
         (**self).flow_jvp(at, s, out, ad)
     }

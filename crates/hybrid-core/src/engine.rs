@@ -468,6 +468,9 @@ where
         return Err(non_finite("initial state", t0));
     }
     w.xp.copy_from_slice(&w.z[..n]);
+    // The workspace holds the last run's values: every carried component starts from zero
+    // unless the augment says otherwise.
+    w.z[n..].fill(0.0);
     aug.init(model, p, &w.xp, &mut w.z[n..])?;
 
     // Scheduled jumps end steps (their times are the model's, the same in every pass); stop
@@ -581,5 +584,7 @@ where
     }
 
     e.w.mode_end = e.q;
+    // Room in the pool for every record of this run, so that recycling them costs nothing.
+    e.w.pool.reserve(e.w.events.len());
     Ok(())
 }

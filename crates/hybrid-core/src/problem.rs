@@ -233,7 +233,7 @@ impl<M: Derivatives, L: Loss> Solver<'_, M, L> {
             out.loss = value;
             out.gradient.copy_from_slice(&aw.grad);
             out.stats = aw.fwd.stepper.stats();
-            std::mem::swap(&mut out.events, &mut aw.fwd.events);
+            out.events.append(&mut aw.fwd.events);
         });
         out.min_abs_gdot = min_abs_gdot(&out.events);
         out.max_grazing = max_grazing(&out.events);
@@ -255,7 +255,7 @@ impl<M: Derivatives, L: Loss> Solver<'_, M, L> {
             out.loss = fw.st.value;
             out.gradient.copy_from_slice(&fw.st.grad);
             out.stats = fw.w.stepper.stats();
-            std::mem::swap(&mut out.events, &mut fw.w.events);
+            out.events.append(&mut fw.w.events);
         });
         out.min_abs_gdot = min_abs_gdot(&out.events);
         out.max_grazing = max_grazing(&out.events);
@@ -304,7 +304,8 @@ fn adjoint_work<'w, S: Stepper, M: Derivatives, L: Loss>(
 ) -> &'w mut AdjointWork<S> {
     let dims = pb.model.dims();
     if !slot.as_ref().is_some_and(|w| w.fits(running)) {
-        *slot = Some(AdjointWork::new(dims, running, &pb.opts));
+        let flow_p = pb.model.flow_depends_on_parameters();
+        *slot = Some(AdjointWork::new(dims, running, flow_p, &pb.opts));
     }
     slot.as_mut().expect("just filled")
 }

@@ -405,6 +405,11 @@ impl HybridSystem for LifNetwork {
 
 /// Sparse products: a spike touches its neuron and its targets, not the whole network.
 impl Derivatives for LifNetwork {
+    /// The weights enter the jumps only (Table 1): the adjoint needs no `μ` quadrature.
+    fn flow_depends_on_parameters(&self) -> bool {
+        false
+    }
+
     /// `Ṡ = f_x S` (`f_p = 0`): per neuron and column, `Ṡ_V = (S_I - S_V)/τ_mem`,
     /// `Ṡ_I = -S_I/τ_syn`.
     fn flow_jvp(&self, at: At<'_>, s: &[f64], out: &mut [f64], _: &mut Duals) {

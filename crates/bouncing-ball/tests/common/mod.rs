@@ -2,9 +2,10 @@
 //! gradients of closed forms, and the tight solver options.
 #![allow(dead_code)]
 
-use bouncing_ball::closed_form::{impact_times, running_integral, state_at};
-use hybrid_core::EventPoint;
-use hybrid_core::{EventSelector, Integrator, Loss, Scalar, SolverOptions};
+use bouncing_ball::closed_form::{
+    impact_speed, impact_times, impacts_until, running_integral, state_at,
+};
+use hybrid_core::{EventPoint, EventSelector, Integrator, Loss, Occurrence, Scalar, SolverOptions};
 use num_dual::Dual64;
 
 /// Tolerances tight enough that the solver error is far below the 1e-8 the tests demand.
@@ -26,6 +27,9 @@ pub enum Kind {
     Running { a: f64, b: f64 },
     /// `τ_k`, the time of the `k`-th impact (from 0).
     ImpactTime { k: usize },
+    /// `c (v⁻)² + (v⁺)²` at the chosen impacts (`Nth`, `Last` or summed over `Every` impact):
+    /// an event term that reads the state on both sides of the jump.
+    ImpactSpeed { which: Occurrence, c: f64 },
 }
 
 pub struct BallLoss {
@@ -42,10 +46,13 @@ impl BallLoss {
         } else {
             vec![]
         };
-        let sel = if let Kind::ImpactTime { k } = kind {
-            vec![EventSelector::nth_of_guard(0, k)]
-        } else {
-            vec![]
+        let sel = match kind {
+            Kind::ImpactTime { k } => vec![EventSelector::nth_of_guard(0, k)],
+            Kind::ImpactSpeed { which, .. } => vec![EventSelector {
+                guard: Some(0),
+                occurrence: which,
+            }],
+            _ => vec![],
         };
         Self {
             kind,
@@ -65,6 +72,21 @@ impl BallLoss {
             }
             Kind::Running { a, b } => running_integral(p, t_end, T::cst(a), T::cst(b)).unwrap(),
             Kind::ImpactTime { k } => impact_times(p, k + 1).unwrap()[k],
+            Kind::ImpactSpeed { which, c } => {
+                // The k-th impact (from 0) comes at speed u eᵏ and leaves at u eᵏ⁺¹.
+                let count = impacts_until(p, t_end).unwrap();
+                let (u, e) = (impact_speed(p).unwrap(), p[2]);
+                let term = |k: usize| {
+                    let v_minus = u * e.powi(k as i32);
+                    let v_plus = v_minus * e;
+                    T::cst(c) * v_minus * v_minus + v_plus * v_plus
+                };
+                match which {
+                    Occurrence::Nth(k) => term(k),
+                    Occurrence::Last => term(count - 1),
+                    Occurrence::Every => (0..count).fold(T::zero(), |a, k| a + term(k)),
+                }
+            }
         }
     }
 }
@@ -80,17 +102,23 @@ impl Loss for BallLoss {
         })
     }
     fn running<T: Scalar>(&self, _t: T, x: &[T], _p: &[T]) -> Option<T> {
-        Some(match self.kind {
-            Kind::Running { a, b } => T::cst(a) * x[1] * x[1] + T::cst(b) * x[0],
-            _ => T::zero(),
-        })
+        match self.kind {
+            Kind::Running { a, b } => Some(T::cst(a) * x[1] * x[1] + T::cst(b) * x[0]),
+            _ => None,
+        }
     }
     fn event_selectors(&self) -> &[EventSelector] {
         &self.sel
     }
     fn event_term<T: Scalar>(&self, _j: usize, event: EventPoint<'_, T>, _p: &[T]) -> Option<T> {
-        let tau = event.t;
-        Some(tau)
+        match self.kind {
+            Kind::ImpactTime { .. } => Some(event.t),
+            Kind::ImpactSpeed { c, .. } => {
+                let (v_minus, v_plus) = (event.x_minus[1], event.x_plus[1]);
+                Some(T::cst(c) * v_minus * v_minus + v_plus * v_plus)
+            }
+            _ => None,
+        }
     }
 }
 
