@@ -5,8 +5,11 @@
 //! `½ Σ_i (y(s_i) − ŷ_i)²` on heights observed at `s = [0.3, 1.0, 1.5, 2.0]`, horizon `T = 2`.
 //! Timed, each the full gradient `∂L/∂p` of the same loss:
 //!
-//! - `ball_gradient/adjoint`: [`bouncing_ball::adjoint_gradient`];
-//! - `ball_gradient/forward`: [`bouncing_ball::forward_gradient`] (forward sensitivities);
+//! - `ball_gradient/adjoint`: [`bouncing_ball::adjoint_gradient`] (one call: builds a problem and
+//!   a solver, checks the parameters against the ball's Zeno time);
+//! - `ball_gradient/forward`: [`bouncing_ball::forward_gradient`] (forward sensitivities, same);
+//! - `ball_gradient/adjoint_solver`, `forward_solver`: the same gradients from one reused
+//!   [`hybrid_core::Solver`] (what a fit or a training loop does: no allocation per call);
 //! - `ball_gradient/closed_form_dual`: `closed_form::state_at` in dual numbers (one pass carrying
 //!   the 4 partial derivatives);
 //! - `ball_gradient/closed_form_by_hand`: the chain of parabolas and its derivatives written out
@@ -26,19 +29,22 @@ mod ball_floor;
 use ball_floor::{
     dual_gradient, floor_gradient, height_loss, relative_error, HEIGHTS, P, TIMES, T_END,
 };
-use bouncing_ball::{adjoint_gradient, forward_gradient};
+use bouncing_ball::{adjoint_gradient, forward_gradient, BouncingBall};
 use criterion::{black_box, Criterion};
-use hybrid_core::SolverOptions;
+use hybrid_core::{Problem, SolverOptions};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const GROUP: &str = "ball_gradient";
-const IDS: [&str; 4] = [
+const IDS: [&str; 6] = [
     "adjoint",
     "forward",
+    "adjoint_solver",
+    "forward_solver",
     "closed_form_dual",
     "closed_form_by_hand",
 ];
+const FLOOR: &str = "closed_form_by_hand";
 
 fn check(opts: &SolverOptions) {
     let loss = height_loss();
@@ -52,10 +58,27 @@ fn check(opts: &SolverOptions) {
         "forward pass: impacts at {times:?}, {} accepted and {} rejected steps, {} flow evaluations",
         adj.stats.accepted, adj.stats.rejected, adj.stats.rhs_evals
     );
+    let problem = Problem::new(BouncingBall, 0.0, T_END)
+        .and_then(|pb| pb.with_loss(&loss))
+        .and_then(|pb| pb.with_options(*opts))
+        .expect("problem");
+    let mut solver = problem.solver();
+    let adj_solver = solver
+        .adjoint_gradient(&P)
+        .expect("adjoint")
+        .gradient
+        .clone();
+    let fwd_solver = solver
+        .forward_gradient(&P)
+        .expect("forward")
+        .gradient
+        .clone();
     for (name, got, tol) in [
         ("closed form by dual numbers", &dual[..], 1e-13),
         ("adjoint", &adj.gradient[..], 1e-10),
         ("forward", &fwd.gradient[..], 1e-10),
+        ("adjoint (reused solver)", &adj_solver[..], 1e-10),
+        ("forward (reused solver)", &fwd_solver[..], 1e-10),
     ] {
         let err = relative_error(got, &floor);
         println!("{name}: error {err:.2e} relative to max |∂L/∂p| (bound {tol:.0e})");
@@ -73,10 +96,31 @@ fn run_benches(c: &mut Criterion, opts: &SolverOptions) {
     g.bench_function(IDS[1], |b| {
         b.iter(|| forward_gradient(black_box(&P), T_END, &loss, opts).expect("forward"))
     });
+    let problem = Problem::new(BouncingBall, 0.0, T_END)
+        .and_then(|pb| pb.with_loss(&loss))
+        .and_then(|pb| pb.with_options(*opts))
+        .expect("problem");
+    let mut solver = problem.solver();
     g.bench_function(IDS[2], |b| {
-        b.iter(|| dual_gradient(black_box(&P), &TIMES, &HEIGHTS))
+        b.iter(|| {
+            solver
+                .adjoint_gradient(black_box(&P))
+                .expect("adjoint")
+                .gradient[0]
+        })
     });
     g.bench_function(IDS[3], |b| {
+        b.iter(|| {
+            solver
+                .forward_gradient(black_box(&P))
+                .expect("forward")
+                .gradient[0]
+        })
+    });
+    g.bench_function(IDS[4], |b| {
+        b.iter(|| dual_gradient(black_box(&P), &TIMES, &HEIGHTS))
+    });
+    g.bench_function(IDS[5], |b| {
         b.iter(|| floor_gradient(black_box(&P), black_box(&TIMES), black_box(&HEIGHTS)))
     });
     g.finish();
@@ -102,7 +146,7 @@ fn median_ns(dir: &Path, id: &str) -> Option<f64> {
 
 fn report() {
     let dir = criterion_dir();
-    let Some(floor) = median_ns(&dir, IDS[3]) else {
+    let Some(floor) = median_ns(&dir, FLOOR) else {
         println!(
             "ball_gradient: no estimates of the floor under {}",
             dir.display()
