@@ -2,8 +2,8 @@
 //! (800 exc / 200 inh, 10 % connectivity, 1000 Poisson inputs at 10 Hz, 1 s): forward pass
 //! (throughput in synaptic events), and forward + EventProp backward of the loss "sum of all
 //! spike times", without and with a 2 ms refractory period. Prints the firing rate, the number of
-//! synaptic events and the bytes of the backward record per spike. Also Yin-Yang 5-200-3 through
-//! the layered path and through the engine.
+//! synaptic events and the bytes of the backward record per spike. Also Yin-Yang 5-200-3 as a
+//! layered network (dense views of its weights) and as a sparse `Network` (fan-out lists).
 #![allow(missing_docs)]
 
 #[path = "support/balanced.rs"]

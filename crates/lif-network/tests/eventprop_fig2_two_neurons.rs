@@ -1,8 +1,10 @@
 //! The network of the paper's Fig. 2 must be expressible both ways, and both must agree: an upper
 //! neuron driven by 100 Poisson inputs at 200 Hz, connected to a lower neuron by one weight `w`,
-//! with the loss "sum of the lower neuron's spike times". Guards against the layered path and the
-//! recurrent path (which share the closed form but not the event ordering, the adjoint walk or the
-//! gradient layout) drifting apart, and against a wrong gradient on a realistic input train.
+//! with the loss "sum of the lower neuron's spike times". Guards against the layered layout (two
+//! populations, dense views of the layers' weights) and the recurrent layout (one population,
+//! fan-out lists with a recurrent projection) drifting apart — they share the engine but not the
+//! neuron numbering, the order of ties or the gradient layout — and against a wrong gradient on a
+//! realistic input train.
 //!
 //! Oracles: the two paths against each other (spike times to 1e-10 ms, gradients to 1e-9
 //! relative), and central finite differences for `w` and ten input weights (1e-6 relative; the

@@ -287,8 +287,9 @@ mod tests {
         c
     }
 
-    // With zero recurrent weights the recurrent classifier is the feed-forward one: the engine
-    // must give the layered path's loss and gradients (independent implementations).
+    // With zero recurrent weights the recurrent classifier is the feed-forward one: its sparse
+    // network with a recurrent projection must give the layered network's loss and gradients
+    // (the same engine through two layouts and two gradient mappings).
     #[test]
     fn zero_recurrent_weights_give_the_feed_forward_loss_and_gradient() {
         let c = config(WeightInit {

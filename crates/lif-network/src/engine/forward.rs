@@ -17,9 +17,9 @@
 use super::clock::{Mark, PopConsts};
 use super::model::{Fan, Model, Proj};
 use super::network::{InputSpike, Network, Source};
-use super::queue::EventQueue;
+use super::queue::{EventQueue, Kind};
 use super::workspace::{
-    Cell, Kind, NetworkWorkspace, NeuronProbe, PeakCause, Spike, VoltagePeak, NO_SPIKE,
+    Cell, NetworkWorkspace, NeuronProbe, PeakCause, Spike, VoltagePeak, NO_SPIKE,
 };
 use crate::LifError;
 

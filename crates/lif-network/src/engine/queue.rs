@@ -6,7 +6,16 @@
 //! Order: by time, then kind ([`Kind`]: ends of refractory periods before crossings before
 //! checks), then neuron index, exactly the order in which equal-time events are handled.
 
-use super::workspace::Kind;
+/// What a queue entry stands for, in the order handled at equal times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Kind {
+    /// The end of a refractory period.
+    Wake,
+    /// An exact threshold crossing.
+    Spike,
+    /// A lower bound of the next crossing time: look again (exactly) when it is reached.
+    Check,
+}
 
 /// Not in the heap.
 const ABSENT: u32 = u32::MAX;

@@ -8,7 +8,7 @@
 
 use super::clock::{Clocks, Mark, PopConsts};
 use super::network::InputSpike;
-use super::queue::EventQueue;
+use super::queue::{EventQueue, Kind};
 
 /// One spike of a network neuron, as kept for the backward pass (24 bytes).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -127,17 +127,6 @@ pub struct AdjointSample {
     pub lambda_v: Vec<f64>,
     /// `λ_I` per neuron (global index).
     pub lambda_i: Vec<f64>,
-}
-
-/// What a queue entry stands for, in the order handled at equal times.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Kind {
-    /// The end of a refractory period.
-    Wake,
-    /// An exact threshold crossing.
-    Spike,
-    /// A lower bound of the next crossing time: look again (exactly) when it is reached.
-    Check,
 }
 
 /// The state of one neuron, in one cache line: in the forward pass `V`, `I` at the time of its
