@@ -8,7 +8,7 @@
 
 use super::dim::Dim;
 use super::dop853_tableau::{A, B, BHH, C, D, E5};
-use super::explicit_rk::{RkCore, RkScheme};
+use super::explicit_rk::{dense_vectors, RkCore, RkScheme};
 use super::step_control::{scale, weighted_sum_into, Controller};
 use super::{DenseSegment, Method, StepError, StepStats, Stepper, StepperOptions};
 
@@ -124,31 +124,24 @@ impl RkScheme for Dop853 {
         h: f64,
     ) -> Result<(), StepError> {
         core.eval_at_end(d, rhs, h, 12)?;
-        for s in 13..16 {
-            core.stage::<Self, L, F>(d, rhs, h, s)?;
-        }
+        // Literal stage indices: each row is a compile-time constant in the inlined code.
+        core.stage::<Self, L, F>(d, rhs, h, 13)?;
+        core.stage::<Self, L, F>(d, rhs, h, 14)?;
+        core.stage::<Self, L, F>(d, rhs, h, 15)?;
         let n = d.n();
         let (k, c) = (&core.k, &mut core.cont);
-        let (c_low, c_high) = c[..8 * n].split_at_mut(4 * n);
+        let c = &mut c[..8 * n];
         for (m, d_row) in D.iter().enumerate() {
-            weighted_sum_into(d, &mut c_high[m * n..(m + 1) * n], d_row, k);
+            weighted_sum_into(d, &mut c[(4 + m) * n..(5 + m) * n], d_row, k);
         }
-        let (x, x_new) = (&core.x[..n], &core.x_new[..n]);
-        let (k0, k12) = (&k[..n], &k[12 * n..13 * n]);
-        let (c0, rest) = c_low.split_at_mut(n);
-        let (c1, rest) = rest.split_at_mut(n);
-        let (c2, c3) = rest.split_at_mut(n);
-        for i in 0..n {
-            let ydiff = x_new[i] - x[i];
-            let bspl = h * k0[i] - ydiff;
-            c0[i] = x[i];
-            c1[i] = ydiff;
-            c2[i] = bspl;
-            c3[i] = ydiff - h * k12[i] - bspl;
-        }
-        for v in &mut c_high[..4 * n] {
-            *v *= h;
-        }
+        dense_vectors(
+            h,
+            &core.x[..n],
+            &core.x_new[..n],
+            &k[..n],
+            &k[12 * n..13 * n],
+            c,
+        );
         Ok(())
     }
 }

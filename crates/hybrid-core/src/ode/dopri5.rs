@@ -5,7 +5,7 @@
 //! extension written as the five vectors `rcont` of Hairer's code DOPRI5).
 
 use super::dim::Dim;
-use super::explicit_rk::{RkCore, RkScheme};
+use super::explicit_rk::{dense_vectors, RkCore, RkScheme};
 use super::step_control::{scale, weighted_sum_into, Controller};
 use super::{DenseSegment, Method, StepError, StepStats, Stepper, StepperOptions};
 
@@ -90,6 +90,30 @@ pub struct Dopri5 {
     pub(super) core: RkCore,
 }
 
+/// `Σ_i (e_i / sc_i)²` with `e_i = h e_sum_i` (also stored in `err_vec`) and
+/// `sc_i = atol + rtol max(|x_i|, |x_new_i|)`. A function of its own so that the compiler sees
+/// the slices as distinct memory.
+#[inline(always)]
+fn error_sum_of_squares(
+    h: f64,
+    (atol, rtol): (f64, f64),
+    e_sum: &[f64],
+    x: &[f64],
+    x_new: &[f64],
+    err_vec: &mut [f64],
+) -> f64 {
+    let m = e_sum.len();
+    let (x, x_new, err_vec) = (&x[..m], &x_new[..m], &mut err_vec[..m]);
+    let mut sum = 0.0;
+    for i in 0..m {
+        let e = h * e_sum[i];
+        err_vec[i] = e;
+        let r = e / scale(atol, rtol, x[i], x_new[i]);
+        sum += r * r;
+    }
+    sum
+}
+
 impl RkScheme for Dopri5 {
     const ORDER: i32 = 5;
     const C: &'static [f64] = &C;
@@ -125,17 +149,15 @@ impl RkScheme for Dopri5 {
         let (atol, rtol) = (core.opts.atol, core.opts.rtol);
         // The stage argument is free once all stages are evaluated.
         weighted_sum_into(d, &mut core.stage_arg, &E, &core.k);
-        let n = d.n();
-        let n_err = core.n_err.min(n);
-        let (x, x_new) = (&core.x[..n], &core.x_new[..n]);
-        let (e_sum, err_vec) = (&core.stage_arg[..n], &mut core.err_vec[..n]);
-        let mut sum = 0.0;
-        for i in 0..n_err {
-            let e = h * e_sum[i];
-            err_vec[i] = e;
-            let r = e / scale(atol, rtol, x[i], x_new[i]);
-            sum += r * r;
-        }
+        let m = core.n_err.min(d.n());
+        let sum = error_sum_of_squares(
+            h,
+            (atol, rtol),
+            &core.stage_arg[..m],
+            &core.x[..m],
+            &core.x_new[..m],
+            &mut core.err_vec[..m],
+        );
         let err = (sum / core.n_err.max(1) as f64).sqrt();
         if err.is_finite() {
             Ok(err)
@@ -154,23 +176,16 @@ impl RkScheme for Dopri5 {
         h: f64,
     ) -> Result<(), StepError> {
         let n = d.n();
-        let (k, c) = (&core.k, &mut core.cont);
-        let (x, x_new) = (&core.x[..n], &core.x_new[..n]);
-        let (k0, k6) = (&k[..n], &k[6 * n..7 * n]);
-        let (c0, rest) = c[..5 * n].split_at_mut(n);
-        let (c1, rest) = rest.split_at_mut(n);
-        let (c2, rest) = rest.split_at_mut(n);
-        let (c3, c4) = rest.split_at_mut(n);
-        weighted_sum_into(d, c4, &D, k);
-        for i in 0..n {
-            let ydiff = x_new[i] - x[i];
-            let bspl = h * k0[i] - ydiff;
-            c0[i] = x[i];
-            c1[i] = ydiff;
-            c2[i] = bspl;
-            c3[i] = ydiff - h * k6[i] - bspl;
-            c4[i] *= h;
-        }
+        let (k, c) = (&core.k, &mut core.cont[..5 * n]);
+        weighted_sum_into(d, &mut c[4 * n..], &D, k);
+        dense_vectors(
+            h,
+            &core.x[..n],
+            &core.x_new[..n],
+            &k[..n],
+            &k[6 * n..7 * n],
+            c,
+        );
         Ok(())
     }
 }

@@ -268,10 +268,8 @@ impl RkCore {
             let err = S::error(d, self, rhs, h)?;
             let (accepted, h_new) = self.ctrl.decide(err, h.abs());
             if accepted {
-                let n_err = self.n_err;
-                for (a, e) in self.err_acc[..n_err].iter_mut().zip(&self.err_vec) {
-                    *a += e.abs();
-                }
+                let m = self.n_err.min(d.n());
+                add_abs(&mut self.err_acc[..m], &self.err_vec[..m]);
                 S::finish(d, self, rhs, h)?;
                 self.t_prev = self.t;
                 self.t = t_new;
@@ -340,6 +338,47 @@ impl RkCore {
             h: self.h_last,
             coefficients: &self.cont,
         }
+    }
+}
+
+/// The dense-output vectors shared by both pairs (HNW I eq. II.6.12 and section II.10): with
+/// `Δ = x_new − x`, `c = [x, Δ, h k_first − Δ, Δ − h k_last − (h k_first − Δ), h c_4, h c_5, ..]`
+/// where `c` holds its vectors one after the other and `c_4, c_5, ..` already hold their sums
+/// `Σ_j d_j k_j`. A function of its own so that the compiler sees the slices as distinct memory.
+#[inline(always)]
+pub(super) fn dense_vectors(
+    h: f64,
+    x: &[f64],
+    x_new: &[f64],
+    k_first: &[f64],
+    k_last: &[f64],
+    c: &mut [f64],
+) {
+    let n = x.len();
+    let (x_new, k_first, k_last) = (&x_new[..n], &k_first[..n], &k_last[..n]);
+    let (c0, rest) = c.split_at_mut(n);
+    let (c1, rest) = rest.split_at_mut(n);
+    let (c2, rest) = rest.split_at_mut(n);
+    let (c3, tail) = rest.split_at_mut(n);
+    let (c0, c1, c2, c3) = (&mut c0[..n], &mut c1[..n], &mut c2[..n], &mut c3[..n]);
+    for i in 0..n {
+        let ydiff = x_new[i] - x[i];
+        let bspl = h * k_first[i] - ydiff;
+        c0[i] = x[i];
+        c1[i] = ydiff;
+        c2[i] = bspl;
+        c3[i] = ydiff - h * k_last[i] - bspl;
+    }
+    for v in tail {
+        *v *= h;
+    }
+}
+
+/// `acc += |e|` componentwise (a function of its own: distinct memory for the compiler).
+#[inline(always)]
+fn add_abs(acc: &mut [f64], e: &[f64]) {
+    for (a, e) in acc.iter_mut().zip(e) {
+        *a += e.abs();
     }
 }
 

@@ -28,28 +28,54 @@ fn sum_block<const W: usize>(n: usize, row: &[f64], k: &[f64], start: usize) -> 
     acc
 }
 
-/// Call `emit(start, sums)` for consecutive blocks of components covering `0..n`, with
-/// `sums[c] = Σ_j row[j] k_j[start + c]`: blocks of [`CHUNK`] components, then one shorter
-/// block, each of a width known at compile time.
+/// `out[start + c] = x[start + c] + h Σ_j row[j] k_j[start + c]` for `c < W`. A function of
+/// its own (not a closure) so that the compiler sees `out`, `x` and `k` as distinct memory and
+/// may vectorise the block.
 #[inline(always)]
-fn for_each_sum<L: Dim>(d: L, row: &[f64], k: &[f64], mut emit: impl FnMut(usize, &[f64])) {
-    let n = d.n();
-    let k = &k[..row.len() * n];
-    let mut start = 0;
-    while start + CHUNK <= n {
-        emit(start, &sum_block::<CHUNK>(n, row, k, start));
-        start += CHUNK;
+fn combine_block<const W: usize>(
+    n: usize,
+    out: &mut [f64],
+    x: &[f64],
+    h: f64,
+    row: &[f64],
+    k: &[f64],
+    start: usize,
+) {
+    let sums = sum_block::<W>(n, row, k, start);
+    let (o, xs) = (&mut out[start..start + W], &x[start..start + W]);
+    for c in 0..W {
+        o[c] = xs[c] + h * sums[c];
     }
-    match n - start {
-        0 => {}
-        1 => emit(start, &sum_block::<1>(n, row, k, start)),
-        2 => emit(start, &sum_block::<2>(n, row, k, start)),
-        3 => emit(start, &sum_block::<3>(n, row, k, start)),
-        4 => emit(start, &sum_block::<4>(n, row, k, start)),
-        5 => emit(start, &sum_block::<5>(n, row, k, start)),
-        6 => emit(start, &sum_block::<6>(n, row, k, start)),
-        _ => emit(start, &sum_block::<7>(n, row, k, start)),
-    }
+}
+
+/// `out[start + c] = Σ_j row[j] k_j[start + c]` for `c < W` (see [`combine_block`]).
+#[inline(always)]
+fn sum_into_block<const W: usize>(n: usize, out: &mut [f64], row: &[f64], k: &[f64], start: usize) {
+    let sums = sum_block::<W>(n, row, k, start);
+    out[start..start + W].copy_from_slice(&sums);
+}
+
+/// Run `$block::<W>(.., start)` over consecutive blocks covering `0..$n`: blocks of [`CHUNK`]
+/// components, then one shorter block, each of a width known at compile time.
+macro_rules! by_blocks {
+    ($n:expr, $block:ident($($arg:expr),*)) => {{
+        let n = $n;
+        let mut start = 0;
+        while start + CHUNK <= n {
+            $block::<CHUNK>($($arg,)* start);
+            start += CHUNK;
+        }
+        match n - start {
+            0 => {}
+            1 => $block::<1>($($arg,)* start),
+            2 => $block::<2>($($arg,)* start),
+            3 => $block::<3>($($arg,)* start),
+            4 => $block::<4>($($arg,)* start),
+            5 => $block::<5>($($arg,)* start),
+            6 => $block::<6>($($arg,)* start),
+            _ => $block::<7>($($arg,)* start),
+        }
+    }};
 }
 
 /// `out = x + h Σ_j row[j] k_j`: the argument of a stage, or the combined solution of a step.
@@ -61,23 +87,16 @@ fn for_each_sum<L: Dim>(d: L, row: &[f64], k: &[f64], mut emit: impl FnMut(usize
 #[inline(always)]
 pub(super) fn combine<L: Dim>(d: L, out: &mut [f64], x: &[f64], h: f64, row: &[f64], k: &[f64]) {
     let n = d.n();
-    let (out, x) = (&mut out[..n], &x[..n]);
-    for_each_sum(d, row, k, |start, sums| {
-        let width = sums.len();
-        let (o, xs) = (&mut out[start..start + width], &x[start..start + width]);
-        for c in 0..width {
-            o[c] = xs[c] + h * sums[c];
-        }
-    });
+    let (out, x, k) = (&mut out[..n], &x[..n], &k[..row.len() * n]);
+    by_blocks!(n, combine_block(n, out, x, h, row, k));
 }
 
 /// `out = Σ_j row[j] k_j` (zero coefficients skipped), summed like [`combine`].
 #[inline(always)]
 pub(super) fn weighted_sum_into<L: Dim>(d: L, out: &mut [f64], row: &[f64], k: &[f64]) {
-    let out = &mut out[..d.n()];
-    for_each_sum(d, row, k, |start, sums| {
-        out[start..start + sums.len()].copy_from_slice(sums);
-    });
+    let n = d.n();
+    let (out, k) = (&mut out[..n], &k[..row.len() * n]);
+    by_blocks!(n, sum_into_block(n, out, row, k));
 }
 
 /// Error scale of component `i`: `atol + rtol max(|x_i|, |x_new_i|)` (HNW I, eq. II.4.10).
@@ -88,13 +107,20 @@ pub(super) fn scale(atol: f64, rtol: f64, x: f64, x_new: f64) -> f64 {
 /// Whether every component is finite.
 #[inline(always)]
 pub(super) fn all_finite<L: Dim>(d: L, v: &[f64]) -> bool {
-    // Without short-circuit: one branch per vector, not per component.
-    v[..d.n()].iter().fold(true, |ok, a| ok & a.is_finite())
+    // `a - a` is 0 for a finite `a` and NaN otherwise; without short-circuit the comparisons
+    // vectorise and there is one branch per vector, not per component.
+    v[..d.n()].iter().fold(true, |ok, &a| ok & (a - a == 0.0))
 }
+
+/// `ln 1e-4`: the floor of the previous error in the PI controller.
+const LN_ERR_FLOOR: f64 = -9.210_340_371_976_182;
 
 /// The PI ("Lund-stabilised") step-size controller of DOPRI5/DOP853 (HNW I, eq. II.4.13 with the
 /// `err_old^β` factor of section IV.2):
 /// `h_new = h · clamp(safety · err^{-α} · err_old^{β}, fac_min, fac_max)`.
+///
+/// The powers are formed as `exp(α ln err − β ln err_old)`: one logarithm and one exponential
+/// per step instead of two `powf` (the step size differs from the `powf` form by rounding only).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Controller {
     /// Exponent `α` applied to the current error (`1/q - 0.75 β` for an order-`q` estimate).
@@ -107,8 +133,8 @@ pub(super) struct Controller {
     pub fac_max: f64,
     /// Safety factor.
     pub safety: f64,
-    /// Error of the previous accepted step (floored at 1e-4).
-    pub err_old: f64,
+    /// `ln` of the error of the previous accepted step (the error floored at 1e-4).
+    pub ln_err_old: f64,
     /// Whether the previous attempt was rejected (then the step may not grow).
     pub rejected: bool,
 }
@@ -122,33 +148,34 @@ impl Controller {
             fac_min,
             fac_max,
             safety: 0.9,
-            err_old: 1e-4,
+            ln_err_old: LN_ERR_FLOOR,
             rejected: false,
         }
     }
 
     /// Forget the history (after a reset of the integration).
     pub fn reset(&mut self) {
-        self.err_old = 1e-4;
+        self.ln_err_old = LN_ERR_FLOOR;
         self.rejected = false;
     }
 
     /// Decide on a step of magnitude `h_abs` with scaled error `err`.
     /// Returns whether the step is accepted and the magnitude of the next step to try.
     pub fn decide(&mut self, err: f64, h_abs: f64) -> (bool, f64) {
-        let err_pow = err.powf(self.alpha);
+        // `-inf` for `err = 0`, whose power `exp(-inf) = 0` is then clamped like `0^α`.
+        let ln_err = err.ln();
         if err <= 1.0 {
-            let fac = err_pow / self.err_old.powf(self.beta);
+            let fac = (self.alpha * ln_err - self.beta * self.ln_err_old).exp();
             let fac = (fac / self.safety).clamp(1.0 / self.fac_max, 1.0 / self.fac_min);
             let mut h_new = h_abs / fac;
             if self.rejected {
                 h_new = h_new.min(h_abs);
             }
-            self.err_old = err.max(1e-4);
+            self.ln_err_old = ln_err.max(LN_ERR_FLOOR);
             self.rejected = false;
             (true, h_new)
         } else {
-            let fac = (err_pow / self.safety).min(1.0 / self.fac_min);
+            let fac = ((self.alpha * ln_err).exp() / self.safety).min(1.0 / self.fac_min);
             self.rejected = true;
             (false, h_abs / fac)
         }
@@ -228,6 +255,41 @@ mod tests {
         let (acc, h2) = c.decide(1e-8, h1);
         assert!(acc);
         assert_eq!(h2, h1);
+    }
+
+    #[test]
+    fn error_floor_is_ln_of_1e_minus_4() {
+        assert!((LN_ERR_FLOOR - 1e-4f64.ln()).abs() <= 2.0 * f64::EPSILON * LN_ERR_FLOOR.abs());
+    }
+
+    /// The step factor against the `powf` form of HNW I eq. (II.4.13) with `err_old^β`, over
+    /// errors from 1e-12 to 1e3 (accepted and rejected) and a range of previous errors.
+    #[test]
+    fn controller_matches_the_powf_formula_to_rounding() {
+        let (alpha, beta, fac_min, fac_max) = (0.17, 0.04, 0.2, 10.0);
+        for prev in [1e-9, 1e-4, 0.01, 0.3, 1.0] {
+            for e in -12..=3 {
+                for m in [1.0, 2.5, 7.0] {
+                    let err = m * 10f64.powi(e);
+                    let mut c = Controller::new(alpha, beta, fac_min, fac_max);
+                    // An accepted step with error `prev` sets the history.
+                    c.decide(prev, 1.0);
+                    let (accepted, h) = c.decide(err, 1.0);
+                    let old = prev.max(1e-4);
+                    let expected = if err <= 1.0 {
+                        let fac = err.powf(alpha) / old.powf(beta) / 0.9;
+                        1.0 / fac.clamp(1.0 / fac_max, 1.0 / fac_min)
+                    } else {
+                        1.0 / (err.powf(alpha) / 0.9).min(1.0 / fac_min)
+                    };
+                    assert_eq!(accepted, err <= 1.0);
+                    assert!(
+                        (h - expected).abs() <= 1e-14 * expected,
+                        "err {err}, prev {prev}: {h} vs {expected}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
