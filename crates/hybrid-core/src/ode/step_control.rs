@@ -106,6 +106,7 @@ pub(super) fn scale(atol: f64, rtol: f64, x: f64, x_new: f64) -> f64 {
 
 /// Whether every component is finite.
 #[inline(always)]
+#[allow(clippy::eq_op)] // `a - a` is the test itself, not a slip.
 pub(super) fn all_finite<L: Dim>(d: L, v: &[f64]) -> bool {
     // `a - a` is 0 for a finite `a` and NaN otherwise; without short-circuit the comparisons
     // vectorise and there is one branch per vector, not per component.
@@ -255,6 +256,21 @@ mod tests {
         let (acc, h2) = c.decide(1e-8, h1);
         assert!(acc);
         assert_eq!(h2, h1);
+    }
+
+    #[test]
+    fn all_finite_rejects_every_infinity_and_nan_and_nothing_else() {
+        use super::super::dim::{Dyn, Fixed};
+        let finite = [f64::MAX, -f64::MAX, f64::MIN_POSITIVE / 4.0, -0.0];
+        assert!(all_finite(Fixed::<4>, &finite) && all_finite(Dyn(4), &finite));
+        for bad in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN] {
+            for i in 0..4 {
+                let mut v = finite;
+                v[i] = bad;
+                assert!(!all_finite(Fixed::<4>, &v), "{v:?}");
+                assert!(!all_finite(Dyn(4), &v), "{v:?}");
+            }
+        }
     }
 
     #[test]
