@@ -25,6 +25,8 @@ struct Scratch {
     net: Option<Network>,
     ws: NetworkWorkspace,
     cot: NetworkCotangents,
+    /// The engine's gradient (one vector per projection), reused.
+    grad: Vec<Vec<f64>>,
 }
 
 thread_local! {
@@ -126,7 +128,7 @@ pub(crate) fn outcome(
         return Err(lif_network::LifError::LabelOutOfRange { label, n_out }.into());
     }
     SCRATCH.with(|s| {
-        let Scratch { net, ws, cot } = &mut *s.borrow_mut();
+        let Scratch { net, ws, cot, grad } = &mut *s.borrow_mut();
         refresh(net, model, recurrent);
         let Some(net) = net.as_ref() else {
             return Err(TrainError::InvalidOption {
@@ -166,8 +168,18 @@ pub(crate) fn outcome(
             vec![0.0; recurrent.len()],
         ];
         if gradient && !skip {
-            let mut g = net.zero_gradient();
-            net.backward(ws, cot, &mut g)?;
+            let same_shape = grad.len() == net.projections.len()
+                && grad
+                    .iter()
+                    .zip(&net.projections)
+                    .all(|(g, p)| g.len() == p.weights.len());
+            if same_shape {
+                grad.iter_mut().for_each(|g| g.fill(0.0));
+            } else {
+                *grad = net.zero_gradient();
+            }
+            net.backward(ws, cot, grad)?;
+            let g = &*grad;
             let n_in = model.net.n_inputs;
             for pre in 0..n_in {
                 for post in 0..h {

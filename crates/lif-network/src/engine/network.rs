@@ -342,15 +342,24 @@ impl Network {
                 "offsets must rise from 0 to the number of synapses {n_syn}"
             )));
         }
-        if let Some(s) = proj.targets.iter().position(|&t| t as usize >= post.size) {
+        // The largest target first (a loop without early exit, which vectorises); the position
+        // only when there is an error to report.
+        let largest = proj.targets.iter().copied().max().unwrap_or(0) as usize;
+        if !proj.targets.is_empty() && largest >= post.size {
+            let s = proj
+                .targets
+                .iter()
+                .position(|&t| t as usize >= post.size)
+                .unwrap_or(0);
             return Err(bad(format!(
                 "synapse {s} targets neuron {} of a population of {}",
                 proj.targets[s], post.size
             )));
         }
         if proj.source == Source::Population(proj.target) {
-            for pre in 0..n_pre {
-                if proj.fan_out(pre).any(|s| proj.targets[s] as usize == pre) {
+            for (pre, w) in proj.offsets.windows(2).enumerate() {
+                let fan = &proj.targets[w[0] as usize..w[1] as usize];
+                if fan.contains(&(pre as u32)) {
                     return Err(LifError::SelfConnection {
                         population: post.name.clone(),
                         neuron: pre,
