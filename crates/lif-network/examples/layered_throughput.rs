@@ -1,7 +1,7 @@
 //! Forward + backward throughput of the paper's layered networks on one thread, robust to a busy
 //! machine: `--rounds R` rounds over all samples of `benches/support/paper.rs` (256 Yin-Yang
 //! 5-200-3 samples, 64 MNIST-like 784-350-10 samples, Table 3 initialisation), each sample through
-//! `FeedForwardNet::accumulate_gradient` (forward, loss, backward, no allocation once warm);
+//! `FeedForwardNet::accumulate_gradient` (forward, loss, backward, buffers reused);
 //! prints the mean time per sample of the fastest round (the least disturbed by other processes)
 //! and of all rounds, with the spikes and synaptic events per sample.
 //!

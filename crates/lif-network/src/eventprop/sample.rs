@@ -69,7 +69,9 @@ impl FeedForwardNet {
     }
 
     /// Like [`loss_and_gradient`](Self::loss_and_gradient), but *adds* the gradient into `grad`
-    /// (shapes of the weights) and uses the caller's scratch: no allocation once warm. Sum over
+    /// (shapes of the weights) and uses the caller's scratch, whose buffers are reused (once warm
+    /// only vectors of the size of the output layer or of the number of layers are allocated,
+    /// never anything of the size of the weights or the record). Sum over
     /// a mini-batch by calling it once per sample with the same `grad`.
     pub fn accumulate_gradient(
         &self,
