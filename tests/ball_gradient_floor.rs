@@ -15,8 +15,8 @@ use ball_floor::{
     dual_gradient, floor_gradient, height_loss, relative_error, HEIGHTS, P, TIMES, T_END,
 };
 use bouncing_ball::closed_form::impacts_until;
-use bouncing_ball::{adjoint_gradient, forward_gradient};
-use hybrid_core::SolverOptions;
+use bouncing_ball::{adjoint_gradient, forward_gradient, BouncingBall};
+use hybrid_core::{Problem, SolverOptions};
 
 #[test]
 fn bench_problem_has_three_impacts_and_one_observation_per_parabola() {
@@ -92,4 +92,26 @@ fn forward_gradient_with_default_options_is_within_1e_10_of_the_closed_form() {
         "error {err:e}: {:?} vs {hand:?}",
         fwd.gradient
     );
+}
+
+#[test]
+fn reused_solver_gradients_with_default_options_are_within_1e_10_of_the_closed_form() {
+    // The bench times a Solver reused across calls: its second answer must be as good as its first.
+    let (_, hand) = floor_gradient(&P, &TIMES, &HEIGHTS);
+    let loss = height_loss();
+    let problem = Problem::new(BouncingBall, 0.0, T_END)
+        .and_then(|pb| pb.with_loss(&loss))
+        .unwrap();
+    let mut solver = problem.solver();
+    for round in 0..2 {
+        let adj = solver.adjoint_gradient(&P).unwrap().gradient.clone();
+        let fwd = solver.forward_gradient(&P).unwrap().gradient.clone();
+        for (name, got) in [("adjoint", adj), ("forward", fwd)] {
+            let err = relative_error(&got, &hand);
+            assert!(
+                err <= 1e-10,
+                "{name}, call {round}: error {err:e}: {got:?} vs {hand:?}"
+            );
+        }
+    }
 }

@@ -210,7 +210,8 @@ def main():
         print("running ours:", " ".join(cmd), flush=True)
         subprocess.run(cmd, cwd=ROOT, check=True)
     ours = {k: criterion_times(k) for k in
-            ("adjoint", "forward", "closed_form_dual", "closed_form_by_hand")}
+            ("adjoint", "forward", "adjoint_solver", "forward_solver", "closed_form_dual",
+             "closed_form_by_hand")}
     floor = ours["closed_form_by_hand"]
 
     def ratio(x, y):
@@ -222,8 +223,11 @@ def main():
           "| diffrax / ours | ours, fastest | diffrax, fastest | diffrax / ours "
           "| ours / floor (medians) |")
     print("|---|---|---|---|---|---|---|---|")
-    for label, key, peer in (("reverse (adjoint / jax.grad)", "adjoint", t_rev),
-                             ("forward (sensitivities / jax.jacfwd)", "forward", t_fwd)):
+    for label, key, peer in (
+            ("reverse (adjoint / jax.grad)", "adjoint", t_rev),
+            ("reverse, ours from a reused Solver", "adjoint_solver", t_rev),
+            ("forward (sensitivities / jax.jacfwd)", "forward", t_fwd),
+            ("forward, ours from a reused Solver", "forward_solver", t_fwd)):
         (om, of), (dm, df) = ours[key], peer
         print(f"| {label} | {fmt_us(om)} | {fmt_us(dm)} | {ratio(dm, om)} | {fmt_us(of)} "
               f"| {fmt_us(df)} | {ratio(df, of)} | {ratio(om, floor[0])} |")
