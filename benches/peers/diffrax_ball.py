@@ -161,7 +161,7 @@ def criterion_times(bench_id):
 
 
 def fmt_us(seconds):
-    return f"{seconds * 1e6:.3g} µs" if seconds is not None else "—"
+    return f"{seconds * 1e6:.4g} µs" if seconds is not None else "—"
 
 
 def main():
