@@ -1,5 +1,5 @@
 //! Cost per accepted step of the framework's integrators against the `ode_solvers` crate (0.6),
-//! on the same smooth problem at the same tolerances, for state sizes 4, 100 and 1000.
+//! on the same smooth problem at the same tolerances, for state sizes 2, 4, 8, 100 and 1000.
 //!
 //! Problem: a chain of `m = n/2` anharmonic oscillators with nearest-neighbour springs and fixed
 //! ends, `q̈_i = -q_i + c (q_{i-1} - 2 q_i + q_{i+1}) - β q_i³` (`c = 1`, `β = 0.5`), written as
@@ -19,8 +19,10 @@
 //! counted in `crates/hybrid-core/benches/allocations.rs` (the counting allocator is a
 //! dev-dependency of that crate).
 //!
-//! `ode_solvers` is run with a heap vector (`DVector`, like ours) at every size, and with a
-//! stack vector (`SVector<f64, 4>`) at n = 4, where its static sizes are an option a user has.
+//! `ode_solvers` is run with a heap vector (`DVector`) at every size, and with a stack vector
+//! (`SVector<f64, n>`) at n = 2, 4 and 8, where its static sizes are an option a user has. Our
+//! steppers take the size at run time and pick a compile-time kernel for small sizes
+//! (`n ∈ {1, 2, 3, 4, 6, 8}`) themselves.
 
 #![allow(missing_docs)]
 
@@ -82,8 +84,8 @@ impl ode_solvers::System<f64, DVector<f64>> for Chain {
     }
 }
 
-impl ode_solvers::System<f64, SVector<f64, 4>> for Chain {
-    fn system(&self, _t: f64, y: &SVector<f64, 4>, dy: &mut SVector<f64, 4>) {
+impl<const N: usize> ode_solvers::System<f64, SVector<f64, N>> for Chain {
+    fn system(&self, _t: f64, y: &SVector<f64, N>, dy: &mut SVector<f64, N>) {
         chain(y.as_slice(), dy.as_mut_slice());
     }
 }
@@ -125,8 +127,8 @@ fn solve_theirs_dop853(x0: &[f64]) -> (usize, f64) {
     theirs_dop853(x0, OutputType::Sparse)
 }
 
-fn solve_theirs_dopri5_static(x0: &[f64]) -> (usize, f64) {
-    let y0 = SVector::<f64, 4>::from_column_slice(x0);
+fn solve_theirs_dopri5_static<const N: usize>(x0: &[f64]) -> (usize, f64) {
+    let y0 = SVector::<f64, N>::from_column_slice(x0);
     let mut s = ode_solvers::Dopri5::new(Chain, 0.0, T_END, T_END, y0, TOL, TOL);
     s.set_output(OutputType::Sparse);
     let stats = s.integrate().expect("ode_solvers Dopri5 (static)");
@@ -139,7 +141,7 @@ fn solve_theirs_dopri5_static(x0: &[f64]) -> (usize, f64) {
 type Solver = fn(&[f64]) -> (usize, f64);
 
 fn benches(c: &mut Criterion) {
-    for n in [4usize, 100, 1000] {
+    for n in [2usize, 4, 8, 100, 1000] {
         let x0 = initial(n);
         let mut solvers: Vec<(&str, Solver)> = vec![
             ("ours_dopri5", solve_ours::<Dopri5>),
@@ -148,8 +150,14 @@ fn benches(c: &mut Criterion) {
             ("ours_dop853", solve_ours::<Dop853>),
             ("ode_solvers_dop853", solve_theirs_dop853),
         ];
-        if n == 4 {
-            solvers.push(("ode_solvers_dopri5_static", solve_theirs_dopri5_static));
+        let stat: Option<Solver> = match n {
+            2 => Some(solve_theirs_dopri5_static::<2>),
+            4 => Some(solve_theirs_dopri5_static::<4>),
+            8 => Some(solve_theirs_dopri5_static::<8>),
+            _ => None,
+        };
+        if let Some(solve) = stat {
+            solvers.push(("ode_solvers_dopri5_static", solve));
         }
         let mut g = c.benchmark_group(format!("integrator/n{n}"));
         g.warm_up_time(Duration::from_secs(1));
