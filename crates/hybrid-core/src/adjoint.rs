@@ -280,8 +280,14 @@ fn backward<M: Derivatives, L: Loss, S: Stepper>(
     grad.fill(0.0);
     let mut t_cur = t_end;
     let mut pick = picks.len();
+    let mut first = 0.0;
     for &(t_bp, bp) in points.iter().rev() {
-        integrate_back(model, loss, *running, p, traj, back, sc, z, t_bp, t_cur)?;
+        integrate_back(
+            model, loss, *running, p, traj, back, sc, z, t_bp, t_cur, first,
+        )?;
+        if t_bp < t_cur {
+            first = back.next_step();
+        }
         t_cur = t_bp;
         match bp {
             Breakpoint::Observation(i) => {
@@ -353,7 +359,9 @@ fn backward<M: Derivatives, L: Loss, S: Stepper>(
             }
         }
     }
-    integrate_back(model, loss, *running, p, traj, back, sc, z, t0, t_cur)?;
+    integrate_back(
+        model, loss, *running, p, traj, back, sc, z, t0, t_cur, first,
+    )?;
     // μ(t0) + λ(t0)ᵀ ∂x0/∂p.
     initial_state_vjp(model, p, &z[..n], &mut sc.vjp_p, &mut sc.duals);
     for j in 0..m {
@@ -382,6 +390,7 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
     z: &mut [f64],
     lo: f64,
     hi: f64,
+    first: f64,
 ) -> Result<(), Error> {
     if hi <= lo {
         return Ok(());
@@ -410,7 +419,9 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
             }
         }
     };
-    stepper.reset(&mut rhs, hi, z, -1.0);
+    // Every piece after the first starts with the step the controller proposed at the end of
+    // the previous one (λ only jumps at a breakpoint; its dynamics go on), not from scratch.
+    stepper.reset_with_step(&mut rhs, hi, z, -1.0, first);
     while stepper.t() > lo {
         stepper.step(&mut rhs, lo).map_err(Error::from_step)?;
     }

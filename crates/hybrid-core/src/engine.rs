@@ -156,6 +156,8 @@ pub(crate) struct Workspace<S: Stepper> {
     /// The integrated vector; after a run, its value at `t_end`.
     pub z: Vec<f64>,
     xp: Vec<f64>,
+    /// Scratch: a flow value.
+    f: Vec<f64>,
     /// Scratch of the full integrated vector, for event location.
     buf: Vec<f64>,
     /// One record per event of the last run.
@@ -196,6 +198,7 @@ impl<S: Stepper> Workspace<S> {
             zeno: ZenoCheck::new(guards),
             z: vec![0.0; nn],
             xp: vec![0.0; n],
+            f: vec![0.0; n],
             buf: vec![0.0; nn],
             events: Vec::new(),
             pool: Vec::new(),
@@ -254,6 +257,8 @@ struct Engine<'a, M: HybridSystem, A: Augment<M>, S: Stepper> {
     n: usize,
     q: usize,
     t: f64,
+    /// Whether the stepper has been started in this run (later restarts reuse its step size).
+    started: bool,
 }
 
 impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
@@ -263,11 +268,20 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
         loop {
             let (model, p, n, q) = (self.model, self.p, self.n, self.q);
             let aug = &mut *self.aug;
-            self.w.stepper.reset(
+            // After a jump, try the step the controller proposed before it (the error control
+            // shrinks it if the jump changed the dynamics); at `t0`, the starting heuristic.
+            let first = if self.started {
+                self.w.stepper.next_step()
+            } else {
+                0.0
+            };
+            self.started = true;
+            self.w.stepper.reset_with_step(
                 &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
                 self.t,
                 &self.w.z,
                 1.0,
+                first,
             );
             let f = &self.w.stepper.dx()[..n];
             self.w
@@ -399,6 +413,16 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
                 br.b,
                 br.gb,
             );
+            // The guard's rate along the flow at the interpolant's root: the slope of the
+            // polish's Newton step (one flow and one dual guard evaluation, no Runge-Kutta stage).
+            stepper.interpolate(tau_interp, buf);
+            let f = &mut self.w.f;
+            model.flow(q, tau_interp, &buf[..n], p, f);
+            let (_, slope) =
+                self.w
+                    .detector
+                    .probe()
+                    .rate_with_flow(model, q, k, tau_interp, &buf[..n], f, p);
             let aug = &mut *self.aug;
             let tau = polish(
                 |s| {
@@ -410,6 +434,7 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
                     model.guard(q, k, s, &buf[..n], p)
                 },
                 tau_interp,
+                slope,
                 lo,
                 br.b,
             );
@@ -493,6 +518,7 @@ where
         n,
         q: model.initial_mode(),
         t: t0,
+        started: false,
     };
     let (mut next_scheduled, mut next_stop) = (0, 0);
     let mut need_restart = true;

@@ -170,9 +170,15 @@ impl RkCore {
         t: f64,
         x: &[f64],
         direction: f64,
+        first: f64,
     ) {
         self.x.copy_from_slice(x);
-        self.restart::<S, F>(rhs, t, direction);
+        self.restart::<S, F>(rhs, t, direction, first);
+    }
+
+    /// The step size the controller would try next (0 before any step).
+    pub fn next_step(&self) -> f64 {
+        self.h_next
     }
 
     fn restart<S: RkScheme, F: FnMut(f64, &[f64], &mut [f64])>(
@@ -180,6 +186,7 @@ impl RkCore {
         rhs: &mut F,
         t: f64,
         direction: f64,
+        first: f64,
     ) {
         let n = self.x.len();
         self.t = t;
@@ -198,6 +205,8 @@ impl RkCore {
         let o = self.opts;
         self.h_next = if o.first_step > 0.0 {
             o.first_step.min(o.max_step)
+        } else if first > 0.0 && first.is_finite() && self.pending.is_none() {
+            first.min(o.max_step)
         } else if self.pending.is_some() {
             0.0
         } else {
@@ -233,7 +242,7 @@ impl RkCore {
     ) -> Result<(), StepError> {
         let span = t_bound - self.t;
         if !self.ready {
-            self.restart::<S, F>(rhs, self.t, span);
+            self.restart::<S, F>(rhs, self.t, span, 0.0);
         }
         if let Some(e) = self.pending {
             return Err(e);
@@ -393,7 +402,22 @@ macro_rules! delegate_stepper_to_core {
             x: &[f64],
             direction: f64,
         ) {
-            self.core.reset::<Self, F>(rhs, t, x, direction);
+            self.core.reset::<Self, F>(rhs, t, x, direction, 0.0);
+        }
+
+        fn reset_with_step<F: FnMut(f64, &[f64], &mut [f64])>(
+            &mut self,
+            rhs: &mut F,
+            t: f64,
+            x: &[f64],
+            direction: f64,
+            first: f64,
+        ) {
+            self.core.reset::<Self, F>(rhs, t, x, direction, first);
+        }
+
+        fn next_step(&self) -> f64 {
+            self.core.next_step()
         }
 
         fn step<F: FnMut(f64, &[f64], &mut [f64])>(

@@ -91,6 +91,22 @@ pub trait Stepper {
         direction: f64,
     );
 
+    /// [`Stepper::reset`] trying `first` (a magnitude) as the first step instead of the
+    /// heuristic, e.g. the step the controller proposed before a jump ([`Stepper::next_step`]);
+    /// `0` (or a non-finite value) falls back to the heuristic. The error control accepts or
+    /// shrinks it like any other step.
+    fn reset_with_step<F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        rhs: &mut F,
+        t: f64,
+        x: &[f64],
+        direction: f64,
+        first: f64,
+    );
+
+    /// Magnitude of the step the controller would try next (`0` before any).
+    fn next_step(&self) -> f64;
+
     /// Take one accepted step towards `t_bound` without passing it (the step ends exactly on
     /// `t_bound` when it would pass it). Rejected attempts are retried internally. A `t_bound`
     /// equal to [`Stepper::t`] is a no-op.
