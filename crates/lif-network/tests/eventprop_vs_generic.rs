@@ -12,7 +12,9 @@
 //! `prop_assume`: every spike has `|V̇⁻| ≥ 5e-3 ϑ/ms`, no spike lies within 0.05 ms of `t_end` or
 //! within 0.01 ms of another event, every below-threshold membrane maximum stays 1e-3 ϑ below
 //! threshold, and no spike lies within 0.05 ms of a probe time. Central differences use the
-//! five-point stencil with step `1e-5 · max(1, |w|)` on EventProp's forward pass (closed form).
+//! five-point stencil with step `1e-5 · max(1, |w|)` on EventProp's forward pass (closed form),
+//! and are an oracle only where that stencil resolves the loss: a case whose estimated truncation
+//! error exceeds a tenth of the tolerance is rejected, not judged (see `fd_oracle`).
 
 mod generic_common;
 use generic_common::*;
@@ -50,6 +52,20 @@ fn margins_ok(m: &Margins, thr: f64) -> bool {
         && m.end_gap >= 0.05
         && m.near_miss >= 1e-3 * thr
         && m.event_gap >= 0.01
+}
+
+/// Central differences of `f` at `p` (step `FD_STEP`), or `None` where the stencil does not
+/// resolve `f`. The five-point stencil's truncation error scales as `h⁴`, so
+/// `D(2h) − D(h) ≈ 15 E(h)`; a case is judged only if that estimate of `E(h)`, measured as
+/// `max_rel_dev`, is below `FD_TOL / 10`. What this rejects is independent of the gradient code:
+/// a spike close to grazing (small `V̇⁻` against `∂V/∂w · h`) whose time bends within the stencil,
+/// e.g. seed 6149780122831342798 of `feed_forward_spike_time_loss_gradients_agree`, where the last
+/// output spike moves by 1.08e-2 and 1.04e-2 ms for steps of ∓h and D(h) is off by 7e-6 relative
+/// (it agrees with EventProp to 7e-10 at h = 1e-6).
+fn fd_oracle(p: &[f64], mut f: impl FnMut(&[f64]) -> f64) -> Option<Vec<f64>> {
+    let d_h = central_differences(p, FD_STEP, &mut f);
+    let d_2h = central_differences(p, 2.0 * FD_STEP, &mut f);
+    (max_rel_dev(&d_h, &d_2h, FLOOR) / 15.0 <= FD_TOL / 10.0).then_some(d_h)
 }
 
 fn guard_times(events: &[EventRecord], k: usize) -> Vec<f64> {
@@ -205,9 +221,11 @@ proptest! {
         let (ep_loss, ep_grad, ws) = eventprop_feed_forward(&c.net, &c.input, &coef, &[], true);
         let dt = spike_time_deviation(&c, &ws);
         let (gen_loss, adj, fwd_vs_adj) = generic_gradients(&c.model, &c.p, c.net.t_end, &loss);
-        let fd = central_differences(&c.p, FD_STEP, |p| {
+        let fd = fd_oracle(&c.p, |p| {
             eventprop_feed_forward(&with_weights(&c.net, p), &c.input, &coef, &[], false).0
         });
+        prop_assume!(fd.is_some(), "central differences do not resolve this case");
+        let fd = fd.unwrap();
         let (ep_adj, ep_fd) = (max_rel_dev(&ep_grad, &adj, FLOOR), max_rel_dev(&ep_grad, &fd, FLOOR));
         eprintln!("ff spike: dt {dt:.1e} loss {:.1e} ep-adj {ep_adj:.1e} fwd-adj {fwd_vs_adj:.1e} ep-fd {ep_fd:.1e}", (ep_loss - gen_loss).abs());
         prop_assert!(dt <= SPIKE_TIME_TOL, "spike times differ by {dt:e}");
@@ -239,9 +257,11 @@ proptest! {
         let dt = spike_time_deviation(&c, &ws);
         let (gen_loss, adj, fwd_vs_adj) = generic_gradients(&c.model, &c.p, c.net.t_end, &loss);
         prop_assume!(adj.iter().any(|g| *g != 0.0));
-        let fd = central_differences(&c.p, FD_STEP, |p| {
+        let fd = fd_oracle(&c.p, |p| {
             eventprop_feed_forward(&with_weights(&c.net, p), &c.input, &none, &probes, false).0
         });
+        prop_assume!(fd.is_some(), "central differences do not resolve this case");
+        let fd = fd.unwrap();
         let (ep_adj, ep_fd) = (max_rel_dev(&ep_grad, &adj, FLOOR), max_rel_dev(&ep_grad, &fd, FLOOR));
         eprintln!("ff volt: dt {dt:.1e} loss {:.1e} ep-adj {ep_adj:.1e} fwd-adj {fwd_vs_adj:.1e} ep-fd {ep_fd:.1e}", (ep_loss - gen_loss).abs());
         prop_assert!(dt <= SPIKE_TIME_TOL, "spike times differ by {dt:e}");
@@ -308,15 +328,16 @@ proptest! {
         let (gen_loss, adj, fwd_vs_adj) = generic_gradients(&model, &p, net.t_end, &loss);
         let adj_mapped = recurrent_gradient(&net, &adj).expect("layout");
         let flat = |g: &lif_network::eventprop::RecurrentGradient| [g.input_weights.clone(), g.weights.clone()].concat();
-        let fd_flat = central_differences(&flat(&lif_network::eventprop::RecurrentGradient {
-            weights: net.weights.clone(), input_weights: net.input_weights.clone() }), FD_STEP, |pp| {
+        let fd_flat = fd_oracle(&flat(&lif_network::eventprop::RecurrentGradient {
+            weights: net.weights.clone(), input_weights: net.input_weights.clone() }), |pp| {
             let mut n2 = net.clone();
             n2.input_weights.copy_from_slice(&pp[..net.input_weights.len()]);
             n2.weights.copy_from_slice(&pp[net.input_weights.len()..]);
             for k in 0..net.n { n2.weights[k * net.n + k] = 0.0; }
             run(&n2, false).0
         });
-        let mut fd = fd_flat;
+        prop_assume!(fd_flat.is_some(), "central differences do not resolve this case");
+        let mut fd = fd_flat.unwrap();
         let n_in = net.input_weights.len();
         for k in 0..net.n { fd[n_in + k * net.n + k] = 0.0; }
         let (ep_adj, ep_fd) = (max_rel_dev(&flat(&ep_g), &flat(&adj_mapped), FLOOR), max_rel_dev(&flat(&ep_g), &fd, FLOOR));
@@ -339,4 +360,33 @@ fn readout_layer_is_not_spiking_on_the_generic_path() {
     for n in 0..model.neurons() {
         assert_eq!(model.is_spiking(n), Ok(n < offsets[out]), "neuron {n}");
     }
+}
+
+/// The case that motivated `fd_oracle`: at `h = 1e-5` the stencil does not resolve the bending
+/// spike time (estimate and actual error both ~7e-6, above `FD_TOL`), so the case is rejected;
+/// with a ten times smaller step the same central differences agree with EventProp to `FD_TOL`,
+/// so the gradient there is right and the rejection hides no error.
+#[test]
+fn a_spike_time_bending_within_the_stencil_is_rejected_and_a_finer_stencil_agrees() {
+    let c = ff_case(6149780122831342798, false).expect("the case passes the margins");
+    let out = c.net.layers.len() - 1;
+    let coef = |l: usize, _j: usize| if l == out { 1.0 } else { 0.0 };
+    let f =
+        |p: &[f64]| eventprop_feed_forward(&with_weights(&c.net, p), &c.input, &coef, &[], false).0;
+    let (_, grad, _) = eventprop_feed_forward(&c.net, &c.input, &coef, &[], true);
+    let coarse = central_differences(&c.p, FD_STEP, f);
+    assert!(
+        max_rel_dev(&grad, &coarse, FLOOR) > FD_TOL,
+        "the stencil resolves this case now"
+    );
+    assert!(
+        fd_oracle(&c.p, f).is_none(),
+        "fd_oracle accepted an unresolved stencil"
+    );
+    let fine = central_differences(&c.p, FD_STEP / 10.0, f);
+    let dev = max_rel_dev(&grad, &fine, FLOOR);
+    assert!(
+        dev <= FD_TOL,
+        "EventProp vs central differences at h/10: {dev:e}"
+    );
 }
