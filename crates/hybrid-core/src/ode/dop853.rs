@@ -8,7 +8,7 @@
 
 use super::dim::Dim;
 use super::dop853_tableau::{A, B, BHH, C, D, E5};
-use super::explicit_rk::{dense_vectors, RkCore, RkScheme};
+use super::explicit_rk::{dense_vectors, RkCore, RkScheme, StepBufs};
 use super::step_control::{scale, weighted_sum_into, Controller};
 use super::{DenseSegment, Method, StepError, StepStats, Stepper, StepperOptions};
 
@@ -54,41 +54,41 @@ impl RkScheme for Dop853 {
     #[inline(always)]
     fn main_stages<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
-        core: &mut RkCore,
+        w: &mut StepBufs<'_>,
         rhs: &mut F,
         h: f64,
     ) -> Result<(), StepError> {
-        core.stage::<Self, L, F>(d, rhs, h, 1)?;
-        core.stage::<Self, L, F>(d, rhs, h, 2)?;
-        core.stage::<Self, L, F>(d, rhs, h, 3)?;
-        core.stage::<Self, L, F>(d, rhs, h, 4)?;
-        core.stage::<Self, L, F>(d, rhs, h, 5)?;
-        core.stage::<Self, L, F>(d, rhs, h, 6)?;
-        core.stage::<Self, L, F>(d, rhs, h, 7)?;
-        core.stage::<Self, L, F>(d, rhs, h, 8)?;
-        core.stage::<Self, L, F>(d, rhs, h, 9)?;
-        core.stage::<Self, L, F>(d, rhs, h, 10)?;
-        core.stage::<Self, L, F>(d, rhs, h, 11)?;
+        w.stage::<Self, L, F>(d, rhs, h, 1)?;
+        w.stage::<Self, L, F>(d, rhs, h, 2)?;
+        w.stage::<Self, L, F>(d, rhs, h, 3)?;
+        w.stage::<Self, L, F>(d, rhs, h, 4)?;
+        w.stage::<Self, L, F>(d, rhs, h, 5)?;
+        w.stage::<Self, L, F>(d, rhs, h, 6)?;
+        w.stage::<Self, L, F>(d, rhs, h, 7)?;
+        w.stage::<Self, L, F>(d, rhs, h, 8)?;
+        w.stage::<Self, L, F>(d, rhs, h, 9)?;
+        w.stage::<Self, L, F>(d, rhs, h, 10)?;
+        w.stage::<Self, L, F>(d, rhs, h, 11)?;
         Ok(())
     }
 
     #[inline(always)]
     fn error<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
-        core: &mut RkCore,
+        w: &mut StepBufs<'_>,
         _rhs: &mut F,
         h: f64,
     ) -> Result<f64, StepError> {
-        let (atol, rtol) = (core.opts.atol, core.opts.rtol);
+        let (atol, rtol) = (w.atol, w.rtol);
         let (mut err5, mut err3) = (0.0, 0.0);
         // The stage argument and the error scratch are free once all stages are evaluated.
-        weighted_sum_into(d, &mut core.stage_arg, B, &core.k);
-        weighted_sum_into(d, &mut core.scratch, &E5, &core.k);
+        weighted_sum_into(d, w.stage_arg, B, w.k);
+        weighted_sum_into(d, w.scratch, &E5, w.k);
         let n = d.n();
-        let n_err = core.n_err.min(n);
-        let (x, x_new) = (&core.x[..n], &core.x_new[..n]);
-        let (b_sum, e5_sum) = (&core.stage_arg[..n], &core.scratch[..n]);
-        let k = &core.k;
+        let n_err = w.n_err;
+        let (x, x_new) = (&w.x[..n], &w.x_new[..n]);
+        let (b_sum, e5_sum) = (&w.stage_arg[..n], &w.scratch[..n]);
+        let k = &*w.k;
         let (k0, k8, k11) = (&k[..n], &k[8 * n..9 * n], &k[11 * n..12 * n]);
         for i in 0..n_err {
             let sk = scale(atol, rtol, x[i], x_new[i]);
@@ -101,16 +101,16 @@ impl RkScheme for Dop853 {
         if deno <= 0.0 {
             deno = 1.0;
         }
-        let err = h.abs() * err5 * (1.0 / (core.n_err.max(1) as f64 * deno)).sqrt();
+        let err = h.abs() * err5 * (1.0 / (n_err.max(1) as f64 * deno)).sqrt();
         // Per component, the same combination of the 5th- and 3rd-order estimates.
         let factor = h.abs() * (err5 / deno).sqrt();
-        for (ev, e5) in core.err_vec[..n_err].iter_mut().zip(&core.scratch[..n_err]) {
+        for (ev, e5) in w.err_vec[..n_err].iter_mut().zip(&w.scratch[..n_err]) {
             *ev = factor * e5;
         }
         if err.is_finite() {
             Ok(err)
         } else {
-            Err(StepError::NonFinite { t: core.t + h })
+            Err(StepError::NonFinite { t: w.t + h })
         }
     }
 
@@ -119,29 +119,21 @@ impl RkScheme for Dop853 {
     #[inline(always)]
     fn finish<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
-        core: &mut RkCore,
+        w: &mut StepBufs<'_>,
         rhs: &mut F,
         h: f64,
     ) -> Result<(), StepError> {
-        core.eval_at_end(d, rhs, h, 12)?;
+        w.eval_at_end(d, rhs, h, 12)?;
         // Literal stage indices: each row is a compile-time constant in the inlined code.
-        core.stage::<Self, L, F>(d, rhs, h, 13)?;
-        core.stage::<Self, L, F>(d, rhs, h, 14)?;
-        core.stage::<Self, L, F>(d, rhs, h, 15)?;
+        w.stage::<Self, L, F>(d, rhs, h, 13)?;
+        w.stage::<Self, L, F>(d, rhs, h, 14)?;
+        w.stage::<Self, L, F>(d, rhs, h, 15)?;
         let n = d.n();
-        let (k, c) = (&core.k, &mut core.cont);
-        let c = &mut c[..8 * n];
+        let (k, c) = (&*w.k, &mut w.cont[..8 * n]);
         for (m, d_row) in D.iter().enumerate() {
             weighted_sum_into(d, &mut c[(4 + m) * n..(5 + m) * n], d_row, k);
         }
-        dense_vectors(
-            h,
-            &core.x[..n],
-            &core.x_new[..n],
-            &k[..n],
-            &k[12 * n..13 * n],
-            c,
-        );
+        dense_vectors(h, &w.x[..n], &w.x_new[..n], &k[..n], &k[12 * n..13 * n], c);
         Ok(())
     }
 }

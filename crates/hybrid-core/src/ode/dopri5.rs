@@ -5,7 +5,7 @@
 //! extension written as the five vectors `rcont` of Hairer's code DOPRI5).
 
 use super::dim::Dim;
-use super::explicit_rk::{dense_vectors, RkCore, RkScheme};
+use super::explicit_rk::{dense_vectors, RkCore, RkScheme, StepBufs};
 use super::step_control::{scale, weighted_sum_into, Controller};
 use super::{DenseSegment, Method, StepError, StepStats, Stepper, StepperOptions};
 
@@ -126,43 +126,42 @@ impl RkScheme for Dopri5 {
     #[inline(always)]
     fn main_stages<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
-        core: &mut RkCore,
+        w: &mut StepBufs<'_>,
         rhs: &mut F,
         h: f64,
     ) -> Result<(), StepError> {
-        core.stage::<Self, L, F>(d, rhs, h, 1)?;
-        core.stage::<Self, L, F>(d, rhs, h, 2)?;
-        core.stage::<Self, L, F>(d, rhs, h, 3)?;
-        core.stage::<Self, L, F>(d, rhs, h, 4)?;
-        core.stage::<Self, L, F>(d, rhs, h, 5)?;
+        w.stage::<Self, L, F>(d, rhs, h, 1)?;
+        w.stage::<Self, L, F>(d, rhs, h, 2)?;
+        w.stage::<Self, L, F>(d, rhs, h, 3)?;
+        w.stage::<Self, L, F>(d, rhs, h, 4)?;
+        w.stage::<Self, L, F>(d, rhs, h, 5)?;
         Ok(())
     }
 
     #[inline(always)]
     fn error<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
-        core: &mut RkCore,
+        w: &mut StepBufs<'_>,
         rhs: &mut F,
         h: f64,
     ) -> Result<f64, StepError> {
-        core.eval_at_end(d, rhs, h, 6)?;
-        let (atol, rtol) = (core.opts.atol, core.opts.rtol);
+        w.eval_at_end(d, rhs, h, 6)?;
         // The stage argument is free once all stages are evaluated.
-        weighted_sum_into(d, &mut core.stage_arg, &E, &core.k);
-        let m = core.n_err.min(d.n());
+        weighted_sum_into(d, w.stage_arg, &E, w.k);
+        let m = w.n_err;
         let sum = error_sum_of_squares(
             h,
-            (atol, rtol),
-            &core.stage_arg[..m],
-            &core.x[..m],
-            &core.x_new[..m],
-            &mut core.err_vec[..m],
+            (w.atol, w.rtol),
+            &w.stage_arg[..m],
+            &w.x[..m],
+            &w.x_new[..m],
+            &mut w.err_vec[..m],
         );
-        let err = (sum / core.n_err.max(1) as f64).sqrt();
+        let err = (sum / m.max(1) as f64).sqrt();
         if err.is_finite() {
             Ok(err)
         } else {
-            Err(StepError::NonFinite { t: core.t + h })
+            Err(StepError::NonFinite { t: w.t + h })
         }
     }
 
@@ -171,21 +170,14 @@ impl RkScheme for Dopri5 {
     #[inline(always)]
     fn finish<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
-        core: &mut RkCore,
+        w: &mut StepBufs<'_>,
         _rhs: &mut F,
         h: f64,
     ) -> Result<(), StepError> {
         let n = d.n();
-        let (k, c) = (&core.k, &mut core.cont[..5 * n]);
+        let (k, c) = (&*w.k, &mut w.cont[..5 * n]);
         weighted_sum_into(d, &mut c[4 * n..], &D, k);
-        dense_vectors(
-            h,
-            &core.x[..n],
-            &core.x_new[..n],
-            &k[..n],
-            &k[6 * n..7 * n],
-            c,
-        );
+        dense_vectors(h, &w.x[..n], &w.x_new[..n], &k[..n], &k[6 * n..7 * n], c);
         Ok(())
     }
 }

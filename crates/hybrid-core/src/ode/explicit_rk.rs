@@ -25,7 +25,7 @@ pub(super) trait RkScheme {
     /// a compile-time constant in the inlined code.
     fn main_stages<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
-        core: &mut RkCore,
+        w: &mut StepBufs<'_>,
         rhs: &mut F,
         h: f64,
     ) -> Result<(), StepError>;
@@ -34,19 +34,96 @@ pub(super) trait RkScheme {
     /// (evaluating further stages if the estimate needs them).
     fn error<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
-        core: &mut RkCore,
+        w: &mut StepBufs<'_>,
         rhs: &mut F,
         h: f64,
     ) -> Result<f64, StepError>;
 
     /// After acceptance, before `t` and `x` advance: evaluate the remaining stages and fill
-    /// `core.cont` with the dense output of the step.
+    /// `w.cont` with the dense output of the step.
     fn finish<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
-        core: &mut RkCore,
+        w: &mut StepBufs<'_>,
         rhs: &mut F,
         h: f64,
     ) -> Result<(), StepError>;
+}
+
+/// The buffers one step works on, cut to their lengths once per step.
+///
+/// The step loop works on these slices rather than on the [`RkCore`] fields: a local slice's
+/// pointer and length stay in registers, where a `Vec` field would be re-loaded after every store
+/// into another buffer (the compiler cannot prove that the store leaves the `Vec`'s header
+/// unchanged), and for a [`super::dim::Fixed`] size every length is a constant, so the bounds
+/// checks fold away.
+pub(super) struct StepBufs<'a> {
+    /// Start of the step.
+    pub t: f64,
+    /// Absolute and relative tolerance.
+    pub atol: f64,
+    pub rtol: f64,
+    /// Leading components that steer the step size (`≤ n`).
+    pub n_err: usize,
+    /// State at the start of the step (`n`).
+    pub x: &'a [f64],
+    /// Combined solution of the step being tried (`n`).
+    pub x_new: &'a mut [f64],
+    /// Argument of the stage being evaluated (`n`).
+    pub stage_arg: &'a mut [f64],
+    /// Scratch of the error estimate (`n`).
+    pub scratch: &'a mut [f64],
+    /// All stages, one after the other (`stages · n`).
+    pub k: &'a mut [f64],
+    /// Dense-output vectors (`vectors · n`).
+    pub cont: &'a mut [f64],
+    /// Per-component error estimate of the step being tried (`n`).
+    pub err_vec: &'a mut [f64],
+    /// Right-hand-side evaluation counter.
+    pub rhs_evals: &'a mut usize,
+}
+
+impl StepBufs<'_> {
+    /// Evaluate stage `s` of a step of size `h` from `(t, x)` (stages `< s` known).
+    #[inline(always)]
+    pub fn stage<S: RkScheme, L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        d: L,
+        rhs: &mut F,
+        h: f64,
+        s: usize,
+    ) -> Result<(), StepError> {
+        let n = d.n();
+        let (done, k_s) = self.k[..(s + 1) * n].split_at_mut(s * n);
+        combine(d, self.stage_arg, self.x, h, S::A[s], done);
+        let ts = self.t + S::C[s] * h;
+        rhs(ts, &self.stage_arg[..n], k_s);
+        *self.rhs_evals += 1;
+        if all_finite(d, k_s) {
+            Ok(())
+        } else {
+            Err(StepError::NonFinite { t: ts })
+        }
+    }
+
+    /// `k[s] = f(t + h, x_new)`.
+    #[inline(always)]
+    pub fn eval_at_end<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        d: L,
+        rhs: &mut F,
+        h: f64,
+        s: usize,
+    ) -> Result<(), StepError> {
+        let n = d.n();
+        let k_s = &mut self.k[s * n..(s + 1) * n];
+        rhs(self.t + h, &self.x_new[..n], k_s);
+        *self.rhs_evals += 1;
+        if all_finite(d, k_s) {
+            Ok(())
+        } else {
+            Err(StepError::NonFinite { t: self.t + h })
+        }
+    }
 }
 
 /// State and preallocated scratch of a stepper (nothing is allocated after [`RkCore::new`]).
@@ -117,48 +194,6 @@ impl RkCore {
             steps_since_reset: 0,
             ready: false,
             pending: None,
-        }
-    }
-
-    /// Evaluate stage `s` of a step of size `h` from `(t, x)` (stages `< s` known).
-    #[inline(always)]
-    pub fn stage<S: RkScheme, L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
-        &mut self,
-        d: L,
-        rhs: &mut F,
-        h: f64,
-        s: usize,
-    ) -> Result<(), StepError> {
-        let n = d.n();
-        let (done, k_s) = self.k[..(s + 1) * n].split_at_mut(s * n);
-        combine(d, &mut self.stage_arg, &self.x, h, S::A[s], done);
-        let ts = self.t + S::C[s] * h;
-        rhs(ts, &self.stage_arg[..n], k_s);
-        self.stats.rhs_evals += 1;
-        if all_finite(d, k_s) {
-            Ok(())
-        } else {
-            Err(StepError::NonFinite { t: ts })
-        }
-    }
-
-    /// `k[s] = f(t + h, x_new)`.
-    #[inline(always)]
-    pub fn eval_at_end<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
-        &mut self,
-        d: L,
-        rhs: &mut F,
-        h: f64,
-        s: usize,
-    ) -> Result<(), StepError> {
-        let n = d.n();
-        let k_s = &mut self.k[s * n..(s + 1) * n];
-        rhs(self.t + h, &self.x_new[..n], k_s);
-        self.stats.rhs_evals += 1;
-        if all_finite(d, k_s) {
-            Ok(())
-        } else {
-            Err(StepError::NonFinite { t: self.t + h })
         }
     }
 
@@ -251,54 +286,88 @@ impl RkCore {
             return Ok(());
         }
         let dir = span.signum();
-        let mut h_abs = self.h_next.min(self.opts.max_step);
+        let n = d.n();
+        let stages = S::A.len();
+        let RkCore {
+            opts,
+            ctrl,
+            t,
+            t_prev,
+            h_last,
+            h_next,
+            x,
+            x_prev,
+            x_new,
+            dx_prev,
+            stage_arg,
+            scratch,
+            k,
+            cont,
+            stats,
+            err_vec,
+            err_acc,
+            n_err,
+            steps_since_reset,
+            ..
+        } = self;
+        let t0 = *t;
+        let mut w = StepBufs {
+            t: t0,
+            atol: opts.atol,
+            rtol: opts.rtol,
+            n_err: (*n_err).min(n),
+            x: &x[..n],
+            x_new: &mut x_new[..n],
+            stage_arg: &mut stage_arg[..n],
+            scratch: &mut scratch[..n],
+            k: &mut k[..stages * n],
+            cont: &mut cont[..],
+            err_vec: &mut err_vec[..n],
+            rhs_evals: &mut stats.rhs_evals,
+        };
+        let mut h_abs = h_next.min(opts.max_step);
         loop {
-            if self.steps_since_reset >= self.opts.max_steps {
+            if *steps_since_reset >= opts.max_steps {
                 return Err(StepError::TooManySteps {
-                    t: self.t,
-                    steps: self.steps_since_reset,
+                    t: t0,
+                    steps: *steps_since_reset,
                 });
             }
             let truncated = h_abs >= span.abs();
-            let t_new = if truncated {
-                t_bound
-            } else {
-                self.t + dir * h_abs
-            };
+            let t_new = if truncated { t_bound } else { t0 + dir * h_abs };
             // The step is the difference of representable times, so that
             // `step_from_prev_to(t())` repeats it exactly.
-            let h = t_new - self.t;
-            if !truncated && h.abs() <= 16.0 * f64::EPSILON * self.t.abs() {
-                return Err(StepError::StepSizeTooSmall { t: self.t, h });
+            let h = t_new - t0;
+            if !truncated && h.abs() <= 16.0 * f64::EPSILON * t0.abs() {
+                return Err(StepError::StepSizeTooSmall { t: t0, h });
             }
-            self.steps_since_reset += 1;
-            S::main_stages(d, self, rhs, h)?;
-            combine(d, &mut self.x_new, &self.x, h, S::B, &self.k);
-            let err = S::error(d, self, rhs, h)?;
-            let (accepted, h_new) = self.ctrl.decide(err, h.abs());
+            *steps_since_reset += 1;
+            S::main_stages(d, &mut w, rhs, h)?;
+            combine(d, w.x_new, w.x, h, S::B, w.k);
+            let err = S::error(d, &mut w, rhs, h)?;
+            let (accepted, h_new) = ctrl.decide(err, h.abs());
             if accepted {
-                let m = self.n_err.min(d.n());
-                add_abs(&mut self.err_acc[..m], &self.err_vec[..m]);
-                S::finish(d, self, rhs, h)?;
-                self.t_prev = self.t;
-                self.t = t_new;
-                self.h_last = h;
-                std::mem::swap(&mut self.x_prev, &mut self.x);
-                std::mem::swap(&mut self.x, &mut self.x_new);
-                let n = d.n();
-                let (k0, rest) = self.k.split_at_mut(n);
-                self.dx_prev[..n].copy_from_slice(k0);
+                let m = w.n_err;
+                add_abs(&mut err_acc[..m], &w.err_vec[..m]);
+                S::finish(d, &mut w, rhs, h)?;
+                let (k0, rest) = w.k.split_at_mut(n);
+                dx_prev[..n].copy_from_slice(k0);
                 k0.copy_from_slice(&rest[(S::FSAL - 1) * n..S::FSAL * n]);
+                *t_prev = t0;
+                *t = t_new;
+                *h_last = h;
+                std::mem::swap(x_prev, x);
+                std::mem::swap(x, x_new);
                 // Landing on `t_bound` shortened the step artificially: keep the proposal.
-                self.h_next = if truncated { h_new.max(h_abs) } else { h_new };
-                self.stats.accepted += 1;
+                *h_next = if truncated { h_new.max(h_abs) } else { h_new };
+                stats.accepted += 1;
                 return Ok(());
             }
-            self.stats.rejected += 1;
+            stats.rejected += 1;
             h_abs = h_new;
-            if h_abs < 16.0 * f64::EPSILON * self.t.abs() {
+            if h_abs < 16.0 * f64::EPSILON * t0.abs() {
                 return Err(StepError::StepSizeTooSmall {
-                    t: self.t,
+                    t: t0,
                     h: dir * h_abs,
                 });
             }

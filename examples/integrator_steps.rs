@@ -1,0 +1,119 @@
+//! One solve of the integrator bench's problem (`benches/integrator.rs`: the anharmonic
+//! oscillator chain, `rtol = atol = 1e-8`) by one solver, for counting instructions per step
+//! with `valgrind --tool=cachegrind`: the difference between a run to `T = 20` and one to
+//! `T = 10`, divided by the difference in accepted steps, is the marginal cost of a step
+//! (construction and start-up cancel out). See docs/performance.md, section 1.
+//!
+//! `cargo run --release --example integrator_steps -- <solver> <n> <t_end>` with `<solver>` one
+//! of `ours` (our Dopri5), `static` (`ode_solvers` Dopri5 with `SVector<f64, n>`, n = 2, 4, 8),
+//! `heap` (`ode_solvers` Dopri5 with `DVector`, sparse output). Prints the accepted steps and
+//! `q_0(t_end)` (shortest round-trip form: equal output means equal bits).
+
+#![allow(missing_docs)]
+
+use hybrid_core::ode::{Dopri5, Stepper, StepperOptions};
+use ode_solvers::{DVector, OutputType, SVector};
+
+const TOL: f64 = 1e-8;
+
+/// `ẋ` of the oscillator chain (the bench's right-hand side).
+fn chain(x: &[f64], dx: &mut [f64]) {
+    let m = x.len() / 2;
+    let (q, v) = x.split_at(m);
+    let (dq, dv) = dx.split_at_mut(m);
+    dq.copy_from_slice(v);
+    for i in 0..m {
+        let left = if i > 0 { q[i - 1] } else { 0.0 };
+        let right = if i + 1 < m { q[i + 1] } else { 0.0 };
+        dv[i] = -q[i] + (left - 2.0 * q[i] + right) - 0.5 * q[i] * q[i] * q[i];
+    }
+}
+
+fn initial(n: usize) -> Vec<f64> {
+    let m = n / 2;
+    (0..n)
+        .map(|i| {
+            if i < m {
+                (std::f64::consts::PI * (i + 1) as f64 / (m + 1) as f64).sin()
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+fn ours(x0: &[f64], t_end: f64) -> (usize, f64) {
+    let opts = StepperOptions {
+        rtol: TOL,
+        atol: TOL,
+        max_step: f64::INFINITY,
+        first_step: 0.0,
+        max_steps: 1_000_000,
+    };
+    let mut s = Dopri5::new(x0.len(), opts);
+    let mut rhs = |_t: f64, x: &[f64], dx: &mut [f64]| chain(x, dx);
+    s.reset(&mut rhs, 0.0, x0, 1.0);
+    while s.t() < t_end {
+        s.step(&mut rhs, t_end).expect("our stepper");
+    }
+    (s.stats().accepted, s.x()[0])
+}
+
+struct Chain;
+
+impl ode_solvers::System<f64, DVector<f64>> for Chain {
+    fn system(&self, _t: f64, y: &DVector<f64>, dy: &mut DVector<f64>) {
+        chain(y.as_slice(), dy.as_mut_slice());
+    }
+}
+
+impl<const N: usize> ode_solvers::System<f64, SVector<f64, N>> for Chain {
+    fn system(&self, _t: f64, y: &SVector<f64, N>, dy: &mut SVector<f64, N>) {
+        chain(y.as_slice(), dy.as_mut_slice());
+    }
+}
+
+fn heap(x0: &[f64], t_end: f64) -> (usize, f64) {
+    let y0 = DVector::from_column_slice(x0);
+    let mut s = ode_solvers::Dopri5::new(Chain, 0.0, t_end, t_end, y0, TOL, TOL);
+    s.set_output(OutputType::Sparse);
+    let stats = s.integrate().expect("ode_solvers Dopri5");
+    (
+        stats.accepted_steps as usize,
+        s.y_out().last().expect("end")[0],
+    )
+}
+
+fn fixed<const N: usize>(x0: &[f64], t_end: f64) -> (usize, f64) {
+    let y0 = SVector::<f64, N>::from_column_slice(x0);
+    let mut s = ode_solvers::Dopri5::new(Chain, 0.0, t_end, t_end, y0, TOL, TOL);
+    s.set_output(OutputType::Sparse);
+    let stats = s.integrate().expect("ode_solvers Dopri5 (static)");
+    (
+        stats.accepted_steps as usize,
+        s.y_out().last().expect("end")[0],
+    )
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let usage = "usage: integrator_steps <ours|static|heap> <n> <t_end>";
+    let (solver, n, t_end) = match args.as_slice() {
+        [_, s, n, t] => (
+            s.as_str(),
+            n.parse::<usize>().expect(usage),
+            t.parse::<f64>().expect(usage),
+        ),
+        _ => panic!("{usage}"),
+    };
+    let x0 = initial(n);
+    let (steps, q0) = match (solver, n) {
+        ("ours", _) => ours(&x0, t_end),
+        ("heap", _) => heap(&x0, t_end),
+        ("static", 2) => fixed::<2>(&x0, t_end),
+        ("static", 4) => fixed::<4>(&x0, t_end),
+        ("static", 8) => fixed::<8>(&x0, t_end),
+        _ => panic!("{usage}"),
+    };
+    println!("{solver} n = {n}: {steps} accepted steps, q_0({t_end}) = {q0:?}");
+}
