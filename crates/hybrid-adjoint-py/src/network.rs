@@ -1,0 +1,598 @@
+//! `FeedForwardNet` for Python: a layered network of `lif-network` (populations `layer l` with
+//! dense projections on the event-driven engine) with weights as NumPy arrays; batched forward
+//! passes, the paper's losses with their gradients, and the vector-Jacobian product of first
+//! spike times, voltage maxima and all spike times. Samples run in parallel (rayon) without the
+//! GIL; batch gradients are summed in sample order, so a result does not depend on the number
+//! of threads.
+
+use std::cell::RefCell;
+
+use lif_network::eventprop::{NetworkCotangents, NetworkWorkspace, Observe, PeakCause};
+use lif_network::{FeedForwardNet, InputSpike, LayerKind, LifParams, Loss};
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+use rayon::prelude::*;
+
+use crate::errors::{detached, Error, Result};
+use crate::spikes::{spike_trains, PySpikeTrain};
+
+/// Samples whose per-sample gradients are held at once while a batch gradient is summed.
+const GRADIENT_BLOCK: usize = 64;
+
+thread_local! {
+    static SCRATCH: RefCell<(NetworkWorkspace, NetworkCotangents)> =
+        RefCell::new((NetworkWorkspace::new(), NetworkCotangents::default()));
+}
+
+/// Gradient arrays of a layered network, one per layer.
+type Grad = Vec<Vec<f64>>;
+
+/// A layered feed-forward LIF network (see the Python class `hybrid_adjoint.FeedForwardNet`).
+#[pyclass(module = "hybrid_adjoint._native", name = "FeedForwardNet")]
+pub(crate) struct PyFeedForward {
+    net: FeedForwardNet,
+}
+
+/// The layer kind named `name`.
+fn layer_kind(name: &str) -> Result<LayerKind> {
+    match name {
+        "spiking" => Ok(LayerKind::Spiking),
+        "readout" => Ok(LayerKind::Readout),
+        other => Err(Error::input(format!(
+            "unknown layer kind {other:?}: use \"spiking\" or \"readout\""
+        ))),
+    }
+}
+
+/// Weight matrices `[n_out, n_in]` from NumPy, checked: finite, and each layer's `n_in` the size
+/// of the layer below (`n_inputs` for the first).
+fn weight_matrices(
+    weights: &[PyReadonlyArray2<'_, f64>],
+    n_inputs: usize,
+) -> Result<Vec<(usize, usize, Vec<f64>)>> {
+    let mut n_in = n_inputs;
+    let mut out = Vec::with_capacity(weights.len());
+    for (l, w) in weights.iter().enumerate() {
+        let view = w.as_array();
+        let (rows, cols) = view.dim();
+        if cols != n_in {
+            return Err(Error::input(format!(
+                "weights[{l}] has shape ({rows}, {cols}); expected (n_out, {n_in}): its columns \
+                 are the {n_in} neurons of the {}",
+                if l == 0 {
+                    "inputs".to_string()
+                } else {
+                    format!("layer {}", l - 1)
+                }
+            )));
+        }
+        if let Some((k, v)) = view.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::input(format!(
+                "weights[{l}] entry ({}, {}) is {v}: weights must be finite",
+                k / cols.max(1),
+                k % cols.max(1)
+            )));
+        }
+        out.push((rows, cols, view.iter().copied().collect()));
+        n_in = rows;
+    }
+    Ok(out)
+}
+
+/// The loss of one sample by name.
+pub(crate) fn make_loss(
+    name: &str,
+    label: usize,
+    tau0: f64,
+    tau1: f64,
+    alpha: f64,
+    kappa: Option<f64>,
+) -> Result<Loss> {
+    match (name, kappa) {
+        ("first_spike", None) => Ok(Loss::FirstSpike {
+            label,
+            tau0,
+            tau1,
+            alpha,
+        }),
+        ("first_spike", Some(kappa)) => Ok(Loss::FirstSpikeSilentRemedy {
+            label,
+            tau0,
+            tau1,
+            alpha,
+            kappa,
+        }),
+        ("max_voltage", None) => Ok(Loss::MaxVoltage { label }),
+        ("max_voltage", Some(_)) => Err(Error::input(
+            "kappa (the silent-neuron remedy) applies to the first-spike loss only",
+        )),
+        (other, _) => Err(Error::input(format!(
+            "unknown loss {other:?}: use \"first_spike\" (eq. 3) or \"max_voltage\" (eq. 4)"
+        ))),
+    }
+}
+
+/// Labels from NumPy, checked against the batch size.
+fn labels(labels: &PyReadonlyArray1<'_, i64>, batch: usize) -> Result<Vec<usize>> {
+    let view = labels.as_array();
+    if view.len() != batch {
+        return Err(Error::input(format!(
+            "{} labels for {batch} samples (need one label per sample)",
+            view.len()
+        )));
+    }
+    view.iter()
+        .enumerate()
+        .map(|(b, &l)| {
+            usize::try_from(l).map_err(|_| Error::input(format!("label {b} is {l} (must be >= 0)")))
+        })
+        .collect()
+}
+
+/// A `[rows, cols]` float64 array from NumPy as a row-major vector, shape checked.
+fn matrix(
+    what: &str,
+    a: &Option<PyReadonlyArray2<'_, f64>>,
+    rows: usize,
+    cols: usize,
+) -> Result<Option<Vec<f64>>> {
+    let Some(a) = a else { return Ok(None) };
+    let view = a.as_array();
+    if view.dim() != (rows, cols) {
+        return Err(Error::input(format!(
+            "{what} has shape {:?}; expected ({rows}, {cols}) = (samples, neurons)",
+            view.dim()
+        )));
+    }
+    Ok(Some(view.iter().copied().collect()))
+}
+
+/// Adds `g` to `sum` entry by entry.
+fn add_into(sum: &mut Grad, g: &Grad) {
+    for (acc, g) in sum.iter_mut().zip(g) {
+        for (a, &x) in acc.iter_mut().zip(g) {
+            *a += x;
+        }
+    }
+}
+
+/// Per-sample results computed in parallel, in blocks of [`GRADIENT_BLOCK`], handed to `fold`
+/// in sample order (the first error, in sample order, stops the batch).
+fn in_order<T: Send>(
+    n: usize,
+    per_sample: impl Fn(usize) -> Result<T> + Sync,
+    mut fold: impl FnMut(usize, T),
+) -> Result<()> {
+    let mut start = 0;
+    while start < n {
+        let end = (start + GRADIENT_BLOCK).min(n);
+        let block: Vec<Result<T>> = (start..end).into_par_iter().map(&per_sample).collect();
+        for (b, r) in (start..end).zip(block) {
+            fold(b, r?);
+        }
+        start = end;
+    }
+    Ok(())
+}
+
+/// What a forward pass of one sample gives Python.
+struct Record {
+    first: Vec<f64>,
+    maxima: Vec<f64>,
+    spike_times: Vec<f64>,
+    spike_neurons: Vec<i64>,
+}
+
+impl PyFeedForward {
+    fn n_neurons(&self) -> usize {
+        self.net.layers.iter().map(|l| l.n_out).sum()
+    }
+
+    /// Forward pass of one sample into the thread's workspace, then `read` of it.
+    fn with_forward<T>(
+        &self,
+        input: &[InputSpike],
+        read: impl FnOnce(&mut NetworkWorkspace, &mut NetworkCotangents) -> Result<T>,
+    ) -> Result<T> {
+        SCRATCH.with(|s| {
+            let (ws, cot) = &mut *s.borrow_mut();
+            self.net.forward(input, Observe::default(), ws)?;
+            read(ws, cot)
+        })
+    }
+
+    fn record(&self, input: &[InputSpike]) -> Result<Record> {
+        let n = self.n_neurons();
+        self.with_forward(input, |ws, _| {
+            let first = (0..n)
+                .map(|j| {
+                    ws.first_spike(j)
+                        .map_or(f64::INFINITY, |k| ws.spikes()[k].time)
+                })
+                .collect();
+            let maxima = ws.peaks()[..n].iter().map(|p| p.value).collect();
+            Ok(Record {
+                first,
+                maxima,
+                spike_times: ws.spikes().iter().map(|s| s.time).collect(),
+                spike_neurons: ws.spikes().iter().map(|s| i64::from(s.neuron)).collect(),
+            })
+        })
+    }
+
+    /// The gradient of one sample for cotangents on its first spike times, maxima and spikes
+    /// (rows of `d_first`, `d_max`, and `d_spikes`).
+    fn vjp_sample(
+        &self,
+        input: &[InputSpike],
+        d_first: Option<&[f64]>,
+        d_max: Option<&[f64]>,
+        d_spikes: Option<&[f64]>,
+        sample: usize,
+    ) -> Result<Grad> {
+        let mut grad = self.net.zero_gradient();
+        self.with_forward(input, |ws, cot| {
+            cot.reset_for(ws);
+            if let Some(d) = d_spikes {
+                if d.len() != ws.spikes().len() {
+                    return Err(Error::input(format!(
+                        "sample {sample}: {} spike-time cotangents but the forward pass has {} \
+                         spikes (give one per spike, in the order forward returns them)",
+                        d.len(),
+                        ws.spikes().len()
+                    )));
+                }
+                cot.spike_times.copy_from_slice(d);
+            }
+            if let Some(d) = d_first {
+                for (j, &dj) in d.iter().enumerate() {
+                    // A silent neuron's time is +inf whatever the weights: no gradient.
+                    if let Some(k) = ws.first_spike(j) {
+                        cot.spike_times[k] += dj;
+                    } else if !dj.is_finite() {
+                        return Err(Error::input(format!(
+                            "sample {sample}: cotangent of first spike time {j} is {dj}: \
+                             cotangents must be finite"
+                        )));
+                    }
+                }
+            }
+            if let Some(d) = d_max {
+                for (j, &dj) in d.iter().enumerate() {
+                    if ws.peaks()[j].cause == PeakCause::NotTracked {
+                        if !dj.is_finite() {
+                            return Err(Error::input(format!(
+                                "sample {sample}: cotangent of voltage maximum {j} is {dj}: \
+                                 cotangents must be finite"
+                            )));
+                        }
+                    } else {
+                        cot.peaks[j] = dj;
+                    }
+                }
+            }
+            self.net.backward(ws, cot, &mut grad)?;
+            Ok(())
+        })?;
+        Ok(grad)
+    }
+
+    fn gradient_arrays<'py>(
+        &self,
+        py: Python<'py>,
+        grad: Grad,
+    ) -> PyResult<Vec<Bound<'py, PyArray2<f64>>>> {
+        grad.into_iter()
+            .zip(&self.net.layers)
+            .map(|(g, l)| PyArray1::from_vec(py, g).reshape([l.n_out, l.n_in]))
+            .collect()
+    }
+}
+
+#[pymethods]
+impl PyFeedForward {
+    #[new]
+    #[pyo3(signature = (weights, kinds, tau_mem, tau_syn, threshold, t_end))]
+    fn new(
+        weights: Vec<PyReadonlyArray2<'_, f64>>,
+        kinds: Vec<String>,
+        tau_mem: f64,
+        tau_syn: f64,
+        threshold: f64,
+        t_end: f64,
+    ) -> PyResult<Self> {
+        if weights.is_empty() || weights.len() != kinds.len() {
+            return Err(Error::input(format!(
+                "{} weight matrices and {} layer kinds: give one of each per layer (at least one)",
+                weights.len(),
+                kinds.len()
+            ))
+            .into());
+        }
+        let n_inputs = weights[0].as_array().dim().1;
+        let matrices = weight_matrices(&weights, n_inputs)?;
+        let kinds = kinds
+            .iter()
+            .map(|k| layer_kind(k))
+            .collect::<Result<Vec<_>>>()?;
+        let sizes: Vec<(usize, LayerKind)> = matrices
+            .iter()
+            .zip(&kinds)
+            .map(|(m, &k)| (m.0, k))
+            .collect();
+        let params = LifParams {
+            tau_mem,
+            tau_syn,
+            threshold,
+        };
+        let mut net = FeedForwardNet::new(n_inputs, &sizes, params, t_end).map_err(Error::from)?;
+        for (layer, (_, _, w)) in net.layers.iter_mut().zip(matrices) {
+            layer.weights = w;
+        }
+        Ok(Self { net })
+    }
+
+    /// Number of input neurons.
+    #[getter]
+    fn n_inputs(&self) -> usize {
+        self.net.n_inputs
+    }
+
+    /// Neurons per layer.
+    #[getter]
+    fn layer_sizes(&self) -> Vec<usize> {
+        self.net.layers.iter().map(|l| l.n_out).collect()
+    }
+
+    /// `"spiking"` or `"readout"` per layer.
+    #[getter]
+    fn layer_kinds(&self) -> Vec<&'static str> {
+        self.net
+            .layers
+            .iter()
+            .map(|l| match l.kind {
+                LayerKind::Spiking => "spiking",
+                LayerKind::Readout => "readout",
+            })
+            .collect()
+    }
+
+    /// `(tau_mem, tau_syn, threshold, t_end)`.
+    #[getter]
+    fn params(&self) -> (f64, f64, f64, f64) {
+        let p = self.net.params;
+        (p.tau_mem, p.tau_syn, p.threshold, self.net.t_end)
+    }
+
+    /// Global index of each layer's first neuron, and the number of neurons last.
+    #[getter]
+    fn neuron_offsets(&self) -> Vec<usize> {
+        self.net.neuron_offsets()
+    }
+
+    /// Copies of the weight matrices, `[n_out, n_in]` per layer.
+    fn get_weights<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyArray2<f64>>>> {
+        self.gradient_arrays(
+            py,
+            self.net.layers.iter().map(|l| l.weights.clone()).collect(),
+        )
+    }
+
+    /// Replaces the weights (same shapes, finite).
+    fn set_weights(&mut self, weights: Vec<PyReadonlyArray2<'_, f64>>) -> PyResult<()> {
+        if weights.len() != self.net.layers.len() {
+            return Err(Error::input(format!(
+                "{} weight matrices for {} layers",
+                weights.len(),
+                self.net.layers.len()
+            ))
+            .into());
+        }
+        let matrices = weight_matrices(&weights, self.net.n_inputs)?;
+        for (l, (layer, (rows, _, _))) in self.net.layers.iter().zip(&matrices).enumerate() {
+            if *rows != layer.n_out {
+                return Err(Error::input(format!(
+                    "weights[{l}] has {rows} rows; layer {l} has {} neurons",
+                    layer.n_out
+                ))
+                .into());
+            }
+        }
+        for (layer, (_, _, w)) in self.net.layers.iter_mut().zip(matrices) {
+            layer.weights = w;
+        }
+        Ok(())
+    }
+
+    /// Simulates a batch; returns `(first_spike_times [B, N], max_voltage [B, N], spike_times,
+    /// spike_neurons)`.
+    #[allow(clippy::type_complexity)]
+    fn forward<'py>(
+        &self,
+        py: Python<'py>,
+        inputs: Vec<PySpikeTrain<'py>>,
+    ) -> PyResult<(
+        Bound<'py, PyArray2<f64>>,
+        Bound<'py, PyArray2<f64>>,
+        Vec<Bound<'py, PyArray1<f64>>>,
+        Vec<Bound<'py, PyArray1<i64>>>,
+    )> {
+        let trains = spike_trains(&inputs, self.net.n_inputs)?;
+        let records: Vec<Record> = detached(py, || {
+            trains
+                .par_iter()
+                .map(|t| self.record(t))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let (b, n) = (records.len(), self.n_neurons());
+        let mut first = Vec::with_capacity(b * n);
+        let mut maxima = Vec::with_capacity(b * n);
+        let mut times = Vec::with_capacity(b);
+        let mut neurons = Vec::with_capacity(b);
+        for r in records {
+            first.extend(r.first);
+            maxima.extend(r.maxima);
+            times.push(PyArray1::from_vec(py, r.spike_times));
+            neurons.push(PyArray1::from_vec(py, r.spike_neurons));
+        }
+        Ok((
+            PyArray1::from_vec(py, first).reshape([b, n])?,
+            PyArray1::from_vec(py, maxima).reshape([b, n])?,
+            times,
+            neurons,
+        ))
+    }
+
+    /// Loss per sample, prediction per sample (-1: none) and the batch gradient (sum or mean).
+    #[pyo3(signature = (inputs, labels, loss, tau0, tau1, alpha, kappa, reduction))]
+    #[allow(clippy::type_complexity)]
+    fn loss_and_gradient<'py>(
+        &self,
+        py: Python<'py>,
+        inputs: Vec<PySpikeTrain<'py>>,
+        labels: PyReadonlyArray1<'py, i64>,
+        loss: &str,
+        tau0: f64,
+        tau1: f64,
+        alpha: f64,
+        kappa: Option<f64>,
+        reduction: &str,
+    ) -> PyResult<(
+        Bound<'py, PyArray1<f64>>,
+        Bound<'py, PyArray1<i64>>,
+        Vec<Bound<'py, PyArray2<f64>>>,
+    )> {
+        let trains = spike_trains(&inputs, self.net.n_inputs)?;
+        let labels = self::labels(&labels, trains.len())?;
+        let mean = match reduction {
+            "mean" => true,
+            "sum" => false,
+            other => {
+                return Err(Error::input(format!(
+                    "unknown reduction {other:?}: use \"mean\" or \"sum\""
+                ))
+                .into())
+            }
+        };
+        let losses: Vec<Loss> = labels
+            .iter()
+            .map(|&l| make_loss(loss, l, tau0, tau1, alpha, kappa))
+            .collect::<Result<_>>()?;
+        for l in &losses {
+            l.validate(&self.net).map_err(Error::from)?;
+        }
+        let (values, predictions, grad) = detached(py, || {
+            let n = trains.len();
+            let mut values = vec![0.0; n];
+            let mut predictions = vec![-1i64; n];
+            let mut sum = self.net.zero_gradient();
+            in_order(
+                n,
+                |b| Ok(self.net.loss_and_gradient(&trains[b], &losses[b])?),
+                |b, r| {
+                    values[b] = r.loss;
+                    predictions[b] = r.prediction.map_or(-1, |p| p as i64);
+                    add_into(&mut sum, &r.gradient);
+                },
+            )?;
+            if mean && n > 0 {
+                let scale = 1.0 / n as f64;
+                sum.iter_mut().flatten().for_each(|g| *g *= scale);
+            }
+            Ok((values, predictions, sum))
+        })?;
+        Ok((
+            PyArray1::from_vec(py, values),
+            PyArray1::from_vec(py, predictions),
+            self.gradient_arrays(py, grad)?,
+        ))
+    }
+
+    /// Loss and prediction per sample (forward passes only).
+    #[pyo3(signature = (inputs, labels, loss, tau0, tau1, alpha, kappa))]
+    #[allow(clippy::type_complexity)]
+    fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        inputs: Vec<PySpikeTrain<'py>>,
+        labels: PyReadonlyArray1<'py, i64>,
+        loss: &str,
+        tau0: f64,
+        tau1: f64,
+        alpha: f64,
+        kappa: Option<f64>,
+    ) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<i64>>)> {
+        let trains = spike_trains(&inputs, self.net.n_inputs)?;
+        let labels = self::labels(&labels, trains.len())?;
+        let losses: Vec<Loss> = labels
+            .iter()
+            .map(|&l| make_loss(loss, l, tau0, tau1, alpha, kappa))
+            .collect::<Result<_>>()?;
+        for l in &losses {
+            l.validate(&self.net).map_err(Error::from)?;
+        }
+        let stats = detached(py, || {
+            trains
+                .par_iter()
+                .zip(&losses)
+                .map(|(t, l)| Ok(self.net.loss_value(t, l)?))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        Ok((
+            PyArray1::from_vec(py, stats.iter().map(|s| s.loss).collect()),
+            PyArray1::from_vec(
+                py,
+                stats
+                    .iter()
+                    .map(|s| s.prediction.map_or(-1, |p| p as i64))
+                    .collect(),
+            ),
+        ))
+    }
+
+    /// The batch gradient (sum over samples, in sample order) of `Σ_b <d_first[b], t_first[b]>
+    /// + <d_max[b], max V[b]> + <d_spikes[b], spike times[b]>`.
+    #[pyo3(signature = (inputs, d_first_spike_times, d_max_voltage, d_spike_times))]
+    fn vjp<'py>(
+        &self,
+        py: Python<'py>,
+        inputs: Vec<PySpikeTrain<'py>>,
+        d_first_spike_times: Option<PyReadonlyArray2<'py, f64>>,
+        d_max_voltage: Option<PyReadonlyArray2<'py, f64>>,
+        d_spike_times: Option<Vec<PyReadonlyArray1<'py, f64>>>,
+    ) -> PyResult<Vec<Bound<'py, PyArray2<f64>>>> {
+        let trains = spike_trains(&inputs, self.net.n_inputs)?;
+        let (b, n) = (trains.len(), self.n_neurons());
+        let d_first = matrix("d_first_spike_times", &d_first_spike_times, b, n)?;
+        let d_max = matrix("d_max_voltage", &d_max_voltage, b, n)?;
+        let d_spikes: Option<Vec<Vec<f64>>> = match &d_spike_times {
+            None => None,
+            Some(list) if list.len() != b => {
+                return Err(Error::input(format!(
+                    "d_spike_times has {} arrays for {b} samples",
+                    list.len()
+                ))
+                .into())
+            }
+            Some(list) => Some(list.iter().map(|a| a.as_array().to_vec()).collect()),
+        };
+        let grad = detached(py, || {
+            let mut sum = self.net.zero_gradient();
+            in_order(
+                b,
+                |s| {
+                    self.vjp_sample(
+                        &trains[s],
+                        d_first.as_ref().map(|d| &d[s * n..(s + 1) * n]),
+                        d_max.as_ref().map(|d| &d[s * n..(s + 1) * n]),
+                        d_spikes.as_ref().map(|d| d[s].as_slice()),
+                        s,
+                    )
+                },
+                |_, g| add_into(&mut sum, &g),
+            )?;
+            Ok(sum)
+        })?;
+        self.gradient_arrays(py, grad)
+    }
+}

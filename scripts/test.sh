@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test suite (the README's test command; .ci/run runs exactly this, after fmt, clippy, docs
+# and benches): the Rust workspace's tests, then the Python package's tests with pytest, in a
+# virtual environment made from crates/hybrid-adjoint-py/requirements.txt (maturin, numpy and
+# pytest, pinned) into which the package is built and installed from this checkout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo test --workspace"
+cargo test --workspace
+
+echo "== Python package: build, install, pytest"
+PY_CRATE=crates/hybrid-adjoint-py
+VENV="${HYBRID_ADJOINT_VENV:-target/py-venv}"
+PYTHON="${PYTHON:-python3}"
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    echo "$PYTHON not found: the Python tests need Python >= 3.11 with venv" >&2
+    exit 1
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -r "$PY_CRATE/requirements.txt"
+# The pinned maturin builds the extension (release) in this workspace's target directory.
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --no-build-isolation --no-deps --force-reinstall "./$PY_CRATE"
+"$VENV/bin/python" -m pytest "$PY_CRATE/tests"
