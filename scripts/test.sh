@@ -25,4 +25,4 @@ fi
 # The pinned maturin builds the extension (release) in this workspace's target directory.
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     --no-build-isolation --no-deps --force-reinstall "./$PY_CRATE"
-"$VENV/bin/python" -m pytest "$PY_CRATE/tests"
+"$VENV/bin/python" -m pytest -rs "$PY_CRATE/tests"

@@ -29,6 +29,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ball::ball_check_gradients, m)?)?;
     m.add_function(wrap_pyfunction!(training::default_config, m)?)?;
     m.add_function(wrap_pyfunction!(training::read_run_config, m)?)?;
+    m.add_function(wrap_pyfunction!(training::mnist_data_config, m)?)?;
     m.add_function(wrap_pyfunction!(training::load_data, m)?)?;
     m.add_function(wrap_pyfunction!(training::train, m)?)?;
     m.add_function(wrap_pyfunction!(rayon_threads, m)?)?;

@@ -47,6 +47,13 @@ pub(crate) fn default_config(task: &str) -> PyResult<String> {
     Ok(to_json(&c)?)
 }
 
+/// The data configuration of the four MNIST IDX files in `dir` (raw or `.gz`), as JSON.
+#[pyfunction]
+pub(crate) fn mnist_data_config(dir: PathBuf) -> PyResult<String> {
+    let data = snn_train::config::DataConfig::mnist_dir(&dir).map_err(Error::from)?;
+    Ok(to_json(&data)?)
+}
+
 /// The configuration of the run in `out_dir` (its `config.json`), as JSON.
 #[pyfunction]
 pub(crate) fn read_run_config(out_dir: PathBuf) -> PyResult<String> {

@@ -36,11 +36,19 @@ class TrainResult(NamedTuple):
     configuration). Interrupted: ``checkpoint``, ``epochs_done``, ``batches_done``."""
 
 
-def default_config(task: str = "yin_yang") -> Config:
+def default_config(
+    task: str = "yin_yang", *, mnist_dir: "Optional[os.PathLike[str] | str]" = None
+) -> Config:
     """The default configuration of ``"yin_yang"`` or ``"mnist"`` (the paper's Table 3), or
-    ``"events"`` (HDF5 spike events). MNIST, image and event data need their files set in
+    ``"events"`` (HDF5 spike events). ``mnist_dir``: the directory of the four MNIST IDX files
+    (raw or ``.gz``) for ``"mnist"``; other image and event data need their files set in
     ``config["data"]``."""
-    return json.loads(_native.default_config(task))
+    config = json.loads(_native.default_config(task))
+    if mnist_dir is not None:
+        if task != "mnist":
+            raise InvalidInputError("mnist_dir is for the 'mnist' task")
+        config["data"] = json.loads(_native.mnist_data_config(os.fspath(mnist_dir)))
+    return config
 
 
 def read_run_config(out_dir: "os.PathLike[str] | str") -> Config:
