@@ -20,9 +20,12 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
+VENV="$(cd "$VENV" && pwd)"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     -r "$PY_CRATE/requirements.txt"
-# The pinned maturin builds the extension (release) in this workspace's target directory.
+# The pinned maturin builds the extension (release) in this workspace's target directory (its
+# build backend runs the `maturin` program: the venv's bin goes first on PATH).
+export PATH="$VENV/bin:$PATH"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     --no-build-isolation --no-deps --force-reinstall "./$PY_CRATE"
 "$VENV/bin/python" -m pytest -rs "$PY_CRATE/tests"
