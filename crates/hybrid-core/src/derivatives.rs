@@ -6,7 +6,7 @@
 //! ([`Duals`]): nothing here allocates once the scratch has grown to the model's size. Matrices
 //! are dense and column-major: entry `(i, j)` of an `r × c` matrix is at `i + r * j`.
 
-use crate::HybridSystem;
+use crate::{HybridSystem, Scalar};
 use num_dual::Dual64;
 
 /// Where a derivative product is evaluated: mode `q`, time `t`, state `x`, parameters `p`.
@@ -31,23 +31,98 @@ pub struct Duals {
 }
 
 impl Duals {
-    /// Scratch for a model of `n` states and `m` parameters.
-    pub fn new(n: usize, m: usize) -> Self {
-        Self {
-            x: vec![Dual64::new(0.0, 0.0); n],
-            p: vec![Dual64::new(0.0, 0.0); m],
-            out: vec![Dual64::new(0.0, 0.0); n.max(1)],
+    /// `F_x S + F_p` (`r × m`, column-major, into `out`) of `F(x, p)` (`r` outputs) for the
+    /// `n × m` matrix `s`, one column per evaluation of `eval(x, p, out)`.
+    fn jvp<E>(&mut self, x: &[f64], p: &[f64], s: &[f64], r: usize, out: &mut [f64], mut eval: E)
+    where
+        E: FnMut(&[Dual64], &[Dual64], &mut [Dual64]),
+    {
+        let (n, m) = (x.len(), p.len());
+        self.seed(x, None, p, r);
+        let (xd, pd, o) = (&mut self.x[..n], &mut self.p[..m], &mut self.out[..r]);
+        for j in 0..m {
+            let col = &s[n * j..n * (j + 1)];
+            for i in 0..n {
+                xd[i].eps = col[i];
+            }
+            pd[j].eps = 1.0;
+            eval(xd, pd, o);
+            pd[j].eps = 0.0;
+            let dst = &mut out[r * j..r * (j + 1)];
+            for i in 0..r {
+                dst[i] = o[i].eps;
+            }
         }
     }
 
-    /// Seed `x` and `p` with derivative parts zero; size the output for `r` values.
-    fn seed(&mut self, x: &[f64], p: &[f64], r: usize) {
-        self.x.clear();
-        self.x.extend(x.iter().map(|&v| Dual64::new(v, 0.0)));
-        self.p.clear();
-        self.p.extend(p.iter().map(|&v| Dual64::new(v, 0.0)));
-        self.out.clear();
-        self.out.resize(r.max(1), Dual64::new(0.0, 0.0));
+    /// `(λᵀ F_x, λᵀ F_p)` of `F(x, p)` (as many outputs as `lambda`), one direction per
+    /// evaluation of `eval(x, p, out)`.
+    fn vjp<E>(
+        &mut self,
+        x: &[f64],
+        p: &[f64],
+        lambda: &[f64],
+        out_x: &mut [f64],
+        out_p: &mut [f64],
+        mut eval: E,
+    ) where
+        E: FnMut(&[Dual64], &[Dual64], &mut [Dual64]),
+    {
+        let (n, m, r) = (x.len(), p.len(), lambda.len());
+        self.seed(x, None, p, r);
+        let (xd, pd, out) = (&mut self.x[..n], &mut self.p[..m], &mut self.out[..r]);
+        let dot = |o: &[Dual64]| {
+            let mut s = 0.0;
+            for i in 0..r {
+                s += o[i].eps * lambda[i];
+            }
+            s
+        };
+        for j in 0..n {
+            xd[j].eps = 1.0;
+            eval(xd, pd, out);
+            xd[j].eps = 0.0;
+            out_x[j] = dot(out);
+        }
+        for j in 0..m {
+            pd[j].eps = 1.0;
+            eval(xd, pd, out);
+            pd[j].eps = 0.0;
+            out_p[j] = dot(out);
+        }
+    }
+
+    /// Scratch for a model of `n` states and `m` parameters.
+    pub fn new(n: usize, m: usize) -> Self {
+        let mut d = Self::default();
+        d.seed(&vec![0.0; n], None, &vec![0.0; m], n.max(1));
+        d
+    }
+
+    /// Seed `x` (derivative part `dir`, or zero) and `p` (derivative part zero); size the output
+    /// for `r` values. Writes in place: no allocation once the sizes are reached.
+    fn seed(&mut self, x: &[f64], dir: Option<&[f64]>, p: &[f64], r: usize) {
+        let zero = Dual64::new(0.0, 0.0);
+        if self.x.len() != x.len() || self.p.len() != p.len() || self.out.len() < r.max(1) {
+            self.x.resize(x.len(), zero);
+            self.p.resize(p.len(), zero);
+            self.out.resize(r.max(1), zero);
+        }
+        match dir {
+            Some(dir) => {
+                for ((d, &v), &e) in self.x.iter_mut().zip(x).zip(dir) {
+                    *d = Dual64::new(v, e);
+                }
+            }
+            None => {
+                for (d, &v) in self.x.iter_mut().zip(x) {
+                    *d = Dual64::from_re(v);
+                }
+            }
+        }
+        for (d, &v) in self.p.iter_mut().zip(p) {
+            *d = Dual64::from_re(v);
+        }
     }
 }
 
@@ -176,10 +251,19 @@ pub enum Jump {
     Scheduled(usize),
 }
 
-fn eval_jump<M: HybridSystem>(model: &M, jump: Jump, q: usize, t: Dual64, ad: &mut Duals) {
+/// The jump map `jump` of mode `q` at `(t, x, p)`, into `out`.
+fn eval_jump<M: HybridSystem, T: Scalar>(
+    model: &M,
+    jump: Jump,
+    q: usize,
+    t: T,
+    x: &[T],
+    p: &[T],
+    out: &mut [T],
+) {
     match jump {
-        Jump::Guard(k) => model.jump(q, k, t, &ad.x, &ad.p, &mut ad.out),
-        Jump::Scheduled(i) => model.scheduled_jump(i, t, &ad.x, &ad.p, &mut ad.out),
+        Jump::Guard(k) => model.jump(q, k, t, x, p, out),
+        Jump::Scheduled(i) => model.scheduled_jump(i, t, x, p, out),
     }
 }
 
@@ -191,20 +275,9 @@ pub fn ad_flow_jvp<M: HybridSystem>(
     out: &mut [f64],
     ad: &mut Duals,
 ) {
-    let (n, m) = (at.x.len(), at.p.len());
-    ad.seed(at.x, at.p, n);
-    let t = Dual64::new(at.t, 0.0);
-    for j in 0..m {
-        for i in 0..n {
-            ad.x[i].eps = s[i + n * j];
-        }
-        ad.p[j].eps = 1.0;
-        model.flow(at.q, t, &ad.x, &ad.p, &mut ad.out);
-        ad.p[j].eps = 0.0;
-        for i in 0..n {
-            out[i + n * j] = ad.out[i].eps;
-        }
-    }
+    let (q, n) = (at.q, at.x.len());
+    let t = Dual64::from_re(at.t);
+    ad.jvp(at.x, at.p, s, n, out, |x, p, o| model.flow(q, t, x, p, o))
 }
 
 /// `(λᵀ f_x, λᵀ f_p)` by dual numbers: one flow evaluation per state and per parameter.
@@ -216,25 +289,14 @@ pub fn ad_flow_vjp<M: HybridSystem>(
     out_p: &mut [f64],
     ad: &mut Duals,
 ) {
-    let (n, m) = (at.x.len(), at.p.len());
-    ad.seed(at.x, at.p, n);
-    let t = Dual64::new(at.t, 0.0);
-    let dot = |o: &[Dual64]| o.iter().zip(lambda).map(|(f, l)| f.eps * l).sum::<f64>();
-    for j in 0..n {
-        ad.x[j].eps = 1.0;
-        model.flow(at.q, t, &ad.x, &ad.p, &mut ad.out);
-        ad.x[j].eps = 0.0;
-        out_x[j] = dot(&ad.out);
-    }
-    for j in 0..m {
-        ad.p[j].eps = 1.0;
-        model.flow(at.q, t, &ad.x, &ad.p, &mut ad.out);
-        ad.p[j].eps = 0.0;
-        out_p[j] = dot(&ad.out);
-    }
+    let q = at.q;
+    let t = Dual64::from_re(at.t);
+    ad.vjp(at.x, at.p, lambda, out_x, out_p, |x, p, o| {
+        model.flow(q, t, x, p, o)
+    })
 }
 
-/// `h_x S + h_p` of a jump at `x⁻` by dual numbers: one jump evaluation per parameter.
+/// `h_x S + h_p` of a jump at `x⁻` by dual numbers, as [`ad_flow_jvp`].
 pub fn ad_jump_jvp<M: HybridSystem>(
     model: &M,
     jump: Jump,
@@ -243,24 +305,14 @@ pub fn ad_jump_jvp<M: HybridSystem>(
     out: &mut [f64],
     ad: &mut Duals,
 ) {
-    let (n, m) = (at.x.len(), at.p.len());
-    ad.seed(at.x, at.p, n);
-    let t = Dual64::new(at.t, 0.0);
-    for j in 0..m {
-        for i in 0..n {
-            ad.x[i].eps = s[i + n * j];
-        }
-        ad.p[j].eps = 1.0;
-        eval_jump(model, jump, at.q, t, ad);
-        ad.p[j].eps = 0.0;
-        for i in 0..n {
-            out[i + n * j] = ad.out[i].eps;
-        }
-    }
+    let (q, n) = (at.q, at.x.len());
+    let t = Dual64::from_re(at.t);
+    ad.jvp(at.x, at.p, s, n, out, |x, p, o| {
+        eval_jump(model, jump, q, t, x, p, o)
+    })
 }
 
-/// `(λᵀ h_x, λᵀ h_p)` of a jump at `x⁻` by dual numbers: one jump evaluation per state and per
-/// parameter.
+/// `(λᵀ h_x, λᵀ h_p)` of a jump at `x⁻` by dual numbers, as [`ad_flow_vjp`].
 pub fn ad_jump_vjp<M: HybridSystem>(
     model: &M,
     jump: Jump,
@@ -270,22 +322,11 @@ pub fn ad_jump_vjp<M: HybridSystem>(
     out_p: &mut [f64],
     ad: &mut Duals,
 ) {
-    let (n, m) = (at.x.len(), at.p.len());
-    ad.seed(at.x, at.p, n);
-    let t = Dual64::new(at.t, 0.0);
-    let dot = |o: &[Dual64]| o.iter().zip(lambda).map(|(f, l)| f.eps * l).sum::<f64>();
-    for j in 0..n {
-        ad.x[j].eps = 1.0;
-        eval_jump(model, jump, at.q, t, ad);
-        ad.x[j].eps = 0.0;
-        out_x[j] = dot(&ad.out);
-    }
-    for j in 0..m {
-        ad.p[j].eps = 1.0;
-        eval_jump(model, jump, at.q, t, ad);
-        ad.p[j].eps = 0.0;
-        out_p[j] = dot(&ad.out);
-    }
+    let q = at.q;
+    let t = Dual64::from_re(at.t);
+    ad.vjp(at.x, at.p, lambda, out_x, out_p, |x, p, o| {
+        eval_jump(model, jump, q, t, x, p, o)
+    })
 }
 
 /// `h_t + h_x f` of a jump at `(t, x⁻)`, by one dual evaluation along `(1, f, 0)`: how the
@@ -298,14 +339,18 @@ pub fn jump_rate<M: HybridSystem>(
     out: &mut [f64],
     ad: &mut Duals,
 ) {
-    ad.seed(at.x, at.p, at.x.len());
-    ad.x.iter_mut().zip(f).for_each(|(d, &v)| d.eps = v);
-    eval_jump(model, jump, at.q, Dual64::new(at.t, 1.0), ad);
-    out.iter_mut().zip(&ad.out).for_each(|(o, d)| *o = d.eps);
+    ad.seed(at.x, Some(f), at.p, at.x.len());
+    let t = Dual64::new(at.t, 1.0);
+    let n = at.x.len();
+    eval_jump(model, jump, at.q, t, &ad.x, &ad.p, &mut ad.out[..n]);
+    out.iter_mut()
+        .zip(&ad.out[..n])
+        .for_each(|(o, d)| *o = d.eps);
 }
 
-/// Value, `∂g/∂t`, `∂g/∂x` (into `g_x`) and `∂g/∂p` (into `g_p`) of guard `k` at `at`:
-/// `1 + n + m` dual evaluations. Returns `(g, g_t)`.
+/// Value, `∂g/∂t`, `∂g/∂x` (into `g_x`) and `∂g/∂p` (into `g_p`) of guard `k` at `at`: one
+/// dual evaluation for `(g, g_t)`, then the `n + m` partials as in [`ad_flow_vjp`] (one vector
+/// dual evaluation for `n + m ≤ 8`). Returns `(g, g_t)`.
 pub fn guard_partials<M: HybridSystem>(
     model: &M,
     k: usize,
@@ -314,23 +359,17 @@ pub fn guard_partials<M: HybridSystem>(
     g_p: &mut [f64],
     ad: &mut Duals,
 ) -> (f64, f64) {
-    ad.seed(at.x, at.p, 1);
     let q = at.q;
+    ad.seed(at.x, None, at.p, 1);
     let g = model.guard(q, k, Dual64::new(at.t, 1.0), &ad.x, &ad.p);
-    for j in 0..at.x.len() {
-        ad.x[j].eps = 1.0;
-        g_x[j] = model.guard(q, k, Dual64::new(at.t, 0.0), &ad.x, &ad.p).eps;
-        ad.x[j].eps = 0.0;
-    }
-    for j in 0..at.p.len() {
-        ad.p[j].eps = 1.0;
-        g_p[j] = model.guard(q, k, Dual64::new(at.t, 0.0), &ad.x, &ad.p).eps;
-        ad.p[j].eps = 0.0;
-    }
+    let t = Dual64::from_re(at.t);
+    ad.vjp(at.x, at.p, &[1.0], g_x, g_p, |x, p, o| {
+        o[0] = model.guard(q, k, t, x, p)
+    });
     (g.re, g.eps)
 }
 
-/// `∂x0/∂p` (`n × m`, column-major, into `out`): one evaluation per parameter.
+/// `∂x0/∂p` (`n × m`, column-major, into `out`), as [`ad_flow_jvp`] with no state directions.
 pub fn initial_state_jacobian<M: HybridSystem>(
     model: &M,
     p: &[f64],
@@ -338,18 +377,10 @@ pub fn initial_state_jacobian<M: HybridSystem>(
     ad: &mut Duals,
 ) {
     let n = model.dims().states;
-    ad.seed(&[], p, n);
-    for j in 0..p.len() {
-        ad.p[j].eps = 1.0;
-        model.initial_state(&ad.p, &mut ad.out[..n]);
-        ad.p[j].eps = 0.0;
-        for i in 0..n {
-            out[i + n * j] = ad.out[i].eps;
-        }
-    }
+    ad.jvp(&[], p, &[], n, out, |_, p, o| model.initial_state(p, o))
 }
 
-/// `λᵀ ∂x0/∂p` (into `out`, length `m`): one evaluation per parameter.
+/// `λᵀ ∂x0/∂p` (into `out`, length `m`), as [`ad_flow_vjp`] with no state directions.
 pub fn initial_state_vjp<M: HybridSystem>(
     model: &M,
     p: &[f64],
@@ -357,12 +388,7 @@ pub fn initial_state_vjp<M: HybridSystem>(
     out: &mut [f64],
     ad: &mut Duals,
 ) {
-    let n = model.dims().states;
-    ad.seed(&[], p, n);
-    for j in 0..p.len() {
-        ad.p[j].eps = 1.0;
-        model.initial_state(&ad.p, &mut ad.out[..n]);
-        ad.p[j].eps = 0.0;
-        out[j] = ad.out[..n].iter().zip(lambda).map(|(d, l)| d.eps * l).sum();
-    }
+    ad.vjp(&[], p, lambda, &mut [], out, |_, p, o| {
+        model.initial_state(p, o)
+    })
 }

@@ -139,6 +139,22 @@ fn rhs<M: HybridSystem, A: Augment<M>>(
     aug.rhs(model, q, t, x, p, extra, dextra);
 }
 
+/// The state's part of [`rhs`] only, the extra components' rates set to zero: for steps whose
+/// result is read only for the state (event polish).
+fn state_rhs<M: HybridSystem>(
+    model: &M,
+    q: usize,
+    p: &[f64],
+    n: usize,
+    t: f64,
+    z: &[f64],
+    dz: &mut [f64],
+) {
+    let (dx, dextra) = dz.split_at_mut(n);
+    model.flow(q, t, &z[..n], p, dx);
+    dextra.fill(0.0);
+}
+
 fn non_finite(what: &str, t: f64) -> Error {
     Error::NonFinite {
         what: what.to_string(),
@@ -423,11 +439,13 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
                     .detector
                     .probe()
                     .rate_with_flow(model, q, k, tau_interp, &buf[..n], f, p);
-            let aug = &mut *self.aug;
+            // The guard reads the state only, and the state's stages do not depend on what rides
+            // along (sensitivities, loss quadratures): the polish steps the state alone and leaves
+            // the extra components zero in its scratch.
             let tau = polish(
                 |s| {
                     stepper.step_from_prev_to(
-                        &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
+                        &mut |tt, zz, dz| state_rhs(model, q, p, n, tt, zz, dz),
                         s,
                         buf,
                     );
