@@ -10,6 +10,9 @@
 //! - `ball_gradient/forward`: [`bouncing_ball::forward_gradient`] (forward sensitivities, same);
 //! - `ball_gradient/adjoint_solver`, `forward_solver`: the same gradients from one reused
 //!   [`hybrid_core::Solver`] (what a fit or a training loop does: no allocation per call);
+//! - `ball_gradient/adjoint_exact`, `forward_exact`: the same from a reused solver, for the ball
+//!   with its derivative products written out by hand (`benches/support/exact_ball.rs`) instead
+//!   of the dual-number defaults every other row uses;
 //! - `ball_gradient/closed_form_dual`: `closed_form::state_at` in dual numbers (one pass carrying
 //!   the 4 partial derivatives);
 //! - `ball_gradient/closed_form_by_hand`: the chain of parabolas and its derivatives written out
@@ -25,22 +28,27 @@
 
 #[path = "support/ball_floor.rs"]
 mod ball_floor;
+#[path = "support/exact_ball.rs"]
+mod exact_ball;
 
 use ball_floor::{
     dual_gradient, floor_gradient, height_loss, relative_error, HEIGHTS, P, TIMES, T_END,
 };
 use bouncing_ball::{adjoint_gradient, forward_gradient, BouncingBall};
 use criterion::{black_box, Criterion};
+use exact_ball::ExactBall;
 use hybrid_core::{Problem, SolverOptions};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const GROUP: &str = "ball_gradient";
-const IDS: [&str; 6] = [
+const IDS: [&str; 8] = [
     "adjoint",
     "forward",
     "adjoint_solver",
     "forward_solver",
+    "adjoint_exact",
+    "forward_exact",
     "closed_form_dual",
     "closed_form_by_hand",
 ];
@@ -73,12 +81,29 @@ fn check(opts: &SolverOptions) {
         .expect("forward")
         .gradient
         .clone();
+    let exact = Problem::new(ExactBall, 0.0, T_END)
+        .and_then(|pb| pb.with_loss(&loss))
+        .and_then(|pb| pb.with_options(*opts))
+        .expect("problem");
+    let mut exact_solver = exact.solver();
+    let adj_exact = exact_solver
+        .adjoint_gradient(&P)
+        .expect("adjoint")
+        .gradient
+        .clone();
+    let fwd_exact = exact_solver
+        .forward_gradient(&P)
+        .expect("forward")
+        .gradient
+        .clone();
     for (name, got, tol) in [
         ("closed form by dual numbers", &dual[..], 1e-13),
         ("adjoint", &adj.gradient[..], 1e-10),
         ("forward", &fwd.gradient[..], 1e-10),
         ("adjoint (reused solver)", &adj_solver[..], 1e-10),
         ("forward (reused solver)", &fwd_solver[..], 1e-10),
+        ("adjoint (exact products)", &adj_exact[..], 1e-10),
+        ("forward (exact products)", &fwd_exact[..], 1e-10),
     ] {
         let err = relative_error(got, &floor);
         println!("{name}: error {err:.2e} relative to max |∂L/∂p| (bound {tol:.0e})");
@@ -117,10 +142,31 @@ fn run_benches(c: &mut Criterion, opts: &SolverOptions) {
                 .gradient[0]
         })
     });
+    let exact = Problem::new(ExactBall, 0.0, T_END)
+        .and_then(|pb| pb.with_loss(&loss))
+        .and_then(|pb| pb.with_options(*opts))
+        .expect("problem");
+    let mut exact_solver = exact.solver();
     g.bench_function(IDS[4], |b| {
-        b.iter(|| dual_gradient(black_box(&P), &TIMES, &HEIGHTS))
+        b.iter(|| {
+            exact_solver
+                .adjoint_gradient(black_box(&P))
+                .expect("adjoint")
+                .gradient[0]
+        })
     });
     g.bench_function(IDS[5], |b| {
+        b.iter(|| {
+            exact_solver
+                .forward_gradient(black_box(&P))
+                .expect("forward")
+                .gradient[0]
+        })
+    });
+    g.bench_function(IDS[6], |b| {
+        b.iter(|| dual_gradient(black_box(&P), &TIMES, &HEIGHTS))
+    });
+    g.bench_function(IDS[7], |b| {
         b.iter(|| floor_gradient(black_box(&P), black_box(&TIMES), black_box(&HEIGHTS)))
     });
     g.finish();

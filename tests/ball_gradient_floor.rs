@@ -10,13 +10,17 @@
 
 #[path = "../benches/support/ball_floor.rs"]
 mod ball_floor;
+#[path = "../benches/support/exact_ball.rs"]
+mod exact_ball;
 
 use ball_floor::{
     dual_gradient, floor_gradient, height_loss, relative_error, HEIGHTS, P, TIMES, T_END,
 };
 use bouncing_ball::closed_form::impacts_until;
 use bouncing_ball::{adjoint_gradient, forward_gradient, BouncingBall};
+use exact_ball::ExactBall;
 use hybrid_core::{Problem, SolverOptions};
+use hybrid_testkit::{check_derivatives, Point};
 
 #[test]
 fn bench_problem_has_three_impacts_and_one_observation_per_parabola() {
@@ -113,5 +117,33 @@ fn reused_solver_gradients_with_default_options_are_within_1e_10_of_the_closed_f
                 "{name}, call {round}: error {err:e}: {got:?} vs {hand:?}"
             );
         }
+    }
+}
+
+#[test]
+fn exact_products_ball_passes_the_kit_and_its_gradients_are_within_1e_10_of_the_closed_form() {
+    // The bench's second model: the ball with hand-written derivative products. The kit checks
+    // every product against the dual-number defaults (and the model against central differences)
+    // at points on the three kinds of parabola, falling and rising.
+    for (t, x) in [(0.3, [0.7, -2.4]), (1.0, [0.56, 1.1]), (1.9, [0.05, -3.0])] {
+        let point = Point {
+            t,
+            x: x.to_vec(),
+            q: 0,
+        };
+        let report = check_derivatives(&ExactBall, &P, &point);
+        assert!(report.is_ok(), "at {point:?}: {report:?}");
+    }
+    let (_, hand) = floor_gradient(&P, &TIMES, &HEIGHTS);
+    let loss = height_loss();
+    let problem = Problem::new(ExactBall, 0.0, T_END)
+        .and_then(|pb| pb.with_loss(&loss))
+        .unwrap();
+    let mut solver = problem.solver();
+    let adj = solver.adjoint_gradient(&P).unwrap().gradient.clone();
+    let fwd = solver.forward_gradient(&P).unwrap().gradient.clone();
+    for (name, got) in [("adjoint", adj), ("forward", fwd)] {
+        let err = relative_error(&got, &hand);
+        assert!(err <= 1e-10, "{name}: error {err:e}: {got:?} vs {hand:?}");
     }
 }
