@@ -1,4 +1,7 @@
-//! The crate's error type: every variant carries the numbers a user needs to act on it.
+//! The crate's error type: every variant carries the numbers a user needs to act on it. It
+//! imports only the leaf module `kind` (no import circle through the network modules).
+
+use crate::kind::LayerKind;
 
 /// Errors of network construction, simulation, losses and gradients.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -102,7 +105,7 @@ pub enum LifError {
         /// Name of the loss.
         loss: &'static str,
         /// The kind of output layer it needs.
-        needs: crate::eventprop::LayerKind,
+        needs: LayerKind,
     },
     /// A recurrent weight matrix has a non-zero self-connection (Table 1 requires a zero diagonal).
     #[error("recurrent weight w[{neuron}][{neuron}] = {value} must be 0 (no self-connections)")]

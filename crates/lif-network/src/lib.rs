@@ -4,6 +4,7 @@ pub mod engine;
 mod error;
 pub mod eventprop;
 pub mod generic;
+mod kind;
 
 pub use error::LifError;
 pub use eventprop::{

@@ -212,7 +212,7 @@ impl Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::LifParams;
+    use crate::engine::params::LifParams;
 
     fn kernel(tau_mem: f64, tau_syn: f64) -> Kernel {
         LifParams {

@@ -4,7 +4,8 @@
 //! kinds of network run on the same forward and backward pass through this view.
 
 use super::network::{Network, Source};
-use crate::{LifError, LifParams};
+use super::params::LifParams;
+use crate::LifError;
 
 /// How a population is named in errors (built only when an error is reported).
 #[derive(Clone, Copy, Debug)]

@@ -2,7 +2,8 @@
 //! `W` and per-population parameters), and its validation.
 
 use super::params::positive;
-use crate::{LifError, LifParams};
+use super::params::LifParams;
+use crate::LifError;
 
 /// A fixed input spike: at `time` (ms) the input neuron `source` sends a spike across its weights.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -5,9 +5,10 @@
 //! [`NetworkCotangents`] and [`FeedForwardNet::backward`](super::FeedForwardNet::backward)
 //! directly.
 
-use super::{FeedForwardNet, LayerKind};
+use super::network::FeedForwardNet;
 use crate::engine::params::positive;
 use crate::engine::{NetworkCotangents, NetworkWorkspace};
+use crate::kind::LayerKind;
 use crate::LifError;
 
 /// A per-sample loss on the output layer.

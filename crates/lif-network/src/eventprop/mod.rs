@@ -22,7 +22,8 @@ pub use crate::engine::{
     AdjointSample, InputSpike, LifParams, NetworkCotangents, NetworkWorkspace, NeuronProbe,
     PeakCause, Spike, VoltagePeak,
 };
+pub use crate::kind::LayerKind;
 pub use loss::Loss;
-pub use network::{FeedForwardNet, Layer, LayerKind, Observe};
+pub use network::{FeedForwardNet, Layer, Observe};
 pub use recurrent::{RecurrentGradient, RecurrentNet, RecurrentProbe, RecurrentWorkspace};
 pub use sample::{SampleResult, SampleScratch, SampleStats};

@@ -10,17 +10,8 @@ use crate::engine::{
     Population, Projection, Source,
 };
 use crate::error::{weight_count, zero_weights};
+use crate::kind::LayerKind;
 use crate::{LifError, LifParams};
-
-/// What a layer's neurons do at the threshold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LayerKind {
-    /// Leaky integrate-and-fire neurons (Table 1): spike and reset at the threshold.
-    Spiking,
-    /// Non-spiking leaky integrators (the paper's MNIST readout): the same flow, no threshold.
-    /// Only allowed as the last layer.
-    Readout,
-}
 
 /// One layer: `n_out` neurons receiving the `n_in` spike trains of the layer below.
 #[derive(Clone, Debug, PartialEq)]

@@ -3,7 +3,8 @@
 use std::cell::RefCell;
 
 use super::loss::Loss;
-use super::{FeedForwardNet, InputSpike, Observe};
+use super::network::{FeedForwardNet, Observe};
+use crate::engine::InputSpike;
 use crate::engine::{NetworkCotangents, NetworkWorkspace};
 use crate::LifError;
 
