@@ -49,14 +49,9 @@ impl Model<'_> {
         let n = ws.pop_of.len();
         ws.first_spike.clear();
         ws.first_spike.resize(n, NO_SPIKE);
-        ws.queue.reset(n);
         ws.spikes.clear();
         ws.min_abs_vdot = f64::INFINITY;
         ws.events = 0;
-        ws.clocks.reset(&ws.consts, 0.0);
-        // At the epoch every exponential is exactly 1.
-        ws.cells.clear();
-        ws.cells.resize(n, Cell::at(Mark::at_epoch(0.0)));
         ws.peaks.clear();
         ws.peaks.extend(ws.pop_of.iter().map(|&p| {
             let c = &ws.consts[p as usize];
@@ -67,6 +62,23 @@ impl Model<'_> {
             }
         }));
 
+        if self.sweeps() {
+            self.sweep_forward(ws)?;
+        } else {
+            self.run_queue(ws)?;
+        }
+        ws.fingerprint = self.fingerprint();
+        Ok(())
+    }
+
+    /// The event-driven loop of [`forward`](Self::forward) (module docs).
+    fn run_queue(&self, ws: &mut NetworkWorkspace) -> Result<(), LifError> {
+        let n = ws.pop_of.len();
+        ws.queue.reset(n);
+        ws.clocks.reset(&ws.consts, 0.0);
+        // At the epoch every exponential is exactly 1.
+        ws.cells.clear();
+        ws.cells.resize(n, Cell::at(Mark::at_epoch(0.0)));
         let (mut next_in, mut next_pr) = (0usize, 0usize);
         loop {
             let t_q = ws.queue.peek().map_or(f64::INFINITY, |e| e.0);
@@ -114,7 +126,6 @@ impl Model<'_> {
                 return Err(self.non_finite("membrane state", j, self.t_end));
             }
         }
-        ws.fingerprint = self.fingerprint();
         Ok(())
     }
 
@@ -465,7 +476,7 @@ fn push_cell(queue: &mut EventQueue, c: &mut Cell, j: usize, time: f64, kind: Ki
 /// at the end and the bound of the maximum can beat the best so far, and its end, attained at
 /// `cause`.
 #[inline]
-fn track_peak(
+pub(super) fn track_peak(
     pc: &PopConsts,
     best: &mut VoltagePeak,
     (v0, i0, t0): (f64, f64, f64),

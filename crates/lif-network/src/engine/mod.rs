@@ -11,6 +11,8 @@
 //!   [`crate::FeedForwardNet`] (dense projections in the layers' own weight layout, no copy).
 //! - `clock`: the lazy per-neuron closed form with exponentials shared per event.
 //! - `forward`: exact event-driven simulation with a priority queue of next threshold crossings.
+//! - `sweep`: the forward pass of feed-forward networks population by population, each over its
+//!   sorted input events with shared decays (same record; chosen by `Model::sweeps`).
 //! - `queue`: that queue, an indexed 4-ary heap holding at most one event per neuron.
 //! - `backward`: EventProp (Table 2, Algorithm 1) in reverse event order, lazily per neuron.
 //! - `workspace`: what the forward pass keeps (24 bytes per spike, refractory or not) and
@@ -51,6 +53,7 @@ pub(crate) mod model;
 mod network;
 pub(crate) mod params;
 mod queue;
+mod sweep;
 mod workspace;
 
 pub use network::{InputSpike, Network, Population, Projection, Source};

@@ -9,6 +9,7 @@
 use super::clock::{Clocks, Mark, PopConsts};
 use super::network::InputSpike;
 use super::queue::{EventQueue, Kind};
+use super::sweep::SweepScratch;
 
 /// One spike of a network neuron, as kept for the backward pass (24 bytes).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -200,6 +201,8 @@ pub struct NetworkWorkspace {
     pub(crate) out_of: Vec<Vec<u32>>,
     pub(crate) from_inputs: Vec<u32>,
     pub(crate) offsets: Vec<usize>,
+    /// Scratch of the population sweeps (`sweep.rs`).
+    pub(crate) sweep: SweepScratch,
 }
 
 impl Default for NetworkWorkspace {
@@ -232,6 +235,7 @@ impl Default for NetworkWorkspace {
             out_of: Vec::new(),
             from_inputs: Vec::new(),
             offsets: Vec::new(),
+            sweep: SweepScratch::default(),
         }
     }
 }

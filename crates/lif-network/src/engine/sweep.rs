@@ -1,0 +1,452 @@
+//! The forward pass of a feed-forward network, population by population ("sweeps").
+//!
+//! When every projection comes from the inputs or from a population with a smaller index, the
+//! spikes reaching population `p` are all known before `p` runs: its input events can be sorted
+//! once, and between two of them every neuron of `p` decays by the same three numbers
+//! (`Decay` of the interval, two exponentials per interval instead of per touched neuron). So the
+//! populations run in index order, each as one loop over its sorted input events ("slots"); a
+//! slot updates the neurons' state held as a structure of arrays (`V`, `I`), in a loop without
+//! branches that the compiler vectorises, and flags the neurons that may cross the threshold
+//! in it (the necessary conditions of `Kernel::first_crossing`); only these take the exact
+//! search. The event then adds its weights to its targets (a dense column or a fan-out list).
+//! Probes are read inside their slot (the probed neuron takes the exact path there), so they
+//! change nothing; readout (and silent output) neurons track their maxima per slot.
+//!
+//! It computes the same trajectory as the event-driven pass (`forward.rs`) up to rounding: the
+//! decays are those of each interval between the population's input events instead of ratios of
+//! shared exponentials between the events that touch a neuron, and crossings are searched from
+//! the start of their slot. The record is the same (spikes in time order, ties by neuron, with
+//! the same meaning of every field), so the backward pass does not know which pass ran.
+//!
+//! Used when every population is without refractory period and every projection into it is
+//! dense enough that touching all its neurons per event is not wasteful (on average at least
+//! 1/8 of the target per presynaptic spike, [`Model::sweeps`]); otherwise `forward.rs` runs.
+
+use super::clock::PopConsts;
+use super::closed_form::Decay;
+use super::forward::track_peak;
+use super::model::{Fan, Model};
+use super::network::Source;
+use super::workspace::{NetworkWorkspace, PeakCause, Spike, VoltagePeak, NO_SPIKE};
+use crate::LifError;
+
+/// One input event of the population being swept, in the order handled at equal times.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Arrival {
+    pub time: f64,
+    /// Order at equal times: spike arrivals (0), probes (1), inputs (2); then `tie`.
+    pub class: u32,
+    /// Spike arrival: the global neuron that fired; probe: its index; input: its position.
+    pub tie: u32,
+    /// Projection (spike arrival and input) or probe index.
+    pub proj: u32,
+    /// Presynaptic neuron in the source (spike arrival and input).
+    pub pre: u32,
+    /// Index of the spike in the record (spike arrival).
+    pub spike: u32,
+}
+
+const ARRIVAL: u32 = 0;
+const PROBE: u32 = 1;
+const INPUT: u32 = 2;
+
+/// One inter-event interval of a population: `[start, end]`, its `Decay`, and the range of its
+/// probes in the event list.
+struct Slot {
+    start: f64,
+    end: f64,
+    d: Decay,
+    probes: std::ops::Range<usize>,
+}
+
+/// Records the probes of neuron `local` in `slot` whose time lies in `[state time, upto)` (or
+/// `[.., upto]` if `inclusive`), from its state `(v, i)` at that time (no spike in between).
+fn record_probes(
+    ws: &mut NetworkWorkspace,
+    slot: &Slot,
+    local: usize,
+    (v, i, t0): (f64, f64, f64),
+    upto: f64,
+    inclusive: bool,
+) {
+    for q in slot.probes.clone() {
+        let index = ws.sweep.events[q].proj as usize;
+        let pr = ws.probes[index];
+        let inside = pr.time >= t0 && (pr.time < upto || (inclusive && pr.time == upto));
+        if pr.neuron == local && inside {
+            let k = &ws.consts[pr.population].k;
+            ws.probe_values[index] = k.decay(pr.time - t0).voltage(v, i);
+        }
+    }
+}
+
+/// Scratch of the sweeps (emptied after each pass: nothing here is part of the record).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SweepScratch {
+    pub events: Vec<Arrival>,
+    pub v: Vec<f64>,
+    pub i: Vec<f64>,
+    pub v_next: Vec<f64>,
+    pub i_next: Vec<f64>,
+    pub slow: Vec<bool>,
+    /// Per population: its spikes' range in the record (sorted by time, ties by neuron).
+    pub seg: Vec<(u32, u32)>,
+    pub order: Vec<u32>,
+    pub remap: Vec<u32>,
+    pub spikes: Vec<Spike>,
+}
+
+impl SweepScratch {
+    pub fn clear(&mut self) {
+        self.events.clear();
+        self.v.clear();
+        self.i.clear();
+        self.v_next.clear();
+        self.i_next.clear();
+        self.slow.clear();
+        self.order.clear();
+        self.remap.clear();
+        self.spikes.clear();
+    }
+}
+
+/// `Decay` over `dt >= 0` with two exponentials (three when the time constants are close).
+#[inline]
+pub(crate) fn slot_decay(pc: &PopConsts, dt: f64) -> Decay {
+    let k = &pc.k;
+    pc.decay((-dt * k.inv_tau_mem).exp(), (-dt * k.inv_tau_syn).exp(), dt)
+}
+
+/// Cheap necessary condition for a crossing in a slot from `(v, i)` to `(v1, i1)` (the tests of
+/// `Kernel::first_crossing` before its exact search), without short-circuits so that it
+/// vectorises.
+#[inline(always)]
+fn may_cross(pc: &PopConsts, v: f64, i: f64, v1: f64, i1: f64) -> bool {
+    let k = &pc.k;
+    let thr = k.threshold;
+    (v1 >= thr) | (v >= thr) | ((i > thr) & (i1 < v1) & (k.max_upper_bound(v, i) >= pc.thr_bound))
+}
+
+impl Model<'_> {
+    /// Whether the forward pass runs population by population: every projection comes from the
+    /// inputs or from a population with a smaller index, no population has a refractory period,
+    /// and the projections into each population hold on average at least 1/8 of its neurons per
+    /// presynaptic neuron.
+    pub(crate) fn sweeps(&self) -> bool {
+        self.pops.iter().enumerate().all(|(p, pop)| {
+            let (mut pre, mut syn) = (0usize, 0usize);
+            for pr in self.projs.iter().filter(|pr| pr.target == p) {
+                pre += match pr.source {
+                    Source::Input => self.n_inputs,
+                    Source::Population(q) if q < p => self.pops[q].size,
+                    Source::Population(_) => return false,
+                };
+                syn += pr.weights.len();
+            }
+            pop.t_ref == 0.0 && syn.saturating_mul(8) >= pre.saturating_mul(pop.size)
+        })
+    }
+
+    /// The forward pass by sweeps (module docs); `load` has run.
+    pub(crate) fn sweep_forward(&self, ws: &mut NetworkWorkspace) -> Result<(), LifError> {
+        ws.sweep.seg.clear();
+        for p in 0..self.pops.len() {
+            let start = ws.spikes.len() as u32;
+            self.collect_events(ws, p);
+            self.sweep_population(ws, p)?;
+            let seg = &mut ws.spikes[start as usize..];
+            seg.sort_unstable_by(|a, b| a.time.total_cmp(&b.time).then(a.neuron.cmp(&b.neuron)));
+            ws.sweep.seg.push((start, ws.spikes.len() as u32));
+        }
+        self.merge_spikes(ws);
+        ws.sweep.clear();
+        Ok(())
+    }
+
+    /// The sorted input events of population `p`: spikes of the populations feeding it (already
+    /// swept), its probes, the network's inputs.
+    fn collect_events(&self, ws: &mut NetworkWorkspace, p: usize) {
+        let ev = &mut ws.sweep.events;
+        ev.clear();
+        for (k, pr) in self.projs.iter().enumerate() {
+            if pr.target != p {
+                continue;
+            }
+            match pr.source {
+                Source::Input => ev.extend(ws.inputs.iter().enumerate().map(|(n, s)| Arrival {
+                    time: s.time,
+                    class: INPUT,
+                    tie: n as u32,
+                    proj: k as u32,
+                    pre: s.source,
+                    spike: 0,
+                })),
+                Source::Population(q) => {
+                    let (a, b) = ws.sweep.seg[q];
+                    let first = ws.offsets[q] as u32;
+                    for (n, s) in ws.spikes[a as usize..b as usize].iter().enumerate() {
+                        ev.push(Arrival {
+                            time: s.time,
+                            class: ARRIVAL,
+                            tie: s.neuron,
+                            proj: k as u32,
+                            pre: s.neuron - first,
+                            spike: a + n as u32,
+                        });
+                    }
+                }
+            }
+        }
+        for (q, pr) in ws.probes.iter().enumerate() {
+            if pr.population == p {
+                ev.push(Arrival {
+                    time: pr.time,
+                    class: PROBE,
+                    tie: q as u32,
+                    proj: q as u32,
+                    pre: 0,
+                    spike: 0,
+                });
+            }
+        }
+        ev.sort_unstable_by(|a, b| {
+            (a.time.total_cmp(&b.time))
+                .then(a.class.cmp(&b.class))
+                .then(a.tie.cmp(&b.tie))
+                .then(a.proj.cmp(&b.proj))
+        });
+    }
+
+    /// Runs population `p` through its events (module docs).
+    fn sweep_population(&self, ws: &mut NetworkWorkspace, p: usize) -> Result<(), LifError> {
+        let n = self.pops[p].size;
+        let base = ws.offsets[p];
+        let pc = ws.consts[p];
+        let sw = &mut ws.sweep;
+        for buf in [&mut sw.v, &mut sw.i, &mut sw.v_next, &mut sw.i_next] {
+            buf.clear();
+            buf.resize(n, 0.0);
+        }
+        sw.slow.clear();
+        sw.slow.resize(n, false);
+        let scalar = !pc.spiking || pc.silent;
+        let n_ev = ws.sweep.events.len();
+        let (mut prev, mut e) = (0.0, 0);
+        loop {
+            // Probes are read inside their slot (they do not split it).
+            let first_probe = e;
+            while e < n_ev && ws.sweep.events[e].class == PROBE {
+                e += 1;
+            }
+            let probes = first_probe..e;
+            let (end, cause) = match ws.sweep.events.get(e) {
+                Some(ev) => (
+                    ev.time,
+                    if ev.class == ARRIVAL {
+                        PeakCause::SpikeArrival(ev.spike as usize)
+                    } else {
+                        PeakCause::InputArrival
+                    },
+                ),
+                None => (self.t_end, PeakCause::End),
+            };
+            let d = slot_decay(&pc, end - prev);
+            let slot = Slot {
+                start: prev,
+                end,
+                d,
+                probes,
+            };
+            if scalar {
+                self.slot_scalar(ws, p, &slot, cause)?;
+            } else {
+                let sw = &mut ws.sweep;
+                let mut any = false;
+                let (v, i) = (&sw.v[..n], &sw.i[..n]);
+                let (v1, i1, slow) = (&mut sw.v_next[..n], &mut sw.i_next[..n], &mut sw.slow[..n]);
+                for j in 0..n {
+                    let (a, b) = (d.voltage(v[j], i[j]), d.syn * i[j]);
+                    let f = may_cross(&pc, v[j], i[j], a, b);
+                    v1[j] = a;
+                    i1[j] = b;
+                    slow[j] = f;
+                    any |= f;
+                }
+                for q in slot.probes.clone() {
+                    let neuron = ws.probes[sw.events[q].proj as usize].neuron;
+                    sw.slow[neuron] = true;
+                    any = true;
+                }
+                if any {
+                    for j in 0..n {
+                        if ws.sweep.slow[j] {
+                            let v0 = (ws.sweep.v[j], ws.sweep.i[j]);
+                            let out = self.slot_spikes(ws, base + j, v0, &slot)?;
+                            (ws.sweep.v_next[j], ws.sweep.i_next[j]) = out;
+                        }
+                    }
+                }
+            }
+            let sw = &mut ws.sweep;
+            std::mem::swap(&mut sw.v, &mut sw.v_next);
+            std::mem::swap(&mut sw.i, &mut sw.i_next);
+            let Some(&ev) = sw.events.get(e) else {
+                break;
+            };
+            let proj = &self.projs[ev.proj as usize];
+            let pre = ev.pre as usize;
+            let i = &mut sw.i[..n];
+            match proj.fan {
+                Fan::Dense { n_pre, n_post } => {
+                    assert!(pre < n_pre && n_post == n);
+                    let w = proj.weights.chunks_exact(n_pre).map(|row| row[pre]);
+                    i.iter_mut().zip(w).for_each(|(i, w)| *i += w);
+                    ws.events += n_post;
+                }
+                Fan::Sparse { offsets, targets } => {
+                    let range = offsets[pre] as usize..offsets[pre + 1] as usize;
+                    let syn = targets[range.clone()].iter().zip(&proj.weights[range]);
+                    for (&t, &w) in syn {
+                        i[t as usize] += w;
+                        ws.events += 1;
+                    }
+                }
+            }
+            prev = end;
+            e += 1;
+        }
+        for j in 0..n {
+            if !(ws.sweep.v[j].is_finite() && ws.sweep.i[j].is_finite()) {
+                return Err(self.non_finite("membrane state", base + j, self.t_end));
+            }
+        }
+        Ok(())
+    }
+
+    /// One slot of a readout or silent-output population, neuron by neuron: maxima tracked,
+    /// crossings (of a spiking population) searched when they may occur.
+    fn slot_scalar(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+        slot: &Slot,
+        cause: PeakCause,
+    ) -> Result<(), LifError> {
+        let pc = ws.consts[p];
+        let base = ws.offsets[p];
+        let d = &slot.d;
+        for j in 0..self.pops[p].size {
+            let (v0, i0) = (ws.sweep.v[j], ws.sweep.i[j]);
+            let (v1, i1) = (d.voltage(v0, i0), d.syn * i0);
+            let g = base + j;
+            if ws.peaks[g].cause != PeakCause::NotTracked {
+                let (a, b) = ((v0, i0, slot.start), (v1, i1, slot.end));
+                track_peak(&pc, &mut ws.peaks[g], a, b, cause);
+            }
+            let probed = slot
+                .probes
+                .clone()
+                .any(|q| ws.probes[ws.sweep.events[q].proj as usize].neuron == j);
+            let out = if pc.spiking && (probed || may_cross(&pc, v0, i0, v1, i1)) {
+                self.slot_spikes(ws, g, (v0, i0), slot)?
+            } else {
+                if probed {
+                    record_probes(ws, slot, j, (v0, i0, slot.start), slot.end, true);
+                }
+                (v1, i1)
+            };
+            (ws.sweep.v_next[j], ws.sweep.i_next[j]) = out;
+        }
+        Ok(())
+    }
+
+    /// Neuron `j` (global) of a spiking population through `slot` from `(v, i)`: every crossing
+    /// located exactly (spike, reset, search again), its probes read. Returns the state at the
+    /// slot's end.
+    fn slot_spikes(
+        &self,
+        ws: &mut NetworkWorkspace,
+        j: usize,
+        (mut v, mut i): (f64, f64),
+        slot: &Slot,
+    ) -> Result<(f64, f64), LifError> {
+        let p = ws.pop_of[j] as usize;
+        let pc = ws.consts[p];
+        let local = j - ws.offsets[p];
+        let k = &pc.k;
+        let len = slot.end - slot.start;
+        let mut off = 0.0;
+        loop {
+            if !i.is_finite() {
+                return Err(self.non_finite("synaptic current", j, slot.start + off));
+            }
+            let dd = if off == 0.0 {
+                slot.d
+            } else {
+                k.decay(len - off)
+            };
+            let now = slot.start + off;
+            let Some(tau) = k.first_crossing(v, i, len - off, &dd) else {
+                record_probes(ws, slot, local, (v, i, now), slot.end, true);
+                return Ok((dd.voltage(v, i), dd.syn * i));
+            };
+            let t = (now + tau).min(slot.end);
+            record_probes(ws, slot, local, (v, i, now), t, false);
+            i *= (-tau * k.inv_tau_syn).exp();
+            ws.min_abs_vdot = ws.min_abs_vdot.min((i - k.threshold).abs() * k.inv_tau_mem);
+            if pc.silent {
+                ws.peaks[j] = VoltagePeak::NOT_TRACKED;
+            }
+            ws.spikes.push(Spike {
+                time: t,
+                neuron: j as u32,
+                i_syn: i,
+            });
+            if ws.spikes.len() >= ws.max_spikes {
+                let (population, neuron) = self.name_of(j);
+                return Err(LifError::SpikeLimit {
+                    population,
+                    neuron,
+                    time: t,
+                    count: ws.spikes.len(),
+                });
+            }
+            v = 0.0;
+            off += tau;
+        }
+    }
+
+    /// Puts the populations' spikes in one time order (ties by neuron), renumbers the spike
+    /// arrivals of the maxima, and records each neuron's first spike.
+    fn merge_spikes(&self, ws: &mut NetworkWorkspace) {
+        let sw = &mut ws.sweep;
+        let sorted = |a: &Spike, b: &Spike| a.time.total_cmp(&b.time).then(a.neuron.cmp(&b.neuron));
+        if !ws.spikes.windows(2).all(|w| sorted(&w[0], &w[1]).is_le()) {
+            let sp = &ws.spikes;
+            sw.order.clear();
+            sw.order.extend(0..sp.len() as u32);
+            sw.order
+                .sort_unstable_by(|&a, &b| sorted(&sp[a as usize], &sp[b as usize]));
+            // `order[new] = old`; the maxima need `old -> new`.
+            sw.remap.clear();
+            sw.remap.resize(sp.len(), 0);
+            for (new, &old) in sw.order.iter().enumerate() {
+                sw.remap[old as usize] = new as u32;
+            }
+            for pk in &mut ws.peaks {
+                if let PeakCause::SpikeArrival(k) = pk.cause {
+                    pk.cause = PeakCause::SpikeArrival(sw.remap[k] as usize);
+                }
+            }
+            sw.spikes.clear();
+            sw.spikes.extend(sw.order.iter().map(|&o| sp[o as usize]));
+            std::mem::swap(&mut ws.spikes, &mut sw.spikes);
+        }
+        for (k, s) in ws.spikes.iter().enumerate() {
+            let f = &mut ws.first_spike[s.neuron as usize];
+            if *f == NO_SPIKE {
+                *f = k as u32;
+            }
+        }
+    }
+}
