@@ -125,17 +125,6 @@ impl Model<'_> {
                 requirement: "finite and in [0, t_end]",
             });
         }
-        self.prepare_backward(ws);
-        let n = ws.pop_of.len();
-        let mut order: Vec<usize> = Vec::new();
-        if !times.is_empty() {
-            order.extend(0..times.len());
-            order.sort_by(|&a, &b| times[b].total_cmp(&times[a]));
-            samples.clear();
-            samples.resize(times.len(), AdjointSample::default());
-        }
-        let mut next_sample = 0;
-
         // Maxima as observations, and their kink terms on the spike-time cotangents.
         ws.spike_cot.clear();
         ws.spike_cot.extend_from_slice(spike_cot);
@@ -152,6 +141,19 @@ impl Model<'_> {
             ws.observations.push((peak.time, j as u32, c));
         }
         ws.observations.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if times.is_empty() && self.sweeps() {
+            return self.sweep_backward(ws, probe_cot, grad);
+        }
+        self.prepare_backward(ws);
+        let n = ws.pop_of.len();
+        let mut order: Vec<usize> = Vec::new();
+        if !times.is_empty() {
+            order.extend(0..times.len());
+            order.sort_by(|&a, &b| times[b].total_cmp(&times[a]));
+            samples.clear();
+            samples.resize(times.len(), AdjointSample::default());
+        }
+        let mut next_sample = 0;
         let mut k_ob = ws.observations.len();
         let (mut k_sp, mut k_in, mut k_pr) = (ws.spikes.len(), ws.inputs.len(), ws.probes.len());
         loop {

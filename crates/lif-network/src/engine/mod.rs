@@ -13,6 +13,8 @@
 //! - `forward`: exact event-driven simulation with a priority queue of next threshold crossings.
 //! - `sweep`: the forward pass of feed-forward networks population by population, each over its
 //!   sorted input events with shared decays (same record; chosen by `Model::sweeps`).
+//! - `sweep_back`: the backward pass of feed-forward networks, population by population in
+//!   reverse (when the forward pass sweeps).
 //! - `queue`: that queue, an indexed 4-ary heap holding at most one event per neuron.
 //! - `backward`: EventProp (Table 2, Algorithm 1) in reverse event order, lazily per neuron.
 //! - `workspace`: what the forward pass keeps (24 bytes per spike, refractory or not) and
@@ -54,6 +56,7 @@ mod network;
 pub(crate) mod params;
 mod queue;
 mod sweep;
+mod sweep_back;
 mod workspace;
 
 pub use network::{InputSpike, Network, Population, Projection, Source};

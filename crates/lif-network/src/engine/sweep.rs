@@ -46,8 +46,8 @@ pub(crate) struct Arrival {
     pub spike: u32,
 }
 
-const ARRIVAL: u32 = 0;
-const PROBE: u32 = 1;
+pub(crate) const ARRIVAL: u32 = 0;
+pub(crate) const PROBE: u32 = 1;
 const INPUT: u32 = 2;
 
 /// One inter-event interval of a population: `[start, end]`, its `Decay`, and the range of its
@@ -152,7 +152,7 @@ impl Model<'_> {
         ws.sweep.seg.clear();
         for p in 0..self.pops.len() {
             let start = ws.spikes.len() as u32;
-            self.collect_events(ws, p);
+            self.collect_events(ws, p, false);
             self.sweep_population(ws, p)?;
             let seg = &mut ws.spikes[start as usize..];
             seg.sort_unstable_by(|a, b| a.time.total_cmp(&b.time).then(a.neuron.cmp(&b.neuron)));
@@ -164,8 +164,10 @@ impl Model<'_> {
     }
 
     /// The sorted input events of population `p`: spikes of the populations feeding it (already
-    /// swept), its probes, the network's inputs.
-    fn collect_events(&self, ws: &mut NetworkWorkspace, p: usize) {
+    /// swept; `in_record`: taken from the record in its final order, else from their segments
+    /// during the forward pass), its probes, the network's inputs. The order is the same either
+    /// way.
+    pub(crate) fn collect_events(&self, ws: &mut NetworkWorkspace, p: usize, in_record: bool) {
         let ev = &mut ws.sweep.events;
         ev.clear();
         for (k, pr) in self.projs.iter().enumerate() {
@@ -182,9 +184,16 @@ impl Model<'_> {
                     spike: 0,
                 })),
                 Source::Population(q) => {
-                    let (a, b) = ws.sweep.seg[q];
-                    let first = ws.offsets[q] as u32;
+                    let (a, b) = if in_record {
+                        (0, ws.spikes.len() as u32)
+                    } else {
+                        ws.sweep.seg[q]
+                    };
+                    let (first, last) = (ws.offsets[q] as u32, ws.offsets[q + 1] as u32);
                     for (n, s) in ws.spikes[a as usize..b as usize].iter().enumerate() {
+                        if !(first..last).contains(&s.neuron) {
+                            continue;
+                        }
                         ev.push(Arrival {
                             time: s.time,
                             class: ARRIVAL,

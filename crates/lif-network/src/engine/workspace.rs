@@ -10,6 +10,7 @@ use super::clock::{Clocks, Mark, PopConsts};
 use super::network::InputSpike;
 use super::queue::{EventQueue, Kind};
 use super::sweep::SweepScratch;
+use super::sweep_back::BackScratch;
 
 /// One spike of a network neuron, as kept for the backward pass (24 bytes).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -203,6 +204,7 @@ pub struct NetworkWorkspace {
     pub(crate) offsets: Vec<usize>,
     /// Scratch of the population sweeps (`sweep.rs`).
     pub(crate) sweep: SweepScratch,
+    pub(crate) sweep_back: BackScratch,
 }
 
 impl Default for NetworkWorkspace {
@@ -236,6 +238,7 @@ impl Default for NetworkWorkspace {
             from_inputs: Vec::new(),
             offsets: Vec::new(),
             sweep: SweepScratch::default(),
+            sweep_back: BackScratch::default(),
         }
     }
 }

@@ -1,0 +1,310 @@
+//! The backward pass of a feed-forward network, population by population in reverse: the
+//! adjoint of `backward.rs` (Table 2, Algorithm 1) organised like the forward sweeps
+//! (`sweep.rs`).
+//!
+//! Populations run from the last to the first, so that when population `p` runs, every
+//! population its spikes reach has already added its share `Σ_targets w (λ_V - ρ λ_I)/τm` to the
+//! jump of each of `p`'s spikes. Population `p` walks its input events backwards: between two of
+//! them every neuron's adjoint decays by the slot's `Decay` (`λ_I ← e^{-Δ/τs} λ_I + K(Δ) λ_V`,
+//! `λ_V ← e^{-Δ/τm} λ_V`, arrays, vectorised); a neuron with an item in the slot (its own spike,
+//! a probe, its maximum) walks through its items exactly; at each input event `λ_I` of every
+//! target is the weight's gradient (eq. 2 and eq. 56) and, for a spike arrival, the targets'
+//! `w (λ_V - ρ λ_I)` summed in target order is that spike's share. The jump at a spike is
+//! eq. (52a) as in `backward.rs`.
+//!
+//! Used exactly when the forward pass sweeps ([`Model::sweeps`]), unless adjoint samples are
+//! requested (those take the event-driven backward pass, which reads the same record).
+
+use super::model::{Fan, Model};
+use super::sweep::{slot_decay, Arrival, ARRIVAL, PROBE};
+use super::workspace::NetworkWorkspace;
+use crate::LifError;
+
+/// Something that changes one neuron's adjoint at a time inside a slot, in the order handled
+/// backwards at equal times: probes, own spikes, maxima.
+#[derive(Clone, Copy, Debug)]
+struct Item {
+    slot: u32,
+    neuron: u32,
+    time: f64,
+    /// 0: probe (`∂l/∂V` in `value`), 1: own spike (`index` into the record), 2: maximum.
+    rank: u32,
+    index: u32,
+    value: f64,
+}
+
+/// Scratch of the backward sweeps (emptied after each pass).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BackScratch {
+    /// The input events of the population, without probes.
+    bounds: Vec<Arrival>,
+    /// Per probe: its slot.
+    probe_slot: Vec<u32>,
+    items: Vec<Item>,
+    /// Per spike: `Σ_targets w (λ_V - ρ λ_I)/τm` over the populations done so far.
+    jump: Vec<f64>,
+}
+
+impl BackScratch {
+    fn clear(&mut self) {
+        self.bounds.clear();
+        self.probe_slot.clear();
+        self.items.clear();
+        self.jump.clear();
+    }
+}
+
+impl Model<'_> {
+    /// The backward pass by sweeps (module docs); the common checks and the observations of
+    /// `backward.rs` have run, `ws.spike_cot` holds `∂l/∂t_k` with the kink terms of maxima.
+    pub(crate) fn sweep_backward(
+        &self,
+        ws: &mut NetworkWorkspace,
+        probe_cot: &[f64],
+        grad: &mut [Vec<f64>],
+    ) -> Result<(), LifError> {
+        let back = &mut ws.sweep_back;
+        back.jump.clear();
+        back.jump.resize(ws.spikes.len(), 0.0);
+        for p in (0..self.pops.len()).rev() {
+            self.collect_events_back(ws, p);
+            self.collect_items(ws, p, probe_cot);
+            self.sweep_population_back(ws, p, grad)?;
+        }
+        ws.sweep.clear();
+        ws.sweep_back.clear();
+        Ok(())
+    }
+
+    /// The input events of population `p` without its probes (slot boundaries), and each of its
+    /// probes' slot.
+    fn collect_events_back(&self, ws: &mut NetworkWorkspace, p: usize) {
+        self.collect_events(ws, p, true);
+        let b = &mut ws.sweep_back;
+        b.bounds.clear();
+        b.probe_slot.clear();
+        b.probe_slot.resize(ws.probes.len(), 0);
+        for e in &ws.sweep.events {
+            if e.class == PROBE {
+                b.probe_slot[e.proj as usize] = b.bounds.len() as u32;
+            } else {
+                b.bounds.push(*e);
+            }
+        }
+    }
+
+    /// The items of population `p`, sorted by slot (last first), neuron, time (last first), rank.
+    fn collect_items(&self, ws: &mut NetworkWorkspace, p: usize, probe_cot: &[f64]) {
+        let (lo, hi) = (ws.offsets[p], ws.offsets[p + 1]);
+        let sw = &mut ws.sweep_back;
+        let bounds = &sw.bounds;
+        let slot_of = |t: f64| bounds.partition_point(|e| e.time < t) as u32;
+        sw.items.clear();
+        for (k, s) in ws.spikes.iter().enumerate() {
+            let j = s.neuron as usize;
+            if (lo..hi).contains(&j) {
+                sw.items.push(Item {
+                    slot: slot_of(s.time),
+                    neuron: (j - lo) as u32,
+                    time: s.time,
+                    rank: 1,
+                    index: k as u32,
+                    value: 0.0,
+                });
+            }
+        }
+        for &(time, j, c) in &ws.observations {
+            let j = j as usize;
+            if (lo..hi).contains(&j) {
+                sw.items.push(Item {
+                    slot: slot_of(time),
+                    neuron: (j - lo) as u32,
+                    time,
+                    rank: 2,
+                    index: 0,
+                    value: c,
+                });
+            }
+        }
+        for (q, (pr, &c)) in ws.probes.iter().zip(probe_cot).enumerate() {
+            if pr.population == p && c != 0.0 {
+                sw.items.push(Item {
+                    slot: sw.probe_slot[q],
+                    neuron: pr.neuron as u32,
+                    time: pr.time,
+                    rank: 0,
+                    index: q as u32,
+                    value: c,
+                });
+            }
+        }
+        sw.items.sort_unstable_by(|a, b| {
+            (b.slot.cmp(&a.slot))
+                .then(a.neuron.cmp(&b.neuron))
+                .then(b.time.total_cmp(&a.time))
+                .then(a.rank.cmp(&b.rank))
+        });
+    }
+
+    /// Walks population `p` backwards through its slots (module docs).
+    fn sweep_population_back(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+        grad: &mut [Vec<f64>],
+    ) -> Result<(), LifError> {
+        let n = self.pops[p].size;
+        let pc = ws.consts[p];
+        let sw = &mut ws.sweep;
+        for buf in [&mut sw.v, &mut sw.i, &mut sw.v_next, &mut sw.i_next] {
+            buf.clear();
+            buf.resize(n, 0.0);
+        }
+        let n_b = ws.sweep_back.bounds.len();
+        let mut it = 0;
+        let mut active = false;
+        for s in (0..=n_b).rev() {
+            let start = if s == 0 {
+                0.0
+            } else {
+                ws.sweep_back.bounds[s - 1].time
+            };
+            let end = ws.sweep_back.bounds.get(s).map_or(self.t_end, |e| e.time);
+            let first = it;
+            while ws
+                .sweep_back
+                .items
+                .get(it)
+                .is_some_and(|x| x.slot as usize == s)
+            {
+                it += 1;
+            }
+            active |= it > first;
+            if active {
+                let d = slot_decay(&pc, end - start);
+                let sw = &mut ws.sweep;
+                let (lv, li) = (&sw.v[..n], &sw.i[..n]);
+                let (lv1, li1) = (&mut sw.v_next[..n], &mut sw.i_next[..n]);
+                for j in 0..n {
+                    li1[j] = d.syn * li[j] + d.cross * lv[j];
+                    lv1[j] = d.mem * lv[j];
+                }
+                let mut a = first;
+                while a < it {
+                    let j = ws.sweep_back.items[a].neuron as usize;
+                    let mut b = a;
+                    while b < it && ws.sweep_back.items[b].neuron as usize == j {
+                        b += 1;
+                    }
+                    self.walk_items(ws, p, a..b, end, start)?;
+                    a = b;
+                }
+                let sw = &mut ws.sweep;
+                std::mem::swap(&mut sw.v, &mut sw.v_next);
+                std::mem::swap(&mut sw.i, &mut sw.i_next);
+            }
+            if s == 0 {
+                break;
+            }
+            if active {
+                let e = ws.sweep_back.bounds[s - 1];
+                self.event_back(ws, p, e, grad);
+            }
+        }
+        Ok(())
+    }
+
+    /// One neuron through its items `range` (all in the slot `[start, end]`, same neuron, last
+    /// first) from its adjoint at `end`; writes its adjoint at `start`.
+    fn walk_items(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+        range: std::ops::Range<usize>,
+        end: f64,
+        start: f64,
+    ) -> Result<(), LifError> {
+        let k = ws.consts[p].k;
+        let j = ws.sweep_back.items[range.start].neuron as usize;
+        let (mut lv, mut li) = (ws.sweep.v[j], ws.sweep.i[j]);
+        let mut pos = end;
+        for a in range {
+            let item = ws.sweep_back.items[a];
+            if pos > item.time {
+                let d = k.decay(pos - item.time);
+                li = d.syn * li + d.cross * lv;
+                lv *= d.mem;
+                pos = item.time;
+            }
+            if item.rank == 1 {
+                let sp = ws.spikes[item.index as usize];
+                let kk = item.index as usize;
+                let bracket =
+                    lv * sp.i_syn * k.inv_tau_mem - ws.spike_cot[kk] + ws.sweep_back.jump[kk];
+                let vdot = (sp.i_syn - k.threshold) * k.inv_tau_mem;
+                if vdot == 0.0 {
+                    let (population, neuron) = self.name_of(sp.neuron as usize);
+                    return Err(LifError::GrazingSpikeIn {
+                        population,
+                        neuron,
+                        time: sp.time,
+                    });
+                }
+                lv = bracket / vdot;
+                if !lv.is_finite() {
+                    return Err(self.non_finite("adjoint λ_V", sp.neuron as usize, sp.time));
+                }
+            } else {
+                lv += item.value;
+            }
+        }
+        if pos > start {
+            let d = k.decay(pos - start);
+            li = d.syn * li + d.cross * lv;
+            lv *= d.mem;
+        }
+        ws.sweep.v_next[j] = lv;
+        ws.sweep.i_next[j] = li;
+        Ok(())
+    }
+
+    /// Input event `e` of population `p` backwards: `λ_I` of each target into the weight's
+    /// gradient; for a spike arrival, the targets' share of the spike's jump.
+    fn event_back(&self, ws: &mut NetworkWorkspace, p: usize, e: Arrival, grad: &mut [Vec<f64>]) {
+        let k = ws.consts[p].k;
+        let pj = e.proj as usize;
+        let proj = &self.projs[pj];
+        let pre = e.pre as usize;
+        let sw = &mut ws.sweep;
+        let n = self.pops[p].size;
+        let (lv, li) = (&sw.v[..n], &sw.i[..n]);
+        let mut sum = 0.0;
+        let arrival = e.class == ARRIVAL;
+        match proj.fan {
+            Fan::Dense { n_pre, n_post } => {
+                assert!(pre < n_pre && n_post == n);
+                let g = grad[pj].chunks_exact_mut(n_pre).map(|row| &mut row[pre]);
+                g.zip(li).for_each(|(g, &li)| *g += li);
+                if arrival {
+                    let w = proj.weights.chunks_exact(n_pre).map(|row| row[pre]);
+                    for ((w, &lv), &li) in w.zip(lv).zip(li) {
+                        sum += w * (lv - k.rho * li);
+                    }
+                }
+            }
+            Fan::Sparse { offsets, targets } => {
+                let range = offsets[pre] as usize..offsets[pre + 1] as usize;
+                let g = &mut grad[pj][range.clone()];
+                let syn = targets[range.clone()].iter().zip(&proj.weights[range]);
+                for ((&t, &w), g) in syn.zip(g) {
+                    let t = t as usize;
+                    *g += li[t];
+                    sum += w * (lv[t] - k.rho * li[t]);
+                }
+            }
+        }
+        if arrival {
+            ws.sweep_back.jump[e.spike as usize] += sum * k.inv_tau_mem;
+        }
+    }
+}
