@@ -5,7 +5,8 @@
 //! prints the mean time per sample of the fastest round (the least disturbed by other processes)
 //! and of all rounds, with the spikes and synaptic events per sample.
 //!
-//! `cargo run --release -p lif-network --example layered_throughput -- [--rounds R]`
+//! `cargo run --release -p lif-network --example layered_throughput -- [--rounds R] [--only NAME]`
+//! (`--only yin_yang` or `--only mnist`: one network, e.g. for instruction counts of one).
 
 #[path = "../benches/support/paper.rs"]
 mod paper;
@@ -21,7 +22,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .position(|a| a == "--rounds")
         .and_then(|k| args.get(k + 1))
         .map_or(Ok(10), |s| s.parse())?;
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|k| args.get(k + 1));
     for s in [paper::yin_yang(), paper::mnist_like()] {
+        if only.is_some_and(|o| !s.name.starts_with(o.as_str())) {
+            continue;
+        }
         let mut scratch = SampleScratch::default();
         let mut grad = s.net.zero_gradient();
         let n = s.inputs.len();

@@ -141,7 +141,7 @@ impl Model<'_> {
             ws.observations.push((peak.time, j as u32, c));
         }
         ws.observations.sort_by(|a, b| a.0.total_cmp(&b.0));
-        if times.is_empty() && self.sweeps() {
+        if times.is_empty() && ws.allow_sweeps && self.sweeps() {
             return self.sweep_backward(ws, probe_cot, grad);
         }
         self.prepare_backward(ws);

@@ -62,7 +62,7 @@ impl Model<'_> {
             }
         }));
 
-        if self.sweeps() {
+        if ws.allow_sweeps && self.sweeps() {
             self.sweep_forward(ws)?;
         } else {
             self.run_queue(ws)?;

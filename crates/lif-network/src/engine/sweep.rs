@@ -69,6 +69,9 @@ fn record_probes(
     upto: f64,
     inclusive: bool,
 ) {
+    if slot.probes.is_empty() {
+        return;
+    }
     for q in slot.probes.clone() {
         let index = ws.sweep.events[q].proj as usize;
         let pr = ws.probes[index];

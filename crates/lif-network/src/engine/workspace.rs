@@ -166,6 +166,10 @@ impl Cell {
 pub struct NetworkWorkspace {
     /// Limit on the number of spikes of one sample (runaway excitation). Default 1 000 000.
     pub max_spikes: usize,
+    /// Whether feed-forward networks may run population by population (`sweep.rs`; default
+    /// `true`). `false` makes every pass with this workspace take the event-driven queue, which
+    /// gives the same results up to rounding (for comparisons; see `docs/performance.md`).
+    pub allow_sweeps: bool,
     /// Fingerprint of the network of the last forward pass (0: none).
     pub(crate) fingerprint: u64,
     pub(crate) inputs: Vec<InputSpike>,
@@ -211,6 +215,7 @@ impl Default for NetworkWorkspace {
     fn default() -> Self {
         Self {
             max_spikes: 1_000_000,
+            allow_sweeps: true,
             fingerprint: 0,
             inputs: Vec::new(),
             probes: Vec::new(),
