@@ -69,9 +69,6 @@ fn record_probes(
     upto: f64,
     inclusive: bool,
 ) {
-    if slot.probes.is_empty() {
-        return;
-    }
     for q in slot.probes.clone() {
         let index = ws.sweep.events[q].proj as usize;
         let pr = ws.probes[index];
@@ -91,9 +88,12 @@ pub(crate) struct SweepScratch {
     pub i: Vec<f64>,
     pub v_next: Vec<f64>,
     pub i_next: Vec<f64>,
-    pub slow: Vec<bool>,
+    /// Per neuron: 1 if it takes the exact path in this slot (padded to whole 8-byte words).
+    pub slow: Vec<u8>,
     /// Per population: its spikes' range in the record (sorted by time, ties by neuron).
     pub seg: Vec<(u32, u32)>,
+    /// Merge cursors into `seg`.
+    pub heads: Vec<(u32, u32)>,
     pub order: Vec<u32>,
     pub remap: Vec<u32>,
     pub spikes: Vec<Spike>,
@@ -240,7 +240,7 @@ impl Model<'_> {
             buf.resize(n, 0.0);
         }
         sw.slow.clear();
-        sw.slow.resize(n, false);
+        sw.slow.resize(n.div_ceil(8) * 8, 0);
         let scalar = !pc.spiking || pc.silent;
         let n_ev = ws.sweep.events.len();
         let (mut prev, mut e) = (0.0, 0);
@@ -281,17 +281,22 @@ impl Model<'_> {
                     let f = may_cross(&pc, v[j], i[j], a, b);
                     v1[j] = a;
                     i1[j] = b;
-                    slow[j] = f;
+                    slow[j] = u8::from(f);
                     any |= f;
                 }
                 for q in slot.probes.clone() {
                     let neuron = ws.probes[sw.events[q].proj as usize].neuron;
-                    sw.slow[neuron] = true;
+                    sw.slow[neuron] = 1;
                     any = true;
                 }
                 if any {
-                    for j in 0..n {
-                        if ws.sweep.slow[j] {
+                    // The flagged neurons, eight flags per word read.
+                    for w in 0..n.div_ceil(8) {
+                        let bytes = ws.sweep.slow[8 * w..8 * w + 8].try_into();
+                        let mut word = u64::from_le_bytes(bytes.unwrap_or_default());
+                        while word != 0 {
+                            let j = 8 * w + (word.trailing_zeros() / 8) as usize;
+                            word &= word - 1;
                             let v0 = (ws.sweep.v[j], ws.sweep.i[j]);
                             let out = self.slot_spikes(ws, base + j, v0, &slot)?;
                             (ws.sweep.v_next[j], ws.sweep.i_next[j]) = out;
@@ -399,11 +404,15 @@ impl Model<'_> {
             };
             let now = slot.start + off;
             let Some(tau) = k.first_crossing(v, i, len - off, &dd) else {
-                record_probes(ws, slot, local, (v, i, now), slot.end, true);
+                if !slot.probes.is_empty() {
+                    record_probes(ws, slot, local, (v, i, now), slot.end, true);
+                }
                 return Ok((dd.voltage(v, i), dd.syn * i));
             };
             let t = (now + tau).min(slot.end);
-            record_probes(ws, slot, local, (v, i, now), t, false);
+            if !slot.probes.is_empty() {
+                record_probes(ws, slot, local, (v, i, now), t, false);
+            }
             i *= (-tau * k.inv_tau_syn).exp();
             ws.min_abs_vdot = ws.min_abs_vdot.min((i - k.threshold).abs() * k.inv_tau_mem);
             if pc.silent {
@@ -436,9 +445,28 @@ impl Model<'_> {
         if !ws.spikes.windows(2).all(|w| sorted(&w[0], &w[1]).is_le()) {
             let sp = &ws.spikes;
             sw.order.clear();
-            sw.order.extend(0..sp.len() as u32);
-            sw.order
-                .sort_unstable_by(|&a, &b| sorted(&sp[a as usize], &sp[b as usize]));
+            if sw.seg.len() <= 4 {
+                // Merge the populations' sorted segments.
+                sw.heads.clone_from(&sw.seg);
+                for _ in 0..sp.len() {
+                    let mut best = usize::MAX;
+                    for (h, &(a, b)) in sw.heads.iter().enumerate() {
+                        let earlier = |o: usize| {
+                            let o = sw.heads[o].0 as usize;
+                            sorted(&sp[a as usize], &sp[o]).is_lt()
+                        };
+                        if a < b && (best == usize::MAX || earlier(best)) {
+                            best = h;
+                        }
+                    }
+                    sw.order.push(sw.heads[best].0);
+                    sw.heads[best].0 += 1;
+                }
+            } else {
+                sw.order.extend(0..sp.len() as u32);
+                sw.order
+                    .sort_unstable_by(|&a, &b| sorted(&sp[a as usize], &sp[b as usize]));
+            }
             // `order[new] = old`; the maxima need `old -> new`.
             sw.remap.clear();
             sw.remap.resize(sp.len(), 0);

@@ -22,7 +22,7 @@ use crate::LifError;
 
 /// Something that changes one neuron's adjoint at a time inside a slot, in the order handled
 /// backwards at equal times: probes, own spikes, maxima.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Item {
     slot: u32,
     neuron: u32,
@@ -41,6 +41,8 @@ pub(crate) struct BackScratch {
     /// Per probe: its slot.
     probe_slot: Vec<u32>,
     items: Vec<Item>,
+    sorted: Vec<Item>,
+    counts: Vec<u32>,
     /// Per spike: `Σ_targets w (λ_V - ρ λ_I)/τm` over the populations done so far.
     jump: Vec<f64>,
 }
@@ -50,6 +52,8 @@ impl BackScratch {
         self.bounds.clear();
         self.probe_slot.clear();
         self.items.clear();
+        self.sorted.clear();
+        self.counts.clear();
         self.jump.clear();
     }
 }
@@ -138,12 +142,36 @@ impl Model<'_> {
                 });
             }
         }
-        sw.items.sort_unstable_by(|a, b| {
-            (b.slot.cmp(&a.slot))
-                .then(a.neuron.cmp(&b.neuron))
-                .then(b.time.total_cmp(&a.time))
-                .then(a.rank.cmp(&b.rank))
-        });
+        // By slot (counting sort, last slot first), then each slot's few items.
+        let n_slots = sw.bounds.len() + 1;
+        sw.counts.clear();
+        sw.counts.resize(n_slots + 1, 0);
+        for x in &sw.items {
+            sw.counts[n_slots - x.slot as usize] += 1;
+        }
+        for k in 1..=n_slots {
+            sw.counts[k] += sw.counts[k - 1];
+        }
+        sw.sorted.clear();
+        sw.sorted.resize(
+            sw.items.len(),
+            sw.items.first().copied().unwrap_or_default(),
+        );
+        for x in &sw.items {
+            let at = &mut sw.counts[n_slots - 1 - x.slot as usize];
+            sw.sorted[*at as usize] = *x;
+            *at += 1;
+        }
+        std::mem::swap(&mut sw.items, &mut sw.sorted);
+        for group in sw.items.chunk_by_mut(|a, b| a.slot == b.slot) {
+            if group.len() > 1 {
+                group.sort_unstable_by(|a, b| {
+                    (a.neuron.cmp(&b.neuron))
+                        .then(b.time.total_cmp(&a.time))
+                        .then(a.rank.cmp(&b.rank))
+                });
+            }
+        }
     }
 
     /// Walks population `p` backwards through its slots (module docs).
@@ -170,16 +198,15 @@ impl Model<'_> {
                 ws.sweep_back.bounds[s - 1].time
             };
             let end = ws.sweep_back.bounds.get(s).map_or(self.t_end, |e| e.time);
+            // Until an item carries something (an observation, or a spike with `∂l/∂t` or a
+            // share of a later population), every adjoint of the population is 0.
             let first = it;
-            while ws
-                .sweep_back
-                .items
-                .get(it)
-                .is_some_and(|x| x.slot as usize == s)
-            {
+            let b = &ws.sweep_back;
+            while let Some(x) = b.items.get(it).filter(|x| x.slot as usize == s) {
+                let k = x.index as usize;
+                active |= x.rank != 1 || ws.spike_cot[k] != 0.0 || b.jump[k] != 0.0;
                 it += 1;
             }
-            active |= it > first;
             if active {
                 let d = slot_decay(&pc, end - start);
                 let sw = &mut ws.sweep;
@@ -230,12 +257,13 @@ impl Model<'_> {
         let mut pos = end;
         for a in range {
             let item = ws.sweep_back.items[a];
-            if pos > item.time {
+            // (A zero adjoint stays zero: no decay needed.)
+            if pos > item.time && (lv != 0.0 || li != 0.0) {
                 let d = k.decay(pos - item.time);
                 li = d.syn * li + d.cross * lv;
                 lv *= d.mem;
-                pos = item.time;
             }
+            pos = item.time;
             if item.rank == 1 {
                 let sp = ws.spikes[item.index as usize];
                 let kk = item.index as usize;
@@ -258,7 +286,7 @@ impl Model<'_> {
                 lv += item.value;
             }
         }
-        if pos > start {
+        if pos > start && (lv != 0.0 || li != 0.0) {
             let d = k.decay(pos - start);
             li = d.syn * li + d.cross * lv;
             lv *= d.mem;
