@@ -3,6 +3,9 @@
 //! use). Throughput is in synaptic events (one per synapse a spike crosses) per second; samples/s
 //! is the inverse of the time per iteration (one sample per iteration, except `batch_parallel`).
 //!
+//! `forward_backward_queue` is `forward_backward` through the event-driven queue
+//! (`NetworkWorkspace::allow_sweeps = false`) instead of the population sweeps.
+//!
 //! The networks and inputs are those of `support/paper.rs` (Yin-Yang 5-200-3, MNIST-like
 //! 784-350-10, Table 3 initialisation, random inputs).
 
@@ -68,6 +71,18 @@ fn bench_setup(c: &mut Criterion, s: &Setup) {
             k = (k + 1) % n;
             s.net
                 .accumulate_gradient(&s.inputs[k], &s.losses[k], &mut scratch, &mut grad)
+                .unwrap()
+        })
+    });
+    // The same through the event-driven queue (what layered networks ran on before the
+    // population sweeps; same results up to rounding).
+    let mut queued = SampleScratch::default();
+    queued.workspace.allow_sweeps = false;
+    g.bench_function("forward_backward_queue", |b| {
+        b.iter(|| {
+            k = (k + 1) % n;
+            s.net
+                .accumulate_gradient(&s.inputs[k], &s.losses[k], &mut queued, &mut grad)
                 .unwrap()
         })
     });

@@ -5,8 +5,9 @@
 //! prints the mean time per sample of the fastest round (the least disturbed by other processes)
 //! and of all rounds, with the spikes and synaptic events per sample.
 //!
-//! `cargo run --release -p lif-network --example layered_throughput -- [--rounds R] [--only NAME]`
-//! (`--only yin_yang` or `--only mnist`: one network, e.g. for instruction counts of one).
+//! `cargo run --release -p lif-network --example layered_throughput -- [--rounds R] [--only NAME] [--queue]`
+//! (`--only yin_yang` or `--only mnist`: one network, e.g. for instruction counts of one;
+//! `--queue`: through the event-driven queue instead of the population sweeps).
 
 #[path = "../benches/support/paper.rs"]
 mod paper;
@@ -31,6 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         }
         let mut scratch = SampleScratch::default();
+        scratch.workspace.allow_sweeps = !args.iter().any(|a| a == "--queue");
         let mut grad = s.net.zero_gradient();
         let n = s.inputs.len();
         let (mut spikes, mut events) = (0, 0);
