@@ -16,6 +16,11 @@
 //! After the measurements, the program reads criterion's `estimates.json` of these benches (its
 //! own run or an earlier one) and prints the table of medians, ratios and log-log slopes and draws
 //! `docs/adjoint_vs_forward.svg`. `AVF_PLOT_ONLY=1` skips the measurements and only does that.
+//!
+//! `AVF_ONCE=<what>:<N>` (`what` one of `none`, `simulate`, `adjoint`, `forward`) builds the case
+//! of size `N` and makes that one call, nothing else: for instruction counts that do not depend
+//! on the machine's load, e.g. `valgrind --tool=callgrind <bench binary>` once per `what`, and the
+//! `none` run subtracted (docs/performance.md §2).
 
 #![allow(missing_docs)]
 
@@ -318,8 +323,39 @@ fn draw(
     Ok(())
 }
 
+/// One call of `what` at size `n` (see the module docs); `Err` names a bad `AVF_ONCE`.
+fn once(spec: &str, opts: &SolverOptions) -> Result<(), String> {
+    let bad = || format!("AVF_ONCE={spec}: expected <none|simulate|adjoint|forward>:<N>");
+    let (what, n) = spec.split_once(':').ok_or_else(bad)?;
+    let n: usize = n.parse().map_err(|_| bad())?;
+    let cs = case(n, opts);
+    match what {
+        "none" => {}
+        "simulate" => {
+            drop(simulate(&cs.model, &cs.p, 0.0, T_END, opts).map_err(|e| e.to_string())?)
+        }
+        "adjoint" => drop(
+            adjoint_gradient(&cs.model, &cs.p, 0.0, T_END, &cs.loss, opts)
+                .map_err(|e| e.to_string())?,
+        ),
+        "forward" => drop(
+            forward_gradient(&cs.model, &cs.p, 0.0, T_END, &cs.loss, opts)
+                .map_err(|e| e.to_string())?,
+        ),
+        _ => return Err(bad()),
+    }
+    Ok(())
+}
+
 fn main() {
     let opts = SolverOptions::default();
+    if let Some(spec) = std::env::var_os("AVF_ONCE") {
+        if let Err(e) = once(&spec.to_string_lossy(), &opts) {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+        return;
+    }
     let plot_only = std::env::var_os("AVF_PLOT_ONLY").is_some();
     if !plot_only {
         let mut c = Criterion::default().configure_from_args();

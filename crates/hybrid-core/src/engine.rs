@@ -506,6 +506,7 @@ where
     let n = model.dims().states;
     debug_assert_eq!(w.len(), n + aug.extra());
     w.clear();
+    w.detector.probe().set_parameters(p);
     model.initial_state(p, &mut w.z[..n]);
     if w.z[..n].iter().any(|v| !v.is_finite()) {
         return Err(non_finite("initial state", t0));

@@ -276,7 +276,9 @@ impl Detector {
         }
         // A guard that turns towards zero and away again inside the step (its rate changes sign
         // between the step ends while its value does not) may have crossed and come back between
-        // samples: locate the extremum and look at the guard there.
+        // samples: locate the extremum and look at the guard there. The step's ends are seeded
+        // for rate probes once, when the first guard needs them.
+        let mut seeded = false;
         for k in 0..self.side.len() {
             let side = self.side[k];
             let g_a = self.g_start[k];
@@ -287,24 +289,17 @@ impl Detector {
             if !fires(dir, side, -side) {
                 continue; // not watched from this side
             }
-            let (_, rate_a) = self.probe.rate_with_flow(
-                model,
-                q,
-                k,
-                ta,
-                &stepper.x_prev()[..n],
-                &self.f_start,
-                p,
-            );
-            let (_, rate_b) = self.probe.rate_with_flow(
-                model,
-                q,
-                k,
-                tb,
-                &stepper.x()[..n],
-                &stepper.dx()[..n],
-                p,
-            );
+            if !seeded {
+                self.probe.seed_ends(
+                    &stepper.x_prev()[..n],
+                    &self.f_start,
+                    &stepper.x()[..n],
+                    &stepper.dx()[..n],
+                );
+                seeded = true;
+            }
+            let rate_a = self.probe.rate_at_end(model, q, k, ta, 0);
+            let rate_b = self.probe.rate_at_end(model, q, k, tb, 1);
             if !(side * rate_a < 0.0 && side * rate_b > 0.0) {
                 continue;
             }
@@ -435,6 +430,7 @@ mod tests {
 
     fn armed(dir: Crossing, y: f64, v: f64, own: bool) -> Result<(Vec<usize>, f64), Error> {
         let mut d = Detector::new(1, 2, 2, 1);
+        d.probe().set_parameters(&[0.5]);
         let x = [y, v];
         let f = [v, -1.0];
         let fired = [Fired {
