@@ -406,9 +406,14 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
             traj.eval(t, &mut sc.x);
         }
         let at = At { q, t, x: &sc.x, p };
-        model.flow_vjp(at, &zz[..n], &mut sc.vjp_x, &mut sc.vjp_p, &mut sc.duals);
-        // With no quadrature `dz` holds `λ̇` only and the `λᵀf_p` part is dropped (it is zero).
+        // With no quadrature `dz` holds `λ̇` only and `λᵀf_p` (zero) is not asked for.
         let (dl, dm) = dz.split_at_mut(n);
+        let vjp_p = if dm.is_empty() {
+            &mut sc.vjp_p[..0]
+        } else {
+            &mut sc.vjp_p[..]
+        };
+        model.flow_vjp(at, &zz[..n], &mut sc.vjp_x, vjp_p, &mut sc.duals);
         dl.iter_mut().zip(&sc.vjp_x).for_each(|(d, v)| *d = -v);
         dm.iter_mut().zip(&sc.vjp_p).for_each(|(d, v)| *d = -v);
         if running {

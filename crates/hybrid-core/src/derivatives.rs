@@ -84,7 +84,9 @@ impl Duals {
             xd[j].eps = 0.0;
             out_x[j] = dot(out);
         }
-        for j in 0..m {
+        // An empty `out_p` asks for no parameter directions.
+        debug_assert!(out_p.is_empty() || out_p.len() == m);
+        for j in 0..out_p.len() {
             pd[j].eps = 1.0;
             eval(xd, pd, out);
             pd[j].eps = 0.0;
@@ -150,8 +152,10 @@ pub trait Derivatives: HybridSystem + Sized {
         ad_flow_jvp(self, at, s, out, ad)
     }
 
-    /// `λᵀ f_x` (into `out_x`, length `n`) and `λᵀ f_p` (into `out_p`, length `m`).
-    /// Default: [`ad_flow_vjp`], `n + m` flow evaluations.
+    /// `λᵀ f_x` (into `out_x`, length `n`) and `λᵀ f_p` (into `out_p`, length `m`, or empty).
+    /// `out_p` is empty when the caller does not need `λᵀ f_p`: the backward pass of a model
+    /// whose [`Self::flow_depends_on_parameters`] is `false`. An implementation writes
+    /// `out_p.len()` entries. Default: [`ad_flow_vjp`], `n + out_p.len()` flow evaluations.
     fn flow_vjp(
         &self,
         at: At<'_>,
@@ -391,4 +395,49 @@ pub fn initial_state_vjp<M: HybridSystem>(
     ad.vjp(&[], p, lambda, &mut [], out, |_, p, o| {
         model.initial_state(p, o)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Dims;
+
+    /// `ẋ = [p0 x1, -p1 x0 + x0 x1]`: both parameters enter the flow.
+    struct Rotor;
+    impl HybridSystem for Rotor {
+        fn dims(&self) -> Dims {
+            Dims {
+                states: 2,
+                params: 2,
+                guards: 0,
+            }
+        }
+        fn initial_state<T: Scalar>(&self, _p: &[T], x0: &mut [T]) {
+            x0.fill(T::zero());
+        }
+        fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+            dx[0] = p[0] * x[1];
+            dx[1] = -p[1] * x[0] + x[0] * x[1];
+        }
+    }
+
+    #[test]
+    fn an_empty_parameter_output_asks_for_the_state_part_only() {
+        let (x, p, lambda) = ([2.0, 3.0], [0.5, 4.0], [1.5, -1.0]);
+        let at = At {
+            q: 0,
+            t: 0.0,
+            x: &x,
+            p: &p,
+        };
+        let mut ad = Duals::new(2, 2);
+        let (mut full_x, mut full_p) = ([0.0; 2], [0.0; 2]);
+        ad_flow_vjp(&Rotor, at, &lambda, &mut full_x, &mut full_p, &mut ad);
+        // λᵀ f_x = [λ1 (-p1 + x1), λ0 p0 + λ1 x0], λᵀ f_p = [λ0 x1, -λ1 x0].
+        assert_eq!(full_x, [-(-4.0 + 3.0), 1.5 * 0.5 - 2.0]);
+        assert_eq!(full_p, [1.5 * 3.0, 2.0]);
+        let mut state_x = [0.0; 2];
+        ad_flow_vjp(&Rotor, at, &lambda, &mut state_x, &mut [], &mut ad);
+        assert_eq!(state_x, full_x);
+    }
 }
