@@ -27,67 +27,25 @@
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use hybrid_core::ode::{Dop853, Dopri5, Stepper, StepperOptions};
+use hybrid_core::ode::{Dop853, Dopri5, Stepper};
 use ode_solvers::{DVector, OutputType, SVector};
 use std::time::Duration;
 
+#[path = "support/oscillator_chain.rs"]
+mod oscillator_chain;
+use oscillator_chain::{chain, initial, stepper_options, Chain, TOL};
+
 const T_END: f64 = 20.0;
-const TOL: f64 = 1e-8;
-const COUPLING: f64 = 1.0;
-const CUBIC: f64 = 0.5;
-
-/// `ẋ` of the oscillator chain, `x = (q_0..q_{m-1}, v_0..v_{m-1})`.
-fn chain(x: &[f64], dx: &mut [f64]) {
-    let m = x.len() / 2;
-    let (q, v) = x.split_at(m);
-    let (dq, dv) = dx.split_at_mut(m);
-    dq.copy_from_slice(v);
-    for i in 0..m {
-        let left = if i > 0 { q[i - 1] } else { 0.0 };
-        let right = if i + 1 < m { q[i + 1] } else { 0.0 };
-        dv[i] = -q[i] + COUPLING * (left - 2.0 * q[i] + right) - CUBIC * q[i] * q[i] * q[i];
-    }
-}
-
-fn initial(n: usize) -> Vec<f64> {
-    let m = n / 2;
-    let mut x = vec![0.0; n];
-    for i in 0..m {
-        x[i] = (std::f64::consts::PI * (i + 1) as f64 / (m + 1) as f64).sin();
-    }
-    x
-}
 
 /// Our stepper from 0 to `T_END`; returns accepted steps and the first state component.
 fn solve_ours<S: Stepper>(x0: &[f64]) -> (usize, f64) {
-    let opts = StepperOptions {
-        rtol: TOL,
-        atol: TOL,
-        max_step: f64::INFINITY,
-        first_step: 0.0,
-        max_steps: 1_000_000,
-    };
-    let mut s = S::new(x0.len(), opts);
+    let mut s = S::new(x0.len(), stepper_options());
     let mut rhs = |_t: f64, x: &[f64], dx: &mut [f64]| chain(x, dx);
     s.reset(&mut rhs, 0.0, x0, 1.0);
     while s.t() < T_END {
         s.step(&mut rhs, T_END).expect("our stepper");
     }
     (s.stats().accepted, s.x()[0])
-}
-
-struct Chain;
-
-impl ode_solvers::System<f64, DVector<f64>> for Chain {
-    fn system(&self, _t: f64, y: &DVector<f64>, dy: &mut DVector<f64>) {
-        chain(y.as_slice(), dy.as_mut_slice());
-    }
-}
-
-impl<const N: usize> ode_solvers::System<f64, SVector<f64, N>> for Chain {
-    fn system(&self, _t: f64, y: &SVector<f64, N>, dy: &mut SVector<f64, N>) {
-        chain(y.as_slice(), dy.as_mut_slice());
-    }
 }
 
 /// `ode_solvers`' Dopri5 with the given output mode. `Sparse` stores the state after every step

@@ -11,66 +11,21 @@
 
 #![allow(missing_docs)]
 
-use hybrid_core::ode::{Dopri5, Stepper, StepperOptions};
+#[path = "../benches/support/oscillator_chain.rs"]
+mod oscillator_chain;
+
+use hybrid_core::ode::{Dopri5, Stepper};
 use ode_solvers::{DVector, OutputType, SVector};
-
-const TOL: f64 = 1e-8;
-
-/// `ẋ` of the oscillator chain (the bench's right-hand side).
-fn chain(x: &[f64], dx: &mut [f64]) {
-    let m = x.len() / 2;
-    let (q, v) = x.split_at(m);
-    let (dq, dv) = dx.split_at_mut(m);
-    dq.copy_from_slice(v);
-    for i in 0..m {
-        let left = if i > 0 { q[i - 1] } else { 0.0 };
-        let right = if i + 1 < m { q[i + 1] } else { 0.0 };
-        dv[i] = -q[i] + (left - 2.0 * q[i] + right) - 0.5 * q[i] * q[i] * q[i];
-    }
-}
-
-fn initial(n: usize) -> Vec<f64> {
-    let m = n / 2;
-    (0..n)
-        .map(|i| {
-            if i < m {
-                (std::f64::consts::PI * (i + 1) as f64 / (m + 1) as f64).sin()
-            } else {
-                0.0
-            }
-        })
-        .collect()
-}
+use oscillator_chain::{chain, initial, stepper_options, Chain, TOL};
 
 fn ours(x0: &[f64], t_end: f64) -> (usize, f64) {
-    let opts = StepperOptions {
-        rtol: TOL,
-        atol: TOL,
-        max_step: f64::INFINITY,
-        first_step: 0.0,
-        max_steps: 1_000_000,
-    };
-    let mut s = Dopri5::new(x0.len(), opts);
+    let mut s = Dopri5::new(x0.len(), stepper_options());
     let mut rhs = |_t: f64, x: &[f64], dx: &mut [f64]| chain(x, dx);
     s.reset(&mut rhs, 0.0, x0, 1.0);
     while s.t() < t_end {
         s.step(&mut rhs, t_end).expect("our stepper");
     }
     (s.stats().accepted, s.x()[0])
-}
-
-struct Chain;
-
-impl ode_solvers::System<f64, DVector<f64>> for Chain {
-    fn system(&self, _t: f64, y: &DVector<f64>, dy: &mut DVector<f64>) {
-        chain(y.as_slice(), dy.as_mut_slice());
-    }
-}
-
-impl<const N: usize> ode_solvers::System<f64, SVector<f64, N>> for Chain {
-    fn system(&self, _t: f64, y: &SVector<f64, N>, dy: &mut SVector<f64, N>) {
-        chain(y.as_slice(), dy.as_mut_slice());
-    }
 }
 
 fn heap(x0: &[f64], t_end: f64) -> (usize, f64) {

@@ -277,6 +277,26 @@ impl PyFeedForward {
         Ok(grad)
     }
 
+    /// One loss per label by name ([`make_loss`]), each validated against this network.
+    fn losses(
+        &self,
+        labels: &[usize],
+        name: &str,
+        tau0: f64,
+        tau1: f64,
+        alpha: f64,
+        kappa: Option<f64>,
+    ) -> Result<Vec<Loss>> {
+        labels
+            .iter()
+            .map(|&l| {
+                let loss = make_loss(name, l, tau0, tau1, alpha, kappa)?;
+                loss.validate(&self.net)?;
+                Ok(loss)
+            })
+            .collect()
+    }
+
     fn gradient_arrays<'py>(
         &self,
         py: Python<'py>,
@@ -474,13 +494,7 @@ impl PyFeedForward {
                 .into())
             }
         };
-        let losses: Vec<Loss> = labels
-            .iter()
-            .map(|&l| make_loss(loss, l, tau0, tau1, alpha, kappa))
-            .collect::<Result<_>>()?;
-        for l in &losses {
-            l.validate(&self.net).map_err(Error::from)?;
-        }
+        let losses = self.losses(&labels, loss, tau0, tau1, alpha, kappa)?;
         let (values, predictions, grad) = detached(py, || {
             let n = trains.len();
             let mut values = vec![0.0; n];
@@ -524,13 +538,7 @@ impl PyFeedForward {
     ) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<i64>>)> {
         let trains = spike_trains(&inputs, self.net.n_inputs)?;
         let labels = self::labels(&labels, trains.len())?;
-        let losses: Vec<Loss> = labels
-            .iter()
-            .map(|&l| make_loss(loss, l, tau0, tau1, alpha, kappa))
-            .collect::<Result<_>>()?;
-        for l in &losses {
-            l.validate(&self.net).map_err(Error::from)?;
-        }
+        let losses = self.losses(&labels, loss, tau0, tau1, alpha, kappa)?;
         let stats = detached(py, || {
             trains
                 .par_iter()

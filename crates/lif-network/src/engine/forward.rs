@@ -332,20 +332,7 @@ impl Model<'_> {
                 ws.peaks[j] = VoltagePeak::NOT_TRACKED;
             }
         }
-        ws.spikes.push(Spike {
-            time: t,
-            neuron: j as u32,
-            i_syn: i,
-        });
-        if ws.spikes.len() >= ws.max_spikes {
-            let (population, neuron) = self.name_of(j);
-            return Err(LifError::SpikeLimit {
-                population,
-                neuron,
-                time: t,
-                count: ws.spikes.len(),
-            });
-        }
+        self.push_spike(ws, j, t, i)?;
         ws.cells[j].v = 0.0;
         ws.cells[j].i = i;
         if pc.t_ref > 0.0 {
@@ -401,6 +388,33 @@ impl Model<'_> {
             let start = (c.v, c.i, c.mark.t);
             track_peak(&pc, &mut ws.peaks[j], start, end, PeakCause::End);
         }
+    }
+
+    /// Record a spike of neuron `j` at `t` with synaptic current `i_syn` just before it (the
+    /// record the backward pass reads), or fail with [`LifError::SpikeLimit`] at the workspace's
+    /// limit. Shared by the event queue and the population sweeps.
+    pub(crate) fn push_spike(
+        &self,
+        ws: &mut NetworkWorkspace,
+        j: usize,
+        t: f64,
+        i_syn: f64,
+    ) -> Result<(), LifError> {
+        ws.spikes.push(Spike {
+            time: t,
+            neuron: j as u32,
+            i_syn,
+        });
+        if ws.spikes.len() >= ws.max_spikes {
+            let (population, neuron) = self.name_of(j);
+            return Err(LifError::SpikeLimit {
+                population,
+                neuron,
+                time: t,
+                count: ws.spikes.len(),
+            });
+        }
+        Ok(())
     }
 
     pub(crate) fn non_finite(&self, what: &'static str, j: usize, time: f64) -> LifError {

@@ -418,20 +418,7 @@ impl Model<'_> {
             if pc.silent {
                 ws.peaks[j] = VoltagePeak::NOT_TRACKED;
             }
-            ws.spikes.push(Spike {
-                time: t,
-                neuron: j as u32,
-                i_syn: i,
-            });
-            if ws.spikes.len() >= ws.max_spikes {
-                let (population, neuron) = self.name_of(j);
-                return Err(LifError::SpikeLimit {
-                    population,
-                    neuron,
-                    time: t,
-                    count: ws.spikes.len(),
-                });
-            }
+            self.push_spike(ws, j, t, i)?;
             v = 0.0;
             off += tau;
         }
