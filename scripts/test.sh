@@ -6,10 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== cargo test --workspace"
+echo "== cargo test --workspace (at ${SECONDS}s)"
 cargo test --workspace
 
-echo "== Python package: build, install, pytest"
+echo "== Python package: build, install, pytest (at ${SECONDS}s)"
 PY_CRATE=crates/hybrid-adjoint-py
 VENV="${HYBRID_ADJOINT_VENV:-target/py-venv}"
 PYTHON="${PYTHON:-python3}"
