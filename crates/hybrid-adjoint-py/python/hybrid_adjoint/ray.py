@@ -107,13 +107,13 @@ class _Worker:
         self.labels = np.asarray(labels)
 
     def gradients(self, weights, blocks: List[np.ndarray], loss_args):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         self.net.set_weights(weights)
         out = [
             _block_gradients(self.net, [self.inputs[i] for i in idx], self.labels[idx], loss_args)
             for idx in blocks
         ]
-        return out, time.perf_counter() - start
+        return out, time.perf_counter() - start, time.process_time() - cpu
 
 
 class DataParallel:
@@ -148,29 +148,43 @@ class DataParallel:
                 net, data_in, data_lab)
             for _ in range(workers)
         ]
-        self.last_timing: Optional[Dict[str, float]] = None
+        self.last_timing: Optional[Dict[str, Any]] = None
 
     def loss_and_gradient(self, weights: Sequence[np.ndarray], batch: Sequence[int]) -> LossResult:
         """Loss per sample, predictions and the batch-mean gradient of the samples ``batch``
-        (indices into the training set) at ``weights``. ``last_timing`` then holds the wall
-        time of the call and the workers' compute times."""
+        (indices into the training set) at ``weights``.
+
+        ``last_timing`` then tells where the call's time went, in seconds: ``wall`` (the whole
+        call), ``put`` (the weights into Ray's object store), ``worker_compute`` and
+        ``worker_cpu`` (per worker: wall and CPU time of its gradient work, from setting the
+        weights to its last block gradient), ``combine`` (the sum in block order) and
+        ``communication`` (``wall - put - max(worker_compute) - combine``: sending tasks and
+        results, scheduling, waiting for the slowest worker to start)."""
         start = time.perf_counter()
         batch = np.asarray(batch)
         blocks = [batch[s] for s in _blocks(len(batch), self.block)]
         # Contiguous runs of whole blocks per worker.
         per = -(-len(blocks) // len(self.workers))
         weights_ref = ray.put([np.asarray(w, dtype=np.float64) for w in weights])
+        put = time.perf_counter() - start
         refs = [
             w.gradients.remote(weights_ref, blocks[k * per:(k + 1) * per], self.loss_args)
             for k, w in enumerate(self.workers)
             if blocks[k * per:(k + 1) * per]
         ]
         results = ray.get(refs)
-        parts = [p for r, _ in results for p in r]
+        combine_start = time.perf_counter()
+        parts = [p for r, _, _ in results for p in r]
         out = _combine(parts, len(batch))
+        end = time.perf_counter()
+        compute = [t for _, t, _ in results]
         self.last_timing = {
-            "wall": time.perf_counter() - start,
-            "worker_compute": [t for _, t in results],
+            "wall": end - start,
+            "put": put,
+            "worker_compute": compute,
+            "worker_cpu": [c for _, _, c in results],
+            "combine": end - combine_start,
+            "communication": combine_start - start - put - max(compute),
         }
         return out
 
