@@ -167,6 +167,9 @@ def main():
     config = mnist_config(args.mnist, n)
     data = ha.load_data(config)
     net = new_net(args.seed)
+    # Ray starts its workers at niceness 15; on a shared machine they would then lose the CPU
+    # to everything else while the single process (niceness 0) does not: level the field.
+    os.environ.setdefault("RAY_worker_niceness", "0")
     ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False,
              log_to_driver=False, configure_logging=False)
     dp = DataParallel(net, data["train"]["inputs"], data["train"]["labels"], workers=2,
