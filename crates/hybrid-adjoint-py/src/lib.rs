@@ -6,12 +6,14 @@
 //!   gradients, and the vector-Jacobian product of spike times and voltage maxima;
 //! - `training`: the `snn-train` trainer (configurations, data, resumable runs with a callback);
 //! - `ball`: the bouncing ball and the gradient check kit;
+//! - `batch`: batch gradients summed in sample order, per-sample buffers reused;
 //! - `spikes`: input spike trains from NumPy, checked; `errors`: Rust errors as Python
 //!   exceptions, panics caught.
 //!
 //! Every call that simulates releases the GIL and runs samples in parallel on rayon's pool.
 
 mod ball;
+mod batch;
 mod errors;
 mod network;
 mod spikes;

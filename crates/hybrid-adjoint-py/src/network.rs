@@ -7,30 +7,30 @@
 
 use std::cell::RefCell;
 
-use lif_network::eventprop::{NetworkCotangents, NetworkWorkspace, Observe, PeakCause};
+use lif_network::eventprop::{
+    NetworkCotangents, NetworkWorkspace, Observe, PeakCause, SampleScratch,
+};
 use lif_network::{FeedForwardNet, InputSpike, LayerKind, LifParams, Loss};
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use rayon::prelude::*;
 
+use crate::batch::{add_into, in_order, Grad, GradPool};
 use crate::errors::{detached, Error, Result};
 use crate::spikes::{spike_trains, PySpikeTrain};
-
-/// Samples whose per-sample gradients are held at once while a batch gradient is summed.
-const GRADIENT_BLOCK: usize = 64;
 
 thread_local! {
     static SCRATCH: RefCell<(NetworkWorkspace, NetworkCotangents)> =
         RefCell::new((NetworkWorkspace::new(), NetworkCotangents::default()));
+    static SAMPLE_SCRATCH: RefCell<SampleScratch> = RefCell::new(SampleScratch::default());
 }
-
-/// Gradient arrays of a layered network, one per layer.
-type Grad = Vec<Vec<f64>>;
 
 /// A layered feed-forward LIF network (see the Python class `hybrid_adjoint.FeedForwardNet`).
 #[pyclass(module = "hybrid_adjoint._native", name = "FeedForwardNet")]
 pub(crate) struct PyFeedForward {
     net: FeedForwardNet,
+    /// Per-sample gradient buffers reused by `loss_and_gradient` and `vjp`.
+    grads: GradPool,
 }
 
 /// The layer kind named `name`.
@@ -147,34 +147,6 @@ fn matrix(
     Ok(Some(view.iter().copied().collect()))
 }
 
-/// Adds `g` to `sum` entry by entry.
-fn add_into(sum: &mut Grad, g: &Grad) {
-    for (acc, g) in sum.iter_mut().zip(g) {
-        for (a, &x) in acc.iter_mut().zip(g) {
-            *a += x;
-        }
-    }
-}
-
-/// Per-sample results computed in parallel, in blocks of [`GRADIENT_BLOCK`], handed to `fold`
-/// in sample order (the first error, in sample order, stops the batch).
-fn in_order<T: Send>(
-    n: usize,
-    per_sample: impl Fn(usize) -> Result<T> + Sync,
-    mut fold: impl FnMut(usize, T),
-) -> Result<()> {
-    let mut start = 0;
-    while start < n {
-        let end = (start + GRADIENT_BLOCK).min(n);
-        let block: Vec<Result<T>> = (start..end).into_par_iter().map(&per_sample).collect();
-        for (b, r) in (start..end).zip(block) {
-            fold(b, r?);
-        }
-        start = end;
-    }
-    Ok(())
-}
-
 /// What a forward pass of one sample gives Python.
 struct Record {
     first: Vec<f64>,
@@ -230,7 +202,7 @@ impl PyFeedForward {
         d_spikes: Option<&[f64]>,
         sample: usize,
     ) -> Result<Grad> {
-        let mut grad = self.net.zero_gradient();
+        let mut grad = self.grads.take(&self.net);
         self.with_forward(input, |ws, cot| {
             cot.reset_for(ws);
             if let Some(d) = d_spikes {
@@ -349,7 +321,10 @@ impl PyFeedForward {
         for (layer, (_, _, w)) in net.layers.iter_mut().zip(matrices) {
             layer.weights = w;
         }
-        Ok(Self { net })
+        Ok(Self {
+            net,
+            grads: GradPool::default(),
+        })
     }
 
     /// Number of input neurons.
@@ -502,11 +477,23 @@ impl PyFeedForward {
             let mut sum = self.net.zero_gradient();
             in_order(
                 n,
-                |b| Ok(self.net.loss_and_gradient(&trains[b], &losses[b])?),
-                |b, r| {
-                    values[b] = r.loss;
-                    predictions[b] = r.prediction.map_or(-1, |p| p as i64);
-                    add_into(&mut sum, &r.gradient);
+                |b| {
+                    let mut g = self.grads.take(&self.net);
+                    let stats = SAMPLE_SCRATCH.with(|s| {
+                        self.net.accumulate_gradient(
+                            &trains[b],
+                            &losses[b],
+                            &mut s.borrow_mut(),
+                            &mut g,
+                        )
+                    })?;
+                    Ok((stats, g))
+                },
+                |b, (stats, g)| {
+                    values[b] = stats.loss;
+                    predictions[b] = stats.prediction.map_or(-1, |p| p as i64);
+                    add_into(&mut sum, &g);
+                    self.grads.give(g);
                 },
             )?;
             if mean && n > 0 {
@@ -597,7 +584,10 @@ impl PyFeedForward {
                         s,
                     )
                 },
-                |_, g| add_into(&mut sum, &g),
+                |_, g| {
+                    add_into(&mut sum, &g);
+                    self.grads.give(g);
+                },
             )?;
             Ok(sum)
         })?;
