@@ -34,6 +34,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(training::mnist_data_config, m)?)?;
     m.add_function(wrap_pyfunction!(training::load_data, m)?)?;
     m.add_function(wrap_pyfunction!(training::train, m)?)?;
+    m.add_function(wrap_pyfunction!(training::write_events, m)?)?;
     m.add_function(wrap_pyfunction!(rayon_threads, m)?)?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use numpy::PyArray1;
+use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use snn_train::config::ExperimentConfig;
@@ -92,6 +92,58 @@ pub(crate) fn load_data<'py>(py: Python<'py>, config_json: &str) -> PyResult<Bou
     out.set_item("n_inputs", splits.n_inputs)?;
     out.set_item("n_classes", splits.n_classes)?;
     Ok(out)
+}
+
+/// Writes spike events in the HDF5 layout the trainer reads (`spikes/times`, `spikes/units`,
+/// `labels`, as the Spiking Heidelberg Digits): one `(times, units)` pair per example, times in
+/// the file's unit (SHD: seconds), units and labels non-negative.
+#[pyfunction]
+pub(crate) fn write_events(
+    py: Python<'_>,
+    path: PathBuf,
+    examples: Vec<(PyReadonlyArray1<'_, f64>, PyReadonlyArray1<'_, i64>)>,
+    labels: PyReadonlyArray1<'_, i64>,
+) -> PyResult<()> {
+    let as_u32 = |what: String, v: i64| {
+        u32::try_from(v).map_err(|_| Error::input(format!("{what} is {v} (must be in 0..2^32)")))
+    };
+    let labels = labels.as_array();
+    if labels.len() != examples.len() {
+        return Err(Error::input(format!(
+            "{} labels for {} examples (need one label per example)",
+            labels.len(),
+            examples.len()
+        ))
+        .into());
+    }
+    let labels = labels
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| as_u32(format!("label {i}"), l))
+        .collect::<Result<Vec<u32>>>()?;
+    let mut events = Vec::with_capacity(examples.len());
+    for (i, (times, units)) in examples.iter().enumerate() {
+        let (times, units) = (times.as_array(), units.as_array());
+        if times.len() != units.len() {
+            return Err(Error::input(format!(
+                "example {i}: {} times and {} units (need one unit per event)",
+                times.len(),
+                units.len()
+            ))
+            .into());
+        }
+        if let Some(t) = times.iter().find(|t| !t.is_finite()) {
+            return Err(Error::input(format!("example {i}: event time {t} is not finite")).into());
+        }
+        let units = units
+            .iter()
+            .map(|&u| as_u32(format!("example {i}: unit"), u))
+            .collect::<Result<Vec<u32>>>()?;
+        events.push((times.to_vec(), units));
+    }
+    detached(py, || {
+        Ok(snn_train::events::write_events(&path, &events, &labels)?)
+    })
 }
 
 /// What the training loop and Python share: a stop request and the first Python error.

@@ -25,7 +25,14 @@ from .errors import (
     TrainingError,
 )
 from .network import FeedForwardNet, ForwardResult, LossResult, as_spike_trains
-from .training import TrainResult, default_config, load_data, read_run_config, train
+from .training import (
+    TrainResult,
+    default_config,
+    load_data,
+    read_run_config,
+    train,
+    write_events,
+)
 
 __all__ = [
     "__version__",
@@ -42,6 +49,7 @@ __all__ = [
     "read_run_config",
     "train",
     "TrainResult",
+    "write_events",
     "HybridAdjointError",
     "InvalidInputError",
     "NetworkError",

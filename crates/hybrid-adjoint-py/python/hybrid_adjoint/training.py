@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import _native
 from .errors import InvalidInputError
 
-__all__ = ["default_config", "read_run_config", "load_data", "train", "TrainResult"]
+__all__ = [
+    "default_config", "read_run_config", "load_data", "train", "TrainResult", "write_events",
+]
 
 Config = Dict[str, Any]
 
@@ -72,6 +74,42 @@ def load_data(config: Config) -> Dict[str, Any]:
     :class:`hybrid_adjoint.FeedForwardNet`.
     """
     return _native.load_data(_config_json(config))
+
+
+def write_events(
+    path: "os.PathLike[str] | str",
+    examples: Sequence[Tuple[Any, Any]],
+    labels: Any,
+) -> None:
+    """Writes spike events in the HDF5 layout the trainer reads (that of the Spiking Heidelberg
+    Digits: groups ``spikes/times`` and ``spikes/units`` of variable-length arrays, and
+    ``labels``), to train on event data of one's own with ``default_config("events")``.
+
+    Args:
+        path: the HDF5 file to create (replaced if it exists).
+        examples: one ``(times, units)`` pair of 1-D arrays per example: event times in the
+            file's unit (``encoding.events.time_scale`` milliseconds each; SHD: seconds) and
+            the channel of each event.
+        labels: the class of each example.
+    """
+    pairs = []
+    for i, example in enumerate(examples):
+        try:
+            times, units = example
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                f"example {i}: expected a pair (times, units), got {type(example).__name__}"
+            ) from None
+        t, u = np.asarray(times, dtype=np.float64), np.asarray(units)
+        if u.size and not np.issubdtype(u.dtype, np.integer):
+            raise InvalidInputError(f"example {i}: units must be integers, got dtype {u.dtype}")
+        if t.ndim != 1 or u.ndim != 1:
+            raise InvalidInputError(f"example {i}: times and units must be 1-D arrays")
+        pairs.append((np.ascontiguousarray(t), np.ascontiguousarray(u, dtype=np.int64)))
+    lab = np.asarray(labels)
+    if lab.ndim != 1 or (lab.size and not np.issubdtype(lab.dtype, np.integer)):
+        raise InvalidInputError("labels must be a 1-D array of integers")
+    _native.write_events(os.fspath(path), pairs, np.ascontiguousarray(lab, dtype=np.int64))
 
 
 def train(
