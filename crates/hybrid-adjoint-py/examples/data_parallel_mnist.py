@@ -15,7 +15,8 @@ Every run must end with bit for bit the same weights (checked). Printed per way:
 in gradient calls (the Adam step and the rest of the loop excluded), samples per second, and for
 Ray where the time went (``DataParallel.last_timing``): the workers' gradient work (wall and CPU
 time) and the rest (weights into the object store, tasks and results through Ray, summing the
-block gradients). DIR holds the four MNIST files (raw or ``.gz``). Needs Ray.
+block gradients); and the CPU time of each whole run (Adam steps included): of the process, or
+with Ray of the driver, Ray's daemons and the workers together (from /proc). DIR holds the four MNIST files (raw or ``.gz``). Needs Ray.
 """
 
 import argparse
@@ -77,6 +78,29 @@ class Adam:
                 np.sqrt(v / (1 - self.b2 ** self.t)) + self.eps)
 
 
+def tree_cpu_seconds():
+    """CPU time (user + system) of this process and its descendants (with Ray: its daemons and
+    workers), from /proc; None where there is no /proc."""
+    stats = {}
+    try:
+        pids = [int(d) for d in os.listdir("/proc") if d.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone
+        stats[pid] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime+stime
+    tree, todo = set(), [os.getpid()]
+    while todo:
+        p = todo.pop()
+        tree.add(p)
+        todo += [c for c, (ppid, _) in stats.items() if ppid == p and c not in tree]
+    return sum(stats[p][1] for p in tree if p in stats) / os.sysconf("SC_CLK_TCK")
+
+
 def train(net, batches, gradient):
     """Adam over the batches; returns the final weights and per-step gradient timings."""
     weights = net.get_weights()
@@ -103,10 +127,12 @@ def single_process(args, out):
                              block=args.block, loss="max_voltage")
         return r.gradient, {}
 
+    cpu = time.process_time()
     weights, timings = train(net, batch_order(args), gradient)
+    cpu = time.process_time() - cpu
     np.savez(out + ".npz", *weights)
     with open(out + ".json", "w") as f:
-        json.dump({"threads": ha.rayon_threads(), "timings": timings}, f)
+        json.dump({"threads": ha.rayon_threads(), "timings": timings, "run_cpu": cpu}, f)
 
 
 def run_single(args, threads, tmp):
@@ -118,7 +144,8 @@ def run_single(args, threads, tmp):
     with np.load(out + ".npz") as z:
         weights = [z[f"arr_{k}"] for k in range(len(z.files))]
     with open(out + ".json") as f:
-        return weights, json.load(f)["timings"]
+        result = json.load(f)
+    return weights, result["timings"], result["run_cpu"]
 
 
 def run_ray(args, dp, net):
@@ -126,12 +153,18 @@ def run_ray(args, dp, net):
         r = dp.loss_and_gradient(weights, idx)
         return r.gradient, dp.last_timing
 
-    return train(net, batch_order(args), gradient)
+    cpu = tree_cpu_seconds()
+    weights, timings = train(net, batch_order(args), gradient)
+    cpu = None if cpu is None else tree_cpu_seconds() - cpu
+    return weights, timings, cpu
 
 
-def report(name, timings, n_samples):
+def report(name, timings, run_cpu, n_samples):
     wall = sum(t["wall"] for t in timings)
     line = f"{name:9s} gradient calls {wall:7.2f} s wall, {n_samples / wall:6.0f} samples/s"
+    if run_cpu is not None:
+        line += f"; whole run {run_cpu:.2f} s CPU" + (" (all Ray processes)" if name == "ray-2"
+                                                       else "")
     if "worker_compute" in timings[0]:
         work = sum(max(t["worker_compute"]) for t in timings)
         cpu = [sum(t["worker_cpu"][k] for t in timings) for k in range(len(timings[0]["worker_cpu"]))]
@@ -142,7 +175,7 @@ def report(name, timings, n_samples):
                  f"(CPU per worker {', '.join(f'{c:.2f}' for c in cpu)} s), "
                  f"Ray messaging {comm:.2f} s, put {put:.2f} s, combine {comb:.2f} s")
     else:
-        line += f", process CPU {sum(t['cpu'] for t in timings):.2f} s"
+        line += f"\n          gradient calls' CPU {sum(t['cpu'] for t in timings):.2f} s"
     print(line, flush=True)
     return wall
 
@@ -184,10 +217,10 @@ def main():
                 print(f"-- round {r + 1}", flush=True)
                 for name in ("single-1", "ray-2", "single-2"):
                     if name == "ray-2":
-                        weights, timings = run_ray(args, dp, new_net(args.seed))
+                        weights, timings, cpu = run_ray(args, dp, new_net(args.seed))
                     else:
-                        weights, timings = run_single(args, int(name[-1]), tmp)
-                    totals.setdefault(name, []).append(report(name, timings, n))
+                        weights, timings, cpu = run_single(args, int(name[-1]), tmp)
+                    totals.setdefault(name, []).append(report(name, timings, cpu, n))
                     final.setdefault(name, []).append(weights)
     finally:
         dp.shutdown()
