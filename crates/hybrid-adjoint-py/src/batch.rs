@@ -7,12 +7,11 @@
 
 use std::sync::Mutex;
 
-use lif_network::FeedForwardNet;
 use rayon::prelude::*;
 
 use crate::errors::Result;
 
-/// Gradient arrays of a layered network, one per layer (shapes of its weights, row-major).
+/// Gradient arrays of a network, one per layer or projection (aligned with its weights).
 pub(crate) type Grad = Vec<Vec<f64>>;
 
 /// Samples per block of [`in_order`]: a few per thread (so that uneven samples balance), at
@@ -58,15 +57,16 @@ pub(crate) struct GradPool {
 }
 
 impl GradPool {
-    /// A zeroed gradient of `net`'s shapes: a kept buffer, or a new one.
-    pub(crate) fn take(&self, net: &FeedForwardNet) -> Grad {
+    /// A zeroed gradient of the network's shapes: a kept buffer, or `zero()` (the network's
+    /// zero gradient) when none is kept. A pool serves one network, whose shapes never change.
+    pub(crate) fn take(&self, zero: impl FnOnce() -> Grad) -> Grad {
         let kept = self.lock().pop();
         match kept {
             Some(mut g) => {
                 g.iter_mut().for_each(|layer| layer.fill(0.0));
                 g
             }
-            None => net.zero_gradient(),
+            None => zero(),
         }
     }
 

@@ -4,6 +4,9 @@
 //!
 //! - `network`: layered LIF networks, batched forward passes, the paper's losses with their
 //!   gradients, and the vector-Jacobian product of spike times and voltage maxima;
+//! - `general`: general networks (populations, dense or sparse projections, recurrent ones,
+//!   refractory periods), forward passes and the vector-Jacobian product; `projections`: their
+//!   weights from NumPy and back; `outputs`: forward records and cotangents of both kinds;
 //! - `training`: the `snn-train` trainer (configurations, data, resumable runs with a callback);
 //! - `ball`: the bouncing ball and the gradient check kit;
 //! - `batch`: batch gradients summed in sample order, per-sample buffers reused;
@@ -15,7 +18,10 @@
 mod ball;
 mod batch;
 mod errors;
+mod general;
 mod network;
+mod outputs;
+mod projections;
 mod spikes;
 mod training;
 
@@ -26,6 +32,7 @@ use pyo3::prelude::*;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<network::PyFeedForward>()?;
+    m.add_class::<general::PyNetwork>()?;
     m.add_function(wrap_pyfunction!(ball::ball_simulate, m)?)?;
     m.add_function(wrap_pyfunction!(ball::ball_gradient, m)?)?;
     m.add_function(wrap_pyfunction!(ball::ball_check_gradients, m)?)?;

@@ -7,9 +7,7 @@
 
 use std::cell::RefCell;
 
-use lif_network::eventprop::{
-    NetworkCotangents, NetworkWorkspace, Observe, PeakCause, SampleScratch,
-};
+use lif_network::eventprop::{NetworkCotangents, NetworkWorkspace, Observe, SampleScratch};
 use lif_network::{FeedForwardNet, InputSpike, LayerKind, LifParams, Loss};
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
@@ -17,11 +15,10 @@ use rayon::prelude::*;
 
 use crate::batch::{add_into, in_order, Grad, GradPool};
 use crate::errors::{detached, Error, Result};
+use crate::outputs::{forward_arrays, with_scratch, Cotangents, ForwardArrays, Record};
 use crate::spikes::{spike_trains, PySpikeTrain};
 
 thread_local! {
-    static SCRATCH: RefCell<(NetworkWorkspace, NetworkCotangents)> =
-        RefCell::new((NetworkWorkspace::new(), NetworkCotangents::default()));
     static SAMPLE_SCRATCH: RefCell<SampleScratch> = RefCell::new(SampleScratch::default());
 }
 
@@ -129,32 +126,6 @@ fn labels(labels: &PyReadonlyArray1<'_, i64>, batch: usize) -> Result<Vec<usize>
         .collect()
 }
 
-/// A `[rows, cols]` float64 array from NumPy as a row-major vector, shape checked.
-fn matrix(
-    what: &str,
-    a: &Option<PyReadonlyArray2<'_, f64>>,
-    rows: usize,
-    cols: usize,
-) -> Result<Option<Vec<f64>>> {
-    let Some(a) = a else { return Ok(None) };
-    let view = a.as_array();
-    if view.dim() != (rows, cols) {
-        return Err(Error::input(format!(
-            "{what} has shape {:?}; expected ({rows}, {cols}) = (samples, neurons)",
-            view.dim()
-        )));
-    }
-    Ok(Some(view.iter().copied().collect()))
-}
-
-/// What a forward pass of one sample gives Python.
-struct Record {
-    first: Vec<f64>,
-    maxima: Vec<f64>,
-    spike_times: Vec<f64>,
-    spike_neurons: Vec<i64>,
-}
-
 impl PyFeedForward {
     fn n_neurons(&self) -> usize {
         self.net.layers.iter().map(|l| l.n_out).sum()
@@ -166,8 +137,7 @@ impl PyFeedForward {
         input: &[InputSpike],
         read: impl FnOnce(&mut NetworkWorkspace, &mut NetworkCotangents) -> Result<T>,
     ) -> Result<T> {
-        SCRATCH.with(|s| {
-            let (ws, cot) = &mut *s.borrow_mut();
+        with_scratch(|ws, cot| {
             self.net.forward(input, Observe::default(), ws)?;
             read(ws, cot)
         })
@@ -175,74 +145,15 @@ impl PyFeedForward {
 
     fn record(&self, input: &[InputSpike]) -> Result<Record> {
         let n = self.n_neurons();
-        self.with_forward(input, |ws, _| {
-            let first = (0..n)
-                .map(|j| {
-                    ws.first_spike(j)
-                        .map_or(f64::INFINITY, |k| ws.spikes()[k].time)
-                })
-                .collect();
-            let maxima = ws.peaks()[..n].iter().map(|p| p.value).collect();
-            Ok(Record {
-                first,
-                maxima,
-                spike_times: ws.spikes().iter().map(|s| s.time).collect(),
-                spike_neurons: ws.spikes().iter().map(|s| i64::from(s.neuron)).collect(),
-            })
-        })
+        self.with_forward(input, |ws, _| Ok(Record::of(ws, n)))
     }
 
-    /// The gradient of one sample for cotangents on its first spike times, maxima and spikes
-    /// (rows of `d_first`, `d_max`, and `d_spikes`).
-    fn vjp_sample(
-        &self,
-        input: &[InputSpike],
-        d_first: Option<&[f64]>,
-        d_max: Option<&[f64]>,
-        d_spikes: Option<&[f64]>,
-        sample: usize,
-    ) -> Result<Grad> {
-        let mut grad = self.grads.take(&self.net);
+    /// The gradient of one sample (number `sample` of the batch) for cotangents on its first
+    /// spike times, maxima and spikes.
+    fn vjp_sample(&self, input: &[InputSpike], cots: &Cotangents, sample: usize) -> Result<Grad> {
+        let mut grad = self.grads.take(|| self.net.zero_gradient());
         self.with_forward(input, |ws, cot| {
-            cot.reset_for(ws);
-            if let Some(d) = d_spikes {
-                if d.len() != ws.spikes().len() {
-                    return Err(Error::input(format!(
-                        "sample {sample}: {} spike-time cotangents but the forward pass has {} \
-                         spikes (give one per spike, in the order forward returns them)",
-                        d.len(),
-                        ws.spikes().len()
-                    )));
-                }
-                cot.spike_times.copy_from_slice(d);
-            }
-            if let Some(d) = d_first {
-                for (j, &dj) in d.iter().enumerate() {
-                    // A silent neuron's time is +inf whatever the weights: no gradient.
-                    if let Some(k) = ws.first_spike(j) {
-                        cot.spike_times[k] += dj;
-                    } else if !dj.is_finite() {
-                        return Err(Error::input(format!(
-                            "sample {sample}: cotangent of first spike time {j} is {dj}: \
-                             cotangents must be finite"
-                        )));
-                    }
-                }
-            }
-            if let Some(d) = d_max {
-                for (j, &dj) in d.iter().enumerate() {
-                    if ws.peaks()[j].cause == PeakCause::NotTracked {
-                        if !dj.is_finite() {
-                            return Err(Error::input(format!(
-                                "sample {sample}: cotangent of voltage maximum {j} is {dj}: \
-                                 cotangents must be finite"
-                            )));
-                        }
-                    } else {
-                        cot.peaks[j] = dj;
-                    }
-                }
-            }
+            cots.fill(sample, ws, cot)?;
             self.net.backward(ws, cot, &mut grad)?;
             Ok(())
         })?;
@@ -401,17 +312,11 @@ impl PyFeedForward {
 
     /// Simulates a batch; returns `(first_spike_times [B, N], max_voltage [B, N], spike_times,
     /// spike_neurons)`.
-    #[allow(clippy::type_complexity)]
     fn forward<'py>(
         &self,
         py: Python<'py>,
         inputs: Vec<PySpikeTrain<'py>>,
-    ) -> PyResult<(
-        Bound<'py, PyArray2<f64>>,
-        Bound<'py, PyArray2<f64>>,
-        Vec<Bound<'py, PyArray1<f64>>>,
-        Vec<Bound<'py, PyArray1<i64>>>,
-    )> {
+    ) -> PyResult<ForwardArrays<'py>> {
         let trains = spike_trains(&inputs, self.net.n_inputs)?;
         let records: Vec<Record> = detached(py, || {
             trains
@@ -419,23 +324,7 @@ impl PyFeedForward {
                 .map(|t| self.record(t))
                 .collect::<Result<Vec<_>>>()
         })?;
-        let (b, n) = (records.len(), self.n_neurons());
-        let mut first = Vec::with_capacity(b * n);
-        let mut maxima = Vec::with_capacity(b * n);
-        let mut times = Vec::with_capacity(b);
-        let mut neurons = Vec::with_capacity(b);
-        for r in records {
-            first.extend(r.first);
-            maxima.extend(r.maxima);
-            times.push(PyArray1::from_vec(py, r.spike_times));
-            neurons.push(PyArray1::from_vec(py, r.spike_neurons));
-        }
-        Ok((
-            PyArray1::from_vec(py, first).reshape([b, n])?,
-            PyArray1::from_vec(py, maxima).reshape([b, n])?,
-            times,
-            neurons,
-        ))
+        forward_arrays(py, records, self.n_neurons())
     }
 
     /// Loss per sample, prediction per sample (-1: none) and the batch gradient (sum or mean).
@@ -478,7 +367,7 @@ impl PyFeedForward {
             in_order(
                 n,
                 |b| {
-                    let mut g = self.grads.take(&self.net);
+                    let mut g = self.grads.take(|| self.net.zero_gradient());
                     let stats = SAMPLE_SCRATCH.with(|s| {
                         self.net.accumulate_gradient(
                             &trains[b],
@@ -557,33 +446,19 @@ impl PyFeedForward {
         d_spike_times: Option<Vec<PyReadonlyArray1<'py, f64>>>,
     ) -> PyResult<Vec<Bound<'py, PyArray2<f64>>>> {
         let trains = spike_trains(&inputs, self.net.n_inputs)?;
-        let (b, n) = (trains.len(), self.n_neurons());
-        let d_first = matrix("d_first_spike_times", &d_first_spike_times, b, n)?;
-        let d_max = matrix("d_max_voltage", &d_max_voltage, b, n)?;
-        let d_spikes: Option<Vec<Vec<f64>>> = match &d_spike_times {
-            None => None,
-            Some(list) if list.len() != b => {
-                return Err(Error::input(format!(
-                    "d_spike_times has {} arrays for {b} samples",
-                    list.len()
-                ))
-                .into())
-            }
-            Some(list) => Some(list.iter().map(|a| a.as_array().to_vec()).collect()),
-        };
+        let b = trains.len();
+        let cots = Cotangents::from_py(
+            b,
+            self.n_neurons(),
+            &d_first_spike_times,
+            &d_max_voltage,
+            &d_spike_times,
+        )?;
         let grad = detached(py, || {
             let mut sum = self.net.zero_gradient();
             in_order(
                 b,
-                |s| {
-                    self.vjp_sample(
-                        &trains[s],
-                        d_first.as_ref().map(|d| &d[s * n..(s + 1) * n]),
-                        d_max.as_ref().map(|d| &d[s * n..(s + 1) * n]),
-                        d_spikes.as_ref().map(|d| d[s].as_slice()),
-                        s,
-                    )
-                },
+                |s| self.vjp_sample(&trains[s], &cots, s),
                 |_, g| {
                     add_into(&mut sum, &g);
                     self.grads.give(g);

@@ -3,6 +3,9 @@
 - :class:`FeedForwardNet`: layered spiking (LIF) networks, their forward pass on batches of
   input spike trains, the EventProp paper's losses (eq. 3 and eq. 4) with exact gradients, and a
   vector-Jacobian product for any loss written in Python.
+- :class:`Network` (with :class:`Population`, :class:`Projection`): general networks of named
+  populations (own parameters, refractory periods, spiking or readout) and dense or sparse
+  projections, recurrent ones included; forward passes and the vector-Jacobian product.
 - :mod:`hybrid_adjoint.training`: the ``snn-train`` trainer (Yin-Yang, MNIST, IDX, HDF5) with a
   per-epoch callback, checkpoints and resume.
 - :mod:`hybrid_adjoint.ball`: the bouncing ball, its gradients and the gradient check kit.
@@ -24,6 +27,7 @@ from .errors import (
     SimulationError,
     TrainingError,
 )
+from .general import Network, Population, Projection
 from .network import FeedForwardNet, ForwardResult, LossResult, as_spike_trains
 from .training import (
     TrainResult,
@@ -40,6 +44,9 @@ __all__ = [
     "FeedForwardNet",
     "ForwardResult",
     "LossResult",
+    "Network",
+    "Population",
+    "Projection",
     "as_spike_trains",
     "ball",
     "errors",

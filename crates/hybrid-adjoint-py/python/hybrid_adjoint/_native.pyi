@@ -1,5 +1,5 @@
 """Type stubs of the native module (Rust, PyO3). Use the documented wrappers in
-hybrid_adjoint (FeedForwardNet, training, ball): they convert arguments to the float64/int64
+hybrid_adjoint (FeedForwardNet, Network, training, ball): they convert arguments to the float64/int64
 arrays these functions take."""
 
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -59,6 +59,39 @@ class FeedForwardNet:
         alpha: float,
         kappa: Optional[float],
     ) -> Tuple[F64, I64]: ...
+    def vjp(
+        self,
+        inputs: Sequence[SpikeTrain],
+        d_first_spike_times: Optional[F64],
+        d_max_voltage: Optional[F64],
+        d_spike_times: Optional[Sequence[F64]],
+    ) -> List[F64]: ...
+
+PopulationSpec = Tuple[str, int, float, float, float, str, float]
+SynapsesSpec = Tuple[I64, I64, F64]
+
+class Network:
+    def __init__(
+        self,
+        n_inputs: int,
+        populations: Sequence[PopulationSpec],
+        projections: Sequence[Tuple[str, str, Optional[F64], Optional[SynapsesSpec]]],
+        t_end: float,
+    ) -> None: ...
+    @property
+    def n_inputs(self) -> int: ...
+    @property
+    def t_end(self) -> float: ...
+    @property
+    def populations(self) -> List[PopulationSpec]: ...
+    @property
+    def projections(self) -> List[Tuple[str, str, str]]: ...
+    @property
+    def neuron_offsets(self) -> List[int]: ...
+    def synapses(self, index: int) -> Tuple[I64, I64]: ...
+    def get_weights(self) -> List[F64]: ...
+    def set_weights(self, weights: Sequence[F64]) -> None: ...
+    def forward(self, inputs: Sequence[SpikeTrain]) -> Tuple[F64, F64, List[F64], List[I64]]: ...
     def vjp(
         self,
         inputs: Sequence[SpikeTrain],
