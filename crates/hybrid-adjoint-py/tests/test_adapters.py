@@ -1,6 +1,7 @@
 """The JAX and PyTorch adapters: gradients of a loss written in the framework equal the
 library's gradient of the same loss (eq. 4 on a readout layer, eq. 3's cross-entropy part on a
-spiking one), and a few training steps lower the loss. Skipped, with a message, where the
+spiking one), and a few training steps lower the loss; through a general `Network` (recurrent,
+sparse) the JAX gradient equals the network's own vjp. Skipped, with a message, where the
 framework is not installed (CI does not install them)."""
 
 import numpy as np
@@ -79,3 +80,37 @@ def test_torch_gradient_equals_the_librarys(readout_net, inputs12):
     np.testing.assert_allclose(loss.item(), ref.loss.mean(), rtol=1e-13)
     for w, r in zip(weights, ref.gradient):
         np.testing.assert_allclose(w.grad.numpy(), r, rtol=1e-10, atol=1e-13 * np.abs(r).max())
+
+
+def test_jax_gradient_through_a_recurrent_sparse_network_equals_its_vjp():
+    jax = pytest.importorskip("jax", reason="JAX is not installed: the JAX adapter is not tested")
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    from hybrid_adjoint.jax import spike_outputs
+    from test_general_network import C, recurrent_net, two_spikes_per_input
+
+    net = recurrent_net()
+    inputs = two_spikes_per_input(2, 3)
+    f = spike_outputs(net, inputs)
+
+    def loss(weights):
+        t, m = f(weights)
+        fin = jnp.isfinite(t)
+        first = jnp.sum(jnp.where(fin, jnp.sin(jnp.where(fin, t, 0.0) / 7.0) * C, 0.0))
+        return first + 0.5 * jnp.sum(jnp.where(jnp.isfinite(m), m, 0.0) ** 2)
+
+    weights = [jnp.asarray(w) for w in net.get_weights()]
+    grads = jax.grad(loss)(weights)
+    fwd = net.forward(inputs)
+    t, m = fwd.first_spike_times, fwd.max_voltage
+    fin = np.isfinite(t)
+    ref = net.vjp(
+        inputs,
+        d_first_spike_times=np.where(fin, C * np.cos(np.where(fin, t, 0.0) / 7.0) / 7.0, 0.0),
+        d_max_voltage=np.where(np.isfinite(m), m, 0.0),
+    )
+    assert [np.shape(g) for g in grads] == [r.shape for r in ref]
+    for g, r in zip(grads, ref):
+        np.testing.assert_allclose(np.asarray(g), r, rtol=1e-12, atol=1e-14)
+    assert np.count_nonzero(np.asarray(grads[1])) > 0

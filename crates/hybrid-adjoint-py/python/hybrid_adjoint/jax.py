@@ -22,29 +22,32 @@ the Rust VJP, which also removes the NaN that ``jnp.where`` leaves in them.
 
 from __future__ import annotations
 
-from typing import Callable, List, Sequence, Tuple
+import copy
+from typing import Callable, List, Sequence, Tuple, Union
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .general import Network
 from .network import FeedForwardNet, SpikeTrain, as_spike_trains
 
 __all__ = ["spike_outputs"]
 
 
 def spike_outputs(
-    net: FeedForwardNet, inputs: Sequence[SpikeTrain]
+    net: Union[FeedForwardNet, Network], inputs: Sequence[SpikeTrain]
 ) -> Callable[[Sequence[jax.Array]], Tuple[jax.Array, jax.Array]]:
     """``f(weights) -> (first_spike_times [B, N], max_voltage [B, N])`` with the exact
     vector-Jacobian product; ``weights`` is a list shaped like ``net.get_weights()``. The
-    network's parameters and layer kinds are those of ``net`` (its weights are not used)."""
+    network's structure and parameters are those of ``net`` (a :class:`FeedForwardNet` or a
+    :class:`~hybrid_adjoint.Network`, copied; its weights are not used)."""
     if not jax.config.jax_enable_x64:
         raise RuntimeError(
             "hybrid_adjoint.jax needs 64-bit JAX: jax.config.update('jax_enable_x64', True)"
         )
     trains = as_spike_trains(inputs)
-    own = FeedForwardNet(net.get_weights(), net.kinds, **net.params)
+    own = copy.deepcopy(net)
     n = net.neuron_offsets[-1]
     out_shape = (
         jax.ShapeDtypeStruct((len(trains), n), jnp.float64),

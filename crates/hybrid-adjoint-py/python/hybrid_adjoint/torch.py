@@ -20,11 +20,13 @@ Outputs that do not depend on the weights (``+inf`` first spike times of silent 
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+import copy
+from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
+from .general import Network
 from .network import FeedForwardNet, SpikeTrain, as_spike_trains
 
 __all__ = ["spike_outputs"]
@@ -56,10 +58,13 @@ class _SpikeOutputs(torch.autograd.Function):
 
 
 def spike_outputs(
-    net: FeedForwardNet, inputs: Sequence[SpikeTrain], weights: Sequence[torch.Tensor]
+    net: Union[FeedForwardNet, Network],
+    inputs: Sequence[SpikeTrain],
+    weights: Sequence[torch.Tensor],
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """``(first_spike_times [B, N], max_voltage [B, N])`` of ``inputs`` with the given weight
     tensors (shaped like ``net.get_weights()``), differentiable with respect to them. The
-    network's parameters and layer kinds are those of ``net`` (its weights are not used)."""
-    own = FeedForwardNet(net.get_weights(), net.kinds, **net.params)
+    network's structure and parameters are those of ``net`` (a :class:`FeedForwardNet` or a
+    :class:`~hybrid_adjoint.Network`, copied; its weights are not used)."""
+    own = copy.deepcopy(net)
     return _SpikeOutputs.apply(own, as_spike_trains(inputs), *weights)
