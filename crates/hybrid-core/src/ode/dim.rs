@@ -122,15 +122,23 @@ mod tests {
     }
 
     /// Everything a stepper exposes after a step, as bits.
-    fn snapshot<S: Stepper>(s: &S) -> Vec<u64> {
+    fn snapshot<S: Stepper>(s: &mut S) -> Vec<u64> {
+        let (t, t_prev, x, x_prev, dx, err) = (
+            s.t(),
+            s.t_prev(),
+            s.x().to_vec(),
+            s.x_prev().to_vec(),
+            s.dx().to_vec(),
+            s.error_bound().to_vec(),
+        );
         let seg = s.segment();
-        [s.t(), s.t_prev(), seg.t0, seg.h]
+        [t, t_prev, seg.t0, seg.h]
             .iter()
-            .chain(s.x())
-            .chain(s.x_prev())
-            .chain(s.dx())
+            .chain(&x)
+            .chain(&x_prev)
+            .chain(&dx)
             .chain(seg.coefficients)
-            .chain(s.error_bound())
+            .chain(&err)
             .map(|v| v.to_bits())
             .collect()
     }
@@ -166,8 +174,8 @@ mod tests {
             assert_eq!(rb, Ok(()));
             steps += 1;
             assert_eq!(
-                snapshot(&sa),
-                snapshot(&sb),
+                snapshot(&mut sa),
+                snapshot(&mut sb),
                 "step {steps} at t = {}",
                 sa.t()
             );

@@ -48,6 +48,8 @@ impl RkScheme for Dop853 {
     const A: &'static [&'static [f64]] = &A;
     const B: &'static [f64] = B;
     const FSAL: usize = 12;
+    /// The dense output needs three more stages: built by [`Self::finish`].
+    const LAZY_DENSE: bool = false;
 
     /// Hairer's combination of the 5th-order (`e5`) and 3rd-order (`e3 = b − bhh`) estimates:
     /// `err = |h| ‖e5‖² / sqrt(‖e5‖² + 0.01 ‖e3‖²)` with RMS norms.
@@ -136,6 +138,9 @@ impl RkScheme for Dop853 {
         dense_vectors(h, &w.x[..n], &w.x_new[..n], &k[..n], &k[12 * n..13 * n], c);
         Ok(())
     }
+
+    /// Not used: [`RkScheme::finish`] builds the dense output (it needs three more stages).
+    fn dense<L: Dim>(_: L, _: f64, _: &[f64], _: &[f64], _: &[f64], _: &mut [f64]) {}
 }
 
 impl Stepper for Dop853 {

@@ -120,6 +120,7 @@ impl RkScheme for Dopri5 {
     const A: &'static [&'static [f64]] = &A;
     const B: &'static [f64] = A[6];
     const FSAL: usize = 6;
+    const LAZY_DENSE: bool = true;
 
     /// `k7 = f(t + h, x_new)` (needed by the estimate, and the next step's first stage), then
     /// `‖h Σ e_j k_j‖`.
@@ -165,20 +166,24 @@ impl RkScheme for Dopri5 {
         }
     }
 
-    /// `rcont` of HNW I eq. (II.6.12): `[x, Δ, h k1 − Δ, Δ − h k7 − (h k1 − Δ), h Σ d_j k_j]`
-    /// with `Δ = x_new − x`.
+    /// Nothing: `k7` is known, and the dense output is built on first use ([`Self::dense`]).
     #[inline(always)]
     fn finish<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
-        d: L,
-        w: &mut StepBufs<'_>,
+        _d: L,
+        _w: &mut StepBufs<'_>,
         _rhs: &mut F,
-        h: f64,
+        _h: f64,
     ) -> Result<(), StepError> {
-        let n = d.n();
-        let (k, c) = (&*w.k, &mut w.cont[..5 * n]);
-        weighted_sum_into(d, &mut c[4 * n..], &D, k);
-        dense_vectors(h, &w.x[..n], &w.x_new[..n], &k[..n], &k[6 * n..7 * n], c);
         Ok(())
+    }
+
+    /// `rcont` of HNW I eq. (II.6.12): `[x, Δ, h k1 − Δ, Δ − h k7 − (h k1 − Δ), h Σ d_j k_j]`
+    /// with `Δ = x_new − x` (here `x_prev` and `x`).
+    fn dense<L: Dim>(d: L, h: f64, x_prev: &[f64], x: &[f64], k: &[f64], cont: &mut [f64]) {
+        let n = d.n();
+        let (k, c) = (&k[..7 * n], &mut cont[..5 * n]);
+        weighted_sum_into(d, &mut c[4 * n..], &D, k);
+        dense_vectors(h, &x_prev[..n], &x[..n], &k[..n], &k[6 * n..7 * n], c);
     }
 }
 
@@ -215,6 +220,54 @@ mod tests {
         for q in 0..4 {
             let e: f64 = E.iter().zip(C).map(|(e, c)| e * c.powi(q)).sum();
             assert!(e.abs() < 1e-15, "error weights, q = {q}: {e}");
+        }
+    }
+
+    /// The dense output is built on first use from what the step leaves behind, so it must not
+    /// depend on when it is built: not after a polishing step (`step_from_prev_to`) or a failed
+    /// step, which both write into the stage buffers, nor between `interpolate` and `segment`.
+    #[test]
+    fn dense_output_does_not_depend_on_when_it_is_built() {
+        let opts = StepperOptions {
+            rtol: 1e-8,
+            atol: 1e-8,
+            max_step: f64::INFINITY,
+            first_step: 0.0,
+            max_steps: 1000,
+        };
+        let mut f = |_t: f64, x: &[f64], dx: &mut [f64]| {
+            dx[0] = x[1];
+            dx[1] = -x[0] - 0.1 * x[0] * x[0] * x[0];
+        };
+        let mut nan = |_t: f64, _x: &[f64], dx: &mut [f64]| dx.fill(f64::NAN);
+        let probe = |s: &Dopri5| -> Vec<u64> {
+            (0..=4)
+                .flat_map(|j| {
+                    let t = s.t_prev() + (s.t() - s.t_prev()) * f64::from(j) / 4.0;
+                    let mut out = [0.0; 2];
+                    s.interpolate(t, &mut out);
+                    out.map(f64::to_bits)
+                })
+                .collect()
+        };
+        // `a` is interpolated right after each step; `b` is polished and fails a step first.
+        let (mut a, mut b) = (Dopri5::new(2, opts), Dopri5::new(2, opts));
+        a.reset(&mut f, 0.0, &[1.0, 0.0], 1.0);
+        b.reset(&mut f, 0.0, &[1.0, 0.0], 1.0);
+        for _ in 0..20 {
+            a.step(&mut f, 10.0).unwrap();
+            b.step(&mut f, 10.0).unwrap();
+            let expected = probe(&a);
+            let mut out = [0.0; 2];
+            b.step_from_prev_to(&mut f, 0.5 * (b.t_prev() + b.t()), &mut out);
+            let failed = b.step(&mut nan, 10.0);
+            assert!(
+                matches!(failed, Err(StepError::NonFinite { .. })),
+                "{failed:?}"
+            );
+            let coefficients = b.segment().coefficients.to_vec();
+            assert_eq!(probe(&b), expected);
+            assert_eq!(a.segment().coefficients, coefficients);
         }
     }
 

@@ -3,9 +3,10 @@
 //! uncontrolled polishing step. [`super::Dopri5`] and [`super::Dop853`] supply their tableau,
 //! error norm and dense output through [`RkScheme`].
 
-use super::dim::{Dim, Dyn};
+use super::dim::{with_dim, Dim, Dyn};
 use super::step_control::{self, all_finite, combine, Controller};
 use super::{DenseSegment, Method, StepError, StepStats, StepperOptions};
+use std::cell::{Cell, Ref, RefCell};
 
 /// What distinguishes one embedded pair from another.
 pub(super) trait RkScheme {
@@ -19,6 +20,9 @@ pub(super) trait RkScheme {
     const B: &'static [f64];
     /// Stage that holds `f(t + h, x_new)` once [`RkScheme::finish`] has run.
     const FSAL: usize;
+    /// Whether the dense output is left to [`RkScheme::dense`], run on first use (it needs no
+    /// further right-hand-side evaluation); otherwise [`RkScheme::finish`] builds it.
+    const LAZY_DENSE: bool;
 
     /// Stages `1..B.len()` of a step of size `h` from `(t, x)` (stage 0 is known): one
     /// [`RkCore::stage`] call per stage with a literal index, so that each stage's tableau row is
@@ -39,14 +43,19 @@ pub(super) trait RkScheme {
         h: f64,
     ) -> Result<f64, StepError>;
 
-    /// After acceptance, before `t` and `x` advance: evaluate the remaining stages and fill
-    /// `w.cont` with the dense output of the step.
+    /// After acceptance, before `t` and `x` advance: evaluate the remaining stages and, unless
+    /// [`RkScheme::LAZY_DENSE`], fill `w.cont` with the dense output of the step.
     fn finish<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
         w: &mut StepBufs<'_>,
         rhs: &mut F,
         h: f64,
     ) -> Result<(), StepError>;
+
+    /// For [`RkScheme::LAZY_DENSE`]: the dense output of the accepted step of size `h` from
+    /// `x_prev` to `x` with stages `k` (`k_0 = f(t_prev, x_prev)`, the FSAL stage
+    /// `f(t_prev + h, x)`), into `cont`.
+    fn dense<L: Dim>(d: L, h: f64, x_prev: &[f64], x: &[f64], k: &[f64], cont: &mut [f64]);
 }
 
 /// The buffers one step works on, cut to their lengths once per step.
@@ -140,15 +149,20 @@ pub(super) struct RkCore {
     pub x: Vec<f64>,
     pub x_prev: Vec<f64>,
     pub x_new: Vec<f64>,
-    /// `f(t_prev, x_prev)`, the first stage of the last accepted step.
-    dx_prev: Vec<f64>,
     pub stage_arg: Vec<f64>,
     /// Scratch of the error estimate.
     pub scratch: Vec<f64>,
-    /// Stages `k_s = k[s n..(s + 1) n]`, one after the other; `k_0 = f(t, x)`.
+    /// Stages `k_s = k[s n..(s + 1) n]` of the step being tried, one after the other;
+    /// `k_0 = f(t, x)`.
     pub k: Vec<f64>,
-    /// Dense output of the last accepted step, vector after vector.
-    pub cont: Vec<f64>,
+    /// The stages of the last accepted step (`k_prev_0 = f(t_prev, x_prev)`): with `x_prev`,
+    /// `x` and `h_last`, everything its dense output is made of. Attempts write into `k`, so a
+    /// failed step or a polishing step leaves them as they were.
+    k_prev: Vec<f64>,
+    /// Dense output of the last accepted step, vector after vector: built by `finish`, or, for
+    /// a [`RkScheme::LAZY_DENSE`] pair, from `k_prev` when first asked for (`cont_ready`).
+    cont: RefCell<Vec<f64>>,
+    cont_ready: Cell<bool>,
     pub stats: StepStats,
     /// Error estimate of each component in the step being tried (set by `RkScheme::error`).
     pub err_vec: Vec<f64>,
@@ -182,11 +196,12 @@ impl RkCore {
             x: vec![0.0; n],
             x_prev: vec![0.0; n],
             x_new: vec![0.0; n],
-            dx_prev: vec![0.0; n],
             stage_arg: vec![0.0; n],
             scratch: vec![0.0; n],
             k: vec![0.0; stages * n],
-            cont: vec![0.0; cont_vectors * n],
+            k_prev: vec![0.0; stages * n],
+            cont: RefCell::new(vec![0.0; cont_vectors * n]),
+            cont_ready: Cell::new(true),
             stats: StepStats::default(),
             err_vec: vec![0.0; n],
             err_acc: vec![0.0; n],
@@ -230,12 +245,14 @@ impl RkCore {
         self.x_prev.copy_from_slice(&self.x);
         rhs(t, &self.x, &mut self.k[..n]);
         self.stats.rhs_evals += 1;
-        self.dx_prev.copy_from_slice(&self.k[..n]);
+        self.k_prev[..n].copy_from_slice(&self.k[..n]);
         self.pending = (!all_finite(Dyn(n), &self.k[..n])).then_some(StepError::NonFinite { t });
         self.ctrl.reset();
         self.steps_since_reset = 0;
-        self.cont.fill(0.0);
-        self.cont[..n].copy_from_slice(&self.x);
+        let cont = self.cont.get_mut();
+        cont.fill(0.0);
+        cont[..n].copy_from_slice(&self.x);
+        self.cont_ready.set(true);
         self.ready = true;
         let o = self.opts;
         self.h_next = if o.first_step > 0.0 {
@@ -298,11 +315,12 @@ impl RkCore {
             x,
             x_prev,
             x_new,
-            dx_prev,
             stage_arg,
             scratch,
             k,
+            k_prev,
             cont,
+            cont_ready,
             stats,
             err_vec,
             err_acc,
@@ -321,7 +339,7 @@ impl RkCore {
             stage_arg: &mut stage_arg[..n],
             scratch: &mut scratch[..n],
             k: &mut k[..stages * n],
-            cont: &mut cont[..],
+            cont: &mut cont.get_mut()[..],
             err_vec: &mut err_vec[..n],
             rhs_evals: &mut stats.rhs_evals,
         };
@@ -350,9 +368,11 @@ impl RkCore {
                 let m = w.n_err;
                 add_abs(&mut err_acc[..m], &w.err_vec[..m]);
                 S::finish(d, &mut w, rhs, h)?;
-                let (k0, rest) = w.k.split_at_mut(n);
-                dx_prev[..n].copy_from_slice(k0);
-                k0.copy_from_slice(&rest[(S::FSAL - 1) * n..S::FSAL * n]);
+                cont_ready.set(!S::LAZY_DENSE);
+                // This step's stages become the last accepted step's; the next step starts
+                // from its last stage (FSAL).
+                std::mem::swap(k, k_prev);
+                k[..n].copy_from_slice(&k_prev[S::FSAL * n..(S::FSAL + 1) * n]);
                 *t_prev = t0;
                 *t = t_new;
                 *h_last = h;
@@ -387,7 +407,7 @@ impl RkCore {
         let n = d.n();
         // Stage 0 is `f(t_prev, x_prev)`; `k_0 = f(t, x)` is kept aside and put back.
         self.scratch[..n].copy_from_slice(&self.k[..n]);
-        self.k[..n].copy_from_slice(&self.dx_prev[..n]);
+        self.k[..n].copy_from_slice(&self.k_prev[..n]);
         for s in 1..S::B.len() {
             let (done, k_s) = self.k[..(s + 1) * n].split_at_mut(s * n);
             combine(d, &mut self.stage_arg, &self.x_prev, h, S::A[s], done);
@@ -408,13 +428,30 @@ impl RkCore {
         self.err_acc.fill(0.0);
     }
 
-    /// The dense output of the last accepted step.
-    pub fn segment(&self, method: Method) -> DenseSegment<'_> {
+    /// Build the dense output of the last accepted step if it is not built yet.
+    fn fill_dense<S: RkScheme>(&self, cont: &mut [f64]) {
+        let n = self.x.len();
+        let (h, x_prev, x, k) = (self.h_last, &self.x_prev, &self.x, &self.k_prev);
+        with_dim!(n, d => S::dense(d, h, x_prev, x, k, cont));
+        self.cont_ready.set(true);
+    }
+
+    /// The dense-output vectors of the last accepted step (built now if not yet).
+    pub fn dense<S: RkScheme>(&self) -> Ref<'_, Vec<f64>> {
+        if !self.cont_ready.get() {
+            self.fill_dense::<S>(&mut self.cont.borrow_mut());
+        }
+        self.cont.borrow()
+    }
+
+    /// The dense output of the last accepted step (built now if not yet).
+    pub fn segment<S: RkScheme>(&mut self, method: Method) -> DenseSegment<'_> {
+        drop(self.dense::<S>());
         DenseSegment {
             method,
             t0: self.t_prev,
             h: self.h_last,
-            coefficients: &self.cont,
+            coefficients: self.cont.get_mut(),
         }
     }
 }
@@ -519,11 +556,12 @@ macro_rules! delegate_stepper_to_core {
         }
 
         fn interpolate(&self, t: f64, out: &mut [f64]) {
-            interpolate(self.core.t_prev, self.core.h_last, &self.core.cont, t, out);
+            let cont = self.core.dense::<Self>();
+            interpolate(self.core.t_prev, self.core.h_last, &cont, t, out);
         }
 
-        fn segment(&self) -> DenseSegment<'_> {
-            self.core.segment(Self::METHOD)
+        fn segment(&mut self) -> DenseSegment<'_> {
+            self.core.segment::<Self>(Self::METHOD)
         }
 
         fn step_from_prev_to<F: FnMut(f64, &[f64], &mut [f64])>(

@@ -128,10 +128,14 @@ pub trait Stepper {
     fn dx(&self) -> &[f64];
 
     /// Dense output of the last accepted step at `t` in `[t_prev, t]` (extrapolates outside).
+    /// A stepper may build the step's dense-output coefficients on the first call after the
+    /// step rather than in every step (Dopri5 does, keeping what they are made of until the
+    /// next accepted step or reset); the values are the same either way.
     fn interpolate(&self, t: f64, out: &mut [f64]);
 
-    /// The last accepted step's dense output as a segment that can be stored.
-    fn segment(&self) -> DenseSegment<'_>;
+    /// The last accepted step's dense output as a segment that can be stored (built now if
+    /// the stepper builds it on first use, see [`Stepper::interpolate`]).
+    fn segment(&mut self) -> DenseSegment<'_>;
 
     /// One step of the underlying Runge-Kutta formula from `(t_prev, x_prev)` to `t_target`,
     /// without error control: accurate to the method's full order, used to polish event times
