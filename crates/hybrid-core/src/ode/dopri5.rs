@@ -91,8 +91,9 @@ pub struct Dopri5 {
 }
 
 /// `Σ_i (e_i / sc_i)²` with `e_i = h e_sum_i` (also stored in `err_vec`) and
-/// `sc_i = atol + rtol max(|x_i|, |x_new_i|)`. A function of its own so that the compiler sees
-/// the slices as distinct memory.
+/// `sc_i = atol + rtol max(|x_i|, |x_new_i|)`, summed in the order of `i`. The squares are
+/// formed first (into `squares`, a loop the compiler may vectorise) and then summed. A function
+/// of its own so that the compiler sees the slices as distinct memory.
 #[inline(always)]
 fn error_sum_of_squares(
     h: f64,
@@ -101,15 +102,20 @@ fn error_sum_of_squares(
     x: &[f64],
     x_new: &[f64],
     err_vec: &mut [f64],
+    squares: &mut [f64],
 ) -> f64 {
     let m = e_sum.len();
-    let (x, x_new, err_vec) = (&x[..m], &x_new[..m], &mut err_vec[..m]);
-    let mut sum = 0.0;
+    let (x, x_new) = (&x[..m], &x_new[..m]);
+    let (err_vec, squares) = (&mut err_vec[..m], &mut squares[..m]);
     for i in 0..m {
         let e = h * e_sum[i];
         err_vec[i] = e;
         let r = e / scale(atol, rtol, x[i], x_new[i]);
-        sum += r * r;
+        squares[i] = r * r;
+    }
+    let mut sum = 0.0;
+    for &q in squares.iter() {
+        sum += q;
     }
     sum
 }
@@ -149,15 +155,17 @@ impl RkScheme for Dopri5 {
         w.eval_at_end(d, rhs, h, 6)?;
         // The stage argument is free once all stages are evaluated.
         weighted_sum_into(d, w.stage_arg, &E, w.k);
-        let m = w.n_err;
-        let sum = error_sum_of_squares(
-            h,
-            (w.atol, w.rtol),
-            &w.stage_arg[..m],
-            &w.x[..m],
-            &w.x_new[..m],
-            &mut w.err_vec[..m],
-        );
+        let (n, m) = (d.n(), w.n_err);
+        let tol = (w.atol, w.rtol);
+        let (e, x, x_new) = (&*w.stage_arg, w.x, &*w.x_new);
+        let (err_vec, squares) = (&mut *w.err_vec, &mut *w.scratch);
+        // All components in the norm (the usual case) as a branch of its own: there the
+        // length is `d`'s, a constant for the fixed-size kernels. Same operations either way.
+        let sum = if m == n {
+            error_sum_of_squares(h, tol, &e[..n], x, x_new, err_vec, squares)
+        } else {
+            error_sum_of_squares(h, tol, &e[..m], x, x_new, err_vec, squares)
+        };
         let err = (sum / m.max(1) as f64).sqrt();
         if err.is_finite() {
             Ok(err)

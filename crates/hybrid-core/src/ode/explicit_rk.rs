@@ -365,8 +365,12 @@ impl RkCore {
             let err = S::error(d, &mut w, rhs, h)?;
             let (accepted, h_new) = ctrl.decide(err, h.abs());
             if accepted {
-                let m = w.n_err;
-                add_abs(&mut err_acc[..m], &w.err_vec[..m]);
+                // All components in the norm as a branch of its own (see `Dopri5::error`).
+                if w.n_err == n {
+                    add_abs(&mut err_acc[..n], &w.err_vec[..n]);
+                } else {
+                    add_abs(&mut err_acc[..w.n_err], &w.err_vec[..w.n_err]);
+                }
                 S::finish(d, &mut w, rhs, h)?;
                 cont_ready.set(!S::LAZY_DENSE);
                 // This step's stages become the last accepted step's; the next step starts
