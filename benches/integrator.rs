@@ -9,11 +9,13 @@
 //!
 //! One iteration is one complete solve (construction included, as a user pays it); criterion's
 //! throughput is the number of accepted steps of that solver, so "elem/s" reads as steps/s and
-//! the time per step is its inverse. Our steppers compute their dense-output coefficients every
-//! step and store nothing. `ode_solvers` runs in its `Sparse` output mode (the state after every
-//! step is stored, no dense output: the mode `crates/hybrid-core/tests/integrator_ode_solvers.rs`
-//! checks against) and, for Dopri5, also in its `Dense` mode with one output interval, which
-//! computes the dense-output coefficients every step like ours. (In `ode_solvers` 0.6.2 the
+//! the time per step is its inverse. Our steppers store nothing; our Dop853 computes its
+//! dense-output coefficients every step (they need three more stages), our Dopri5 only when they
+//! are asked for (`interpolate`, `segment`), which this solve never does. `ode_solvers` runs in
+//! its `Sparse` output mode (the state after every step is stored, no dense output: the mode
+//! `crates/hybrid-core/tests/integrator_ode_solvers.rs` checks against) and, for Dopri5, also in
+//! its `Dense` mode with one output interval, which computes the dense-output coefficients every
+//! step. (In `ode_solvers` 0.6.2 the
 //! `Dense` mode returns a wrong value at `x_end`, extrapolated from an earlier step, which the
 //! printed `q_0(T)` shows; the work per step is unaffected.) Heap allocations per step are
 //! counted in `crates/hybrid-core/benches/allocations.rs` (the counting allocator is a
