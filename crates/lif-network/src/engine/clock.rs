@@ -1,22 +1,21 @@
-//! Lazy per-neuron closed form with shared exponentials.
+//! Exponentials shared per event, for the lazy per-neuron closed form.
 //!
-//! A neuron's state is kept at the time `t0` of the last event that touched it and carried to the
-//! time `t1` of the next one by `Decay(t1 - t0)` (`e^{-Δ/τm}`, `e^{-Δ/τs}` and the cross kernel
-//! `K(Δ)`, see `eventprop::closed_form`). Computing these per touched neuron would cost three
-//! transcendental calls per synaptic event. Instead every population keeps the exponentials of
-//! the *event* time relative to an epoch `T`, `Em(t) = e^{-(t-T)/τm}`, `Es(t) = e^{-(t-T)/τs}`,
-//! computed once per event and shared by all neurons the event touches, and every neuron stores
-//! the reciprocals at its own `t0` (its [`Mark`]); then `e^{-Δ/τm} = Em(t1) / Em(t0)` is one
-//! multiplication, and so is `e^{-Δ/τs}`.
+//! Every population keeps the exponentials of the *event* time relative to an epoch `T`,
+//! `Em(t) = e^{-(t-T)/τm}`, `Es(t) = e^{-(t-T)/τs}` (a [`Clock`]), computed once per event
+//! time and shared by all neurons the event touches (and by populations with equal time
+//! constants). The passes keep each neuron's state as coefficients of these functions
+//! (`coeffs.rs`), so touching a neuron needs no transcendental call and no stored time. The
+//! population sweeps (`sweep.rs`) use [`PopConsts::decay`] over intervals instead.
 //!
 //! The cross kernel is `K(Δ) = c (e^{-Δ/τs} - e^{-Δ/τm})` with `c = τs/(τs - τm)` when the time
 //! constants are well apart (`|c| <= 4`, absolute error `≈ |c| ε` per step), `(Δ/τm) e^{-Δ/τm}`
-//! when they are equal, and the exact `expm1` form (three transcendental calls) when they are
-//! close, where `c` would cancel badly.
+//! when they are equal, and the exact `expm1` form when they are close, where `c` would cancel
+//! badly.
 //!
 //! Precision: `Em(t)` carries the rounding of `(t - T)/τ`, a relative error of order
-//! `ε |t - T|/τ`, i.e. a shift of `t` by about one ulp of `t - T`; the epoch is moved forward (all
-//! marks rescaled, `O(N)`) before `|t - T|/τ` exceeds [`MAX_EXPONENT`], so nothing overflows.
+//! `ε |t - T|/τ`, i.e. a shift of `t` by about one ulp of `t - T`; the epoch is moved (all
+//! states re-expressed, `O(N)`) before `|t - T|` exceeds [`PopConsts::forward_span`], so nothing
+//! overflows.
 
 use super::closed_form::Decay;
 use super::params::Kernel;
@@ -75,17 +74,60 @@ impl PopConsts {
         })
     }
 
-    /// The shared exponentials at time `t` for epoch `epoch`.
+    /// The shared exponentials at time `t` for epoch `epoch`, and the cross solution `G(t)`
+    /// (`coeffs.rs`).
     #[inline]
     pub fn clock(&self, t: f64, epoch: f64) -> Clock {
-        let em = (-(t - epoch) * self.k.inv_tau_mem).exp();
-        let es = (-(t - epoch) * self.k.inv_tau_syn).exp();
+        let s = t - epoch;
+        let em = (-s * self.k.inv_tau_mem).exp();
+        let es = (-s * self.k.inv_tau_syn).exp();
+        let (em_inv, es_inv) = (1.0 / em, 1.0 / es);
+        // G with G(epoch) = 0 (Equal, Exact) or c (Split), and g_w = -G / (Em Es).
+        let (g, g_w) = match self.cross {
+            Cross::Split(c) => (c * es, -c * em_inv),
+            Cross::Equal => {
+                let x = s * self.k.inv_tau_mem;
+                (em * x, -x * es_inv)
+            }
+            Cross::Exact => {
+                let x = self.k.delta * s;
+                // (s/τm) φ(δ s) = (1 - e^{-δ s})/(δ τm), and 0 at the epoch.
+                let f = if x == 0.0 {
+                    s * self.k.inv_tau_mem
+                } else {
+                    -(-x).exp_m1() / (self.k.delta * self.k.tau_mem)
+                };
+                (em * f, -f * es_inv)
+            }
+        };
         Clock {
             t,
             em,
             es,
-            em_inv: 1.0 / em,
-            es_inv: 1.0 / es,
+            em_inv,
+            es_inv,
+            g,
+            g_w,
+        }
+    }
+
+    /// `G` at the epoch itself: `c` for [`Cross::Split`], else 0.
+    #[inline]
+    pub fn g_at_epoch(&self) -> f64 {
+        match self.cross {
+            Cross::Split(c) => c,
+            Cross::Equal | Cross::Exact => 0.0,
+        }
+    }
+
+    /// The longest `|t - T|` for which the forward pass's coefficients (`coeffs.rs`) keep their
+    /// precision: `MAX_EXPONENT` times the shorter time constant when `|c| <= 4`; `2 τm` for
+    /// equal or close time constants, where `V = A Em + C G` cancels by a factor that grows
+    /// with `(t - T)/τm` (at most about `2 (e^{1/2} - 1)/(1/2) ≈ 2.6`).
+    pub fn forward_span(&self) -> f64 {
+        match self.cross {
+            Cross::Split(_) => MAX_EXPONENT / self.k.inv_tau_mem.max(self.k.inv_tau_syn),
+            Cross::Equal | Cross::Exact => 2.0 * self.k.tau_mem,
         }
     }
 
@@ -124,6 +166,10 @@ pub(crate) struct Clock {
     pub es: f64,
     pub em_inv: f64,
     pub es_inv: f64,
+    /// `G(t)`, the voltage of the forward coefficients' current term (`coeffs.rs`).
+    pub g: f64,
+    /// `-G(t) / (Em(t) Es(t))`: what a unit weight arriving at `t` adds to the coefficient `A`.
+    pub g_w: f64,
 }
 
 /// What a neuron remembers of the time its state refers to: the time and the two exponentials
@@ -143,16 +189,6 @@ impl Mark {
         Self { t, m: 1.0, s: 1.0 }
     }
 
-    /// The forward mark at `c` (reciprocals).
-    #[inline]
-    pub fn forward(c: &Clock) -> Self {
-        Self {
-            t: c.t,
-            m: c.em_inv,
-            s: c.es_inv,
-        }
-    }
-
     /// The backward mark at `c`.
     #[inline]
     pub fn backward(c: &Clock) -> Self {
@@ -161,12 +197,6 @@ impl Mark {
             m: c.em,
             s: c.es,
         }
-    }
-
-    /// `Decay` from this forward mark to the later clock `c`.
-    #[inline]
-    pub fn decay_to(&self, pc: &PopConsts, c: &Clock) -> Decay {
-        pc.decay(c.em * self.m, c.es * self.s, c.t - self.t)
     }
 
     /// `Decay` from this backward mark back to the earlier clock `c`.
@@ -191,6 +221,8 @@ pub(crate) struct Clocks {
     pub epoch: f64,
     /// Largest `1/τ` over the populations.
     pub max_rate: f64,
+    /// The smallest [`PopConsts::forward_span`] over the populations.
+    pub forward_span: f64,
     /// Per class of populations with the same time constants: the clock last computed (valid
     /// while its `t` is the time asked for).
     cache: Vec<Clock>,
@@ -205,6 +237,10 @@ impl Clocks {
             .iter()
             .map(|c| c.k.inv_tau_mem.max(c.k.inv_tau_syn))
             .fold(0.0, f64::max);
+        self.forward_span = consts
+            .iter()
+            .map(PopConsts::forward_span)
+            .fold(f64::INFINITY, f64::min);
         self.class.clear();
         for (p, c) in consts.iter().enumerate() {
             let same = |q: &PopConsts| {
@@ -228,6 +264,12 @@ impl Clocks {
     #[inline]
     pub fn needs_rebase(&self, t: f64) -> bool {
         (t - self.epoch).abs() * self.max_rate > MAX_EXPONENT
+    }
+
+    /// Whether the epoch must move before the forward pass handles events at `t`.
+    #[inline]
+    pub fn forward_needs_rebase(&self, t: f64) -> bool {
+        (t - self.epoch).abs() > self.forward_span
     }
 
     /// Moves the epoch to `t` (the caller rescales every mark by the same shift).

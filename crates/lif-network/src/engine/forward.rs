@@ -2,25 +2,26 @@
 //!
 //! Events are the input spikes, the probes, and per neuron at most one pending event in a
 //! priority queue: its next threshold crossing, or the end of its refractory period. An event
-//! touches only the neurons it reaches: a spike of neuron `n` advances each target of `n`'s
-//! fan-out lists to the spike time in closed form (`clock.rs`: two multiplications for the
-//! decays), adds the weight to its current, and recomputes that target's next crossing only if
-//! a crossing is possible at all (`I > ϑ` and the bound of the membrane maximum reaches `ϑ`,
-//! else there is none: `V <= max(V, I)` until the next input). A spike costs
-//! `O(fan-out · log N)`; neurons no event reaches cost nothing.
+//! touches only the neurons it reaches: a spike of neuron `n` adds the weight to the current of
+//! each target of `n`'s fan-out lists (two multiply-adds on its absolute-time coefficients,
+//! `coeffs.rs`, with the exponentials of the spike time shared by the population, `clock.rs`),
+//! reads its `V` and `I` at the spike time (three multiplications), and schedules a check of
+//! its next crossing only if a crossing is possible at all (`V >= ϑ`, or the bound of the
+//! membrane maximum reaches `ϑ`, else there is none until the next input; a predictable
+//! branch). A spike costs `O(fan-out · log N)`; neurons no event reaches cost nothing. A
+//! handled queue entry is moved (to the neuron's next event) or removed, not popped first.
 //!
 //! Ties at one time: queue events first (ends of refractory periods before crossings, then by
 //! neuron), then probes, then inputs. The next crossing is located by
 //! `Kernel::first_crossing` over `[t, t_end]` from the touched state, which misses none (one
 //! stationary point per inter-event interval).
 
-use super::clock::{Mark, PopConsts};
+use super::clock::{Clock, PopConsts};
+use super::coeffs::{Neuron, Segment};
 use super::model::{Fan, Model, Proj};
 use super::network::{InputSpike, Network, Source};
 use super::queue::{EventQueue, Kind};
-use super::workspace::{
-    Cell, NetworkWorkspace, NeuronProbe, PeakCause, Spike, VoltagePeak, NO_SPIKE,
-};
+use super::workspace::{NetworkWorkspace, NeuronProbe, PeakCause, Spike, VoltagePeak, NO_SPIKE};
 use crate::LifError;
 
 impl Network {
@@ -76,9 +77,10 @@ impl Model<'_> {
         let n = ws.pop_of.len();
         ws.queue.reset(n);
         ws.clocks.reset(&ws.consts, 0.0);
-        // At the epoch every exponential is exactly 1.
-        ws.cells.clear();
-        ws.cells.resize(n, Cell::at(Mark::at_epoch(0.0)));
+        ws.neurons.clear();
+        ws.neurons.resize(n, Neuron::rest(self.idle()));
+        ws.segments.clear();
+        ws.segments.resize(n, Segment::default());
         let (mut next_in, mut next_pr) = (0usize, 0usize);
         loop {
             let t_q = ws.queue.peek().map_or(f64::INFINITY, |e| e.0);
@@ -91,19 +93,23 @@ impl Model<'_> {
             if t == f64::INFINITY {
                 break;
             }
-            if ws.clocks.needs_rebase(t) {
+            if ws.clocks.forward_needs_rebase(t) {
                 rebase_forward(ws, t);
             }
             if t_q == t {
-                let Some((_, j, kind)) = ws.queue.pop() else {
+                // The entry stays in the queue while it is handled: a handler that queues the
+                // neuron's next event moves it from the top (usually not far), else it goes.
+                let Some((_, j, kind)) = ws.queue.peek() else {
                     break;
                 };
-                ws.cells[j].pending = f64::INFINITY;
-                ws.cells[j].kind = Kind::Check;
+                ws.neurons[j].pending = self.idle();
                 match kind {
                     Kind::Wake => self.wake(ws, j, t),
                     Kind::Spike => self.spike(ws, j, t)?,
                     Kind::Check => self.check(ws, j, t),
+                }
+                if ws.neurons[j].pending == self.idle() {
+                    ws.queue.remove(j);
                 }
             } else if t_pr == t {
                 let q = ws.probe_order[next_pr] as usize;
@@ -122,7 +128,7 @@ impl Model<'_> {
         }
         self.finish_peaks(ws);
         for j in 0..n {
-            if !(ws.cells[j].v.is_finite() && ws.cells[j].i.is_finite()) {
+            if !(ws.neurons[j].a.is_finite() && ws.neurons[j].c.is_finite()) {
                 return Err(self.non_finite("membrane state", j, self.t_end));
             }
         }
@@ -232,63 +238,114 @@ impl Model<'_> {
         let base = ws.offsets[p];
         let pc = ws.consts[p];
         let clock = ws.clocks.at(&ws.consts, p, t);
-        if !pc.spiking {
-            for (target, w) in syn {
-                ws.events += 1;
-                let j = base + target;
-                let c = &mut ws.cells[j];
-                let d = c.mark.decay_to(&pc, &clock);
-                let (v1, i1) = (d.voltage(c.v, c.i), d.syn * c.i);
-                track_peak(
-                    &pc,
-                    &mut ws.peaks[j],
-                    (c.v, c.i, c.mark.t),
-                    (v1, i1, t),
-                    cause,
-                );
-                c.mark = Mark::forward(&clock);
-                c.v = v1;
-                c.i = i1 + w;
-            }
+        if !pc.spiking || pc.silent {
+            self.deliver_tracked(ws, p, syn, t, cause);
             return;
         }
-        let (cells, queue, peaks) = (&mut ws.cells, &mut ws.queue, &mut ws.peaks);
+        let neurons = &mut ws.neurons[base..ws.offsets[p + 1]];
+        let events = if pc.t_ref > 0.0 {
+            self.deliver_spiking::<true>(neurons, &mut ws.queue, base, &pc, &clock, syn)
+        } else {
+            self.deliver_spiking::<false>(neurons, &mut ws.queue, base, &pc, &clock, syn)
+        };
+        ws.events += events;
+    }
+
+    /// The delivery loop of a spiking population whose maxima are not tracked; `neurons` are
+    /// the population's, `base` the global index of its first; returns the number of synapses.
+    /// `REFRACTORY`: the population has a refractory period.
+    #[inline(always)]
+    fn deliver_spiking<const REFRACTORY: bool>(
+        &self,
+        neurons: &mut [Neuron],
+        queue: &mut EventQueue,
+        base: usize,
+        pc: &PopConsts,
+        clock: &Clock,
+        syn: impl Iterator<Item = (usize, f64)>,
+    ) -> usize {
+        let (t, k) = (clock.t, &pc.k);
         let mut events = 0;
         for (target, w) in syn {
             events += 1;
-            let j = base + target;
-            let c = &mut cells[j];
-            let d = c.mark.decay_to(&pc, &clock);
-            if c.ref_until > t {
+            let c = &mut neurons[target];
+            c.receive(w, clock);
+            if REFRACTORY && c.ref_until > t {
                 // Refractory: V stays clamped at 0, I integrates; the wake-up schedules.
-                c.mark = Mark::forward(&clock);
-                c.i = d.syn * c.i + w;
                 continue;
             }
-            let (v1, i1) = (d.voltage(c.v, c.i), d.syn * c.i);
-            if pc.silent && peaks[j].cause != PeakCause::NotTracked {
-                track_peak(&pc, &mut peaks[j], (c.v, c.i, c.mark.t), (v1, i1, t), cause);
-            }
-            c.mark = Mark::forward(&clock);
-            c.v = v1;
-            c.i = i1 + w;
-            let was_exact = c.kind == Kind::Spike;
-            if was_exact {
-                // The exact crossing was computed from the state before this input. (`kind`
-                // says `Spike` only while that entry is pending, so this branch is rarely taken.)
-                c.pending = f64::INFINITY;
-                c.kind = Kind::Check;
-            }
-            // One branch (rarely taken) instead of one per condition: `at` is `+inf` when no
-            // check is needed, which fails both comparisons.
-            let at = check_at(&pc, t, c.v, c.i);
-            if (at < c.pending) & (at <= self.t_end) {
-                push_cell(queue, c, j, at, Kind::Check);
-            } else if was_exact {
+            let (v, i) = (c.voltage(clock), c.current(clock));
+            // A crossing before the next input needs `v >= ϑ` or the bound of the membrane
+            // maximum to reach `ϑ` (see `check_at`), which is rare: one predictable branch, and
+            // the check time only then. An exact crossing (negative `pending`) is invalidated
+            // by this input; an idle neuron's `pending` is just above `t_end`, so `at < pending`
+            // also says `at <= t_end`.
+            let j = base + target;
+            if (v >= pc.thr_bound) | (k.max_upper_bound(v, i) >= pc.thr_bound) {
+                let at = check_at(pc, t, v, i);
+                if c.pending_is_exact() {
+                    if at <= self.t_end {
+                        push_neuron(queue, c, j, at, Kind::Check);
+                    } else {
+                        c.pending = self.idle();
+                        queue.remove(j);
+                    }
+                } else if at < c.pending {
+                    push_neuron(queue, c, j, at, Kind::Check);
+                }
+            } else if c.pending_is_exact() {
+                c.pending = self.idle();
                 queue.remove(j);
             }
         }
-        ws.events += events;
+        events
+    }
+
+    /// [`deliver_to`](Self::deliver_to) for a readout population, or a spiking one whose
+    /// neurons' maxima are tracked until they first fire: the segment since each target's last
+    /// input is checked for its maximum first.
+    fn deliver_tracked(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+        syn: impl Iterator<Item = (usize, f64)>,
+        t: f64,
+        cause: PeakCause,
+    ) {
+        let base = ws.offsets[p];
+        let pc = ws.consts[p];
+        let clock = ws.clocks.at(&ws.consts, p, t);
+        for (target, w) in syn {
+            ws.events += 1;
+            let j = base + target;
+            let c = &mut ws.neurons[j];
+            let tracked = ws.peaks[j].cause != PeakCause::NotTracked;
+            if tracked && c.ref_until <= t {
+                let (v1, i1) = (c.voltage(&clock), c.current(&clock));
+                let s = &mut ws.segments[j];
+                track_peak(&pc, &mut ws.peaks[j], (s.v, s.i, s.t), (v1, i1, t), cause);
+                *s = Segment {
+                    v: v1,
+                    i: i1 + w,
+                    t,
+                };
+            }
+            c.receive(w, &clock);
+            if !pc.spiking || c.ref_until > t {
+                continue;
+            }
+            let at = check_at(&pc, t, c.voltage(&clock), c.current(&clock));
+            if (at < c.pending) & (at <= self.t_end) {
+                push_neuron(&mut ws.queue, c, j, at, Kind::Check);
+            } else if c.pending_is_exact() {
+                if at <= self.t_end {
+                    push_neuron(&mut ws.queue, c, j, at, Kind::Check);
+                } else {
+                    c.pending = self.idle();
+                    ws.queue.remove(j);
+                }
+            }
+        }
     }
 
     /// A lower bound of neuron `j`'s next crossing was reached at `t`: locate the crossing
@@ -297,14 +354,7 @@ impl Model<'_> {
         let p = ws.pop_of[j] as usize;
         let pc = ws.consts[p];
         let clock = ws.clocks.at(&ws.consts, p, t);
-        let d = ws.cells[j].mark.decay_to(&pc, &clock);
-        let (v, i) = (
-            d.voltage(ws.cells[j].v, ws.cells[j].i),
-            d.syn * ws.cells[j].i,
-        );
-        ws.cells[j].v = v;
-        ws.cells[j].i = i;
-        ws.cells[j].mark = Mark::forward(&clock);
+        let (v, i) = (ws.neurons[j].voltage(&clock), ws.neurons[j].current(&clock));
         let k = &pc.k;
         let len = self.t_end - t;
         if let Some(tau) = k.first_crossing(v, i, len, &k.decay(len)) {
@@ -317,9 +367,7 @@ impl Model<'_> {
         let p = ws.pop_of[j] as usize;
         let pc = ws.consts[p];
         let clock = ws.clocks.at(&ws.consts, p, t);
-        let d = ws.cells[j].mark.decay_to(&pc, &clock);
-        let i = d.syn * ws.cells[j].i;
-        ws.cells[j].mark = Mark::forward(&clock);
+        let i = ws.neurons[j].current(&clock);
         if !i.is_finite() {
             return Err(self.non_finite("synaptic current", j, t));
         }
@@ -333,11 +381,10 @@ impl Model<'_> {
             }
         }
         self.push_spike(ws, j, t, i)?;
-        ws.cells[j].v = 0.0;
-        ws.cells[j].i = i;
+        ws.neurons[j].reset_voltage(&clock);
         if pc.t_ref > 0.0 {
             let until = t + pc.t_ref;
-            ws.cells[j].ref_until = until;
+            ws.neurons[j].ref_until = until;
             if until < self.t_end {
                 push(ws, j, until, Kind::Wake);
             }
@@ -358,12 +405,10 @@ impl Model<'_> {
         let p = ws.pop_of[j] as usize;
         let pc = ws.consts[p];
         let clock = ws.clocks.at(&ws.consts, p, t);
-        let d = ws.cells[j].mark.decay_to(&pc, &clock);
-        let i = d.syn * ws.cells[j].i;
-        ws.cells[j].mark = Mark::forward(&clock);
-        ws.cells[j].v = 0.0;
-        ws.cells[j].i = i;
-        ws.cells[j].ref_until = f64::NEG_INFINITY;
+        let n = &mut ws.neurons[j];
+        let i = n.current(&clock);
+        n.reset_voltage(&clock);
+        n.ref_until = f64::NEG_INFINITY;
         schedule(ws, &pc, j, t, 0.0, i, self.t_end);
     }
 
@@ -372,21 +417,20 @@ impl Model<'_> {
         if ws.consts.iter().all(|c| c.spiking && !c.silent) {
             return;
         }
-        if ws.clocks.needs_rebase(self.t_end) {
+        if ws.clocks.forward_needs_rebase(self.t_end) {
             rebase_forward(ws, self.t_end);
         }
-        for j in 0..ws.cells.len() {
+        for j in 0..ws.neurons.len() {
             let p = ws.pop_of[j] as usize;
             let pc = ws.consts[p];
             if ws.peaks[j].cause == PeakCause::NotTracked {
                 continue;
             }
             let clock = ws.clocks.at(&ws.consts, p, self.t_end);
-            let c = &ws.cells[j];
-            let d = c.mark.decay_to(&pc, &clock);
-            let end = (d.voltage(c.v, c.i), d.syn * c.i, self.t_end);
-            let start = (c.v, c.i, c.mark.t);
-            track_peak(&pc, &mut ws.peaks[j], start, end, PeakCause::End);
+            let c = &ws.neurons[j];
+            let end = (c.voltage(&clock), c.current(&clock), self.t_end);
+            let s = ws.segments[j];
+            track_peak(&pc, &mut ws.peaks[j], (s.v, s.i, s.t), end, PeakCause::End);
         }
     }
 
@@ -415,6 +459,13 @@ impl Model<'_> {
             });
         }
         Ok(())
+    }
+
+    /// The `pending` time of a neuron without queue entry: the next number above `t_end`, so
+    /// that `at < pending` also says `at <= t_end`.
+    #[inline(always)]
+    pub(crate) fn idle(&self) -> f64 {
+        f64::from_bits(self.t_end.to_bits() + 1)
     }
 
     pub(crate) fn non_finite(&self, what: &'static str, j: usize, time: f64) -> LifError {
@@ -446,7 +497,7 @@ fn schedule(
     t_end: f64,
 ) {
     if let Some(at) = check_time(pc, t, v, i, t_end) {
-        if at < ws.cells[j].pending {
+        if at < ws.neurons[j].pending {
             push(ws, j, at, Kind::Check);
         }
     }
@@ -475,13 +526,12 @@ fn check_at(pc: &PopConsts, t: f64, v: f64, i: f64) -> f64 {
 /// Queues `kind` for neuron `j` at `time`, invalidating its previous entry.
 #[inline]
 fn push(ws: &mut NetworkWorkspace, j: usize, time: f64, kind: Kind) {
-    push_cell(&mut ws.queue, &mut ws.cells[j], j, time, kind);
+    push_neuron(&mut ws.queue, &mut ws.neurons[j], j, time, kind);
 }
 
 #[inline]
-fn push_cell(queue: &mut EventQueue, c: &mut Cell, j: usize, time: f64, kind: Kind) {
-    c.pending = time;
-    c.kind = kind;
+fn push_neuron(queue: &mut EventQueue, c: &mut Neuron, j: usize, time: f64, kind: Kind) {
+    c.pending = if kind == Kind::Spike { -time } else { time };
     queue.set(j, time, kind);
 }
 
@@ -522,20 +572,22 @@ pub(super) fn track_peak(
 
 /// The membrane voltage of neuron `j` at `t` (0 while refractory), without changing its state.
 fn voltage_at(ws: &mut NetworkWorkspace, j: usize, t: f64) -> f64 {
-    if ws.cells[j].ref_until > t {
+    if ws.neurons[j].ref_until > t {
         return 0.0;
     }
     let p = ws.pop_of[j] as usize;
     let clock = ws.clocks.at(&ws.consts, p, t);
-    let d = ws.cells[j].mark.decay_to(&ws.consts[p], &clock);
-    d.voltage(ws.cells[j].v, ws.cells[j].i)
+    ws.neurons[j].voltage(&clock)
 }
 
-/// Moves the epoch to `t`, rescaling every neuron's mark.
+/// Moves the epoch to `t`, re-expressing every neuron's coefficients there.
 fn rebase_forward(ws: &mut NetworkWorkspace, t: f64) {
-    let shift = t - ws.clocks.epoch;
-    for (c, &p) in ws.cells.iter_mut().zip(&ws.pop_of) {
-        c.mark.rebase(&ws.consts[p as usize], shift, true);
+    for p in 0..ws.consts.len() {
+        let clock = ws.clocks.at(&ws.consts, p, t);
+        let pc = &ws.consts[p];
+        for c in &mut ws.neurons[ws.offsets[p]..ws.offsets[p + 1]] {
+            c.rebase(pc, &clock);
+        }
     }
     ws.clocks.set_epoch(t);
 }

@@ -10,6 +10,8 @@
 //! - `model`: the borrowed view the passes run on, built from a [`Network`] or from a layered
 //!   [`crate::FeedForwardNet`] (dense projections in the layers' own weight layout, no copy).
 //! - `clock`: the lazy per-neuron closed form with exponentials shared per event.
+//! - `coeffs`: the forward queue's neuron state, two absolute-time coefficients (a delivery is
+//!   two multiply-adds).
 //! - `forward`: exact event-driven simulation with a priority queue of next threshold crossings.
 //! - `sweep`: the forward pass of feed-forward networks population by population, each over its
 //!   sorted input events with shared decays (same record; chosen by `Model::sweeps`).
@@ -50,6 +52,7 @@
 mod backward;
 mod clock;
 pub(crate) mod closed_form;
+mod coeffs;
 mod forward;
 pub(crate) mod model;
 mod network;

@@ -56,8 +56,8 @@ impl EventQueue {
         self.heap.first().map(|e| (e.time, e.neuron(), e.kind()))
     }
 
-    /// Removes the earliest event.
-    #[inline]
+    /// Removes the earliest event (the forward pass peeks and then moves or removes the entry).
+    #[cfg(test)]
     pub fn pop(&mut self) -> Option<(f64, usize, Kind)> {
         let top = *self.heap.first()?;
         self.remove_at(0);

@@ -7,8 +7,9 @@
 //! and, for readouts, its membrane maximum. The inputs and probes are kept as given (sorted).
 
 use super::clock::{Clocks, Mark, PopConsts};
+use super::coeffs::{Neuron, Segment};
 use super::network::InputSpike;
-use super::queue::{EventQueue, Kind};
+use super::queue::EventQueue;
 use super::sweep::SweepScratch;
 use super::sweep_back::BackScratch;
 
@@ -131,20 +132,13 @@ pub struct AdjointSample {
     pub lambda_i: Vec<f64>,
 }
 
-/// The state of one neuron, in one cache line: in the forward pass `V`, `I` at the time of its
-/// mark, the end of its refractory period, and its queue entry; in the backward pass `λ_V`, `λ_I`
-/// at the time of its mark.
+/// The state of one neuron in the backward pass: `λ_V`, `λ_I` at the time of its mark (the
+/// forward pass keeps [`Neuron`]s).
 #[derive(Clone, Copy, Debug)]
-#[repr(align(64))]
 pub(crate) struct Cell {
     pub v: f64,
     pub i: f64,
     pub mark: Mark,
-    pub ref_until: f64,
-    /// Time of the neuron's queue entry (`+inf`: none).
-    pub pending: f64,
-    /// Kind of the queue entry.
-    pub kind: Kind,
 }
 
 impl Cell {
@@ -153,9 +147,6 @@ impl Cell {
             v: 0.0,
             i: 0.0,
             mark,
-            ref_until: f64::NEG_INFINITY,
-            pending: f64::INFINITY,
-            kind: Kind::Check,
         }
     }
 }
@@ -186,8 +177,12 @@ pub struct NetworkWorkspace {
     pub(crate) spike_cot: Vec<f64>,
     pub(crate) observations: Vec<(f64, u32, f64)>,
     pub(crate) pop_of: Vec<u32>,
-    /// Per-neuron state, one cache line each.
+    /// Per-neuron state of the backward pass, one cache line each.
     pub(crate) cells: Vec<Cell>,
+    /// Per-neuron state of the forward pass's event queue (32 bytes each).
+    pub(crate) neurons: Vec<Neuron>,
+    /// Per neuron whose maximum is tracked: the start of its current segment.
+    pub(crate) segments: Vec<Segment>,
     /// Per neuron: index of its first spike in `spikes` (`NO_SPIKE`: none).
     pub(crate) first_spike: Vec<u32>,
     pub(crate) queue: EventQueue,
@@ -229,6 +224,8 @@ impl Default for NetworkWorkspace {
             observations: Vec::new(),
             pop_of: Vec::new(),
             cells: Vec::new(),
+            neurons: Vec::new(),
+            segments: Vec::new(),
             first_spike: Vec::new(),
             queue: EventQueue::default(),
             consts: Vec::new(),
