@@ -25,10 +25,11 @@
 //! depend on anything, so `λ_V = 0` on `[t, t_w)`: probes there carry no gradient and a spike
 //! arriving there sees only `-ρ λ_I`.
 
-use super::clock::{Clock, Mark, PopConsts};
+use super::clock::{Clock, PopConsts};
+use super::coeffs::Adjoint;
 use super::model::{Fan, Model};
 use super::network::Network;
-use super::workspace::{AdjointSample, Cell, NetworkCotangents, NetworkWorkspace, PeakCause};
+use super::workspace::{AdjointSample, NetworkCotangents, NetworkWorkspace, PeakCause};
 use crate::error::finite_cotangents;
 use crate::LifError;
 
@@ -221,7 +222,7 @@ impl Model<'_> {
                 let j = ws.offsets[p.population] + p.neuron;
                 self.advance_back(ws, j, t);
                 if !self.refractory_at(ws, j, t) {
-                    ws.cells[j].v += probe_cot[q];
+                    self.add_lambda_v(ws, j, t, probe_cot[q]);
                 }
             } else if t_sp == t {
                 k_sp -= 1;
@@ -231,10 +232,19 @@ impl Model<'_> {
                 let (_, j, c) = ws.observations[k_ob];
                 let j = j as usize;
                 self.advance_back(ws, j, t);
-                ws.cells[j].v += c;
+                self.add_lambda_v(ws, j, t, c);
             }
         }
         Ok(())
+    }
+
+    /// `λ_V,j += c` at `t` (neuron `j` carried back to `t`).
+    fn add_lambda_v(&self, ws: &mut NetworkWorkspace, j: usize, t: f64, c: f64) {
+        let p = ws.pop_of[j] as usize;
+        let clock = ws.clocks.at(&ws.consts, p, t);
+        let a = &mut ws.cells[j];
+        let (lv, li) = (a.lambda_v(&clock), a.lambda_i(&clock));
+        a.set(lv + c, li, &clock);
     }
 
     /// The adjoint jump of spike `k` and the gradient terms of its synapses.
@@ -250,12 +260,12 @@ impl Model<'_> {
         let p = ws.pop_of[m] as usize;
         let pc = ws.consts[p];
         self.advance_back(ws, m, t);
+        let own = ws.clocks.at(&ws.consts, p, t);
         let mut bracket = if pc.t_ref > 0.0 {
             // λ_V(t_w⁺) I(t_w)/τm with I(t_w) = Es(t_w) (I_n/Es(t) + Σ_window w/Es(t_a)).
-            let es_inv = ws.clocks.at(&ws.consts, p, t).es_inv;
-            ws.wake_scale[m] * (sp.i_syn * es_inv + ws.wake_sum[m])
+            ws.wake_scale[m] * (sp.i_syn * own.es_inv + ws.wake_sum[m])
         } else {
-            ws.cells[m].v * sp.i_syn * pc.k.inv_tau_mem
+            ws.cells[m].lambda_v(&own) * sp.i_syn * pc.k.inv_tau_mem
         } - dl_dt;
         let pre = m - ws.offsets[p];
         for kk in 0..ws.out_of[p].len() {
@@ -301,7 +311,8 @@ impl Model<'_> {
         if !lv.is_finite() {
             return Err(self.non_finite("adjoint λ_V", m, t));
         }
-        ws.cells[m].v = lv;
+        let li = ws.cells[m].lambda_i(&own);
+        ws.cells[m].set(lv, li, &own);
         if pc.t_ref > 0.0 {
             // The spike is done: the neuron's previous spike (if any) becomes its current one.
             ws.cursor[m] -= 1;
@@ -329,11 +340,11 @@ impl Model<'_> {
         if adjoint_is_zero(ws, j, pc) {
             return;
         }
-        self.advance_with(ws, j, t, pc, clock);
+        self.advance_with(ws, j, t, pc);
         if pc.t_ref > 0.0 && ws.wake_done[j] {
             ws.wake_sum[j] += w * clock.es_inv;
         }
-        *g += ws.cells[j].i;
+        *g += ws.cells[j].lambda_i(clock);
     }
 
     /// The arrival of a spike at neuron `j` (weight `w`) at `t`, in reverse: carries `j`'s
@@ -354,36 +365,28 @@ impl Model<'_> {
         if adjoint_is_zero(ws, j, qc) {
             return 0.0;
         }
-        self.advance_with(ws, j, t, qc, clock);
+        self.advance_with(ws, j, t, qc);
         if qc.t_ref > 0.0 && ws.wake_done[j] {
             // Between the neuron's spike and its release (in forward order): the arrival's
             // share of the current at the release, in units of the epoch's exponential.
             ws.wake_sum[j] += w * clock.es_inv;
         }
-        let (lv, li) = (ws.cells[j].v, ws.cells[j].i);
+        let (lv, li) = (ws.cells[j].lambda_v(clock), ws.cells[j].lambda_i(clock));
         *g += li;
         w * (lv - qc.k.rho * li)
     }
 
-    /// Carries neuron `j`'s adjoint back to `t`, through the end of its current refractory
-    /// period if that lies in `(t, mark]`.
+    /// Carries neuron `j`'s adjoint back to `t`: through the end of its current refractory
+    /// period if that lies after `t` and was not yet passed (otherwise the coefficients hold).
     fn advance_back(&self, ws: &mut NetworkWorkspace, j: usize, t: f64) {
         let p = ws.pop_of[j] as usize;
         let pc = ws.consts[p];
-        let clock = ws.clocks.at(&ws.consts, p, t);
-        self.advance_with(ws, j, t, &pc, &clock);
+        self.advance_with(ws, j, t, &pc);
     }
 
-    /// [`advance_back`](Self::advance_back) with the population's constants and clock at `t`.
+    /// [`advance_back`](Self::advance_back) with the population's constants.
     #[inline(always)]
-    fn advance_with(
-        &self,
-        ws: &mut NetworkWorkspace,
-        j: usize,
-        t: f64,
-        pc: &PopConsts,
-        clock: &Clock,
-    ) {
+    fn advance_with(&self, ws: &mut NetworkWorkspace, j: usize, t: f64, pc: &PopConsts) {
         if pc.t_ref > 0.0 && !ws.wake_done[j] {
             if let Some(k) = current_spike(ws, j) {
                 let t_w = ws.spikes[k].time + pc.t_ref;
@@ -391,23 +394,16 @@ impl Model<'_> {
                     ws.wake_done[j] = true;
                 } else if t_w > t {
                     let clock = pc.clock(t_w, ws.clocks.epoch);
-                    let d = ws.cells[j].mark.decay_back_to(pc, &clock);
-                    let lv = d.mem * ws.cells[j].v;
-                    ws.cells[j].i = d.syn * ws.cells[j].i + d.cross * ws.cells[j].v;
+                    let a = &mut ws.cells[j];
+                    let (lv, li) = (a.lambda_v(&clock), a.lambda_i(&clock));
                     // The current at the release is summed while walking back to the spike.
                     ws.wake_scale[j] = lv * pc.k.inv_tau_mem * clock.es;
-                    ws.cells[j].v = 0.0;
-                    ws.cells[j].mark = Mark::backward(&clock);
+                    // Clamped before the release: λ_V = 0.
+                    a.set(0.0, li, &clock);
                     ws.wake_done[j] = true;
                 }
             }
         }
-        let c = &mut ws.cells[j];
-        let d = c.mark.decay_back_to(pc, clock);
-        let (lv, li) = (c.v, c.i);
-        c.i = d.syn * li + d.cross * lv;
-        c.v = d.mem * lv;
-        c.mark = Mark::backward(clock);
     }
 
     /// Whether neuron `j` is clamped at `t` (its current spike at or before `t`, less than
@@ -426,11 +422,17 @@ impl Model<'_> {
         for j in 0..n {
             self.advance_back(ws, j, t);
         }
-        AdjointSample {
+        let mut sample = AdjointSample {
             time: t,
-            lambda_v: ws.cells[..n].iter().map(|c| c.v).collect(),
-            lambda_i: ws.cells[..n].iter().map(|c| c.i).collect(),
+            lambda_v: Vec::with_capacity(n),
+            lambda_i: Vec::with_capacity(n),
+        };
+        for j in 0..n {
+            let clock = ws.clocks.at(&ws.consts, ws.pop_of[j] as usize, t);
+            sample.lambda_v.push(ws.cells[j].lambda_v(&clock));
+            sample.lambda_i.push(ws.cells[j].lambda_i(&clock));
         }
+        sample
     }
 
     /// Zero adjoints at `t_end`, per-neuron spike lists (for refractory periods), fan-out tables.
@@ -439,7 +441,7 @@ impl Model<'_> {
         let t0 = self.t_end;
         ws.clocks.reset(&ws.consts, t0);
         ws.cells.clear();
-        ws.cells.resize(n, Cell::at(Mark::at_epoch(t0)));
+        ws.cells.resize(n, Adjoint::default());
         ws.wake_scale.clear();
         ws.wake_scale.resize(n, 0.0);
         ws.wake_sum.clear();
@@ -480,8 +482,7 @@ impl Model<'_> {
 /// only if no release term is pending.
 #[inline(always)]
 fn adjoint_is_zero(ws: &NetworkWorkspace, j: usize, pc: &PopConsts) -> bool {
-    let c = &ws.cells[j];
-    (c.v == 0.0) & (c.i == 0.0) && (pc.t_ref == 0.0 || ws.wake_scale[j] == 0.0)
+    ws.cells[j].is_zero() && (pc.t_ref == 0.0 || ws.wake_scale[j] == 0.0)
 }
 
 /// Index in `ws.spikes` of neuron `j`'s latest spike not yet walked back over.
@@ -494,11 +495,15 @@ fn current_spike(ws: &NetworkWorkspace, j: usize) -> Option<usize> {
     Some(ws.spike_index[(ws.spike_offsets[j] + c - 1) as usize] as usize)
 }
 
-/// Moves the epoch to `t`, rescaling every neuron's backward mark.
+/// Moves the epoch to `t`, re-expressing every neuron's adjoint there.
 fn rebase_backward(ws: &mut NetworkWorkspace, t: f64) {
     let shift = t - ws.clocks.epoch;
-    for (c, &p) in ws.cells.iter_mut().zip(&ws.pop_of) {
-        c.mark.rebase(&ws.consts[p as usize], shift, false);
+    for p in 0..ws.consts.len() {
+        let clock = ws.clocks.at(&ws.consts, p, t);
+        let pc = &ws.consts[p];
+        for a in &mut ws.cells[ws.offsets[p]..ws.offsets[p + 1]] {
+            a.rebase(pc, &clock);
+        }
     }
     // Es(x) scales by e^{shift/τs}, 1/Es(x) by its inverse.
     for (j, &p) in ws.pop_of.iter().enumerate() {

@@ -14,7 +14,7 @@
 //!
 //! Precision: `Em(t)` carries the rounding of `(t - T)/τ`, a relative error of order
 //! `ε |t - T|/τ`, i.e. a shift of `t` by about one ulp of `t - T`; the epoch is moved (all
-//! states re-expressed, `O(N)`) before `|t - T|` exceeds [`PopConsts::forward_span`], so nothing
+//! states re-expressed, `O(N)`) before `|t - T|` exceeds [`PopConsts::span`], so nothing
 //! overflows.
 
 use super::closed_form::Decay;
@@ -85,20 +85,15 @@ impl PopConsts {
         // G with G(epoch) = 0 (Equal, Exact) or c (Split), and g_w = -G / (Em Es).
         let (g, g_w) = match self.cross {
             Cross::Split(c) => (c * es, -c * em_inv),
-            Cross::Equal => {
-                let x = s * self.k.inv_tau_mem;
-                (em * x, -x * es_inv)
-            }
-            Cross::Exact => {
-                let x = self.k.delta * s;
-                // (s/τm) φ(δ s) = (1 - e^{-δ s})/(δ τm), and 0 at the epoch.
-                let f = if x == 0.0 {
-                    s * self.k.inv_tau_mem
-                } else {
-                    -(-x).exp_m1() / (self.k.delta * self.k.tau_mem)
-                };
+            Cross::Equal | Cross::Exact => {
+                let f = self.k.phi_ratio(s);
                 (em * f, -f * es_inv)
             }
+        };
+        // The backward pass's mirror image, `G_b` with `G_b(epoch) = -c` or 0 (`backward.rs`).
+        let g_back = match self.cross {
+            Cross::Split(c) => -c * em_inv,
+            Cross::Equal | Cross::Exact => em_inv * self.k.phi_ratio(-s),
         };
         Clock {
             t,
@@ -108,6 +103,7 @@ impl PopConsts {
             es_inv,
             g,
             g_w,
+            g_back,
         }
     }
 
@@ -120,11 +116,17 @@ impl PopConsts {
         }
     }
 
-    /// The longest `|t - T|` for which the forward pass's coefficients (`coeffs.rs`) keep their
+    /// `G_b` at the epoch itself: `-c` for [`Cross::Split`], else 0.
+    #[inline]
+    pub fn g_back_at_epoch(&self) -> f64 {
+        -self.g_at_epoch()
+    }
+
+    /// The longest `|t - T|` for which the coefficients of both passes (`coeffs.rs`) keep their
     /// precision: `MAX_EXPONENT` times the shorter time constant when `|c| <= 4`; `2 τm` for
-    /// equal or close time constants, where `V = A Em + C G` cancels by a factor that grows
-    /// with `(t - T)/τm` (at most about `2 (e^{1/2} - 1)/(1/2) ≈ 2.6`).
-    pub fn forward_span(&self) -> f64 {
+    /// equal or close time constants, where `V = A Em + C G` (and `λ_I = b/Es + a G_b`) cancels
+    /// by a factor that grows with `|t - T|/τm` (at most about `2 (e^{1/2} - 1)/(1/2) ≈ 2.6`).
+    pub fn span(&self) -> f64 {
         match self.cross {
             Cross::Split(_) => MAX_EXPONENT / self.k.inv_tau_mem.max(self.k.inv_tau_syn),
             Cross::Equal | Cross::Exact => 2.0 * self.k.tau_mem,
@@ -170,48 +172,8 @@ pub(crate) struct Clock {
     pub g: f64,
     /// `-G(t) / (Em(t) Es(t))`: what a unit weight arriving at `t` adds to the coefficient `A`.
     pub g_w: f64,
-}
-
-/// What a neuron remembers of the time its state refers to: the time and the two exponentials
-/// (their reciprocals in the forward pass, where time runs forward; themselves in the backward
-/// pass), so that `Decay` to a later (earlier) [`Clock`] is two multiplications.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Mark {
-    pub t: f64,
-    pub m: f64,
-    pub s: f64,
-}
-
-impl Mark {
-    /// The mark (forward or backward) at the epoch `t` itself, where both exponentials are 1.
-    #[inline]
-    pub fn at_epoch(t: f64) -> Self {
-        Self { t, m: 1.0, s: 1.0 }
-    }
-
-    /// The backward mark at `c`.
-    #[inline]
-    pub fn backward(c: &Clock) -> Self {
-        Self {
-            t: c.t,
-            m: c.em,
-            s: c.es,
-        }
-    }
-
-    /// `Decay` from this backward mark back to the earlier clock `c`.
-    #[inline]
-    pub fn decay_back_to(&self, pc: &PopConsts, c: &Clock) -> Decay {
-        pc.decay(self.m * c.em_inv, self.s * c.es_inv, self.t - c.t)
-    }
-
-    /// Moves a forward (`forward == true`) or backward mark to a new epoch, `shift = new - old`.
-    #[inline]
-    pub fn rebase(&mut self, pc: &PopConsts, shift: f64, forward: bool) {
-        let sign = if forward { -1.0 } else { 1.0 };
-        self.m *= (sign * shift * pc.k.inv_tau_mem).exp();
-        self.s *= (sign * shift * pc.k.inv_tau_syn).exp();
-    }
+    /// `G_b(t)`, the backward pass's counterpart of `G` (`backward.rs`).
+    pub g_back: f64,
 }
 
 /// Per-population clocks of the current event time, computed on first use at each time and
@@ -219,10 +181,8 @@ impl Mark {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Clocks {
     pub epoch: f64,
-    /// Largest `1/τ` over the populations.
-    pub max_rate: f64,
-    /// The smallest [`PopConsts::forward_span`] over the populations.
-    pub forward_span: f64,
+    /// The smallest [`PopConsts::span`] over the populations.
+    pub span: f64,
     /// Per class of populations with the same time constants: the clock last computed (valid
     /// while its `t` is the time asked for).
     cache: Vec<Clock>,
@@ -233,13 +193,9 @@ pub(crate) struct Clocks {
 impl Clocks {
     pub fn reset(&mut self, consts: &[PopConsts], epoch: f64) {
         self.epoch = epoch;
-        self.max_rate = consts
+        self.span = consts
             .iter()
-            .map(|c| c.k.inv_tau_mem.max(c.k.inv_tau_syn))
-            .fold(0.0, f64::max);
-        self.forward_span = consts
-            .iter()
-            .map(PopConsts::forward_span)
+            .map(PopConsts::span)
             .fold(f64::INFINITY, f64::min);
         self.class.clear();
         for (p, c) in consts.iter().enumerate() {
@@ -263,13 +219,7 @@ impl Clocks {
     /// Whether the epoch must move before events at `t` are handled.
     #[inline]
     pub fn needs_rebase(&self, t: f64) -> bool {
-        (t - self.epoch).abs() * self.max_rate > MAX_EXPONENT
-    }
-
-    /// Whether the epoch must move before the forward pass handles events at `t`.
-    #[inline]
-    pub fn forward_needs_rebase(&self, t: f64) -> bool {
-        (t - self.epoch).abs() > self.forward_span
+        (t - self.epoch).abs() > self.span
     }
 
     /// Moves the epoch to `t` (the caller rescales every mark by the same shift).

@@ -53,6 +53,18 @@ impl Kernel {
         Decay { mem, syn, cross }
     }
 
+    /// `(s/τm) φ(δ s) = (1 - e^{-δ s})/(δ τm)` (`s/τm` when `δ s = 0`), for any sign of `s`:
+    /// `K(s) = e^{-s/τm}` times this.
+    #[inline]
+    pub fn phi_ratio(&self, s: f64) -> f64 {
+        let x = self.delta * s;
+        if x == 0.0 {
+            s * self.inv_tau_mem
+        } else {
+            -(-x).exp_m1() / (self.delta * self.tau_mem)
+        }
+    }
+
     /// `(V(t), I(t))` from `(v0, i0)` at local time 0.
     #[cfg(test)]
     pub fn state_at(&self, v0: f64, i0: f64, t: f64) -> (f64, f64) {

@@ -23,7 +23,7 @@
 //!
 //! Precision: `A Em = V - C G` is of the size of `V` and `|c| I` when `G = c Es`; with equal or
 //! close time constants `C G = I (e^{δ (t-T)} - 1)/(δ τm)` grows with `t - T`, so the forward
-//! pass moves the epoch every `2 τm` there ([`PopConsts::forward_span`]), which bounds the
+//! pass moves the epoch every `2 τm` there ([`PopConsts::span`]), which bounds the
 //! cancellation by a factor of about 2.6. Moving the epoch re-expresses every state at the new
 //! epoch ([`Neuron::rebase`]).
 
@@ -95,6 +95,60 @@ impl Neuron {
         let (v, i) = (self.voltage(old), self.current(old));
         self.c = i;
         self.a = v - i * pc.g_at_epoch();
+    }
+}
+
+/// One neuron's adjoint in the backward pass (`backward.rs`), by the same device in reverse
+/// time: between the events that make it jump, `λ_V` decays with `τm` and drives `λ_I`, which
+/// decays with `τs`, so
+///
+/// ```text
+/// λ_V(t) = a / Em(t),   λ_I(t) = b / Es(t) + a G_b(t),
+/// ```
+///
+/// with `G_b = -c / Em` when the time constants are well apart, else
+/// `G_b(t) = e^{-(T-t)/τm} ((T-t)/τm) φ(δ (T-t))` (0 at the epoch), the backward pass's epoch
+/// `T` lying after `t`. Reading the adjoint at an arrival is three multiplications; nothing is
+/// written.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Adjoint {
+    pub a: f64,
+    pub b: f64,
+}
+
+impl Adjoint {
+    /// `λ_V(t)`.
+    #[inline(always)]
+    pub fn lambda_v(&self, clock: &Clock) -> f64 {
+        self.a * clock.em_inv
+    }
+
+    /// `λ_I(t)`.
+    #[inline(always)]
+    pub fn lambda_i(&self, clock: &Clock) -> f64 {
+        self.b * clock.es_inv + self.a * clock.g_back
+    }
+
+    /// Whether the adjoint is identically zero.
+    #[inline(always)]
+    pub fn is_zero(&self) -> bool {
+        (self.a == 0.0) & (self.b == 0.0)
+    }
+
+    /// Sets `(λ_V, λ_I)` at the clock's time.
+    #[inline]
+    pub fn set(&mut self, lv: f64, li: f64, clock: &Clock) {
+        self.a = lv * clock.em;
+        self.b = (li - self.a * clock.g_back) * clock.es;
+    }
+
+    /// Re-expresses the adjoint for a new epoch `t`: `old` is the clock at `t` for the old
+    /// epoch; at the new one `Em = Es = 1` and `G_b = pc.g_back_at_epoch()`.
+    #[inline]
+    pub fn rebase(&mut self, pc: &PopConsts, old: &Clock) {
+        let (lv, li) = (self.lambda_v(old), self.lambda_i(old));
+        self.a = lv;
+        self.b = li - lv * pc.g_back_at_epoch();
     }
 }
 
@@ -172,6 +226,49 @@ mod tests {
                     v = 0.0;
                     assert!(n.voltage(&clock).abs() < 1e-14 * scale);
                 }
+            }
+        }
+    }
+
+    /// Oracle: the reverse-time flow of the adjoint, `λ_V ← e^{-Δ/τm} λ_V`,
+    /// `λ_I ← e^{-Δ/τs} λ_I + K(Δ) λ_V` (`Kernel::decay`).
+    #[test]
+    fn adjoint_coefficients_follow_the_reverse_flow_through_jumps_and_a_new_epoch() {
+        for (tm, ts) in [(20.0, 5.0), (10.0, 10.0), (20.0, 19.0), (5.0, 20.0)] {
+            let pc = consts(tm, ts);
+            let mut epoch = 60.0;
+            let mut adj = Adjoint::default();
+            let (mut lv, mut li, mut t0) = (0.0, 0.0, epoch);
+            // (time, jump of λ_V), walked backwards.
+            let events = [
+                (55.0, 1.5),
+                (50.0, -0.4),
+                (41.0, 0.0),
+                (30.0, 2.0),
+                (28.0, 0.0),
+            ];
+            for (k, &(t, jump)) in events.iter().enumerate() {
+                if k == 3 {
+                    let old = pc.clock(35.0, epoch);
+                    adj.rebase(&pc, &old);
+                    epoch = 35.0;
+                }
+                let clock = pc.clock(t, epoch);
+                let d = pc.k.decay(t0 - t);
+                (lv, li, t0) = (d.mem * lv, d.syn * li + d.cross * lv, t);
+                let scale = lv.abs().max(li.abs()).max(1.0);
+                assert!(
+                    (adj.lambda_v(&clock) - lv).abs() < 1e-14 * scale,
+                    "{tm} {ts} {t}"
+                );
+                assert!(
+                    (adj.lambda_i(&clock) - li).abs() < 1e-14 * scale,
+                    "{tm} {ts} {t}"
+                );
+                lv += jump;
+                adj.set(lv, li, &clock);
+                assert!((adj.lambda_v(&clock) - lv).abs() < 1e-14 * scale);
+                assert!((adj.lambda_i(&clock) - li).abs() < 1e-14 * scale);
             }
         }
     }

@@ -93,7 +93,7 @@ impl Model<'_> {
             if t == f64::INFINITY {
                 break;
             }
-            if ws.clocks.forward_needs_rebase(t) {
+            if ws.clocks.needs_rebase(t) {
                 rebase_forward(ws, t);
             }
             if t_q == t {
@@ -417,7 +417,7 @@ impl Model<'_> {
         if ws.consts.iter().all(|c| c.spiking && !c.silent) {
             return;
         }
-        if ws.clocks.forward_needs_rebase(self.t_end) {
+        if ws.clocks.needs_rebase(self.t_end) {
             rebase_forward(ws, self.t_end);
         }
         for j in 0..ws.neurons.len() {

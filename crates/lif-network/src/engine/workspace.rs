@@ -6,8 +6,8 @@
 //! refractoriness is rebuilt by the backward pass, see `backward.rs`); per neuron its first spike
 //! and, for readouts, its membrane maximum. The inputs and probes are kept as given (sorted).
 
-use super::clock::{Clocks, Mark, PopConsts};
-use super::coeffs::{Neuron, Segment};
+use super::clock::{Clocks, PopConsts};
+use super::coeffs::{Adjoint, Neuron, Segment};
 use super::network::InputSpike;
 use super::queue::EventQueue;
 use super::sweep::SweepScratch;
@@ -132,25 +132,6 @@ pub struct AdjointSample {
     pub lambda_i: Vec<f64>,
 }
 
-/// The state of one neuron in the backward pass: `λ_V`, `λ_I` at the time of its mark (the
-/// forward pass keeps [`Neuron`]s).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Cell {
-    pub v: f64,
-    pub i: f64,
-    pub mark: Mark,
-}
-
-impl Cell {
-    pub(crate) fn at(mark: Mark) -> Self {
-        Self {
-            v: 0.0,
-            i: 0.0,
-            mark,
-        }
-    }
-}
-
 /// Reusable buffers and the record of one sample of a [`Network`](super::Network). Keep one
 /// per thread; buffers grow to the largest sample and are then reused.
 #[derive(Clone, Debug)]
@@ -177,8 +158,8 @@ pub struct NetworkWorkspace {
     pub(crate) spike_cot: Vec<f64>,
     pub(crate) observations: Vec<(f64, u32, f64)>,
     pub(crate) pop_of: Vec<u32>,
-    /// Per-neuron state of the backward pass, one cache line each.
-    pub(crate) cells: Vec<Cell>,
+    /// Per-neuron adjoint of the backward pass (16 bytes each).
+    pub(crate) cells: Vec<Adjoint>,
     /// Per-neuron state of the forward pass's event queue (32 bytes each).
     pub(crate) neurons: Vec<Neuron>,
     /// Per neuron whose maximum is tracked: the start of its current segment.
