@@ -20,17 +20,33 @@ pub(crate) enum Kind {
 /// Not in the heap.
 const ABSENT: u32 = u32::MAX;
 
-/// One heap entry: the event time and the tie-break `kind << 32 | neuron`.
+/// One heap entry, ordered as one integer: the bits of the event time (a non-negative `f64`,
+/// whose bits order as the numbers do) above the tie-break `kind << 32 | neuron`, so that a
+/// comparison is branch-free.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
-    time: f64,
-    tie: u64,
+    key: u128,
 }
 
 impl Entry {
     #[inline(always)]
+    fn new(time: f64, kind: Kind, j: usize) -> Self {
+        debug_assert!(time >= 0.0);
+        // `+ 0.0` turns `-0.0` into `0.0`.
+        let bits = u128::from((time + 0.0).to_bits());
+        Self {
+            key: (bits << 64) | (u128::from(kind as u8) << 32) | j as u128,
+        }
+    }
+
+    #[inline(always)]
     fn before(&self, other: &Entry) -> bool {
-        self.time < other.time || (self.time == other.time && self.tie < other.tie)
+        self.key < other.key
+    }
+
+    #[inline(always)]
+    fn time(&self) -> f64 {
+        f64::from_bits((self.key >> 64) as u64)
     }
 }
 
@@ -53,7 +69,7 @@ impl EventQueue {
     /// The earliest event `(time, neuron, kind)`, if any.
     #[inline]
     pub fn peek(&self) -> Option<(f64, usize, Kind)> {
-        self.heap.first().map(|e| (e.time, e.neuron(), e.kind()))
+        self.heap.first().map(|e| (e.time(), e.neuron(), e.kind()))
     }
 
     /// Removes the earliest event (the forward pass peeks and then moves or removes the entry).
@@ -61,16 +77,13 @@ impl EventQueue {
     pub fn pop(&mut self) -> Option<(f64, usize, Kind)> {
         let top = *self.heap.first()?;
         self.remove_at(0);
-        Some((top.time, top.neuron(), top.kind()))
+        Some((top.time(), top.neuron(), top.kind()))
     }
 
     /// Sets neuron `j`'s pending event to `kind` at `time` (inserting, or moving its entry).
     #[inline]
     pub fn set(&mut self, j: usize, time: f64, kind: Kind) {
-        let e = Entry {
-            time,
-            tie: ((kind as u64) << 32) | j as u64,
-        };
+        let e = Entry::new(time, kind, j);
         let p = self.pos[j];
         if p == ABSENT {
             self.heap.push(e);
@@ -134,12 +147,13 @@ impl EventQueue {
                 break;
             }
             let mut best = first;
+            let mut q = self.heap[first];
             for c in first + 1..(first + 4).min(n) {
-                if self.heap[c].before(&self.heap[best]) {
-                    best = c;
+                let x = self.heap[c];
+                if x.before(&q) {
+                    (best, q) = (c, x);
                 }
             }
-            let q = self.heap[best];
             if !q.before(&e) {
                 break;
             }
@@ -155,12 +169,12 @@ impl EventQueue {
 impl Entry {
     #[inline(always)]
     fn neuron(&self) -> usize {
-        (self.tie & 0xffff_ffff) as usize
+        (self.key & 0xffff_ffff) as usize
     }
 
     #[inline(always)]
     fn kind(&self) -> Kind {
-        match self.tie >> 32 {
+        match (self.key >> 32) as u32 {
             0 => Kind::Wake,
             1 => Kind::Spike,
             _ => Kind::Check,
