@@ -1,9 +1,12 @@
 //! The 1000-neuron recurrent benchmark network (see `benches/support/balanced.rs`) on the
 //! event-driven engine: prints its firing rate and the forward throughput in synaptic events per
 //! second on one thread, and the forward + backward time. With `--export DIR` it also writes the
-//! network and its input (text files) for `benches/peers/brian2_recurrent_1000.py`.
+//! network and its input (text files) for `benches/peers/brian2_recurrent_1000.py`; with
+//! `--spikes FILE` the spike train (`neuron time_ms` per line, 17 digits) and the gradient of
+//! the loss Σ spike times (`projection synapse value` per non-zero entry, in `FILE.grad`), to
+//! compare two builds of the engine.
 //!
-//! `cargo run --release -p lif-network --example recurrent_1000 -- [--export DIR] [--t-ref MS] [--repeats N]`
+//! `cargo run --release -p lif-network --example recurrent_1000 -- [--export DIR] [--spikes FILE] [--t-ref MS] [--repeats N]`
 
 #[path = "../benches/support/balanced.rs"]
 mod balanced;
@@ -50,6 +53,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         net.forward(&input, &[], &mut ws)?;
         net.backward(&mut ws, &cot, &mut grad)?;
         both = both.min(start.elapsed().as_secs_f64());
+    }
+    if let Some(file) = value("--spikes") {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        for s in ws.spikes() {
+            writeln!(f, "{} {:.17e}", s.neuron, s.time)?;
+        }
+        let mut f = std::io::BufWriter::new(std::fs::File::create(format!("{file}.grad"))?);
+        grad.iter_mut().for_each(|g| g.fill(0.0));
+        net.forward(&input, &[], &mut ws)?;
+        net.backward(&mut ws, &cot, &mut grad)?;
+        for (p, g) in grad.iter().enumerate() {
+            for (s, &x) in g.iter().enumerate().filter(|(_, &x)| x != 0.0) {
+                writeln!(f, "{p} {s} {x:.17e}")?;
+            }
+        }
     }
     println!(
         "neurons {n}, {} input spikes, t_ref {t_ref} ms",

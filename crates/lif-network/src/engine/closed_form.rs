@@ -162,6 +162,28 @@ impl Kernel {
         (ts < len && v_max >= thr).then(|| self.crossing_root(v0, i0, ts, v_max))
     }
 
+    /// Local time of the first threshold crossing of the free solution from `(v0, i0)` on
+    /// `[0, ∞)`, or `None`; the forward queue's exact search at a check, where the interval
+    /// ends only with the simulation.
+    ///
+    /// Without an interval end, the end state (three transcendental calls) is not needed: `V`
+    /// tends to 0 < ϑ, so with `V0 < ϑ` it crosses only while rising to its one maximum, iff
+    /// the maximum reaches `ϑ`; the root is bracketed by `[0, t*]`. (Without a maximum, `V`
+    /// rises for ever towards 0 and never crosses.)
+    #[inline]
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    pub fn next_crossing(&self, v0: f64, i0: f64) -> Option<f64> {
+        let thr = self.threshold;
+        if v0 >= thr {
+            return Some(0.0);
+        }
+        if !(i0 > thr) || self.max_upper_bound(v0, i0) < thr * (1.0 - 8.0 * f64::EPSILON) {
+            return None;
+        }
+        let (ts, v_max) = self.maximum(v0, i0)?;
+        (v_max >= thr).then(|| self.crossing_root(v0, i0, ts, v_max))
+    }
+
     /// The root of `V(t) = ϑ` on `[0, hi]`, where `V(0) < ϑ <= V(hi) = v_hi` with a single sign
     /// change: Halley's method (the derivatives of `V` follow from `V` and `I` without further
     /// exponentials), safeguarded by bisection. It stops when the predicted error of the last
@@ -292,6 +314,33 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// Oracle: `first_crossing` over an interval longer than any rise (its bracket is the
+    /// interval or the maximum, so the two roots agree to the root finder's precision).
+    #[test]
+    fn next_crossing_without_interval_end_agrees_with_first_crossing_over_a_long_interval() {
+        for (tm, ts) in [(20.0, 5.0), (5.0, 20.0), (10.0, 10.0), (20.0, 19.0)] {
+            let k = kernel(tm, ts);
+            let end = k.decay(2000.0);
+            let mut found = 0;
+            for v0 in [-1.0, -0.2, 0.0, 0.3, 0.8, 0.99, 1.0, 1.2] {
+                for i0 in [-1.0, 0.5, 1.0, 1.01, 1.2, 1.6, 2.0, 3.0, 8.0, 40.0] {
+                    let a = k.next_crossing(v0, i0);
+                    let b = k.first_crossing(v0, i0, 2000.0, &end);
+                    assert_eq!(a.is_some(), b.is_some(), "{tm} {ts} {v0} {i0}");
+                    if let (Some(a), Some(b)) = (a, b) {
+                        found += 1;
+                        assert!((a - b).abs() <= 4.0 * f64::EPSILON * b.max(1.0), "{a} {b}");
+                        if a > 0.0 {
+                            let v = k.state_at(v0, i0, a).0;
+                            assert!((v - 1.0).abs() <= 8.0 * f64::EPSILON, "V = {v}");
+                        }
+                    }
+                }
+            }
+            assert!(found > 10, "{found} crossings");
         }
     }
 

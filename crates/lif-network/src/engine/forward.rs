@@ -355,9 +355,8 @@ impl Model<'_> {
         let pc = ws.consts[p];
         let clock = ws.clocks.at(&ws.consts, p, t);
         let (v, i) = (ws.neurons[j].voltage(&clock), ws.neurons[j].current(&clock));
-        let k = &pc.k;
         let len = self.t_end - t;
-        if let Some(tau) = k.first_crossing(v, i, len, &k.decay(len)) {
+        if let Some(tau) = pc.k.next_crossing(v, i).filter(|&tau| tau <= len) {
             push(ws, j, (t + tau).min(self.t_end), Kind::Spike);
         }
     }
