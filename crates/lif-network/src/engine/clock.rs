@@ -87,13 +87,13 @@ impl PopConsts {
             Cross::Split(c) => (c * es, -c * em_inv),
             Cross::Equal | Cross::Exact => {
                 let f = self.k.phi_ratio(s);
-                (em * f, -f * es_inv)
+                (far_product(em, f), -f * es_inv)
             }
         };
         // The backward pass's mirror image, `G_b` with `G_b(epoch) = -c` or 0 (`backward.rs`).
         let g_back = match self.cross {
             Cross::Split(c) => -c * em_inv,
-            Cross::Equal | Cross::Exact => em_inv * self.k.phi_ratio(-s),
+            Cross::Equal | Cross::Exact => far_product(em_inv, self.k.phi_ratio(-s)),
         };
         Clock {
             t,
@@ -157,6 +157,22 @@ impl PopConsts {
             },
             Cross::Exact => self.k.decay(dt),
         }
+    }
+}
+
+/// `e * f` for a decaying exponential `e` and a `φ` factor `f`, 0 where `e` has underflowed.
+///
+/// Within the span both are finite. A clock far beyond it (the epoch moved across a silence of
+/// thousands of time constants, where the old epoch's clock is read once to re-express the
+/// states) can have `f = (1 - e^{-δ s})/(δ τm)` overflow for `τs > τm` (`δ s` beyond 709, i.e.
+/// `|s|` beyond 2800 τm for close time constants) while `e = e^{-|s|/τm}` is 0: the product,
+/// `(Em - Es)/(δ τm)` (or its backward mirror), is 0 to the last bit there, not `0 · ∞ = NaN`.
+#[inline(always)]
+fn far_product(e: f64, f: f64) -> f64 {
+    if e == 0.0 {
+        0.0
+    } else {
+        e * f
     }
 }
 
