@@ -235,6 +235,16 @@ impl Model<'_> {
                 self.add_lambda_v(ws, j, t, c);
             }
         }
+        // A non-finite adjoint does not heal (its λ_I carries it to the end, and a presynaptic
+        // jump that reads it is refused by `spike_back`): one check at the end, O(neurons), says
+        // whether the gradient added above can be trusted.
+        if let Some(j) = ws
+            .cells
+            .iter()
+            .position(|a| !(a.a.is_finite() && a.b.is_finite()))
+        {
+            return Err(self.non_finite("adjoint", j, 0.0));
+        }
         Ok(())
     }
 
