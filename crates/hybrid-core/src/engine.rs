@@ -421,7 +421,7 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
             let (stepper, buf) = (&mut self.w.stepper, &mut self.w.buf);
             let tau_interp = illinois(
                 |s| {
-                    stepper.interpolate(s, buf);
+                    stepper.interpolate(s, &mut buf[..n]);
                     model.guard(q, k, s, &buf[..n], p)
                 },
                 br.a,
@@ -431,7 +431,7 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
             );
             // The guard's rate along the flow at the interpolant's root: the slope of the
             // polish's Newton step (one flow and one dual guard evaluation, no Runge-Kutta stage).
-            stepper.interpolate(tau_interp, buf);
+            stepper.interpolate(tau_interp, &mut buf[..n]);
             let f = &mut self.w.f;
             model.flow(q, tau_interp, &buf[..n], p, f);
             let (_, slope) =

@@ -240,10 +240,11 @@ impl Detector {
             } else {
                 ta + (tb - ta) * j as f64 / samples as f64
             };
+            // The guards read the state only: what rides along is neither copied nor interpolated.
             if j == samples {
-                self.buf.copy_from_slice(stepper.x());
+                self.buf[..n].copy_from_slice(&stepper.x()[..n]);
             } else {
-                stepper.interpolate(s, &mut self.buf);
+                stepper.interpolate(s, &mut self.buf[..n]);
             }
             for k in 0..self.side.len() {
                 if self.brackets[k].is_some() || !model.guard_active(q, k) {
@@ -306,7 +307,7 @@ impl Detector {
             let (buf, f_buf, probe) = (&mut self.buf, &mut self.f_buf, &mut self.probe);
             let t_ext = super::locate::illinois(
                 |s| {
-                    stepper.interpolate(s, buf);
+                    stepper.interpolate(s, &mut buf[..n]);
                     model.flow(q, s, &buf[..n], p, f_buf);
                     probe.rate_with_flow(model, q, k, s, &buf[..n], f_buf, p).1
                 },
@@ -315,7 +316,7 @@ impl Detector {
                 tb,
                 rate_b,
             );
-            stepper.interpolate(t_ext, &mut self.buf);
+            stepper.interpolate(t_ext, &mut self.buf[..n]);
             let g_ext = model.guard(q, k, t_ext, &self.buf[..n], p);
             if !g_ext.is_finite() {
                 return Err(guard_nan(k, t_ext));
@@ -370,7 +371,7 @@ impl Detector {
             if s <= br.a {
                 break;
             }
-            stepper.interpolate(s, &mut self.buf);
+            stepper.interpolate(s, &mut self.buf[..n]);
             let g = model.guard(q, k, s, &self.buf[..n], p);
             if sign(g) == side {
                 return Some(Bracket {

@@ -12,23 +12,23 @@ use super::explicit_rk::{dense_vectors, RkCore, RkScheme, StepBufs};
 use super::step_control::{scale, weighted_sum_into, Controller};
 use super::{DenseSegment, Method, StepError, StepStats, Stepper, StepperOptions};
 
-/// Evaluate DOP853 dense output `rcont = [r0..r7]` (vector after vector) at `t`: with
-/// `s = (t - t0)/h` and `s1 = 1 - s`,
-/// `x(t) = r0 + s(r1 + s1(r2 + s(r3 + s1(r4 + s(r5 + s1(r6 + s r7))))))`.
-/// A zero-length segment (`h == 0`) is the constant `r0`.
+/// Evaluate DOP853 dense output `rcont = [r0..r7]` (vector after vector, each of length
+/// `c.len() / 8`) at `t`, for the first `out.len()` components: with `s = (t - t0)/h` and
+/// `s1 = 1 - s`, `x(t) = r0 + s(r1 + s1(r2 + s(r3 + s1(r4 + s(r5 + s1(r6 + s r7))))))`.
+/// A zero-length segment (`h == 0`) is the constant `r0`. The vectors are cut to `out.len()`
+/// before the loop (no bounds checks in it).
 pub(crate) fn interpolate(t0: f64, h: f64, c: &[f64], t: f64, out: &mut [f64]) {
-    let n = out.len();
-    debug_assert_eq!(
-        c.len(),
-        8 * n,
-        "Dop853 dense output needs 8 vectors of length n"
-    );
+    let n = c.len() / 8;
+    debug_assert_eq!(c.len(), 8 * n, "Dop853 dense output needs 8 vectors");
+    let m = out.len();
+    assert!(m <= n, "{m} components asked of a dense output of {n}");
     let s = if h == 0.0 { 0.0 } else { (t - t0) / h };
     let s1 = 1.0 - s;
-    for (i, o) in out.iter_mut().enumerate() {
-        let r = |m: usize| c[m * n + i];
-        let tail = r(4) + s * (r(5) + s1 * (r(6) + s * r(7)));
-        *o = r(0) + s * (r(1) + s1 * (r(2) + s * (r(3) + s1 * tail)));
+    let r: [&[f64]; 8] = std::array::from_fn(|j| &c[j * n..j * n + m]);
+    let [r0, r1, r2, r3, r4, r5, r6, r7] = r;
+    for i in 0..m {
+        let tail = r4[i] + s * (r5[i] + s1 * (r6[i] + s * r7[i]));
+        out[i] = r0[i] + s * (r1[i] + s1 * (r2[i] + s * (r3[i] + s1 * tail)));
     }
 }
 

@@ -63,21 +63,28 @@ const D: [f64; 7] = [
     69997945.0 / 29380423.0,
 ];
 
-/// Evaluate Dormand-Prince dense output `rcont = [r0..r4]` (vector after vector) at `t`:
-/// with `θ = (t - t0)/h`, `x(t) = r0 + θ(r1 + (1-θ)(r2 + θ(r3 + (1-θ) r4)))`.
-/// A zero-length segment (`h == 0`) is the constant `r0`.
+/// Evaluate Dormand-Prince dense output `rcont = [r0..r4]` (vector after vector, each of length
+/// `c.len() / 5`) at `t`, for the first `out.len()` components: with `θ = (t - t0)/h`,
+/// `x(t) = r0 + θ(r1 + (1-θ)(r2 + θ(r3 + (1-θ) r4)))`. A zero-length segment (`h == 0`) is the
+/// constant `r0`.
+///
+/// The vectors are cut to `out.len()` before the loop, so it runs without bounds checks; a caller
+/// that reads only the leading components (the state, not what rides along with it) asks for
+/// those alone.
 pub(crate) fn interpolate(t0: f64, h: f64, c: &[f64], t: f64, out: &mut [f64]) {
-    let n = out.len();
-    debug_assert_eq!(
-        c.len(),
-        5 * n,
-        "Dopri5 dense output needs 5 vectors of length n"
-    );
+    let n = c.len() / 5;
+    debug_assert_eq!(c.len(), 5 * n, "Dopri5 dense output needs 5 vectors");
+    let m = out.len();
+    assert!(m <= n, "{m} components asked of a dense output of {n}");
     let th = if h == 0.0 { 0.0 } else { (t - t0) / h };
     let th1 = 1.0 - th;
-    for (i, o) in out.iter_mut().enumerate() {
-        let r = |m: usize| c[m * n + i];
-        *o = r(0) + th * (r(1) + th1 * (r(2) + th * (r(3) + th1 * r(4))));
+    let (r0, rest) = c.split_at(n);
+    let (r1, rest) = rest.split_at(n);
+    let (r2, rest) = rest.split_at(n);
+    let (r3, r4) = rest.split_at(n);
+    let (r0, r1, r2, r3, r4) = (&r0[..m], &r1[..m], &r2[..m], &r3[..m], &r4[..m]);
+    for i in 0..m {
+        out[i] = r0[i] + th * (r1[i] + th1 * (r2[i] + th * (r3[i] + th1 * r4[i])));
     }
 }
 
@@ -276,6 +283,38 @@ mod tests {
             let coefficients = b.segment().coefficients.to_vec();
             assert_eq!(probe(&b), expected);
             assert_eq!(a.segment().coefficients, coefficients);
+        }
+    }
+
+    /// Asking for the leading components only gives those components of the full evaluation,
+    /// bit for bit (the event scans interpolate the state without what rides along).
+    #[test]
+    fn interpolating_a_prefix_gives_the_leading_components() {
+        let opts = StepperOptions {
+            rtol: 1e-8,
+            atol: 1e-8,
+            max_step: f64::INFINITY,
+            first_step: 0.0,
+            max_steps: 1000,
+        };
+        let mut f = |_t: f64, x: &[f64], dx: &mut [f64]| {
+            dx[0] = x[1];
+            dx[1] = -x[0];
+            dx[2] = x[0] * x[1];
+        };
+        let mut s = Dopri5::new(3, opts);
+        s.reset(&mut f, 0.0, &[1.0, 0.0, 0.5], 1.0);
+        s.step(&mut f, 10.0).unwrap();
+        let (mut full, mut prefix) = ([0.0; 3], [0.0; 2]);
+        for j in 0..=4 {
+            let t = s.t_prev() + (s.t() - s.t_prev()) * f64::from(j) / 4.0;
+            s.interpolate(t, &mut full);
+            s.interpolate(t, &mut prefix);
+            assert_eq!(
+                prefix.map(f64::to_bits),
+                [full[0].to_bits(), full[1].to_bits()]
+            );
+            assert_ne!(full[2], 0.0);
         }
     }
 

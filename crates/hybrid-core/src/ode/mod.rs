@@ -127,7 +127,9 @@ pub trait Stepper {
     /// `f(t, x)` at the current point (first stage of the next step).
     fn dx(&self) -> &[f64];
 
-    /// Dense output of the last accepted step at `t` in `[t_prev, t]` (extrapolates outside).
+    /// Dense output of the last accepted step at `t` in `[t_prev, t]` (extrapolates outside),
+    /// of the first `out.len()` components (at most `n`): a caller that reads only the leading
+    /// components, such as the state without what rides along with it, pays for those alone.
     /// A stepper may build the step's dense-output coefficients on the first call after the
     /// step rather than in every step (Dopri5 does, keeping what they are made of until the
     /// next accepted step or reset); the values are the same either way.
