@@ -30,9 +30,83 @@ pub struct Duals {
     out: Vec<Dual64>,
 }
 
+/// `F_x S + F_p` column after column (see [`Duals::jvp`]) on seeded scratch: `N` states and `R`
+/// outputs, compile-time constants for the small sizes (the loops unroll, the bounds checks
+/// fold), `0` for the run-time lengths of the slices. The same operations in the same order
+/// either way.
+#[inline(always)]
+fn jvp_columns<const N: usize, const R: usize, E>(
+    xd: &mut [Dual64],
+    pd: &mut [Dual64],
+    o: &mut [Dual64],
+    s: &[f64],
+    out: &mut [f64],
+    eval: &mut E,
+) where
+    E: FnMut(&[Dual64], &[Dual64], &mut [Dual64]),
+{
+    let n = if N == 0 { xd.len() } else { N };
+    let r = if R == 0 { o.len() } else { R };
+    let (xd, o, m) = (&mut xd[..n], &mut o[..r], pd.len());
+    for j in 0..m {
+        let col = &s[n * j..n * (j + 1)];
+        for i in 0..n {
+            xd[i].eps = col[i];
+        }
+        pd[j].eps = 1.0;
+        eval(xd, pd, o);
+        pd[j].eps = 0.0;
+        let dst = &mut out[r * j..r * (j + 1)];
+        for i in 0..r {
+            dst[i] = o[i].eps;
+        }
+    }
+}
+
+/// `(λᵀ F_x, λᵀ F_p)` direction after direction (see [`Duals::vjp`]) on seeded scratch, with
+/// `N` and `R` as in [`jvp_columns`].
+#[inline(always)]
+fn vjp_directions<const N: usize, const R: usize, E>(
+    xd: &mut [Dual64],
+    pd: &mut [Dual64],
+    o: &mut [Dual64],
+    lambda: &[f64],
+    out_x: &mut [f64],
+    out_p: &mut [f64],
+    eval: &mut E,
+) where
+    E: FnMut(&[Dual64], &[Dual64], &mut [Dual64]),
+{
+    let n = if N == 0 { xd.len() } else { N };
+    let r = if R == 0 { o.len() } else { R };
+    let (xd, o, lambda, out_x) = (&mut xd[..n], &mut o[..r], &lambda[..r], &mut out_x[..n]);
+    let dot = |o: &[Dual64]| {
+        let mut s = 0.0;
+        for i in 0..r {
+            s += o[i].eps * lambda[i];
+        }
+        s
+    };
+    for j in 0..n {
+        xd[j].eps = 1.0;
+        eval(xd, pd, o);
+        xd[j].eps = 0.0;
+        out_x[j] = dot(o);
+    }
+    // An empty `out_p` asks for no parameter directions.
+    debug_assert!(out_p.is_empty() || out_p.len() == pd.len());
+    for j in 0..out_p.len() {
+        pd[j].eps = 1.0;
+        eval(xd, pd, o);
+        pd[j].eps = 0.0;
+        out_p[j] = dot(o);
+    }
+}
+
 impl Duals {
     /// `F_x S + F_p` (`r × m`, column-major, into `out`) of `F(x, p)` (`r` outputs) for the
-    /// `n × m` matrix `s`, one column per evaluation of `eval(x, p, out)`.
+    /// `n × m` matrix `s`, one column per evaluation of `eval(x, p, out)`. Square maps of up to
+    /// 4 states (flows and jumps of small models) run on kernels of fixed size.
     fn jvp<E>(&mut self, x: &[f64], p: &[f64], s: &[f64], r: usize, out: &mut [f64], mut eval: E)
     where
         E: FnMut(&[Dual64], &[Dual64], &mut [Dual64]),
@@ -40,23 +114,18 @@ impl Duals {
         let (n, m) = (x.len(), p.len());
         self.seed(x, None, p, r);
         let (xd, pd, o) = (&mut self.x[..n], &mut self.p[..m], &mut self.out[..r]);
-        for j in 0..m {
-            let col = &s[n * j..n * (j + 1)];
-            for i in 0..n {
-                xd[i].eps = col[i];
-            }
-            pd[j].eps = 1.0;
-            eval(xd, pd, o);
-            pd[j].eps = 0.0;
-            let dst = &mut out[r * j..r * (j + 1)];
-            for i in 0..r {
-                dst[i] = o[i].eps;
-            }
+        let e = &mut eval;
+        match (n, r) {
+            (1, 1) => jvp_columns::<1, 1, E>(xd, pd, o, s, out, e),
+            (2, 2) => jvp_columns::<2, 2, E>(xd, pd, o, s, out, e),
+            (3, 3) => jvp_columns::<3, 3, E>(xd, pd, o, s, out, e),
+            (4, 4) => jvp_columns::<4, 4, E>(xd, pd, o, s, out, e),
+            _ => jvp_columns::<0, 0, E>(xd, pd, o, s, out, e),
         }
     }
 
     /// `(λᵀ F_x, λᵀ F_p)` of `F(x, p)` (as many outputs as `lambda`), one direction per
-    /// evaluation of `eval(x, p, out)`.
+    /// evaluation of `eval(x, p, out)`; fixed-size kernels as in [`Self::jvp`].
     fn vjp<E>(
         &mut self,
         x: &[f64],
@@ -70,27 +139,14 @@ impl Duals {
     {
         let (n, m, r) = (x.len(), p.len(), lambda.len());
         self.seed(x, None, p, r);
-        let (xd, pd, out) = (&mut self.x[..n], &mut self.p[..m], &mut self.out[..r]);
-        let dot = |o: &[Dual64]| {
-            let mut s = 0.0;
-            for i in 0..r {
-                s += o[i].eps * lambda[i];
-            }
-            s
-        };
-        for j in 0..n {
-            xd[j].eps = 1.0;
-            eval(xd, pd, out);
-            xd[j].eps = 0.0;
-            out_x[j] = dot(out);
-        }
-        // An empty `out_p` asks for no parameter directions.
-        debug_assert!(out_p.is_empty() || out_p.len() == m);
-        for j in 0..out_p.len() {
-            pd[j].eps = 1.0;
-            eval(xd, pd, out);
-            pd[j].eps = 0.0;
-            out_p[j] = dot(out);
+        let (xd, pd, o) = (&mut self.x[..n], &mut self.p[..m], &mut self.out[..r]);
+        let e = &mut eval;
+        match (n, r) {
+            (1, 1) => vjp_directions::<1, 1, E>(xd, pd, o, lambda, out_x, out_p, e),
+            (2, 2) => vjp_directions::<2, 2, E>(xd, pd, o, lambda, out_x, out_p, e),
+            (3, 3) => vjp_directions::<3, 3, E>(xd, pd, o, lambda, out_x, out_p, e),
+            (4, 4) => vjp_directions::<4, 4, E>(xd, pd, o, lambda, out_x, out_p, e),
+            _ => vjp_directions::<0, 0, E>(xd, pd, o, lambda, out_x, out_p, e),
         }
     }
 

@@ -9,7 +9,7 @@
 
 use crate::events::checks::ZenoCheck;
 use crate::events::detect::{Bracket, Detector, Fired, NearMiss};
-use crate::events::locate::{illinois, polish};
+use crate::events::locate::{illinois, polish, INTERPOLANT_ROOT_WIDTH};
 use crate::ode::{Stepper, StepperOptions};
 use crate::trajectory::{EventKind, EventRecord, Trajectory};
 use crate::{Error, HybridSystem, SolverOptions};
@@ -137,22 +137,6 @@ fn rhs<M: HybridSystem, A: Augment<M>>(
     let (dx, dextra) = dz.split_at_mut(n);
     model.flow(q, t, x, p, dx);
     aug.rhs(model, q, t, x, p, extra, dextra);
-}
-
-/// The state's part of [`rhs`] only, the extra components' rates set to zero: for steps whose
-/// result is read only for the state (event polish).
-fn state_rhs<M: HybridSystem>(
-    model: &M,
-    q: usize,
-    p: &[f64],
-    n: usize,
-    t: f64,
-    z: &[f64],
-    dz: &mut [f64],
-) {
-    let (dx, dextra) = dz.split_at_mut(n);
-    model.flow(q, t, &z[..n], p, dx);
-    dextra.fill(0.0);
 }
 
 fn non_finite(what: &str, t: f64) -> Error {
@@ -428,6 +412,7 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
                 br.ga,
                 br.b,
                 br.gb,
+                INTERPOLANT_ROOT_WIDTH * (br.b - br.a).abs(),
             );
             // The guard's rate along the flow at the interpolant's root: the slope of the
             // polish's Newton step (one flow and one dual guard evaluation, no Runge-Kutta stage).
@@ -440,16 +425,13 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
                     .probe()
                     .rate_with_flow(model, q, k, tau_interp, &buf[..n], f, p);
             // The guard reads the state only, and the state's stages do not depend on what rides
-            // along (sensitivities, loss quadratures): the polish steps the state alone and leaves
-            // the extra components zero in its scratch.
+            // along (sensitivities, loss quadratures): the polish steps the state alone, as a
+            // system of its own.
+            let x = &mut buf[..n];
             let tau = polish(
                 |s| {
-                    stepper.step_from_prev_to(
-                        &mut |tt, zz, dz| state_rhs(model, q, p, n, tt, zz, dz),
-                        s,
-                        buf,
-                    );
-                    model.guard(q, k, s, &buf[..n], p)
+                    stepper.step_from_prev_to(&mut |tt, xx, dx| model.flow(q, tt, xx, p, dx), s, x);
+                    model.guard(q, k, s, x, p)
                 },
                 tau_interp,
                 slope,

@@ -315,6 +315,7 @@ impl Detector {
                 rate_a,
                 tb,
                 rate_b,
+                0.0,
             );
             stepper.interpolate(t_ext, &mut self.buf[..n]);
             let g_ext = model.guard(q, k, t_ext, &self.buf[..n], p);

@@ -398,8 +398,11 @@ impl RkCore {
         }
     }
 
-    /// The main formula from `(t_prev, x_prev)` to `t_target`, without error control, into
-    /// `out`. Only the stage scratch is touched: the main stages are free once `cont` is built.
+    /// The main formula from `(t_prev, x_prev)` to `t_target`, without error control, for the
+    /// first `d.n()` components (at most `n`) as a system of their own, into `out`. Only the
+    /// stages of the step being tried (`k`, its first stage put back) and the scratch are
+    /// written: the last accepted step's stages (`k_prev`), from which a lazy dense output is
+    /// still to be built, are only read.
     pub fn step_from_prev_to<S: RkScheme, L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         &mut self,
         d: L,
@@ -408,9 +411,11 @@ impl RkCore {
         out: &mut [f64],
     ) {
         let (t0, h) = (self.t_prev, t_target - self.t_prev);
-        let n = d.n();
-        // Stage 0 is `f(t_prev, x_prev)`; `k_0 = f(t, x)` is kept aside and put back.
-        self.scratch[..n].copy_from_slice(&self.k[..n]);
+        let (n, all) = (d.n(), self.x.len());
+        // The stages of the `n` components lie one after the other (stride `n`) over the start
+        // of `k`; `k_0 = f(t, x)` (all components) is kept aside and put back. Stage 0 is
+        // `f(t_prev, x_prev)`: the first `n` components of the last accepted step's first stage.
+        self.scratch[..all].copy_from_slice(&self.k[..all]);
         self.k[..n].copy_from_slice(&self.k_prev[..n]);
         for s in 1..S::B.len() {
             let (done, k_s) = self.k[..(s + 1) * n].split_at_mut(s * n);
@@ -419,7 +424,7 @@ impl RkCore {
         }
         self.stats.rhs_evals += S::B.len() - 1;
         combine(d, out, &self.x_prev, h, S::B, &self.k);
-        self.k[..n].copy_from_slice(&self.scratch[..n]);
+        self.k[..all].copy_from_slice(&self.scratch[..all]);
     }
 
     /// Accumulated error estimates per component (see the field).
@@ -574,10 +579,18 @@ macro_rules! delegate_stepper_to_core {
             t_target: f64,
             out: &mut [f64],
         ) {
-            // Rare (event polishing): the run-time kernel only, one copy less in the binary.
-            let n = self.core.x.len();
-            self.core
-                .step_from_prev_to::<Self, _, F>($crate::ode::dim::Dyn(n), rhs, t_target, out);
+            // Every event (three or more polishing steps) and every stop inside a step: the
+            // fixed-size kernels of the small sizes, like `step`.
+            let core = &mut self.core;
+            assert!(
+                out.len() <= core.x.len(),
+                "{} components asked of a stepper of {}",
+                out.len(),
+                core.x.len()
+            );
+            $crate::ode::dim::with_dim!(out.len(), d => {
+                core.step_from_prev_to::<Self, _, F>(d, rhs, t_target, out)
+            })
         }
 
         fn stats(&self) -> StepStats {

@@ -142,6 +142,11 @@ pub trait Stepper {
     /// One step of the underlying Runge-Kutta formula from `(t_prev, x_prev)` to `t_target`,
     /// without error control: accurate to the method's full order, used to polish event times
     /// independently of the interpolant's lower order. Uses internal scratch space.
+    ///
+    /// Steps the first `out.len()` components (at most `n`) as a system of their own: `rhs` is
+    /// called with slices of that length. With `out.len() < n` this is the same step for those
+    /// components, bit for bit, when their rates do not read the others (the state, without
+    /// the sensitivities or quadratures that ride along with it).
     fn step_from_prev_to<F: FnMut(f64, &[f64], &mut [f64])>(
         &mut self,
         rhs: &mut F,
