@@ -108,6 +108,13 @@ mod tests {
         dx[2] = -0.5 * x[2] + x[0] * x[1];
     }
 
+    /// The first two components of [`driven_rotation`], which do not read the third, as a
+    /// system of their own (n = 2).
+    fn driven_rotation_state(t: f64, x: &[f64], dx: &mut [f64]) {
+        dx[0] = -0.1 * x[0] + x[1];
+        dx[1] = -x[0] - 0.1 * x[1] + t.sin();
+    }
+
     /// A chain of `n/2` anharmonic oscillators with fixed ends (any even n).
     fn chain(_t: f64, x: &[f64], dx: &mut [f64]) {
         let m = x.len() / 2;
@@ -208,6 +215,58 @@ mod tests {
         ];
         // Enough steps for the comparison to mean something (and rejections on the way).
         assert!(n.iter().all(|&steps| steps > 50), "{n:?}");
+    }
+
+    /// The event polish steps the state alone: `step_from_prev_to` with fewer components than
+    /// the stepper has, on the kernel of that size. Those components must come out as in the
+    /// polish of all components, bit for bit, and the stepper must be left as it was: its next
+    /// steps, and its dense output, which a `Dopri5` builds only when first asked for, from the
+    /// last accepted step's stages (here after the polishes, and first for the state alone).
+    /// `a` polishes all components, `b` the leading two, `c` nothing. Returns the steps.
+    fn polishing_the_state_alone<S: Stepper + RkScheme>() -> usize {
+        let x0 = [1.0, 0.0, 0.5];
+        let (mut rhs, mut state) = (driven_rotation, driven_rotation_state);
+        let (mut a, mut b, mut c) = (
+            S::new(3, options()),
+            S::new(3, options()),
+            S::new(3, options()),
+        );
+        for s in [&mut a, &mut b, &mut c] {
+            s.reset(&mut rhs, 0.0, &x0, 1.0);
+        }
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let mut steps = 0;
+        while c.t() != 10.0 {
+            for s in [&mut a, &mut b, &mut c] {
+                assert_eq!(s.step(&mut rhs, 10.0), Ok(()));
+            }
+            steps += 1;
+            let (t_prev, t) = (c.t_prev(), c.t());
+            for tm in [t_prev + 0.3 * (t - t_prev), t] {
+                let (mut full, mut prefix) = ([0.0; 3], [0.0; 2]);
+                a.step_from_prev_to(&mut rhs, tm, &mut full);
+                b.step_from_prev_to(&mut state, tm, &mut prefix);
+                assert_eq!(bits(&prefix), bits(&full[..2]), "step {steps}, t = {tm}");
+            }
+            let tm = t_prev + 0.6 * (t - t_prev);
+            let (mut from_c, mut from_b) = ([0.0; 3], [0.0; 2]);
+            c.interpolate(tm, &mut from_c);
+            b.interpolate(tm, &mut from_b);
+            assert_eq!(bits(&from_b), bits(&from_c[..2]), "step {steps}");
+            let expected = snapshot(&mut c);
+            assert_eq!(snapshot(&mut a), expected, "step {steps}");
+            assert_eq!(snapshot(&mut b), expected, "step {steps}");
+        }
+        steps
+    }
+
+    #[test]
+    fn polishing_the_state_alone_matches_the_full_polish_and_leaves_the_stepper_as_it_was() {
+        let n = [
+            polishing_the_state_alone::<Dopri5>(),
+            polishing_the_state_alone::<Dop853>(),
+        ];
+        assert!(n.iter().all(|&steps| steps > 10), "{n:?}");
     }
 
     #[test]
