@@ -122,30 +122,45 @@ mod tests {
         assert!((r - std::f64::consts::FRAC_PI_2).abs() <= 4.0 * f64::EPSILON * 2.0);
     }
 
-    #[test]
-    fn illinois_stops_at_the_width_asked_for_with_fewer_evaluations() {
-        let count = |width: f64| {
-            let mut calls = 0;
-            let r = illinois(
-                |t| {
-                    calls += 1;
-                    t.cos()
-                },
-                1.0,
-                1.0f64.cos(),
-                2.0,
-                2.0f64.cos(),
-                width,
-            );
-            (r, calls)
+    /// Root of `g` on `[a, b]` to `width` by [`illinois`], and the evaluations of `g` it took.
+    fn illinois_counted(g: impl Fn(f64) -> f64, a: f64, b: f64, width: f64) -> (f64, usize) {
+        let mut calls = 0;
+        let counted = |t| {
+            calls += 1;
+            g(t)
         };
-        let (r_ulps, calls_ulps) = count(0.0);
-        let (r, calls) = count(INTERPOLANT_ROOT_WIDTH);
-        assert!((r - std::f64::consts::FRAC_PI_2).abs() <= INTERPOLANT_ROOT_WIDTH);
+        let r = illinois(counted, a, g(a), b, g(b), width);
+        (r, calls)
+    }
+
+    #[test]
+    fn illinois_stops_at_the_width_asked_for() {
+        // The ball's height on its first parabola, `y(t) = 1 + 0.5 t − 4.905 t²` (the bench's
+        // `p`), bracketed by `[0, 0.8]`: the bracket is within `1e-12` of its width one
+        // evaluation before it closes to the ulps (9 evaluations against 10).
+        let y = |t: f64| 1.0 + 0.5 * t - 4.905 * t * t;
+        let exact = (0.5 + (0.25f64 + 4.0 * 4.905).sqrt()) / (2.0 * 4.905);
+        let width = INTERPOLANT_ROOT_WIDTH * 0.8;
+        let (r_ulps, calls_ulps) = illinois_counted(y, 0.0, 0.8, 0.0);
+        let (r, calls) = illinois_counted(y, 0.0, 0.8, width);
+        assert!((r_ulps - exact).abs() <= 4.0 * f64::EPSILON * exact);
+        assert!((r - exact).abs() <= width);
+        assert!(r_ulps != r, "the search stopped at the same point");
         // The end returned is on the side of `g(b)` (negative), like the end found to the ulps.
-        assert!(r.cos() <= 0.0 && r_ulps.cos() <= 0.0);
+        assert!(y(r) <= 0.0 && y(r_ulps) <= 0.0);
         assert!(
             calls < calls_ulps,
+            "{calls} evaluations, {calls_ulps} to the ulps"
+        );
+
+        // `cos` on `[1, 2]`: the bracket goes from 1e-9 wide to the ulps in one evaluation, so
+        // the width saves none (5 either way); it must not cost any either.
+        let (r_ulps, calls_ulps) = illinois_counted(f64::cos, 1.0, 2.0, 0.0);
+        let (r, calls) = illinois_counted(f64::cos, 1.0, 2.0, INTERPOLANT_ROOT_WIDTH);
+        assert!((r - std::f64::consts::FRAC_PI_2).abs() <= INTERPOLANT_ROOT_WIDTH);
+        assert!(r.cos() <= 0.0 && r_ulps.cos() <= 0.0);
+        assert!(
+            calls <= calls_ulps,
             "{calls} evaluations, {calls_ulps} to the ulps"
         );
     }
