@@ -23,13 +23,11 @@ fi
 VENV="$(cd "$VENV" && pwd)"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     -r "$PY_CRATE/requirements.txt"
-# The pinned maturin builds the extension in this workspace's target directory (its build
-# backend runs the `maturin` program: the venv's bin goes first on PATH), with the `test`
-# profile (optimised, debug assertions on) so that it reuses what `cargo test` just compiled
-# instead of building the workspace a third time in release. `pip install` without this
-# variable builds the release wheel a user gets.
+# The pinned maturin builds the extension (release) in this workspace's target directory (its
+# build backend runs the `maturin` program: the venv's bin goes first on PATH). Not with
+# `--profile test`: cargo then builds the library as a test harness executable, which Python
+# cannot load.
 export PATH="$VENV/bin:$PATH"
-export MATURIN_PEP517_ARGS="${MATURIN_PEP517_ARGS:---profile test}"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     --no-build-isolation --no-deps --force-reinstall "./$PY_CRATE"
 "$VENV/bin/python" -m pytest -rs "$PY_CRATE/tests"
