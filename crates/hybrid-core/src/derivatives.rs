@@ -30,21 +30,39 @@ pub struct Duals {
     out: Vec<Dual64>,
 }
 
-/// `F_x S + F_p` column after column (see [`Duals::jvp`]) on seeded scratch: `N` states and `R`
-/// outputs, compile-time constants for the small sizes (the loops unroll, the bounds checks
-/// fold), `0` for the run-time lengths of the slices. The same operations in the same order
-/// either way.
+/// Seed the scratch `xd` with `x` and `pd` with `p` (derivative parts zero), `N` states as in
+/// [`jvp_columns`]. Inlined into the kernels, so that the small sizes seed at a constant length.
 #[inline(always)]
+fn seed_values<const N: usize>(xd: &mut [Dual64], x: &[f64], pd: &mut [Dual64], p: &[f64]) {
+    let n = if N == 0 { xd.len() } else { N };
+    let (xd, x) = (&mut xd[..n], &x[..n]);
+    for i in 0..n {
+        xd[i] = Dual64::from_re(x[i]);
+    }
+    let p = &p[..pd.len()];
+    for (d, &v) in pd.iter_mut().zip(p) {
+        *d = Dual64::from_re(v);
+    }
+}
+
+/// `F_x S + F_p` column after column (see [`Duals::jvp`]) on scratch it seeds with `x` and `p`:
+/// `N` states and `R` outputs, compile-time constants for the small sizes (the loops unroll, the
+/// bounds checks fold), `0` for the run-time lengths of the slices. The same operations in the
+/// same order either way.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn jvp_columns<const N: usize, const R: usize, E>(
     xd: &mut [Dual64],
     pd: &mut [Dual64],
     o: &mut [Dual64],
+    (x, p): (&[f64], &[f64]),
     s: &[f64],
     out: &mut [f64],
     eval: &mut E,
 ) where
     E: FnMut(&[Dual64], &[Dual64], &mut [Dual64]),
 {
+    seed_values::<N>(xd, x, pd, p);
     let n = if N == 0 { xd.len() } else { N };
     let r = if R == 0 { o.len() } else { R };
     let (xd, o, m) = (&mut xd[..n], &mut o[..r], pd.len());
@@ -63,13 +81,15 @@ fn jvp_columns<const N: usize, const R: usize, E>(
     }
 }
 
-/// `(λᵀ F_x, λᵀ F_p)` direction after direction (see [`Duals::vjp`]) on seeded scratch, with
-/// `N` and `R` as in [`jvp_columns`].
+/// `(λᵀ F_x, λᵀ F_p)` direction after direction (see [`Duals::vjp`]) on scratch it seeds with
+/// `x` and `p`, with `N` and `R` as in [`jvp_columns`].
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn vjp_directions<const N: usize, const R: usize, E>(
     xd: &mut [Dual64],
     pd: &mut [Dual64],
     o: &mut [Dual64],
+    (x, p): (&[f64], &[f64]),
     lambda: &[f64],
     out_x: &mut [f64],
     out_p: &mut [f64],
@@ -77,6 +97,7 @@ fn vjp_directions<const N: usize, const R: usize, E>(
 ) where
     E: FnMut(&[Dual64], &[Dual64], &mut [Dual64]),
 {
+    seed_values::<N>(xd, x, pd, p);
     let n = if N == 0 { xd.len() } else { N };
     let r = if R == 0 { o.len() } else { R };
     let (xd, o, lambda, out_x) = (&mut xd[..n], &mut o[..r], &lambda[..r], &mut out_x[..n]);
@@ -112,15 +133,15 @@ impl Duals {
         E: FnMut(&[Dual64], &[Dual64], &mut [Dual64]),
     {
         let (n, m) = (x.len(), p.len());
-        self.seed(x, None, p, r);
+        self.fit(n, m, r);
         let (xd, pd, o) = (&mut self.x[..n], &mut self.p[..m], &mut self.out[..r]);
-        let e = &mut eval;
+        let (e, xp) = (&mut eval, (x, p));
         match (n, r) {
-            (1, 1) => jvp_columns::<1, 1, E>(xd, pd, o, s, out, e),
-            (2, 2) => jvp_columns::<2, 2, E>(xd, pd, o, s, out, e),
-            (3, 3) => jvp_columns::<3, 3, E>(xd, pd, o, s, out, e),
-            (4, 4) => jvp_columns::<4, 4, E>(xd, pd, o, s, out, e),
-            _ => jvp_columns::<0, 0, E>(xd, pd, o, s, out, e),
+            (1, 1) => jvp_columns::<1, 1, E>(xd, pd, o, xp, s, out, e),
+            (2, 2) => jvp_columns::<2, 2, E>(xd, pd, o, xp, s, out, e),
+            (3, 3) => jvp_columns::<3, 3, E>(xd, pd, o, xp, s, out, e),
+            (4, 4) => jvp_columns::<4, 4, E>(xd, pd, o, xp, s, out, e),
+            _ => jvp_columns::<0, 0, E>(xd, pd, o, xp, s, out, e),
         }
     }
 
@@ -138,15 +159,15 @@ impl Duals {
         E: FnMut(&[Dual64], &[Dual64], &mut [Dual64]),
     {
         let (n, m, r) = (x.len(), p.len(), lambda.len());
-        self.seed(x, None, p, r);
+        self.fit(n, m, r);
         let (xd, pd, o) = (&mut self.x[..n], &mut self.p[..m], &mut self.out[..r]);
-        let e = &mut eval;
+        let (e, xp) = (&mut eval, (x, p));
         match (n, r) {
-            (1, 1) => vjp_directions::<1, 1, E>(xd, pd, o, lambda, out_x, out_p, e),
-            (2, 2) => vjp_directions::<2, 2, E>(xd, pd, o, lambda, out_x, out_p, e),
-            (3, 3) => vjp_directions::<3, 3, E>(xd, pd, o, lambda, out_x, out_p, e),
-            (4, 4) => vjp_directions::<4, 4, E>(xd, pd, o, lambda, out_x, out_p, e),
-            _ => vjp_directions::<0, 0, E>(xd, pd, o, lambda, out_x, out_p, e),
+            (1, 1) => vjp_directions::<1, 1, E>(xd, pd, o, xp, lambda, out_x, out_p, e),
+            (2, 2) => vjp_directions::<2, 2, E>(xd, pd, o, xp, lambda, out_x, out_p, e),
+            (3, 3) => vjp_directions::<3, 3, E>(xd, pd, o, xp, lambda, out_x, out_p, e),
+            (4, 4) => vjp_directions::<4, 4, E>(xd, pd, o, xp, lambda, out_x, out_p, e),
+            _ => vjp_directions::<0, 0, E>(xd, pd, o, xp, lambda, out_x, out_p, e),
         }
     }
 
@@ -157,15 +178,28 @@ impl Duals {
         d
     }
 
+    /// Size the scratch for `n` states, `m` parameters and `r` outputs (no allocation once the
+    /// sizes are reached; the resize is out of line, off the path of every product).
+    #[inline(always)]
+    fn fit(&mut self, n: usize, m: usize, r: usize) {
+        if self.x.len() != n || self.p.len() != m || self.out.len() < r.max(1) {
+            self.resize(n, m, r);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn resize(&mut self, n: usize, m: usize, r: usize) {
+        let zero = Dual64::new(0.0, 0.0);
+        self.x.resize(n, zero);
+        self.p.resize(m, zero);
+        self.out.resize(r.max(1), zero);
+    }
+
     /// Seed `x` (derivative part `dir`, or zero) and `p` (derivative part zero); size the output
     /// for `r` values. Writes in place: no allocation once the sizes are reached.
     fn seed(&mut self, x: &[f64], dir: Option<&[f64]>, p: &[f64], r: usize) {
-        let zero = Dual64::new(0.0, 0.0);
-        if self.x.len() != x.len() || self.p.len() != p.len() || self.out.len() < r.max(1) {
-            self.x.resize(x.len(), zero);
-            self.p.resize(p.len(), zero);
-            self.out.resize(r.max(1), zero);
-        }
+        self.fit(x.len(), p.len(), r);
         match dir {
             Some(dir) => {
                 for ((d, &v), &e) in self.x.iter_mut().zip(x).zip(dir) {

@@ -4,7 +4,7 @@
 //! Math. 6 (1980); HNW I, Table II.5.2 (tableau) and section II.6, eq. (6.12) (the continuous
 //! extension written as the five vectors `rcont` of Hairer's code DOPRI5).
 
-use super::dim::Dim;
+use super::dim::{with_dim, Dim};
 use super::explicit_rk::{dense_vectors, RkCore, RkScheme, StepBufs};
 use super::step_control::{scale, weighted_sum_into, Controller};
 use super::{DenseSegment, Method, StepError, StepStats, Stepper, StepperOptions};
@@ -70,19 +70,32 @@ const D: [f64; 7] = [
 ///
 /// The vectors are cut to `out.len()` before the loop, so it runs without bounds checks; a caller
 /// that reads only the leading components (the state, not what rides along with it) asks for
-/// those alone.
+/// those alone. For the small sizes of [`with_dim!`] the loop runs at a compile-time length (the
+/// event scan and search, and the adjoint's reads of the stored trajectory, evaluate the state of
+/// small models many times per step); the same operations either way.
 pub(crate) fn interpolate(t0: f64, h: f64, c: &[f64], t: f64, out: &mut [f64]) {
     let n = c.len() / 5;
     debug_assert_eq!(c.len(), 5 * n, "Dopri5 dense output needs 5 vectors");
     let m = out.len();
     assert!(m <= n, "{m} components asked of a dense output of {n}");
     let th = if h == 0.0 { 0.0 } else { (t - t0) / h };
+    with_dim!(m, d => dense_formula(d, n, th, c, out));
+}
+
+/// `out = r0 + θ(r1 + (1-θ)(r2 + θ(r3 + (1-θ) r4)))` for the first `d.n()` components of the
+/// vectors `r_j = c[j n..(j + 1) n]` (see [`interpolate`]).
+#[inline(always)]
+fn dense_formula<L: Dim>(d: L, n: usize, th: f64, c: &[f64], out: &mut [f64]) {
+    let m = d.n();
     let th1 = 1.0 - th;
-    let (r0, rest) = c.split_at(n);
-    let (r1, rest) = rest.split_at(n);
-    let (r2, rest) = rest.split_at(n);
-    let (r3, r4) = rest.split_at(n);
-    let (r0, r1, r2, r3, r4) = (&r0[..m], &r1[..m], &r2[..m], &r3[..m], &r4[..m]);
+    let (r0, r1, r2, r3, r4) = (
+        &c[..m],
+        &c[n..n + m],
+        &c[2 * n..2 * n + m],
+        &c[3 * n..3 * n + m],
+        &c[4 * n..4 * n + m],
+    );
+    let out = &mut out[..m];
     for i in 0..m {
         out[i] = r0[i] + th * (r1[i] + th1 * (r2[i] + th * (r3[i] + th1 * r4[i])));
     }
