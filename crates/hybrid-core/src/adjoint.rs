@@ -397,13 +397,16 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
     }
     let n = traj.states();
     let q = traj.mode_at(0.5 * (lo + hi));
+    // The stage times move down through the stored steps: each read starts its search at the
+    // segment of the one before.
+    let mut seg = traj.segment_at(hi, false);
     let mut rhs = |t: f64, zz: &[f64], dz: &mut [f64]| {
         if t >= hi {
             traj.eval_left(hi, &mut sc.x);
         } else if t <= lo {
-            traj.eval(lo, &mut sc.x);
+            traj.eval_near(&mut seg, lo, &mut sc.x);
         } else {
-            traj.eval(t, &mut sc.x);
+            traj.eval_near(&mut seg, t, &mut sc.x);
         }
         let at = At { q, t, x: &sc.x, p };
         // With no quadrature `dz` holds `λ̇` only and `λᵀf_p` (zero) is not asked for.

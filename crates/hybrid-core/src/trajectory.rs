@@ -112,8 +112,14 @@ impl Trajectory {
     /// Store the first `n` components of a step's dense output, valid on `[seg.t0, t_stop]`.
     pub(crate) fn push(&mut self, seg: &DenseSegment<'_>, t_stop: f64, mode: usize) {
         let big_n = seg.coefficients.len() / self.method.coefficient_vectors();
-        for c in seg.coefficients.chunks_exact(big_n) {
-            self.coefficients.extend_from_slice(&c[..self.n]);
+        if big_n == self.n {
+            // Nothing rides along (the adjoint's forward pass without a running loss): the
+            // coefficients as they are, in one copy.
+            self.coefficients.extend_from_slice(seg.coefficients);
+        } else {
+            for c in seg.coefficients.chunks_exact(big_n) {
+                self.coefficients.extend_from_slice(&c[..self.n]);
+            }
         }
         self.t_start.push(seg.t0);
         self.t_stop.push(t_stop);
@@ -168,6 +174,29 @@ impl Trajectory {
     pub fn eval(&self, t: f64, out: &mut [f64]) {
         if self.segments() > 0 {
             self.eval_segment(self.segment_at(t, false), t, out)
+        }
+    }
+
+    /// [`Self::eval`] for a caller whose reads move through the segments in order (the adjoint's
+    /// backward pass): `hint` is a segment index, tried first (the segment of the last read), and
+    /// set to the segment read. The same segment as [`Self::eval`], hence the same value.
+    pub(crate) fn eval_near(&self, hint: &mut usize, t: f64, out: &mut [f64]) {
+        if self.segments() > 0 {
+            let s = self.segment_near(*hint, t);
+            *hint = s;
+            self.eval_segment(s, t, out)
+        }
+    }
+
+    /// [`Self::segment_at`]`(t, false)`, checking the segment `hint` first: when `t` lies in
+    /// `[t_start[hint], t_start[hint + 1])` (or `hint` is the last segment and starts at or
+    /// before `t`), `hint` is the last segment starting at or before `t`, which is what the
+    /// search returns.
+    pub(crate) fn segment_near(&self, hint: usize, t: f64) -> usize {
+        let starts = &self.t_start;
+        match starts.get(hint) {
+            Some(&a) if a <= t && starts.get(hint + 1).is_none_or(|&b| b > t) => hint,
+            _ => self.segment_at(t, false),
         }
     }
 
@@ -253,4 +282,86 @@ pub(crate) fn min_abs_gdot(events: &[EventRecord]) -> f64 {
         .filter(|e| e.guard().is_some())
         .map(|e| e.gdot.abs())
         .fold(f64::INFINITY, f64::min)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Steps of a trajectory with an event at 0.25 (a segment cut there) and a zero-length step.
+    fn trajectory() -> Trajectory {
+        let mut traj = Trajectory::new(1, Method::Dopri5);
+        let steps = [
+            (0.0, 0.1, 0.1),
+            (0.1, 0.25, 0.2),
+            (0.25, 0.4, 0.15),
+            (0.4, 0.4, 0.0),
+            (0.4, 0.7, 0.3),
+            (0.7, 1.0, 0.3),
+        ];
+        for (i, &(t0, t_stop, h)) in steps.iter().enumerate() {
+            let c: Vec<f64> = (0..5).map(|j| (10 * i + j) as f64).collect();
+            let seg = DenseSegment {
+                method: Method::Dopri5,
+                t0,
+                h,
+                coefficients: &c,
+            };
+            traj.push(&seg, t_stop, i);
+        }
+        traj
+    }
+
+    /// The hinted search returns the segment of the binary search for every hint, at the
+    /// segments' starts and ends, inside them and outside the span (the adjoint's backward pass
+    /// reads through it; a different segment would change the gradient).
+    #[test]
+    fn hinted_segment_search_equals_the_binary_search_for_every_hint() {
+        let traj = trajectory();
+        let mut times: Vec<f64> = traj.steps().flat_map(|(a, b)| [a, b]).collect();
+        times.extend([
+            -0.5,
+            0.05,
+            0.2,
+            0.3,
+            0.55,
+            0.9,
+            1.5,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ]);
+        for &t in &times {
+            let expected = traj.segment_at(t, false);
+            for hint in 0..traj.segments() + 2 {
+                assert_eq!(traj.segment_near(hint, t), expected, "t = {t}, hint {hint}");
+                let (mut hinted, mut hint) = ([0.0], hint);
+                let mut plain = [0.0];
+                traj.eval_near(&mut hint, t, &mut hinted);
+                traj.eval(t, &mut plain);
+                assert_eq!(hint, expected);
+                assert_eq!(hinted[0].to_bits(), plain[0].to_bits(), "t = {t}");
+            }
+        }
+    }
+
+    /// A segment pushed from a dense output with extra components keeps the leading `n` of each
+    /// vector; one without extra components is stored as it is.
+    #[test]
+    fn push_keeps_the_leading_components_of_every_vector() {
+        let c: Vec<f64> = (0..10).map(f64::from).collect();
+        let seg = DenseSegment {
+            method: Method::Dopri5,
+            t0: 0.0,
+            h: 1.0,
+            coefficients: &c,
+        };
+        let (mut one, mut two) = (
+            Trajectory::new(1, Method::Dopri5),
+            Trajectory::new(2, Method::Dopri5),
+        );
+        one.push(&seg, 1.0, 0);
+        two.push(&seg, 1.0, 0);
+        assert_eq!(one.coefficients, [0.0, 2.0, 4.0, 6.0, 8.0]);
+        assert_eq!(two.coefficients, c);
+    }
 }

@@ -37,8 +37,9 @@ impl<const N: usize> Dim for Fixed<N> {
 }
 
 /// Evaluate `$body` with `$d` bound to the [`Dim`] of size `$n`: a [`Fixed`] kernel for
-/// `n ∈ {1, 2, 3, 4, 6, 8}` (each size is one more copy of the step in the binary), [`Dyn`]
-/// otherwise.
+/// `n ∈ {1, 2, 3, 4, 6, 8, 10}` (each size is one more copy of the step in the binary), [`Dyn`]
+/// otherwise. 10 is the forward-sensitivity system `n (1 + m)` of a 2-state model with 4
+/// parameters (the bouncing ball of docs/performance.md, section 7).
 macro_rules! with_dim {
     ($n:expr, $d:ident => $body:expr) => {{
         use $crate::ode::dim::{Dyn, Fixed};
@@ -65,6 +66,10 @@ macro_rules! with_dim {
             }
             8 => {
                 let $d = Fixed::<8>;
+                $body
+            }
+            10 => {
+                let $d = Fixed::<10>;
                 $body
             }
             n => {
@@ -205,6 +210,7 @@ mod tests {
         let rot = [1.0, 0.0, 0.5];
         let chain4 = [0.8, -0.3, 0.0, 0.1];
         let chain8 = [0.5, 0.9, 0.9, 0.5, 0.0, 0.0, 0.0, 0.0];
+        let chain10 = [0.5, 0.9, 1.0, 0.9, 0.5, 0.0, 0.1, 0.0, -0.1, 0.0];
         let n = [
             same_trajectory(dopri5, Fixed::<2>, Dyn(2), van_der_pol, &vdp, 10.0, 2),
             same_trajectory(dopri5, Fixed::<3>, Dyn(3), driven_rotation, &rot, 10.0, 3),
@@ -212,6 +218,9 @@ mod tests {
             same_trajectory(dopri5, Fixed::<3>, Dyn(3), driven_rotation, &rot, -5.0, 2),
             same_trajectory(dopri5, Fixed::<4>, Dyn(4), chain, &chain4, 20.0, 4),
             same_trajectory(dopri5, Fixed::<8>, Dyn(8), chain, &chain8, 20.0, 8),
+            // And with the last eight components outside the error norm (sensitivities).
+            same_trajectory(dopri5, Fixed::<10>, Dyn(10), chain, &chain10, 20.0, 10),
+            same_trajectory(dopri5, Fixed::<10>, Dyn(10), chain, &chain10, 20.0, 2),
         ];
         // Enough steps for the comparison to mean something (and rejections on the way).
         assert!(n.iter().all(|&steps| steps > 50), "{n:?}");

@@ -438,6 +438,7 @@ impl RkCore {
     }
 
     /// Build the dense output of the last accepted step if it is not built yet.
+    #[inline(never)]
     fn fill_dense<S: RkScheme>(&self, cont: &mut [f64]) {
         let n = self.x.len();
         let (h, x_prev, x, k) = (self.h_last, &self.x_prev, &self.x, &self.k_prev);
@@ -445,7 +446,10 @@ impl RkCore {
         self.cont_ready.set(true);
     }
 
-    /// The dense-output vectors of the last accepted step (built now if not yet).
+    /// The dense-output vectors of the last accepted step (built now if not yet). Inlined: the
+    /// event scan and search read the dense output many times per step, and only the first read
+    /// builds it.
+    #[inline]
     pub fn dense<S: RkScheme>(&self) -> Ref<'_, Vec<f64>> {
         if !self.cont_ready.get() {
             self.fill_dense::<S>(&mut self.cont.borrow_mut());
