@@ -150,6 +150,7 @@ impl Trajectory {
         Some((*self.t_start.first()?, *self.t_stop.last()?))
     }
 
+    #[inline]
     fn eval_segment(&self, s: usize, t: f64, out: &mut [f64]) {
         let len = self.n * self.method.coefficient_vectors();
         let c = &self.coefficients[s * len..(s + 1) * len];

@@ -40,6 +40,7 @@ impl DenseSegment<'_> {
 }
 
 /// Evaluate stored dense-output coefficients of `method` at `t`.
+#[inline]
 pub fn interpolate(method: Method, t0: f64, h: f64, c: &[f64], t: f64, out: &mut [f64]) {
     match method {
         Method::Dopri5 => super::dopri5::interpolate(t0, h, c, t, out),

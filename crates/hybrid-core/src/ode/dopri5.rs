@@ -73,6 +73,7 @@ const D: [f64; 7] = [
 /// those alone. For the small sizes of [`with_dim!`] the loop runs at a compile-time length (the
 /// event scan and search, and the adjoint's reads of the stored trajectory, evaluate the state of
 /// small models many times per step); the same operations either way.
+#[inline]
 pub(crate) fn interpolate(t0: f64, h: f64, c: &[f64], t: f64, out: &mut [f64]) {
     let n = c.len() / 5;
     debug_assert_eq!(c.len(), 5 * n, "Dopri5 dense output needs 5 vectors");
