@@ -50,7 +50,6 @@ fn seed_values<const N: usize>(xd: &mut [Dual64], x: &[f64], pd: &mut [Dual64], 
 /// bounds checks fold), `0` for the run-time lengths of the slices. The same operations in the
 /// same order either way.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn jvp_columns<const N: usize, const R: usize, E>(
     xd: &mut [Dual64],
     pd: &mut [Dual64],
@@ -84,7 +83,6 @@ fn jvp_columns<const N: usize, const R: usize, E>(
 /// `(λᵀ F_x, λᵀ F_p)` direction after direction (see [`Duals::vjp`]) on scratch it seeds with
 /// `x` and `p`, with `N` and `R` as in [`jvp_columns`].
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn vjp_directions<const N: usize, const R: usize, E>(
     xd: &mut [Dual64],
     pd: &mut [Dual64],
