@@ -24,7 +24,7 @@
 //! `ode_solvers` is run with a heap vector (`DVector`) at every size, and with a stack vector
 //! (`SVector<f64, n>`) at n = 2, 4 and 8, where its static sizes are an option a user has. Our
 //! steppers take the size at run time and pick a compile-time kernel for small sizes
-//! (`n ∈ {1, 2, 3, 4, 6, 8}`) themselves.
+//! (`n ∈ {1, 2, 3, 4, 6, 8, 10}`) themselves.
 
 #![allow(missing_docs)]
 
