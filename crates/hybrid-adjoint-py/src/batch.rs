@@ -49,6 +49,22 @@ pub(crate) fn in_order<T: Send>(
     Ok(())
 }
 
+/// The batch gradient `Σ_b g_b`, summed into `sum` (a zero gradient) in sample order: each
+/// per-sample gradient comes from `per_sample` (in a buffer of `pool`) and goes back to `pool`
+/// once added.
+pub(crate) fn summed_in_order(
+    n: usize,
+    mut sum: Grad,
+    pool: &GradPool,
+    per_sample: impl Fn(usize) -> Result<Grad> + Sync,
+) -> Result<Grad> {
+    in_order(n, per_sample, |_, g| {
+        add_into(&mut sum, &g);
+        pool.give(g);
+    })?;
+    Ok(sum)
+}
+
 /// Zeroed per-sample gradient buffers of one network, kept between calls: at most one block of
 /// [`in_order`] (what a call holds at once anyway).
 #[derive(Debug, Default)]

@@ -13,7 +13,7 @@ use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArra
 use pyo3::prelude::*;
 use rayon::prelude::*;
 
-use crate::batch::{add_into, in_order, Grad, GradPool};
+use crate::batch::{add_into, in_order, summed_in_order, Grad, GradPool};
 use crate::errors::{detached, Error, Result};
 use crate::outputs::{forward_arrays, with_scratch, Cotangents, ForwardArrays, Record};
 use crate::spikes::{spike_trains, PySpikeTrain};
@@ -455,16 +455,9 @@ impl PyFeedForward {
             &d_spike_times,
         )?;
         let grad = detached(py, || {
-            let mut sum = self.net.zero_gradient();
-            in_order(
-                b,
-                |s| self.vjp_sample(&trains[s], &cots, s),
-                |_, g| {
-                    add_into(&mut sum, &g);
-                    self.grads.give(g);
-                },
-            )?;
-            Ok(sum)
+            summed_in_order(b, self.net.zero_gradient(), &self.grads, |s| {
+                self.vjp_sample(&trains[s], &cots, s)
+            })
         })?;
         self.gradient_arrays(py, grad)
     }
