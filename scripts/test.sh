@@ -6,6 +6,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each package's integration tests are modules of one binary, tests/all.rs (`autotests = false`):
+# a test file that is neither listed there nor a target of its own in Cargo.toml would never be
+# built or run, so refuse it here.
+missing=0
+for all in tests/all.rs crates/*/tests/all.rs; do
+    dir="$(dirname "$all")"
+    for f in "$dir"/*.rs; do
+        name="$(basename "$f" .rs)"
+        [ "$name" = all ] && continue
+        if ! grep -qx "mod $name;" "$all" && ! grep -qx "name = \"$name\"" "$dir/../Cargo.toml"; then
+            echo "$f is not a module of $all nor a test target of its own: it would never run" >&2
+            missing=1
+        fi
+    done
+done
+[ "$missing" = 0 ]
+
 echo "== cargo test --workspace (at ${SECONDS}s)"
 cargo test --workspace
 

@@ -6,8 +6,7 @@
 //! sequence in every pass; and no guard may cross zero in its direction between two events on a
 //! fine sample of the dense output ("no missed crossing"). Anything else must be a typed error.
 
-#[path = "random_system/mod.rs"]
-mod random_system;
+use crate::random_system;
 
 use hybrid_core::{
     adjoint_gradient, forward_gradient, loss_value, simulate, Crossing, Solution, SolverOptions,

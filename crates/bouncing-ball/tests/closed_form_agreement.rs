@@ -10,7 +10,7 @@
 //! Margin: the horizon `T` is kept at least 2% of a bounce's duration away from every impact
 //! time, so the number of impacts before `T` is locally constant in `p` and the losses are smooth.
 
-mod common;
+use crate::common;
 use bouncing_ball::closed_form::{impact_speed, impact_times, impacts_until, state_at};
 use bouncing_ball::{adjoint_gradient, forward_gradient, forward_sensitivities};
 use common::*;

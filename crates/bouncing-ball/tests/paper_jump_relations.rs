@@ -11,7 +11,7 @@
 //! Eq. 14 was derived by hand in the paper; the framework computes `S⁺` from dual-number partials
 //! of the model's jump and guard, so the two are independent.
 
-mod common;
+use crate::common;
 use bouncing_ball::closed_form::impact_times;
 use bouncing_ball::{forward_sensitivities, E, Y0};
 use common::{dual_gradient, tight};

@@ -4,7 +4,7 @@
 //! running, impact time, impact speed with `Nth`, `Last` and `Every`), by the adjoint and by
 //! forward sensitivities, on a sequence of parameters whose impact count changes (3, 2, 4, 3).
 
-mod common;
+use crate::common;
 use bouncing_ball::BouncingBall;
 use common::*;
 use hybrid_core::{Gradient, Occurrence, Problem};

@@ -9,7 +9,7 @@
 //! Margin: the horizon stays 2% of a bounce's duration away from any impact, so the finite-difference
 //! perturbations (1e-5 relative) never add or remove an impact.
 
-mod common;
+use crate::common;
 use bouncing_ball::closed_form::{impact_times, state_at};
 use bouncing_ball::BouncingBall;
 use common::{tight, BallLoss, Kind};

@@ -3,7 +3,7 @@
 //! Every pass must see the closed form's impacts, at bit-identical times, and both gradients must
 //! match the closed form.
 
-mod common;
+use crate::common;
 use bouncing_ball::closed_form::{impact_times, impacts_until};
 use bouncing_ball::{adjoint_gradient, forward_gradient, simulate};
 use common::*;

@@ -6,7 +6,7 @@
 //! Reference values by hand: y0 = 5, v0 = 0, g = 10 give u = 10 and t1 = 1, so t_Z = 1 + 2 e/(1 − e):
 //! 3 for e = 0.5 and 9 for e = 0.8.
 
-mod common;
+use crate::common;
 use bouncing_ball::{
     adjoint_gradient, forward_gradient, forward_sensitivities, loss_value, simulate, BallError,
 };

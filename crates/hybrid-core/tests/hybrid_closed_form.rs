@@ -4,7 +4,7 @@
 //! event-time loss term. Forward, adjoint and closed form must agree to 1e-8 relative for the
 //! three loss kinds, over random parameters.
 
-mod common;
+use crate::common;
 use common::*;
 use hybrid_core::{
     adjoint_gradient, forward_gradient, forward_sensitivities, simulate, SolverOptions,

@@ -2,7 +2,7 @@
 //! sensitivity equations, the adjoint ODE and its parameter quadrature, and the `∂x0/∂p` term,
 //! in the absence of any event.
 
-mod common;
+use crate::common;
 use common::*;
 use hybrid_core::{
     adjoint_gradient, forward_gradient, forward_sensitivities, Integrator, Loss, Scalar,

@@ -17,7 +17,7 @@
 //!   solution (`(V0 + I0 t/τ) e^{-t/τ}` for equal time constants) in local time, with spikes
 //!   located by bisection, and central differences of that reference for the gradient.
 
-mod generic_common;
+use crate::generic_common;
 use generic_common::*;
 use hybrid_core::{adjoint_gradient, simulate};
 use lif_network::engine::{

@@ -9,7 +9,7 @@
 //! The dense-grid and Runge-Kutta checks of `eventprop_no_missed_crossings.rs` also cover
 //! `τ_mem = τ_syn`.
 
-mod support;
+use crate::support;
 
 use lif_network::eventprop::{LayerKind, LifParams, Loss};
 use proptest::prelude::*;

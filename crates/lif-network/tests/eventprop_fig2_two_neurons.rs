@@ -10,7 +10,7 @@
 //! relative), and central finite differences for `w` and ten input weights (1e-6 relative; the
 //! paper reports better than 1e-7 for its own figure).
 
-mod support;
+use crate::support;
 
 use lif_network::eventprop::{
     FeedForwardNet, InputSpike, LayerKind, LifParams, NetworkCotangents, NetworkWorkspace, Observe,

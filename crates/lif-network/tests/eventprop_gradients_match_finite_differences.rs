@@ -12,7 +12,7 @@
 //! (spike counts per neuron, where each maximum sits) changes inside the stencil, or when a probe is
 //! within 0.05 ms of a spike of its neuron.
 
-mod support;
+use crate::support;
 
 use lif_network::eventprop::{
     InputSpike, LayerKind, LifParams, Loss, RecurrentGradient, RecurrentNet, RecurrentProbe,

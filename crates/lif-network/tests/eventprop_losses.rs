@@ -5,7 +5,7 @@
 //! the recorded spike times and maxima, and the documented behaviour for a silent label neuron
 //! (loss `+inf` by default, the opt-in remedy giving a finite loss whose gradient makes it fire).
 
-mod support;
+use crate::support;
 
 use lif_network::eventprop::{
     FeedForwardNet, InputSpike, LayerKind, LifParams, Loss, NetworkCotangents, NetworkWorkspace,

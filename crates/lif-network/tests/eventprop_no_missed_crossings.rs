@@ -14,7 +14,7 @@
 //!   times to 1e-8 ms, for cases whose spikes all have `|V̇⁻| >= 1e-2 ϑ/ms` (the reference itself
 //!   cannot place near-tangential crossings that precisely).
 
-mod support;
+use crate::support;
 
 use lif_network::eventprop::{
     FeedForwardNet, InputSpike, LayerKind, LifParams, NetworkWorkspace, NeuronProbe, Observe, Spike,

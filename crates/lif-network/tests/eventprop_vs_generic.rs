@@ -16,7 +16,7 @@
 //! and are an oracle only where that stencil resolves the loss: a case whose estimated truncation
 //! error exceeds a tenth of the tolerance is rejected, not judged (see `fd_oracle`).
 
-mod generic_common;
+use crate::generic_common;
 use generic_common::*;
 use hybrid_core::{adjoint_gradient, forward_gradient, simulate, EventRecord, Solution};
 use lif_network::eventprop::{

@@ -9,7 +9,7 @@
 //! 0.05 ms from `t_end` and probe times and 0.01 ms from other events, membrane maxima 1e-3 ϑ
 //! below threshold).
 
-mod generic_common;
+use crate::generic_common;
 use generic_common::*;
 use hybrid_core::{adjoint_gradient, forward_gradient, simulate, EventRecord, Solution};
 use hybrid_testkit::central_difference_gradient;

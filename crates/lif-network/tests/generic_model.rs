@@ -6,7 +6,7 @@
 //! layered network converted with synapses outside its blocks or in the wrong parameter order;
 //! a recurrent one with a self-connection; and input that is not rejected with a typed error.
 
-mod generic_common;
+use crate::generic_common;
 use generic_common::*;
 use hybrid_core::{simulate, HybridSystem};
 use hybrid_testkit::{check_derivatives, Point};

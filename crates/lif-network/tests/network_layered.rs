@@ -11,7 +11,7 @@
 //! shifted by 1000 ms, so that the epoch moves at other points of it, has the same spikes shifted
 //! and the same gradient, to rounding).
 
-mod support;
+use crate::support;
 
 use lif_network::engine::{Network, NetworkCotangents, NetworkWorkspace};
 use lif_network::eventprop::{InputSpike, Observe};

@@ -16,7 +16,7 @@
 //! event or 0.05 ms of `t_end`, membrane maxima 1e-3 ϑ below threshold, probes 0.05 ms clear of
 //! spikes and releases) are discarded with `prop_assume`.
 
-mod generic_common;
+use crate::generic_common;
 use generic_common::*;
 use hybrid_core::{adjoint_gradient, simulate, EventRecord, HybridSystem};
 use hybrid_testkit::{check_derivatives, Point};
