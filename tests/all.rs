@@ -5,6 +5,12 @@
 
 mod random_system;
 
+// The examples' models that the tests check, each loaded once.
+#[path = "../examples/grazing_sweep/oscillator.rs"]
+mod oscillator;
+#[path = "../examples/thermostat/model.rs"]
+mod thermostat;
+
 mod ball_gradient_floor;
 mod docs_snippets_are_real;
 mod grazing_sweep_refuses_or_is_exact;

@@ -4,8 +4,7 @@
 //! index or the near-miss test letting a wrong gradient through at default options, including the
 //! exactly tangent case and trajectories that touch the stop only within the integration error.
 
-#[path = "../examples/grazing_sweep/oscillator.rs"]
-mod oscillator;
+use crate::oscillator;
 
 use hybrid_core::{adjoint_gradient, forward_gradient, Error, SolverOptions};
 use oscillator::{end_time, exact_gradient, params, rel_dev, Endpoint, StopOscillator};

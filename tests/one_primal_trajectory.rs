@@ -6,11 +6,9 @@
 //! (docs/maths.md, "Event semantics").
 
 #[allow(dead_code)]
-#[path = "../examples/grazing_sweep/oscillator.rs"]
-mod oscillator;
+use crate::oscillator;
 #[allow(dead_code)]
-#[path = "../examples/thermostat/model.rs"]
-mod thermostat;
+use crate::thermostat;
 
 use bouncing_ball::BouncingBall;
 use hybrid_core::{

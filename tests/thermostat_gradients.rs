@@ -7,8 +7,7 @@
 //! watched in the wrong mode, a wrong `ġ` in the event records, and near-grazing, vanishing-event
 //! and Zeno cases failing silently instead of with a typed error.
 
-#[path = "../examples/thermostat/model.rs"]
-mod model;
+use crate::thermostat as model;
 
 use hybrid_core::EventPoint;
 
