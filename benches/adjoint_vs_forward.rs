@@ -20,7 +20,9 @@
 //! `AVF_ONCE=<what>:<N>` (`what` one of `none`, `simulate`, `adjoint`, `forward`) builds the case
 //! of size `N` and makes that one call, nothing else: for instruction counts that do not depend
 //! on the machine's load, e.g. `valgrind --tool=callgrind <bench binary>` once per `what`, and the
-//! `none` run subtracted (docs/performance.md §2).
+//! `none` run subtracted (docs/performance.md §2). With `AVF_BITS` also set, `adjoint` and
+//! `forward` print the loss and an FNV-1a digest of the gradient's bits: a change that must keep
+//! the gradient's bits compares the two lines before and after.
 
 #![allow(missing_docs)]
 
@@ -334,17 +336,38 @@ fn once(spec: &str, opts: &SolverOptions) -> Result<(), String> {
         "simulate" => {
             drop(simulate(&cs.model, &cs.p, 0.0, T_END, opts).map_err(|e| e.to_string())?)
         }
-        "adjoint" => drop(
+        "adjoint" => print_bits(
+            "adjoint",
             adjoint_gradient(&cs.model, &cs.p, 0.0, T_END, &cs.loss, opts)
                 .map_err(|e| e.to_string())?,
         ),
-        "forward" => drop(
+        "forward" => print_bits(
+            "forward",
             forward_gradient(&cs.model, &cs.p, 0.0, T_END, &cs.loss, opts)
                 .map_err(|e| e.to_string())?,
         ),
         _ => return Err(bad()),
     }
     Ok(())
+}
+
+/// With `AVF_BITS` set: the loss and an FNV-1a digest of the gradient's bits (see the module docs).
+fn print_bits(what: &str, g: hybrid_core::Gradient) {
+    if std::env::var_os("AVF_BITS").is_none() {
+        return;
+    }
+    let digest = g.gradient.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, d| {
+        d.to_bits()
+            .to_le_bytes()
+            .iter()
+            .fold(h, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    });
+    println!(
+        "{what}: loss {:e} ({:016x}), {} gradient entries, digest {digest:016x}",
+        g.loss,
+        g.loss.to_bits(),
+        g.gradient.len()
+    );
 }
 
 fn main() {
