@@ -4,7 +4,7 @@
 //! Everything lives in an [`AdjointWork`] owned by the solver: repeated gradients allocate nothing
 //! once it is warm.
 
-use crate::derivatives::{initial_state_vjp, At, Duals};
+use crate::derivatives::{At, Duals};
 use crate::engine::{run, Augment, Workspace};
 use crate::event_partials::{dot, EventPartials};
 use crate::events::checks::check_differentiable;
@@ -93,7 +93,6 @@ struct Scratch {
     ep: EventPartials,
     duals: Duals,
     loss: LossDuals,
-    packed: Vec<f64>,
     missing_running: bool,
 }
 
@@ -131,7 +130,6 @@ impl<S: Stepper> AdjointWork<S> {
                 ep: EventPartials::new(n, m),
                 duals: Duals::new(n, m),
                 loss: LossDuals::default(),
-                packed: Vec::with_capacity(1 + 2 * n + m),
                 missing_running: false,
             },
             running,
@@ -276,6 +274,7 @@ fn backward<M: Derivatives, L: Loss, S: Stepper>(
     );
 
     back.clear_accounting();
+    sc.loss.set_parameters(p);
     z.fill(0.0);
     grad.fill(0.0);
     let mut t_cur = t_end;
@@ -292,10 +291,14 @@ fn backward<M: Derivatives, L: Loss, S: Stepper>(
         match bp {
             Breakpoint::Observation(i) => {
                 traj.eval(t_cur, &mut sc.x);
-                sc.loss.observation(loss, i, &sc.x, p, &mut sc.packed)?;
+                sc.loss.observation(loss, i, &sc.x, p)?;
                 let d = &sc.loss.grad;
                 z[..n].iter_mut().zip(&d[..n]).for_each(|(l, d)| *l += d);
-                grad.iter_mut().zip(&d[n..]).for_each(|(g, d)| *g += d);
+                if loss.observation_depends_on_parameters(i) {
+                    grad.iter_mut()
+                        .zip(&sc.loss.grad_p)
+                        .for_each(|(g, d)| *g += d);
+                }
             }
             Breakpoint::Event(e) => {
                 let rec = &events[e];
@@ -327,15 +330,24 @@ fn backward<M: Derivatives, L: Loss, S: Stepper>(
                         while pick > 0 && picks[pick - 1].1 == e {
                             pick -= 1;
                             let (j, _, occurrence) = picks[pick];
-                            sc.loss
-                                .event_term(loss, j, rec, occurrence, p, &mut sc.packed)?;
-                            let d = &sc.loss.grad;
-                            let (d_tau, d_xm) = (d[0], &d[1..1 + n]);
-                            let (d_xp, d_p) = (&d[1 + n..1 + 2 * n], &d[1 + 2 * n..]);
-                            psi_c += d_tau + dot(d_xm, &sc.ep.f_minus) + dot(d_xp, &sc.ep.f_plus);
-                            sc.lambda.iter_mut().zip(d_xp).for_each(|(l, d)| *l += d);
-                            sc.psi_xm.iter_mut().zip(d_xm).for_each(|(a, d)| *a += d);
-                            grad.iter_mut().zip(d_p).for_each(|(g, d)| *g += d);
+                            let inputs = loss.event_term_inputs(j);
+                            sc.loss.event_term(loss, j, rec, occurrence, p, inputs)?;
+                            let (d, d_p) = (&sc.loss.grad, &sc.loss.grad_p);
+                            let (d_tau, d_xm, d_xp) = (d[0], &d[1..1 + n], &d[1 + n..1 + 2 * n]);
+                            // The parts of undeclared inputs are zero: skipped, not added.
+                            let mut c_j = d_tau;
+                            if inputs.x_minus {
+                                c_j += dot(d_xm, &sc.ep.f_minus);
+                                sc.psi_xm.iter_mut().zip(d_xm).for_each(|(a, d)| *a += d);
+                            }
+                            if inputs.x_plus {
+                                c_j += dot(d_xp, &sc.ep.f_plus);
+                                sc.lambda.iter_mut().zip(d_xp).for_each(|(l, d)| *l += d);
+                            }
+                            if inputs.p {
+                                grad.iter_mut().zip(d_p).for_each(|(g, d)| *g += d);
+                            }
+                            psi_c += c_j;
                         }
                         // c = λ̃·(h_t + h_x f⁻ − f⁺) + ψ-terms + ℓ⁻ − ℓ⁺.
                         let c = dot(&sc.lambda, &sc.ep.v) + psi_c + sc.ep.dl_running;
@@ -348,12 +360,14 @@ fn backward<M: Derivatives, L: Loss, S: Stepper>(
                             &mut sc.vjp_p,
                             &mut sc.duals,
                         );
-                        for i in 0..n {
-                            z[i] = sc.vjp_x[i] - c_over_gdot * sc.ep.g_x[i] + sc.psi_xm[i];
-                        }
-                        for j in 0..m {
-                            grad[j] += sc.vjp_p[j] - c_over_gdot * sc.ep.g_p[j];
-                        }
+                        let ep = &sc.ep;
+                        z[..n]
+                            .iter_mut()
+                            .zip(sc.vjp_x.iter().zip(&ep.g_x).zip(&sc.psi_xm))
+                            .for_each(|(z, ((v, g), a))| *z = v - c_over_gdot * g + a);
+                        grad.iter_mut()
+                            .zip(sc.vjp_p.iter().zip(&ep.g_p))
+                            .for_each(|(d, (v, g))| *d += v - c_over_gdot * g);
                     }
                 }
             }
@@ -363,7 +377,7 @@ fn backward<M: Derivatives, L: Loss, S: Stepper>(
         model, loss, *running, p, traj, back, sc, z, t0, t_cur, first,
     )?;
     // μ(t0) + λ(t0)ᵀ ∂x0/∂p.
-    initial_state_vjp(model, p, &z[..n], &mut sc.vjp_p, &mut sc.duals);
+    model.initial_state_vjp(p, &z[..n], &mut sc.vjp_p, &mut sc.duals);
     for j in 0..m {
         grad[j] += sc.vjp_p[j] + if *quadrature { z[n + j] } else { 0.0 };
     }
@@ -421,8 +435,14 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
         dm.iter_mut().zip(&sc.vjp_p).for_each(|(d, v)| *d = -v);
         if running {
             // ℓ_x and ℓ_p by one dual evaluation per component.
-            match sc.loss.running(loss, t, &sc.x, p, &mut sc.packed) {
-                Some(_) => dz.iter_mut().zip(&sc.loss.grad).for_each(|(d, g)| *d -= g),
+            match sc.loss.running(loss, t, &sc.x, p) {
+                Some(_) => {
+                    let (dl, dm) = dz.split_at_mut(n);
+                    dl.iter_mut().zip(&sc.loss.grad).for_each(|(d, g)| *d -= g);
+                    dm.iter_mut()
+                        .zip(&sc.loss.grad_p)
+                        .for_each(|(d, g)| *d -= g);
+                }
                 None => sc.missing_running = true,
             }
         }

@@ -255,6 +255,31 @@ pub trait Derivatives: HybridSystem + Sized {
         ad_flow_vjp(self, at, lambda, out_x, out_p, ad)
     }
 
+    /// Whether the guards depend on the parameters at all (`g_p ≢ 0`). Default: `true`. A model
+    /// whose guards are thresholds on the state returns `false`, and the passes ask
+    /// [`Self::guard_gradient`] for no `g_p` (they take it as zero). The test kit checks the claim
+    /// (`g_p = 0` for every guard).
+    fn guard_depends_on_parameters(&self) -> bool {
+        true
+    }
+
+    /// Value and time partial `(g, g_t)` of guard `k` at `at` (returned), with `∂g/∂x` (into
+    /// `g_x`, length `n`) and `∂g/∂p` (into `g_p`, length `m`, or empty when the caller does not
+    /// need it: a model whose [`Self::guard_depends_on_parameters`] is `false`): what every guard
+    /// event needs. An implementation writes `g_p.len()` entries. Default: [`guard_partials`],
+    /// `2 + n + g_p.len()` guard evaluations. A guard that reads one state component (a
+    /// threshold) overrides it with the unit vector.
+    fn guard_gradient(
+        &self,
+        k: usize,
+        at: At<'_>,
+        g_x: &mut [f64],
+        g_p: &mut [f64],
+        ad: &mut Duals,
+    ) -> (f64, f64) {
+        guard_partials(self, k, at, g_x, g_p, ad)
+    }
+
     /// `h_x S + h_p` of guard jump `k` at `x⁻` (`n × m` into `out`). Default: [`ad_jump_jvp`],
     /// `m` jump evaluations.
     fn jump_jvp(&self, k: usize, at: At<'_>, s: &[f64], out: &mut [f64], ad: &mut Duals) {
@@ -273,6 +298,12 @@ pub trait Derivatives: HybridSystem + Sized {
         ad: &mut Duals,
     ) {
         ad_jump_vjp(self, Jump::Guard(k), at, lambda, out_x, out_p, ad)
+    }
+
+    /// `λᵀ ∂x0/∂p` (into `out`, length `m`): the adjoint's last term. Default:
+    /// [`ad_initial_state_vjp`], `m` evaluations of the initial state.
+    fn initial_state_vjp(&self, p: &[f64], lambda: &[f64], out: &mut [f64], ad: &mut Duals) {
+        ad_initial_state_vjp(self, p, lambda, out, ad)
     }
 
     /// [`Self::jump_jvp`] of scheduled jump `i`.
@@ -303,6 +334,22 @@ impl<M: Derivatives> Derivatives for &M {
     }
     fn flow_vjp(&self, at: At<'_>, l: &[f64], ox: &mut [f64], op: &mut [f64], ad: &mut Duals) {
         (**self).flow_vjp(at, l, ox, op, ad)
+    }
+    fn guard_depends_on_parameters(&self) -> bool {
+        (**self).guard_depends_on_parameters()
+    }
+    fn guard_gradient(
+        &self,
+        k: usize,
+        at: At<'_>,
+        g_x: &mut [f64],
+        g_p: &mut [f64],
+        ad: &mut Duals,
+    ) -> (f64, f64) {
+        (**self).guard_gradient(k, at, g_x, g_p, ad)
+    }
+    fn initial_state_vjp(&self, p: &[f64], lambda: &[f64], out: &mut [f64], ad: &mut Duals) {
+        (**self).initial_state_vjp(p, lambda, out, ad)
     }
     fn jump_jvp(&self, k: usize, at: At<'_>, s: &[f64], out: &mut [f64], ad: &mut Duals) {
         (**self).jump_jvp(k, at, s, out, ad)
@@ -440,8 +487,8 @@ pub fn jump_rate<M: HybridSystem>(
         .for_each(|(o, d)| *o = d.eps);
 }
 
-/// Value, `∂g/∂t`, `∂g/∂x` (into `g_x`) and `∂g/∂p` (into `g_p`) of guard `k` at `at`: one
-/// dual evaluation for `(g, g_t)`, then the `n + m` partials as in [`ad_flow_vjp`] (one vector
+/// Value, `∂g/∂t`, `∂g/∂x` (into `g_x`) and `∂g/∂p` (into `g_p`, or none when it is empty) of
+/// guard `k` at `at`: one dual evaluation for `(g, g_t)`, then the `n + g_p.len()` partials as in [`ad_flow_vjp`] (one vector
 /// dual evaluation for `n + m ≤ 8`). Returns `(g, g_t)`.
 pub fn guard_partials<M: HybridSystem>(
     model: &M,
@@ -473,7 +520,7 @@ pub fn initial_state_jacobian<M: HybridSystem>(
 }
 
 /// `λᵀ ∂x0/∂p` (into `out`, length `m`), as [`ad_flow_vjp`] with no state directions.
-pub fn initial_state_vjp<M: HybridSystem>(
+pub fn ad_initial_state_vjp<M: HybridSystem>(
     model: &M,
     p: &[f64],
     lambda: &[f64],

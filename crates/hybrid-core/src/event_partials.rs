@@ -2,9 +2,9 @@
 //! owned by the pass and shared by the forward sensitivities and the adjoint (docs/maths.md,
 //! "Forward sensitivities" and "Adjoint").
 
-use crate::derivatives::{guard_partials, jump_rate, At, Duals, Jump};
+use crate::derivatives::{jump_rate, At, Duals, Jump};
 use crate::trajectory::EventRecord;
-use crate::{HybridSystem, Loss};
+use crate::{Derivatives, Loss};
 
 /// Partials at one guard event (no allocation once sized).
 #[derive(Debug, Default)]
@@ -13,7 +13,7 @@ pub(crate) struct EventPartials {
     pub gdot: f64,
     /// `∂g/∂x` at `x⁻`.
     pub g_x: Vec<f64>,
-    /// `∂g/∂p` at `x⁻`.
+    /// `∂g/∂p` at `x⁻` (zero, never written, when the model's guards do not depend on `p`).
     pub g_p: Vec<f64>,
     /// `f⁻ = f_{q⁻}(τ, x⁻)`.
     pub f_minus: Vec<f64>,
@@ -42,7 +42,7 @@ impl EventPartials {
     /// Evaluate at the guard event `record` of guard `k` (the caller has refused
     /// non-differentiable events first, see `events::checks::check_differentiable`). `running`
     /// says whether the loss has a running part (docs/maths.md §3: it enters `c` by its jump).
-    pub fn eval<M: HybridSystem, L: Loss>(
+    pub fn eval<M: Derivatives, L: Loss>(
         &mut self,
         model: &M,
         loss: &L,
@@ -59,7 +59,13 @@ impl EventPartials {
             x: xm,
             p,
         };
-        let (_, g_t) = guard_partials(model, k, at, &mut self.g_x, &mut self.g_p, ad);
+        // `g_p` stays zero (as made) when the guards do not depend on `p`.
+        let g_p = if model.guard_depends_on_parameters() {
+            &mut self.g_p[..]
+        } else {
+            &mut self.g_p[..0]
+        };
+        let (_, g_t) = model.guard_gradient(k, at, &mut self.g_x, g_p, ad);
         model.flow(record.mode_before, tau, xm, p, &mut self.f_minus);
         model.flow(record.mode_after, tau, xpl, p, &mut self.f_plus);
         self.gdot = g_t + dot(&self.g_x, &self.f_minus);

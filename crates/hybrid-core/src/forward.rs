@@ -57,7 +57,6 @@ pub(crate) struct FwdState {
     ep: EventPartials,
     duals: Duals,
     loss: LossDuals,
-    packed: Vec<f64>,
     contribution: Vec<f64>,
     /// Per selector: matches so far, whether one was taken, and a tentative `Last` term
     /// `[value, gradient]`.
@@ -87,7 +86,6 @@ impl<S: Stepper> ForwardWork<S> {
                 ep: EventPartials::new(n, m),
                 duals: Duals::new(n, m),
                 loss: LossDuals::default(),
-                packed: Vec::with_capacity(1 + 2 * n + m),
                 contribution: vec![0.0; m],
                 hits: vec![0; selectors],
                 taken: vec![false; selectors],
@@ -124,6 +122,7 @@ impl<M: Derivatives, L: Loss> Augment<M> for ForwardAugment<'_, L> {
     fn init(&mut self, model: &M, p: &[f64], _x0: &[f64], z: &mut [f64]) -> Result<(), Error> {
         let nm = self.n * self.m;
         initial_state_jacobian(model, p, &mut z[..nm], &mut self.fw.duals);
+        self.fw.loss.set_parameters(p);
         z[nm..].fill(0.0);
         Ok(())
     }
@@ -144,11 +143,11 @@ impl<M: Derivatives, L: Loss> Augment<M> for ForwardAugment<'_, L> {
         model.flow_jvp(At { q, t, x, p }, s, ds, &mut self.fw.duals);
         if self.fw.running {
             let fw = &mut *self.fw;
-            match fw.loss.running(self.loss, t, x, p, &mut fw.packed) {
+            match fw.loss.running(self.loss, t, x, p) {
                 Some(l) => {
                     dz[nm] = l;
                     // ℓ_x S_j + ℓ_p,j.
-                    let (l_x, l_p) = fw.loss.grad.split_at(n);
+                    let (l_x, l_p) = (&fw.loss.grad, &fw.loss.grad_p);
                     for j in 0..m {
                         dz[nm + 1 + j] = dot(l_x, &s[n * j..n * (j + 1)]) + l_p[j];
                     }
@@ -239,8 +238,8 @@ impl<M: Derivatives, L: Loss> Augment<M> for ForwardAugment<'_, L> {
             });
             return Ok(());
         }
-        fw.value += fw.loss.observation(self.loss, i, x, p, &mut fw.packed)?;
-        let (phi_x, phi_p) = fw.loss.grad.split_at(n);
+        fw.value += fw.loss.observation(self.loss, i, x, p)?;
+        let (phi_x, phi_p) = (&fw.loss.grad, &fw.loss.grad_p);
         for j in 0..m {
             fw.grad[j] += phi_p[j] + dot(phi_x, &s[n * j..n * (j + 1)]);
         }
@@ -272,12 +271,10 @@ fn event_terms<L: Loss>(
         if !take {
             continue;
         }
-        let v = fw
-            .loss
-            .event_term(loss, j, record, count, p, &mut fw.packed)?;
-        let d = &fw.loss.grad;
-        let (d_tau, d_xm) = (d[0], &d[1..1 + n]);
-        let (d_xp, d_p) = (&d[1 + n..1 + 2 * n], &d[1 + 2 * n..]);
+        let inputs = loss.event_term_inputs(j);
+        let v = fw.loss.event_term(loss, j, record, count, p, inputs)?;
+        let (d, d_p) = (&fw.loss.grad, &fw.loss.grad_p);
+        let (d_tau, d_xm, d_xp) = (d[0], &d[1..1 + n], &d[1 + n..1 + 2 * n]);
         let rate = d_tau + dot(d_xm, &fw.ep.f_minus) + dot(d_xp, &fw.ep.f_plus);
         for jj in 0..m {
             let col = n * jj..n * (jj + 1);

@@ -20,7 +20,7 @@ pub use derivatives::{At, Derivatives, Duals};
 pub use error::Error;
 pub use events::detect::{NearMiss, NEAR_MISS_FACTOR};
 pub use forward::{Sensitivities, SensitivitySample};
-pub use loss::{EventPoint, EventSelector, Loss, NoLoss, Occurrence};
+pub use loss::{EventPoint, EventSelector, EventTermInputs, Loss, NoLoss, Occurrence};
 pub use ode::StepStats;
 pub use options::{Integrator, SolverOptions};
 pub use problem::{Problem, Solver};

@@ -119,6 +119,47 @@ pub struct EventPoint<'a, T> {
     pub occurrence: usize,
 }
 
+/// Which inputs of an event term `ψ_j(τ, x⁻, x⁺, p)` it depends on ([`Loss::event_term_inputs`]).
+///
+/// The gradient of a term costs one dual-number evaluation per input it is declared to depend on
+/// (`1 + 2n + m` for [`Self::ALL`]); the partials with respect to the others are taken to be zero
+/// without evaluating anything. A term of the event time alone ([`Self::TIME`], a weighted spike
+/// time) costs one evaluation instead of `1 + 2n + m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventTermInputs {
+    /// Whether `ψ` depends on the event time `τ`.
+    pub t: bool,
+    /// Whether `ψ` depends on the state before the jump `x⁻`.
+    pub x_minus: bool,
+    /// Whether `ψ` depends on the state after the jump `x⁺`.
+    pub x_plus: bool,
+    /// Whether `ψ` depends on the parameters `p` directly.
+    pub p: bool,
+}
+
+impl EventTermInputs {
+    /// Every input (the default: always correct).
+    pub const ALL: Self = Self {
+        t: true,
+        x_minus: true,
+        x_plus: true,
+        p: true,
+    };
+    /// The event time alone.
+    pub const TIME: Self = Self {
+        t: true,
+        x_minus: false,
+        x_plus: false,
+        p: false,
+    };
+}
+
+impl Default for EventTermInputs {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
 /// A loss `L = Σ_i φ_i(x(s_i), p) + ∫ ℓ(t, x, p) dt + Σ_j ψ_j(τ_j, x(τ_j⁻), x(τ_j⁺), p)`
 /// (docs/maths.md §1).
 ///
@@ -144,6 +185,14 @@ pub trait Loss {
         None
     }
 
+    /// Whether observation `i` depends on the parameters directly (`φ_p ≢ 0`). Default: `true`.
+    /// An observation of the state alone returns `false` and its gradient costs `n` dual
+    /// evaluations instead of `n + m`. The declaration must be true (`φ_p` is then taken as
+    /// zero); `hybrid_testkit::check_loss_inputs` checks it.
+    fn observation_depends_on_parameters(&self, _i: usize) -> bool {
+        true
+    }
+
     /// Running-loss integrand `ℓ(t, x, p)`; it may jump at events because `x` does. Default:
     /// absent.
     fn running<T: Scalar>(&self, _t: T, _x: &[T], _p: &[T]) -> Option<T> {
@@ -160,6 +209,15 @@ pub trait Loss {
     fn event_term<T: Scalar>(&self, _j: usize, _event: EventPoint<'_, T>, _p: &[T]) -> Option<T> {
         None
     }
+
+    /// Which inputs event term `j` depends on. Default: [`EventTermInputs::ALL`]. A term that
+    /// depends on fewer (a weighted spike time: [`EventTermInputs::TIME`]) declares it and its
+    /// gradient costs one dual evaluation per declared input instead of `1 + 2n + m`. The
+    /// declaration must be true (the partials of undeclared inputs are taken as zero);
+    /// `hybrid_testkit::check_loss_inputs` checks it.
+    fn event_term_inputs(&self, _j: usize) -> EventTermInputs {
+        EventTermInputs::ALL
+    }
 }
 
 impl<L: Loss> Loss for &L {
@@ -169,6 +227,9 @@ impl<L: Loss> Loss for &L {
     fn observation<T: Scalar>(&self, i: usize, x: &[T], p: &[T]) -> Option<T> {
         (**self).observation(i, x, p)
     }
+    fn observation_depends_on_parameters(&self, i: usize) -> bool {
+        (**self).observation_depends_on_parameters(i)
+    }
     fn running<T: Scalar>(&self, t: T, x: &[T], p: &[T]) -> Option<T> {
         (**self).running(t, x, p)
     }
@@ -177,6 +238,9 @@ impl<L: Loss> Loss for &L {
     }
     fn event_term<T: Scalar>(&self, j: usize, event: EventPoint<'_, T>, p: &[T]) -> Option<T> {
         (**self).event_term(j, event, p)
+    }
+    fn event_term_inputs(&self, j: usize) -> EventTermInputs {
+        (**self).event_term_inputs(j)
     }
 }
 
@@ -190,69 +254,109 @@ fn missing(part: &'static str, index: usize) -> Error {
 }
 
 /// Dual-number scratch for the partials of loss terms (no allocation once warm).
+///
+/// The parameters are seeded once per pass ([`Self::set_parameters`]): a term's gradient then
+/// costs one evaluation per wanted direction plus `O(n)` seeding, not `O(n + m)`.
 #[derive(Debug, Default)]
 pub(crate) struct LossDuals {
+    /// The term's state inputs (`x`, or `[τ, x⁻, x⁺]`).
     z: Vec<Dual64>,
-    /// Gradient of the last term with respect to its packed inputs.
+    /// The parameters (derivative parts zero between evaluations).
+    p: Vec<Dual64>,
+    /// Gradient of the last term with respect to its state inputs (the layout of `z`).
     pub grad: Vec<f64>,
+    /// Gradient of the last term with respect to `p` (zero when it does not depend on `p`).
+    pub grad_p: Vec<f64>,
+    /// Whether `grad_p` is all zeros (so a term without `p` need not clear it again).
+    grad_p_zero: bool,
 }
 
 impl LossDuals {
-    /// Value and gradient (into `self.grad`) of `f` at the packed inputs `z`.
-    fn gradient<F>(&mut self, z: &[f64], mut f: F) -> Option<f64>
+    /// Seed the parameters for the terms of one pass (every later call passes the same `p`).
+    pub fn set_parameters(&mut self, p: &[f64]) {
+        self.p.clear();
+        self.p.extend(p.iter().map(|&v| Dual64::new(v, 0.0)));
+        self.grad_p.clear();
+        self.grad_p.resize(p.len(), 0.0);
+        self.grad_p_zero = true;
+    }
+
+    /// Value and gradient of `f(z, p)` at the seeded `self.z` and `self.p`: `self.grad[i]` for
+    /// the state directions `i` in `ranges` and `self.grad_p` when `with_p`, one evaluation per
+    /// direction, state directions first in increasing order, then the parameters (the order of
+    /// the packed inputs `[z, p]`); every other partial is zero, not evaluated.
+    fn gradient_on<F>(
+        &mut self,
+        p: &[f64],
+        ranges: &[std::ops::Range<usize>],
+        with_p: bool,
+        mut f: F,
+    ) -> Option<f64>
     where
-        F: FnMut(&[Dual64]) -> Option<Dual64>,
+        F: FnMut(&[Dual64], &[Dual64]) -> Option<Dual64>,
     {
-        self.z.clear();
-        self.z.extend(z.iter().map(|&v| Dual64::new(v, 0.0)));
+        debug_assert!(
+            self.p.len() == p.len() && self.p.iter().zip(p).all(|(d, &v)| d.re == v),
+            "LossDuals::set_parameters was not called with these parameters"
+        );
         self.grad.clear();
-        let mut value = f(&self.z)?.re;
-        for i in 0..z.len() {
+        self.grad.resize(self.z.len(), 0.0);
+        let mut value = f(&self.z, &self.p)?.re;
+        for i in ranges.iter().flat_map(|r| r.clone()) {
             self.z[i].eps = 1.0;
-            let d = f(&self.z)?;
+            let d = f(&self.z, &self.p)?;
             self.z[i].eps = 0.0;
             value = d.re;
-            self.grad.push(d.eps);
+            self.grad[i] = d.eps;
+        }
+        if with_p {
+            for j in 0..self.p.len() {
+                self.p[j].eps = 1.0;
+                let d = f(&self.z, &self.p);
+                self.p[j].eps = 0.0;
+                let d = d?;
+                value = d.re;
+                self.grad_p[j] = d.eps;
+            }
+            self.grad_p_zero = false;
+        } else if !self.grad_p_zero {
+            self.grad_p.fill(0.0);
+            self.grad_p_zero = true;
         }
         Some(value)
     }
 
-    /// `φ_i` and its gradient `[φ_x, φ_p]` (into `self.grad`).
+    /// Seed `self.z` with `x` (derivative parts zero).
+    fn seed_state(&mut self, x: &[f64]) {
+        self.z.clear();
+        self.z.extend(x.iter().map(|&v| Dual64::new(v, 0.0)));
+    }
+
+    /// `φ_i` and its gradient: `φ_x` into `self.grad`, `φ_p` into `self.grad_p`.
     pub fn observation<L: Loss>(
         &mut self,
         loss: &L,
         i: usize,
         x: &[f64],
         p: &[f64],
-        packed: &mut Vec<f64>,
     ) -> Result<f64, Error> {
-        let n = x.len();
-        packed.clear();
-        packed.extend_from_slice(x);
-        packed.extend_from_slice(p);
-        self.gradient(packed, |z| loss.observation(i, &z[..n], &z[n..]))
+        self.seed_state(x);
+        let with_p = loss.observation_depends_on_parameters(i);
+        self.gradient_on(p, &[0..x.len()], with_p, |x, p| loss.observation(i, x, p))
             .ok_or(missing("observation", i))
     }
 
-    /// `ℓ` and its gradient `[ℓ_x, ℓ_p]` (into `self.grad`) at `t`.
-    pub fn running<L: Loss>(
-        &mut self,
-        loss: &L,
-        t: f64,
-        x: &[f64],
-        p: &[f64],
-        packed: &mut Vec<f64>,
-    ) -> Option<f64> {
-        let n = x.len();
-        packed.clear();
-        packed.extend_from_slice(x);
-        packed.extend_from_slice(p);
+    /// `ℓ` and its gradient at `t`: `ℓ_x` into `self.grad`, `ℓ_p` into `self.grad_p`.
+    pub fn running<L: Loss>(&mut self, loss: &L, t: f64, x: &[f64], p: &[f64]) -> Option<f64> {
+        self.seed_state(x);
         let td = Dual64::new(t, 0.0);
-        self.gradient(packed, |z| loss.running(td, &z[..n], &z[n..]))
+        self.gradient_on(p, &[0..x.len()], true, |x, p| loss.running(td, x, p))
     }
 
-    /// `ψ_j` at `record` (the `occurrence`-th pick of selector `j`) and its gradient
-    /// `[ψ_τ, ψ_{x⁻}, ψ_{x⁺}, ψ_p]` (into `self.grad`, length `1 + 2n + m`).
+    /// `ψ_j` at `record` (the `occurrence`-th pick of selector `j`) and its gradient:
+    /// `[ψ_τ, ψ_{x⁻}, ψ_{x⁺}]` into `self.grad` (length `1 + 2n`), `ψ_p` into `self.grad_p`,
+    /// evaluated in the directions of `inputs` (`loss.event_term_inputs(j)`, which the caller
+    /// passes so that it can skip the zero parts) and zero in the others.
     pub fn event_term<L: Loss>(
         &mut self,
         loss: &L,
@@ -260,22 +364,35 @@ impl LossDuals {
         record: &EventRecord,
         occurrence: usize,
         p: &[f64],
-        packed: &mut Vec<f64>,
+        inputs: EventTermInputs,
     ) -> Result<f64, Error> {
         let n = record.x_minus.len();
-        packed.clear();
-        packed.push(record.t);
-        packed.extend_from_slice(&record.x_minus);
-        packed.extend_from_slice(&record.x_plus);
-        packed.extend_from_slice(p);
-        self.gradient(packed, |z| {
+        self.z.clear();
+        self.z.push(Dual64::new(record.t, 0.0));
+        let (xm, xp) = (&record.x_minus, &record.x_plus);
+        self.z
+            .extend(xm.iter().chain(xp).map(|&v| Dual64::new(v, 0.0)));
+        let blocks = [
+            (inputs.t, 0..1),
+            (inputs.x_minus, 1..1 + n),
+            (inputs.x_plus, 1 + n..1 + 2 * n),
+        ];
+        let mut ranges: [std::ops::Range<usize>; 3] = Default::default();
+        let mut used = 0;
+        for (wanted, range) in blocks {
+            if wanted {
+                ranges[used] = range;
+                used += 1;
+            }
+        }
+        self.gradient_on(p, &ranges[..used], inputs.p, |z, p| {
             let point = EventPoint {
                 t: z[0],
                 x_minus: &z[1..1 + n],
                 x_plus: &z[1 + n..1 + 2 * n],
                 occurrence,
             };
-            loss.event_term(j, point, &z[1 + 2 * n..])
+            loss.event_term(j, point, p)
         })
         .ok_or(missing("event term", j))
     }

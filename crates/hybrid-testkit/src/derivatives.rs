@@ -2,8 +2,8 @@
 
 use crate::{compare, CheckError};
 use hybrid_core::derivatives::{
-    ad_flow_jvp, ad_flow_vjp, ad_jump_jvp, ad_jump_vjp, guard_partials, initial_state_jacobian,
-    jump_rate, At, Duals, Jump,
+    ad_flow_jvp, ad_flow_vjp, ad_initial_state_vjp, ad_jump_jvp, ad_jump_vjp, guard_partials,
+    initial_state_jacobian, jump_rate, At, Duals, Jump,
 };
 use hybrid_core::Derivatives;
 
@@ -80,9 +80,11 @@ fn rows_from_vjp<F: FnMut(&[f64], &mut [f64], &mut [f64])>(
 
 /// Check every partial derivative of `model` at `point` with parameters `p` against central
 /// differences (relative tolerance `1e-6`, judged on the scale of each Jacobian), and the model's
-/// [`Derivatives`] products (`flow_jvp`, `flow_vjp`, `jump_jvp`, `jump_vjp` and the scheduled
-/// ones) against the dual-number defaults (tolerance `1e-12`): an override that drops or
-/// misplaces a term fails here.
+/// [`Derivatives`] products (`flow_jvp`, `flow_vjp`, `jump_jvp`, `jump_vjp`, the scheduled ones,
+/// `guard_gradient` and `initial_state_vjp`) against the dual-number defaults (tolerance
+/// `1e-12`): an override that drops or misplaces a term fails here. The declarations
+/// `flow_depends_on_parameters() = false` and `guard_depends_on_parameters() = false` are
+/// checked too (`f_p`, `g_p` exactly zero).
 pub fn check_derivatives<M: Derivatives>(
     model: &M,
     p: &[f64],
@@ -132,6 +134,17 @@ pub fn check_derivatives<M: Derivatives>(
             FD_TOL,
             1e-6,
         )?);
+        if !model.guard_depends_on_parameters() {
+            // The claim lets the passes drop `g_p`: it must vanish exactly.
+            let zero = vec![0.0; m];
+            compare(
+                &format!("guard {k} g_p (declared zero)"),
+                &g_p,
+                &zero,
+                0.0,
+                1e-300,
+            )?;
+        }
 
         let mut h_t = vec![0.0; n];
         jump_rate(model, Jump::Guard(k), at, &vec![0.0; n], &mut h_t, &mut ad);
@@ -213,6 +226,36 @@ pub fn check_derivatives<M: Derivatives>(
             1e-6,
         )?);
     }
+    // The guard gradient (with and without `g_p`) and `λᵀ ∂x0/∂p`.
+    let (mut wgx, mut wgp) = (vec![0.0; n], vec![0.0; m]);
+    for k in 0..dims.guards {
+        let want = guard_partials(model, k, at, &mut wgx, &mut wgp, &mut ad);
+        let got = model.guard_gradient(k, at, &mut gx, &mut gp, &mut ad);
+        let what = format!("guard {k} guard_gradient");
+        worst = worst.max(compare(
+            &what,
+            &[got.0, got.1],
+            &[want.0, want.1],
+            1e-12,
+            1e-6,
+        )?);
+        worst = worst.max(compare(&format!("{what} (x)"), &gx, &wgx, 1e-12, 1e-6)?);
+        worst = worst.max(compare(&format!("{what} (p)"), &gp, &wgp, 1e-12, 1e-6)?);
+        gx.fill(f64::NAN);
+        model.guard_gradient(k, at, &mut gx, &mut [], &mut ad);
+        worst = worst.max(compare(
+            &format!("{what} (x, no p)"),
+            &gx,
+            &wgx,
+            1e-12,
+            1e-6,
+        )?);
+    }
+    let mut lambda0 = lambda.clone();
+    lambda0.iter_mut().for_each(|l| *l += 0.25);
+    model.initial_state_vjp(p, &lambda0, &mut gp, &mut ad);
+    ad_initial_state_vjp(model, p, &lambda0, &mut wp, &mut ad);
+    worst = worst.max(compare("initial_state_vjp", &gp, &wp, 1e-12, 1e-6)?);
     report.overrides = worst;
     Ok(report)
 }

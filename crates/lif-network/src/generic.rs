@@ -85,7 +85,8 @@ pub struct Synapse {
 ///
 /// Non-spiking neurons (a readout layer) have no active guard: they integrate without threshold.
 /// `flow_vjp` and `flow_sensitivity` are overridden with the sparse products (`f_p = 0`, `f_x`
-/// block-diagonal per neuron); the tests check them against the dual-number defaults.
+/// block-diagonal per neuron), and so are the jump products, the guard gradient (a unit vector,
+/// `g_p = 0`) and `λᵀ ∂x0/∂p = 0`; the tests check them against the dual-number defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LifNetwork {
     params: LifParams,
@@ -408,6 +409,34 @@ impl Derivatives for LifNetwork {
     /// The weights enter the jumps only (Table 1): the adjoint needs no `μ` quadrature.
     fn flow_depends_on_parameters(&self) -> bool {
         false
+    }
+
+    /// The guards are thresholds on the state (Table 1): `g_p = 0`.
+    fn guard_depends_on_parameters(&self) -> bool {
+        false
+    }
+
+    /// `x(0) = 0` whatever the weights: `λᵀ ∂x0/∂p = 0`.
+    fn initial_state_vjp(&self, _p: &[f64], _lambda: &[f64], out: &mut [f64], _: &mut Duals) {
+        out.fill(0.0);
+    }
+
+    /// Guard `k` reads one state component (`V_k`, or the clock `c_{k-N}`): `g_x` is that unit
+    /// vector, `g_t = 0`, `g_p = 0`. `O(n + m)` stores, not `2 + n + m` dual evaluations.
+    fn guard_gradient(
+        &self,
+        k: usize,
+        at: At<'_>,
+        g_x: &mut [f64],
+        g_p: &mut [f64],
+        _: &mut Duals,
+    ) -> (f64, f64) {
+        let n = self.neurons();
+        let i = if k < n { k } else { self.c_index(k - n) };
+        g_x.fill(0.0);
+        g_x[i] = 1.0;
+        g_p.fill(0.0);
+        (self.guard(at.q, k, at.t, at.x, at.p), 0.0)
     }
 
     /// `Ṡ = f_x S` (`f_p = 0`): per neuron and column, `Ṡ_V = (S_I - S_V)/τ_mem`,

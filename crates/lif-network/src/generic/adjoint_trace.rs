@@ -120,9 +120,9 @@ impl<M: HybridSystem> HybridSystem for AdjointProbes<'_, M> {
     }
 }
 
-/// The model's own vector-Jacobian products (the adjoint's), with the probes' parameters, which
-/// enter no flow and no guard jump, contributing zero; the forward products keep the dual
-/// defaults.
+/// The model's own vector-Jacobian products and guard gradient (the adjoint's), with the probes'
+/// parameters, which enter no flow, no guard, no guard jump and not the initial state,
+/// contributing zero; the forward products keep the dual defaults.
 impl<M: Derivatives> Derivatives for AdjointProbes<'_, M> {
     fn flow_vjp(
         &self,
@@ -138,6 +138,35 @@ impl<M: Derivatives> Derivatives for AdjointProbes<'_, M> {
             ..at
         };
         self.inner.flow_vjp(at, lambda, out_x, model_p, ad);
+        probe_p.fill(0.0);
+    }
+
+    fn guard_depends_on_parameters(&self) -> bool {
+        self.inner.guard_depends_on_parameters()
+    }
+
+    fn guard_gradient(
+        &self,
+        k: usize,
+        at: At<'_>,
+        g_x: &mut [f64],
+        g_p: &mut [f64],
+        ad: &mut Duals,
+    ) -> (f64, f64) {
+        // An empty `g_p` (not wanted) stays empty.
+        let (model_p, probe_p) = g_p.split_at_mut(self.m.min(g_p.len()));
+        let at = At {
+            p: &at.p[..self.m],
+            ..at
+        };
+        probe_p.fill(0.0);
+        self.inner.guard_gradient(k, at, g_x, model_p, ad)
+    }
+
+    fn initial_state_vjp(&self, p: &[f64], lambda: &[f64], out: &mut [f64], ad: &mut Duals) {
+        let (model_p, probe_p) = out.split_at_mut(self.m);
+        self.inner
+            .initial_state_vjp(&p[..self.m], lambda, model_p, ad);
         probe_p.fill(0.0);
     }
 

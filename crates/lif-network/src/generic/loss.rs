@@ -4,7 +4,9 @@
 
 use super::LifNetwork;
 use crate::LifError;
-use hybrid_core::{EventPoint, EventRecord, EventSelector, Loss, Occurrence, Scalar};
+use hybrid_core::{
+    EventPoint, EventRecord, EventSelector, EventTermInputs, Loss, Occurrence, Scalar,
+};
 
 /// `L = Σ_j a_j t_j + Σ_i b_i V_{n_i}(s_i)`: weighted spike times (each chosen as "the `k`-th
 /// spike of neuron `n`", an [`EventSelector`] of guard `n`) and weighted voltages at fixed times.
@@ -125,6 +127,11 @@ impl Loss for SpikeVoltageLoss {
         Some(x.get(neuron).map_or(T::cst(f64::NAN), |&v| v * T::cst(c)))
     }
 
+    /// A voltage does not depend on the weights directly.
+    fn observation_depends_on_parameters(&self, _i: usize) -> bool {
+        false
+    }
+
     fn event_selectors(&self) -> &[EventSelector] {
         &self.selectors
     }
@@ -132,6 +139,11 @@ impl Loss for SpikeVoltageLoss {
     fn event_term<T: Scalar>(&self, j: usize, event: EventPoint<'_, T>, _p: &[T]) -> Option<T> {
         let tau = event.t;
         Some(tau * T::cst(self.spike_coefficients[j]))
+    }
+
+    /// A weighted spike time depends on the time alone.
+    fn event_term_inputs(&self, _j: usize) -> EventTermInputs {
+        EventTermInputs::TIME
     }
 }
 
