@@ -7,7 +7,8 @@
 //! (1/h), outside temperature, lower and upper thresholds.
 
 use hybrid_core::{
-    Crossing, Derivatives, Dims, EventPoint, EventSelector, HybridSystem, Loss, Scalar,
+    Crossing, Derivatives, Dims, EventPoint, EventSelector, EventTermInputs, HybridSystem, Loss,
+    Scalar,
 };
 
 /// Mode `q = 0`: heater on (the initial mode).
@@ -122,5 +123,9 @@ impl Loss for ThermostatLoss {
         let tau = event.t;
         let sign = if j == 0 { -1.0 } else { 1.0 };
         Some(T::cst(sign * self.weights[0]) * tau)
+    }
+    /// The period depends on the event times alone.
+    fn event_term_inputs(&self, _j: usize) -> EventTermInputs {
+        EventTermInputs::TIME
     }
 }

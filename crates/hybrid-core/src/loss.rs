@@ -282,17 +282,12 @@ impl LossDuals {
     }
 
     /// Value and gradient of `f(z, p)` at the seeded `self.z` and `self.p`: `self.grad[i]` for
-    /// the state directions `i` in `ranges` and `self.grad_p` when `with_p`, one evaluation per
+    /// the state directions `i` of `dirs` and `self.grad_p` when `with_p`, one evaluation per
     /// direction, state directions first in increasing order, then the parameters (the order of
     /// the packed inputs `[z, p]`); every other partial is zero, not evaluated.
-    fn gradient_on<F>(
-        &mut self,
-        p: &[f64],
-        ranges: &[std::ops::Range<usize>],
-        with_p: bool,
-        mut f: F,
-    ) -> Option<f64>
+    fn gradient_on<I, F>(&mut self, p: &[f64], dirs: I, with_p: bool, mut f: F) -> Option<f64>
     where
+        I: IntoIterator<Item = usize>,
         F: FnMut(&[Dual64], &[Dual64]) -> Option<Dual64>,
     {
         debug_assert!(
@@ -302,7 +297,7 @@ impl LossDuals {
         self.grad.clear();
         self.grad.resize(self.z.len(), 0.0);
         let mut value = f(&self.z, &self.p)?.re;
-        for i in ranges.iter().flat_map(|r| r.clone()) {
+        for i in dirs {
             self.z[i].eps = 1.0;
             let d = f(&self.z, &self.p)?;
             self.z[i].eps = 0.0;
@@ -342,7 +337,7 @@ impl LossDuals {
     ) -> Result<f64, Error> {
         self.seed_state(x);
         let with_p = loss.observation_depends_on_parameters(i);
-        self.gradient_on(p, &[0..x.len()], with_p, |x, p| loss.observation(i, x, p))
+        self.gradient_on(p, 0..x.len(), with_p, |x, p| loss.observation(i, x, p))
             .ok_or(missing("observation", i))
     }
 
@@ -350,7 +345,7 @@ impl LossDuals {
     pub fn running<L: Loss>(&mut self, loss: &L, t: f64, x: &[f64], p: &[f64]) -> Option<f64> {
         self.seed_state(x);
         let td = Dual64::new(t, 0.0);
-        self.gradient_on(p, &[0..x.len()], true, |x, p| loss.running(td, x, p))
+        self.gradient_on(p, 0..x.len(), true, |x, p| loss.running(td, x, p))
     }
 
     /// `ψ_j` at `record` (the `occurrence`-th pick of selector `j`) and its gradient:
@@ -385,7 +380,8 @@ impl LossDuals {
                 used += 1;
             }
         }
-        self.gradient_on(p, &ranges[..used], inputs.p, |z, p| {
+        let dirs = ranges[..used].iter().flat_map(|r| r.clone());
+        self.gradient_on(p, dirs, inputs.p, |z, p| {
             let point = EventPoint {
                 t: z[0],
                 x_minus: &z[1..1 + n],

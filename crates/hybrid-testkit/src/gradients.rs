@@ -1,7 +1,7 @@
 //! Gradients of a loss through a whole simulation: forward sensitivities, adjoint, central
 //! differences.
 
-use crate::{compare, CheckError};
+use crate::{check_loss_inputs, compare, CheckError};
 use hybrid_core::{
     adjoint_gradient, forward_gradient, loss_value, Derivatives, Loss, SolverOptions,
 };
@@ -76,7 +76,8 @@ pub fn central_difference_gradient<M: Derivatives, L: Loss>(
 }
 
 /// Compute `dL/dp` by forward sensitivities, by the adjoint and by central differences, and
-/// check that they agree within `tol`.
+/// check that they agree within `tol`, after checking the loss's input declarations
+/// ([`check_loss_inputs`]).
 pub fn check_gradients<M: Derivatives, L: Loss>(
     model: &M,
     p: &[f64],
@@ -86,6 +87,7 @@ pub fn check_gradients<M: Derivatives, L: Loss>(
     opts: &SolverOptions,
     tol: &Tolerances,
 ) -> Result<GradientReport, CheckError> {
+    check_loss_inputs(model, p, t0, t_end, loss, opts)?;
     let fwd = forward_gradient(model, p, t0, t_end, loss, opts)?;
     let adj = adjoint_gradient(model, p, t0, t_end, loss, opts)?;
     let central = central_difference_gradient(model, p, t0, t_end, loss, opts, tol.fd_step)?;

@@ -7,15 +7,19 @@
 //!   defaults.
 //! - [`check_gradients`]: `dL/dp` by forward sensitivities, by the adjoint and by central
 //!   differences of whole simulations.
+//! - [`check_loss_inputs`]: what a loss declares its terms do not depend on (which the gradients
+//!   then skip) against the terms themselves; [`check_gradients`] runs it first.
 //!
 //! Both return a report on success and a [`CheckError`] naming the worst entry otherwise, so they
 //! can be used from `#[test]` functions (`.unwrap()`) and from proptest (`prop_assert!`).
 
 mod derivatives;
 mod gradients;
+mod loss_inputs;
 
 pub use derivatives::{check_derivatives, DerivativeReport, Point};
 pub use gradients::{central_difference_gradient, check_gradients, GradientReport, Tolerances};
+pub use loss_inputs::check_loss_inputs;
 
 /// A check that failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
