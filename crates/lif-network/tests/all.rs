@@ -14,6 +14,7 @@ mod eventprop_gradients_match_finite_differences;
 mod eventprop_losses;
 mod eventprop_no_missed_crossings;
 mod eventprop_vs_generic;
+mod generic_fast_paths;
 mod generic_gradients;
 mod generic_model;
 mod network_errors;

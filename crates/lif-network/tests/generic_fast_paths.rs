@@ -6,7 +6,7 @@
 //! against a false declaration going unnoticed (`hybrid_testkit::check_loss_inputs` must refuse
 //! it, and it would change the gradient).
 
-mod generic_common;
+use crate::generic_common;
 use generic_common::*;
 use hybrid_core::{
     adjoint_gradient, forward_gradient, simulate, At, Crossing, Derivatives, Dims, Duals,
