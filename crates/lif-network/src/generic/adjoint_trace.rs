@@ -132,13 +132,19 @@ impl<M: Derivatives> Derivatives for AdjointProbes<'_, M> {
         out_p: &mut [f64],
         ad: &mut Duals,
     ) {
-        let (model_p, probe_p) = out_p.split_at_mut(self.m);
+        // An empty `out_p` (not wanted: the model's flow reads no parameter) stays empty.
+        let (model_p, probe_p) = out_p.split_at_mut(self.m.min(out_p.len()));
         let at = At {
             p: &at.p[..self.m],
             ..at
         };
         self.inner.flow_vjp(at, lambda, out_x, model_p, ad);
         probe_p.fill(0.0);
+    }
+
+    /// The probes enter no flow: the flow reads parameters exactly when the model's does.
+    fn flow_depends_on_parameters(&self) -> bool {
+        self.inner.flow_depends_on_parameters()
     }
 
     fn guard_depends_on_parameters(&self) -> bool {
