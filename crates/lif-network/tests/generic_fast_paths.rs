@@ -118,15 +118,7 @@ impl<L: Loss> Loss for Undeclared<'_, L> {
 /// (weights 0.01) plus every voltage at `0.9 t_end`, the benchmark's loss (docs/performance.md
 /// §2).
 fn case(seed: u64) -> Option<(LifNetwork, Vec<f64>, f64, SpikeVoltageLoss)> {
-    let (model, p, t_end) = if seed.is_multiple_of(2) {
-        let (net, input) = random_recurrent(seed);
-        let (m, p) = LifNetwork::from_recurrent(&net, &input).ok()?;
-        (m, p, net.t_end)
-    } else {
-        let (net, input) = random_feed_forward(seed, seed.is_multiple_of(3));
-        let (m, p) = LifNetwork::from_feed_forward(&net, &input).ok()?;
-        (m, p, net.t_end)
-    };
+    let (model, p, t_end) = random_model(seed)?;
     let sol = simulate(&model, &p, 0.0, t_end, &tight()).ok()?;
     let mut loss = SpikeVoltageLoss::new(&model);
     for (neuron, &count) in spike_counts(&sol.events, model.neurons())

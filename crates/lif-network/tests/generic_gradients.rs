@@ -38,15 +38,7 @@ fn spikes_near(events: &[EventRecord], t: f64) -> bool {
 /// A random network (layered with a readout, or recurrent), its weights, `t_end`, and a loss of
 /// all spike times of its last neuron plus two voltages.
 fn case(seed: u64) -> Option<(LifNetwork, Vec<f64>, f64, SpikeVoltageLoss)> {
-    let (model, p, t_end) = if seed.is_multiple_of(2) {
-        let (net, input) = random_recurrent(seed);
-        let (m, p) = LifNetwork::from_recurrent(&net, &input).ok()?;
-        (m, p, net.t_end)
-    } else {
-        let (net, input) = random_feed_forward(seed, seed.is_multiple_of(3));
-        let (m, p) = LifNetwork::from_feed_forward(&net, &input).ok()?;
-        (m, p, net.t_end)
-    };
+    let (model, p, t_end) = random_model(seed)?;
     let sol = simulate(&model, &p, 0.0, t_end, &tight()).ok()?;
     if !clear_of_critical_points(&model, &sol, t_end) {
         return None;

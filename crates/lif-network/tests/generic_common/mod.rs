@@ -114,6 +114,21 @@ pub struct Margins {
     pub event_gap: f64,
 }
 
+/// The generic model of a random network, its weights and `t_end`: recurrent for an even seed,
+/// layered for an odd one (with a readout when the seed is a multiple of 3). `None` when the
+/// conversion refuses the network.
+pub fn random_model(seed: u64) -> Option<(LifNetwork, Vec<f64>, f64)> {
+    if seed.is_multiple_of(2) {
+        let (net, input) = random_recurrent(seed);
+        let (m, p) = LifNetwork::from_recurrent(&net, &input).ok()?;
+        Some((m, p, net.t_end))
+    } else {
+        let (net, input) = random_feed_forward(seed, seed.is_multiple_of(3));
+        let (m, p) = LifNetwork::from_feed_forward(&net, &input).ok()?;
+        Some((m, p, net.t_end))
+    }
+}
+
 pub fn margins(model: &LifNetwork, sol: &Solution, t_end: f64) -> Margins {
     let n = model.neurons();
     let thr = model.lif_params().threshold;
