@@ -137,23 +137,37 @@ impl EventQueue {
         self.pos[e.neuron()] = p as u32;
     }
 
-    /// Places `e` at `p` or below, moving earlier children up.
+    /// Places `e` at `p` or below, moving earlier children up. A node with four children picks
+    /// the earliest by a tournament of three branch-free comparisons (two independent, then
+    /// one), the last node with fewer children by a loop.
     #[inline]
     fn sift_down(&mut self, mut p: usize, e: Entry) {
         let n = self.heap.len();
         loop {
             let first = 4 * p + 1;
-            if first >= n {
-                break;
-            }
-            let mut best = first;
-            let mut q = self.heap[first];
-            for c in first + 1..(first + 4).min(n) {
-                let x = self.heap[c];
-                if x.before(&q) {
-                    (best, q) = (c, x);
+            let (best, q) = if first + 4 <= n {
+                let h = &self.heap[first..first + 4];
+                let lo = usize::from(h[1].before(&h[0]));
+                let hi = 2 + usize::from(h[3].before(&h[2]));
+                let (a, b) = (h[lo], h[hi]);
+                if b.before(&a) {
+                    (first + hi, b)
+                } else {
+                    (first + lo, a)
                 }
-            }
+            } else if first < n {
+                let mut best = first;
+                let mut q = self.heap[first];
+                for c in first + 1..n {
+                    let x = self.heap[c];
+                    if x.before(&q) {
+                        (best, q) = (c, x);
+                    }
+                }
+                (best, q)
+            } else {
+                break;
+            };
             if !q.before(&e) {
                 break;
             }
