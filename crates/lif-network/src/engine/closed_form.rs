@@ -18,6 +18,9 @@
 
 use super::params::Kernel;
 
+/// Number of chords of [`Kernel::max_chord_bound`].
+pub(crate) const CHORDS: usize = 4;
+
 /// The three numbers that carry a state across an inter-event interval of length `Δ`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct Decay {
@@ -125,6 +128,40 @@ impl Kernel {
         self.kappa0 * i0 + (1.0 - self.kappa0) * v0.max(0.0)
     }
 
+    /// A tighter upper bound of the membrane maximum than
+    /// [`max_upper_bound`](Self::max_upper_bound), for `I0 > V0`, `I0 > 0`: the profile
+    /// `g(u) = V(t*)/I0` at `u = max(V0, 0)/I0` (convex and increasing, see there) lies below its
+    /// [`CHORDS`] chords between the nodes `u = k/CHORDS`, and every chord's line lies below `g`
+    /// outside its own interval (convexity), so the bound is the largest of the lines,
+    /// `max_k (α_k I0 + β_k max(V0, 0))`: branch-free, without a logarithm, and with a
+    /// fifth to a tenth of the gap of `max_upper_bound` (unit test). The nodes are raised by
+    /// `16 ε` (relative) against the rounding of the lines.
+    #[inline]
+    pub fn max_chord_bound(&self, v0: f64, i0: f64) -> f64 {
+        let v = v0.max(0.0);
+        let line = |[a, b]: [f64; 2]| a * i0 + b * v;
+        // `f64::max` spends instructions on NaN, which the callers reject by `I0 > ϑ` anyway.
+        let larger = |x: f64, y: f64| if x > y { x } else { y };
+        let c = &self.chords;
+        larger(
+            larger(line(c[0]), line(c[1])),
+            larger(line(c[2]), line(c[3])),
+        )
+    }
+
+    /// The lines `(α_k, β_k)` of [`max_chord_bound`](Self::max_chord_bound), from the exact
+    /// maxima at the nodes (`g(1) = 1`: at `V0 = I0` the membrane starts falling).
+    pub(super) fn max_chords(&self) -> [[f64; 2]; CHORDS] {
+        let g = |u: f64| self.maximum(u, 1.0).map_or(1.0, |(_, v)| v) * (1.0 + 16.0 * f64::EPSILON);
+        let mut lines = [[0.0; 2]; CHORDS];
+        for (k, line) in lines.iter_mut().enumerate() {
+            let (u0, u1) = (k as f64 / CHORDS as f64, (k + 1) as f64 / CHORDS as f64);
+            let slope = (g(u1) - g(u0)) / (u1 - u0);
+            *line = [g(u0) - slope * u0, slope];
+        }
+        lines
+    }
+
     /// Local time of the first threshold crossing in `[0, len]` from `(v0, i0)`, or `None`.
     ///
     /// `end` must be `self.decay(len)`. No crossing is missed: with a single stationary point per
@@ -177,7 +214,7 @@ impl Kernel {
         if v0 >= thr {
             return Some(0.0);
         }
-        if !(i0 > thr) || self.max_upper_bound(v0, i0) < thr * (1.0 - 8.0 * f64::EPSILON) {
+        if !(i0 > thr) || self.max_chord_bound(v0, i0) < thr * (1.0 - 8.0 * f64::EPSILON) {
             return None;
         }
         let (ts, v_max) = self.maximum(v0, i0)?;
@@ -314,6 +351,44 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// Oracle: the exact maximum (`maximum`, a logarithm) on a fine grid of starting states,
+    /// for apart, equal, close and reversed time constants.
+    #[test]
+    fn chord_bound_of_the_maximum_is_above_the_exact_maximum_and_below_the_single_chord() {
+        for (tm, ts) in [
+            (20.0, 5.0),
+            (5.0, 20.0),
+            (10.0, 10.0),
+            (20.0, 19.0),
+            (100.0, 1.0),
+        ] {
+            let k = kernel(tm, ts);
+            let (mut worst, mut worst_loose) = (0.0_f64, 0.0_f64);
+            for i0 in [0.3, 1.0, 1.7, 40.0] {
+                for n in -50..1000 {
+                    let v0 = i0 * n as f64 / 1000.0;
+                    let Some((_, v_max)) = k.maximum(v0, i0) else {
+                        continue;
+                    };
+                    let (tight, loose) = (k.max_chord_bound(v0, i0), k.max_upper_bound(v0, i0));
+                    assert!(tight >= v_max, "{tm} {ts} {v0} {i0}: {tight} < {v_max}");
+                    assert!(tight <= loose * (1.0 + 1e-14), "{tm} {ts} {v0} {i0}");
+                    if v0 >= 0.0 {
+                        // (Below 0 both bounds clamp `V0` to 0.)
+                        worst = worst.max((tight - v_max) / i0);
+                        worst_loose = worst_loose.max((loose - v_max) / i0);
+                    }
+                }
+            }
+            // Four chords: the largest gap is 4.6-11.6 times smaller than the single chord's
+            // (5-16 % of the profile's curvature lies in each quarter).
+            assert!(
+                worst < worst_loose / 4.0,
+                "{tm} {ts}: {worst} {worst_loose}"
+            );
         }
     }
 

@@ -515,7 +515,7 @@ fn check_time(pc: &PopConsts, t: f64, v: f64, i: f64, t_end: f64) -> Option<f64>
 fn check_at(pc: &PopConsts, t: f64, v: f64, i: f64) -> f64 {
     let k = &pc.k;
     let above = v >= k.threshold;
-    let possible = above | ((i > k.threshold) & (k.max_upper_bound(v, i) >= pc.thr_bound));
+    let possible = above | ((i > k.threshold) & (k.max_chord_bound(v, i) >= pc.thr_bound));
     let bound = t + k.tau_mem * (k.threshold - v).max(0.0) / (i - v);
     // Selections by index, which compile to conditional moves rather than branches.
     let at = [bound, t][usize::from(above)];

@@ -77,6 +77,9 @@ pub(crate) struct Kernel {
     /// `κ0 = V_max / I0` after a reset (`V0 = 0`): `(τs/τm)^{τm/(τm-τs)}`, or `e^{-1}` when
     /// `τm = τs` (see `closed_form::max_upper_bound`).
     pub kappa0: f64,
+    /// The chords of the maximum's profile, `(α_k, β_k)` per chord (see
+    /// `closed_form::max_chord_bound`).
+    pub chords: [[f64; 2]; super::closed_form::CHORDS],
 }
 
 impl Kernel {
@@ -98,8 +101,10 @@ impl Kernel {
             rho: p.tau_mem / p.tau_syn,
             threshold: p.threshold,
             kappa0: 1.0,
+            chords: [[1.0, 0.0]; super::closed_form::CHORDS],
         };
         k.kappa0 = k.maximum(0.0, 1.0).map_or(1.0, |(_, v)| v);
+        k.chords = k.max_chords();
         k
     }
 }
