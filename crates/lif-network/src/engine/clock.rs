@@ -44,6 +44,13 @@ pub(crate) struct PopConsts {
     pub t_ref: f64,
     /// `ϑ (1 - 8 ε)`: below this the upper bound of the maximum excludes a crossing.
     pub thr_bound: f64,
+    /// The delivery loop's gate (`forward.rs`), the single-chord bound
+    /// `κ0 I + (1 - κ0) max(V, 0) >= thr_bound` divided by `1 - κ0`: `I = C Es` enters as
+    /// `C (Es gate_i)` with `gate_i = κ0/(1 - κ0)`, compared with `gate_thr`, which is
+    /// `thr_bound/(1 - κ0)` lowered by `8 ε` against the rounding of the rearrangement.
+    pub gate_i: f64,
+    /// See [`gate_i`](Self::gate_i).
+    pub gate_thr: f64,
     /// LIF (`true`) or non-spiking readout.
     pub spiking: bool,
     /// Spiking, with maxima tracked until the first spike.
@@ -64,11 +71,15 @@ impl PopConsts {
                 Cross::Exact
             }
         };
+        let thr_bound = k.threshold * (1.0 - 8.0 * f64::EPSILON);
+        let rest = 1.0 - k.kappa0;
         Ok(Self {
             k,
             cross,
             t_ref: pop.t_ref,
-            thr_bound: k.threshold * (1.0 - 8.0 * f64::EPSILON),
+            thr_bound,
+            gate_i: k.kappa0 / rest,
+            gate_thr: thr_bound / rest * (1.0 - 8.0 * f64::EPSILON),
             spiking: pop.spiking,
             silent: pop.silent_maxima && pop.spiking,
         })

@@ -235,18 +235,18 @@ impl Model<'_> {
         t: f64,
         cause: PeakCause,
     ) {
-        let base = ws.offsets[p];
-        let pc = ws.consts[p];
         let clock = ws.clocks.at(&ws.consts, p, t);
+        let pc = &ws.consts[p];
         if !pc.spiking || pc.silent {
             self.deliver_tracked(ws, p, syn, t, cause);
             return;
         }
+        let base = ws.offsets[p];
         let neurons = &mut ws.neurons[base..ws.offsets[p + 1]];
         let events = if pc.t_ref > 0.0 {
-            self.deliver_spiking::<true>(neurons, &mut ws.queue, base, &pc, &clock, syn)
+            self.deliver_spiking::<true>(neurons, &mut ws.queue, base, pc, &clock, syn)
         } else {
-            self.deliver_spiking::<false>(neurons, &mut ws.queue, base, &pc, &clock, syn)
+            self.deliver_spiking::<false>(neurons, &mut ws.queue, base, pc, &clock, syn)
         };
         ws.events += events;
     }
@@ -264,7 +264,9 @@ impl Model<'_> {
         clock: &Clock,
         syn: impl Iterator<Item = (usize, f64)>,
     ) -> usize {
-        let (t, k) = (clock.t, &pc.k);
+        let t = clock.t;
+        // `κ0/(1 - κ0) I = C gate_c` (the gate below).
+        let gate_c = clock.es * pc.gate_i;
         let mut events = 0;
         for (target, w) in syn {
             events += 1;
@@ -274,15 +276,17 @@ impl Model<'_> {
                 // Refractory: V stays clamped at 0, I integrates; the wake-up schedules.
                 continue;
             }
-            let (v, i) = (c.voltage(clock), c.current(clock));
+            let v = c.voltage(clock);
             // A crossing before the next input needs `v >= ϑ` or the bound of the membrane
             // maximum to reach `ϑ` (see `check_at`), which is rare: one predictable branch, and
-            // the check time only then. An exact crossing (negative `pending`) is invalidated
-            // by this input; an idle neuron's `pending` is just above `t_end`, so `at < pending`
-            // also says `at <= t_end`.
+            // the check time only then. The gate is the single-chord bound
+            // (`Kernel::max_upper_bound`) divided by `1 - κ0`, `max(V, 0) + C gate_c >=
+            // gate_thr` (`PopConsts::gate_i`), slightly wider than `check_at`'s. An exact
+            // crossing (negative `pending`) is invalidated by this input; an idle neuron's
+            // `pending` is just above `t_end`, so `at < pending` also says `at <= t_end`.
             let j = base + target;
-            if (v >= pc.thr_bound) | (k.max_upper_bound(v, i) >= pc.thr_bound) {
-                let at = check_at(pc, t, v, i);
+            if (v >= pc.thr_bound) | (v.max(0.0) + c.c * gate_c >= pc.gate_thr) {
+                let at = check_at(pc, t, v, c.current(clock));
                 if c.pending_is_exact() {
                     if at <= self.t_end {
                         push_neuron(queue, c, j, at, Kind::Check);
