@@ -356,11 +356,11 @@ impl Model<'_> {
     /// exactly from the state at `t`.
     fn check(&self, ws: &mut NetworkWorkspace, j: usize, t: f64) {
         let p = ws.pop_of[j] as usize;
-        let pc = ws.consts[p];
         let clock = ws.clocks.at(&ws.consts, p, t);
         let (v, i) = (ws.neurons[j].voltage(&clock), ws.neurons[j].current(&clock));
         let len = self.t_end - t;
-        if let Some(tau) = pc.k.next_crossing(v, i).filter(|&tau| tau <= len) {
+        let tau = ws.consts[p].k.next_crossing(v, i);
+        if let Some(tau) = tau.filter(|&tau| tau <= len) {
             push(ws, j, (t + tau).min(self.t_end), Kind::Spike);
         }
     }
@@ -368,31 +368,37 @@ impl Model<'_> {
     /// The next crossing of neuron `j` fired at `t`: record, reset, deliver.
     fn spike(&self, ws: &mut NetworkWorkspace, j: usize, t: f64) -> Result<(), LifError> {
         let p = ws.pop_of[j] as usize;
-        let pc = ws.consts[p];
         let clock = ws.clocks.at(&ws.consts, p, t);
+        let pc = &ws.consts[p];
         let i = ws.neurons[j].current(&clock);
         if !i.is_finite() {
             return Err(self.non_finite("synaptic current", j, t));
         }
-        ws.min_abs_vdot = ws
-            .min_abs_vdot
-            .min((i - pc.k.threshold).abs() * pc.k.inv_tau_mem);
+        let (silent, t_ref) = (pc.silent, pc.t_ref);
+        let vdot = (i - pc.k.threshold).abs() * pc.k.inv_tau_mem;
+        // The check after the reset (`V = 0`), if no refractory period.
+        let at = if t_ref > 0.0 {
+            None
+        } else {
+            check_time(pc, t, 0.0, i, self.t_end)
+        };
+        ws.min_abs_vdot = ws.min_abs_vdot.min(vdot);
         if ws.first_spike[j] == NO_SPIKE {
             ws.first_spike[j] = ws.spikes.len() as u32;
-            if pc.silent {
+            if silent {
                 ws.peaks[j] = VoltagePeak::NOT_TRACKED;
             }
         }
         self.push_spike(ws, j, t, i)?;
         ws.neurons[j].reset_voltage(&clock);
-        if pc.t_ref > 0.0 {
-            let until = t + pc.t_ref;
+        if t_ref > 0.0 {
+            let until = t + t_ref;
             ws.neurons[j].ref_until = until;
             if until < self.t_end {
                 push(ws, j, until, Kind::Wake);
             }
         } else {
-            schedule(ws, &pc, j, t, 0.0, i, self.t_end);
+            schedule(ws, j, at);
         }
         for k in 0..ws.out_of[p].len() {
             let proj = &self.projs[ws.out_of[p][k] as usize];
@@ -406,13 +412,13 @@ impl Model<'_> {
     /// released from 0, and its next crossing scheduled.
     fn wake(&self, ws: &mut NetworkWorkspace, j: usize, t: f64) {
         let p = ws.pop_of[j] as usize;
-        let pc = ws.consts[p];
         let clock = ws.clocks.at(&ws.consts, p, t);
         let n = &mut ws.neurons[j];
         let i = n.current(&clock);
         n.reset_voltage(&clock);
         n.ref_until = f64::NEG_INFINITY;
-        schedule(ws, &pc, j, t, 0.0, i, self.t_end);
+        let at = check_time(&ws.consts[p], t, 0.0, i, self.t_end);
+        schedule(ws, j, at);
     }
 
     /// The last segment of every readout neuron, up to `t_end`.
@@ -482,31 +488,24 @@ impl Model<'_> {
     }
 }
 
-/// Makes sure neuron `j`'s queue entry is not later than its next threshold crossing from
-/// `(v, i)` at `t` (free evolution). None is needed if `V, I < ϑ` (then `V <= max(V, I) < ϑ`)
-/// or the bound of the membrane maximum stays below `ϑ`. Otherwise `I > ϑ > V`, `V` rises and
-/// is concave while rising (`V̈ = -(I/τs + V̇)/τm < 0`), so it stays below its tangent and cannot
-/// reach `ϑ` before `t + τm (ϑ - V)/(I - V)`: a [`Kind::Check`] is queued there unless the
-/// neuron's entry is already earlier (a division instead of the exact root, which is located
-/// only when a check is reached before the next input touches the neuron).
+/// Makes sure neuron `j`'s queue entry is not later than its next threshold crossing: `at` is
+/// the [`check_time`] of its state (free evolution); a [`Kind::Check`] is queued there unless
+/// the neuron's entry is already earlier.
 #[inline]
-fn schedule(
-    ws: &mut NetworkWorkspace,
-    pc: &PopConsts,
-    j: usize,
-    t: f64,
-    v: f64,
-    i: f64,
-    t_end: f64,
-) {
-    if let Some(at) = check_time(pc, t, v, i, t_end) {
+fn schedule(ws: &mut NetworkWorkspace, j: usize, at: Option<f64>) {
+    if let Some(at) = at {
         if at < ws.neurons[j].pending {
             push(ws, j, at, Kind::Check);
         }
     }
 }
 
-/// The time of the [`Kind::Check`] for `(v, i)` at `t` (see [`schedule`]), if one is needed.
+/// The time of the [`Kind::Check`] for `(v, i)` at `t`, if one is needed before `t_end`: none
+/// is needed if `V, I < ϑ` (then `V <= max(V, I) < ϑ`) or the bound of the membrane maximum
+/// stays below `ϑ`. Otherwise `I > ϑ > V`, `V` rises and is concave while rising
+/// (`V̈ = -(I/τs + V̇)/τm < 0`), so it stays below its tangent and cannot reach `ϑ` before
+/// `t + τm (ϑ - V)/(I - V)` (a division instead of the exact root, which is located only when
+/// a check is reached before the next input touches the neuron).
 #[inline(always)]
 fn check_time(pc: &PopConsts, t: f64, v: f64, i: f64, t_end: f64) -> Option<f64> {
     let at = check_at(pc, t, v, i);
