@@ -18,7 +18,7 @@
 
 use super::clock::{Clock, PopConsts};
 use super::coeffs::{Neuron, Segment};
-use super::model::{Fan, Model, Proj};
+use super::model::{Fan, Model};
 use super::network::{InputSpike, Network, Source};
 use super::queue::{EventQueue, Kind};
 use super::workspace::{NetworkWorkspace, NeuronProbe, PeakCause, Spike, VoltagePeak, NO_SPIKE};
@@ -81,6 +81,11 @@ impl Model<'_> {
         ws.neurons.resize(n, Neuron::rest(self.idle()));
         ws.segments.clear();
         ws.segments.resize(n, Segment::default());
+        ws.excitatory.clear();
+        ws.excitatory.extend(self.projs.iter().map(|proj| {
+            // Branch-free, so that it vectorises; NaN counts as negative.
+            proj.weights.iter().fold(true, |all, &w| all & (w >= 0.0))
+        }));
         let (mut next_in, mut next_pr) = (0usize, 0usize);
         loop {
             let t_q = ws.queue.peek().map_or(f64::INFINITY, |e| e.0);
@@ -120,8 +125,8 @@ impl Model<'_> {
             } else {
                 let src = ws.inputs[next_in].source as usize;
                 for k in 0..ws.from_inputs.len() {
-                    let proj = &self.projs[ws.from_inputs[k] as usize];
-                    self.deliver(ws, proj, src, t, PeakCause::InputArrival);
+                    let pj = ws.from_inputs[k] as usize;
+                    self.deliver(ws, pj, src, t, PeakCause::InputArrival);
                 }
                 next_in += 1;
             }
@@ -200,37 +205,36 @@ impl Model<'_> {
         Ok(())
     }
 
-    /// A spike of presynaptic neuron `pre` of `proj` at `t`: every synapse touches its target.
+    /// A spike of presynaptic neuron `pre` of projection `pj` at `t`: every synapse touches its
+    /// target.
     #[inline]
-    fn deliver(
-        &self,
-        ws: &mut NetworkWorkspace,
-        proj: &Proj<'_>,
-        pre: usize,
-        t: f64,
-        cause: PeakCause,
-    ) {
+    fn deliver(&self, ws: &mut NetworkWorkspace, pj: usize, pre: usize, t: f64, cause: PeakCause) {
+        let proj = &self.projs[pj];
+        let excitatory = ws.excitatory[pj];
         match proj.fan {
             Fan::Sparse { offsets, targets } => {
                 let range = offsets[pre] as usize..offsets[pre + 1] as usize;
                 let targets = targets[range.clone()].iter().map(|&t| t as usize);
                 let syn = targets.zip(proj.weights[range].iter().copied());
-                self.deliver_to(ws, proj.target, syn, t, cause);
+                self.deliver_to(ws, proj.target, excitatory, syn, t, cause);
             }
             Fan::Dense { n_pre, n_post } => {
                 assert!(pre < n_pre);
                 let w = proj.weights.chunks_exact(n_pre).map(|row| row[pre]);
-                self.deliver_to(ws, proj.target, (0..n_post).zip(w), t, cause);
+                let syn = (0..n_post).zip(w);
+                self.deliver_to(ws, proj.target, excitatory, syn, t, cause);
             }
         }
     }
 
-    /// Delivers weight `w` to neuron `post` of population `p` for every `(post, w)` of `syn`.
+    /// Delivers weight `w` to neuron `post` of population `p` for every `(post, w)` of `syn`;
+    /// `excitatory`: no `w` is negative.
     #[inline(always)]
     fn deliver_to(
         &self,
         ws: &mut NetworkWorkspace,
         p: usize,
+        excitatory: bool,
         syn: impl Iterator<Item = (usize, f64)>,
         t: f64,
         cause: PeakCause,
@@ -243,19 +247,27 @@ impl Model<'_> {
         }
         let base = ws.offsets[p];
         let neurons = &mut ws.neurons[base..ws.offsets[p + 1]];
-        let events = if pc.t_ref > 0.0 {
-            self.deliver_spiking::<true>(neurons, &mut ws.queue, base, pc, &clock, syn)
-        } else {
-            self.deliver_spiking::<false>(neurons, &mut ws.queue, base, pc, &clock, syn)
+        let q = &mut ws.queue;
+        let events = match (pc.t_ref > 0.0, excitatory) {
+            (true, true) => self.deliver_spiking::<true, true>(neurons, q, base, pc, &clock, syn),
+            (true, false) => self.deliver_spiking::<true, false>(neurons, q, base, pc, &clock, syn),
+            (false, true) => self.deliver_spiking::<false, true>(neurons, q, base, pc, &clock, syn),
+            (false, false) => {
+                self.deliver_spiking::<false, false>(neurons, q, base, pc, &clock, syn)
+            }
         };
         ws.events += events;
     }
 
     /// The delivery loop of a spiking population whose maxima are not tracked; `neurons` are
     /// the population's, `base` the global index of its first; returns the number of synapses.
-    /// `REFRACTORY`: the population has a refractory period.
+    /// `REFRACTORY`: the population has a refractory period. `EXCITATORY`: no weight is
+    /// negative, so an input to a neuron with an exact crossing pending always passes the gate
+    /// (its trajectory only rises, and the pending crossing says that its maximum reaches `ϑ`,
+    /// so the gate's upper bound of it does), and the test for an exact crossing to invalidate
+    /// after a failed gate is left out.
     #[inline(always)]
-    fn deliver_spiking<const REFRACTORY: bool>(
+    fn deliver_spiking<const REFRACTORY: bool, const EXCITATORY: bool>(
         &self,
         neurons: &mut [Neuron],
         queue: &mut EventQueue,
@@ -297,6 +309,8 @@ impl Model<'_> {
                 } else if at < c.pending {
                     push_neuron(queue, c, j, at, Kind::Check);
                 }
+            } else if EXCITATORY {
+                debug_assert!(!c.pending_is_exact(), "an exact crossing failed the gate");
             } else if c.pending_is_exact() {
                 c.pending = self.idle();
                 queue.remove(j);
@@ -401,9 +415,9 @@ impl Model<'_> {
             schedule(ws, j, at);
         }
         for k in 0..ws.out_of[p].len() {
-            let proj = &self.projs[ws.out_of[p][k] as usize];
+            let pj = ws.out_of[p][k] as usize;
             let cause = PeakCause::SpikeArrival(ws.spikes.len() - 1);
-            self.deliver(ws, proj, j - ws.offsets[p], t, cause);
+            self.deliver(ws, pj, j - ws.offsets[p], t, cause);
         }
         Ok(())
     }

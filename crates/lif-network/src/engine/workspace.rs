@@ -181,6 +181,8 @@ pub struct NetworkWorkspace {
     /// Per population: the projections leaving it; and the projections from the inputs.
     pub(crate) out_of: Vec<Vec<u32>>,
     pub(crate) from_inputs: Vec<u32>,
+    /// Per projection, in the event queue's forward pass: whether no weight is negative.
+    pub(crate) excitatory: Vec<bool>,
     pub(crate) offsets: Vec<usize>,
     /// Scratch of the population sweeps (`sweep.rs`).
     pub(crate) sweep: SweepScratch,
@@ -219,6 +221,7 @@ impl Default for NetworkWorkspace {
             wake_done: Vec::new(),
             out_of: Vec::new(),
             from_inputs: Vec::new(),
+            excitatory: Vec::new(),
             offsets: Vec::new(),
             sweep: SweepScratch::default(),
             sweep_back: BackScratch::default(),
