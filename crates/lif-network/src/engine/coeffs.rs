@@ -29,32 +29,22 @@
 
 use super::clock::{Clock, PopConsts};
 
-/// One neuron in the forward pass: its coefficients, its refractory period's end and its queue
-/// entry (half a cache line).
+/// One neuron's membrane state in the forward pass: its two coefficients (16 bytes, a quarter
+/// of a cache line; the forward pass keeps the end of its refractory period and its queue entry
+/// in arrays of their own, `forward.rs`, so that the deliveries sweep half the memory).
 #[derive(Clone, Copy, Debug)]
-#[repr(align(32))]
+#[repr(align(16))]
 pub(crate) struct Neuron {
     /// Coefficient of `Em` in `V`.
     pub a: f64,
     /// Coefficient of `Es` in `I` (and of `G` in `V`).
     pub c: f64,
-    /// End of the refractory period (`-inf`: not refractory).
-    pub ref_until: f64,
-    /// The neuron's queue entry: its time if it is a check or the end of a refractory period,
-    /// `-time` (sign bit set, also for time 0) if it is an exact crossing; if none, `idle`,
-    /// a time after the end of the simulation.
-    pub pending: f64,
 }
 
 impl Neuron {
-    /// At rest (`V = I = 0`), not refractory, not queued (`pending = idle`).
-    pub fn rest(idle: f64) -> Self {
-        Self {
-            a: 0.0,
-            c: 0.0,
-            ref_until: f64::NEG_INFINITY,
-            pending: idle,
-        }
+    /// At rest (`V = I = 0`).
+    pub fn rest() -> Self {
+        Self { a: 0.0, c: 0.0 }
     }
 
     /// `V(t)` of the free solution.
@@ -80,12 +70,6 @@ impl Neuron {
     #[inline]
     pub fn reset_voltage(&mut self, clock: &Clock) {
         self.a = -self.c * clock.g * clock.em_inv;
-    }
-
-    /// Whether the queue entry is an exact crossing.
-    #[inline(always)]
-    pub fn pending_is_exact(&self) -> bool {
-        self.pending.is_sign_negative()
     }
 
     /// Re-expresses the state for a new epoch `t`: `old` is the clock at `t` for the old epoch;
@@ -189,7 +173,7 @@ mod tests {
         // Apart (Split), equal, and close time constants (Exact).
         for (tm, ts) in [(20.0, 5.0), (10.0, 10.0), (20.0, 19.0), (5.0, 20.0)] {
             let pc = consts(tm, ts);
-            let mut n = Neuron::rest(f64::INFINITY);
+            let mut n = Neuron::rest();
             let (mut v, mut i, mut t0) = (0.0, 0.0, 0.0);
             let mut epoch = 0.0;
             let events = [

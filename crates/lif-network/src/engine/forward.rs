@@ -78,7 +78,11 @@ impl Model<'_> {
         ws.queue.reset(n);
         ws.clocks.reset(&ws.consts, 0.0);
         ws.neurons.clear();
-        ws.neurons.resize(n, Neuron::rest(self.idle()));
+        ws.neurons.resize(n, Neuron::rest());
+        ws.pending.clear();
+        ws.pending.resize(n, self.idle());
+        ws.ref_until.clear();
+        ws.ref_until.resize(n, f64::NEG_INFINITY);
         ws.segments.clear();
         ws.segments.resize(n, Segment::default());
         ws.excitatory.clear();
@@ -107,13 +111,13 @@ impl Model<'_> {
                 let Some((_, j, kind)) = ws.queue.peek() else {
                     break;
                 };
-                ws.neurons[j].pending = self.idle();
+                ws.pending[j] = self.idle();
                 match kind {
                     Kind::Wake => self.wake(ws, j, t),
                     Kind::Spike => self.spike(ws, j, t)?,
                     Kind::Check => self.check(ws, j, t),
                 }
-                if ws.neurons[j].pending == self.idle() {
+                if ws.pending[j] == self.idle() {
                     ws.queue.remove(j);
                 }
             } else if t_pr == t {
@@ -246,15 +250,19 @@ impl Model<'_> {
             return;
         }
         let base = ws.offsets[p];
-        let neurons = &mut ws.neurons[base..ws.offsets[p + 1]];
+        let range = base..ws.offsets[p + 1];
+        let pop = PopState {
+            neurons: &mut ws.neurons[range.clone()],
+            pending: &mut ws.pending[range.clone()],
+            ref_until: &ws.ref_until[range],
+            base,
+        };
         let q = &mut ws.queue;
         let events = match (pc.t_ref > 0.0, excitatory) {
-            (true, true) => self.deliver_spiking::<true, true>(neurons, q, base, pc, &clock, syn),
-            (true, false) => self.deliver_spiking::<true, false>(neurons, q, base, pc, &clock, syn),
-            (false, true) => self.deliver_spiking::<false, true>(neurons, q, base, pc, &clock, syn),
-            (false, false) => {
-                self.deliver_spiking::<false, false>(neurons, q, base, pc, &clock, syn)
-            }
+            (true, true) => self.deliver_spiking::<true, true>(pop, q, pc, &clock, syn),
+            (true, false) => self.deliver_spiking::<true, false>(pop, q, pc, &clock, syn),
+            (false, true) => self.deliver_spiking::<false, true>(pop, q, pc, &clock, syn),
+            (false, false) => self.deliver_spiking::<false, false>(pop, q, pc, &clock, syn),
         };
         ws.events += events;
     }
@@ -269,13 +277,20 @@ impl Model<'_> {
     #[inline(always)]
     fn deliver_spiking<const REFRACTORY: bool, const EXCITATORY: bool>(
         &self,
-        neurons: &mut [Neuron],
+        pop: PopState<'_>,
         queue: &mut EventQueue,
-        base: usize,
         pc: &PopConsts,
         clock: &Clock,
         syn: impl Iterator<Item = (usize, f64)>,
     ) -> usize {
+        let PopState {
+            neurons,
+            pending,
+            ref_until,
+            base,
+        } = pop;
+        // Equal lengths: one bounds check per delivery serves the three arrays.
+        assert!(pending.len() == neurons.len() && ref_until.len() == neurons.len());
         let t = clock.t;
         // `κ0/(1 - κ0) I = C gate_c` (the gate below).
         let gate_c = clock.es * pc.gate_i;
@@ -284,7 +299,7 @@ impl Model<'_> {
             events += 1;
             let c = &mut neurons[target];
             c.receive(w, clock);
-            if REFRACTORY && c.ref_until > t {
+            if REFRACTORY && ref_until[target] > t {
                 // Refractory: V stays clamped at 0, I integrates; the wake-up schedules.
                 continue;
             }
@@ -302,27 +317,30 @@ impl Model<'_> {
                 // `crossing_possible`, which then saves them the check time (a division).
                 let i = c.current(clock);
                 if !crossing_possible(pc, v, i) {
-                    if c.pending_is_exact() {
-                        c.pending = self.idle();
+                    if is_exact(pending[target]) {
+                        pending[target] = self.idle();
                         queue.remove(j);
                     }
                     continue;
                 }
                 let at = tangent_time(pc, t, v, i);
-                if c.pending_is_exact() {
+                if is_exact(pending[target]) {
                     if at <= self.t_end {
-                        push_neuron(queue, c, j, at, Kind::Check);
+                        push_neuron(queue, &mut pending[target], j, at, Kind::Check);
                     } else {
-                        c.pending = self.idle();
+                        pending[target] = self.idle();
                         queue.remove(j);
                     }
-                } else if at < c.pending {
-                    push_neuron(queue, c, j, at, Kind::Check);
+                } else if at < pending[target] {
+                    push_neuron(queue, &mut pending[target], j, at, Kind::Check);
                 }
             } else if EXCITATORY {
-                debug_assert!(!c.pending_is_exact(), "an exact crossing failed the gate");
-            } else if c.pending_is_exact() {
-                c.pending = self.idle();
+                debug_assert!(
+                    !is_exact(pending[target]),
+                    "an exact crossing failed the gate"
+                );
+            } else if is_exact(pending[target]) {
+                pending[target] = self.idle();
                 queue.remove(j);
             }
         }
@@ -348,7 +366,7 @@ impl Model<'_> {
             let j = base + target;
             let c = &mut ws.neurons[j];
             let tracked = ws.peaks[j].cause != PeakCause::NotTracked;
-            if tracked && c.ref_until <= t {
+            if tracked && ws.ref_until[j] <= t {
                 let (v1, i1) = (c.voltage(&clock), c.current(&clock));
                 let s = &mut ws.segments[j];
                 track_peak(&pc, &mut ws.peaks[j], (s.v, s.i, s.t), (v1, i1, t), cause);
@@ -359,17 +377,17 @@ impl Model<'_> {
                 };
             }
             c.receive(w, &clock);
-            if !pc.spiking || c.ref_until > t {
+            if !pc.spiking || ws.ref_until[j] > t {
                 continue;
             }
             let at = check_at(&pc, t, c.voltage(&clock), c.current(&clock));
-            if (at < c.pending) & (at <= self.t_end) {
-                push_neuron(&mut ws.queue, c, j, at, Kind::Check);
-            } else if c.pending_is_exact() {
+            if (at < ws.pending[j]) & (at <= self.t_end) {
+                push_neuron(&mut ws.queue, &mut ws.pending[j], j, at, Kind::Check);
+            } else if is_exact(ws.pending[j]) {
                 if at <= self.t_end {
-                    push_neuron(&mut ws.queue, c, j, at, Kind::Check);
+                    push_neuron(&mut ws.queue, &mut ws.pending[j], j, at, Kind::Check);
                 } else {
-                    c.pending = self.idle();
+                    ws.pending[j] = self.idle();
                     ws.queue.remove(j);
                 }
             }
@@ -417,7 +435,7 @@ impl Model<'_> {
         ws.neurons[j].reset_voltage(&clock);
         if t_ref > 0.0 {
             let until = t + t_ref;
-            ws.neurons[j].ref_until = until;
+            ws.ref_until[j] = until;
             if until < self.t_end {
                 push(ws, j, until, Kind::Wake);
             }
@@ -440,7 +458,7 @@ impl Model<'_> {
         let n = &mut ws.neurons[j];
         let i = n.current(&clock);
         n.reset_voltage(&clock);
-        n.ref_until = f64::NEG_INFINITY;
+        ws.ref_until[j] = f64::NEG_INFINITY;
         let at = check_time(&ws.consts[p], t, 0.0, i, self.t_end);
         schedule(ws, j, at);
     }
@@ -518,7 +536,7 @@ impl Model<'_> {
 #[inline]
 fn schedule(ws: &mut NetworkWorkspace, j: usize, at: Option<f64>) {
     if let Some(at) = at {
-        if at < ws.neurons[j].pending {
+        if at < ws.pending[j] {
             push(ws, j, at, Kind::Check);
         }
     }
@@ -560,15 +578,31 @@ fn tangent_time(pc: &PopConsts, t: f64, v: f64, i: f64) -> f64 {
     [bound, t][usize::from(v >= k.threshold)]
 }
 
+/// Whether a neuron's queue entry (`NetworkWorkspace::pending`) is an exact crossing.
+#[inline(always)]
+fn is_exact(pending: f64) -> bool {
+    pending.is_sign_negative()
+}
+
+/// One population's part of the forward state, for its delivery loop: the neurons'
+/// coefficients, queue entries and ends of refractory periods, and the global index of its
+/// first neuron.
+struct PopState<'a> {
+    neurons: &'a mut [Neuron],
+    pending: &'a mut [f64],
+    ref_until: &'a [f64],
+    base: usize,
+}
+
 /// Queues `kind` for neuron `j` at `time`, invalidating its previous entry.
 #[inline]
 fn push(ws: &mut NetworkWorkspace, j: usize, time: f64, kind: Kind) {
-    push_neuron(&mut ws.queue, &mut ws.neurons[j], j, time, kind);
+    push_neuron(&mut ws.queue, &mut ws.pending[j], j, time, kind);
 }
 
 #[inline]
-fn push_neuron(queue: &mut EventQueue, c: &mut Neuron, j: usize, time: f64, kind: Kind) {
-    c.pending = if kind == Kind::Spike { -time } else { time };
+fn push_neuron(queue: &mut EventQueue, pending: &mut f64, j: usize, time: f64, kind: Kind) {
+    *pending = if kind == Kind::Spike { -time } else { time };
     queue.set(j, time, kind);
 }
 
@@ -609,7 +643,7 @@ pub(super) fn track_peak(
 
 /// The membrane voltage of neuron `j` at `t` (0 while refractory), without changing its state.
 fn voltage_at(ws: &mut NetworkWorkspace, j: usize, t: f64) -> f64 {
-    if ws.neurons[j].ref_until > t {
+    if ws.ref_until[j] > t {
         return 0.0;
     }
     let p = ws.pop_of[j] as usize;

@@ -162,6 +162,12 @@ pub struct NetworkWorkspace {
     pub(crate) cells: Vec<Adjoint>,
     /// Per-neuron state of the forward pass's event queue (32 bytes each).
     pub(crate) neurons: Vec<Neuron>,
+    /// Per neuron in the event queue's forward pass: its queue entry, the time if it is a
+    /// check or the end of a refractory period, `-time` (sign bit set, also for time 0) if it
+    /// is an exact crossing; if none, `Model::idle`, a time after the end of the simulation.
+    pub(crate) pending: Vec<f64>,
+    /// Per neuron: the end of its refractory period (`-inf`: not refractory).
+    pub(crate) ref_until: Vec<f64>,
     /// Per neuron whose maximum is tracked: the start of its current segment.
     pub(crate) segments: Vec<Segment>,
     /// Per neuron: index of its first spike in `spikes` (`NO_SPIKE`: none).
@@ -208,6 +214,8 @@ impl Default for NetworkWorkspace {
             pop_of: Vec::new(),
             cells: Vec::new(),
             neurons: Vec::new(),
+            pending: Vec::new(),
+            ref_until: Vec::new(),
             segments: Vec::new(),
             first_spike: Vec::new(),
             queue: EventQueue::default(),
