@@ -1,4 +1,4 @@
-//! The forward pass's neuron state: absolute-time coefficients, 32 bytes per neuron.
+//! The forward pass's neuron state: absolute-time coefficients, 16 bytes per neuron.
 //!
 //! Between events Table 1's flow is linear, and with the population's shared exponentials of the
 //! time since the epoch `T` (`clock.rs`), `Em(t) = e^{-(t-T)/τm}`, `Es(t) = e^{-(t-T)/τs}`, its

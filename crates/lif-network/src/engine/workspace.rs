@@ -160,7 +160,7 @@ pub struct NetworkWorkspace {
     pub(crate) pop_of: Vec<u32>,
     /// Per-neuron adjoint of the backward pass (16 bytes each).
     pub(crate) cells: Vec<Adjoint>,
-    /// Per-neuron state of the forward pass's event queue (32 bytes each).
+    /// Per-neuron coefficients of the forward pass's event queue (16 bytes each).
     pub(crate) neurons: Vec<Neuron>,
     /// Per neuron in the event queue's forward pass: its queue entry, the time if it is a
     /// check or the end of a refractory period, `-time` (sign bit set, also for time 0) if it
