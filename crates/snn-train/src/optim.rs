@@ -2,6 +2,11 @@
 //! (Table 3: β₁ 0.9, β₂ 0.999, ε 1e-8, η 5e-3, η × 0.95 per epoch). The paper's code applies the
 //! decay after every epoch from the second on, so epochs 1 and 2 both use η and epoch `e` uses
 //! `η · 0.95^(e-2)`; [`AdamOptions::lr_decay_start`] sets that first decaying epoch.
+//!
+//! [`AdamOptions::fixed_bias_correction`] (opt-in) divides the moments by the constants
+//! `1 - β₁`, `1 - β₂` instead of `1 - βᵗ`, as one published version of the paper's code does
+//! (`eventprop/optimizer.py`): the same first step, then steps up to about twice Adam's within the
+//! first ~50 updates and, once `1 - β₂ᵗ → 1`, `√(1 - β₂)/(1 - β₁) ≈ 0.32` times Adam's.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +31,12 @@ pub struct AdamOptions {
     /// 2026-11-30, and the value assumed for configurations that do not give it).
     #[serde(default = "first_epoch")]
     pub lr_decay_start: usize,
+    /// Bias-correct the moments with the constants `1 - β₁`, `1 - β₂` instead of Kingma & Ba's
+    /// `1 - β₁ᵗ`, `1 - β₂ᵗ` at step `t` [default: false]. One published version of the paper's
+    /// code (`eventprop/optimizer.py` of the iteration-based loop) does this; the later ones
+    /// use `1 - βᵗ`.
+    #[serde(default)]
+    pub fixed_bias_correction: bool,
 }
 
 fn first_epoch() -> usize {
@@ -41,6 +52,7 @@ impl Default for AdamOptions {
             beta2: 0.999,
             epsilon: 1e-8,
             lr_decay_start: 2,
+            fixed_bias_correction: false,
         }
     }
 }
@@ -179,7 +191,8 @@ impl Adam {
 
     /// One Adam update of `params` with gradient `grads`:
     /// `m ← β₁m + (1-β₁)g`, `v ← β₂v + (1-β₂)g²`, `θ ← θ - η m̂ / (√v̂ + ε)` with the bias
-    /// corrections `m̂ = m / (1-β₁ᵗ)`, `v̂ = v / (1-β₂ᵗ)`.
+    /// corrections `m̂ = m / (1-β₁ᵗ)`, `v̂ = v / (1-β₂ᵗ)` (`m / (1-β₁)`, `v / (1-β₂)` with
+    /// [`AdamOptions::fixed_bias_correction`]).
     ///
     /// `params` and `grads` hold one array per layer, of the lengths given to [`Adam::new`].
     pub fn update<P, G>(&mut self, params: &mut [P], grads: &[G]) -> Result<()>
@@ -194,10 +207,14 @@ impl Adam {
             beta1,
             beta2,
             epsilon,
+            fixed_bias_correction,
             ..
         } = self.options;
-        let correction1 = 1.0 - beta1.powi(self.step);
-        let correction2 = 1.0 - beta2.powi(self.step);
+        let (correction1, correction2) = if fixed_bias_correction {
+            (1.0 - beta1, 1.0 - beta2)
+        } else {
+            (1.0 - beta1.powi(self.step), 1.0 - beta2.powi(self.step))
+        };
         for (layer, grad) in grads.iter().enumerate() {
             let grad = grad.as_ref();
             let theta = params[layer].as_mut();
@@ -269,6 +286,52 @@ mod tests {
             theta[0][0]
         );
         assert_eq!(adam.steps(), 2);
+    }
+
+    // The same two steps with the constant corrections (50-digit decimal arithmetic):
+    // t=1 as above (1 - β¹ = 1 - β); t=2: m̂ = 0.08/0.1, v̂ = 0.004996/0.001,
+    // θ2 = 0.864208593592846087926...
+    #[test]
+    fn fixed_bias_correction_two_steps_match_hand_computation() {
+        let options = AdamOptions {
+            lr: 0.1,
+            fixed_bias_correction: true,
+            ..AdamOptions::default()
+        };
+        let mut adam = Adam::new(options, &[1]).unwrap();
+        let mut theta = vec![vec![1.0]];
+        adam.update(&mut theta, &[vec![2.0]]).unwrap();
+        assert!((theta[0][0] - 0.900_000_000_5).abs() < 1e-15);
+        adam.update(&mut theta, &[vec![-1.0]]).unwrap();
+        assert!(
+            (theta[0][0] - 0.864_208_593_592_846_1).abs() < 1e-15,
+            "{}",
+            theta[0][0]
+        );
+    }
+
+    // Constant gradient g: m = g(1-β₁ᵗ), v = g²(1-β₂ᵗ) in closed form, so with the constant
+    // corrections step t moves by η (1-β₁ᵗ)/(1-β₁) / √((1-β₂ᵗ)/(1-β₂)) (+ε); at t = 1000,
+    // η = 0.1, g = 0.5 (50-digit decimals): 0.0397682827097026619805..., 0.40 of Adam's η.
+    #[test]
+    fn fixed_bias_correction_shrinks_late_steps_as_the_closed_form() {
+        let options = AdamOptions {
+            lr: 0.1,
+            fixed_bias_correction: true,
+            ..AdamOptions::default()
+        };
+        let mut adam = Adam::new(options, &[1]).unwrap();
+        let mut theta = vec![vec![0.0]];
+        let mut before = 0.0;
+        for _ in 0..1000 {
+            before = theta[0][0];
+            adam.update(&mut theta, &[vec![0.5]]).unwrap();
+        }
+        let step = before - theta[0][0];
+        assert!(
+            (step - 0.039_768_282_709_702_66).abs() < 1e-14,
+            "{step}"
+        );
     }
 
     // Adam's first step moves every parameter by η·sign(g) (up to ε), whatever |g|.

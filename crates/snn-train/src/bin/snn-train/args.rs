@@ -240,6 +240,11 @@ pub struct CommonArgs {
     /// decay after the first epoch; 1: after every epoch) [default: 2].
     #[arg(long, value_name = "EPOCH")]
     lr_decay_start: Option<usize>,
+    /// Bias-correct Adam's moments with the constants 1-β1 and 1-β2 instead of 1-β^t, as one
+    /// published version of the paper's code: steps up to ~2× Adam's in the first ~50 updates,
+    /// then ~0.32× once 1-β2^t ≈ 1 [default: off, Kingma & Ba's 1-β^t].
+    #[arg(long)]
+    adam_fixed_bias_correction: bool,
     /// Adam β1 [default: 0.9].
     #[arg(long, allow_negative_numbers = true)]
     beta1: Option<f64>,
@@ -352,6 +357,7 @@ impl CommonArgs {
         set(&mut c.train.adam.beta1, self.beta1);
         set(&mut c.train.adam.beta2, self.beta2);
         set(&mut c.train.adam.epsilon, self.epsilon);
+        c.train.adam.fixed_bias_correction = self.adam_fixed_bias_correction;
         set(&mut c.train.input_dropout, self.dropout);
         c.train.drop_last = self.drop_last;
         c.train.batch_sum = self.batch_sum;
