@@ -328,10 +328,7 @@ mod tests {
             adam.update(&mut theta, &[vec![0.5]]).unwrap();
         }
         let step = before - theta[0][0];
-        assert!(
-            (step - 0.039_768_282_709_702_66).abs() < 1e-14,
-            "{step}"
-        );
+        assert!((step - 0.039_768_282_709_702_66).abs() < 1e-14, "{step}");
     }
 
     // Adam's first step moves every parameter by η·sign(g) (up to ε), whatever |g|.

@@ -136,3 +136,63 @@ fn progress_in_a_log_file_is_plain_lines() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+// `--adam-fixed-bias-correction` reaches the run: it is recorded in `config.json`, it changes
+// the trained weights with the default β's, and it changes no bit of them when β1 = β2 = 0,
+// where the constant corrections 1 - β and Adam's 1 - βᵗ are both exactly 1 (so the option
+// acts only through the bias correction).
+#[test]
+fn adam_fixed_bias_correction_acts_only_through_the_correction() {
+    use snn_train::config::ExperimentConfig;
+    use snn_train::store::read_tensors;
+    let run = |tag: &str, extra: &[&str]| {
+        let out =
+            std::env::temp_dir().join(format!("snn-train-cli-adam-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let status = Command::new(env!("CARGO_BIN_EXE_snn-train"))
+            .args([
+                "yin-yang",
+                "--quiet",
+                "--epochs",
+                "1",
+                "--hidden",
+                "10",
+                "--train-samples",
+                "48",
+                "--batch-size",
+                "8",
+                "--validation-samples",
+                "20",
+                "--test-samples",
+                "10",
+                "--threads",
+                "1",
+            ])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{tag}: {status:?}");
+        let config: ExperimentConfig = read_json(&out.join(files::CONFIG)).unwrap();
+        let (tensors, _) = read_tensors(&out.join(files::WEIGHTS)).unwrap();
+        let _ = std::fs::remove_dir_all(&out);
+        let bits: Vec<u64> = tensors
+            .into_iter()
+            .flat_map(|(_, _, values)| values)
+            .map(f64::to_bits)
+            .collect();
+        (config.train.adam.fixed_bias_correction, bits)
+    };
+    let flag = ["--adam-fixed-bias-correction"];
+    let zero = ["--beta1", "0", "--beta2", "0"];
+    let zero_flag = [&zero[..], &flag[..]].concat();
+    let (off, adam) = run("adam", &[]);
+    let (on, fixed) = run("fixed", &flag);
+    assert!(!off && on);
+    assert_eq!(adam.len(), fixed.len());
+    assert_ne!(adam, fixed, "weights after 6 steps");
+    let (_, zero_adam) = run("zero", &zero);
+    let (_, zero_fixed) = run("zero-fixed", &zero_flag);
+    assert_eq!(zero_adam, zero_fixed);
+}
