@@ -113,6 +113,12 @@ impl SweepScratch {
     }
 }
 
+/// The record's order: time, ties by neuron.
+#[inline]
+fn spike_order(a: &Spike, b: &Spike) -> std::cmp::Ordering {
+    a.time.total_cmp(&b.time).then(a.neuron.cmp(&b.neuron))
+}
+
 /// `Decay` over `dt >= 0` with two exponentials (three when the time constants are close).
 #[inline]
 pub(crate) fn slot_decay(pc: &PopConsts, dt: f64) -> Decay {
@@ -158,7 +164,9 @@ impl Model<'_> {
             self.collect_events(ws, p, false);
             self.sweep_population(ws, p)?;
             let seg = &mut ws.spikes[start as usize..];
-            seg.sort_unstable_by(|a, b| a.time.total_cmp(&b.time).then(a.neuron.cmp(&b.neuron)));
+            if !seg.is_sorted_by(|a, b| spike_order(a, b).is_le()) {
+                seg.sort_unstable_by(spike_order);
+            }
             ws.sweep.seg.push((start, ws.spikes.len() as u32));
         }
         self.merge_spikes(ws);
@@ -244,6 +252,7 @@ impl Model<'_> {
         let scalar = !pc.spiking || pc.silent;
         let n_ev = ws.sweep.events.len();
         let (mut prev, mut e) = (0.0, 0);
+        let mut slot_spikes_from = ws.spikes.len();
         loop {
             // Probes are read inside their slot (they do not split it).
             let first_probe = e;
@@ -304,6 +313,13 @@ impl Model<'_> {
                     }
                 }
             }
+            // The slot's spikes in time order (ties by neuron); the slots follow each other, so
+            // the population's segment is then sorted but for ties across a slot boundary.
+            let fresh = &mut ws.spikes[slot_spikes_from..];
+            if fresh.len() > 1 {
+                fresh.sort_unstable_by(spike_order);
+            }
+            slot_spikes_from = ws.spikes.len();
             let sw = &mut ws.sweep;
             std::mem::swap(&mut sw.v, &mut sw.v_next);
             std::mem::swap(&mut sw.i, &mut sw.i_next);
@@ -428,7 +444,7 @@ impl Model<'_> {
     /// arrivals of the maxima, and records each neuron's first spike.
     fn merge_spikes(&self, ws: &mut NetworkWorkspace) {
         let sw = &mut ws.sweep;
-        let sorted = |a: &Spike, b: &Spike| a.time.total_cmp(&b.time).then(a.neuron.cmp(&b.neuron));
+        let sorted = spike_order;
         if !ws.spikes.windows(2).all(|w| sorted(&w[0], &w[1]).is_le()) {
             let sp = &ws.spikes;
             sw.order.clear();
