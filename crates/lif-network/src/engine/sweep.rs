@@ -380,7 +380,25 @@ impl Model<'_> {
         let pc = ws.consts[p];
         let base = ws.offsets[p];
         let d = &slot.d;
-        for j in 0..self.pops[p].size {
+        let n = self.pops[p].size;
+        if !pc.spiking && slot.probes.is_empty() {
+            // A readout population between probes: decay and maxima only.
+            let sw = &mut ws.sweep;
+            let (v, i) = (&sw.v[..n], &sw.i[..n]);
+            let (v1s, i1s) = (&mut sw.v_next[..n], &mut sw.i_next[..n]);
+            let peaks = &mut ws.peaks[base..base + n];
+            for j in 0..n {
+                let (v0, i0) = (v[j], i[j]);
+                let (v1, i1) = (d.voltage(v0, i0), d.syn * i0);
+                (v1s[j], i1s[j]) = (v1, i1);
+                if peaks[j].cause != PeakCause::NotTracked {
+                    let (a, b) = ((v0, i0, slot.start), (v1, i1, slot.end));
+                    track_peak(&pc, &mut peaks[j], a, b, cause);
+                }
+            }
+            return Ok(());
+        }
+        for j in 0..n {
             let (v0, i0) = (ws.sweep.v[j], ws.sweep.i[j]);
             let (v1, i1) = (d.voltage(v0, i0), d.syn * i0);
             let g = base + j;
