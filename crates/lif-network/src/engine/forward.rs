@@ -54,14 +54,18 @@ impl Model<'_> {
         ws.min_abs_vdot = f64::INFINITY;
         ws.events = 0;
         ws.peaks.clear();
-        ws.peaks.extend(ws.pop_of.iter().map(|&p| {
-            let c = &ws.consts[p as usize];
-            if c.spiking && !c.silent {
+        for (c, size) in ws
+            .consts
+            .iter()
+            .zip(ws.offsets.windows(2).map(|w| w[1] - w[0]))
+        {
+            let peak = if c.spiking && !c.silent {
                 VoltagePeak::NOT_TRACKED
             } else {
                 VoltagePeak::REST
-            }
-        }));
+            };
+            ws.peaks.extend(std::iter::repeat_n(peak, size));
+        }
 
         if ws.allow_sweeps && self.sweeps() {
             self.sweep_forward(ws)?;

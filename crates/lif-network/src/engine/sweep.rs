@@ -478,7 +478,22 @@ impl Model<'_> {
         if !ws.spikes.windows(2).all(|w| sorted(&w[0], &w[1]).is_le()) {
             let sp = &ws.spikes;
             sw.order.clear();
-            if sw.seg.len() <= 4 {
+            if let [(a0, b0), (a1, b1)] = sw.seg[..] {
+                // Two populations: a two-way merge (ties to the first, as below).
+                let (mut a, mut b) = (a0 as usize, a1 as usize);
+                let (ea, eb) = (b0 as usize, b1 as usize);
+                while a < ea && b < eb {
+                    if sorted(&sp[b], &sp[a]).is_lt() {
+                        sw.order.push(b as u32);
+                        b += 1;
+                    } else {
+                        sw.order.push(a as u32);
+                        a += 1;
+                    }
+                }
+                sw.order.extend(a as u32..ea as u32);
+                sw.order.extend(b as u32..eb as u32);
+            } else if sw.seg.len() <= 4 {
                 // Merge the populations' sorted segments.
                 sw.heads.clone_from(&sw.seg);
                 for _ in 0..sp.len() {
