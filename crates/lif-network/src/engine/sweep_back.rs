@@ -45,6 +45,11 @@ pub(crate) struct BackScratch {
     counts: Vec<u32>,
     /// Per spike: `Σ_targets w (λ_V - ρ λ_I)/τm` over the populations done so far.
     jump: Vec<f64>,
+    /// Per neuron of the population: the last slot (+ 1) in which it met an item, and the time
+    /// its walk stands at; the neurons met in the current slot.
+    stamp: Vec<u32>,
+    pos: Vec<f64>,
+    touched: Vec<u32>,
 }
 
 impl BackScratch {
@@ -55,6 +60,9 @@ impl BackScratch {
         self.sorted.clear();
         self.counts.clear();
         self.jump.clear();
+        self.stamp.clear();
+        self.pos.clear();
+        self.touched.clear();
     }
 }
 
@@ -97,14 +105,15 @@ impl Model<'_> {
         }
     }
 
-    /// The items of population `p`, sorted by slot (last first), neuron, time (last first), rank.
+    /// The items of population `p`, sorted by slot (last first), time (last first), rank.
     fn collect_items(&self, ws: &mut NetworkWorkspace, p: usize, probe_cot: &[f64]) {
         let (lo, hi) = (ws.offsets[p], ws.offsets[p + 1]);
         let sw = &mut ws.sweep_back;
         let bounds = &sw.bounds;
         let slot_of = |t: f64| bounds.partition_point(|e| e.time < t) as u32;
         sw.items.clear();
-        for (k, s) in ws.spikes.iter().enumerate() {
+        // Pushed last first: a slot of spikes alone (the common case) needs no sort below.
+        for (k, s) in ws.spikes.iter().enumerate().rev() {
             let j = s.neuron as usize;
             if (lo..hi).contains(&j) {
                 sw.items.push(Item {
@@ -117,7 +126,7 @@ impl Model<'_> {
                 });
             }
         }
-        for &(time, j, c) in &ws.observations {
+        for &(time, j, c) in ws.observations.iter().rev() {
             let j = j as usize;
             if (lo..hi).contains(&j) {
                 sw.items.push(Item {
@@ -163,13 +172,10 @@ impl Model<'_> {
             *at += 1;
         }
         std::mem::swap(&mut sw.items, &mut sw.sorted);
+        let order = |a: &Item, b: &Item| b.time.total_cmp(&a.time).then(a.rank.cmp(&b.rank));
         for group in sw.items.chunk_by_mut(|a, b| a.slot == b.slot) {
-            if group.len() > 1 {
-                group.sort_unstable_by(|a, b| {
-                    (a.neuron.cmp(&b.neuron))
-                        .then(b.time.total_cmp(&a.time))
-                        .then(a.rank.cmp(&b.rank))
-                });
+            if !group.is_sorted_by(|a, b| order(a, b).is_le()) {
+                group.sort_unstable_by(order);
             }
         }
     }
@@ -188,7 +194,12 @@ impl Model<'_> {
             buf.clear();
             buf.resize(n, 0.0);
         }
-        let n_b = ws.sweep_back.bounds.len();
+        let b = &mut ws.sweep_back;
+        b.stamp.clear();
+        b.stamp.resize(n, 0);
+        b.pos.clear();
+        b.pos.resize(n, 0.0);
+        let n_b = b.bounds.len();
         let mut it = 0;
         let mut active = false;
         for s in (0..=n_b).rev() {
@@ -216,16 +227,7 @@ impl Model<'_> {
                     li1[j] = d.syn * li[j] + d.cross * lv[j];
                     lv1[j] = d.mem * lv[j];
                 }
-                let mut a = first;
-                while a < it {
-                    let j = ws.sweep_back.items[a].neuron as usize;
-                    let mut b = a;
-                    while b < it && ws.sweep_back.items[b].neuron as usize == j {
-                        b += 1;
-                    }
-                    self.walk_items(ws, p, a..b, end, start)?;
-                    a = b;
-                }
+                self.walk_items(ws, p, first..it, end, start, s as u32 + 1)?;
                 let sw = &mut ws.sweep;
                 std::mem::swap(&mut sw.v, &mut sw.v_next);
                 std::mem::swap(&mut sw.i, &mut sw.i_next);
@@ -241,8 +243,9 @@ impl Model<'_> {
         Ok(())
     }
 
-    /// One neuron through its items `range` (all in the slot `[start, end]`, same neuron, last
-    /// first) from its adjoint at `end`; writes its adjoint at `start`.
+    /// The neurons with items in `range` (all in the slot `[start, end]`, last first) through
+    /// them, each from its adjoint at `end`; writes their adjoints at `start` (`stamp` marks the
+    /// neurons met in this slot; each neuron meets its items in the order of `collect_items`).
     fn walk_items(
         &self,
         ws: &mut NetworkWorkspace,
@@ -250,25 +253,33 @@ impl Model<'_> {
         range: std::ops::Range<usize>,
         end: f64,
         start: f64,
+        stamp: u32,
     ) -> Result<(), LifError> {
         let k = ws.consts[p].k;
-        let j = ws.sweep_back.items[range.start].neuron as usize;
-        let (mut lv, mut li) = (ws.sweep.v[j], ws.sweep.i[j]);
-        let mut pos = end;
+        let b = &mut ws.sweep_back;
+        b.touched.clear();
         for a in range {
-            let item = ws.sweep_back.items[a];
+            let item = b.items[a];
+            let j = item.neuron as usize;
+            // The neuron's adjoint where its walk stands (`pos`), kept in the `_next` arrays.
+            let (mut lv, mut li, pos) = if b.stamp[j] == stamp {
+                (ws.sweep.v_next[j], ws.sweep.i_next[j], b.pos[j])
+            } else {
+                b.stamp[j] = stamp;
+                b.touched.push(j as u32);
+                (ws.sweep.v[j], ws.sweep.i[j], end)
+            };
             // (A zero adjoint stays zero: no decay needed.)
             if pos > item.time && (lv != 0.0 || li != 0.0) {
                 let d = k.decay(pos - item.time);
                 li = d.syn * li + d.cross * lv;
                 lv *= d.mem;
             }
-            pos = item.time;
+            b.pos[j] = item.time;
             if item.rank == 1 {
                 let sp = ws.spikes[item.index as usize];
                 let kk = item.index as usize;
-                let bracket =
-                    lv * sp.i_syn * k.inv_tau_mem - ws.spike_cot[kk] + ws.sweep_back.jump[kk];
+                let bracket = lv * sp.i_syn * k.inv_tau_mem - ws.spike_cot[kk] + b.jump[kk];
                 let vdot = (sp.i_syn - k.threshold) * k.inv_tau_mem;
                 if vdot == 0.0 {
                     let (population, neuron) = self.name_of(sp.neuron as usize);
@@ -285,14 +296,18 @@ impl Model<'_> {
             } else {
                 lv += item.value;
             }
+            (ws.sweep.v_next[j], ws.sweep.i_next[j]) = (lv, li);
         }
-        if pos > start && (lv != 0.0 || li != 0.0) {
-            let d = k.decay(pos - start);
-            li = d.syn * li + d.cross * lv;
-            lv *= d.mem;
+        for &j in &b.touched {
+            let j = j as usize;
+            let (mut lv, mut li, pos) = (ws.sweep.v_next[j], ws.sweep.i_next[j], b.pos[j]);
+            if pos > start && (lv != 0.0 || li != 0.0) {
+                let d = k.decay(pos - start);
+                li = d.syn * li + d.cross * lv;
+                lv *= d.mem;
+            }
+            (ws.sweep.v_next[j], ws.sweep.i_next[j]) = (lv, li);
         }
-        ws.sweep.v_next[j] = lv;
-        ws.sweep.i_next[j] = li;
         Ok(())
     }
 
