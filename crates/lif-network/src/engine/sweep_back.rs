@@ -110,14 +110,22 @@ impl Model<'_> {
         let (lo, hi) = (ws.offsets[p], ws.offsets[p + 1]);
         let sw = &mut ws.sweep_back;
         let bounds = &sw.bounds;
-        let slot_of = |t: f64| bounds.partition_point(|e| e.time < t) as u32;
+        // The slot of time `t` (the number of bounds before `t`) for times met last first: a
+        // cursor moving down from `at` (the same count as a binary search).
+        let slot_of = |t: f64, at: &mut usize| {
+            while *at > 0 && bounds[*at - 1].time >= t {
+                *at -= 1;
+            }
+            *at as u32
+        };
         sw.items.clear();
         // Pushed last first: a slot of spikes alone (the common case) needs no sort below.
+        let mut at = bounds.len();
         for (k, s) in ws.spikes.iter().enumerate().rev() {
             let j = s.neuron as usize;
             if (lo..hi).contains(&j) {
                 sw.items.push(Item {
-                    slot: slot_of(s.time),
+                    slot: slot_of(s.time, &mut at),
                     neuron: (j - lo) as u32,
                     time: s.time,
                     rank: 1,
@@ -126,11 +134,12 @@ impl Model<'_> {
                 });
             }
         }
+        let mut at = bounds.len();
         for &(time, j, c) in ws.observations.iter().rev() {
             let j = j as usize;
             if (lo..hi).contains(&j) {
                 sw.items.push(Item {
-                    slot: slot_of(time),
+                    slot: slot_of(time, &mut at),
                     neuron: (j - lo) as u32,
                     time,
                     rank: 2,
