@@ -344,7 +344,8 @@ impl Model<'_> {
             match proj.fan {
                 Fan::Dense { n_pre, n_post } => {
                     assert!(pre < n_pre && n_post == n);
-                    let w = proj.weights.chunks_exact(n_pre).map(|row| row[pre]);
+                    // Column `pre` of the row-major weights.
+                    let w = proj.weights[pre..].iter().step_by(n_pre);
                     i.iter_mut().zip(w).for_each(|(i, w)| *i += w);
                     ws.events += n_post;
                 }

@@ -323,11 +323,11 @@ impl Model<'_> {
     /// Input event `e` of population `p` backwards: `λ_I` of each target into the weight's
     /// gradient; for a spike arrival, the targets' share of the spike's jump.
     fn event_back(&self, ws: &mut NetworkWorkspace, p: usize, e: Arrival, grad: &mut [Vec<f64>]) {
-        let k = ws.consts[p].k;
+        let k = &ws.consts[p].k;
         let pj = e.proj as usize;
         let proj = &self.projs[pj];
         let pre = e.pre as usize;
-        let sw = &mut ws.sweep;
+        let sw = &ws.sweep;
         let n = self.pops[p].size;
         let (lv, li) = (&sw.v[..n], &sw.i[..n]);
         let mut sum = 0.0;
@@ -335,13 +335,16 @@ impl Model<'_> {
         match proj.fan {
             Fan::Dense { n_pre, n_post } => {
                 assert!(pre < n_pre && n_post == n);
-                let g = grad[pj].chunks_exact_mut(n_pre).map(|row| &mut row[pre]);
-                g.zip(li).for_each(|(g, &li)| *g += li);
+                // Column `pre` of the row-major gradient and weights.
+                let g = grad[pj][pre..].iter_mut().step_by(n_pre);
                 if arrival {
-                    let w = proj.weights.chunks_exact(n_pre).map(|row| row[pre]);
-                    for ((w, &lv), &li) in w.zip(lv).zip(li) {
+                    let w = proj.weights[pre..].iter().step_by(n_pre);
+                    for (((g, &w), &lv), &li) in g.zip(w).zip(lv).zip(li) {
+                        *g += li;
                         sum += w * (lv - k.rho * li);
                     }
+                } else {
+                    g.zip(li).for_each(|(g, &li)| *g += li);
                 }
             }
             Fan::Sparse { offsets, targets } => {
