@@ -236,7 +236,9 @@ impl Model<'_> {
                     li1[j] = d.syn * li[j] + d.cross * lv[j];
                     lv1[j] = d.mem * lv[j];
                 }
-                self.walk_items(ws, p, first..it, end, start, s as u32 + 1)?;
+                if first < it {
+                    self.walk_items(ws, p, first..it, end, start, s as u32 + 1)?;
+                }
                 let sw = &mut ws.sweep;
                 std::mem::swap(&mut sw.v, &mut sw.v_next);
                 std::mem::swap(&mut sw.i, &mut sw.i_next);
@@ -264,7 +266,7 @@ impl Model<'_> {
         start: f64,
         stamp: u32,
     ) -> Result<(), LifError> {
-        let k = ws.consts[p].k;
+        let k = &ws.consts[p].k;
         let b = &mut ws.sweep_back;
         b.touched.clear();
         for a in range {
