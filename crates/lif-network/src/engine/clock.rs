@@ -18,7 +18,7 @@
 //! overflows.
 
 use super::closed_form::Decay;
-use super::params::Kernel;
+use super::params::{Kernel, LifParams};
 use crate::LifError;
 
 /// Largest `|t - T|/τ` before the epoch moves (`e^{400}` ≈ 5e173, far from overflow).
@@ -38,6 +38,8 @@ pub(crate) enum Cross {
 /// The constants of one population.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PopConsts {
+    /// The parameters `k` was built from.
+    pub params: LifParams,
     pub k: Kernel,
     pub cross: Cross,
     /// Absolute refractory period (0 = none).
@@ -74,6 +76,7 @@ impl PopConsts {
         let thr_bound = k.threshold * (1.0 - 8.0 * f64::EPSILON);
         let rest = 1.0 - k.kappa0;
         Ok(Self {
+            params,
             k,
             cross,
             t_ref: pop.t_ref,
@@ -83,6 +86,15 @@ impl PopConsts {
             spiking: pop.spiking,
             silent: pop.silent_maxima && pop.spiking,
         })
+    }
+
+    /// Whether these are the constants of `pop` (as [`new`](Self::new) would build them),
+    /// so that a workspace keeps them from one forward pass to the next.
+    pub fn built_from(&self, pop: &super::model::Pop<'_>) -> bool {
+        self.params == pop.params
+            && self.t_ref == pop.t_ref
+            && self.spiking == pop.spiking
+            && self.silent == (pop.silent_maxima && pop.spiking)
     }
 
     /// The shared exponentials at time `t` for epoch `epoch`, and the cross solution `G(t)`

@@ -150,14 +150,23 @@ impl Kernel {
     }
 
     /// The lines `(α_k, β_k)` of [`max_chord_bound`](Self::max_chord_bound), from the exact
-    /// maxima at the nodes (`g(1) = 1`: at `V0 = I0` the membrane starts falling).
+    /// maxima at the nodes (`g(0) = κ0`; `g(1) = 1`: at `V0 = I0` the membrane starts falling);
+    /// three logarithms per population and forward pass.
     pub(super) fn max_chords(&self) -> [[f64; 2]; CHORDS] {
-        let g = |u: f64| self.maximum(u, 1.0).map_or(1.0, |(_, v)| v) * (1.0 + 16.0 * f64::EPSILON);
+        let raise = 1.0 + 16.0 * f64::EPSILON;
+        let mut g = [1.0; CHORDS + 1];
+        g[0] = self.kappa0;
+        for (k, gk) in g.iter_mut().enumerate().take(CHORDS).skip(1) {
+            *gk = self
+                .maximum(k as f64 / CHORDS as f64, 1.0)
+                .map_or(1.0, |(_, v)| v);
+        }
         let mut lines = [[0.0; 2]; CHORDS];
         for (k, line) in lines.iter_mut().enumerate() {
             let (u0, u1) = (k as f64 / CHORDS as f64, (k + 1) as f64 / CHORDS as f64);
-            let slope = (g(u1) - g(u0)) / (u1 - u0);
-            *line = [g(u0) - slope * u0, slope];
+            let (g0, g1) = (g[k] * raise, g[k + 1] * raise);
+            let slope = (g1 - g0) / (u1 - u0);
+            *line = [g0 - slope * u0, slope];
         }
         lines
     }

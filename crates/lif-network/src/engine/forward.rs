@@ -192,11 +192,23 @@ impl Model<'_> {
         let pr = &ws.probes;
         ws.probe_order
             .sort_by(|&a, &b| pr[a as usize].time.total_cmp(&pr[b as usize].time));
-        ws.consts.clear();
+        // The constants (a few logarithms per population) are kept while the populations'
+        // parameters stay the same.
+        let kept = ws.consts.len() == self.pops.len()
+            && ws
+                .consts
+                .iter()
+                .zip(&self.pops)
+                .all(|(c, pop)| c.built_from(pop));
+        if !kept {
+            ws.consts.clear();
+            for pop in &self.pops {
+                ws.consts.push(PopConsts::new(pop)?);
+            }
+        }
         ws.offsets.clear();
         ws.pop_of.clear();
         for (p, pop) in self.pops.iter().enumerate() {
-            ws.consts.push(PopConsts::new(pop)?);
             ws.offsets.push(ws.pop_of.len());
             ws.pop_of.extend(std::iter::repeat_n(p as u32, pop.size));
         }

@@ -435,15 +435,25 @@ impl Model<'_> {
         slot: &Slot,
     ) -> Result<(f64, f64), LifError> {
         let p = ws.pop_of[j] as usize;
-        let pc = ws.consts[p];
         let local = j - ws.offsets[p];
-        let k = &pc.k;
+        // The constants are read in place (a copy of the population's constants, with the
+        // chords of its kernel, would be a `memcpy` call per slot).
+        let (silent, inv_tau_syn, inv_tau_mem, thr) = {
+            let pc = &ws.consts[p];
+            (
+                pc.silent,
+                pc.k.inv_tau_syn,
+                pc.k.inv_tau_mem,
+                pc.k.threshold,
+            )
+        };
         let len = slot.end - slot.start;
         let mut off = 0.0;
         loop {
             if !i.is_finite() {
                 return Err(self.non_finite("synaptic current", j, slot.start + off));
             }
+            let k = &ws.consts[p].k;
             let dd = if off == 0.0 {
                 slot.d
             } else {
@@ -460,9 +470,9 @@ impl Model<'_> {
             if !slot.probes.is_empty() {
                 record_probes(ws, slot, local, (v, i, now), t, false);
             }
-            i *= (-tau * k.inv_tau_syn).exp();
-            ws.min_abs_vdot = ws.min_abs_vdot.min((i - k.threshold).abs() * k.inv_tau_mem);
-            if pc.silent {
+            i *= (-tau * inv_tau_syn).exp();
+            ws.min_abs_vdot = ws.min_abs_vdot.min((i - thr).abs() * inv_tau_mem);
+            if silent {
                 ws.peaks[j] = VoltagePeak::NOT_TRACKED;
             }
             self.push_spike(ws, j, t, i)?;
