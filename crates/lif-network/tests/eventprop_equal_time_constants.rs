@@ -45,19 +45,44 @@ proptest! {
 
     #[test]
     fn equal_time_constants_are_the_limit_of_nearly_equal_ones(seed in any::<u64>(), n_layers in 1usize..=2) {
-        let (net, input, _) = ff_case(seed, n_layers, LayerKind::Readout, equal(10.0));
-        let mut near = net.clone();
-        near.params.tau_syn = 10.0 * (1.0 + 1e-9);
-        let loss = Loss::MaxVoltage { label: 0 };
-        let a = net.loss_and_gradient(&input, &loss).unwrap();
-        let b = near.loss_and_gradient(&input, &loss).unwrap();
-        prop_assume!(a.min_abs_vdot >= VDOT_MARGIN && a.spikes == b.spikes);
-        prop_assert!((a.loss - b.loss).abs() <= 1e-6 * a.loss.abs().max(1.0));
-        for (ga, gb) in a.gradient.iter().zip(&b.gradient) {
-            let scale = ga.iter().fold(1e-300_f64, |m, x| m.max(x.abs()));
-            for (x, y) in ga.iter().zip(gb) {
-                prop_assert!((x - y).abs() <= 1e-6 * scale, "{x} vs {y}");
-            }
+        check_limit_of_nearly_equal(seed, n_layers)?;
+    }
+}
+
+/// The case a random run drew (2026-12-01): the first layer's gradient is rounding in both
+/// networks (largest entry 3.6e-17; an entry 0 against -1.65e-17), which a scale taken from that
+/// layer alone calls a difference (checked: the per-layer scale fails this case).
+#[test]
+fn equal_time_constants_limit_holds_for_a_layer_with_zero_gradient() {
+    check_limit_of_nearly_equal(4383675585286518332, 2).unwrap();
+}
+
+/// Spikes, loss and gradient of a network with `τ_syn = τ_mem` against one with
+/// `τ_syn = τ_mem (1 + 1e-9)` (the non-degenerate closed form). Gradient entries agree to 1e-6 of
+/// the gradient's largest entry over all layers: both closed forms round relative to the
+/// magnitudes of the whole pass, so a layer whose exact gradient vanishes is compared on that
+/// scale, not on its own (which is 0).
+fn check_limit_of_nearly_equal(seed: u64, n_layers: usize) -> Result<(), TestCaseError> {
+    let (net, input, _) = ff_case(seed, n_layers, LayerKind::Readout, equal(10.0));
+    let mut near = net.clone();
+    near.params.tau_syn = 10.0 * (1.0 + 1e-9);
+    let loss = Loss::MaxVoltage { label: 0 };
+    let a = net.loss_and_gradient(&input, &loss).unwrap();
+    let b = near.loss_and_gradient(&input, &loss).unwrap();
+    prop_assume!(a.min_abs_vdot >= VDOT_MARGIN && a.spikes == b.spikes);
+    prop_assert!((a.loss - b.loss).abs() <= 1e-6 * a.loss.abs().max(1.0));
+    let scale = a
+        .gradient
+        .iter()
+        .flatten()
+        .fold(1e-300_f64, |m, x| m.max(x.abs()));
+    for (ga, gb) in a.gradient.iter().zip(&b.gradient) {
+        for (x, y) in ga.iter().zip(gb) {
+            prop_assert!(
+                (x - y).abs() <= 1e-6 * scale,
+                "{x} vs {y} (largest entry {scale})"
+            );
         }
     }
+    Ok(())
 }
