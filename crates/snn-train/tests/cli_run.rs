@@ -10,27 +10,29 @@ use std::process::Command;
 use snn_train::report::{read_json, read_metrics_csv};
 use snn_train::run::{files, RunSummary};
 
+/// `snn-train yin-yang` on a tiny network and data set: `epochs` epochs, `hidden` neurons,
+/// `[training, validation, test]` samples; each test adds its own options.
+fn tiny_yin_yang(epochs: u32, hidden: usize, [train, validation, test]: [usize; 3]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_snn-train"));
+    cmd.arg("yin-yang");
+    for (option, value) in [
+        ("--epochs", epochs as usize),
+        ("--hidden", hidden),
+        ("--train-samples", train),
+        ("--validation-samples", validation),
+        ("--test-samples", test),
+    ] {
+        cmd.args([option, &value.to_string()]);
+    }
+    cmd
+}
+
 #[test]
 fn run_writes_all_outputs_and_evaluate_reproduces_test_accuracy() {
     let out = std::env::temp_dir().join(format!("snn-train-cli-run-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
-    let run = Command::new(env!("CARGO_BIN_EXE_snn-train"))
-        .args([
-            "yin-yang",
-            "--epochs",
-            "2",
-            "--hidden",
-            "30",
-            "--train-samples",
-            "64",
-            "--validation-samples",
-            "50",
-            "--test-samples",
-            "40",
-            "--threads",
-            "2",
-            "--out",
-        ])
+    let run = tiny_yin_yang(2, 30, [64, 50, 40])
+        .args(["--threads", "2", "--out"])
         .arg(&out)
         .output()
         .unwrap();
@@ -97,25 +99,8 @@ fn run_writes_all_outputs_and_evaluate_reproduces_test_accuracy() {
 fn progress_in_a_log_file_is_plain_lines() {
     let out = std::env::temp_dir().join(format!("snn-train-cli-log-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
-    let run = Command::new(env!("CARGO_BIN_EXE_snn-train"))
-        .args([
-            "yin-yang",
-            "--epochs",
-            "1",
-            "--hidden",
-            "10",
-            "--train-samples",
-            "48",
-            "--batch-size",
-            "8",
-            "--validation-samples",
-            "10",
-            "--test-samples",
-            "10",
-            "--log-every",
-            "2",
-            "--out",
-        ])
+    let run = tiny_yin_yang(1, 10, [48, 10, 10])
+        .args(["--batch-size", "8", "--log-every", "2", "--out"])
         .arg(&out)
         .output()
         .unwrap();
@@ -149,25 +134,8 @@ fn adam_fixed_bias_correction_acts_only_through_the_correction() {
         let out =
             std::env::temp_dir().join(format!("snn-train-cli-adam-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
-        let status = Command::new(env!("CARGO_BIN_EXE_snn-train"))
-            .args([
-                "yin-yang",
-                "--quiet",
-                "--epochs",
-                "1",
-                "--hidden",
-                "10",
-                "--train-samples",
-                "48",
-                "--batch-size",
-                "8",
-                "--validation-samples",
-                "20",
-                "--test-samples",
-                "10",
-                "--threads",
-                "1",
-            ])
+        let status = tiny_yin_yang(1, 10, [48, 20, 10])
+            .args(["--quiet", "--batch-size", "8", "--threads", "1"])
             .args(extra)
             .arg("--out")
             .arg(&out)
