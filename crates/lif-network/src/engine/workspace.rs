@@ -189,6 +189,8 @@ pub struct NetworkWorkspace {
     pub(crate) from_inputs: Vec<u32>,
     /// Per projection, in the event queue's forward pass: whether no weight is negative.
     pub(crate) excitatory: Vec<bool>,
+    /// Scratch of the queue's delivery loop: the targets of one fan that passed its gate.
+    pub(crate) marked: Vec<u32>,
     pub(crate) offsets: Vec<usize>,
     /// Scratch of the population sweeps (`sweep.rs`).
     pub(crate) sweep: SweepScratch,
@@ -230,6 +232,7 @@ impl Default for NetworkWorkspace {
             out_of: Vec::new(),
             from_inputs: Vec::new(),
             excitatory: Vec::new(),
+            marked: Vec::new(),
             offsets: Vec::new(),
             sweep: SweepScratch::default(),
             sweep_back: BackScratch::default(),
