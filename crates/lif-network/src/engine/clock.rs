@@ -53,6 +53,10 @@ pub(crate) struct PopConsts {
     pub gate_i: f64,
     /// See [`gate_i`](Self::gate_i).
     pub gate_thr: f64,
+    /// `gate_thr/thr_bound` raised by `4 ε`: `V >= thr_bound` implies `V gate_v >= gate_thr`
+    /// after rounding, so that the delivery loop's first pass tests both halves of the gate
+    /// with one comparison (a gate at least as wide, `forward.rs`).
+    pub gate_v: f64,
     /// LIF (`true`) or non-spiking readout.
     pub spiking: bool,
     /// Spiking, with maxima tracked until the first spike.
@@ -83,6 +87,8 @@ impl PopConsts {
             thr_bound,
             gate_i: k.kappa0 / rest,
             gate_thr: thr_bound / rest * (1.0 - 8.0 * f64::EPSILON),
+            gate_v: thr_bound / rest * (1.0 - 8.0 * f64::EPSILON) / thr_bound
+                * (1.0 + 4.0 * f64::EPSILON),
             spiking: pop.spiking,
             silent: pop.silent_maxima && pop.spiking,
         })

@@ -324,7 +324,7 @@ impl Model<'_> {
             marked.resize(events, 0);
         }
         let marked = &mut marked[..events];
-        let (thr_bound, gate_thr) = (pc.thr_bound, pc.gate_thr);
+        let (thr_bound, gate_thr, gate_v) = (pc.thr_bound, pc.gate_thr, pc.gate_v);
         let mut n_marked = 0;
         for (target, w) in syn {
             let c = &mut neurons[target];
@@ -336,12 +336,15 @@ impl Model<'_> {
             // maximum to reach `ϑ` (see `check_at`), which is rare. The gate is the
             // single-chord bound (`Kernel::max_upper_bound`) divided by `1 - κ0`, `max(V, 0)
             // + C gate_c >= gate_thr` (`PopConsts::gate_i`), slightly wider than `check_at`'s.
-            // An exact crossing (negative `pending`) of a neuron that fails it is invalidated
-            // by an inhibitory input (the second pass).
-            let gate = (v >= thr_bound) | (v.max(0.0) + c.c * gate_c >= gate_thr);
+            // Here both halves in one comparison, `max(V gate_v, max(V, 0) + C gate_c) >=
+            // gate_thr` (`PopConsts::gate_v`): a gate at least as wide (the second pass
+            // applies the gate itself). An exact crossing (negative `pending`) of a neuron that
+            // fails it is invalidated by an inhibitory input (the second pass).
+            let (scaled, bound) = (v * gate_v, v.max(0.0) + c.c * gate_c);
+            let wide = if scaled > bound { scaled } else { bound } >= gate_thr;
             let invalidates = !EXCITATORY && is_exact(pending[target]);
             marked[n_marked] = target as u32;
-            n_marked += usize::from(free & (gate | invalidates));
+            n_marked += usize::from(free & (wide | invalidates));
         }
         for &target in &marked[..n_marked] {
             let target = target as usize;
