@@ -324,28 +324,15 @@ impl Model<'_> {
             marked.resize(events, 0);
         }
         let marked = &mut marked[..events];
-        let (thr_bound, gate_thr, gate_v) = (pc.thr_bound, pc.gate_thr, pc.gate_v);
-        let mut n_marked = 0;
-        for (target, w) in syn {
-            let c = &mut neurons[target];
-            c.receive(w, clock);
-            // Refractory: V stays clamped at 0, I integrates; the wake-up schedules.
-            let free = !REFRACTORY || ref_until[target] <= t;
-            let v = c.voltage(clock);
-            // A crossing before the next input needs `v >= ϑ` or the bound of the membrane
-            // maximum to reach `ϑ` (see `check_at`), which is rare. The gate is the
-            // single-chord bound (`Kernel::max_upper_bound`) divided by `1 - κ0`, `max(V, 0)
-            // + C gate_c >= gate_thr` (`PopConsts::gate_i`), slightly wider than `check_at`'s.
-            // Here both halves in one comparison, `max(V gate_v, max(V, 0) + C gate_c) >=
-            // gate_thr` (`PopConsts::gate_v`): a gate at least as wide (the second pass
-            // applies the gate itself). An exact crossing (negative `pending`) of a neuron that
-            // fails it is invalidated by an inhibitory input (the second pass).
-            let (scaled, bound) = (v * gate_v, v.max(0.0) + c.c * gate_c);
-            let wide = if scaled > bound { scaled } else { bound } >= gate_thr;
-            let invalidates = !EXCITATORY && is_exact(pending[target]);
-            marked[n_marked] = target as u32;
-            n_marked += usize::from(free & (wide | invalidates));
-        }
+        let gate = Gate {
+            c: gate_c,
+            v: pc.gate_v,
+            thr: pc.gate_thr,
+        };
+        let n_marked = add_and_mark::<REFRACTORY, EXCITATORY>(
+            neurons, pending, ref_until, marked, syn, clock, gate,
+        );
+        let (thr_bound, gate_thr) = (pc.thr_bound, pc.gate_thr);
         for &target in &marked[..n_marked] {
             let target = target as usize;
             let c = &neurons[target];
@@ -614,6 +601,56 @@ fn tangent_time(pc: &PopConsts, t: f64, v: f64, i: f64) -> f64 {
 #[inline(always)]
 fn is_exact(pending: f64) -> bool {
     pending.is_sign_negative()
+}
+
+/// The delivery loop's gate for one event (`Model::deliver_spiking`): `C`'s factor `gate_c`,
+/// `PopConsts::gate_v` and `PopConsts::gate_thr`.
+#[derive(Clone, Copy)]
+struct Gate {
+    c: f64,
+    v: f64,
+    thr: f64,
+}
+
+/// The first pass of `Model::deliver_spiking`: adds each weight of `syn` to its target and
+/// writes the targets that pass the (widened) gate, or need the second pass otherwise, to the
+/// front of `marked` (at least as long as `syn`); returns their number. A function of its own,
+/// so that its loop keeps everything in registers.
+#[inline(never)]
+fn add_and_mark<const REFRACTORY: bool, const EXCITATORY: bool>(
+    neurons: &mut [Neuron],
+    pending: &[f64],
+    ref_until: &[f64],
+    marked: &mut [u32],
+    syn: impl Iterator<Item = (usize, f64)>,
+    clock: &Clock,
+    gate: Gate,
+) -> usize {
+    // Equal lengths: one bounds check per delivery serves the three arrays.
+    assert!(pending.len() == neurons.len() && ref_until.len() == neurons.len());
+    let t = clock.t;
+    let mut n_marked = 0;
+    for (target, w) in syn {
+        let c = &mut neurons[target];
+        c.receive(w, clock);
+        // Refractory: V stays clamped at 0, I integrates; the wake-up schedules.
+        let free = !REFRACTORY || ref_until[target] <= t;
+        let v = c.voltage(clock);
+        // A crossing before the next input needs `v >= ϑ` or the bound of the membrane
+        // maximum to reach `ϑ` (see `check_at`), which is rare. The gate is the
+        // single-chord bound (`Kernel::max_upper_bound`) divided by `1 - κ0`, `max(V, 0)
+        // + C gate_c >= gate_thr` (`PopConsts::gate_i`), slightly wider than `check_at`'s.
+        // Here both halves in one comparison, `max(V gate_v, max(V, 0) + C gate_c) >=
+        // gate_thr` (`PopConsts::gate_v`): a gate at least as wide (the second pass
+        // applies the gate itself). An exact crossing (negative `pending`) of a neuron that
+        // fails it is invalidated by an inhibitory input (the second pass).
+        let (scaled, bound) = (v * gate.v, v.max(0.0) + c.c * gate.c);
+        let wide = if scaled > bound { scaled } else { bound } >= gate.thr;
+        let invalidates = !EXCITATORY && is_exact(pending[target]);
+        marked[n_marked] = target as u32;
+        n_marked += usize::from(free & (wide | invalidates));
+    }
+    n_marked
 }
 
 /// One population's part of the forward state, for its delivery loop: the neurons'
