@@ -1,10 +1,11 @@
 //! The 1000-neuron recurrent benchmark network (see `benches/support/balanced.rs`) on the
 //! event-driven engine: prints its firing rate and the forward throughput in synaptic events per
-//! second on one thread, and the forward + backward time. With `--export DIR` it also writes the
-//! network and its input (text files) for `benches/peers/brian2_recurrent_1000.py`; with
-//! `--spikes FILE` the spike train (`neuron time_ms` per line, 17 digits) and the gradient of
-//! the loss Σ spike times (`projection synapse value` per non-zero entry, in `FILE.grad`), to
-//! compare two builds of the engine.
+//! second on one thread (and, on Linux, the forward pass's time on the CPU, which leaves out the
+//! waits for other processes on a busy machine), and the forward + backward time. With
+//! `--export DIR` it also writes the network and its input (text files) for
+//! `benches/peers/brian2_recurrent_1000.py`; with `--spikes FILE` the spike train (`neuron
+//! time_ms` per line, 17 digits) and the gradient of the loss Σ spike times (`projection synapse
+//! value` per non-zero entry, in `FILE.grad`), to compare two builds of the engine.
 //!
 //! `cargo run --release -p lif-network --example recurrent_1000 -- [--export DIR] [--spikes FILE] [--t-ref MS] [--repeats N]`
 
@@ -38,12 +39,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let spikes = ws.spikes().len();
     let events = ws.synaptic_events();
     // Minimum over repeats: the run least disturbed by other processes on a shared machine.
+    // Also the time on the CPU (Linux), which leaves out the waits for other processes.
     let mut fwd = f64::INFINITY;
+    let mut on_cpu = Vec::with_capacity(repeats);
     for _ in 0..repeats {
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), cpu_seconds());
         net.forward(&input, &[], &mut ws)?;
         fwd = fwd.min(start.elapsed().as_secs_f64());
+        if let (Some(a), Some(b)) = (cpu, cpu_seconds()) {
+            on_cpu.push(b - a);
+        }
     }
+    on_cpu.sort_by(f64::total_cmp);
     let mut cot = NetworkCotangents::zeros_for(&ws);
     cot.spike_times.fill(1.0);
     let mut grad = net.zero_gradient();
@@ -81,12 +88,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "ours forward: {fwd:.4} s (minimum of {repeats}), {:.3e} events/s",
         events as f64 / fwd
     );
+    if let (Some(min), Some(median)) = (on_cpu.first(), on_cpu.get(on_cpu.len() / 2)) {
+        println!("ours forward on the CPU: {min:.4} s (minimum), median {median:.4} s");
+    }
     println!(
         "ours forward+backward: {both:.4} s (minimum), {:.2}x forward, record {} B/spike",
         both / fwd,
         ws.record_bytes_per_spike()
     );
     Ok(())
+}
+
+/// Time this thread has run on a CPU, in seconds (Linux: `/proc/thread-self/schedstat`), or
+/// `None`.
+fn cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 * 1e-9)
 }
 
 /// `synapses.txt`: `pre_kind pre post w` per line (`pre_kind` 0 = input, 1 = neuron; global
