@@ -8,6 +8,7 @@
 
 use crate::{HybridSystem, Scalar};
 use num_dual::Dual64;
+use wide_dual::WideDual;
 
 /// Where a derivative product is evaluated: mode `q`, time `t`, state `x`, parameters `p`.
 #[derive(Debug, Clone, Copy)]
@@ -406,6 +407,161 @@ fn eval_jump<M: HybridSystem, T: Scalar>(
     }
 }
 
+/// A square map `F(x, p)` of the state at a fixed mode and time (the flow, a jump), evaluable in
+/// any scalar: what the wide kernels evaluate once for all their directions.
+trait StateMap {
+    fn eval<T: Scalar>(&self, x: &[T], p: &[T], out: &mut [T]);
+}
+
+/// The flow of mode `.1` at time `.2`.
+struct Flow<'a, M>(&'a M, usize, f64);
+
+impl<M: HybridSystem> StateMap for Flow<'_, M> {
+    #[inline(always)]
+    fn eval<T: Scalar>(&self, x: &[T], p: &[T], out: &mut [T]) {
+        self.0.flow(self.1, T::cst(self.2), x, p, out)
+    }
+}
+
+/// Jump `.1` of mode `.2` at time `.3`.
+struct JumpMap<'a, M>(&'a M, Jump, usize, f64);
+
+impl<M: HybridSystem> StateMap for JumpMap<'_, M> {
+    #[inline(always)]
+    fn eval<T: Scalar>(&self, x: &[T], p: &[T], out: &mut [T]) {
+        eval_jump(self.0, self.1, self.2, T::cst(self.3), x, p, out)
+    }
+}
+
+/// Calls `$kernel::<N, K, _>(args)` for the run-time `(n, k)`, `N ≤ 4` states and `K ≤ 8` lanes
+/// (compile-time sizes: no loop or bounds check survives); `false` for other sizes.
+macro_rules! with_lanes {
+    ($n:expr, $k:expr, $kernel:ident $args:tt) => {
+        match ($n, $k) {
+            (1, k) => with_lanes!(@k k, $kernel, 1, $args),
+            (2, k) => with_lanes!(@k k, $kernel, 2, $args),
+            (3, k) => with_lanes!(@k k, $kernel, 3, $args),
+            (4, k) => with_lanes!(@k k, $kernel, 4, $args),
+            _ => false,
+        }
+    };
+    (@k $k:expr, $kernel:ident, $n:literal, $args:tt) => {
+        with_lanes!(@call $k, $kernel, $n, $args; 1 2 3 4 5 6 7 8)
+    };
+    (@call $k:expr, $kernel:ident, $n:literal, $args:tt; $($kk:literal)*) => {
+        match $k {
+            $($kk => {
+                $kernel::<$n, $kk, _> $args;
+                true
+            })*
+            _ => false,
+        }
+    };
+}
+
+/// `(λᵀ F_x, λᵀ F_p)` by one evaluation of `F` on [`WideDual`]s with `K = n + m` lanes (or
+/// `K = n` when `out_p` is empty and the parameters are constants): lane `j < n` is seeded with
+/// `e_j` on `x`, lane `n + k` with `e_k` on `p`, the directions of [`vjp_directions`], whose
+/// `Dual64` evaluations each lane repeats bit for bit (`wide_dual`'s tests), and `λᵀ` is applied
+/// in the same order. Returns `false`, doing nothing, for more than 4 states or 8 lanes.
+#[inline(always)]
+fn wide_vjp<F: StateMap>(
+    f: &F,
+    x: &[f64],
+    p: &[f64],
+    lambda: &[f64],
+    out_x: &mut [f64],
+    out_p: &mut [f64],
+) -> bool {
+    let (n, m) = (x.len(), p.len());
+    let k = n + if out_p.is_empty() { 0 } else { m };
+    if m > 8 || lambda.len() != n {
+        return false;
+    }
+    with_lanes!(n, k, vjp_lanes(f, x, p, lambda, out_x, out_p))
+}
+
+#[inline(always)]
+fn vjp_lanes<const N: usize, const K: usize, F: StateMap>(
+    f: &F,
+    x: &[f64],
+    p: &[f64],
+    lambda: &[f64],
+    out_x: &mut [f64],
+    out_p: &mut [f64],
+) {
+    let (x, lambda, out_x) = (&x[..N], &lambda[..N], &mut out_x[..N]);
+    let xd: [WideDual<K>; N] = std::array::from_fn(|i| {
+        let mut d = WideDual::from_re(x[i]);
+        d.eps[i] = 1.0;
+        d
+    });
+    let mut pd = [WideDual::<K>::from_re(0.0); 8];
+    // An empty `out_p` asks for no parameter directions: the parameters are constants.
+    let p_lanes = K > N;
+    debug_assert!(!p_lanes || out_p.len() == p.len());
+    for (k, (d, &v)) in pd.iter_mut().zip(p).enumerate() {
+        d.re = v;
+        if p_lanes {
+            d.eps[N + k] = 1.0;
+        }
+    }
+    let mut o = [WideDual::<K>::from_re(0.0); N];
+    f.eval(&xd, &pd[..p.len()], &mut o);
+    let dot = |j: usize| {
+        let mut s = 0.0;
+        for i in 0..N {
+            s += o[i].eps[j] * lambda[i];
+        }
+        s
+    };
+    for j in 0..N {
+        out_x[j] = dot(j);
+    }
+    if p_lanes {
+        let out_p = &mut out_p[..K - N];
+        for k in 0..K - N {
+            out_p[k] = dot(N + k);
+        }
+    }
+}
+
+/// `F_x S + F_p` by one evaluation of `F` on [`WideDual`]s with `K = m` lanes: lane `j` is seeded
+/// with column `j` of `S` on `x` and `e_j` on `p`, the directions of [`jvp_columns`], whose
+/// `Dual64` evaluations each lane repeats bit for bit. Returns `false`, doing nothing, for more
+/// than 4 states or 8 parameters.
+#[inline(always)]
+fn wide_jvp<F: StateMap>(f: &F, x: &[f64], p: &[f64], s: &[f64], out: &mut [f64]) -> bool {
+    with_lanes!(x.len(), p.len(), jvp_lanes(f, x, p, s, out))
+}
+
+#[inline(always)]
+fn jvp_lanes<const N: usize, const K: usize, F: StateMap>(
+    f: &F,
+    x: &[f64],
+    p: &[f64],
+    s: &[f64],
+    out: &mut [f64],
+) {
+    let (x, p, s, out) = (&x[..N], &p[..K], &s[..N * K], &mut out[..N * K]);
+    let xd: [WideDual<K>; N] = std::array::from_fn(|i| WideDual {
+        re: x[i],
+        eps: std::array::from_fn(|j| s[i + N * j]),
+    });
+    let pd: [WideDual<K>; K] = std::array::from_fn(|k| {
+        let mut d = WideDual::from_re(p[k]);
+        d.eps[k] = 1.0;
+        d
+    });
+    let mut o = [WideDual::<K>::from_re(0.0); N];
+    f.eval(&xd, &pd, &mut o);
+    for j in 0..K {
+        for i in 0..N {
+            out[i + N * j] = o[i].eps[j];
+        }
+    }
+}
+
 /// `f_x S + f_p` by dual numbers: one flow evaluation per parameter, seeded with `(S_j, e_j)`.
 pub fn ad_flow_jvp<M: HybridSystem>(
     model: &M,
@@ -415,6 +571,10 @@ pub fn ad_flow_jvp<M: HybridSystem>(
     ad: &mut Duals,
 ) {
     let (q, n) = (at.q, at.x.len());
+    let map = Flow(model, q, at.t);
+    if wide_jvp(&map, at.x, at.p, s, out) {
+        return;
+    }
     let t = Dual64::from_re(at.t);
     ad.jvp(at.x, at.p, s, n, out, |x, p, o| model.flow(q, t, x, p, o))
 }
@@ -429,6 +589,9 @@ pub fn ad_flow_vjp<M: HybridSystem>(
     ad: &mut Duals,
 ) {
     let q = at.q;
+    if wide_vjp(&Flow(model, q, at.t), at.x, at.p, lambda, out_x, out_p) {
+        return;
+    }
     let t = Dual64::from_re(at.t);
     ad.vjp(at.x, at.p, lambda, out_x, out_p, |x, p, o| {
         model.flow(q, t, x, p, o)
@@ -445,6 +608,9 @@ pub fn ad_jump_jvp<M: HybridSystem>(
     ad: &mut Duals,
 ) {
     let (q, n) = (at.q, at.x.len());
+    if wide_jvp(&JumpMap(model, jump, q, at.t), at.x, at.p, s, out) {
+        return;
+    }
     let t = Dual64::from_re(at.t);
     ad.jvp(at.x, at.p, s, n, out, |x, p, o| {
         eval_jump(model, jump, q, t, x, p, o)
@@ -462,6 +628,16 @@ pub fn ad_jump_vjp<M: HybridSystem>(
     ad: &mut Duals,
 ) {
     let q = at.q;
+    if wide_vjp(
+        &JumpMap(model, jump, q, at.t),
+        at.x,
+        at.p,
+        lambda,
+        out_x,
+        out_p,
+    ) {
+        return;
+    }
     let t = Dual64::from_re(at.t);
     ad.vjp(at.x, at.p, lambda, out_x, out_p, |x, p, o| {
         eval_jump(model, jump, q, t, x, p, o)
