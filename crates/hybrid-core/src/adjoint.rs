@@ -423,16 +423,11 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
             traj.eval_near(&mut seg, t, &mut sc.x);
         }
         let at = At { q, t, x: &sc.x, p };
-        // With no quadrature `dz` holds `λ̇` only and `λᵀf_p` (zero) is not asked for.
+        // `λᵀf_x` and `λᵀf_p` straight into `dz`, then negated there. With no quadrature `dz`
+        // holds `λ̇` only and `λᵀf_p` (zero) is not asked for (`dm` is empty).
         let (dl, dm) = dz.split_at_mut(n);
-        let vjp_p = if dm.is_empty() {
-            &mut sc.vjp_p[..0]
-        } else {
-            &mut sc.vjp_p[..]
-        };
-        model.flow_vjp(at, &zz[..n], &mut sc.vjp_x, vjp_p, &mut sc.duals);
-        dl.iter_mut().zip(&sc.vjp_x).for_each(|(d, v)| *d = -v);
-        dm.iter_mut().zip(&sc.vjp_p).for_each(|(d, v)| *d = -v);
+        model.flow_vjp(at, &zz[..n], dl, dm, &mut sc.duals);
+        dz.iter_mut().for_each(|d| *d = -*d);
         if running {
             // ℓ_x and ℓ_p by one dual evaluation per component.
             match sc.loss.running(loss, t, &sc.x, p) {

@@ -2,8 +2,11 @@
 //! partials the jump conditions need (docs/maths.md §2-§3).
 //!
 //! Every product is obtained by evaluating the model's own generic methods on forward-mode dual
-//! numbers (`num_dual::Dual64`), one seed direction per evaluation, in scratch lent by the caller
-//! ([`Duals`]): nothing here allocates once the scratch has grown to the model's size. Matrices
+//! numbers: the flow's and the jumps' products of small models (up to 4 states and 8 seed
+//! directions) by one evaluation on [`WideDual`]s carrying every direction at once, each lane
+//! bit for bit the `num_dual::Dual64` evaluation of its direction; the others by `Dual64`, one
+//! seed direction per evaluation, in scratch lent by the caller ([`Duals`]). Nothing here
+//! allocates once the scratch has grown to the model's size. Matrices
 //! are dense and column-major: entry `(i, j)` of an `r × c` matrix is at `i + r * j`.
 
 use crate::{HybridSystem, Scalar};
@@ -236,7 +239,7 @@ pub trait Derivatives: HybridSystem + Sized {
     }
 
     /// `f_x S + f_p` (`n × m`, column-major, into `out`) for the `n × m` sensitivity `s`.
-    /// Default: [`ad_flow_jvp`], `m` flow evaluations.
+    /// Default: [`ad_flow_jvp`], one wide-dual flow evaluation (`n ≤ 4`, `m ≤ 8`) or `m`.
     fn flow_jvp(&self, at: At<'_>, s: &[f64], out: &mut [f64], ad: &mut Duals) {
         ad_flow_jvp(self, at, s, out, ad)
     }
@@ -244,7 +247,8 @@ pub trait Derivatives: HybridSystem + Sized {
     /// `λᵀ f_x` (into `out_x`, length `n`) and `λᵀ f_p` (into `out_p`, length `m`, or empty).
     /// `out_p` is empty when the caller does not need `λᵀ f_p`: the backward pass of a model
     /// whose [`Self::flow_depends_on_parameters`] is `false`. An implementation writes
-    /// `out_p.len()` entries. Default: [`ad_flow_vjp`], `n + out_p.len()` flow evaluations.
+    /// `out_p.len()` entries. Default: [`ad_flow_vjp`], one wide-dual flow evaluation
+    /// (`n ≤ 4`, `n + out_p.len() ≤ 8`) or `n + out_p.len()`.
     fn flow_vjp(
         &self,
         at: At<'_>,
@@ -282,13 +286,13 @@ pub trait Derivatives: HybridSystem + Sized {
     }
 
     /// `h_x S + h_p` of guard jump `k` at `x⁻` (`n × m` into `out`). Default: [`ad_jump_jvp`],
-    /// `m` jump evaluations.
+    /// one wide-dual jump evaluation (`n ≤ 4`, `m ≤ 8`) or `m`.
     fn jump_jvp(&self, k: usize, at: At<'_>, s: &[f64], out: &mut [f64], ad: &mut Duals) {
         ad_jump_jvp(self, Jump::Guard(k), at, s, out, ad)
     }
 
     /// `λᵀ h_x` (into `out_x`) and `λᵀ h_p` (into `out_p`) of guard jump `k` at `x⁻`. Default:
-    /// [`ad_jump_vjp`], `n + m` jump evaluations.
+    /// [`ad_jump_vjp`], one wide-dual jump evaluation (`n ≤ 4`, `n + m ≤ 8`) or `n + m`.
     fn jump_vjp(
         &self,
         k: usize,
@@ -433,8 +437,10 @@ impl<M: HybridSystem> StateMap for JumpMap<'_, M> {
     }
 }
 
-/// Calls `$kernel::<N, K, _>(args)` for the run-time `(n, k)`, `N ≤ 4` states and `K ≤ 8` lanes
-/// (compile-time sizes: no loop or bounds check survives); `false` for other sizes.
+/// Calls `$kernel::<N, K, _>(args)` for `n = N ≤ 4` states and the `K ∈ {2, 4, 8}` lanes that
+/// hold the `k ≤ 8` directions asked for (compile-time sizes: the loops unroll and the bounds
+/// checks fold; three lane counts keep the model's methods to three wide instantiations, the
+/// lanes past `k` are seeded with zeros and never read); `false` for other sizes.
 macro_rules! with_lanes {
     ($n:expr, $k:expr, $kernel:ident $args:tt) => {
         match ($n, $k) {
@@ -446,24 +452,30 @@ macro_rules! with_lanes {
         }
     };
     (@k $k:expr, $kernel:ident, $n:literal, $args:tt) => {
-        with_lanes!(@call $k, $kernel, $n, $args; 1 2 3 4 5 6 7 8)
-    };
-    (@call $k:expr, $kernel:ident, $n:literal, $args:tt; $($kk:literal)*) => {
         match $k {
-            $($kk => {
-                $kernel::<$n, $kk, _> $args;
+            0..=2 => {
+                $kernel::<$n, 2, _> $args;
                 true
-            })*
+            }
+            3..=4 => {
+                $kernel::<$n, 4, _> $args;
+                true
+            }
+            5..=8 => {
+                $kernel::<$n, 8, _> $args;
+                true
+            }
             _ => false,
         }
     };
 }
 
-/// `(λᵀ F_x, λᵀ F_p)` by one evaluation of `F` on [`WideDual`]s with `K = n + m` lanes (or
-/// `K = n` when `out_p` is empty and the parameters are constants): lane `j < n` is seeded with
-/// `e_j` on `x`, lane `n + k` with `e_k` on `p`, the directions of [`vjp_directions`], whose
-/// `Dual64` evaluations each lane repeats bit for bit (`wide_dual`'s tests), and `λᵀ` is applied
-/// in the same order. Returns `false`, doing nothing, for more than 4 states or 8 lanes.
+/// `(λᵀ F_x, λᵀ F_p)` by one evaluation of `F` on [`WideDual`]s with a lane per direction,
+/// `n + m` of them (or `n` when `out_p` is empty and the parameters are constants): lane `j < n`
+/// is seeded with `e_j` on `x`, lane `n + k` with `e_k` on `p`, the directions of
+/// [`vjp_directions`], whose `Dual64` evaluations each lane repeats bit for bit (`wide_dual`'s
+/// tests), and `λᵀ` is applied in the same order. Returns `false`, doing nothing, for more than
+/// 4 states or 8 directions.
 #[inline(always)]
 fn wide_vjp<F: StateMap>(
     f: &F,
@@ -475,10 +487,11 @@ fn wide_vjp<F: StateMap>(
 ) -> bool {
     let (n, m) = (x.len(), p.len());
     let k = n + if out_p.is_empty() { 0 } else { m };
-    if m > 8 || lambda.len() != n {
+    // The parameters, with lanes or without, sit in an array of `K ≥ k` entries.
+    if k.max(n + m) > 8 || lambda.len() != n || !(out_p.is_empty() || out_p.len() == m) {
         return false;
     }
-    with_lanes!(n, k, vjp_lanes(f, x, p, lambda, out_x, out_p))
+    with_lanes!(n, k.max(n + m), vjp_lanes(f, x, p, lambda, out_x, out_p))
 }
 
 #[inline(always)]
@@ -496,10 +509,9 @@ fn vjp_lanes<const N: usize, const K: usize, F: StateMap>(
         d.eps[i] = 1.0;
         d
     });
-    let mut pd = [WideDual::<K>::from_re(0.0); 8];
     // An empty `out_p` asks for no parameter directions: the parameters are constants.
-    let p_lanes = K > N;
-    debug_assert!(!p_lanes || out_p.len() == p.len());
+    let p_lanes = !out_p.is_empty();
+    let mut pd = [WideDual::<K>::from_re(0.0); K];
     for (k, (d, &v)) in pd.iter_mut().zip(p).enumerate() {
         d.re = v;
         if p_lanes {
@@ -518,21 +530,18 @@ fn vjp_lanes<const N: usize, const K: usize, F: StateMap>(
     for j in 0..N {
         out_x[j] = dot(j);
     }
-    if p_lanes {
-        let out_p = &mut out_p[..K - N];
-        for k in 0..K - N {
-            out_p[k] = dot(N + k);
-        }
+    for (k, out) in out_p.iter_mut().enumerate() {
+        *out = dot(N + k);
     }
 }
 
-/// `F_x S + F_p` by one evaluation of `F` on [`WideDual`]s with `K = m` lanes: lane `j` is seeded
-/// with column `j` of `S` on `x` and `e_j` on `p`, the directions of [`jvp_columns`], whose
-/// `Dual64` evaluations each lane repeats bit for bit. Returns `false`, doing nothing, for more
-/// than 4 states or 8 parameters.
+/// `F_x S + F_p` by one evaluation of `F` on [`WideDual`]s with a lane per parameter: lane `j`
+/// is seeded with column `j` of `S` on `x` and `e_j` on `p`, the directions of [`jvp_columns`],
+/// whose `Dual64` evaluations each lane repeats bit for bit. Returns `false`, doing nothing, for
+/// more than 4 states or 8 parameters.
 #[inline(always)]
 fn wide_jvp<F: StateMap>(f: &F, x: &[f64], p: &[f64], s: &[f64], out: &mut [f64]) -> bool {
-    with_lanes!(x.len(), p.len(), jvp_lanes(f, x, p, s, out))
+    !p.is_empty() && with_lanes!(x.len(), p.len(), jvp_lanes(f, x, p, s, out))
 }
 
 #[inline(always)]
@@ -543,26 +552,32 @@ fn jvp_lanes<const N: usize, const K: usize, F: StateMap>(
     s: &[f64],
     out: &mut [f64],
 ) {
-    let (x, p, s, out) = (&x[..N], &p[..K], &s[..N * K], &mut out[..N * K]);
-    let xd: [WideDual<K>; N] = std::array::from_fn(|i| WideDual {
-        re: x[i],
-        eps: std::array::from_fn(|j| s[i + N * j]),
-    });
-    let pd: [WideDual<K>; K] = std::array::from_fn(|k| {
-        let mut d = WideDual::from_re(p[k]);
-        d.eps[k] = 1.0;
+    let m = p.len();
+    let (x, s, out) = (&x[..N], &s[..N * m], &mut out[..N * m]);
+    let xd: [WideDual<K>; N] = std::array::from_fn(|i| {
+        let mut d = WideDual::from_re(x[i]);
+        for j in 0..m {
+            d.eps[j] = s[i + N * j];
+        }
         d
     });
+    let mut pd = [WideDual::<K>::from_re(0.0); K];
+    for (k, (d, &v)) in pd.iter_mut().zip(p).enumerate() {
+        d.re = v;
+        d.eps[k] = 1.0;
+    }
     let mut o = [WideDual::<K>::from_re(0.0); N];
-    f.eval(&xd, &pd, &mut o);
-    for j in 0..K {
+    f.eval(&xd, &pd[..m], &mut o);
+    for j in 0..m {
         for i in 0..N {
             out[i + N * j] = o[i].eps[j];
         }
     }
 }
 
-/// `f_x S + f_p` by dual numbers: one flow evaluation per parameter, seeded with `(S_j, e_j)`.
+/// `f_x S + f_p` by dual numbers: one flow evaluation on `m` lanes, lane `j` seeded with
+/// `(S_j, e_j)` ([`wide_jvp`], `n ≤ 4`, `m ≤ 8`), else one `Dual64` evaluation per parameter.
+#[inline]
 pub fn ad_flow_jvp<M: HybridSystem>(
     model: &M,
     at: At<'_>,
@@ -579,7 +594,10 @@ pub fn ad_flow_jvp<M: HybridSystem>(
     ad.jvp(at.x, at.p, s, n, out, |x, p, o| model.flow(q, t, x, p, o))
 }
 
-/// `(λᵀ f_x, λᵀ f_p)` by dual numbers: one flow evaluation per state and per parameter.
+/// `(λᵀ f_x, λᵀ f_p)` by dual numbers: one flow evaluation on a lane per state and per
+/// parameter ([`wide_vjp`], `n ≤ 4`, `n + out_p.len() ≤ 8`), else one `Dual64` evaluation per
+/// state and per parameter.
+#[inline]
 pub fn ad_flow_vjp<M: HybridSystem>(
     model: &M,
     at: At<'_>,
@@ -654,18 +672,52 @@ pub fn jump_rate<M: HybridSystem>(
     out: &mut [f64],
     ad: &mut Duals,
 ) {
+    let n = at.x.len();
+    if with_lanes!(n, at.p.len(), rate_lanes((model, jump), at, f, out)) {
+        return;
+    }
     ad.seed(at.x, Some(f), at.p, at.x.len());
     let t = Dual64::new(at.t, 1.0);
-    let n = at.x.len();
     eval_jump(model, jump, at.q, t, &ad.x, &ad.p, &mut ad.out[..n]);
     out.iter_mut()
         .zip(&ad.out[..n])
         .for_each(|(o, d)| *o = d.eps);
 }
 
+/// [`jump_rate`] on [`WideDual`]s at `N` states whose every lane is the one direction: `t`
+/// seeded with 1, `x` with `f`, `p` constant (`K ≥ m` only to hold the parameters on the stack;
+/// lane 0 is read).
+#[inline(always)]
+fn rate_lanes<const N: usize, const K: usize, M: HybridSystem>(
+    (model, jump): (&M, Jump),
+    at: At<'_>,
+    f: &[f64],
+    out: &mut [f64],
+) {
+    let (x, f, out) = (&at.x[..N], &f[..N], &mut out[..N]);
+    let xd: [WideDual<K>; N] = std::array::from_fn(|i| WideDual {
+        re: x[i],
+        eps: [f[i]; K],
+    });
+    let mut pd = [WideDual::<K>::from_re(0.0); K];
+    for (d, &v) in pd.iter_mut().zip(at.p) {
+        d.re = v;
+    }
+    let t = WideDual {
+        re: at.t,
+        eps: [1.0; K],
+    };
+    let mut o = [WideDual::<K>::from_re(0.0); N];
+    eval_jump(model, jump, at.q, t, &xd, &pd[..at.p.len()], &mut o);
+    for i in 0..N {
+        out[i] = o[i].eps[0];
+    }
+}
+
 /// Value, `∂g/∂t`, `∂g/∂x` (into `g_x`) and `∂g/∂p` (into `g_p`, or none when it is empty) of
-/// guard `k` at `at`: one dual evaluation for `(g, g_t)`, then the `n + g_p.len()` partials as in [`ad_flow_vjp`] (one vector
-/// dual evaluation for `n + m ≤ 8`). Returns `(g, g_t)`.
+/// guard `k` at `at`: one evaluation on `1 + n + g_p.len()` lanes ([`guard_lanes`], `n ≤ 4`, up to
+/// 8 lanes), else one `Dual64` evaluation for `(g, g_t)` and the `n + g_p.len()` partials as in
+/// [`ad_flow_vjp`]. Returns `(g, g_t)`.
 pub fn guard_partials<M: HybridSystem>(
     model: &M,
     k: usize,
@@ -675,6 +727,18 @@ pub fn guard_partials<M: HybridSystem>(
     ad: &mut Duals,
 ) -> (f64, f64) {
     let q = at.q;
+    let (n, m) = (at.x.len(), at.p.len());
+    let mut g_gt = (0.0, 0.0);
+    if (g_p.is_empty() || g_p.len() == m)
+        && 1 + n + m <= 8
+        && with_lanes!(
+            n,
+            1 + n + m,
+            guard_lanes((model, q, k), at, g_x, g_p, &mut g_gt)
+        )
+    {
+        return g_gt;
+    }
     ad.seed(at.x, None, at.p, 1);
     let g = model.guard(q, k, Dual64::new(at.t, 1.0), &ad.x, &ad.p);
     let t = Dual64::from_re(at.t);
@@ -682,6 +746,44 @@ pub fn guard_partials<M: HybridSystem>(
         o[0] = model.guard(q, k, t, x, p)
     });
     (g.re, g.eps)
+}
+
+/// [`guard_partials`] by one evaluation of guard `k` of mode `q` on [`WideDual`]s with
+/// `K = 1 + N + g_p.len()` lanes: lane 0 seeded on `t` (the `Dual64` evaluation giving
+/// `(g, g_t)`), lane `1 + j` with `e_j` on `x` and lane `1 + N + i` with `e_i` on `p` (the
+/// directions of [`vjp_directions`] with `λ = 1`, summed as it sums: `0 + ε` (`ε · 1 = ε`)).
+#[inline(always)]
+fn guard_lanes<const N: usize, const K: usize, M: HybridSystem>(
+    (model, q, k): (&M, usize, usize),
+    at: At<'_>,
+    g_x: &mut [f64],
+    g_p: &mut [f64],
+    g_gt: &mut (f64, f64),
+) {
+    let (x, g_x) = (&at.x[..N], &mut g_x[..N]);
+    let xd: [WideDual<K>; N] = std::array::from_fn(|i| {
+        let mut d = WideDual::from_re(x[i]);
+        d.eps[1 + i] = 1.0;
+        d
+    });
+    let p_lanes = !g_p.is_empty();
+    let mut pd = [WideDual::<K>::from_re(0.0); K];
+    for (i, (d, &v)) in pd.iter_mut().zip(at.p).enumerate() {
+        d.re = v;
+        if p_lanes {
+            d.eps[1 + N + i] = 1.0;
+        }
+    }
+    let mut t = WideDual::<K>::from_re(at.t);
+    t.eps[0] = 1.0;
+    let g = model.guard(q, k, t, &xd, &pd[..at.p.len()]);
+    for j in 0..N {
+        g_x[j] = 0.0 + g.eps[1 + j];
+    }
+    for (i, out) in g_p.iter_mut().enumerate() {
+        *out = 0.0 + g.eps[1 + N + i];
+    }
+    *g_gt = (g.re, g.eps[0]);
 }
 
 /// `∂x0/∂p` (`n × m`, column-major, into `out`), as [`ad_flow_jvp`] with no state directions.

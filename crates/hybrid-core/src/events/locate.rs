@@ -29,19 +29,30 @@ pub(crate) fn illinois<F: FnMut(f64) -> f64>(
     }
     let mut side = 0i8;
     for _ in 0..200 {
-        let ulps = 4.0 * f64::EPSILON * a.abs().max(b.abs()).max(f64::MIN_POSITIVE);
-        if (b - a).abs() <= ulps.max(width) {
+        // The bracket is done when no wider than `max(width, 4 ulps)`; written without
+        // `f64::max`/`min`/`signum` (their NaN handling costs more than the rest of an iteration
+        // on the interpolant), with the same outcome for every input, NaN included.
+        // (With a NaN end `d` is NaN and no comparison holds, whatever the scale.)
+        let d = (b - a).abs();
+        let (abs_a, abs_b) = (a.abs(), b.abs());
+        let scale = if abs_a > abs_b { abs_a } else { abs_b };
+        let scale = if scale > f64::MIN_POSITIVE {
+            scale
+        } else {
+            f64::MIN_POSITIVE
+        };
+        if d <= width || d <= 4.0 * f64::EPSILON * scale {
             break;
         }
         let mut c = (a * gb - b * ga) / (gb - ga);
-        if !(c > a.min(b) && c < a.max(b)) {
+        if !((c > a && c < b) || (c > b && c < a)) {
             c = 0.5 * (a + b);
         }
         let gc = g(c);
         if gc == 0.0 {
             return c;
         }
-        if gc.signum() == gb.signum() {
+        if same_sign(gc, gb) {
             b = c;
             gb = gc;
             if side == 1 {
@@ -58,6 +69,12 @@ pub(crate) fn illinois<F: FnMut(f64) -> f64>(
         }
     }
     b
+}
+
+/// `x.signum() == y.signum()`: the same sign bit, neither a NaN.
+#[inline(always)]
+fn same_sign(x: f64, y: f64) -> bool {
+    x.is_sign_negative() == y.is_sign_negative() && !x.is_nan() && !y.is_nan()
 }
 
 /// Polish an event time on the function `G(τ) = g(τ, Φ(τ))`, where `Φ` is one full-order
