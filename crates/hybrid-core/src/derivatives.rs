@@ -854,3 +854,138 @@ mod tests {
         assert_eq!(state_x, full_x);
     }
 }
+
+/// The wide-dual kernels against the one-direction-per-evaluation `Dual64` path they replace.
+#[cfg(test)]
+mod wide_tests {
+    use super::*;
+    use crate::Dims;
+
+    /// `n` states and `m` parameters through products, quotients and transcendental functions,
+    /// with `t` in the flow, the guard and the jump.
+    struct Mixed {
+        n: usize,
+        m: usize,
+    }
+    impl HybridSystem for Mixed {
+        fn dims(&self) -> Dims {
+            Dims {
+                states: self.n,
+                params: self.m,
+                guards: 1,
+            }
+        }
+        fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
+            x0.iter_mut()
+                .enumerate()
+                .for_each(|(i, x)| *x = p[i % p.len()]);
+        }
+        fn flow<T: Scalar>(&self, _q: usize, t: T, x: &[T], p: &[T], dx: &mut [T]) {
+            let n = x.len();
+            for i in 0..n {
+                let (a, b) = (x[(i + 1) % n], p[i % p.len()]);
+                dx[i] = (a * b).sin() + x[i].exp() / (T::cst(1.5) + a * a).sqrt() - t * b.powi(3);
+            }
+        }
+        fn guard<T: Scalar>(&self, _q: usize, _k: usize, t: T, x: &[T], p: &[T]) -> T {
+            x[0] * p[p.len() - 1] - t.cos() + x[x.len() - 1].atan()
+        }
+        fn jump<T: Scalar>(&self, _q: usize, _k: usize, t: T, x: &[T], p: &[T], xp: &mut [T]) {
+            for i in 0..x.len() {
+                xp[i] = -p[0] * x[i] + (t * x[0]).tanh();
+            }
+        }
+    }
+
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    #[test]
+    fn every_wide_product_has_the_bits_of_one_dual64_evaluation_per_direction() {
+        // Sizes on the wide kernels (n ≤ 4, up to 8 lanes) and past them.
+        for (n, m) in [(1, 1), (2, 4), (3, 2), (4, 4), (2, 6), (4, 6), (5, 2)] {
+            let model = Mixed { n, m };
+            let x: Vec<f64> = (0..n).map(|i| 0.3 + 0.17 * i as f64).collect();
+            let p: Vec<f64> = (0..m).map(|i| -0.8 + 0.41 * i as f64).collect();
+            let lambda: Vec<f64> = (0..n).map(|i| 1.25 - 0.6 * i as f64).collect();
+            let s: Vec<f64> = (0..n * m).map(|i| (i as f64 * 0.37).sin()).collect();
+            let f: Vec<f64> = (0..n).map(|i| 0.9 - 0.2 * i as f64).collect();
+            let t = 0.7;
+            let at = At {
+                q: 0,
+                t,
+                x: &x,
+                p: &p,
+            };
+            let mut ad = Duals::new(n, m);
+            let dt = Dual64::from_re(t);
+            // λᵀf_x, λᵀf_p, with and without the parameter directions.
+            for with_p in [true, false] {
+                let mp = if with_p { m } else { 0 };
+                let (mut wx, mut wp) = (vec![0.0; n], vec![0.0; mp]);
+                ad_flow_vjp(&model, at, &lambda, &mut wx, &mut wp, &mut ad);
+                let (mut dx, mut dp) = (vec![0.0; n], vec![0.0; mp]);
+                ad.vjp(&x, &p, &lambda, &mut dx, &mut dp, |x, p, o| {
+                    model.flow(0, dt, x, p, o)
+                });
+                assert_eq!(bits(&wx), bits(&dx), "flow λᵀf_x, n {n} m {m}");
+                assert_eq!(bits(&wp), bits(&dp), "flow λᵀf_p, n {n} m {m}");
+            }
+            // f_x S + f_p and the jump's products.
+            let (mut w, mut d) = (vec![0.0; n * m], vec![0.0; n * m]);
+            ad_flow_jvp(&model, at, &s, &mut w, &mut ad);
+            ad.jvp(&x, &p, &s, n, &mut d, |x, p, o| model.flow(0, dt, x, p, o));
+            assert_eq!(bits(&w), bits(&d), "flow jvp, n {n} m {m}");
+            let jump = |x: &[Dual64], p: &[Dual64], o: &mut [Dual64]| model.jump(0, 0, dt, x, p, o);
+            ad_jump_jvp(&model, Jump::Guard(0), at, &s, &mut w, &mut ad);
+            ad.jvp(&x, &p, &s, n, &mut d, jump);
+            assert_eq!(bits(&w), bits(&d), "jump jvp, n {n} m {m}");
+            let (mut wx, mut wp, mut dx, mut dp) =
+                (vec![0.0; n], vec![0.0; m], vec![0.0; n], vec![0.0; m]);
+            ad_jump_vjp(
+                &model,
+                Jump::Guard(0),
+                at,
+                &lambda,
+                &mut wx,
+                &mut wp,
+                &mut ad,
+            );
+            ad.vjp(&x, &p, &lambda, &mut dx, &mut dp, jump);
+            assert_eq!(
+                (bits(&wx), bits(&wp)),
+                (bits(&dx), bits(&dp)),
+                "jump vjp, n {n} m {m}"
+            );
+            // The guard's value and partials, and the jump's rate along `(1, f, 0)`.
+            for with_p in [true, false] {
+                let mp = if with_p { m } else { 0 };
+                let (mut wx, mut wp) = (vec![0.0; n], vec![0.0; mp]);
+                let (g, g_t) = guard_partials(&model, 0, at, &mut wx, &mut wp, &mut ad);
+                let (mut dx, mut dp) = (vec![0.0; n], vec![0.0; mp]);
+                ad.seed(&x, None, &p, 1);
+                let want = model.guard(0, 0, Dual64::new(t, 1.0), &ad.x, &ad.p);
+                ad.vjp(&x, &p, &[1.0], &mut dx, &mut dp, |x, p, o| {
+                    o[0] = model.guard(0, 0, dt, x, p)
+                });
+                assert_eq!(
+                    (g.to_bits(), g_t.to_bits()),
+                    (want.re.to_bits(), want.eps.to_bits()),
+                    "guard (g, g_t), n {n} m {m}"
+                );
+                assert_eq!(
+                    (bits(&wx), bits(&wp)),
+                    (bits(&dx), bits(&dp)),
+                    "guard partials"
+                );
+            }
+            let mut w = vec![0.0; n];
+            jump_rate(&model, Jump::Guard(0), at, &f, &mut w, &mut ad);
+            ad.seed(&x, Some(&f), &p, n);
+            model.jump(0, 0, Dual64::new(t, 1.0), &ad.x, &ad.p, &mut ad.out[..n]);
+            let d: Vec<f64> = ad.out[..n].iter().map(|o| o.eps).collect();
+            assert_eq!(bits(&w), bits(&d), "jump rate, n {n} m {m}");
+        }
+    }
+}
