@@ -576,7 +576,7 @@ fn jvp_lanes<const N: usize, const K: usize, F: StateMap>(
 }
 
 /// `f_x S + f_p` by dual numbers: one flow evaluation on `m` lanes, lane `j` seeded with
-/// `(S_j, e_j)` ([`wide_jvp`], `n ≤ 4`, `m ≤ 8`), else one `Dual64` evaluation per parameter.
+/// `(S_j, e_j)` (`n ≤ 4`, `m ≤ 8`), else one `Dual64` evaluation per parameter.
 #[inline]
 pub fn ad_flow_jvp<M: HybridSystem>(
     model: &M,
@@ -595,8 +595,8 @@ pub fn ad_flow_jvp<M: HybridSystem>(
 }
 
 /// `(λᵀ f_x, λᵀ f_p)` by dual numbers: one flow evaluation on a lane per state and per
-/// parameter ([`wide_vjp`], `n ≤ 4`, `n + out_p.len() ≤ 8`), else one `Dual64` evaluation per
-/// state and per parameter.
+/// parameter (`n ≤ 4`, `n + out_p.len() ≤ 8`), else one `Dual64` evaluation per state and per
+/// parameter.
 #[inline]
 pub fn ad_flow_vjp<M: HybridSystem>(
     model: &M,
@@ -715,8 +715,8 @@ fn rate_lanes<const N: usize, const K: usize, M: HybridSystem>(
 }
 
 /// Value, `∂g/∂t`, `∂g/∂x` (into `g_x`) and `∂g/∂p` (into `g_p`, or none when it is empty) of
-/// guard `k` at `at`: one evaluation on `1 + n + g_p.len()` lanes ([`guard_lanes`], `n ≤ 4`, up to
-/// 8 lanes), else one `Dual64` evaluation for `(g, g_t)` and the `n + g_p.len()` partials as in
+/// guard `k` at `at`: one evaluation on `1 + n + g_p.len()` lanes (`n ≤ 4`, up to 8 lanes),
+/// else one `Dual64` evaluation for `(g, g_t)` and the `n + g_p.len()` partials as in
 /// [`ad_flow_vjp`]. Returns `(g, g_t)`.
 pub fn guard_partials<M: HybridSystem>(
     model: &M,
