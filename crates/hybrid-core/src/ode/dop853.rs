@@ -110,7 +110,8 @@ impl RkScheme for Dop853 {
             *ev = factor * e5;
         }
         if err.is_finite() {
-            Ok(err)
+            // The controller takes the square.
+            Ok(err * err)
         } else {
             Err(StepError::NonFinite { t: w.t + h })
         }

@@ -34,7 +34,7 @@ pub(super) trait RkScheme {
         h: f64,
     ) -> Result<(), StepError>;
 
-    /// Scaled error of the step of size `h` whose main stages and `x_new` are computed
+    /// Squared scaled error `err²` of the step of size `h` whose main stages and `x_new` are computed
     /// (evaluating further stages if the estimate needs them).
     fn error<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
@@ -362,8 +362,8 @@ impl RkCore {
             *steps_since_reset += 1;
             S::main_stages(d, &mut w, rhs, h)?;
             combine(d, w.x_new, w.x, h, S::B, w.k);
-            let err = S::error(d, &mut w, rhs, h)?;
-            let (accepted, h_new) = ctrl.decide(err, h.abs());
+            let err2 = S::error(d, &mut w, rhs, h)?;
+            let (accepted, h_new) = ctrl.decide(err2, h.abs());
             if accepted {
                 // All components in the norm as a branch of its own (see `Dopri5::error`).
                 if w.n_err == n {

@@ -28,9 +28,11 @@ fn sum_block<const W: usize>(n: usize, row: &[f64], k: &[f64], start: usize) -> 
     acc
 }
 
-/// `out[start + c] = x[start + c] + h Σ_j row[j] k_j[start + c]` for `c < W`. A function of
-/// its own (not a closure) so that the compiler sees `out`, `x` and `k` as distinct memory and
-/// may vectorise the block.
+/// `out[start + c] = x[start + c] + Σ_j (h row[j]) k_j[start + c]` for `c < W`, zero
+/// coefficients skipped, accumulated from `x` in a local array (registers), the newest stage
+/// last: the stage `k_{s-1}` just computed is one multiplication and one addition away from the
+/// next stage's argument. A function of its own (not a closure) so that the compiler sees `out`,
+/// `x` and `k` as distinct memory and may vectorise the block.
 #[inline(always)]
 fn combine_block<const W: usize>(
     n: usize,
@@ -41,11 +43,20 @@ fn combine_block<const W: usize>(
     k: &[f64],
     start: usize,
 ) {
-    let sums = sum_block::<W>(n, row, k, start);
-    let (o, xs) = (&mut out[start..start + W], &x[start..start + W]);
-    for c in 0..W {
-        o[c] = xs[c] + h * sums[c];
+    let mut acc: [f64; W] = x[start..start + W]
+        .try_into()
+        .expect("a block of W components");
+    for (j, &a) in row.iter().enumerate() {
+        if a != 0.0 {
+            let ha = h * a;
+            let o = j * n + start;
+            let kj: &[f64; W] = k[o..o + W].try_into().expect("a block of W components");
+            for c in 0..W {
+                acc[c] += ha * kj[c];
+            }
+        }
     }
+    out[start..start + W].copy_from_slice(&acc);
 }
 
 /// `out[start + c] = Σ_j row[j] k_j[start + c]` for `c < W` (see [`combine_block`]).
@@ -78,12 +89,15 @@ macro_rules! by_blocks {
     }};
 }
 
-/// `out = x + h Σ_j row[j] k_j`: the argument of a stage, or the combined solution of a step.
+/// `out = x + Σ_j (h row[j]) k_j`: the argument of a stage, or the combined solution of a step.
 ///
 /// Zero coefficients are skipped, so a sparse tableau row costs only its non-zero entries. The
 /// sum runs over blocks of components held in registers, the stages in the inner loop
 /// (contiguous, vectorisable loads); per component the operations and their order are those of
-/// `Σ_j` from `j = 0` starting at `0.0`, then `x + h Σ`.
+/// `x + (h a_0) k_0 + (h a_1) k_1 + ...` from `j = 0`. This form (rather than `x + h Σ_j a_j k_j`)
+/// keeps the step's dependency chain short: each stage's argument is one multiplication and one
+/// addition after the newest stage, where the other form needs two of each (docs/performance.md,
+/// section 1b).
 #[inline(always)]
 pub(super) fn combine<L: Dim>(d: L, out: &mut [f64], x: &[f64], h: f64, row: &[f64], k: &[f64]) {
     let n = d.n();
@@ -91,7 +105,8 @@ pub(super) fn combine<L: Dim>(d: L, out: &mut [f64], x: &[f64], h: f64, row: &[f
     by_blocks!(n, combine_block(n, out, x, h, row, k));
 }
 
-/// `out = Σ_j row[j] k_j` (zero coefficients skipped), summed like [`combine`].
+/// `out = Σ_j row[j] k_j` (zero coefficients skipped), summed from `j = 0` starting at `0.0`
+/// over blocks like [`combine`].
 #[inline(always)]
 pub(super) fn weighted_sum_into<L: Dim>(d: L, out: &mut [f64], row: &[f64], k: &[f64]) {
     let n = d.n();
@@ -120,8 +135,12 @@ const LN_ERR_FLOOR: f64 = -9.210_340_371_976_182;
 /// `err_old^β` factor of section IV.2):
 /// `h_new = h · clamp(safety · err^{-α} · err_old^{β}, fac_min, fac_max)`.
 ///
-/// The powers are formed as `exp(α ln err − β ln err_old)`: one logarithm and one exponential
-/// per step instead of two `powf` (the step size differs from the `powf` form by rounding only).
+/// It is given the squared error `err²` (the mean square of the scaled error estimates, so no
+/// square root), and forms the factor as one exponential, `exp(ln safety + β ln err_old −
+/// (α/2) ln err²)`, whose part without the current error is computed when the previous step is
+/// accepted. On the path from the error to the next step size there is then one logarithm, a
+/// multiplication, a subtraction, the exponential, the clamp and a multiplication by `h` (no
+/// square root and no division). The step size differs from the `powf` form by rounding only.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Controller {
     /// Exponent `α` applied to the current error (`1/q - 0.75 β` for an order-`q` estimate).
@@ -132,24 +151,29 @@ pub(super) struct Controller {
     pub fac_min: f64,
     /// Largest factor between two successive step sizes.
     pub fac_max: f64,
-    /// Safety factor.
-    pub safety: f64,
+    /// `ln` of the safety factor 0.9.
+    ln_safety: f64,
     /// `ln` of the error of the previous accepted step (the error floored at 1e-4).
     pub ln_err_old: f64,
+    /// `ln safety + β ln err_old`: the logarithm of an accepted step's factor before the current
+    /// error's term.
+    ln_gain: f64,
     /// Whether the previous attempt was rejected (then the step may not grow).
     pub rejected: bool,
 }
 
 impl Controller {
     /// A controller with the given exponents and factor bounds, in its just-reset state.
-    pub const fn new(alpha: f64, beta: f64, fac_min: f64, fac_max: f64) -> Self {
+    pub fn new(alpha: f64, beta: f64, fac_min: f64, fac_max: f64) -> Self {
+        let ln_safety = 0.9f64.ln();
         Controller {
             alpha,
             beta,
             fac_min,
             fac_max,
-            safety: 0.9,
+            ln_safety,
             ln_err_old: LN_ERR_FLOOR,
+            ln_gain: ln_safety + beta * LN_ERR_FLOOR,
             rejected: false,
         }
     }
@@ -157,28 +181,30 @@ impl Controller {
     /// Forget the history (after a reset of the integration).
     pub fn reset(&mut self) {
         self.ln_err_old = LN_ERR_FLOOR;
+        self.ln_gain = self.ln_safety + self.beta * LN_ERR_FLOOR;
         self.rejected = false;
     }
 
-    /// Decide on a step of magnitude `h_abs` with scaled error `err`.
-    /// Returns whether the step is accepted and the magnitude of the next step to try.
-    pub fn decide(&mut self, err: f64, h_abs: f64) -> (bool, f64) {
-        // `-inf` for `err = 0`, whose power `exp(-inf) = 0` is then clamped like `0^α`.
-        let ln_err = err.ln();
-        if err <= 1.0 {
-            let fac = (self.alpha * ln_err - self.beta * self.ln_err_old).exp();
-            let fac = (fac / self.safety).clamp(1.0 / self.fac_max, 1.0 / self.fac_min);
-            let mut h_new = h_abs / fac;
+    /// Decide on a step of magnitude `h_abs` with squared scaled error `err2 = err²`.
+    /// Returns whether the step is accepted (`err ≤ 1`) and the magnitude of the next step to try.
+    pub fn decide(&mut self, err2: f64, h_abs: f64) -> (bool, f64) {
+        // `-inf` for `err = 0`, whose factor `exp(+inf)` is then clamped like `0^{-α}`.
+        let ln_err2 = err2.ln();
+        let half_alpha = 0.5 * self.alpha;
+        if err2 <= 1.0 {
+            let fac = (self.ln_gain - half_alpha * ln_err2).exp();
+            let mut h_new = h_abs * fac.clamp(self.fac_min, self.fac_max);
             if self.rejected {
                 h_new = h_new.min(h_abs);
             }
-            self.ln_err_old = ln_err.max(LN_ERR_FLOOR);
+            self.ln_err_old = (0.5 * ln_err2).max(LN_ERR_FLOOR);
+            self.ln_gain = self.ln_safety + self.beta * self.ln_err_old;
             self.rejected = false;
             (true, h_new)
         } else {
-            let fac = ((self.alpha * ln_err).exp() / self.safety).min(1.0 / self.fac_min);
+            let fac = (self.ln_safety - half_alpha * ln_err2).exp();
             self.rejected = true;
-            (false, h_abs / fac)
+            (false, h_abs * fac.max(self.fac_min))
         }
     }
 }
@@ -251,6 +277,7 @@ mod tests {
     #[test]
     fn controller_never_grows_the_step_right_after_a_rejection() {
         let mut c = Controller::new(0.17, 0.04, 0.2, 10.0);
+        // Errors 2 (rejected), then 1e-4 (accepted), passed squared.
         let (acc, h1) = c.decide(4.0, 1.0);
         assert!(!acc && h1 < 1.0);
         let (acc, h2) = c.decide(1e-8, h1);
@@ -288,9 +315,9 @@ mod tests {
                 for m in [1.0, 2.5, 7.0] {
                     let err = m * 10f64.powi(e);
                     let mut c = Controller::new(alpha, beta, fac_min, fac_max);
-                    // An accepted step with error `prev` sets the history.
-                    c.decide(prev, 1.0);
-                    let (accepted, h) = c.decide(err, 1.0);
+                    // An accepted step with error `prev` sets the history (errors passed squared).
+                    c.decide(prev * prev, 1.0);
+                    let (accepted, h) = c.decide(err * err, 1.0);
                     let old = prev.max(1e-4);
                     let expected = if err <= 1.0 {
                         let fac = err.powf(alpha) / old.powf(beta) / 0.9;
@@ -310,6 +337,7 @@ mod tests {
 
     #[test]
     fn controller_factor_is_bounded() {
+        // Squared errors: 0, 1e12 (error 1e6), 1.
         let mut c = Controller::new(0.2, 0.0, 0.2, 10.0);
         assert_eq!(c.decide(0.0, 1.0), (true, 10.0));
         let (acc, h) = c.decide(1e12, 1.0);
