@@ -12,6 +12,27 @@
 pub(super) trait Dim: Copy {
     /// Number of state components.
     fn n(self) -> usize;
+
+    /// Storage of a vector of `n` components on the stack: an array for [`Fixed`], nothing for
+    /// [`Dyn`] (whose vectors stay in the stepper's buffers).
+    type Local;
+
+    /// Fresh (zeroed) stack storage.
+    fn local(self) -> Self::Local;
+
+    /// The vector to work on: the stack array for [`Fixed`], `buf[..n]` for [`Dyn`]. Whatever
+    /// is computed into it reaches `buf` by [`Dim::store`].
+    ///
+    /// This is how a stage argument and the stage computed from it stay in registers for the
+    /// small sizes: the right-hand side reads the argument from an array nothing else can write,
+    /// and the next stage reads the new stage's values from an array nothing else can write,
+    /// where values in the stepper's buffers would go through memory (a store, then a load the
+    /// compiler cannot remove because it cannot prove the buffers distinct), which puts the
+    /// store-to-load latency on the step's dependency chain twice per stage.
+    fn pick<'a>(self, local: &'a mut Self::Local, buf: &'a mut [f64]) -> &'a mut [f64];
+
+    /// Copy the stack array into `buf` ([`Fixed`]; nothing to do for [`Dyn`]).
+    fn store(self, local: &Self::Local, buf: &mut [f64]);
 }
 
 /// A size known only at run time.
@@ -23,6 +44,19 @@ impl Dim for Dyn {
     fn n(self) -> usize {
         self.0
     }
+
+    type Local = ();
+
+    #[inline(always)]
+    fn local(self) {}
+
+    #[inline(always)]
+    fn pick<'a>(self, _: &'a mut (), buf: &'a mut [f64]) -> &'a mut [f64] {
+        &mut buf[..self.0]
+    }
+
+    #[inline(always)]
+    fn store(self, _: &(), _: &mut [f64]) {}
 }
 
 /// A size fixed at compile time.
@@ -33,6 +67,23 @@ impl<const N: usize> Dim for Fixed<N> {
     #[inline(always)]
     fn n(self) -> usize {
         N
+    }
+
+    type Local = [f64; N];
+
+    #[inline(always)]
+    fn local(self) -> [f64; N] {
+        [0.0; N]
+    }
+
+    #[inline(always)]
+    fn pick<'a>(self, local: &'a mut [f64; N], _: &'a mut [f64]) -> &'a mut [f64] {
+        local
+    }
+
+    #[inline(always)]
+    fn store(self, local: &[f64; N], buf: &mut [f64]) {
+        buf[..N].copy_from_slice(local);
     }
 }
 

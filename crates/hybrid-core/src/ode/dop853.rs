@@ -71,6 +71,7 @@ impl RkScheme for Dop853 {
         w.stage::<Self, L, F>(d, rhs, h, 9)?;
         w.stage::<Self, L, F>(d, rhs, h, 10)?;
         w.stage::<Self, L, F>(d, rhs, h, 11)?;
+        w.solution::<Self, L>(d, h);
         Ok(())
     }
 

@@ -164,8 +164,8 @@ impl RkScheme for Dopri5 {
     const FSAL: usize = 6;
     const LAZY_DENSE: bool = true;
 
-    /// `k7 = f(t + h, x_new)` (needed by the estimate, and the next step's first stage), then
-    /// `‖h Σ e_j k_j‖²`.
+    /// Stages 2-6, the solution `x_new`, and `k7 = f(t + h, x_new)` (needed by the estimate, and
+    /// the next step's first stage).
     #[inline(always)]
     fn main_stages<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
@@ -178,23 +178,26 @@ impl RkScheme for Dopri5 {
         w.stage::<Self, L, F>(d, rhs, h, 3)?;
         w.stage::<Self, L, F>(d, rhs, h, 4)?;
         w.stage::<Self, L, F>(d, rhs, h, 5)?;
-        Ok(())
+        w.solution_and_end_stage::<Self, L, F>(d, rhs, h, 6)
     }
 
+    /// The mean square `‖h Σ e_j k_j‖²` of the scaled error estimates.
     #[inline(always)]
     fn error<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
         w: &mut StepBufs<'_>,
-        rhs: &mut F,
+        _rhs: &mut F,
         h: f64,
     ) -> Result<f64, StepError> {
-        w.eval_at_end(d, rhs, h, 6)?;
-        // The stage argument is free once all stages are evaluated.
-        weighted_sum_into(d, w.stage_arg, &E, w.k);
         let (n, m) = (d.n(), w.n_err);
         let tol = (w.atol, w.rtol);
-        let (e, x, x_new) = (&*w.stage_arg, w.x, &*w.x_new);
-        let (err_vec, squares) = (&mut *w.err_vec, &mut *w.scratch);
+        let (k, x, x_new, err_vec) = (&*w.k, w.x, &*w.x_new, &mut *w.err_vec);
+        // `Σ_j e_j k_j` and the squares in the stage argument and the scratch (free once all
+        // stages are evaluated; on the stack for the small sizes, like a stage).
+        let (mut e_local, mut sq_local) = (d.local(), d.local());
+        let e = d.pick(&mut e_local, w.stage_arg);
+        let squares = d.pick(&mut sq_local, w.scratch);
+        weighted_sum_into(d, e, &E, k);
         // All components in the norm (the usual case) as a branch of its own: there the
         // length is `d`'s, a constant for the fixed-size kernels. Same operations either way.
         let sum = if m == n {

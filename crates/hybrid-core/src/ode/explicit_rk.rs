@@ -24,9 +24,9 @@ pub(super) trait RkScheme {
     /// further right-hand-side evaluation); otherwise [`RkScheme::finish`] builds it.
     const LAZY_DENSE: bool;
 
-    /// Stages `1..B.len()` of a step of size `h` from `(t, x)` (stage 0 is known): one
-    /// [`RkCore::stage`] call per stage with a literal index, so that each stage's tableau row is
-    /// a compile-time constant in the inlined code.
+    /// Stages `1..B.len()` of a step of size `h` from `(t, x)` (stage 0 is known), then the
+    /// solution `x_new`: one [`StepBufs::stage`] call per stage with a literal index, so that each
+    /// stage's tableau row is a compile-time constant in the inlined code.
     fn main_stages<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
         w: &mut StepBufs<'_>,
@@ -87,12 +87,16 @@ pub(super) struct StepBufs<'a> {
     pub cont: &'a mut [f64],
     /// Per-component error estimate of the step being tried (`n`).
     pub err_vec: &'a mut [f64],
-    /// Right-hand-side evaluation counter.
-    pub rhs_evals: &'a mut usize,
+    /// Right-hand-side evaluations of this call (a local count, added to the stepper's when the
+    /// call returns: a counter in memory would be a store between a stage's values and their
+    /// next reads that the compiler cannot prove harmless).
+    pub rhs_evals: usize,
 }
 
 impl StepBufs<'_> {
-    /// Evaluate stage `s` of a step of size `h` from `(t, x)` (stages `< s` known).
+    /// Evaluate stage `s` of a step of size `h` from `(t, x)` (stages `< s` known): its
+    /// argument `x + Σ_j (h a_sj) k_j` into `stage_arg`, then `k_s = f(t + c_s h, ·)` (both
+    /// computed on the stack for the small sizes, see [`Dim::pick`]).
     #[inline(always)]
     pub fn stage<S: RkScheme, L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         &mut self,
@@ -103,15 +107,56 @@ impl StepBufs<'_> {
     ) -> Result<(), StepError> {
         let n = d.n();
         let (done, k_s) = self.k[..(s + 1) * n].split_at_mut(s * n);
-        combine(d, self.stage_arg, self.x, h, S::A[s], done);
         let ts = self.t + S::C[s] * h;
-        rhs(ts, &self.stage_arg[..n], k_s);
-        *self.rhs_evals += 1;
-        if all_finite(d, k_s) {
+        self.rhs_evals += 1;
+        let (mut arg_local, mut k_local) = (d.local(), d.local());
+        let arg = d.pick(&mut arg_local, self.stage_arg);
+        let k_new = d.pick(&mut k_local, k_s);
+        combine(d, arg, self.x, h, S::A[s], done);
+        rhs(ts, arg, k_new);
+        let finite = all_finite(d, k_new);
+        d.store(&arg_local, self.stage_arg);
+        d.store(&k_local, k_s);
+        if finite {
             Ok(())
         } else {
             Err(StepError::NonFinite { t: ts })
         }
+    }
+
+    /// The step's solution `x_new = x + Σ_j (h b_j) k_j`, then `k[s] = f(t + h, x_new)`, the
+    /// stage of the next step for a pair with FSAL (like [`StepBufs::stage`]).
+    #[inline(always)]
+    pub fn solution_and_end_stage<S: RkScheme, L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        d: L,
+        rhs: &mut F,
+        h: f64,
+        s: usize,
+    ) -> Result<(), StepError> {
+        let n = d.n();
+        let (done, k_s) = self.k[..(s + 1) * n].split_at_mut(s * n);
+        let t_end = self.t + h;
+        self.rhs_evals += 1;
+        let (mut x_local, mut k_local) = (d.local(), d.local());
+        let x_new = d.pick(&mut x_local, self.x_new);
+        let k_new = d.pick(&mut k_local, k_s);
+        combine(d, x_new, self.x, h, S::B, done);
+        rhs(t_end, x_new, k_new);
+        let finite = all_finite(d, k_new);
+        d.store(&x_local, self.x_new);
+        d.store(&k_local, k_s);
+        if finite {
+            Ok(())
+        } else {
+            Err(StepError::NonFinite { t: t_end })
+        }
+    }
+
+    /// The step's solution `x_new = x + Σ_j (h b_j) k_j` alone.
+    #[inline(always)]
+    pub fn solution<S: RkScheme, L: Dim>(&mut self, d: L, h: f64) {
+        combine(d, self.x_new, self.x, h, S::B, self.k);
     }
 
     /// `k[s] = f(t + h, x_new)`.
@@ -126,7 +171,7 @@ impl StepBufs<'_> {
         let n = d.n();
         let k_s = &mut self.k[s * n..(s + 1) * n];
         rhs(self.t + h, &self.x_new[..n], k_s);
-        *self.rhs_evals += 1;
+        self.rhs_evals += 1;
         if all_finite(d, k_s) {
             Ok(())
         } else {
@@ -341,11 +386,12 @@ impl RkCore {
             k: &mut k[..stages * n],
             cont: &mut cont.get_mut()[..],
             err_vec: &mut err_vec[..n],
-            rhs_evals: &mut stats.rhs_evals,
+            rhs_evals: 0,
         };
         let mut h_abs = h_next.min(opts.max_step);
         loop {
             if *steps_since_reset >= opts.max_steps {
+                stats.rhs_evals += w.rhs_evals;
                 return Err(StepError::TooManySteps {
                     t: t0,
                     steps: *steps_since_reset,
@@ -357,12 +403,18 @@ impl RkCore {
             // `step_from_prev_to(t())` repeats it exactly.
             let h = t_new - t0;
             if !truncated && h.abs() <= 16.0 * f64::EPSILON * t0.abs() {
+                stats.rhs_evals += w.rhs_evals;
                 return Err(StepError::StepSizeTooSmall { t: t0, h });
             }
             *steps_since_reset += 1;
-            S::main_stages(d, &mut w, rhs, h)?;
-            combine(d, w.x_new, w.x, h, S::B, w.k);
-            let err2 = S::error(d, &mut w, rhs, h)?;
+            let err2 = S::main_stages(d, &mut w, rhs, h).and_then(|()| S::error(d, &mut w, rhs, h));
+            let err2 = match err2 {
+                Ok(err2) => err2,
+                Err(e) => {
+                    stats.rhs_evals += w.rhs_evals;
+                    return Err(e);
+                }
+            };
             let (accepted, h_new) = ctrl.decide(err2, h.abs());
             if accepted {
                 // All components in the norm as a branch of its own (see `Dopri5::error`).
@@ -371,7 +423,9 @@ impl RkCore {
                 } else {
                     add_abs(&mut err_acc[..w.n_err], &w.err_vec[..w.n_err]);
                 }
-                S::finish(d, &mut w, rhs, h)?;
+                let finished = S::finish(d, &mut w, rhs, h);
+                stats.rhs_evals += w.rhs_evals;
+                finished?;
                 cont_ready.set(!S::LAZY_DENSE);
                 // This step's stages become the last accepted step's; the next step starts
                 // from its last stage (FSAL).
@@ -390,6 +444,7 @@ impl RkCore {
             stats.rejected += 1;
             h_abs = h_new;
             if h_abs < 16.0 * f64::EPSILON * t0.abs() {
+                stats.rhs_evals += w.rhs_evals;
                 return Err(StepError::StepSizeTooSmall {
                     t: t0,
                     h: dir * h_abs,
