@@ -200,13 +200,14 @@ impl RkScheme for Dopri5 {
         weighted_sum_into(d, e, &E, k);
         // All components in the norm (the usual case) as a branch of its own: there the
         // length is `d`'s, a constant for the fixed-size kernels. Same operations either way.
-        let sum = if m == n {
-            error_sum_of_squares(h, tol, &e[..n], x, x_new, err_vec, squares)
+        // The mean square: the controller takes `err²` (no square root on the step's path). In
+        // the first branch the divisor is a constant for the fixed-size kernels (a
+        // multiplication by `1/n` for n = 2, 4, 8, where that is exact).
+        let err2 = if m == n {
+            error_sum_of_squares(h, tol, &e[..n], x, x_new, err_vec, squares) / n.max(1) as f64
         } else {
-            error_sum_of_squares(h, tol, &e[..m], x, x_new, err_vec, squares)
+            error_sum_of_squares(h, tol, &e[..m], x, x_new, err_vec, squares) / m.max(1) as f64
         };
-        // The mean square: the controller takes `err²` (no square root on the step's path).
-        let err2 = sum / m.max(1) as f64;
         if err2.is_finite() {
             Ok(err2)
         } else {

@@ -187,6 +187,7 @@ impl Controller {
 
     /// Decide on a step of magnitude `h_abs` with squared scaled error `err2 = err²`.
     /// Returns whether the step is accepted (`err ≤ 1`) and the magnitude of the next step to try.
+    #[inline]
     pub fn decide(&mut self, err2: f64, h_abs: f64) -> (bool, f64) {
         // `-inf` for `err = 0`, whose factor `exp(+inf)` is then clamped like `0^{-α}`.
         let ln_err2 = err2.ln();
