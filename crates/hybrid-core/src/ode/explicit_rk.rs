@@ -34,8 +34,8 @@ pub(super) trait RkScheme {
         h: f64,
     ) -> Result<(), StepError>;
 
-    /// Squared scaled error `err²` of the step of size `h` whose main stages and `x_new` are computed
-    /// (evaluating further stages if the estimate needs them).
+    /// Squared scaled error `err²` of the step of size `h` whose main stages and `x_new` are
+    /// computed (evaluating further stages if the estimate needs them).
     fn error<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
         d: L,
         w: &mut StepBufs<'_>,
