@@ -93,6 +93,38 @@ pub(super) struct StepBufs<'a> {
     pub rhs_evals: usize,
 }
 
+/// One stage-like evaluation, `arg = x + Σ_j (h row_j) k_j` then `k_new = f(t, arg)`, both
+/// computed on the stack for the small sizes ([`Dim::pick`]) and stored afterwards. A non-finite
+/// `k_new` is reported at its own time `t`. Shared by [`StepBufs::stage`] (`row = a_s`, `arg`
+/// the stage argument) and [`StepBufs::solution_and_end_stage`] (`row = b`, `arg = x_new`).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn eval_stage<L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+    d: L,
+    rhs: &mut F,
+    t: f64,
+    x: &[f64],
+    h: f64,
+    row: &[f64],
+    done: &[f64],
+    arg_out: &mut [f64],
+    k_out: &mut [f64],
+) -> Result<(), StepError> {
+    let (mut arg_local, mut k_local) = (d.local(), d.local());
+    let arg = d.pick(&mut arg_local, arg_out);
+    let k_new = d.pick(&mut k_local, k_out);
+    combine(d, arg, x, h, row, done);
+    rhs(t, arg, k_new);
+    let finite = all_finite(d, k_new);
+    d.store(&arg_local, arg_out);
+    d.store(&k_local, k_out);
+    if finite {
+        Ok(())
+    } else {
+        Err(StepError::NonFinite { t })
+    }
+}
+
 impl StepBufs<'_> {
     /// Evaluate stage `s` of a step of size `h` from `(t, x)` (stages `< s` known): its
     /// argument `x + Σ_j (h a_sj) k_j` into `stage_arg`, then `k_s = f(t + c_s h, ·)` (both
@@ -107,21 +139,18 @@ impl StepBufs<'_> {
     ) -> Result<(), StepError> {
         let n = d.n();
         let (done, k_s) = self.k[..(s + 1) * n].split_at_mut(s * n);
-        let ts = self.t + S::C[s] * h;
         self.rhs_evals += 1;
-        let (mut arg_local, mut k_local) = (d.local(), d.local());
-        let arg = d.pick(&mut arg_local, self.stage_arg);
-        let k_new = d.pick(&mut k_local, k_s);
-        combine(d, arg, self.x, h, S::A[s], done);
-        rhs(ts, arg, k_new);
-        let finite = all_finite(d, k_new);
-        d.store(&arg_local, self.stage_arg);
-        d.store(&k_local, k_s);
-        if finite {
-            Ok(())
-        } else {
-            Err(StepError::NonFinite { t: ts })
-        }
+        eval_stage(
+            d,
+            rhs,
+            self.t + S::C[s] * h,
+            self.x,
+            h,
+            S::A[s],
+            done,
+            self.stage_arg,
+            k_s,
+        )
     }
 
     /// The step's solution `x_new = x + Σ_j (h b_j) k_j`, then `k[s] = f(t + h, x_new)`, the
@@ -136,21 +165,8 @@ impl StepBufs<'_> {
     ) -> Result<(), StepError> {
         let n = d.n();
         let (done, k_s) = self.k[..(s + 1) * n].split_at_mut(s * n);
-        let t_end = self.t + h;
         self.rhs_evals += 1;
-        let (mut x_local, mut k_local) = (d.local(), d.local());
-        let x_new = d.pick(&mut x_local, self.x_new);
-        let k_new = d.pick(&mut k_local, k_s);
-        combine(d, x_new, self.x, h, S::B, done);
-        rhs(t_end, x_new, k_new);
-        let finite = all_finite(d, k_new);
-        d.store(&x_local, self.x_new);
-        d.store(&k_local, k_s);
-        if finite {
-            Ok(())
-        } else {
-            Err(StepError::NonFinite { t: t_end })
-        }
+        eval_stage(d, rhs, self.t + h, self.x, h, S::B, done, self.x_new, k_s)
     }
 
     /// The step's solution `x_new = x + Σ_j (h b_j) k_j` alone.
