@@ -10,6 +10,13 @@ docs/results.md:
         --run "seed 1=docs/results/mnist-seed1-100epochs-metrics.csv" \
         --y-min 95 --y-max 98.5 --out docs/results/mnist-test-accuracy-vs-original.svg
 
+For Yin-Yang, the 30 seeds of one build as a band from the per-epoch summary file:
+
+    python3 scripts/plot_test_curves.py \
+        --reference docs/results/original-code-yinyang-test-accuracy.csv \
+        --band "ours, 30 seeds=docs/results/yinyang-test-accuracy-per-epoch.csv:main_2db830e_seeds0_29" \
+        --y-min 94 --y-max 99 --out docs/results/yinyang-test-accuracy-vs-original.svg
+
 A reference file has the columns `epoch,mean,sd,min,max` in per cent (row e = after e epochs).
 A run file is a `metrics.csv` written by `snn-train` (or any CSV with `epoch` and
 `test_accuracy` as a fraction); rows without a test score are skipped. `LABEL=A,B` draws the
@@ -52,6 +59,8 @@ def main():
     ap.add_argument("--reference", required=True)
     ap.add_argument("--reference-label", default="original code, 10 seeds")
     ap.add_argument("--run", action="append", default=[], help="LABEL=metrics.csv[,more.csv]")
+    ap.add_argument("--band", action="append", default=[],
+                    help="LABEL=PATH:PREFIX, a mean ± sd band from columns PREFIX_mean, PREFIX_sd (per cent)")
     ap.add_argument("--y-min", type=float, default=95.0)
     ap.add_argument("--y-max", type=float, default=98.5)
     ap.add_argument("--out", required=True)
@@ -67,7 +76,16 @@ def main():
         for path in paths.split(","):
             pts.update(read_run(path))
         runs.append((label, sorted(pts.items())))
-    x_max = max([r[0] for r in ref] + [e for _, pts in runs for e, _ in pts])
+    bands = []
+    for spec in a.band:
+        label, rest = spec.split("=", 1)
+        path, prefix = rest.rsplit(":", 1)
+        with open(path, newline="") as f:
+            pts = [(int(r["epoch"]), float(r[prefix + "_mean"]), float(r[prefix + "_sd"]))
+                   for r in csv.DictReader(f) if r.get(prefix + "_mean", "") != ""]
+        bands.append((label, pts))
+    x_max = int(max([r[0] for r in ref] + [e for _, pts in runs for e, _ in pts]
+                    + [p[0] for _, pts in bands for p in pts]))
 
     def px(e):
         return LEFT + (W - LEFT - RIGHT) * (e - 1) / max(x_max - 1, 1)
@@ -107,6 +125,14 @@ def main():
     legend = [("#bbb", f"{a.reference_label}: min-max", "band"),
               ("#777", f"{a.reference_label}: mean ± sd", "band"),
               ("black", f"{a.reference_label}: mean", "line")]
+    for i, (label, pts) in enumerate(bands):
+        c = COLOURS[(len(COLOURS) - 1 - i) % len(COLOURS)]
+        up = [f"{px(e):.1f},{py(m + d):.1f}" for e, m, d in pts]
+        down = [f"{px(e):.1f},{py(m - d):.1f}" for e, m, d in reversed(pts)]
+        s.append(f'<polygon points="{" ".join(up + down)}" fill="{c}" fill-opacity="0.25"/>')
+        line = " ".join(f"{px(e):.1f},{py(m):.1f}" for e, m, _ in pts)
+        s.append(f'<polyline points="{line}" fill="none" stroke="{c}" stroke-width="1.5"/>')
+        legend.append((c, f"{label}: mean ± sd", "line"))
     for i, (label, pts) in enumerate(runs):
         c = COLOURS[i % len(COLOURS)]
         # A line through consecutive epochs, a dot where the neighbours are missing.
