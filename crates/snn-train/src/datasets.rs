@@ -30,17 +30,23 @@ pub struct Splits {
 fn split_off<T>(mut train: Vec<T>, how: ValidationConfig) -> Result<(Vec<T>, Vec<T>)> {
     let n = train.len();
     let k = how.count(n);
+    // As the user wrote it: `--validation 200` or `--validation 0.1`.
+    let asked = match how {
+        ValidationConfig::First(k) => k.to_string(),
+        ValidationConfig::Fraction(f) => format!("{f} (= {k} examples)"),
+        ValidationConfig::Files => "(files)".to_string(),
+    };
     if k == 0 {
         return Err(TrainError::InvalidOption {
             name: "validation",
-            value: format!("{how:?} of {n} training examples"),
+            value: format!("{asked} of {n} training examples"),
             reason: "gives an empty validation set: ask for more, or give a validation file",
         });
     }
     if k >= n {
         return Err(TrainError::InvalidOption {
             name: "validation",
-            value: format!("{how:?} of {n} training examples"),
+            value: format!("{asked} of {n} training examples"),
             reason: "leaves no training example: ask for fewer",
         });
     }
@@ -322,9 +328,15 @@ mod tests {
         c.validation = ValidationConfig::Fraction(0.1);
         let err = load_splits(&c).unwrap_err().to_string();
         assert!(err.contains("empty validation set"), "{err}");
+        // The numbers as the user gave them, not a Rust debug form.
+        assert!(
+            err.contains("0.1 (= 0 examples) of 5 training examples"),
+            "{err}"
+        );
         c.validation = ValidationConfig::First(5);
         let err = load_splits(&c).unwrap_err().to_string();
         assert!(err.contains("leaves no training example"), "{err}");
+        assert!(err.contains("= 5 of 5 training examples"), "{err}");
     }
 
     #[test]

@@ -164,3 +164,51 @@ fn adam_fixed_bias_correction_acts_only_through_the_correction() {
     let (_, zero_fixed) = run("zero-fixed", &zero_flag);
     assert_eq!(zero_adam, zero_fixed);
 }
+
+// The weights file is standard safetensors, read here by hand from the format's specification
+// as any other tool would (an 8-byte little-endian header length, a JSON header giving each
+// tensor's dtype, shape and byte range, then the little-endian data): one F64 tensor
+// `layer{l}.weights` of shape [n_out, n_in] per layer, with the values this crate loads, and
+// the configuration in the metadata equal to the config.json beside the file.
+#[test]
+fn weights_file_is_safetensors_by_the_specification_with_config_json_beside_it() {
+    use serde_json::{json, Value};
+    use snn_train::checkpoint::load_weights;
+    let out = std::env::temp_dir().join(format!("snn-train-cli-st-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let run = tiny_yin_yang(1, 10, [48, 10, 10])
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let path = out.join(files::WEIGHTS);
+    let raw = std::fs::read(&path).unwrap();
+    let n = u64::from_le_bytes(raw[..8].try_into().unwrap()) as usize;
+    let header: Value = serde_json::from_slice(&raw[8..8 + n]).unwrap();
+    let data = &raw[8 + n..];
+
+    let beside: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join(files::CONFIG)).unwrap()).unwrap();
+    let stored: Value =
+        serde_json::from_str(header["__metadata__"]["config"].as_str().unwrap()).unwrap();
+    assert_eq!(stored, beside);
+
+    let (model, _, _) = load_weights(&path).unwrap();
+    // Yin-Yang: 5 inputs, 10 hidden neurons (the command above), 3 classes.
+    let shapes = [[10, 5], [3, 10]];
+    assert_eq!(header.as_object().unwrap().len(), shapes.len() + 1);
+    for (l, shape) in shapes.iter().enumerate() {
+        let tensor = &header[format!("layer{l}.weights")];
+        assert_eq!(tensor["dtype"], "F64");
+        assert_eq!(tensor["shape"], json!(shape));
+        let offset = |i: usize| tensor["data_offsets"][i].as_u64().unwrap() as usize;
+        let values: Vec<f64> = data[offset(0)..offset(1)]
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        assert_eq!(values.len(), shape[0] * shape[1]);
+        assert_eq!(values, model.net.layers[l].weights, "layer {l}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}

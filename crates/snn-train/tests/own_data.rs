@@ -220,3 +220,41 @@ fn a_silent_network_is_reported_with_the_initial_weight_hint() {
         "{stderr}"
     );
 }
+
+// In a log file (stdout a pipe) a long validation reports its progress as plain lines, one per
+// 1024 examples scored, and no terminal control characters.
+#[test]
+fn progress_in_a_log_file_covers_a_long_validation() {
+    let dir = TempDir::new("val-progress");
+    let (tri, trl) = write_images(&dir, "train", 1100);
+    let (tei, tel) = write_images(&dir, "test", 3);
+    let run = snn_train(&[
+        "images",
+        "--train-images",
+        s(&tri),
+        "--train-labels",
+        s(&trl),
+        "--test-images",
+        s(&tei),
+        "--test-labels",
+        s(&tel),
+        "--validation",
+        "1050",
+        "--hidden",
+        "5",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "10",
+        "--out",
+        s(&dir.join("run")),
+    ]);
+    assert_ok(&run);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("data: 50 training, 1050 validation, 3 test"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("validation 1024/1050"), "{stdout}");
+    assert!(!stdout.contains('\r'), "control characters: {stdout:?}");
+}
