@@ -208,3 +208,52 @@ fn sigint_writes_a_checkpoint_and_the_resumed_run_matches_an_uninterrupted_one()
     assert_ok(&snn_train(&TINY, &["--epochs", &total], Some(&reference.0)));
     assert_eq!(final_weights(&run.0), final_weights(&reference.0));
 }
+
+// Outside training there is nothing to checkpoint: the first SIGINT stops `evaluate` at once
+// with status 130 (it used to be swallowed as a checkpoint request, so that Ctrl-C seemed not to
+// work). The network is large (3000 hidden neurons, seconds to score 5000 examples) so that the
+// signal, sent once `evaluate` has announced the scoring, arrives long before it could finish.
+#[test]
+fn evaluate_stops_at_the_first_signal_with_status_130() {
+    use std::io::{BufRead, BufReader};
+    let run = TempDir::new("eval-sigint");
+    assert_ok(&snn_train(
+        &[
+            "yin-yang",
+            "--epochs",
+            "1",
+            "--hidden",
+            "3000",
+            "--train-samples",
+            "32",
+            "--validation-samples",
+            "10",
+            "--test-samples",
+            "10",
+            "--quiet",
+        ],
+        &[],
+        Some(&run.0),
+    ));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_snn-train"))
+        .args(["evaluate", "--split", "train", "--weights"])
+        .arg(&run.0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("scoring"), "{first:?}");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{rest}");
+    assert!(!rest.contains("accuracy"), "evaluate finished: {rest}");
+}

@@ -32,7 +32,7 @@ const IMAGES_DEFAULTS: &str = "Any labelled IDX images: input count rows x cols 
 the first 10% of the training images unless --validation or validation files are given.";
 const EVENTS_DEFAULTS: &str = "HDF5 files in the Spiking Heidelberg Digits layout (spikes/times, \
 spikes/units, labels). Input and class counts come from the files. Defaults: the MNIST network \
-settings with 128 hidden neurons, batch 32, 30 epochs, times in seconds (--time-scale 1000), \
+settings with 128 hidden neurons, batch 32, no input dropout, 30 epochs, times in seconds (--time-scale 1000), \
 events up to --t-max 1000 ms, t_end = 2 t_max; validation 10% of the training file.";
 
 #[derive(Subcommand)]

@@ -9,15 +9,15 @@
 //! snn-train evaluate --weights FILE|RUN_DIR [--data DIR] [--split test]
 //! ```
 //! Yin-Yang and MNIST defaults are the paper's Table 3 values. Errors print one line
-//! `error: ...` and exit 1; Ctrl-C (SIGINT) or SIGTERM writes a checkpoint after the current
-//! minibatch and exits 130.
+//! `error: ...` and exit 1; Ctrl-C (SIGINT) or SIGTERM during training writes a checkpoint after
+//! the current minibatch and exits 130 (elsewhere, as in `evaluate`, it exits 130 at once).
 
 mod args;
 mod progress;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
@@ -26,8 +26,8 @@ use args::{set, validation, Cli, Command, CommonArgs, SplitArg, RESUME_OPTIONS};
 use progress::Progress;
 use snn_train::config::{DataConfig, EncodingConfig, ExperimentConfig, ValidationConfig};
 use snn_train::run::{
-    default_out_dir, evaluate_weights, files, read_run_config, run_experiment, OutMode, RunOptions,
-    RunOutcome, Split,
+    default_out_dir, evaluate_weights, files, read_run_config, run_experiment, weights_file,
+    OutMode, RunOptions, RunOutcome, Split,
 };
 use snn_train::{Result, TrainError};
 
@@ -37,6 +37,10 @@ const EXIT_INTERRUPTED: u8 = 130;
 /// Stop requests received (SIGINT, SIGTERM): the first asks the loop to checkpoint and stop,
 /// the second exits at once.
 static STOP_REQUESTS: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether a first stop request is answered by a checkpoint (set by a training command);
+/// otherwise (`evaluate`, argument checks) it exits at once: there is nothing to save.
+static CHECKPOINT_ON_STOP: AtomicBool = AtomicBool::new(false);
 
 fn set_threads(threads: Option<usize>) -> Result<()> {
     let Some(n) = threads else { return Ok(()) };
@@ -231,6 +235,7 @@ fn train_command(command: &Command, given: &[String]) -> Result<Done> {
         test_each_epoch: args.test_each_epoch,
     };
     let stop = || STOP_REQUESTS.load(Ordering::SeqCst) > 0;
+    CHECKPOINT_ON_STOP.store(true, Ordering::SeqCst);
     match run_experiment(&config, &run, &mut progress, &stop)? {
         RunOutcome::Finished(summary) => {
             let t = &summary.test;
@@ -296,6 +301,11 @@ fn evaluate_command(
         SplitArg::Test => Split::Test,
     };
     let data = data.as_deref().map(DataConfig::mnist_dir).transpose()?;
+    println!(
+        "scoring {} on the {} set",
+        weights_file(weights)?.display(),
+        format!("{split:?}").to_lowercase()
+    );
     let r = evaluate_weights(weights, data, split, samples)?;
     let e = &r.evaluation;
     println!("weights {} (after epoch {})", r.file.display(), r.epoch);
@@ -361,9 +371,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // First SIGINT/SIGTERM: finish the current minibatch, checkpoint, exit 130; second: now.
+    // First SIGINT/SIGTERM during training: finish the current minibatch, checkpoint, exit 130;
+    // a second one, or any outside training (evaluate): exit 130 now.
     let _ = ctrlc::set_handler(|| {
-        if STOP_REQUESTS.fetch_add(1, Ordering::SeqCst) > 0 {
+        let earlier = STOP_REQUESTS.fetch_add(1, Ordering::SeqCst);
+        if earlier > 0 || !CHECKPOINT_ON_STOP.load(Ordering::SeqCst) {
+            eprintln!("interrupted");
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
     });
