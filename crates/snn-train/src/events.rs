@@ -217,6 +217,52 @@ mod tests {
         assert_eq!(set.n_inputs(), 700);
     }
 
+    // The storage types of the published SHD files: times as 16-bit floats (seconds), units and
+    // labels as u16. HDF5 converts them on reading; the expected times are the f16 values
+    // widened by the `half` crate, independently of HDF5.
+    #[test]
+    fn shd_storage_types_f16_times_and_u16_units_and_labels_are_read() {
+        use half::f16;
+        let dir = TempDir::new("events-f16");
+        let path = dir.path().join("shd.h5");
+        let seconds = [[0.1, 0.0625, 0.9], [0.333, 0.0, 1.2]];
+        {
+            let file = hdf5::File::create(&path).unwrap();
+            let spikes = file.create_group("spikes").unwrap();
+            let times: Vec<VarLenArray<f16>> = seconds
+                .iter()
+                .map(|t| VarLenArray::from_slice(&t.map(f16::from_f64)))
+                .collect();
+            let units: Vec<VarLenArray<u16>> = [[699u16, 0, 12], [5, 5, 300]]
+                .iter()
+                .map(|u| VarLenArray::from_slice(u))
+                .collect();
+            spikes
+                .new_dataset_builder()
+                .with_data(times.as_slice())
+                .create("times")
+                .unwrap();
+            spikes
+                .new_dataset_builder()
+                .with_data(units.as_slice())
+                .create("units")
+                .unwrap();
+            file.new_dataset_builder()
+                .with_data(&[19u16, 3])
+                .create("labels")
+                .unwrap();
+        }
+        let set = read_events(&path).unwrap();
+        for (read, written) in set.times.iter().zip(&seconds) {
+            let widened: Vec<f64> = written.iter().map(|&t| f16::from_f64(t).to_f64()).collect();
+            assert_eq!(*read, widened);
+        }
+        assert_ne!(set.times[0][0], 0.1, "a 16-bit time is not the f64 0.1");
+        assert_eq!(set.units, vec![vec![699, 0, 12], vec![5, 5, 300]]);
+        assert_eq!(set.labels, vec![19, 3]);
+        assert_eq!(set.n_inputs(), 700);
+    }
+
     // By hand: seconds to ms, sorted, the 0.5 s event beyond t_max = 100 ms dropped.
     #[test]
     fn encoding_scales_sorts_and_crops() {
