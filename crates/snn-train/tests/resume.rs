@@ -257,3 +257,33 @@ fn evaluate_stops_at_the_first_signal_with_status_130() {
     assert_eq!(out.status.code(), Some(130), "{rest}");
     assert!(!rest.contains("accuracy"), "evaluate finished: {rest}");
 }
+
+// "Killed, resumed": SIGKILL gives the program no chance to write anything, so the run resumes
+// from the checkpoint of its last finished epoch (written atomically, never half) and must still
+// end with the weights of an uninterrupted run.
+#[test]
+fn a_killed_run_resumes_from_its_last_checkpoint_bit_for_bit() {
+    let (run, reference) = (TempDir::new("sigkill"), TempDir::new("sigkill-ref"));
+    let (code, _) = interrupt(&run.0, "-KILL");
+    assert_eq!(code, None, "SIGKILL ends the process without a status");
+    let state = load_checkpoint(&run.0.join(files::CHECKPOINT))
+        .unwrap()
+        .state;
+    assert_eq!(
+        state.batches_done, 0,
+        "only epoch-end checkpoints without a signal"
+    );
+    let total = (state.epochs_done + 2).to_string();
+    let run_arg = run.0.to_str().unwrap();
+    assert_ok(&snn_train(
+        &[
+            "yin-yang", "--resume", run_arg, "--epochs", &total, "--quiet",
+        ],
+        &[],
+        None,
+    ));
+    assert_ok(&snn_train(&TINY, &["--epochs", &total], Some(&reference.0)));
+    assert_eq!(final_weights(&run.0), final_weights(&reference.0));
+    let metrics = read_metrics_csv(&run.0.join(files::METRICS_CSV)).unwrap();
+    assert_eq!(metrics.len(), state.epochs_done + 2);
+}
