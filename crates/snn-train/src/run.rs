@@ -18,7 +18,7 @@ use crate::evaluate::{evaluate, Evaluation};
 use crate::model::{Dataset, Model};
 use crate::report::{plot_curves, read_json, write_json, write_metrics_csv};
 use crate::snn::SnnClassifier;
-use crate::source::{check_same_data, data_files, DataConfig};
+use crate::source::{check_same_data, data_files, DataConfig, ValidationConfig};
 use crate::train::{BatchProgress, EpochEnd, EpochMetrics, Observer, Trainer};
 
 /// File names inside a run directory.
@@ -210,6 +210,37 @@ fn write_metrics(out_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
     write_json(&out_dir.join(files::METRICS_JSON), &history)
 }
 
+/// Number of distinct classes among the labels of `data`.
+fn classes_present(data: &Dataset) -> usize {
+    let mut seen = vec![false; data.n_classes];
+    for &label in &data.labels {
+        seen[label] = true;
+    }
+    seen.into_iter().filter(|&s| s).count()
+}
+
+/// A warning when a validation set cut from the front of the training file lacks classes the
+/// rest of it has: the usual sign of a file sorted by class, whose validation accuracy would
+/// then measure one class only.
+fn validation_classes_warning(config: &ExperimentConfig, splits: &Splits) -> Option<String> {
+    let count = match config.validation {
+        ValidationConfig::First(n) => n.to_string(),
+        ValidationConfig::Fraction(f) => format!("{f} of the"),
+        ValidationConfig::Files => return None,
+    };
+    let (v, t) = (
+        classes_present(&splits.validation),
+        classes_present(&splits.train),
+    );
+    (v < t).then(|| {
+        format!(
+            "the validation set (the first {count} training examples) holds {v} of the {t} \
+             classes of the training set: is the training file sorted by class? Give a \
+             validation file, or shuffle the training file"
+        )
+    })
+}
+
 /// A hint for a silent network: the initial hidden weights and the option that raises them.
 fn silence_hint(config: &ExperimentConfig) -> String {
     format!(
@@ -263,6 +294,9 @@ pub fn run_experiment(
                 reason: "is empty: give it examples (check the split options and data files)",
             });
         }
+    }
+    if let Some(warning) = validation_classes_warning(&config, &splits) {
+        observer.warning(&warning);
     }
     let mut model = SnnClassifier::new(&config)?;
     let lengths = model.param_lengths();

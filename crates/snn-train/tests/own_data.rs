@@ -56,11 +56,21 @@ fn s(p: &Path) -> &str {
 
 /// `n` images of 3x5 pixels, class `i % 3`: class k has its row k black, the rest white.
 fn write_images(dir: &TempDir, prefix: &str, n: usize) -> (PathBuf, PathBuf) {
+    write_images_of(dir, prefix, n, |i| i % 3)
+}
+
+/// `n` images of 3x5 pixels, image `i` of class `class(i)` (< 3), drawn as in [`write_images`].
+fn write_images_of(
+    dir: &TempDir,
+    prefix: &str,
+    n: usize,
+    class: impl Fn(usize) -> usize,
+) -> (PathBuf, PathBuf) {
     let mut pixels = Vec::new();
     for i in 0..n {
         for row in 0..3 {
             for _ in 0..5 {
-                pixels.push(if row == i % 3 { 255 } else { 0 });
+                pixels.push(if row == class(i) { 255 } else { 0 });
             }
         }
     }
@@ -74,7 +84,7 @@ fn write_images(dir: &TempDir, prefix: &str, n: usize) -> (PathBuf, PathBuf) {
     };
     let labels = IdxArray {
         dims: vec![n],
-        data: (0..n).map(|i| (i % 3) as u8).collect(),
+        data: (0..n).map(|i| class(i) as u8).collect(),
     };
     std::fs::write(&im, to_idx_bytes(&images)).unwrap();
     std::fs::write(&lb, to_idx_bytes(&labels)).unwrap();
@@ -257,4 +267,49 @@ fn progress_in_a_log_file_covers_a_long_validation() {
     );
     assert!(stdout.contains("validation 1024/1050"), "{stdout}");
     assert!(!stdout.contains('\r'), "control characters: {stdout:?}");
+}
+
+// A training file sorted by class gives a validation set (its first examples) of one class:
+// the run says so, and says nothing when the classes are mixed.
+#[test]
+fn a_validation_split_lacking_classes_is_reported() {
+    let dir = TempDir::new("sorted");
+    let (tei, tel) = write_images(&dir, "test", 3);
+    let run = |prefix: &str| {
+        snn_train(&[
+            "images",
+            "--train-images",
+            s(&dir.join(&format!("{prefix}-images"))),
+            "--train-labels",
+            s(&dir.join(&format!("{prefix}-labels"))),
+            "--test-images",
+            s(&tei),
+            "--test-labels",
+            s(&tel),
+            "--validation",
+            "0.25",
+            "--hidden",
+            "5",
+            "--hidden-mean",
+            "0.5",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--out",
+            s(&dir.join(&format!("run-{prefix}"))),
+        ])
+    };
+    write_images_of(&dir, "sorted", 36, |i| i / 12);
+    let sorted = run("sorted");
+    assert_ok(&sorted);
+    let stderr = String::from_utf8_lossy(&sorted.stderr);
+    assert!(
+        stderr.contains("holds 1 of the 3 classes") && stderr.contains("sorted by class"),
+        "{stderr}"
+    );
+    write_images(&dir, "mixed", 36);
+    let mixed = run("mixed");
+    assert_ok(&mixed);
+    let stderr = String::from_utf8_lossy(&mixed.stderr);
+    assert!(!stderr.contains("classes"), "{stderr}");
 }
