@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use crate::error::{Result, TrainError};
+use crate::error::{with_capacity, Result, TrainError};
 
 /// IDX type byte of unsigned bytes, the only element type MNIST uses.
 pub const IDX_TYPE_U8: u8 = 0x08;
@@ -46,6 +46,22 @@ fn decompress_error(path: &Path, e: std::io::Error) -> TrainError {
 /// actually read, never with `n`.
 fn read_up_to(source: &mut dyn Read, n: u64, path: &Path) -> Result<Vec<u8>> {
     let mut out = Vec::new();
+    source
+        .take(n)
+        .read_to_end(&mut out)
+        .map_err(|e| decompress_error(path, e))?;
+    Ok(out)
+}
+
+/// Reads the `n` data bytes a header promises into a buffer allocated once with room for exactly
+/// `n` (fewer bytes at the end of the stream): memory never exceeds the promise, where a growing
+/// buffer would double past it (a 47 MB promise would take a 64 MiB buffer).
+fn read_promised(source: &mut dyn Read, n: u64, path: &Path) -> Result<Vec<u8>> {
+    let len = usize::try_from(n).map_err(|_| TrainError::TooLarge {
+        what: "IDX data",
+        len: usize::MAX,
+    })?;
+    let mut out = with_capacity("IDX data", len)?;
     source
         .take(n)
         .read_to_end(&mut out)
@@ -138,7 +154,8 @@ pub fn parse_idx(bytes: &[u8], expected_magic: u32, path: &Path) -> Result<IdxAr
 /// header first and then exactly the data it promises: a raw file's size is checked before its
 /// data is read; a gzip file is decompressed only up to the promise plus [`TRAILING_MARGIN`]
 /// bytes, and a promise larger than [`DEFLATE_MAX_RATIO`] times the compressed size is refused
-/// before anything is allocated. Trailing bytes are counted up to that margin.
+/// before anything is allocated. The data buffer is allocated once, of the promised size.
+/// Trailing bytes are counted up to that margin.
 pub fn read_idx(path: &Path, expected_magic: u32) -> Result<IdxArray> {
     let (mut source, gz, file_len) = open_maybe_gz(path)?;
     let head = read_up_to(&mut source, 4, path)?;
@@ -191,7 +208,7 @@ pub fn read_idx(path: &Path, expected_magic: u32) -> Result<IdxArray> {
             extra: file_len - expected,
         });
     }
-    let data = read_up_to(&mut source, data_len, path)?;
+    let data = read_promised(&mut source, data_len, path)?;
     if (data.len() as u64) < data_len {
         return Err(truncated(expected, header_len + data.len() as u64));
     }
