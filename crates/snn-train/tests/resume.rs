@@ -190,6 +190,7 @@ fn sigint_writes_a_checkpoint_and_the_resumed_run_matches_an_uninterrupted_one()
     let (run, reference) = (TempDir::new("sigint"), TempDir::new("sigint-ref"));
     let (code, stderr) = interrupt(&run.0, "-INT");
     assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("stop requested"), "{stderr}");
     assert!(stderr.contains("checkpoint written to"), "{stderr}");
     assert!(stderr.contains(files::CHECKPOINT), "{stderr}");
 

@@ -379,6 +379,12 @@ fn main() -> ExitCode {
             eprintln!("interrupted");
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
+        // Say at once that the signal was heard (the minibatch, or a validation pass, may take
+        // a while), so that nobody presses again and loses the checkpoint.
+        eprintln!(
+            "stop requested: a checkpoint follows the current minibatch (or validation pass); \
+             a second signal quits at once"
+        );
     });
     match run(cli, &matches) {
         Ok(Done::Finished) => ExitCode::SUCCESS,
