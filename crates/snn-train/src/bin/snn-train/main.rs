@@ -9,8 +9,9 @@
 //! snn-train evaluate --weights FILE|RUN_DIR [--data DIR] [--split test]
 //! ```
 //! Yin-Yang and MNIST defaults are the paper's Table 3 values. Errors print one line
-//! `error: ...` and exit 1; Ctrl-C (SIGINT) or SIGTERM during training writes a checkpoint after
-//! the current minibatch and exits 130 (elsewhere, as in `evaluate`, it exits 130 at once).
+//! `error: ...` and exit 1 (2 for arguments that do not parse); Ctrl-C (SIGINT) or SIGTERM
+//! during training writes a checkpoint after the current minibatch and exits 130 (elsewhere, as
+//! in `evaluate`, it exits 130 at once).
 
 mod args;
 mod progress;
