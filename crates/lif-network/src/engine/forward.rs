@@ -286,7 +286,8 @@ impl Model<'_> {
 
     /// The delivery loop of a spiking population whose maxima are not tracked; `neurons` are
     /// the population's, `base` the global index of its first; returns the number of synapses.
-    /// `REFRACTORY`: the population has a refractory period. `EXCITATORY`: no weight is
+    /// `REFRACTORY`: the population has a refractory period (tested in the second pass only).
+    /// `EXCITATORY`: no weight is
     /// negative, so an input to a neuron with an exact crossing pending always passes the gate
     /// (its trajectory only rises, and the pending crossing says that its maximum reaches `ϑ`,
     /// so the gate's upper bound of it does), and the test for an exact crossing to invalidate
@@ -329,9 +330,7 @@ impl Model<'_> {
             v: pc.gate_v,
             thr: pc.gate_thr,
         };
-        let n_marked = add_and_mark::<REFRACTORY, EXCITATORY>(
-            neurons, pending, ref_until, marked, syn, clock, gate,
-        );
+        let n_marked = add_and_mark::<EXCITATORY>(neurons, pending, marked, syn, clock, gate);
         let (thr_bound, gate_thr) = (pc.thr_bound, pc.gate_thr);
         for &target in &marked[..n_marked] {
             let target = target as usize;
@@ -345,7 +344,11 @@ impl Model<'_> {
             // neuron's `pending` is just above `t_end`, so `at < pending` also says
             // `at <= t_end`.
             let gate = (v >= thr_bound) | (v.max(0.0) + c.c * gate_c >= gate_thr);
-            let possible = gate & crossing_possible(pc, v, i);
+            // Refractory: V stays clamped at 0, I integrates; the wake-up schedules. (Such a
+            // neuron's `pending` is its wake-up or idle, neither exact, so `at = +inf` leaves
+            // it as it is.)
+            let free = !REFRACTORY || ref_until[target] <= t;
+            let possible = gate & free & crossing_possible(pc, v, i);
             let at = [f64::INFINITY, tangent_time(pc, t, v, i)][usize::from(possible)];
             debug_assert!(
                 !EXCITATORY || gate || !is_exact(pending[target]),
@@ -615,26 +618,24 @@ struct Gate {
 /// The first pass of `Model::deliver_spiking`: adds each weight of `syn` to its target and
 /// writes the targets that pass the (widened) gate, or need the second pass otherwise, to the
 /// front of `marked` (at least as long as `syn`); returns their number. A function of its own,
-/// so that its loop keeps everything in registers.
+/// so that its loop keeps everything in registers. Refractory or not, the same loop: the
+/// second pass leaves out the refractory targets (a few per cent of the marked ones), which
+/// costs less than loading and testing the end of the refractory period of every target.
 #[inline(never)]
-fn add_and_mark<const REFRACTORY: bool, const EXCITATORY: bool>(
+fn add_and_mark<const EXCITATORY: bool>(
     neurons: &mut [Neuron],
     pending: &[f64],
-    ref_until: &[f64],
     marked: &mut [u32],
     syn: impl Iterator<Item = (usize, f64)>,
     clock: &Clock,
     gate: Gate,
 ) -> usize {
-    // Equal lengths: one bounds check per delivery serves the three arrays.
-    assert!(pending.len() == neurons.len() && ref_until.len() == neurons.len());
-    let t = clock.t;
+    // Equal lengths: one bounds check per delivery serves both arrays.
+    assert!(pending.len() == neurons.len());
     let mut n_marked = 0;
     for (target, w) in syn {
         let c = &mut neurons[target];
         c.receive(w, clock);
-        // Refractory: V stays clamped at 0, I integrates; the wake-up schedules.
-        let free = !REFRACTORY || ref_until[target] <= t;
         let v = c.voltage(clock);
         // A crossing before the next input needs `v >= ϑ` or the bound of the membrane
         // maximum to reach `ϑ` (see `check_at`), which is rare. The gate is the
@@ -642,13 +643,14 @@ fn add_and_mark<const REFRACTORY: bool, const EXCITATORY: bool>(
         // + C gate_c >= gate_thr` (`PopConsts::gate_i`), slightly wider than `check_at`'s.
         // Here both halves in one comparison, `max(V gate_v, max(V, 0) + C gate_c) >=
         // gate_thr` (`PopConsts::gate_v`): a gate at least as wide (the second pass
-        // applies the gate itself). An exact crossing (negative `pending`) of a neuron that
-        // fails it is invalidated by an inhibitory input (the second pass).
+        // applies the gate itself, and the refractory test). An exact crossing (negative
+        // `pending`) of a neuron that fails it is invalidated by an inhibitory input (the
+        // second pass).
         let (scaled, bound) = (v * gate.v, v.max(0.0) + c.c * gate.c);
         let wide = if scaled > bound { scaled } else { bound } >= gate.thr;
         let invalidates = !EXCITATORY && is_exact(pending[target]);
         marked[n_marked] = target as u32;
-        n_marked += usize::from(free & (wide | invalidates));
+        n_marked += usize::from(wide | invalidates);
     }
     n_marked
 }
