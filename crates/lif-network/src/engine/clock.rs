@@ -282,4 +282,14 @@ impl Clocks {
         }
         *c
     }
+
+    /// [`at`](Self::at), borrowed instead of copied (the delivery loops read it in place).
+    #[inline]
+    pub fn at_ref(&mut self, consts: &[PopConsts], p: usize, t: f64) -> &Clock {
+        let (epoch, c) = (self.epoch, &mut self.cache[self.class[p]]);
+        if c.t != t {
+            *c = consts[p].clock(t, epoch);
+        }
+        c
+    }
 }

@@ -94,6 +94,7 @@ impl Model<'_> {
             // Branch-free, so that it vectorises; NaN counts as negative.
             proj.weights.iter().fold(true, |all, &w| all & (w >= 0.0))
         }));
+        self.merge_fans(ws);
         let (mut next_in, mut next_pr) = (0usize, 0usize);
         loop {
             let t_q = ws.queue.peek().map_or(f64::INFINITY, |e| e.0);
@@ -132,9 +133,13 @@ impl Model<'_> {
                 next_pr += 1;
             } else {
                 let src = ws.inputs[next_in].source as usize;
-                for k in 0..ws.from_inputs.len() {
-                    let pj = ws.from_inputs[k] as usize;
-                    self.deliver(ws, pj, src, t, PeakCause::InputArrival);
+                if ws.merged[0].on {
+                    self.deliver_merged(ws, 0, src, t);
+                } else {
+                    for k in 0..ws.from_inputs.len() {
+                        let pj = ws.from_inputs[k] as usize;
+                        self.deliver(ws, pj, src, t, PeakCause::InputArrival);
+                    }
                 }
                 next_in += 1;
             }
@@ -259,12 +264,13 @@ impl Model<'_> {
         t: f64,
         cause: PeakCause,
     ) {
-        let clock = ws.clocks.at(&ws.consts, p, t);
         let pc = &ws.consts[p];
         if !pc.spiking || pc.silent {
             self.deliver_tracked(ws, p, syn, t, cause);
             return;
         }
+        let clock = ws.clocks.at_ref(&ws.consts, p, t);
+        let pc = &ws.consts[p];
         let base = ws.offsets[p];
         let range = base..ws.offsets[p + 1];
         let pop = PopState {
@@ -275,13 +281,107 @@ impl Model<'_> {
             base,
         };
         let q = &mut ws.queue;
-        let events = match (pc.t_ref > 0.0, excitatory) {
-            (true, true) => self.deliver_spiking::<true, true>(pop, q, pc, &clock, syn),
-            (true, false) => self.deliver_spiking::<true, false>(pop, q, pc, &clock, syn),
-            (false, true) => self.deliver_spiking::<false, true>(pop, q, pc, &clock, syn),
-            (false, false) => self.deliver_spiking::<false, false>(pop, q, pc, &clock, syn),
+        ws.events += self.deliver_spiking_any(pop, q, pc, clock, excitatory, syn);
+    }
+
+    /// A spike of source `s` (0: input `pre`; `1 + p`: neuron `pre` of population `p`) at `t`,
+    /// through its merged fan (`MergedFans`): one delivery loop instead of one per projection.
+    fn deliver_merged(&self, ws: &mut NetworkWorkspace, s: usize, pre: usize, t: f64) {
+        let m = &ws.merged[s];
+        let range = m.offsets[pre] as usize..m.offsets[pre + 1] as usize;
+        let targets = m.targets[range.clone()].iter().map(|&t| t as usize);
+        let syn = targets.zip(m.weights[range].iter().copied());
+        let (p, excitatory) = (m.pop, m.excitatory);
+        let clock = ws.clocks.at_ref(&ws.consts, p, t);
+        let pop = PopState {
+            neurons: &mut ws.neurons,
+            pending: &mut ws.pending,
+            ref_until: &ws.ref_until,
+            marked: &mut ws.marked,
+            base: 0,
         };
-        ws.events += events;
+        let (q, pc) = (&mut ws.queue, &ws.consts[p]);
+        ws.events += self.deliver_spiking_any(pop, q, pc, clock, excitatory, syn);
+    }
+
+    /// [`deliver_spiking`](Self::deliver_spiking) for the population's refractoriness and the
+    /// projection's sign.
+    #[inline(always)]
+    fn deliver_spiking_any(
+        &self,
+        pop: PopState<'_>,
+        q: &mut EventQueue,
+        pc: &PopConsts,
+        clock: &Clock,
+        excitatory: bool,
+        syn: impl ExactSizeIterator<Item = (usize, f64)>,
+    ) -> usize {
+        match (pc.t_ref > 0.0, excitatory) {
+            (true, true) => self.deliver_spiking::<true, true>(pop, q, pc, clock, syn),
+            (true, false) => self.deliver_spiking::<true, false>(pop, q, pc, clock, syn),
+            (false, true) => self.deliver_spiking::<false, true>(pop, q, pc, clock, syn),
+            (false, false) => self.deliver_spiking::<false, false>(pop, q, pc, clock, syn),
+        }
+    }
+
+    /// Builds the merged fans of the sources whose projections allow it (`MergedFans`).
+    fn merge_fans(&self, ws: &mut NetworkWorkspace) {
+        let n_sources = 1 + self.pops.len();
+        ws.merged.resize_with(n_sources, MergedFans::default);
+        for s in 0..n_sources {
+            let (projs, n_pre) = if s == 0 {
+                (&ws.from_inputs, self.n_inputs)
+            } else {
+                (&ws.out_of[s - 1], self.pops[s - 1].size)
+            };
+            let m = &mut ws.merged[s];
+            m.on = false;
+            let Some(&first) = projs.first() else {
+                continue;
+            };
+            let (p0, excitatory) = (
+                self.projs[first as usize].target,
+                ws.excitatory[first as usize],
+            );
+            let c0 = &ws.consts[p0];
+            let mergeable = projs.len() >= 2
+                && projs.iter().enumerate().all(|(k, &pj)| {
+                    let proj = &self.projs[pj as usize];
+                    let c = &ws.consts[proj.target];
+                    matches!(proj.fan, Fan::Sparse { .. })
+                        && c.spiking
+                        && !c.silent
+                        && c.params == c0.params
+                        && c.t_ref == c0.t_ref
+                        && ws.excitatory[pj as usize] == excitatory
+                        && projs[..k]
+                            .iter()
+                            .all(|&q| self.projs[q as usize].target != proj.target)
+                });
+            if !mergeable {
+                continue;
+            }
+            m.on = true;
+            m.pop = p0;
+            m.excitatory = excitatory;
+            m.offsets.clear();
+            m.targets.clear();
+            m.weights.clear();
+            m.offsets.push(0);
+            for pre in 0..n_pre {
+                for &pj in projs {
+                    let proj = &self.projs[pj as usize];
+                    if let Fan::Sparse { offsets, targets } = proj.fan {
+                        let range = offsets[pre] as usize..offsets[pre + 1] as usize;
+                        let base = ws.offsets[proj.target] as u32;
+                        m.targets
+                            .extend(targets[range.clone()].iter().map(|&t| base + t));
+                        m.weights.extend_from_slice(&proj.weights[range]);
+                    }
+                }
+                m.offsets.push(m.targets.len() as u32);
+            }
+        }
     }
 
     /// The delivery loop of a spiking population whose maxima are not tracked; `neurons` are
@@ -463,6 +563,10 @@ impl Model<'_> {
             }
         } else {
             schedule(ws, j, at);
+        }
+        if ws.merged[1 + p].on {
+            self.deliver_merged(ws, 1 + p, j - ws.offsets[p], t);
+            return Ok(());
         }
         for k in 0..ws.out_of[p].len() {
             let pj = ws.out_of[p][k] as usize;
@@ -653,6 +757,30 @@ fn add_and_mark<const EXCITATORY: bool>(
         n_marked += usize::from(wide | invalidates);
     }
     n_marked
+}
+
+/// The projections of one source (the inputs, or one population) as one fan, for the event
+/// queue's deliveries: per presynaptic neuron, the fans of the projections in their order, with
+/// global neuron indices. Built when every projection of the source is sparse, of one sign
+/// (`NetworkWorkspace::excitatory`) and targets a different spiking population (maxima not
+/// tracked) with the same parameters and refractory period: their neurons then share the clock
+/// and the gate, so one delivery loop serves them all. The queue sees the same operations in the
+/// same order as with one loop per projection: the second pass settles the marked targets of
+/// the first projection before those of the second, and the first pass of the second touches
+/// none of the first's neurons.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MergedFans {
+    /// Whether this source's deliveries go through the merged fan.
+    pub on: bool,
+    /// A target population (all have its constants).
+    pub pop: usize,
+    /// No weight is negative.
+    pub excitatory: bool,
+    /// Per presynaptic neuron, its range in `targets` and `weights`.
+    pub offsets: Vec<u32>,
+    /// Global neuron indices.
+    pub targets: Vec<u32>,
+    pub weights: Vec<f64>,
 }
 
 /// One population's part of the forward state, for its delivery loop: the neurons'

@@ -8,6 +8,7 @@
 
 use super::clock::{Clocks, PopConsts};
 use super::coeffs::{Adjoint, Neuron, Segment};
+use super::forward::MergedFans;
 use super::network::InputSpike;
 use super::queue::EventQueue;
 use super::sweep::SweepScratch;
@@ -191,6 +192,8 @@ pub struct NetworkWorkspace {
     pub(crate) excitatory: Vec<bool>,
     /// Scratch of the queue's delivery loop: the targets of one fan that passed its gate.
     pub(crate) marked: Vec<u32>,
+    /// The queue's merged fans (`forward.rs`): the inputs', then each population's.
+    pub(crate) merged: Vec<MergedFans>,
     pub(crate) offsets: Vec<usize>,
     /// Scratch of the population sweeps (`sweep.rs`).
     pub(crate) sweep: SweepScratch,
@@ -233,6 +236,7 @@ impl Default for NetworkWorkspace {
             from_inputs: Vec::new(),
             excitatory: Vec::new(),
             marked: Vec::new(),
+            merged: Vec::new(),
             offsets: Vec::new(),
             sweep: SweepScratch::default(),
             sweep_back: BackScratch::default(),
