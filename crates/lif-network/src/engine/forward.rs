@@ -325,6 +325,7 @@ impl Model<'_> {
     }
 
     /// Builds the merged fans of the sources whose projections allow it (`MergedFans`).
+    #[inline(never)]
     fn merge_fans(&self, ws: &mut NetworkWorkspace) {
         let n_sources = 1 + self.pops.len();
         ws.merged.resize_with(n_sources, MergedFans::default);
@@ -364,22 +365,35 @@ impl Model<'_> {
             m.on = true;
             m.pop = p0;
             m.excitatory = excitatory;
-            m.offsets.clear();
-            m.targets.clear();
-            m.weights.clear();
-            m.offsets.push(0);
+            // Sized first (every entry is overwritten below, so a kept buffer is not cleared)
+            // and filled by slices (the copies vectorise).
+            let total = projs
+                .iter()
+                .map(|&pj| self.projs[pj as usize].weights.len())
+                .sum();
+            m.offsets.resize(n_pre + 1, 0);
+            m.targets.resize(total, 0);
+            m.weights.resize(total, 0.0);
+            m.offsets[0] = 0;
+            let mut end = 0;
             for pre in 0..n_pre {
                 for &pj in projs {
                     let proj = &self.projs[pj as usize];
                     if let Fan::Sparse { offsets, targets } = proj.fan {
                         let range = offsets[pre] as usize..offsets[pre + 1] as usize;
                         let base = ws.offsets[proj.target] as u32;
-                        m.targets
-                            .extend(targets[range.clone()].iter().map(|&t| base + t));
-                        m.weights.extend_from_slice(&proj.weights[range]);
+                        let to = end..end + range.len();
+                        for (g, &t) in m.targets[to.clone()]
+                            .iter_mut()
+                            .zip(&targets[range.clone()])
+                        {
+                            *g = base + t;
+                        }
+                        m.weights[to.clone()].copy_from_slice(&proj.weights[range]);
+                        end = to.end;
                     }
                 }
-                m.offsets.push(m.targets.len() as u32);
+                m.offsets[pre + 1] = end as u32;
             }
         }
     }
