@@ -345,7 +345,8 @@ impl Model<'_> {
                 ws.excitatory[first as usize],
             );
             let c0 = &ws.consts[p0];
-            let mergeable = projs.len() >= 2
+            let mergeable = ws.allow_merge
+                && projs.len() >= 2
                 && projs.iter().enumerate().all(|(k, &pj)| {
                     let proj = &self.projs[pj as usize];
                     let c = &ws.consts[proj.target];
@@ -876,4 +877,141 @@ fn rebase_forward(ws: &mut NetworkWorkspace, t: f64) {
         }
     }
     ws.clocks.set_epoch(t);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{LifParams, NetworkCotangents, Population, Projection};
+
+    /// Two populations with equal parameters (40 excitatory, 10 inhibitory neurons) and 40
+    /// inputs projecting to both, every pair connected with probability 0.3. `unmergeable`:
+    /// also a second projection from the inputs to the first population (the same target
+    /// twice) and one negative weight among the first population's excitatory ones (mixed
+    /// signs), so that neither source may be merged.
+    fn two_populations(seed: u64, t_ref: f64, unmergeable: bool) -> (Network, Vec<InputSpike>) {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut uniform = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let params = LifParams {
+            tau_mem: 20.0,
+            tau_syn: 5.0,
+            threshold: 1.0,
+        };
+        let sizes = [40, 10];
+        let pops = vec![
+            Population::new("exc", sizes[0], params).with_refractory(t_ref),
+            Population::new("inh", sizes[1], params).with_refractory(t_ref),
+        ];
+        let (n_inputs, t_end) = (40, 300.0);
+        let mut net = Network::new(n_inputs, pops, t_end);
+        let mut synapses = |n_pre: usize, n_post: usize, w: f64, recurrent: bool| {
+            let mut out = Vec::new();
+            for pre in 0..n_pre as u32 {
+                for post in 0..n_post as u32 {
+                    if !(recurrent && pre == post) && uniform() < 0.3 {
+                        out.push((pre, post, w * (0.5 + uniform())));
+                    }
+                }
+            }
+            out
+        };
+        for (post, &n_post) in sizes.iter().enumerate() {
+            let syn = synapses(n_inputs, n_post, 0.6, false);
+            net.projections
+                .push(Projection::sparse(Source::Input, post, n_inputs, &syn));
+        }
+        for (pre, &n_pre) in sizes.iter().enumerate() {
+            for (post, &n_post) in sizes.iter().enumerate() {
+                let w = if pre == 0 { 0.1 } else { -0.3 };
+                let mut syn = synapses(n_pre, n_post, w, pre == post);
+                if unmergeable && pre == 0 && post == 1 {
+                    syn[0].2 = -0.1;
+                }
+                net.projections.push(Projection::sparse(
+                    Source::Population(pre),
+                    post,
+                    n_pre,
+                    &syn,
+                ));
+            }
+        }
+        if unmergeable {
+            let syn = synapses(n_inputs, sizes[0], 0.2, false);
+            net.projections
+                .push(Projection::sparse(Source::Input, 0, n_inputs, &syn));
+        }
+        let mut input = Vec::new();
+        for source in 0..n_inputs as u32 {
+            let mut t = 0.0;
+            loop {
+                t -= 25.0 * (1.0 - uniform()).ln();
+                if t >= t_end {
+                    break;
+                }
+                input.push(InputSpike { time: t, source });
+            }
+        }
+        (net, input)
+    }
+
+    /// Spikes (neuron, bits of the time and of the current) and the bits of the gradient of
+    /// the loss Σ spike times, with merged fans allowed or not; and which sources were merged.
+    #[allow(clippy::type_complexity)]
+    fn run(
+        net: &Network,
+        input: &[InputSpike],
+        allow_merge: bool,
+    ) -> (Vec<(u32, u64, u64)>, Vec<Vec<u64>>, usize, Vec<bool>) {
+        let mut ws = NetworkWorkspace::new();
+        ws.allow_merge = allow_merge;
+        net.forward(input, &[], &mut ws).unwrap();
+        let spikes = ws
+            .spikes()
+            .iter()
+            .map(|s| (s.neuron, s.time.to_bits(), s.i_syn.to_bits()))
+            .collect();
+        let mut cot = NetworkCotangents::zeros_for(&ws);
+        cot.spike_times.fill(1.0);
+        let mut grad = net.zero_gradient();
+        net.backward(&mut ws, &cot, &mut grad).unwrap();
+        let grad = grad
+            .iter()
+            .map(|g| g.iter().map(|x| x.to_bits()).collect())
+            .collect();
+        let merged = ws.merged.iter().map(|m| m.on).collect();
+        (spikes, grad, ws.synaptic_events(), merged)
+    }
+
+    /// Oracle: the delivery loop per projection (the path of every network before the merge,
+    /// and of every source that cannot be merged).
+    #[test]
+    fn merged_fans_give_the_same_spikes_and_gradients_to_the_bit() {
+        for seed in 1..=3 {
+            for t_ref in [0.0, 2.0] {
+                for unmergeable in [false, true] {
+                    let (net, input) = two_populations(seed, t_ref, unmergeable);
+                    let merged = run(&net, &input, true);
+                    let single = run(&net, &input, false);
+                    let case = format!("seed {seed}, t_ref {t_ref}, unmergeable {unmergeable}");
+                    assert!(merged.0.len() > 300, "{case}: {} spikes", merged.0.len());
+                    assert_eq!(merged.0, single.0, "{case}: spikes");
+                    assert_eq!(merged.1, single.1, "{case}: gradients");
+                    assert_eq!(merged.2, single.2, "{case}: synaptic events");
+                    // Inputs, excitatory, inhibitory sources.
+                    let expected = if unmergeable {
+                        [false, false, true]
+                    } else {
+                        [true, true, true]
+                    };
+                    assert_eq!(merged.3, expected, "{case}: merged sources");
+                    assert_eq!(single.3, [false; 3], "{case}: nothing merged");
+                }
+            }
+        }
+    }
 }

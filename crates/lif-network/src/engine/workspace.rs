@@ -194,6 +194,8 @@ pub struct NetworkWorkspace {
     pub(crate) marked: Vec<u32>,
     /// The queue's merged fans (`forward.rs`): the inputs', then each population's.
     pub(crate) merged: Vec<MergedFans>,
+    /// Whether the queue may merge fans (default `true`; `false` for the comparison test).
+    pub(crate) allow_merge: bool,
     pub(crate) offsets: Vec<usize>,
     /// Scratch of the population sweeps (`sweep.rs`).
     pub(crate) sweep: SweepScratch,
@@ -237,6 +239,7 @@ impl Default for NetworkWorkspace {
             excitatory: Vec::new(),
             marked: Vec::new(),
             merged: Vec::new(),
+            allow_merge: true,
             offsets: Vec::new(),
             sweep: SweepScratch::default(),
             sweep_back: BackScratch::default(),
