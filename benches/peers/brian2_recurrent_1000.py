@@ -13,7 +13,10 @@ standalone binary reports (without compilation and start-up), ours the time of o
 both are the minimum over `--repeats` runs, the least disturbed by other processes. Not part of CI; see docs/performance.md for the setup (a venv with brian2 and
 numpy < 2.4).
 
-Usage: python benches/peers/brian2_recurrent_1000.py [--t-ref MS] [--repeats N] [--workdir DIR]
+`--native` builds ours with `-C target-cpu=native` (in `target/native`), the instruction set Brian2's
+standalone C++ is compiled for by default (`-march=native`); without it ours is the portable build.
+
+Usage: python benches/peers/brian2_recurrent_1000.py [--t-ref MS] [--repeats N] [--workdir DIR] [--native]
 """
 
 import argparse
@@ -26,13 +29,19 @@ import time
 import numpy as np
 
 
-def run_ours(root, workdir, t_ref, repeats):
+def run_ours(root, workdir, t_ref, repeats, native=False):
+    env = dict(os.environ)
+    if native:
+        # As Brian2 builds its standalone C++ (`-march=native` by default): the host's
+        # instruction set, in a target directory of its own so that the default build stays.
+        env["RUSTFLAGS"] = (env.get("RUSTFLAGS", "") + " -C target-cpu=native").strip()
+        env["CARGO_TARGET_DIR"] = os.path.join(root, "target", "native")
     cmd = [
         "cargo", "run", "--quiet", "--release", "-p", "lif-network", "--example",
         "recurrent_1000", "--", "--export", workdir, "--t-ref", str(t_ref),
         "--repeats", str(repeats),
     ]
-    out = subprocess.run(cmd, cwd=root, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(cmd, cwd=root, env=env, check=True, capture_output=True, text=True).stdout
     print(out.strip())
     rate = float(re.search(r"ours forward: .*?, ([0-9.e+]+) events/s", out).group(1))
     events = int(re.search(r"(\d+) synaptic events", out).group(1))
@@ -102,10 +111,12 @@ def main():
     ap.add_argument("--t-ref", type=float, default=0.0)
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--workdir", default="/tmp/recurrent_1000_peer")
+    ap.add_argument("--native", action="store_true",
+                    help="build ours with -C target-cpu=native, as Brian2 compiles with -march=native")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     os.makedirs(a.workdir, exist_ok=True)
-    ours, _ = run_ours(root, a.workdir, a.t_ref, a.repeats)
+    ours, _ = run_ours(root, a.workdir, a.t_ref, a.repeats, a.native)
     theirs, _ = run_brian2(a.workdir, a.t_ref, a.repeats)
     print(f"events/s: ours {ours:.3e}, brian2 {theirs:.3e}, ratio ours/brian2 {ours / theirs:.2f}")
     return 0
