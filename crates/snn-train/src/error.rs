@@ -143,9 +143,26 @@ pub enum TrainError {
         /// The file that is missing.
         file: &'static str,
     },
+    /// `--resume` names a run on another kind of data than the subcommand trains.
+    #[error(
+        "{}: holds a run on {found} data, not {asked} data; continue it with: snn-train {command} \
+         --resume {}",
+        dir.display(),
+        dir.display()
+    )]
+    OtherTask {
+        /// The run directory.
+        dir: PathBuf,
+        /// The kind of data of the run (`yinyang`, `images`, `events`).
+        found: &'static str,
+        /// The kind of data of the subcommand given.
+        asked: &'static str,
+        /// The subcommand that continues the run.
+        command: &'static str,
+    },
     /// A data file differs from the one a run was started with.
     #[error(
-        "{}: SHA-256 {found} differs from {recorded}, recorded when the run started",
+        "{}: SHA-256 {found} differs from {recorded}, recorded when the run started{hint}",
         path.display()
     )]
     DataChanged {
@@ -155,6 +172,8 @@ pub enum TrainError {
         recorded: String,
         /// The checksum now.
         found: String,
+        /// What to do about it, starting with `"; "` (or empty).
+        hint: &'static str,
     },
     /// An array too large to allocate.
     #[error("{what}: {len} elements cannot be allocated")]

@@ -133,6 +133,29 @@ pub fn evaluate_with_progress<M: Model>(
     data: &Dataset,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Evaluation> {
+    let tally = score_until(model, data, progress, &|| false)?;
+    Ok(tally.unwrap_or_else(|| Tally::new(data.n_classes)).into_evaluation())
+}
+
+/// [`evaluate_with_progress`] that asks `stop` before every chunk of examples (the first
+/// included) and abandons the scoring when it says yes: `Ok(None)`, nothing scored is kept.
+pub fn evaluate_until<M: Model>(
+    model: &M,
+    data: &Dataset,
+    progress: &mut dyn FnMut(usize, usize),
+    stop: &dyn Fn() -> bool,
+) -> Result<Option<Evaluation>> {
+    Ok(score_until(model, data, progress, stop)?.map(Tally::into_evaluation))
+}
+
+/// The sums of every example of `data` in example order, chunk by chunk; `None` when `stop`
+/// says yes before a chunk.
+fn score_until<M: Model>(
+    model: &M,
+    data: &Dataset,
+    progress: &mut dyn FnMut(usize, usize),
+    stop: &dyn Fn() -> bool,
+) -> Result<Option<Tally>> {
     data.validate()?;
     if data.is_empty() {
         return Err(TrainError::InvalidOption {
@@ -144,6 +167,9 @@ pub fn evaluate_with_progress<M: Model>(
     let mut tally = Tally::new(data.n_classes);
     let mut start = 0;
     while start < data.len() {
+        if stop() {
+            return Ok(None);
+        }
         let end = (start + PROGRESS_CHUNK).min(data.len());
         let results: Vec<Result<SamplePrediction>> = (start..end)
             .into_par_iter()
@@ -164,7 +190,7 @@ pub fn evaluate_with_progress<M: Model>(
         progress(end, data.len());
         start = end;
     }
-    Ok(tally.into_evaluation())
+    Ok(Some(tally))
 }
 
 #[cfg(test)]
@@ -225,6 +251,34 @@ mod tests {
             e.confusion,
             vec![vec![1, 0, 0], vec![1, 1, 0], vec![0, 0, 1]]
         );
+    }
+
+    // A stop request is heeded before every chunk of examples: asked once per chunk, the
+    // scoring of 2500 examples (3 chunks) stopped at the second question has reported one
+    // chunk and returns nothing; never stopped, it equals `evaluate`.
+    #[test]
+    fn scoring_is_abandoned_between_chunks_when_asked() {
+        let n = 2 * PROGRESS_CHUNK + 452;
+        let data = Dataset::new(
+            (0..n).map(|i| spike((i % 3) as u32)).collect(),
+            (0..n).map(|i| i % 2).collect(),
+            3,
+        )
+        .unwrap();
+        let asked = std::cell::Cell::new(0);
+        let mut reports = Vec::new();
+        let stopped = evaluate_until(&FirstSource, &data, &mut |d, n| reports.push((d, n)), &|| {
+            asked.set(asked.get() + 1);
+            asked.get() == 2
+        })
+        .unwrap();
+        assert_eq!(stopped, None);
+        assert_eq!(reports, vec![(PROGRESS_CHUNK, n)]);
+        let whole = evaluate_until(&FirstSource, &data, &mut |_, _| {}, &|| false).unwrap();
+        assert_eq!(whole, Some(evaluate(&FirstSource, &data).unwrap()));
+        assert!(evaluate_until(&FirstSource, &data, &mut |_, _| {}, &|| true)
+            .unwrap()
+            .is_none());
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! A whole experiment with its output directory, written so that nothing is lost: after every
 //! epoch `weights.safetensors` (the last weights), `best.safetensors` (the best validation
 //! accuracy so far), `metrics.csv`, `metrics.json` and `checkpoint.safetensors` are rewritten
-//! atomically; a stop request (Ctrl-C) writes the checkpoint after the current minibatch. At the
-//! end, `summary.json` and `curves.svg`. A directory that holds a run is never reused silently:
+//! atomically; a stop request (Ctrl-C) writes the checkpoint after the current minibatch, or
+//! abandons the scoring under way (an epoch's validation, the final test scoring) after its
+//! current chunk of examples. At the end, `summary.json` and `curves.svg`. A directory that holds a run is never reused silently:
 //! [`OutMode`] says whether to refuse, replace or resume it.
 
 use std::path::{Path, PathBuf};
@@ -14,11 +15,11 @@ use crate::checkpoint::{load_checkpoint, load_weights, save_checkpoint, save_wei
 use crate::config::ExperimentConfig;
 use crate::datasets::{check_sizes, load_splits, Splits};
 use crate::error::{Result, TrainError};
-use crate::evaluate::{evaluate, Evaluation};
+use crate::evaluate::{evaluate, evaluate_until, Evaluation};
 use crate::model::{Dataset, Model};
 use crate::report::{plot_curves, read_json, write_json, write_metrics_csv};
 use crate::snn::SnnClassifier;
-use crate::source::{check_same_data, data_files, DataConfig, ValidationConfig};
+use crate::source::{check_same_data, data_files, DataLocations, ValidationConfig};
 use crate::train::{BatchProgress, EpochEnd, EpochMetrics, Observer, Trainer};
 
 /// File names inside a run directory.
@@ -106,7 +107,7 @@ pub struct RunSummary {
 pub enum RunOutcome {
     /// All epochs done, test set scored.
     Finished(Box<RunSummary>),
-    /// Stopped on request; the checkpoint records where.
+    /// Stopped on request during training; the checkpoint records where.
     Interrupted {
         /// The checkpoint file.
         checkpoint: PathBuf,
@@ -114,6 +115,20 @@ pub enum RunOutcome {
         epochs_done: usize,
         /// Minibatches done in the next epoch.
         batches_done: usize,
+        /// The stop came while the next epoch's validation (or test) set was scored: its
+        /// minibatches are all done, and the resumed run scores it again.
+        while_scoring: bool,
+    },
+    /// Stopped on request during the final test scoring: every epoch is trained and saved
+    /// (weights, best weights, metrics, checkpoint), but there is no summary; resuming the run
+    /// scores the test set again and writes it.
+    FinalScoringStopped {
+        /// The final weights (`None` for a run of 0 epochs, which has none).
+        weights: Option<PathBuf>,
+        /// The checkpoint file.
+        checkpoint: PathBuf,
+        /// Completed epochs: all of them.
+        epochs_done: usize,
     },
 }
 
@@ -252,7 +267,8 @@ fn silence_hint(config: &ExperimentConfig) -> String {
 /// Runs the experiment `config`: loads and encodes its data (input and class counts from the
 /// data for a new run; checked against the configuration for a resumed one), trains with a
 /// checkpoint after every epoch (and on a stop request), evaluates on the test set and writes
-/// every output file into `run.out_dir`. `stop` is asked before every minibatch.
+/// every output file into `run.out_dir`. `stop` is asked before every minibatch and every chunk
+/// of a scoring.
 pub fn run_experiment(
     config: &ExperimentConfig,
     run: &RunOptions,
@@ -268,7 +284,7 @@ pub fn run_experiment(
     let splits: Splits = load_splits(&config)?;
     let files_now = data_files(&config.data)?;
     if run.mode == OutMode::Resume {
-        check_same_data(&config.data_files, &files_now)?;
+        check_same_data(&config.data_files, &files_now, "")?;
         check_sizes(&config, &splits)?;
     } else {
         (config.n_inputs, config.n_classes) = (splits.n_inputs, splits.n_classes);
@@ -348,6 +364,7 @@ pub fn run_experiment(
             &mut model,
             &splits.train,
             &splits.validation,
+            test_each_epoch.then_some(&splits.test),
             &mut watch,
             stop,
         )?;
@@ -363,21 +380,16 @@ pub fn run_experiment(
             )
         };
         match end {
-            EpochEnd::Interrupted => {
+            EpochEnd::Interrupted | EpochEnd::ScoringStopped => {
                 save(&trainer, &model, best)?;
                 return Ok(RunOutcome::Interrupted {
                     checkpoint,
                     epochs_done: trainer.state.epochs_done,
                     batches_done: trainer.state.batches_done,
+                    while_scoring: end == EpochEnd::ScoringStopped,
                 });
             }
-            EpochEnd::Finished(mut m) => {
-                if test_each_epoch {
-                    m.test_accuracy = Some(evaluate(&model, &splits.test)?.accuracy);
-                    if let Some(last) = trainer.state.history.last_mut() {
-                        *last = m.clone();
-                    }
-                }
+            EpochEnd::Finished(m) => {
                 save_weights(&out_dir.join(files::WEIGHTS), &model, &config, m.epoch)?;
                 if best.is_none_or(|b: BestEpoch| m.validation_accuracy > b.validation_accuracy) {
                     best = Some(BestEpoch {
@@ -394,11 +406,22 @@ pub fn run_experiment(
     }
     let history = &trainer.state.history;
     watch.message("scoring the test set");
-    let test = evaluate(&model, &splits.test)?;
+    // A stop now leaves every epoch saved: only the summary is missing.
+    let scoring_stopped = || RunOutcome::FinalScoringStopped {
+        weights: (!history.is_empty()).then(|| out_dir.join(files::WEIGHTS)),
+        checkpoint: checkpoint.clone(),
+        epochs_done: history.len(),
+    };
+    let Some(test) = evaluate_until(&model, &splits.test, &mut |_, _| {}, stop)? else {
+        return Ok(scoring_stopped());
+    };
     let best_test = match best {
         Some(b) if b.epoch != history.last().map_or(0, |m| m.epoch) => {
             let (best_model, _, _) = load_weights(&out_dir.join(files::BEST))?;
-            Some(evaluate(&best_model, &splits.test)?)
+            match evaluate_until(&best_model, &splits.test, &mut |_, _| {}, stop)? {
+                Some(e) => Some(e),
+                None => return Ok(scoring_stopped()),
+            }
         }
         Some(_) => Some(test.clone()),
         None => None,
@@ -476,19 +499,26 @@ pub struct WeightsEvaluation {
 }
 
 /// Scores a weights file (or a run directory's best weights) on one split of its data
-/// (`limit`: first examples only): the data recorded with the weights, whose checksums must
-/// still match, or `data` instead (used as it is; its sizes must fit the network).
+/// (`limit`: first examples only): the data files recorded with the weights, or where
+/// `locations` says they are now. Their checksums must be the recorded ones
+/// ([`TrainError::DataChanged`] names both), unless `other_data`: then any files of the run's
+/// kind are scored as they are (their sizes must fit the network).
 pub fn evaluate_weights(
     weights: &Path,
-    data: Option<DataConfig>,
+    locations: &DataLocations,
+    other_data: bool,
     split: Split,
     limit: Option<usize>,
 ) -> Result<WeightsEvaluation> {
     let file = weights_file(weights)?;
     let (model, mut config, epoch) = load_weights(&file)?;
-    match data {
-        Some(d) => config.data = d,
-        None => check_same_data(&config.data_files, &data_files(&config.data)?)?,
+    config.data = locations.apply(&config.data)?;
+    if !other_data {
+        check_same_data(
+            &config.data_files,
+            &data_files(&config.data)?,
+            "; to score other data, give --other-data",
+        )?;
     }
     config.limits = Default::default();
     match split {

@@ -144,6 +144,150 @@ impl DataConfig {
     }
 }
 
+/// New places of a run's data files, for scoring saved weights after the files moved: each
+/// path given replaces the recorded file of the same role (the option of the same name in
+/// `snn-train`); `None` keeps the recorded one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DataLocations {
+    /// A directory holding the four MNIST files: an image run's training and test files.
+    pub mnist_dir: Option<PathBuf>,
+    /// Training images.
+    pub train_images: Option<PathBuf>,
+    /// Training labels.
+    pub train_labels: Option<PathBuf>,
+    /// Test images.
+    pub test_images: Option<PathBuf>,
+    /// Test labels.
+    pub test_labels: Option<PathBuf>,
+    /// Validation images.
+    pub validation_images: Option<PathBuf>,
+    /// Validation labels.
+    pub validation_labels: Option<PathBuf>,
+    /// Training events file.
+    pub train: Option<PathBuf>,
+    /// Test events file.
+    pub test: Option<PathBuf>,
+    /// Validation events file.
+    pub validation_file: Option<PathBuf>,
+}
+
+impl DataLocations {
+    /// `data` with the given paths in place of the recorded ones. A path for a file the run
+    /// does not have (another kind of data, or validation files of a run that cut its
+    /// validation set from the training file) is an error naming the option.
+    pub fn apply(&self, data: &DataConfig) -> Result<DataConfig> {
+        let image_options = [
+            ("data", &self.mnist_dir),
+            ("train-images", &self.train_images),
+            ("train-labels", &self.train_labels),
+            ("test-images", &self.test_images),
+            ("test-labels", &self.test_labels),
+            ("validation-images", &self.validation_images),
+            ("validation-labels", &self.validation_labels),
+        ];
+        let event_options = [
+            ("train", &self.train),
+            ("test", &self.test),
+            ("validation-file", &self.validation_file),
+        ];
+        let refuse = |options: &[(&'static str, &Option<PathBuf>)], reason| {
+            match options.iter().find(|(_, p)| p.is_some()) {
+                Some((name, Some(path))) => Err(TrainError::InvalidOption {
+                    name,
+                    value: path.display().to_string(),
+                    reason,
+                }),
+                _ => Ok(()),
+            }
+        };
+        const IMAGES: &str = "the run trained on IDX images: give --data, --train-images, \
+            --train-labels, --test-images, --test-labels, --validation-images or \
+            --validation-labels";
+        const EVENTS: &str =
+            "the run trained on events: give --train, --test or --validation-file";
+        let or = |given: &Option<PathBuf>, recorded: &PathBuf| given.clone().unwrap_or(recorded.clone());
+        match data {
+            DataConfig::YinYang => {
+                let reason = "the run trained on the generated Yin-Yang data, which has no files";
+                refuse(&image_options, reason)?;
+                refuse(&event_options, reason)?;
+                Ok(DataConfig::YinYang)
+            }
+            DataConfig::Images {
+                train_images,
+                train_labels,
+                test_images,
+                test_labels,
+                validation,
+            } => {
+                refuse(&event_options, IMAGES)?;
+                let (ti, tl, si, sl) = match &self.mnist_dir {
+                    Some(dir) => match DataConfig::mnist_dir(dir)? {
+                        DataConfig::Images {
+                            train_images,
+                            train_labels,
+                            test_images,
+                            test_labels,
+                            ..
+                        } => (train_images, train_labels, test_images, test_labels),
+                        other => return Ok(other),
+                    },
+                    None => (
+                        train_images.clone(),
+                        train_labels.clone(),
+                        test_images.clone(),
+                        test_labels.clone(),
+                    ),
+                };
+                let validation = match validation {
+                    Some((i, l)) => Some((
+                        or(&self.validation_images, i),
+                        or(&self.validation_labels, l),
+                    )),
+                    None => {
+                        refuse(
+                            &image_options[5..],
+                            "the run took its validation set from the training file; it has no \
+                             validation files",
+                        )?;
+                        None
+                    }
+                };
+                Ok(DataConfig::Images {
+                    train_images: or(&self.train_images, &ti),
+                    train_labels: or(&self.train_labels, &tl),
+                    test_images: or(&self.test_images, &si),
+                    test_labels: or(&self.test_labels, &sl),
+                    validation,
+                })
+            }
+            DataConfig::Events {
+                train,
+                test,
+                validation,
+            } => {
+                refuse(&image_options, EVENTS)?;
+                let validation = match validation {
+                    Some(v) => Some(or(&self.validation_file, v)),
+                    None => {
+                        refuse(
+                            &event_options[2..],
+                            "the run took its validation set from the training file; it has no \
+                             validation file",
+                        )?;
+                        None
+                    }
+                };
+                Ok(DataConfig::Events {
+                    train: or(&self.train, train),
+                    test: or(&self.test, test),
+                    validation,
+                })
+            }
+        }
+    }
+}
+
 /// How the validation set is formed.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -209,14 +353,16 @@ pub fn data_files(data: &DataConfig) -> Result<Vec<DataFile>> {
         .collect()
 }
 
-/// Checks that the data files now have the checksums recorded when a run started.
-pub fn check_same_data(recorded: &[DataFile], now: &[DataFile]) -> Result<()> {
+/// Checks that the data files now have the checksums recorded when a run started; `hint` ends
+/// the error message ([`TrainError::DataChanged`]).
+pub fn check_same_data(recorded: &[DataFile], now: &[DataFile], hint: &'static str) -> Result<()> {
     for (r, n) in recorded.iter().zip(now) {
         if r.sha256 != n.sha256 {
             return Err(TrainError::DataChanged {
                 path: n.path.clone(),
                 recorded: r.sha256.clone(),
                 found: n.sha256.clone(),
+                hint,
             });
         }
     }
@@ -257,9 +403,13 @@ mod tests {
             path: "x".into(),
             sha256: s.into(),
         };
-        assert!(check_same_data(&[f("a")], &[f("a")]).is_ok());
-        let err = check_same_data(&[f("a")], &[f("b")]).unwrap_err();
+        assert!(check_same_data(&[f("a")], &[f("a")], "").is_ok());
+        let err = check_same_data(&[f("a")], &[f("b")], "; hint").unwrap_err();
         assert!(matches!(err, TrainError::DataChanged { .. }));
-        assert!(check_same_data(&[f("a")], &[]).is_err());
+        assert_eq!(
+            err.to_string(),
+            "x: SHA-256 b differs from a, recorded when the run started; hint"
+        );
+        assert!(check_same_data(&[f("a")], &[], "").is_err());
     }
 }

@@ -263,7 +263,7 @@ pub fn train<M: Model>(
     let mut trainer = Trainer::new(*options, &model.param_lengths())?;
     while trainer.state.epochs_done < options.epochs {
         if let EpochEnd::Finished(m) =
-            trainer.run_epoch(model, train, validation, observer, &|| false)?
+            trainer.run_epoch(model, train, validation, None, observer, &|| false)?
         {
             observer.epoch_finished(&m);
         }

@@ -2,14 +2,16 @@
 //! apart from the weights (Adam's state and a [`TrainState`]: epochs done, minibatches done in the
 //! current epoch, running metrics). The random streams (shuffles, dropout) are pure functions of
 //! `(seed, epoch, example)` ([`crate::train::epoch_order`]), so they need no state of their own: a
-//! run stopped after any minibatch and restarted from its checkpoint continues bit for bit.
+//! run stopped after any minibatch and restarted from its checkpoint continues bit for bit. A
+//! run stopped while an epoch's validation (or test) set is scored keeps the epoch as trained
+//! but unscored (every minibatch done, the epoch not complete): the resumed run scores it again.
 
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
-use crate::evaluate::{evaluate_with_progress, Evaluation, Tally};
+use crate::evaluate::{evaluate_until, Evaluation, Tally};
 use crate::model::{Dataset, Model};
 use crate::optim::{Adam, AdamState};
 use crate::train::{batch_step, epoch_order, EpochMetrics, TrainOptions};
@@ -62,7 +64,8 @@ pub struct PartialEpoch {
 pub struct TrainState {
     /// Completed epochs.
     pub epochs_done: usize,
-    /// Minibatches done in epoch `epochs_done + 1` (0 at an epoch boundary).
+    /// Minibatches done in epoch `epochs_done + 1` (0 at an epoch boundary; all of them when
+    /// the stop came while the epoch was scored).
     pub batches_done: usize,
     /// Running metrics of that epoch when `batches_done > 0`.
     pub partial: Option<PartialEpoch>,
@@ -77,6 +80,10 @@ pub enum EpochEnd {
     Finished(EpochMetrics),
     /// The stop request was seen between two minibatches; the state records the position.
     Interrupted,
+    /// The stop request was seen between two chunks of the epoch's scoring (validation, or
+    /// test with `test` given): every minibatch is done, the scoring is abandoned, and the
+    /// state records the trained but unscored epoch, to be scored again on resume.
+    ScoringStopped,
 }
 
 /// The minibatches of an epoch, in order: consecutive chunks of `order` (the last one smaller,
@@ -128,13 +135,17 @@ impl Trainer {
     }
 
     /// Trains epoch `state.epochs_done + 1` from minibatch `state.batches_done` on, then scores
-    /// the validation set. `stop` is asked before every minibatch; when it says yes the epoch is
-    /// left unfinished (the state records where) and [`EpochEnd::Interrupted`] is returned.
+    /// the validation set (and `test`, when given: `EpochMetrics::test_accuracy`). `stop` is
+    /// asked before every minibatch and every chunk of the scoring; when it says yes the epoch
+    /// is left unfinished (the state records where: after a stop during the scoring, every
+    /// minibatch done and the epoch's running metrics kept, so that the resumed run scores the
+    /// same weights again) and [`EpochEnd::Interrupted`] is returned.
     pub fn run_epoch<M: Model>(
         &mut self,
         model: &mut M,
         train: &Dataset,
         validation: &Dataset,
+        test: Option<&Dataset>,
         observer: &mut dyn Observer,
         stop: &dyn Fn() -> bool,
     ) -> Result<EpochEnd> {
@@ -186,9 +197,30 @@ impl Trainer {
                 spikes: tally.spikes,
             });
         }
-        let val: Evaluation = evaluate_with_progress(model, validation, &mut |done, n| {
-            observer.validation_progress(done, n)
-        })?;
+        // A stop during the scoring keeps the trained epoch as a partial one of every minibatch.
+        let mut unscored = |tally: Tally| -> Result<EpochEnd> {
+            self.state.partial = Some(PartialEpoch {
+                tally,
+                seconds: seconds_before + start.elapsed().as_secs_f64(),
+            });
+            Ok(EpochEnd::ScoringStopped)
+        };
+        let scored = evaluate_until(
+            model,
+            validation,
+            &mut |done, n| observer.validation_progress(done, n),
+            stop,
+        )?;
+        let Some(val): Option<Evaluation> = scored else {
+            return unscored(tally);
+        };
+        let test_accuracy = match test {
+            Some(test) => match evaluate_until(model, test, &mut |_, _| {}, stop)? {
+                Some(e) => Some(e.accuracy),
+                None => return unscored(tally),
+            },
+            None => None,
+        };
         let metrics = EpochMetrics {
             epoch,
             learning_rate,
@@ -200,7 +232,7 @@ impl Trainer {
             validation_loss: val.mean_loss,
             validation_infinite_loss: val.infinite_loss as f64 / val.n.max(1) as f64,
             validation_accuracy: val.accuracy,
-            test_accuracy: None,
+            test_accuracy,
             seconds: seconds_before + start.elapsed().as_secs_f64(),
         };
         self.state.epochs_done = epoch;
@@ -250,11 +282,11 @@ mod tests {
             };
             loop {
                 match trainer
-                    .run_epoch(&mut model, &data, &data, &mut (), &stop)
+                    .run_epoch(&mut model, &data, &data, None, &mut (), &stop)
                     .unwrap()
                 {
-                    EpochEnd::Interrupted => break,
                     EpochEnd::Finished(_) => assert!(trainer.state.epochs_done < 4),
+                    EpochEnd::Interrupted | EpochEnd::ScoringStopped => break,
                 }
             }
             // A new process: only the checkpointed values survive.
@@ -269,7 +301,7 @@ mod tests {
                 Trainer::resume(options, &resumed.param_lengths(), adam, state).unwrap();
             while trainer.state.epochs_done < options.epochs {
                 trainer
-                    .run_epoch(&mut resumed, &data, &data, &mut (), &|| false)
+                    .run_epoch(&mut resumed, &data, &data, None, &mut (), &|| false)
                     .unwrap();
             }
             assert_eq!(
@@ -282,6 +314,69 @@ mod tests {
                     (b.train_loss, b.train_accuracy, b.validation_loss)
                 );
             }
+        }
+    }
+
+    // A stop while an epoch's validation or test set is scored (asked before every chunk)
+    // abandons the scoring and leaves the epoch trained but incomplete; resumed from (weights,
+    // Adam state, TrainState), the run scores it again and ends with the weights and metrics of
+    // an uninterrupted run, bit for bit. Questions per epoch: 9 minibatches (60 examples in 7s),
+    // then one chunk of validation, then one of test.
+    #[test]
+    fn a_stop_while_scoring_leaves_the_epoch_to_be_scored_again_on_resume() {
+        let data = separable_dataset(60, 3);
+        let test = separable_dataset(30, 3);
+        let options = resume_options();
+        let run = |model: &mut SoftmaxOnSpikes, trainer: &mut Trainer, stop: &dyn Fn() -> bool| {
+            while trainer.state.epochs_done < options.epochs {
+                let end = trainer
+                    .run_epoch(model, &data, &data, Some(&test), &mut (), stop)
+                    .unwrap();
+                if end == EpochEnd::ScoringStopped {
+                    return true;
+                }
+            }
+            false
+        };
+        let mut reference = SoftmaxOnSpikes::new(4, 3);
+        let mut full = Trainer::new(options, &reference.param_lengths()).unwrap();
+        assert!(!run(&mut reference, &mut full, &|| false));
+        assert!(full.state.history.iter().all(|m| m.test_accuracy.is_some()));
+
+        // (stop at question, epochs done, what was being scored)
+        for (stop_at, epochs_done, scoring) in
+            [(10, 0, "validation"), (11, 0, "test"), (21, 1, "validation")]
+        {
+            let mut model = SoftmaxOnSpikes::new(4, 3);
+            let mut trainer = Trainer::new(options, &model.param_lengths()).unwrap();
+            let asked = std::cell::Cell::new(0usize);
+            let stop = || {
+                asked.set(asked.get() + 1);
+                asked.get() == stop_at
+            };
+            assert!(run(&mut model, &mut trainer, &stop), "{scoring}");
+            let state = trainer.state.clone();
+            assert_eq!(
+                (state.epochs_done, state.batches_done, state.history.len()),
+                (epochs_done, 9, epochs_done),
+                "stopped in the {scoring} of epoch {}",
+                epochs_done + 1
+            );
+            assert!(state.partial.is_some());
+            let mut resumed = SoftmaxOnSpikes::new(4, 3);
+            resumed.weights = model.weights.clone();
+            let mut trainer =
+                Trainer::resume(options, &resumed.param_lengths(), trainer.adam.state(), state)
+                    .unwrap();
+            assert!(!run(&mut resumed, &mut trainer, &|| false));
+            assert_eq!(resumed.weights, reference.weights, "{stop_at}");
+            for (a, b) in trainer.state.history.iter().zip(&full.state.history) {
+                assert_eq!(
+                    (a.train_loss, a.validation_loss, a.test_accuracy),
+                    (b.train_loss, b.validation_loss, b.test_accuracy)
+                );
+            }
+            assert_eq!(trainer.state.history.len(), options.epochs);
         }
     }
 

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use snn_train::config::{
     DataConfig, EncodingConfig, ExperimentConfig, LossConfig, ValidationConfig,
 };
+use snn_train::source::DataLocations;
 use snn_train::Result;
 
 #[derive(Parser)]
@@ -106,9 +107,8 @@ pub enum Command {
         /// best-validation weights are scored.
         #[arg(long)]
         weights: PathBuf,
-        /// MNIST directory to score on instead of the files recorded with the weights.
-        #[arg(long)]
-        data: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataPlaces,
         /// Which split.
         #[arg(long, value_enum, default_value_t = SplitArg::Test)]
         split: SplitArg,
@@ -142,6 +142,66 @@ pub struct ImageFiles {
     /// Validation labels.
     #[arg(long, requires = "validation_images")]
     validation_labels: Option<PathBuf>,
+}
+
+/// Where `evaluate` finds the run's data files when they moved: each option replaces the
+/// recorded file of the same role (the training option of the same name); the files must have
+/// the recorded checksums unless --other-data.
+#[derive(Args)]
+#[command(next_help_heading = "Data (when the run's files moved)")]
+pub struct DataPlaces {
+    /// Directory holding the four MNIST IDX files (raw or .gz) of an image run.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["train_images", "train_labels", "test_images", "test_labels"])]
+    data: Option<PathBuf>,
+    /// Training images (IDX) of an image run.
+    #[arg(long, value_name = "FILE")]
+    train_images: Option<PathBuf>,
+    /// Training labels of an image run.
+    #[arg(long, value_name = "FILE")]
+    train_labels: Option<PathBuf>,
+    /// Test images of an image run.
+    #[arg(long, value_name = "FILE")]
+    test_images: Option<PathBuf>,
+    /// Test labels of an image run.
+    #[arg(long, value_name = "FILE")]
+    test_labels: Option<PathBuf>,
+    /// Validation images of an image run with validation files.
+    #[arg(long, value_name = "FILE")]
+    validation_images: Option<PathBuf>,
+    /// Validation labels of an image run with validation files.
+    #[arg(long, value_name = "FILE")]
+    validation_labels: Option<PathBuf>,
+    /// Training file (HDF5) of an events run.
+    #[arg(long, value_name = "FILE")]
+    train: Option<PathBuf>,
+    /// Test file of an events run.
+    #[arg(long, value_name = "FILE")]
+    test: Option<PathBuf>,
+    /// Validation file of an events run with one.
+    #[arg(long, value_name = "FILE")]
+    validation_file: Option<PathBuf>,
+    /// Score files whose checksums differ from the run's (other data of the same layout; its
+    /// sizes must fit the network) [default: refuse them].
+    #[arg(long)]
+    pub other_data: bool,
+}
+
+impl DataPlaces {
+    /// The new places given.
+    pub fn locations(&self) -> DataLocations {
+        DataLocations {
+            mnist_dir: self.data.clone(),
+            train_images: self.train_images.clone(),
+            train_labels: self.train_labels.clone(),
+            test_images: self.test_images.clone(),
+            test_labels: self.test_labels.clone(),
+            validation_images: self.validation_images.clone(),
+            validation_labels: self.validation_labels.clone(),
+            train: self.train.clone(),
+            test: self.test.clone(),
+            validation_file: self.validation_file.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -6,24 +6,28 @@
 //! snn-train images --train-images F --train-labels F --test-images F --test-labels F [...]
 //! snn-train events --train FILE.h5 --test FILE.h5 [...]
 //! snn-train <task> --resume DIR [--epochs N]
-//! snn-train evaluate --weights FILE|RUN_DIR [--data DIR] [--split test]
+//! snn-train evaluate --weights FILE|RUN_DIR [--split test] [the data options of the run's
+//!     task, when its files moved: --data DIR | --train-images F ... | --train F ...]
+//!     [--other-data]
 //! ```
 //! Yin-Yang and MNIST defaults are the paper's Table 3 values. Errors print one line
 //! `error: ...` and exit 1 (2 for arguments that do not parse); Ctrl-C (SIGINT) or SIGTERM
-//! during training writes a checkpoint after the current minibatch and exits 130 (elsewhere, as
-//! in `evaluate`, it exits 130 at once).
+//! during a training command writes a checkpoint after the current minibatch (or abandons the
+//! scoring under way after its current chunk of examples: an epoch's validation, or the final
+//! test scoring, whose weights are then complete) and exits 130 (elsewhere, as in `evaluate`,
+//! it exits 130 at once).
 
 mod args;
 mod progress;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
-use args::{set, validation, Cli, Command, CommonArgs, SplitArg, RESUME_OPTIONS};
+use args::{set, validation, Cli, Command, CommonArgs, DataPlaces, SplitArg, RESUME_OPTIONS};
 use progress::Progress;
 use snn_train::config::{DataConfig, EncodingConfig, ExperimentConfig, ValidationConfig};
 use snn_train::run::{
@@ -191,11 +195,17 @@ fn train_command(command: &Command, given: &[String]) -> Result<Done> {
                 "events" => "events",
                 _ => "images",
             };
-            if config.data.kind() != kind {
-                return Err(TrainError::InvalidOption {
-                    name: "resume",
-                    value: dir.display().to_string(),
-                    reason: "holds a run on another kind of data",
+            let found = config.data.kind();
+            if found != kind {
+                return Err(TrainError::OtherTask {
+                    dir: dir.clone(),
+                    found,
+                    asked: kind,
+                    command: match found {
+                        "yinyang" => "yin-yang",
+                        "events" => "events",
+                        _ => "images",
+                    },
                 });
             }
             set(&mut config.train.epochs, args.epochs);
@@ -269,10 +279,44 @@ fn train_command(command: &Command, given: &[String]) -> Result<Done> {
             checkpoint,
             epochs_done,
             batches_done,
+            while_scoring,
         } => {
+            let position = if while_scoring {
+                format!(
+                    "while scoring epoch {} (its training is done; the resumed run scores it \
+                     again)",
+                    epochs_done + 1
+                )
+            } else {
+                format!("after epoch {epochs_done} + {batches_done} minibatches")
+            };
             eprintln!(
-                "interrupted after epoch {epochs_done} + {batches_done} minibatches; checkpoint \
-                 written to {}; continue with: snn-train {name} --resume {}",
+                "interrupted {position}; checkpoint written to {}; continue with: snn-train \
+                 {name} --resume {}",
+                checkpoint.display(),
+                out.display()
+            );
+            Ok(Done::Interrupted)
+        }
+        RunOutcome::FinalScoringStopped {
+            weights,
+            checkpoint,
+            epochs_done,
+        } => {
+            let weights = match weights {
+                Some(w) => format!(
+                    "training is complete: the weights are complete (all {epochs_done} epochs) \
+                     in {w} (best validation weights in {best}); score them with: snn-train \
+                     evaluate --weights {w}; ",
+                    w = w.display(),
+                    best = out.join(files::BEST).display()
+                ),
+                None => "training is complete (0 epochs); ".to_string(),
+            };
+            eprintln!(
+                "interrupted during the final test scoring, which was abandoned; {weights}\
+                 checkpoint in {}; finish the run (test scores, summary) with: snn-train {name} \
+                 --resume {}",
                 checkpoint.display(),
                 out.display()
             );
@@ -283,7 +327,7 @@ fn train_command(command: &Command, given: &[String]) -> Result<Done> {
 
 fn evaluate_command(
     weights: &Path,
-    data: &Option<PathBuf>,
+    data: &DataPlaces,
     split: SplitArg,
     samples: Option<usize>,
     threads: Option<usize>,
@@ -301,26 +345,25 @@ fn evaluate_command(
         SplitArg::Validation => Split::Validation,
         SplitArg::Test => Split::Test,
     };
-    let data = data.as_deref().map(DataConfig::mnist_dir).transpose()?;
     println!(
         "scoring {} on the {} set",
         weights_file(weights)?.display(),
         format!("{split:?}").to_lowercase()
     );
-    let r = evaluate_weights(weights, data, split, samples)?;
+    let r = evaluate_weights(weights, &data.locations(), data.other_data, split, samples)?;
     let e = &r.evaluation;
     println!("weights {} (after epoch {})", r.file.display(), r.epoch);
     println!(
-        "{} {:?} accuracy {:.2}% ({}/{}), mean loss {:.4}, {:.1} spikes/sample, \
-         {} without answer",
-        r.config.data.kind(),
-        split,
+        "{} accuracy {:.2}% ({}/{}), mean loss {:.4}, {:.1} spikes/sample, {} without answer \
+         ({} data)",
+        format!("{split:?}").to_lowercase(),
         100.0 * e.accuracy,
         e.correct,
         e.n,
         e.mean_loss,
         e.spikes_per_sample,
-        e.no_prediction
+        e.no_prediction,
+        r.config.data.kind()
     );
     Ok(Done::Finished)
 }
@@ -372,8 +415,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // First SIGINT/SIGTERM during training: finish the current minibatch, checkpoint, exit 130;
-    // a second one, or any outside training (evaluate): exit 130 now.
+    // First SIGINT/SIGTERM during a training command: finish the current minibatch (or chunk of
+    // a scoring), checkpoint, exit 130; a second one, or any outside training (evaluate): exit
+    // 130 now.
     let _ = ctrlc::set_handler(|| {
         let earlier = STOP_REQUESTS.fetch_add(1, Ordering::SeqCst);
         if earlier > 0 || !CHECKPOINT_ON_STOP.load(Ordering::SeqCst) {
@@ -383,8 +427,8 @@ fn main() -> ExitCode {
         // Say at once that the signal was heard (the minibatch, or a validation pass, may take
         // a while), so that nobody presses again and loses the checkpoint.
         eprintln!(
-            "stop requested: a checkpoint follows the current minibatch (or validation pass); \
-             a second signal quits at once"
+            "stop requested: the run stops after the current minibatch (or chunk of examples \
+             being scored) and keeps its checkpoint; a second signal quits at once"
         );
     });
     match run(cli, &matches) {
