@@ -195,7 +195,9 @@ impl Observer for Callback<'_> {
 }
 
 /// Runs an experiment into `out_dir` (`mode`: `"new"`, `"force"` or `"resume"`). Returns
-/// `("finished", summary JSON)` or `("interrupted", JSON with the checkpoint and position)`.
+/// `("finished", summary JSON)` or `("interrupted", JSON with the checkpoint and position;
+/// `while_scoring`: the stop came while a set was scored, which the resumed run scores again;
+/// `weights` when the training was complete and only the final test scoring was abandoned)`.
 #[pyfunction]
 #[pyo3(signature = (config_json, out_dir, mode, callback, test_each_epoch))]
 pub(crate) fn train(
@@ -250,12 +252,29 @@ pub(crate) fn train(
             checkpoint,
             epochs_done,
             batches_done,
+            while_scoring,
         } => (
             "interrupted".to_string(),
             to_json(&serde_json::json!({
                 "checkpoint": checkpoint,
                 "epochs_done": epochs_done,
                 "batches_done": batches_done,
+                "while_scoring": while_scoring,
+            }))?,
+        ),
+        // Every epoch trained and saved; the final test scoring was abandoned (resume scores).
+        RunOutcome::FinalScoringStopped {
+            weights,
+            checkpoint,
+            epochs_done,
+        } => (
+            "interrupted".to_string(),
+            to_json(&serde_json::json!({
+                "checkpoint": checkpoint,
+                "epochs_done": epochs_done,
+                "batches_done": 0,
+                "while_scoring": true,
+                "weights": weights,
             }))?,
         ),
     })

@@ -134,7 +134,9 @@ pub fn evaluate_with_progress<M: Model>(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Evaluation> {
     let tally = score_until(model, data, progress, &|| false)?;
-    Ok(tally.unwrap_or_else(|| Tally::new(data.n_classes)).into_evaluation())
+    Ok(tally
+        .unwrap_or_else(|| Tally::new(data.n_classes))
+        .into_evaluation())
 }
 
 /// [`evaluate_with_progress`] that asks `stop` before every chunk of examples (the first
@@ -267,18 +269,25 @@ mod tests {
         .unwrap();
         let asked = std::cell::Cell::new(0);
         let mut reports = Vec::new();
-        let stopped = evaluate_until(&FirstSource, &data, &mut |d, n| reports.push((d, n)), &|| {
-            asked.set(asked.get() + 1);
-            asked.get() == 2
-        })
+        let stopped = evaluate_until(
+            &FirstSource,
+            &data,
+            &mut |d, n| reports.push((d, n)),
+            &|| {
+                asked.set(asked.get() + 1);
+                asked.get() == 2
+            },
+        )
         .unwrap();
         assert_eq!(stopped, None);
         assert_eq!(reports, vec![(PROGRESS_CHUNK, n)]);
         let whole = evaluate_until(&FirstSource, &data, &mut |_, _| {}, &|| false).unwrap();
         assert_eq!(whole, Some(evaluate(&FirstSource, &data).unwrap()));
-        assert!(evaluate_until(&FirstSource, &data, &mut |_, _| {}, &|| true)
-            .unwrap()
-            .is_none());
+        assert!(
+            evaluate_until(&FirstSource, &data, &mut |_, _| {}, &|| true)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

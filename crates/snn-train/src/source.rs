@@ -190,22 +190,23 @@ impl DataLocations {
             ("test", &self.test),
             ("validation-file", &self.validation_file),
         ];
-        let refuse = |options: &[(&'static str, &Option<PathBuf>)], reason| {
-            match options.iter().find(|(_, p)| p.is_some()) {
-                Some((name, Some(path))) => Err(TrainError::InvalidOption {
-                    name,
-                    value: path.display().to_string(),
-                    reason,
-                }),
-                _ => Ok(()),
-            }
+        let refuse = |options: &[(&'static str, &Option<PathBuf>)], reason| match options
+            .iter()
+            .find(|(_, p)| p.is_some())
+        {
+            Some((name, Some(path))) => Err(TrainError::InvalidOption {
+                name,
+                value: path.display().to_string(),
+                reason,
+            }),
+            _ => Ok(()),
         };
         const IMAGES: &str = "the run trained on IDX images: give --data, --train-images, \
             --train-labels, --test-images, --test-labels, --validation-images or \
             --validation-labels";
-        const EVENTS: &str =
-            "the run trained on events: give --train, --test or --validation-file";
-        let or = |given: &Option<PathBuf>, recorded: &PathBuf| given.clone().unwrap_or(recorded.clone());
+        const EVENTS: &str = "the run trained on events: give --train, --test or --validation-file";
+        let or =
+            |given: &Option<PathBuf>, recorded: &PathBuf| given.clone().unwrap_or(recorded.clone());
         match data {
             DataConfig::YinYang => {
                 let reason = "the run trained on the generated Yin-Yang data, which has no files";

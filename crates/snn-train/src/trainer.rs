@@ -280,14 +280,13 @@ mod tests {
                 calls.set(calls.get() + 1);
                 calls.get() > stop_after
             };
-            loop {
-                match trainer
-                    .run_epoch(&mut model, &data, &data, None, &mut (), &stop)
-                    .unwrap()
-                {
-                    EpochEnd::Finished(_) => assert!(trainer.state.epochs_done < 4),
-                    EpochEnd::Interrupted | EpochEnd::ScoringStopped => break,
-                }
+            // Stopped between minibatches, or (a question asked before the validation) while
+            // scoring.
+            while let EpochEnd::Finished(_) = trainer
+                .run_epoch(&mut model, &data, &data, None, &mut (), &stop)
+                .unwrap()
+            {
+                assert!(trainer.state.epochs_done < 4);
             }
             // A new process: only the checkpointed values survive.
             let (weights, adam, state) = (
@@ -344,9 +343,11 @@ mod tests {
         assert!(full.state.history.iter().all(|m| m.test_accuracy.is_some()));
 
         // (stop at question, epochs done, what was being scored)
-        for (stop_at, epochs_done, scoring) in
-            [(10, 0, "validation"), (11, 0, "test"), (21, 1, "validation")]
-        {
+        for (stop_at, epochs_done, scoring) in [
+            (10, 0, "validation"),
+            (11, 0, "test"),
+            (21, 1, "validation"),
+        ] {
             let mut model = SoftmaxOnSpikes::new(4, 3);
             let mut trainer = Trainer::new(options, &model.param_lengths()).unwrap();
             let asked = std::cell::Cell::new(0usize);
@@ -365,9 +366,13 @@ mod tests {
             assert!(state.partial.is_some());
             let mut resumed = SoftmaxOnSpikes::new(4, 3);
             resumed.weights = model.weights.clone();
-            let mut trainer =
-                Trainer::resume(options, &resumed.param_lengths(), trainer.adam.state(), state)
-                    .unwrap();
+            let mut trainer = Trainer::resume(
+                options,
+                &resumed.param_lengths(),
+                trainer.adam.state(),
+                state,
+            )
+            .unwrap();
             assert!(!run(&mut resumed, &mut trainer, &|| false));
             assert_eq!(resumed.weights, reference.weights, "{stop_at}");
             for (a, b) in trainer.state.history.iter().zip(&full.state.history) {

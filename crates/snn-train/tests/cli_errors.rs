@@ -206,3 +206,23 @@ fn task_help_lists_only_the_options_of_that_task() {
     assert!(images.contains("--train-images") && images.contains("--validation-labels"));
     assert!(!images.contains("--tau0") && !images.contains("--time-scale"));
 }
+
+// `--resume` on a run of another kind of data names both kinds and the command that continues
+// the run (it said "invalid resume = DIR: holds a run on another kind of data").
+#[test]
+fn resuming_a_run_on_other_data_names_the_command_that_continues_it() {
+    let dir = TempDir::new("other-task");
+    snn_train::report::write_json(
+        &dir.path().join(snn_train::run::files::CONFIG),
+        &snn_train::config::ExperimentConfig::events(),
+    )
+    .unwrap();
+    let continue_with = format!("continue it with: snn-train events --resume {}", dir.arg());
+    assert_one_line_error(
+        &["images", "--resume", dir.arg()],
+        &[
+            "holds a run on events data, not images data",
+            &continue_with,
+        ],
+    );
+}

@@ -1,7 +1,8 @@
 //! Guards against a training program that only works on the paper's two datasets: IDX images of
 //! another size and class count, and spike events in the Spiking Heidelberg Digits HDF5 layout,
 //! must train end to end with input and class counts taken from the files, record the files'
-//! SHA-256, refuse to resume on changed data, and warn (with a hint) when the network is silent.
+//! SHA-256, refuse to resume on changed data, and warn (with a hint) when the network is silent;
+//! `evaluate` must find such files where they moved to, and refuse changed ones unless told.
 //! The files are made here, tiny; nothing is downloaded.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use snn_train::config::ExperimentConfig;
 use snn_train::events::write_events;
 use snn_train::idx::{to_idx_bytes, IdxArray};
 use snn_train::report::read_json;
-use snn_train::run::files;
+use snn_train::run::{files, RunSummary};
 
 struct TempDir(PathBuf);
 
@@ -189,7 +190,11 @@ fn shd_layout_events_train_and_evaluate() {
     assert_eq!(config.t_end, 40.0);
     let eval = snn_train(&["evaluate", "--weights", s(&out)]);
     assert_ok(&eval);
-    assert!(String::from_utf8_lossy(&eval.stdout).contains("events Test accuracy"));
+    let stdout = String::from_utf8_lossy(&eval.stdout);
+    assert!(
+        stdout.contains("test accuracy") && stdout.contains("(events data)"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -312,4 +317,207 @@ fn a_validation_split_lacking_classes_is_reported() {
     assert_ok(&mixed);
     let stderr = String::from_utf8_lossy(&mixed.stderr);
     assert!(!stderr.contains("classes"), "{stderr}");
+}
+
+/// Lower-case hex SHA-256 of a file (computed here, not by the crate).
+fn sha256(path: &Path) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(std::fs::read(path).unwrap());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Moves `files` into `dir`, keeping their names; returns the new paths.
+fn move_into(dir: &Path, files: &[&Path]) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    files
+        .iter()
+        .map(|f| {
+            let to = dir.join(f.file_name().unwrap());
+            std::fs::rename(f, &to).unwrap();
+            to
+        })
+        .collect()
+}
+
+/// Asserts a failure whose one-line error contains every needle.
+fn assert_error(o: &Output, needles: &[&str]) {
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+    }
+}
+
+// The data of an `images` run moved: `evaluate` takes the training options' names for the new
+// places, checks the files against the checksums recorded by the run (a changed file is refused,
+// naming both checksums, unless --other-data), and scores what the run scored. Options of
+// another kind of data are refused by name.
+#[test]
+fn evaluate_finds_moved_image_files_and_refuses_changed_ones_unless_told() {
+    let dir = TempDir::new("eval-moved-images");
+    let (tri, trl) = write_images(&dir, "train", 40);
+    let (tei, tel) = write_images(&dir, "test", 9);
+    let out = dir.join("run");
+    assert_ok(&snn_train(&[
+        "images",
+        "--train-images",
+        s(&tri),
+        "--train-labels",
+        s(&trl),
+        "--test-images",
+        s(&tei),
+        "--test-labels",
+        s(&tel),
+        "--validation",
+        "0.25",
+        "--hidden",
+        "20",
+        "--hidden-mean",
+        "0.5",
+        "--batch-size",
+        "5",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--out",
+        s(&out),
+    ]));
+    let summary: RunSummary = read_json(&out.join(files::SUMMARY)).unwrap();
+    let best = summary.best_test.unwrap();
+    let moved = move_into(&dir.join("moved"), &[&tri, &trl, &tei, &tel]);
+    let [tri, trl, tei, tel] = [&moved[0], &moved[1], &moved[2], &moved[3]];
+
+    // Where the run recorded them, the files are gone.
+    let lost = snn_train(&["evaluate", "--weights", s(&out)]);
+    assert_error(&lost, &[s(&dir.join("train-images"))]);
+
+    let at = |test_images: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "evaluate",
+            "--weights",
+            s(&out),
+            "--train-images",
+            s(tri),
+            "--train-labels",
+            s(trl),
+            "--test-images",
+            s(test_images),
+            "--test-labels",
+            s(tel),
+        ];
+        args.extend(extra);
+        snn_train(&args)
+    };
+    let found = at(tei, &[]);
+    assert_ok(&found);
+    let stdout = String::from_utf8_lossy(&found.stdout);
+    let expected = format!(
+        "test accuracy {:.2}% ({}/{})",
+        100.0 * best.accuracy,
+        best.correct,
+        best.n
+    );
+    assert!(
+        stdout.contains(&expected) && stdout.contains("(images data)"),
+        "{expected:?} not in {stdout}"
+    );
+
+    // Other test images of the same layout: refused with both checksums, scored when told.
+    let config: ExperimentConfig = read_json(&out.join(files::CONFIG)).unwrap();
+    let recorded = config.data_files[2].sha256.clone();
+    let (other, _) = write_images_of(&dir, "other", 9, |i| (i + 1) % 3);
+    let now = sha256(&other);
+    assert_ne!(now, recorded);
+    let refused = at(&other, &[]);
+    assert_error(&refused, &[&recorded, &now, "--other-data", s(&other)]);
+    let scored = at(&other, &["--other-data"]);
+    assert_ok(&scored);
+    assert!(String::from_utf8_lossy(&scored.stdout).contains("test accuracy"));
+
+    // An events option for an image run names itself and the options that apply.
+    let wrong = snn_train(&["evaluate", "--weights", s(&out), "--test", s(tei)]);
+    assert_error(&wrong, &["invalid test", "--test-images"]);
+}
+
+// The same for an `events` run (SHD layout, with a validation file): `--train`, `--test` and
+// `--validation-file` give the new places; a changed file is refused with both checksums.
+#[test]
+fn evaluate_finds_moved_event_files_and_refuses_changed_ones() {
+    let dir = TempDir::new("eval-moved-events");
+    let example = |k: u32| (vec![0.001, 0.002, 0.003], (4 * k..4 * k + 3).collect());
+    let examples: Vec<(Vec<f64>, Vec<u32>)> = (0..18).map(|i| example(i % 3)).collect();
+    let labels: Vec<u32> = (0..18).map(|i| i % 3).collect();
+    let (train, test, val) = (
+        dir.join("train.h5"),
+        dir.join("test.h5"),
+        dir.join("val.h5"),
+    );
+    write_events(&train, &examples, &labels).unwrap();
+    write_events(&test, &examples[..6], &labels[..6]).unwrap();
+    write_events(&val, &examples[..3], &labels[..3]).unwrap();
+    let out = dir.join("run");
+    assert_ok(&snn_train(&[
+        "events",
+        "--train",
+        s(&train),
+        "--test",
+        s(&test),
+        "--validation-file",
+        s(&val),
+        "--t-max",
+        "20",
+        "--hidden",
+        "16",
+        "--hidden-mean",
+        "0.6",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "6",
+        "--quiet",
+        "--out",
+        s(&out),
+    ]));
+    let summary: RunSummary = read_json(&out.join(files::SUMMARY)).unwrap();
+    let moved = move_into(&dir.join("moved"), &[&train, &test, &val]);
+    let args = |test: &Path| {
+        let weights = out.join(files::WEIGHTS);
+        let a = [
+            "evaluate".to_string(),
+            "--weights".into(),
+            s(&weights).into(),
+            "--train".into(),
+            s(&moved[0]).into(),
+            "--test".into(),
+            s(test).into(),
+            "--validation-file".into(),
+            s(&moved[2]).into(),
+        ];
+        Command::new(env!("CARGO_BIN_EXE_snn-train"))
+            .args(a)
+            .output()
+            .unwrap()
+    };
+    let found = args(&moved[1]);
+    assert_ok(&found);
+    let stdout = String::from_utf8_lossy(&found.stdout);
+    let expected = format!(
+        "test accuracy {:.2}% ({}/{})",
+        100.0 * summary.test.accuracy,
+        summary.test.correct,
+        summary.test.n
+    );
+    assert!(
+        stdout.contains(&expected) && stdout.contains("(events data)"),
+        "{expected:?} not in {stdout}"
+    );
+
+    let other = dir.join("other.h5");
+    write_events(&other, &examples[1..7], &labels[1..7]).unwrap();
+    let config: ExperimentConfig = read_json(&out.join(files::CONFIG)).unwrap();
+    let recorded = config.data_files[1].sha256.clone();
+    let now = sha256(&other);
+    assert_ne!(now, recorded);
+    assert_error(&args(&other), &[&recorded, &now, s(&other)]);
 }

@@ -35,7 +35,9 @@ class TrainResult(NamedTuple):
     """True when every epoch was done (and the test set scored)."""
     summary: Dict[str, Any]
     """Finished: the run's ``summary.json`` (test accuracy, best epoch, timings, the
-    configuration). Interrupted: ``checkpoint``, ``epochs_done``, ``batches_done``."""
+    configuration). Interrupted: ``checkpoint``, ``epochs_done``, ``batches_done``,
+    ``while_scoring`` (the stop came while a set was scored: resuming scores it again), and
+    ``weights`` when every epoch was trained and only the final test scoring was abandoned."""
 
 
 def default_config(
@@ -134,9 +136,10 @@ def train(
         epochs: with ``mode="resume"``, the new total number of epochs (to extend a run).
         callback: called after every epoch with its metrics (``epoch``, ``train_loss``,
             ``train_accuracy``, ``validation_accuracy``, ``seconds``, ...). Returning
-            ``False`` stops the run after writing its checkpoint; an exception does the same,
-            then propagates. Ctrl-C (KeyboardInterrupt) stops it after the current minibatch
-            with a checkpoint.
+            ``False`` stops the run after writing its checkpoint (after the last epoch: the
+            final test scoring is abandoned; resuming scores it); an exception does the same,
+            then propagates. Ctrl-C (KeyboardInterrupt) stops it after the current minibatch,
+            or the current chunk of examples of a scoring, with a checkpoint.
         test_each_epoch: also score the test set after every epoch.
 
     The GIL is released while training; examples of a minibatch run on rayon's thread pool

@@ -305,13 +305,13 @@ fn train_command(command: &Command, given: &[String]) -> Result<Done> {
         } => {
             let weights = match weights {
                 Some(w) => format!(
-                    "training is complete: the weights are complete (all {epochs_done} epochs) \
-                     in {w} (best validation weights in {best}); score them with: snn-train \
-                     evaluate --weights {w}; ",
+                    "the weights are complete (epoch {epochs_done} of {epochs_done}) in {w} \
+                     (best validation weights in {best}); score them with: snn-train evaluate \
+                     --weights {w}; ",
                     w = w.display(),
                     best = out.join(files::BEST).display()
                 ),
-                None => "training is complete (0 epochs); ".to_string(),
+                None => "the run has 0 epochs, hence no weights; ".to_string(),
             };
             eprintln!(
                 "interrupted during the final test scoring, which was abandoned; {weights}\

@@ -49,6 +49,11 @@ impl Observer for Progress {
         }
         if self.terminal {
             self.new_bar(n_batches, done, format!("epoch {epoch}/{}", self.epochs));
+        } else if done == n_batches {
+            println!(
+                "epoch {epoch}/{}: trained before the stop; scoring it again",
+                self.epochs
+            );
         } else if done > 0 {
             println!(
                 "epoch {epoch}/{}: resuming at minibatch {done}/{n_batches}",
