@@ -3,8 +3,9 @@
 //! accuracy so far), `metrics.csv`, `metrics.json` and `checkpoint.safetensors` are rewritten
 //! atomically; a stop request (Ctrl-C) writes the checkpoint after the current minibatch, or
 //! abandons the scoring under way (an epoch's validation, the final test scoring) after its
-//! current chunk of examples. At the end, `summary.json` and `curves.svg`. A directory that holds a run is never reused silently:
-//! [`OutMode`] says whether to refuse, replace or resume it.
+//! current chunk of examples. At the end, `summary.json` and `curves.svg`. A directory that
+//! holds a run is never reused silently: [`OutMode`] says whether to refuse, replace or resume
+//! it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -139,7 +139,8 @@ impl Trainer {
     /// asked before every minibatch and every chunk of the scoring; when it says yes the epoch
     /// is left unfinished (the state records where: after a stop during the scoring, every
     /// minibatch done and the epoch's running metrics kept, so that the resumed run scores the
-    /// same weights again) and [`EpochEnd::Interrupted`] is returned.
+    /// same weights again) and [`EpochEnd::Interrupted`] (or [`EpochEnd::ScoringStopped`]) is
+    /// returned.
     pub fn run_epoch<M: Model>(
         &mut self,
         model: &mut M,
