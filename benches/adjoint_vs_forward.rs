@@ -23,6 +23,11 @@
 //! `none` run subtracted (docs/performance.md §2). With `AVF_BITS` also set, `adjoint` and
 //! `forward` print the loss and an FNV-1a digest of the gradient's bits: a change that must keep
 //! the gradient's bits compares the two lines before and after.
+//!
+//! `AVF_RATIO=<N>:<rounds>` times `simulate` and `adjoint_gradient` at size `N` in alternation,
+//! one call each per round, and prints the minimum and median time per call of each and their
+//! ratios: on a loaded machine the two see the same load, which a criterion run of one group
+//! after the other does not.
 
 #![allow(missing_docs)]
 
@@ -370,8 +375,55 @@ fn print_bits(what: &str, g: hybrid_core::Gradient) {
     );
 }
 
+/// `AVF_RATIO=<N>:<rounds>`: simulate and adjoint in alternation (see the module docs).
+fn ratio(spec: &str, opts: &SolverOptions) -> Result<(), String> {
+    let bad = || format!("AVF_RATIO={spec}: expected <N>:<rounds>");
+    let (n, rounds) = spec.split_once(':').ok_or_else(bad)?;
+    let n: usize = n.parse().map_err(|_| bad())?;
+    let rounds: usize = rounds.parse().map_err(|_| bad())?;
+    let cs = case(n, opts);
+    let (mut sim, mut adj) = (Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        let t = std::time::Instant::now();
+        std::hint::black_box(
+            simulate(&cs.model, &cs.p, 0.0, T_END, opts).map_err(|e| e.to_string())?,
+        );
+        sim.push(t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        std::hint::black_box(
+            adjoint_gradient(&cs.model, &cs.p, 0.0, T_END, &cs.loss, opts)
+                .map_err(|e| e.to_string())?,
+        );
+        adj.push(t.elapsed().as_secs_f64());
+    }
+    let stats = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[0], v[v.len() / 2])
+    };
+    let ((s_min, s_med), (a_min, a_med)) = (stats(&mut sim), stats(&mut adj));
+    println!(
+        "N = {n}, {} rounds: simulate min {:.1} µs, median {:.1} µs; adjoint min {:.1} µs, \
+         median {:.1} µs; adjoint / simulate {:.3} (min), {:.3} (median)",
+        sim.len(),
+        s_min * 1e6,
+        s_med * 1e6,
+        a_min * 1e6,
+        a_med * 1e6,
+        a_min / s_min,
+        a_med / s_med,
+    );
+    Ok(())
+}
+
 fn main() {
     let opts = SolverOptions::default();
+    if let Some(spec) = std::env::var_os("AVF_RATIO") {
+        if let Err(e) = ratio(&spec.to_string_lossy(), &opts) {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+        return;
+    }
     if let Some(spec) = std::env::var_os("AVF_ONCE") {
         if let Err(e) = once(&spec.to_string_lossy(), &opts) {
             eprintln!("{e}");

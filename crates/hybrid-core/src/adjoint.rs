@@ -275,8 +275,10 @@ fn backward<M: Derivatives, L: Loss, S: Stepper>(
 
     back.clear_accounting();
     sc.loss.set_parameters(p);
+    sc.ep.set_parameters(p);
     z.fill(0.0);
     grad.fill(0.0);
+    let guard_p = model.guard_depends_on_parameters();
     let mut t_cur = t_end;
     let mut pick = picks.len();
     let mut first = 0.0;
@@ -312,16 +314,18 @@ fn backward<M: Derivatives, L: Loss, S: Stepper>(
                 };
                 match rec.kind {
                     EventKind::Scheduled(i) => {
-                        model.scheduled_jump_vjp(
+                        // grad += λᵀh_p straight into the gradient (a jump that touches few
+                        // parameters adds those alone).
+                        model.scheduled_jump_vjp_add(
                             i,
                             at,
                             &sc.lambda,
                             &mut sc.vjp_x,
+                            grad,
                             &mut sc.vjp_p,
                             &mut sc.duals,
                         );
                         z[..n].copy_from_slice(&sc.vjp_x);
-                        grad.iter_mut().zip(&sc.vjp_p).for_each(|(g, d)| *g += d);
                     }
                     EventKind::Guard(k) => {
                         sc.ep.eval(model, loss, *running, p, rec, k, &mut sc.duals);
@@ -352,22 +356,37 @@ fn backward<M: Derivatives, L: Loss, S: Stepper>(
                         // c = λ̃·(h_t + h_x f⁻ − f⁺) + ψ-terms + ℓ⁻ − ℓ⁺.
                         let c = dot(&sc.lambda, &sc.ep.v) + psi_c + sc.ep.dl_running;
                         let c_over_gdot = c / sc.ep.gdot;
-                        model.jump_vjp(
-                            k,
-                            at,
-                            &sc.lambda,
-                            &mut sc.vjp_x,
-                            &mut sc.vjp_p,
-                            &mut sc.duals,
-                        );
+                        if guard_p {
+                            model.jump_vjp(
+                                k,
+                                at,
+                                &sc.lambda,
+                                &mut sc.vjp_x,
+                                &mut sc.vjp_p,
+                                &mut sc.duals,
+                            );
+                            grad.iter_mut()
+                                .zip(sc.vjp_p.iter().zip(&sc.ep.g_p))
+                                .for_each(|(d, (v, g))| *d += v - c_over_gdot * g);
+                        } else {
+                            // g_p = 0: grad += λ̃ᵀh_p, added by the jump itself (the same bits:
+                            // `v − (c/ġ)·0` is `v` up to the sign of a zero, and `grad`, a sum
+                            // from +0, never holds −0, on which alone that sign would show).
+                            model.jump_vjp_add(
+                                k,
+                                at,
+                                &sc.lambda,
+                                &mut sc.vjp_x,
+                                grad,
+                                &mut sc.vjp_p,
+                                &mut sc.duals,
+                            );
+                        }
                         let ep = &sc.ep;
                         z[..n]
                             .iter_mut()
                             .zip(sc.vjp_x.iter().zip(&ep.g_x).zip(&sc.psi_xm))
                             .for_each(|(z, ((v, g), a))| *z = v - c_over_gdot * g + a);
-                        grad.iter_mut()
-                            .zip(sc.vjp_p.iter().zip(&ep.g_p))
-                            .for_each(|(d, (v, g))| *d += v - c_over_gdot * g);
                     }
                 }
             }

@@ -305,6 +305,26 @@ pub trait Derivatives: HybridSystem + Sized {
         ad_jump_vjp(self, Jump::Guard(k), at, lambda, out_x, out_p, ad)
     }
 
+    /// [`Self::jump_vjp`] with `λᵀ h_p` added to `acc_p` (length `m`) instead of written out:
+    /// `λᵀ h_x` into `out_x`, `acc_p += λᵀ h_p`, the adjoint's event update of the gradient when
+    /// the guards do not depend on the parameters (docs/maths.md §3). `scratch_p` (length `m`)
+    /// is room for the default: [`Self::jump_vjp`] into `scratch_p`, then the sum, `O(m)` per
+    /// event. A jump that touches few parameters (a spike: the synapses of one neuron)
+    /// overrides it to add those alone. The test kit checks an override against the default.
+    fn jump_vjp_add(
+        &self,
+        k: usize,
+        at: At<'_>,
+        lambda: &[f64],
+        out_x: &mut [f64],
+        acc_p: &mut [f64],
+        scratch_p: &mut [f64],
+        ad: &mut Duals,
+    ) {
+        self.jump_vjp(k, at, lambda, out_x, scratch_p, ad);
+        add_into(acc_p, scratch_p);
+    }
+
     /// `λᵀ ∂x0/∂p` (into `out`, length `m`): the adjoint's last term. Default:
     /// [`ad_initial_state_vjp`], `m` evaluations of the initial state.
     fn initial_state_vjp(&self, p: &[f64], lambda: &[f64], out: &mut [f64], ad: &mut Duals) {
@@ -328,6 +348,26 @@ pub trait Derivatives: HybridSystem + Sized {
     ) {
         ad_jump_vjp(self, Jump::Scheduled(i), at, lambda, out_x, out_p, ad)
     }
+
+    /// [`Self::jump_vjp_add`] of scheduled jump `i`.
+    fn scheduled_jump_vjp_add(
+        &self,
+        i: usize,
+        at: At<'_>,
+        lambda: &[f64],
+        out_x: &mut [f64],
+        acc_p: &mut [f64],
+        scratch_p: &mut [f64],
+        ad: &mut Duals,
+    ) {
+        self.scheduled_jump_vjp(i, at, lambda, out_x, scratch_p, ad);
+        add_into(acc_p, scratch_p);
+    }
+}
+
+/// `acc += d`, entry by entry.
+fn add_into(acc: &mut [f64], d: &[f64]) {
+    acc.iter_mut().zip(d).for_each(|(a, d)| *a += d);
 }
 
 impl<M: Derivatives> Derivatives for &M {
@@ -370,6 +410,18 @@ impl<M: Derivatives> Derivatives for &M {
     ) {
         (**self).jump_vjp(k, at, l, ox, op, ad)
     }
+    fn jump_vjp_add(
+        &self,
+        k: usize,
+        at: At<'_>,
+        l: &[f64],
+        ox: &mut [f64],
+        acc: &mut [f64],
+        scratch: &mut [f64],
+        ad: &mut Duals,
+    ) {
+        (**self).jump_vjp_add(k, at, l, ox, acc, scratch, ad)
+    }
     fn scheduled_jump_jvp(&self, i: usize, at: At<'_>, s: &[f64], out: &mut [f64], ad: &mut Duals) {
         (**self).scheduled_jump_jvp(i, at, s, out, ad)
     }
@@ -383,6 +435,18 @@ impl<M: Derivatives> Derivatives for &M {
         ad: &mut Duals,
     ) {
         (**self).scheduled_jump_vjp(i, at, l, ox, op, ad)
+    }
+    fn scheduled_jump_vjp_add(
+        &self,
+        i: usize,
+        at: At<'_>,
+        l: &[f64],
+        ox: &mut [f64],
+        acc: &mut [f64],
+        scratch: &mut [f64],
+        ad: &mut Duals,
+    ) {
+        (**self).scheduled_jump_vjp_add(i, at, l, ox, acc, scratch, ad)
     }
 }
 
@@ -677,11 +741,79 @@ pub fn jump_rate<M: HybridSystem>(
         return;
     }
     ad.seed(at.x, Some(f), at.p, at.x.len());
+    rate_on_seeded(model, jump, at, (&ad.x, &ad.p), &mut ad.out[..n], out);
+}
+
+/// The dual evaluation of [`jump_rate`] on scratch whose `x` holds `(x⁻, f)` and `pd` the
+/// parameters as constants: `t` seeded with 1, `out` gets the derivative parts.
+#[inline(always)]
+fn rate_on_seeded<M: HybridSystem>(
+    model: &M,
+    jump: Jump,
+    at: At<'_>,
+    xd_pd: (&[Dual64], &[Dual64]),
+    o: &mut [Dual64],
+    out: &mut [f64],
+) {
     let t = Dual64::new(at.t, 1.0);
-    eval_jump(model, jump, at.q, t, &ad.x, &ad.p, &mut ad.out[..n]);
-    out.iter_mut()
-        .zip(&ad.out[..n])
-        .for_each(|(o, d)| *o = d.eps);
+    eval_jump(model, jump, at.q, t, xd_pd.0, xd_pd.1, o);
+    out.iter_mut().zip(&*o).for_each(|(o, d)| *o = d.eps);
+}
+
+/// Scratch for [`jump_rate`] at every event of a pass at fixed parameters: the `m` parameters
+/// are seeded as dual constants once per pass ([`RateDuals::set_parameters`]), not at every
+/// event (at `m = 1120` that was `18 KB` written per event, more than the rest of the event's
+/// work). Same values as [`jump_rate`], bit for bit: the same evaluation on the same duals.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RateDuals {
+    x: Vec<Dual64>,
+    p: Vec<Dual64>,
+    out: Vec<Dual64>,
+    /// The parameters `p` was seeded with (compared in debug builds).
+    #[cfg(debug_assertions)]
+    seeded: Vec<f64>,
+}
+
+impl RateDuals {
+    /// Seed the parameters of the coming pass.
+    pub fn set_parameters(&mut self, p: &[f64]) {
+        self.p.clear();
+        self.p.extend(p.iter().map(|&v| Dual64::from_re(v)));
+        #[cfg(debug_assertions)]
+        {
+            self.seeded.clear();
+            self.seeded.extend_from_slice(p);
+        }
+    }
+
+    /// [`jump_rate`] at the parameters of [`Self::set_parameters`] (`at.p` must be them).
+    pub fn jump_rate<M: HybridSystem>(
+        &mut self,
+        model: &M,
+        jump: Jump,
+        at: At<'_>,
+        f: &[f64],
+        out: &mut [f64],
+    ) {
+        let n = at.x.len();
+        if with_lanes!(n, at.p.len(), rate_lanes((model, jump), at, f, out)) {
+            return;
+        }
+        assert_eq!(self.p.len(), at.p.len(), "RateDuals: parameters not set");
+        #[cfg(debug_assertions)]
+        debug_assert!(
+            self.seeded
+                .iter()
+                .zip(at.p)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "RateDuals: other parameters than those set"
+        );
+        self.x.clear();
+        self.x
+            .extend(at.x.iter().zip(f).map(|(&v, &e)| Dual64::new(v, e)));
+        self.out.resize(n.max(1), Dual64::from_re(0.0));
+        rate_on_seeded(model, jump, at, (&self.x, &self.p), &mut self.out[..n], out);
+    }
 }
 
 /// [`jump_rate`] on [`WideDual`]s at `N` states whose every lane is the one direction: `t`

@@ -2,7 +2,7 @@
 //! owned by the pass and shared by the forward sensitivities and the adjoint (docs/maths.md,
 //! "Forward sensitivities" and "Adjoint").
 
-use crate::derivatives::{jump_rate, At, Duals, Jump};
+use crate::derivatives::{At, Duals, Jump, RateDuals};
 use crate::trajectory::EventRecord;
 use crate::{Derivatives, Loss};
 
@@ -23,6 +23,8 @@ pub(crate) struct EventPartials {
     pub v: Vec<f64>,
     /// `ℓ(τ, x⁻) − ℓ(τ, x⁺)`: the running loss's jump.
     pub dl_running: f64,
+    /// Scratch of `v`'s dual evaluation, the parameters seeded once per pass.
+    rate: RateDuals,
 }
 
 impl EventPartials {
@@ -36,10 +38,17 @@ impl EventPartials {
             f_plus: vec![0.0; n],
             v: vec![0.0; n],
             dl_running: 0.0,
+            rate: RateDuals::default(),
         }
     }
 
-    /// Evaluate at the guard event `record` of guard `k` (the caller has refused
+    /// Set the parameters of the coming pass: [`Self::eval`] must be called with these.
+    pub fn set_parameters(&mut self, p: &[f64]) {
+        self.rate.set_parameters(p);
+    }
+
+    /// Evaluate at the guard event `record` of guard `k`, at the parameters `p` of
+    /// [`Self::set_parameters`] (the caller has refused
     /// non-differentiable events first, see `events::checks::check_differentiable`). `running`
     /// says whether the loss has a running part (docs/maths.md §3: it enters `c` by its jump).
     pub fn eval<M: Derivatives, L: Loss>(
@@ -70,7 +79,8 @@ impl EventPartials {
         model.flow(record.mode_after, tau, xpl, p, &mut self.f_plus);
         self.gdot = g_t + dot(&self.g_x, &self.f_minus);
         // v = h_t + h_x f⁻ − f⁺, the first two terms by one dual evaluation.
-        jump_rate(model, Jump::Guard(k), at, &self.f_minus, &mut self.v, ad);
+        self.rate
+            .jump_rate(model, Jump::Guard(k), at, &self.f_minus, &mut self.v);
         self.v
             .iter_mut()
             .zip(&self.f_plus)

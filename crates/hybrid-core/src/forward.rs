@@ -123,6 +123,7 @@ impl<M: Derivatives, L: Loss> Augment<M> for ForwardAugment<'_, L> {
         let nm = self.n * self.m;
         initial_state_jacobian(model, p, &mut z[..nm], &mut self.fw.duals);
         self.fw.loss.set_parameters(p);
+        self.fw.ep.set_parameters(p);
         z[nm..].fill(0.0);
         Ok(())
     }

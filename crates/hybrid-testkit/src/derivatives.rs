@@ -80,9 +80,9 @@ fn rows_from_vjp<F: FnMut(&[f64], &mut [f64], &mut [f64])>(
 
 /// Check every partial derivative of `model` at `point` with parameters `p` against central
 /// differences (relative tolerance `1e-6`, judged on the scale of each Jacobian), and the model's
-/// [`Derivatives`] products (`flow_jvp`, `flow_vjp`, `jump_jvp`, `jump_vjp`, the scheduled ones,
-/// `guard_gradient` and `initial_state_vjp`) against the dual-number defaults (tolerance
-/// `1e-12`): an override that drops or misplaces a term fails here. The declarations
+/// [`Derivatives`] products (`flow_jvp`, `flow_vjp`, `jump_jvp`, `jump_vjp`, `jump_vjp_add`, the
+/// scheduled ones, `guard_gradient` and `initial_state_vjp`) against the dual-number defaults
+/// (tolerance `1e-12`): an override that drops or misplaces a term fails here. The declarations
 /// `flow_depends_on_parameters() = false` and `guard_depends_on_parameters() = false` are
 /// checked too (`f_p`, `g_p` exactly zero).
 pub fn check_derivatives<M: Derivatives>(
@@ -176,6 +176,9 @@ pub fn check_derivatives<M: Derivatives>(
     let lambda: Vec<f64> = (0..n)
         .map(|i| ((i as f64 + 1.0) * 0.414_213_562_3).fract() - 0.5)
         .collect();
+    let acc0: Vec<f64> = (0..m)
+        .map(|j| ((j as f64 + 1.0) * 0.732_050_807_6).fract() - 0.5)
+        .collect();
     let mut worst = 0.0f64;
     let (mut got, mut want) = (vec![0.0; n * m], vec![0.0; n * m]);
     model.flow_jvp(at, &s, &mut got, &mut ad);
@@ -204,6 +207,38 @@ pub fn check_derivatives<M: Derivatives>(
         }
         ad_jump_jvp(model, jump, at, &s, &mut want, &mut ad);
         ad_jump_vjp(model, jump, at, &lambda, &mut wx, &mut wp, &mut ad);
+        // The accumulating form: `acc + λᵀh_p` from an arbitrary `acc`, whatever the scratch.
+        let (mut acc, mut ax) = (acc0.clone(), vec![0.0; n]);
+        let mut scratch = vec![f64::NAN; m];
+        match jump {
+            Jump::Guard(k) => {
+                model.jump_vjp_add(k, at, &lambda, &mut ax, &mut acc, &mut scratch, &mut ad)
+            }
+            Jump::Scheduled(i) => model.scheduled_jump_vjp_add(
+                i,
+                at,
+                &lambda,
+                &mut ax,
+                &mut acc,
+                &mut scratch,
+                &mut ad,
+            ),
+        }
+        let want_acc: Vec<f64> = acc0.iter().zip(&wp).map(|(a, w)| a + w).collect();
+        worst = worst.max(compare(
+            &format!("{jump:?} jump_vjp_add (x)"),
+            &ax,
+            &wx,
+            1e-12,
+            1e-6,
+        )?);
+        worst = worst.max(compare(
+            &format!("{jump:?} jump_vjp_add (p)"),
+            &acc,
+            &want_acc,
+            1e-12,
+            1e-6,
+        )?);
         worst = worst.max(compare(
             &format!("{jump:?} jump_jvp"),
             &got,

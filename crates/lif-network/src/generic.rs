@@ -539,6 +539,32 @@ impl Derivatives for LifNetwork {
         }
     }
 
+    /// [`Self::jump_vjp`] with `λᵀ h_p` added to `acc_p`: `λ_I` of each target to the spiking
+    /// neuron's synapses, `O(n + fan-out)`, not `O(n + m)`.
+    fn jump_vjp_add(
+        &self,
+        k: usize,
+        _: At<'_>,
+        lambda: &[f64],
+        out_x: &mut [f64],
+        acc_p: &mut [f64],
+        _: &mut [f64],
+        _: &mut Duals,
+    ) {
+        let n = self.neurons();
+        out_x.copy_from_slice(lambda);
+        if k >= n {
+            return;
+        }
+        out_x[k] = 0.0;
+        if self.clock {
+            out_x[2 * n + k] = 0.0;
+        }
+        for &(target, j) in &self.neuron_fan_out[k] {
+            acc_p[j] += lambda[n + target];
+        }
+    }
+
     /// Input spike `i`: `λᵀ h_x = λ`; `λᵀ h_p` is `λ_I` of each target on the source's synapses
     /// (eq. 56).
     fn scheduled_jump_vjp(
@@ -555,6 +581,25 @@ impl Derivatives for LifNetwork {
         out_p.fill(0.0);
         for &(target, j) in &self.input_fan_out[self.input_sources[i]] {
             out_p[j] = lambda[n + target];
+        }
+    }
+
+    /// [`Self::scheduled_jump_vjp`] with `λᵀ h_p` added to `acc_p`: `λ_I` of each target to the
+    /// source's synapses alone.
+    fn scheduled_jump_vjp_add(
+        &self,
+        i: usize,
+        _: At<'_>,
+        lambda: &[f64],
+        out_x: &mut [f64],
+        acc_p: &mut [f64],
+        _: &mut [f64],
+        _: &mut Duals,
+    ) {
+        let n = self.neurons();
+        out_x.copy_from_slice(lambda);
+        for &(target, j) in &self.input_fan_out[self.input_sources[i]] {
+            acc_p[j] += lambda[n + target];
         }
     }
 }
