@@ -433,13 +433,21 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
     // The stage times move down through the stored steps: each read starts its search at the
     // segment of the one before.
     let mut seg = traj.segment_at(hi, false);
+    // With `f_x` independent of the state (and no running loss), `λᵀ f_x` is the same at every
+    // state of the mode: read the trajectory once, at `hi`, not at every stage.
+    let read_state = running || model.flow_jacobian_depends_on_state();
+    if !read_state {
+        traj.eval_left(hi, &mut sc.x);
+    }
     let mut rhs = |t: f64, zz: &[f64], dz: &mut [f64]| {
-        if t >= hi {
-            traj.eval_left(hi, &mut sc.x);
-        } else if t <= lo {
-            traj.eval_near(&mut seg, lo, &mut sc.x);
-        } else {
-            traj.eval_near(&mut seg, t, &mut sc.x);
+        if read_state {
+            if t >= hi {
+                traj.eval_left(hi, &mut sc.x);
+            } else if t <= lo {
+                traj.eval_near(&mut seg, lo, &mut sc.x);
+            } else {
+                traj.eval_near(&mut seg, t, &mut sc.x);
+            }
         }
         let at = At { q, t, x: &sc.x, p };
         // `λᵀf_x` and `λᵀf_p` straight into `dz`, then negated there. With no quadrature `dz`

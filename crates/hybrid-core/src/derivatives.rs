@@ -238,6 +238,17 @@ pub trait Derivatives: HybridSystem + Sized {
         true
     }
 
+    /// Whether `f_x` depends on the state at all (a flow not affine in `x`). Default: `true`. A
+    /// model whose flow is affine in the state in every mode (a linear ODE with inputs: the LIF
+    /// neuron between spikes) returns `false`, and the adjoint's backward pass (docs/maths.md
+    /// §3, `λ̇ = −f_xᵀλ`) evaluates [`Self::flow_vjp`] at one state of each interval instead of
+    /// reading the stored trajectory at every stage (unless a running loss needs the state).
+    /// The test kit checks the claim: `λᵀ f_x`, by the model's `flow_vjp` and by the dual
+    /// default, the same bits at two different states.
+    fn flow_jacobian_depends_on_state(&self) -> bool {
+        true
+    }
+
     /// `f_x S + f_p` (`n × m`, column-major, into `out`) for the `n × m` sensitivity `s`.
     /// Default: [`ad_flow_jvp`], one wide-dual flow evaluation (`n ≤ 4`, `m ≤ 8`) or `m`.
     fn flow_jvp(&self, at: At<'_>, s: &[f64], out: &mut [f64], ad: &mut Duals) {
@@ -373,6 +384,9 @@ fn add_into(acc: &mut [f64], d: &[f64]) {
 impl<M: Derivatives> Derivatives for &M {
     fn flow_depends_on_parameters(&self) -> bool {
         (**self).flow_depends_on_parameters()
+    }
+    fn flow_jacobian_depends_on_state(&self) -> bool {
+        (**self).flow_jacobian_depends_on_state()
     }
     fn flow_jvp(&self, at: At<'_>, s: &[f64], out: &mut [f64], ad: &mut Duals) {
         (**self).flow_jvp(at, s, out, ad)

@@ -84,7 +84,8 @@ fn rows_from_vjp<F: FnMut(&[f64], &mut [f64], &mut [f64])>(
 /// scheduled ones, `guard_gradient` and `initial_state_vjp`) against the dual-number defaults
 /// (tolerance `1e-12`): an override that drops or misplaces a term fails here. The declarations
 /// `flow_depends_on_parameters() = false` and `guard_depends_on_parameters() = false` are
-/// checked too (`f_p`, `g_p` exactly zero).
+/// checked too (`f_p`, `g_p` exactly zero), and `flow_jacobian_depends_on_state() = false`
+/// (`λᵀ f_x` the same bits at a second state).
 pub fn check_derivatives<M: Derivatives>(
     model: &M,
     p: &[f64],
@@ -189,6 +190,42 @@ pub fn check_derivatives<M: Derivatives>(
     ad_flow_vjp(model, at, &lambda, &mut wx, &mut wp, &mut ad);
     worst = worst.max(compare("flow_vjp (x)", &gx, &wx, 1e-12, 1e-6)?);
     worst = worst.max(compare("flow_vjp (p)", &gp, &wp, 1e-12, 1e-6)?);
+    if !model.flow_jacobian_depends_on_state() {
+        // The claim lets the adjoint evaluate `λᵀ f_x` at another state of the interval: at a
+        // second state, the model's product and the dual default must give the same bits.
+        let x2: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v + 0.5 + 0.25 * i as f64)
+            .collect();
+        let at2 = At { x: &x2, ..at };
+        let (mut gx2, mut gp2, mut wx2, mut wp2) =
+            (vec![0.0; n], vec![0.0; m], vec![0.0; n], vec![0.0; m]);
+        model.flow_vjp(at2, &lambda, &mut gx2, &mut gp2, &mut ad);
+        ad_flow_vjp(model, at2, &lambda, &mut wx2, &mut wp2, &mut ad);
+        for (what, a, b) in [
+            (
+                "flow_vjp (x) at a second state (f_x declared state-free)",
+                &gx2,
+                &gx,
+            ),
+            (
+                "dual λᵀf_x at a second state (f_x declared state-free)",
+                &wx2,
+                &wx,
+            ),
+        ] {
+            if let Some(i) = (0..n).find(|&i| a[i].to_bits() != b[i].to_bits()) {
+                return Err(CheckError::Disagreement {
+                    what: format!("{what}[{i}]"),
+                    deviation: (a[i] - b[i]).abs(),
+                    tolerance: 0.0,
+                    got: a[i],
+                    reference: b[i],
+                });
+            }
+        }
+    }
     // Jump products (what the passes apply at events) against the dual defaults; scheduled
     // jumps: the first few are enough to catch a wrong product.
     let jumps = (0..dims.guards)

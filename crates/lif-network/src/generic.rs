@@ -411,6 +411,11 @@ impl Derivatives for LifNetwork {
         false
     }
 
+    /// The flow is linear in the state (Table 1): `f_x` depends on the mode alone.
+    fn flow_jacobian_depends_on_state(&self) -> bool {
+        false
+    }
+
     /// The guards are thresholds on the state (Table 1): `g_p = 0`.
     fn guard_depends_on_parameters(&self) -> bool {
         false
