@@ -123,7 +123,7 @@ impl EventSelector {
                             }
                         }
                         Occurrence::Last => {
-                            if let Some(e) = guard_events.last() {
+                            if let Some(e) = guard_events.next_back() {
                                 out.push((j, e, count - 1));
                             }
                         }
