@@ -51,6 +51,25 @@ fn assert_ok(o: &Output) {
     );
 }
 
+/// `snn-train images` on the four files `[train images, train labels, test images, test
+/// labels]`, then `options`.
+fn images_run(files: [&str; 4], options: &[&str]) -> Output {
+    let [tri, trl, tei, tel] = files;
+    let mut args = vec![
+        "images",
+        "--train-images",
+        tri,
+        "--train-labels",
+        trl,
+        "--test-images",
+        tei,
+        "--test-labels",
+        tel,
+    ];
+    args.extend_from_slice(options);
+    snn_train(&args)
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -98,29 +117,23 @@ fn idx_images_of_any_size_train_with_sizes_from_the_files_and_checked_data() {
     let (tri, trl) = write_images(&dir, "train", 40);
     let (tei, tel) = write_images(&dir, "test", 9);
     let out = dir.join("run");
-    let run = snn_train(&[
-        "images",
-        "--train-images",
-        s(&tri),
-        "--train-labels",
-        s(&trl),
-        "--test-images",
-        s(&tei),
-        "--test-labels",
-        s(&tel),
-        "--validation",
-        "0.25",
-        "--hidden",
-        "20",
-        "--hidden-mean",
-        "0.5",
-        "--batch-size",
-        "5",
-        "--epochs",
-        "2",
-        "--out",
-        s(&out),
-    ]);
+    let run = images_run(
+        [s(&tri), s(&trl), s(&tei), s(&tel)],
+        &[
+            "--validation",
+            "0.25",
+            "--hidden",
+            "20",
+            "--hidden-mean",
+            "0.5",
+            "--batch-size",
+            "5",
+            "--epochs",
+            "2",
+            "--out",
+            s(&out),
+        ],
+    );
     assert_ok(&run);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
@@ -202,32 +215,26 @@ fn a_silent_network_is_reported_with_the_initial_weight_hint() {
     let dir = TempDir::new("silent");
     let (tri, trl) = write_images(&dir, "train", 30);
     let (tei, tel) = write_images(&dir, "test", 3);
-    let run = snn_train(&[
-        "images",
-        "--train-images",
-        s(&tri),
-        "--train-labels",
-        s(&trl),
-        "--test-images",
-        s(&tei),
-        "--test-labels",
-        s(&tel),
-        "--validation",
-        "6",
-        "--hidden",
-        "10",
-        "--hidden-mean",
-        "0",
-        "--hidden-std",
-        "0",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "2",
-        "--quiet",
-        "--out",
-        s(&dir.join("run")),
-    ]);
+    let run = images_run(
+        [s(&tri), s(&trl), s(&tei), s(&tel)],
+        &[
+            "--validation",
+            "6",
+            "--hidden",
+            "10",
+            "--hidden-mean",
+            "0",
+            "--hidden-std",
+            "0",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "2",
+            "--quiet",
+            "--out",
+            s(&dir.join("run")),
+        ],
+    );
     assert_ok(&run);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
@@ -243,27 +250,21 @@ fn progress_in_a_log_file_covers_a_long_validation() {
     let dir = TempDir::new("val-progress");
     let (tri, trl) = write_images(&dir, "train", 1100);
     let (tei, tel) = write_images(&dir, "test", 3);
-    let run = snn_train(&[
-        "images",
-        "--train-images",
-        s(&tri),
-        "--train-labels",
-        s(&trl),
-        "--test-images",
-        s(&tei),
-        "--test-labels",
-        s(&tel),
-        "--validation",
-        "1050",
-        "--hidden",
-        "5",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "10",
-        "--out",
-        s(&dir.join("run")),
-    ]);
+    let run = images_run(
+        [s(&tri), s(&trl), s(&tei), s(&tel)],
+        &[
+            "--validation",
+            "1050",
+            "--hidden",
+            "5",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "10",
+            "--out",
+            s(&dir.join("run")),
+        ],
+    );
     assert_ok(&run);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
@@ -281,28 +282,27 @@ fn a_validation_split_lacking_classes_is_reported() {
     let dir = TempDir::new("sorted");
     let (tei, tel) = write_images(&dir, "test", 3);
     let run = |prefix: &str| {
-        snn_train(&[
-            "images",
-            "--train-images",
-            s(&dir.join(&format!("{prefix}-images"))),
-            "--train-labels",
-            s(&dir.join(&format!("{prefix}-labels"))),
-            "--test-images",
-            s(&tei),
-            "--test-labels",
-            s(&tel),
-            "--validation",
-            "0.25",
-            "--hidden",
-            "5",
-            "--hidden-mean",
-            "0.5",
-            "--epochs",
-            "1",
-            "--quiet",
-            "--out",
-            s(&dir.join(&format!("run-{prefix}"))),
-        ])
+        images_run(
+            [
+                s(&dir.join(&format!("{prefix}-images"))),
+                s(&dir.join(&format!("{prefix}-labels"))),
+                s(&tei),
+                s(&tel),
+            ],
+            &[
+                "--validation",
+                "0.25",
+                "--hidden",
+                "5",
+                "--hidden-mean",
+                "0.5",
+                "--epochs",
+                "1",
+                "--quiet",
+                "--out",
+                s(&dir.join(&format!("run-{prefix}"))),
+            ],
+        )
     };
     write_images_of(&dir, "sorted", 36, |i| i / 12);
     let sorted = run("sorted");
@@ -359,30 +359,24 @@ fn evaluate_finds_moved_image_files_and_refuses_changed_ones_unless_told() {
     let (tri, trl) = write_images(&dir, "train", 40);
     let (tei, tel) = write_images(&dir, "test", 9);
     let out = dir.join("run");
-    assert_ok(&snn_train(&[
-        "images",
-        "--train-images",
-        s(&tri),
-        "--train-labels",
-        s(&trl),
-        "--test-images",
-        s(&tei),
-        "--test-labels",
-        s(&tel),
-        "--validation",
-        "0.25",
-        "--hidden",
-        "20",
-        "--hidden-mean",
-        "0.5",
-        "--batch-size",
-        "5",
-        "--epochs",
-        "2",
-        "--quiet",
-        "--out",
-        s(&out),
-    ]));
+    assert_ok(&images_run(
+        [s(&tri), s(&trl), s(&tei), s(&tel)],
+        &[
+            "--validation",
+            "0.25",
+            "--hidden",
+            "20",
+            "--hidden-mean",
+            "0.5",
+            "--batch-size",
+            "5",
+            "--epochs",
+            "2",
+            "--quiet",
+            "--out",
+            s(&out),
+        ],
+    ));
     let summary: RunSummary = read_json(&out.join(files::SUMMARY)).unwrap();
     let best = summary.best_test.unwrap();
     let moved = move_into(&dir.join("moved"), &[&tri, &trl, &tei, &tel]);
