@@ -71,6 +71,23 @@ fn final_weights(dir: &Path) -> Vec<Vec<f64>> {
     model.net.layers.iter().map(|l| l.weights.clone()).collect()
 }
 
+/// Resumes the interrupted run in `run` (`epochs_done` epochs in its checkpoint) for two more
+/// epochs, trains `reference` uninterrupted to the same total, and asserts the same weights bit
+/// for bit.
+fn resume_for_two_more_and_compare(run: &Path, reference: &Path, epochs_done: usize) {
+    let total = (epochs_done + 2).to_string();
+    let run_arg = run.to_str().unwrap();
+    assert_ok(&snn_train(
+        &[
+            "yin-yang", "--resume", run_arg, "--epochs", &total, "--quiet",
+        ],
+        &[],
+        None,
+    ));
+    assert_ok(&snn_train(&TINY, &["--epochs", &total], Some(reference)));
+    assert_eq!(final_weights(run), final_weights(reference));
+}
+
 #[test]
 fn four_epochs_equal_two_then_two_resumed_bit_for_bit() {
     let (a, b) = (TempDir::new("a"), TempDir::new("b"));
@@ -198,17 +215,7 @@ fn sigint_writes_a_checkpoint_and_the_resumed_run_matches_an_uninterrupted_one()
     let state = load_checkpoint(&run.0.join(files::CHECKPOINT))
         .unwrap()
         .state;
-    let total = (state.epochs_done + 2).to_string();
-    let run_arg = run.0.to_str().unwrap();
-    assert_ok(&snn_train(
-        &[
-            "yin-yang", "--resume", run_arg, "--epochs", &total, "--quiet",
-        ],
-        &[],
-        None,
-    ));
-    assert_ok(&snn_train(&TINY, &["--epochs", &total], Some(&reference.0)));
-    assert_eq!(final_weights(&run.0), final_weights(&reference.0));
+    resume_for_two_more_and_compare(&run.0, &reference.0, state.epochs_done);
 }
 
 // Outside training there is nothing to checkpoint: the first SIGINT stops `evaluate` at once
@@ -275,17 +282,7 @@ fn a_killed_run_resumes_from_its_last_checkpoint_bit_for_bit() {
         state.batches_done, 0,
         "only epoch-end checkpoints without a signal"
     );
-    let total = (state.epochs_done + 2).to_string();
-    let run_arg = run.0.to_str().unwrap();
-    assert_ok(&snn_train(
-        &[
-            "yin-yang", "--resume", run_arg, "--epochs", &total, "--quiet",
-        ],
-        &[],
-        None,
-    ));
-    assert_ok(&snn_train(&TINY, &["--epochs", &total], Some(&reference.0)));
-    assert_eq!(final_weights(&run.0), final_weights(&reference.0));
+    resume_for_two_more_and_compare(&run.0, &reference.0, state.epochs_done);
     let metrics = read_metrics_csv(&run.0.join(files::METRICS_CSV)).unwrap();
     assert_eq!(metrics.len(), state.epochs_done + 2);
 }
