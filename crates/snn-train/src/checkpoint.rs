@@ -286,6 +286,7 @@ mod tests {
             batches_done: 5,
             partial: None,
             history: vec![],
+            test_each_epoch: true,
         };
         let best = Some(BestEpoch {
             epoch: 2,

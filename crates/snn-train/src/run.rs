@@ -348,13 +348,15 @@ pub fn run_experiment(
         (Trainer::new(config.train, &lengths)?, None)
     };
     write_json(&out_dir.join(files::CONFIG), &config)?;
-    // A resumed run goes on measuring what it measured.
-    let test_each_epoch = run.test_each_epoch
-        || trainer
-            .state
-            .history
-            .last()
-            .is_some_and(|m| m.test_accuracy.is_some());
+    // A resumed run goes on measuring what it measured: the choice is in the checkpoint's state
+    // (older checkpoints: in the last epoch's metrics).
+    let inferred = trainer
+        .state
+        .history
+        .last()
+        .is_some_and(|m| m.test_accuracy.is_some());
+    trainer.state.test_each_epoch |= run.test_each_epoch || inferred;
+    let test_each_epoch = trainer.state.test_each_epoch;
     let mut watch = Watch {
         inner: observer,
         hint: silence_hint(&config),

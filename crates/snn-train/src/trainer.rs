@@ -71,6 +71,12 @@ pub struct TrainState {
     pub partial: Option<PartialEpoch>,
     /// Metrics of the completed epochs.
     pub history: Vec<EpochMetrics>,
+    /// Whether the run scores the test set after every epoch (`--test-each-epoch`), kept in the
+    /// checkpoint so that a run stopped before its first epoch ended resumes doing so.
+    /// Checkpoints written before this field existed read `false` (the run then infers it from
+    /// its last epoch's metrics).
+    #[serde(default)]
+    pub test_each_epoch: bool,
 }
 
 /// How an epoch ended.

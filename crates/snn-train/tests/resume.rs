@@ -391,7 +391,9 @@ fn interrupt_at(args: &[String], dir: &Path, line: &str, signal: &str) -> (Optio
 // Ctrl-C while an epoch's validation set is scored stops the scoring after its current chunk
 // (it used to wait for the whole validation): the run exits 130 with its checkpoint, the epoch
 // recorded as trained (every minibatch) but not scored; the resumed run scores it again and
-// ends with the weights and metrics of an uninterrupted run, bit for bit.
+// ends with the weights and metrics of an uninterrupted run, bit for bit. The run scores the
+// test set every epoch; stopped before its first epoch ended, it has no epoch's metrics to show
+// that, and its resumption (without the option) used to drop it: the checkpoint keeps it now.
 #[test]
 fn a_signal_during_validation_exits_130_and_the_resumed_run_equals_an_uninterrupted_one() {
     let (run, reference, data) = (
@@ -399,7 +401,8 @@ fn a_signal_during_validation_exits_130_and_the_resumed_run_equals_an_uninterrup
         TempDir::new("sig-validation-ref"),
         TempDir::new("sig-validation-data"),
     );
-    let args = slow_scoring_run(&data.0, true, 2);
+    let mut args = slow_scoring_run(&data.0, true, 2);
+    args.push("--test-each-epoch".into());
     let (code, stderr) = interrupt_at(&args, &run.0, "validation 1024/4096", "-INT");
     assert_eq!(code, Some(130), "{stderr}");
     assert!(
@@ -416,6 +419,7 @@ fn a_signal_during_validation_exits_130_and_the_resumed_run_equals_an_uninterrup
         .unwrap()
         .state;
     assert_eq!((state.epochs_done, state.batches_done), (0, 2));
+    assert!(state.history.is_empty() && state.test_each_epoch);
     assert!(!run.0.join(files::WEIGHTS).exists());
 
     let run_arg = run.0.to_str().unwrap();
@@ -432,10 +436,21 @@ fn a_signal_during_validation_exits_130_and_the_resumed_run_equals_an_uninterrup
         read_metrics_csv(&reference.0.join(files::METRICS_CSV)).unwrap(),
     );
     assert_eq!(mr.len(), 2);
+    assert!(mr.iter().all(|m| m.test_accuracy.is_some()), "{mr:?}");
     for (x, y) in mr.iter().zip(&mf) {
         assert_eq!(
-            (x.train_loss, x.validation_loss, x.validation_accuracy),
-            (y.train_loss, y.validation_loss, y.validation_accuracy)
+            (
+                x.train_loss,
+                x.validation_loss,
+                x.validation_accuracy,
+                x.test_accuracy
+            ),
+            (
+                y.train_loss,
+                y.validation_loss,
+                y.validation_accuracy,
+                y.test_accuracy
+            )
         );
     }
 }
