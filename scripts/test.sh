@@ -40,11 +40,13 @@ fi
 VENV="$(cd "$VENV" && pwd)"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     -r "$PY_CRATE/requirements.txt"
-# The pinned maturin builds the extension (release) in this workspace's target directory (its
-# build backend runs the `maturin` program: the venv's bin goes first on PATH). Not with
-# `--profile test`: cargo then builds the library as a test harness executable, which Python
-# cannot load.
+# The pinned maturin builds the extension in this workspace's target directory (its build
+# backend runs the `maturin` program: the venv's bin goes first on PATH), with the dev profile:
+# its settings are the test profile's (Cargo.toml), so the crates `cargo test` just compiled are
+# reused, not compiled again for release (minutes on 2 cores). Not with `--profile test`: cargo
+# then builds the library as a test harness executable, which Python cannot load. A user's
+# `pip install crates/hybrid-adjoint-py` builds for release as usual.
 export PATH="$VENV/bin:$PATH"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    --no-build-isolation --no-deps --force-reinstall "./$PY_CRATE"
+MATURIN_PEP517_ARGS="--profile dev" "$VENV/bin/python" -m pip install --quiet \
+    --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall "./$PY_CRATE"
 "$VENV/bin/python" -m pytest -rs "$PY_CRATE/tests"
