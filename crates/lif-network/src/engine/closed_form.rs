@@ -21,6 +21,35 @@ use super::params::Kernel;
 /// Number of chords of [`Kernel::max_chord_bound`].
 pub(crate) const CHORDS: usize = 4;
 
+/// A threshold crossing at local time `t` with its two exponentials `e^{-t/τm}`, `e^{-t/τs}`,
+/// which the root finder has (nearly) at hand from its last evaluation (`Kernel::crossing_root`):
+/// the sweeps decay the current to the spike and the rest of the slot with them instead of
+/// three or four more transcendental calls.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Crossing {
+    pub t: f64,
+    /// `e^{-t/τm}`.
+    pub mem: f64,
+    /// `e^{-t/τs}`.
+    pub syn: f64,
+}
+
+impl Crossing {
+    /// A crossing at the start of the interval.
+    pub const AT_ONCE: Crossing = Crossing {
+        t: 0.0,
+        mem: 1.0,
+        syn: 1.0,
+    };
+}
+
+/// `e^y` for `|y| <= 1e-4` by its Taylor polynomial to `y³/6` (the rest, `y⁴/24 <= 4.2e-18`, is
+/// below half an ulp of 1).
+#[inline]
+fn exp_small(y: f64) -> f64 {
+    1.0 + y * (1.0 + y * (0.5 + y * (1.0 / 6.0)))
+}
+
 /// The three numbers that carry a state across an inter-event interval of length `Δ`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct Decay {
@@ -75,19 +104,43 @@ impl Kernel {
         (d.voltage(v0, i0), d.syn * i0)
     }
 
-    /// `(V(t), I(t))` from `(v0, i0)` with two transcendental calls (`exp`, `expm1`), for the root
-    /// finder; `I` is slightly less accurate than with [`state_at`](Self::state_at) when
-    /// `e^{-δt}` underflows towards 0, which only affects the Newton slope.
+    /// `(V(t), I(t), e^{-t/τm}, e^{-t/τs})` from `(v0, i0)` with two transcendental calls
+    /// (`exp`, `expm1`), for the root finder; `I` is slightly less accurate than with
+    /// [`state_at`](Self::state_at) when `e^{-δt}` underflows towards 0, which only affects the
+    /// Newton slope.
     #[inline]
-    fn state_fast(&self, v0: f64, i0: f64, t: f64) -> (f64, f64) {
+    fn state_fast(&self, v0: f64, i0: f64, t: f64) -> (f64, f64, f64, f64) {
         let mem = (-t * self.inv_tau_mem).exp();
         let x = self.delta * t;
         if x == 0.0 {
-            return (mem * (v0 + i0 * t * self.inv_tau_mem), mem * i0);
+            return (mem * (v0 + i0 * t * self.inv_tau_mem), mem * i0, mem, mem);
         }
         let e = (-x).exp_m1();
         let cross = mem * (-e) / (self.delta * self.tau_mem);
-        (mem * v0 + cross * i0, mem * (1.0 + e) * i0)
+        let syn = mem * (1.0 + e);
+        (mem * v0 + cross * i0, syn * i0, mem, syn)
+    }
+
+    /// The [`Crossing`] at `t` from the exponentials `(mem, syn)` at a nearby evaluated time
+    /// `t_e`: multiplied by the Taylor polynomials of `e^{-(t - t_e)/τ}` when `|t - t_e|/τ <=
+    /// 1e-4` (a Halley step that met the stopping test is far shorter), else by `exp`.
+    #[inline]
+    fn crossing_near(&self, t: f64, t_e: f64, mem: f64, syn: f64) -> Crossing {
+        let h = t_e - t;
+        let (ym, ys) = (h * self.inv_tau_mem, h * self.inv_tau_syn);
+        if ym.abs().max(ys.abs()) <= 1e-4 {
+            Crossing {
+                t,
+                mem: mem * exp_small(ym),
+                syn: syn * exp_small(ys),
+            }
+        } else {
+            Crossing {
+                t,
+                mem: (-t * self.inv_tau_mem).exp(),
+                syn: (-t * self.inv_tau_syn).exp(),
+            }
+        }
     }
 
     /// Time `t* > 0` of the membrane maximum (`V̇ = 0`, i.e. `V = I`) of a trajectory that rises at 0
@@ -181,10 +234,10 @@ impl Kernel {
     #[inline]
     // The negated comparison is deliberate: a NaN state must take the "no crossing" branch.
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    pub fn first_crossing(&self, v0: f64, i0: f64, len: f64, end: &Decay) -> Option<f64> {
+    pub fn first_crossing(&self, v0: f64, i0: f64, len: f64, end: &Decay) -> Option<Crossing> {
         let thr = self.threshold;
         if v0 >= thr {
-            return Some(0.0);
+            return Some(Crossing::AT_ONCE);
         }
         if !(i0 > thr) {
             return None;
@@ -204,7 +257,13 @@ impl Kernel {
         if self.max_upper_bound(v0, i0) < thr * (1.0 - 8.0 * f64::EPSILON) {
             return None;
         }
-        let (ts, v_max) = self.maximum(v0, i0)?;
+        // Right after a reset (`V0 = 0`) the maximum comes at the fixed delay `t*_0` with the
+        // value `κ0 I0` (see `maximum`): no logarithm.
+        let (ts, v_max) = if v0 == 0.0 {
+            (self.t_max_reset, self.kappa0 * i0)
+        } else {
+            self.maximum(v0, i0)?
+        };
         (ts < len && v_max >= thr).then(|| self.crossing_root(v0, i0, ts, v_max))
     }
 
@@ -227,14 +286,15 @@ impl Kernel {
             return None;
         }
         let (ts, v_max) = self.maximum(v0, i0)?;
-        (v_max >= thr).then(|| self.crossing_root(v0, i0, ts, v_max))
+        (v_max >= thr).then(|| self.crossing_root(v0, i0, ts, v_max).t)
     }
 
     /// The root of `V(t) = ϑ` on `[0, hi]`, where `V(0) < ϑ <= V(hi) = v_hi` with a single sign
     /// change: Halley's method (the derivatives of `V` follow from `V` and `I` without further
     /// exponentials), safeguarded by bisection. It stops when the predicted error of the last
     /// iterate is below half an ulp: full double precision, usually after two or three steps.
-    fn crossing_root(&self, v0: f64, i0: f64, hi: f64, v_hi: f64) -> f64 {
+    /// The root's exponentials come from the last evaluation ([`crossing_near`](Self::crossing_near)).
+    fn crossing_root(&self, v0: f64, i0: f64, hi: f64, v_hi: f64) -> Crossing {
         let thr = self.threshold;
         let (mut lo, mut hi) = (0.0_f64, hi);
         // Start: second-order Taylor expansion of V at 0 (no exponential needed), or the secant
@@ -253,11 +313,14 @@ impl Kernel {
         } else {
             hi * (gap / (v_hi - v0)).clamp(0.0, 1.0)
         };
+        let (mut t_e, mut mem, mut syn) = (0.0, 1.0, 1.0);
         for _ in 0..200 {
-            let (v, i) = self.state_fast(v0, i0, t);
+            let (v, i);
+            (v, i, mem, syn) = self.state_fast(v0, i0, t);
+            t_e = t;
             let f = v - thr;
             if f == 0.0 {
-                return t;
+                return Crossing { t, mem, syn };
             }
             if f < 0.0 {
                 lo = t;
@@ -275,17 +338,17 @@ impl Kernel {
                 let h = vddot / (2.0 * vdot);
                 let c = (v3dot / (6.0 * vdot) - h * h).abs();
                 if c * (step * step * step).abs() <= 0.5 * f64::EPSILON * next {
-                    return next;
+                    return self.crossing_near(next, t_e, mem, syn);
                 }
                 t = next;
             } else {
                 t = lo + 0.5 * (hi - lo);
             }
             if hi - lo <= f64::EPSILON * hi {
-                return t;
+                return self.crossing_near(t, t_e, mem, syn);
             }
         }
-        t
+        self.crossing_near(t, t_e, mem, syn)
     }
 }
 
@@ -412,7 +475,7 @@ mod tests {
             for v0 in [-1.0, -0.2, 0.0, 0.3, 0.8, 0.99, 1.0, 1.2] {
                 for i0 in [-1.0, 0.5, 1.0, 1.01, 1.2, 1.6, 2.0, 3.0, 8.0, 40.0] {
                     let a = k.next_crossing(v0, i0);
-                    let b = k.first_crossing(v0, i0, 2000.0, &end);
+                    let b = k.first_crossing(v0, i0, 2000.0, &end).map(|c| c.t);
                     assert_eq!(a.is_some(), b.is_some(), "{tm} {ts} {v0} {i0}");
                     if let (Some(a), Some(b)) = (a, b) {
                         found += 1;
@@ -432,7 +495,7 @@ mod tests {
     fn crossing_is_the_threshold_root_and_grazing_peaks_below_threshold_do_not_fire() {
         let k = kernel(20.0, 5.0);
         let end = k.decay(30.0);
-        let t = k.first_crossing(0.0, 10.0, 30.0, &end).unwrap();
+        let t = k.first_crossing(0.0, 10.0, 30.0, &end).unwrap().t;
         assert!((k.state_at(0.0, 10.0, t).0 - 1.0).abs() <= 4.0 * f64::EPSILON);
         // V rises above ϑ and falls back below it inside the interval: fires before t*.
         let (ts, _) = k.maximum(0.0, 10.0).unwrap();

@@ -77,6 +77,8 @@ pub(crate) struct Kernel {
     /// `κ0 = V_max / I0` after a reset (`V0 = 0`): `(τs/τm)^{τm/(τm-τs)}`, or `e^{-1}` when
     /// `τm = τs` (see `closed_form::max_upper_bound`).
     pub kappa0: f64,
+    /// `t*_0 = τm τs ln(τm/τs)/(τm - τs)` (`τ` when equal): the time of that maximum after a reset.
+    pub t_max_reset: f64,
     /// The chords of the maximum's profile, `(α_k, β_k)` per chord (see
     /// `closed_form::max_chord_bound`).
     pub chords: [[f64; 2]; super::closed_form::CHORDS],
@@ -101,9 +103,10 @@ impl Kernel {
             rho: p.tau_mem / p.tau_syn,
             threshold: p.threshold,
             kappa0: 1.0,
+            t_max_reset: 0.0,
             chords: [[1.0, 0.0]; super::closed_form::CHORDS],
         };
-        k.kappa0 = k.maximum(0.0, 1.0).map_or(1.0, |(_, v)| v);
+        (k.t_max_reset, k.kappa0) = k.maximum(0.0, 1.0).unwrap_or((f64::INFINITY, 1.0));
         k.chords = k.max_chords();
         k
     }

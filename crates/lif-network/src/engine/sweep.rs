@@ -438,39 +438,44 @@ impl Model<'_> {
         let local = j - ws.offsets[p];
         // The constants are read in place (a copy of the population's constants, with the
         // chords of its kernel, would be a `memcpy` call per slot).
-        let (silent, inv_tau_syn, inv_tau_mem, thr) = {
+        let (silent, inv_tau_mem, thr) = {
             let pc = &ws.consts[p];
-            (
-                pc.silent,
-                pc.k.inv_tau_syn,
-                pc.k.inv_tau_mem,
-                pc.k.threshold,
-            )
+            (pc.silent, pc.k.inv_tau_mem, pc.k.threshold)
         };
         let len = slot.end - slot.start;
         let mut off = 0.0;
+        // `e^{-off/τm}`, `e^{-off/τs}`: the products of the crossings' exponentials, so that the
+        // rest of the slot decays by the ratios `slot.d / e^{-off/τ}` (no transcendental call)
+        // while both stay far from underflow.
+        let (mut em_off, mut es_off) = (1.0_f64, 1.0_f64);
         loop {
             if !i.is_finite() {
                 return Err(self.non_finite("synaptic current", j, slot.start + off));
             }
-            let k = &ws.consts[p].k;
+            let pc = &ws.consts[p];
+            let k = &pc.k;
             let dd = if off == 0.0 {
                 slot.d
+            } else if em_off.min(es_off) > 1e-100 {
+                pc.decay(slot.d.mem / em_off, slot.d.syn / es_off, len - off)
             } else {
                 k.decay(len - off)
             };
             let now = slot.start + off;
-            let Some(tau) = k.first_crossing(v, i, len - off, &dd) else {
+            let Some(c) = k.first_crossing(v, i, len - off, &dd) else {
                 if !slot.probes.is_empty() {
                     record_probes(ws, slot, local, (v, i, now), slot.end, true);
                 }
                 return Ok((dd.voltage(v, i), dd.syn * i));
             };
+            let tau = c.t;
             let t = (now + tau).min(slot.end);
             if !slot.probes.is_empty() {
                 record_probes(ws, slot, local, (v, i, now), t, false);
             }
-            i *= (-tau * inv_tau_syn).exp();
+            i *= c.syn;
+            em_off *= c.mem;
+            es_off *= c.syn;
             ws.min_abs_vdot = ws.min_abs_vdot.min((i - thr).abs() * inv_tau_mem);
             if silent {
                 ws.peaks[j] = VoltagePeak::NOT_TRACKED;
