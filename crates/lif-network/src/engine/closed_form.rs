@@ -85,6 +85,61 @@ impl Kernel {
         Decay { mem, syn, cross }
     }
 
+    /// `Decay` for an interval of length `dt >= 0` in the population sweeps:
+    /// [`decay_pow`](Self::decay_pow) when [`pow`](Kernel::pow) is set, else
+    /// [`decay`](Self::decay).
+    #[inline]
+    pub fn decay_swept(&self, dt: f64) -> Decay {
+        if self.pow != 0 {
+            self.decay_pow(dt)
+        } else {
+            self.decay(dt)
+        }
+    }
+
+    /// `Decay` for an interval of length `dt >= 0` when `τm = n τs` ([`pow`](Kernel::pow) = n),
+    /// with one transcendental call instead of three.
+    ///
+    /// With `u = 1 - e^{-Δ/τm}`, `e^{-Δ/τs} = (1 - u)^n` and
+    /// `K(Δ) = c ((1 - u)^n - (1 - u)) = u + u² Σ_{k=2..n} a_k u^{k-2}`,
+    /// `a_k = (-1)^k C(n, k)/(1 - n)` (binomial expansion, `c = τs/(τs - τm) = 1/(1 - n)`): no
+    /// cancellation for short intervals. For `Δ/τm >= 1/2` (`u > 0.39`) `e^{-Δ/τm}` comes from
+    /// `exp` and `K = c (mem^n - mem)`, where `mem^n <= 0.61^{n-1} mem` keeps the two apart.
+    #[inline]
+    pub fn decay_pow(&self, dt: f64) -> Decay {
+        let x = dt * self.inv_tau_mem;
+        let n = self.pow;
+        let pow = |m: f64| match n {
+            2 => m * m,
+            3 => m * m * m,
+            4 => {
+                let m2 = m * m;
+                m2 * m2
+            }
+            _ => m.powi(n as i32),
+        };
+        if x < 0.5 {
+            let u = -(-x).exp_m1();
+            let mem = 1.0 - u;
+            let a = &self.pow_coeffs;
+            let q =
+                a[0] + u * (a[1] + u * (a[2] + u * (a[3] + u * (a[4] + u * (a[5] + u * a[6])))));
+            Decay {
+                mem,
+                syn: pow(mem),
+                cross: u + u * u * q,
+            }
+        } else {
+            let mem = (-x).exp();
+            let syn = pow(mem);
+            Decay {
+                mem,
+                syn,
+                cross: (syn - mem) / (1.0 - f64::from(n)),
+            }
+        }
+    }
+
     /// `(s/τm) φ(δ s) = (1 - e^{-δ s})/(δ τm)` (`s/τm` when `δ s = 0`), for any sign of `s`:
     /// `K(s) = e^{-s/τm}` times this.
     #[inline]
@@ -109,7 +164,11 @@ impl Kernel {
     /// [`state_at`](Self::state_at) when `e^{-δt}` underflows towards 0, which only affects the
     /// Newton slope.
     #[inline]
-    fn state_fast(&self, v0: f64, i0: f64, t: f64) -> (f64, f64, f64, f64) {
+    fn state_fast(&self, v0: f64, i0: f64, t: f64, pow: bool) -> (f64, f64, f64, f64) {
+        if pow {
+            let d = self.decay_pow(t);
+            return (d.voltage(v0, i0), d.syn * i0, d.mem, d.syn);
+        }
         let mem = (-t * self.inv_tau_mem).exp();
         let x = self.delta * t;
         if x == 0.0 {
@@ -246,7 +305,7 @@ impl Kernel {
         if v_end >= thr {
             // V(0) < ϑ <= V(len): exactly one crossing (after an interior maximum V stays above
             // V(len)), so [0, len] brackets it.
-            return Some(self.crossing_root(v0, i0, len, v_end));
+            return Some(self.crossing_root(v0, i0, len, v_end, self.pow != 0));
         }
         // Still rising at the end (V̇0 > 0 as I0 > ϑ > V0): monotone, and below ϑ at the end.
         if end.syn * i0 >= v_end {
@@ -264,7 +323,7 @@ impl Kernel {
         } else {
             self.maximum(v0, i0)?
         };
-        (ts < len && v_max >= thr).then(|| self.crossing_root(v0, i0, ts, v_max))
+        (ts < len && v_max >= thr).then(|| self.crossing_root(v0, i0, ts, v_max, self.pow != 0))
     }
 
     /// Local time of the first threshold crossing of the free solution from `(v0, i0)` on
@@ -286,7 +345,7 @@ impl Kernel {
             return None;
         }
         let (ts, v_max) = self.maximum(v0, i0)?;
-        (v_max >= thr).then(|| self.crossing_root(v0, i0, ts, v_max).t)
+        (v_max >= thr).then(|| self.crossing_root(v0, i0, ts, v_max, false).t)
     }
 
     /// The root of `V(t) = ϑ` on `[0, hi]`, where `V(0) < ϑ <= V(hi) = v_hi` with a single sign
@@ -294,7 +353,10 @@ impl Kernel {
     /// exponentials), safeguarded by bisection. It stops when the predicted error of the last
     /// iterate is below half an ulp: full double precision, usually after two or three steps.
     /// The root's exponentials come from the last evaluation ([`crossing_near`](Self::crossing_near)).
-    fn crossing_root(&self, v0: f64, i0: f64, hi: f64, v_hi: f64) -> Crossing {
+    ///
+    /// `pow`: the states from [`decay_pow`](Self::decay_pow) (one transcendental call; the
+    /// sweeps, with [`pow`](Kernel::pow) set), else from `exp` and `expm1`.
+    fn crossing_root(&self, v0: f64, i0: f64, hi: f64, v_hi: f64, pow: bool) -> Crossing {
         let thr = self.threshold;
         let (mut lo, mut hi) = (0.0_f64, hi);
         // Start: second-order Taylor expansion of V at 0 (no exponential needed), or the secant
@@ -316,7 +378,7 @@ impl Kernel {
         let (mut t_e, mut mem, mut syn) = (0.0, 1.0, 1.0);
         for _ in 0..200 {
             let (v, i);
-            (v, i, mem, syn) = self.state_fast(v0, i0, t);
+            (v, i, mem, syn) = self.state_fast(v0, i0, t, pow);
             t_e = t;
             let f = v - thr;
             if f == 0.0 {
@@ -382,6 +444,37 @@ mod tests {
                 "t = {t}"
             );
             assert!((i - 2.0 * (-t / 5.0).exp()).abs() < 1e-15);
+        }
+    }
+
+    /// Oracle: `decay` (`exp`, `exp`, `expm1`) for every integer ratio `τm/τs` from 2 to 8,
+    /// over short, medium (both sides of the switch at `Δ = τm/2`) and long intervals.
+    #[test]
+    fn one_call_decay_of_integer_time_constant_ratios_agrees_with_the_three_call_decay() {
+        for n in 2..=8 {
+            let k = kernel(5.0 * f64::from(n), 5.0);
+            assert_eq!(k.pow, n);
+            let half = 2.5 * f64::from(n);
+            for dt in [
+                0.0,
+                1e-9,
+                1e-3,
+                0.7,
+                5.0,
+                half * (1.0 - 1e-15),
+                half,
+                37.0,
+                200.0,
+            ] {
+                let (a, b) = (k.decay_pow(dt), k.decay(dt));
+                for (x, y) in [(a.mem, b.mem), (a.syn, b.syn), (a.cross, b.cross)] {
+                    let tol = 16.0 * f64::EPSILON * y.abs();
+                    assert!((x - y).abs() <= tol, "n {n} dt {dt}: {x} {y}");
+                }
+            }
+        }
+        for (tm, ts) in [(20.0, 7.0), (10.0, 10.0), (5.0, 20.0), (45.0, 5.0)] {
+            assert_eq!(kernel(tm, ts).pow, 0, "{tm} {ts}");
         }
     }
 

@@ -79,6 +79,13 @@ pub(crate) struct Kernel {
     pub kappa0: f64,
     /// `t*_0 = τm τs ln(τm/τs)/(τm - τs)` (`τ` when equal): the time of that maximum after a reset.
     pub t_max_reset: f64,
+    /// `n` when `τm = n τs` for an integer `2 <= n <= 8` (Table 3: `n = 4`), else 0: then
+    /// `e^{-t/τs} = (e^{-t/τm})^n` and the sweeps' decays take one transcendental call
+    /// (`closed_form::Kernel::decay_swept`).
+    pub pow: u32,
+    /// For `pow = n`: `a_k = (-1)^k C(n, k)/(1 - n)` for `k = 2..=n` (zeros up to `k = 8`), the
+    /// coefficients of `K(Δ) = u + u² Σ_k a_k u^{k-2}` in `u = 1 - e^{-Δ/τm}`.
+    pub pow_coeffs: [f64; 7],
     /// The chords of the maximum's profile, `(α_k, β_k)` per chord (see
     /// `closed_form::max_chord_bound`).
     pub chords: [[f64; 2]; super::closed_form::CHORDS],
@@ -104,10 +111,23 @@ impl Kernel {
             threshold: p.threshold,
             kappa0: 1.0,
             t_max_reset: 0.0,
+            pow: 0,
+            pow_coeffs: [0.0; 7],
             chords: [[1.0, 0.0]; super::closed_form::CHORDS],
         };
         (k.t_max_reset, k.kappa0) = k.maximum(0.0, 1.0).unwrap_or((f64::INFINITY, 1.0));
         k.chords = k.max_chords();
+        let ratio = p.tau_mem / p.tau_syn;
+        if ratio == ratio.round() && (2.0..=8.0).contains(&ratio) {
+            k.pow = ratio as u32;
+            // C(n, k) by the recurrence C(n, k) = C(n, k - 1) (n - k + 1)/k (exact integers).
+            let mut binom = ratio;
+            for kk in 2..=k.pow {
+                binom = binom * f64::from(k.pow - kk + 1) / f64::from(kk);
+                let sign = if kk % 2 == 0 { 1.0 } else { -1.0 };
+                k.pow_coeffs[kk as usize - 2] = sign * binom / (1.0 - ratio);
+            }
+        }
         k
     }
 }

@@ -75,7 +75,7 @@ fn record_probes(
         let inside = pr.time >= t0 && (pr.time < upto || (inclusive && pr.time == upto));
         if pr.neuron == local && inside {
             let k = &ws.consts[pr.population].k;
-            ws.probe_values[index] = k.decay(pr.time - t0).voltage(v, i);
+            ws.probe_values[index] = k.decay_swept(pr.time - t0).voltage(v, i);
         }
     }
 }
@@ -119,10 +119,14 @@ fn spike_order(a: &Spike, b: &Spike) -> std::cmp::Ordering {
     a.time.total_cmp(&b.time).then(a.neuron.cmp(&b.neuron))
 }
 
-/// `Decay` over `dt >= 0` with two exponentials (three when the time constants are close).
+/// `Decay` over `dt >= 0` with one transcendental call when `τm = n τs`
+/// (`Kernel::decay_pow`), else two exponentials (three when the time constants are close).
 #[inline]
 pub(crate) fn slot_decay(pc: &PopConsts, dt: f64) -> Decay {
     let k = &pc.k;
+    if k.pow != 0 {
+        return k.decay_pow(dt);
+    }
     pc.decay((-dt * k.inv_tau_mem).exp(), (-dt * k.inv_tau_syn).exp(), dt)
 }
 
@@ -459,7 +463,7 @@ impl Model<'_> {
             } else if em_off.min(es_off) > 1e-100 {
                 pc.decay(slot.d.mem / em_off, slot.d.syn / es_off, len - off)
             } else {
-                k.decay(len - off)
+                k.decay_swept(len - off)
             };
             let now = slot.start + off;
             let Some(c) = k.first_crossing(v, i, len - off, &dd) else {

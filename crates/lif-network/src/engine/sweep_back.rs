@@ -282,7 +282,7 @@ impl Model<'_> {
             };
             // (A zero adjoint stays zero: no decay needed.)
             if pos > item.time && (lv != 0.0 || li != 0.0) {
-                let d = k.decay(pos - item.time);
+                let d = k.decay_swept(pos - item.time);
                 li = d.syn * li + d.cross * lv;
                 lv *= d.mem;
             }
@@ -313,7 +313,7 @@ impl Model<'_> {
             let j = j as usize;
             let (mut lv, mut li, pos) = (ws.sweep.v_next[j], ws.sweep.i_next[j], b.pos[j]);
             if pos > start && (lv != 0.0 || li != 0.0) {
-                let d = k.decay(pos - start);
+                let d = k.decay_swept(pos - start);
                 li = d.syn * li + d.cross * lv;
                 lv *= d.mem;
             }
