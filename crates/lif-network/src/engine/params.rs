@@ -79,6 +79,8 @@ pub(crate) struct Kernel {
     pub kappa0: f64,
     /// `t*_0 = τm τs ln(τm/τs)/(τm - τs)` (`τ` when equal): the time of that maximum after a reset.
     pub t_max_reset: f64,
+    /// `1 - e^{-t*_0/τm}`, that time as `u` of `closed_form::Kernel::crossing_root_pow`.
+    pub u_max_reset: f64,
     /// `n` when `τm = n τs` for an integer `2 <= n <= 8` (Table 3: `n = 4`), else 0: then
     /// `e^{-t/τs} = (e^{-t/τm})^n` and the sweeps' decays take one transcendental call
     /// (`closed_form::Kernel::decay_swept`).
@@ -111,11 +113,13 @@ impl Kernel {
             threshold: p.threshold,
             kappa0: 1.0,
             t_max_reset: 0.0,
+            u_max_reset: 0.0,
             pow: 0,
             pow_coeffs: [0.0; 7],
             chords: [[1.0, 0.0]; super::closed_form::CHORDS],
         };
         (k.t_max_reset, k.kappa0) = k.maximum(0.0, 1.0).unwrap_or((f64::INFINITY, 1.0));
+        k.u_max_reset = -(-k.t_max_reset * inv_tau_mem).exp_m1();
         k.chords = k.max_chords();
         let ratio = p.tau_mem / p.tau_syn;
         if ratio == ratio.round() && (2.0..=8.0).contains(&ratio) {
