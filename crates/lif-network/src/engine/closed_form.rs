@@ -316,6 +316,16 @@ impl Kernel {
         if self.max_upper_bound(v0, i0) < thr * (1.0 - 8.0 * f64::EPSILON) {
             return None;
         }
+        if (2..=4).contains(&self.pow) {
+            // In `u` (see `maximum_u`): no logarithm, no exponential.
+            let (u_max, v_max) = if v0 == 0.0 {
+                (self.u_max_reset, self.kappa0 * i0)
+            } else {
+                self.maximum_u(v0, i0)?
+            };
+            return (u_max < 1.0 - end.mem && v_max >= thr)
+                .then(|| self.crossing_root_pow(v0, i0, u_max, v_max));
+        }
         // Right after a reset (`V0 = 0`) the maximum comes at the fixed delay `t*_0` with the
         // value `κ0 I0` (see `maximum`): no logarithm.
         let (ts, v_max) = if v0 == 0.0 {
@@ -333,6 +343,31 @@ impl Kernel {
         } else {
             self.crossing_root_pow(v0, i0, -(-ts * self.inv_tau_mem).exp_m1(), v_max)
         })
+    }
+
+    /// [`maximum`](Self::maximum) as `(u*, V(t*))` with `u* = 1 - e^{-t*/τm}`, for
+    /// `τm = n τs` with `n <= 4`, under the same conditions (`I0 > V0`, `I0 > 0`): `V̇ = 0`
+    /// gives `e^{-δ t*} = 1 - y` with `y = δ τs (I0 - V0)/I0`, and `e^{-δ t} = (1 - u)^{n-1}`,
+    /// so `u* = 1 - (1 - y)^{1/(n-1)}` (a square or cube root) and `V(t*)` is the polynomial
+    /// of [`crossing_root_pow`](Self::crossing_root_pow) at `u*` (where its slope vanishes, so
+    /// the rounding of `u*` hardly moves it).
+    #[inline]
+    fn maximum_u(&self, v0: f64, i0: f64) -> Option<(f64, f64)> {
+        let y = self.delta * (self.tau_syn * (i0 - v0) / i0);
+        if !(y < 1.0) {
+            return None;
+        }
+        let w = 1.0 - y;
+        let root = match self.pow {
+            2 => w,
+            3 => w.sqrt(),
+            _ => w.cbrt(),
+        };
+        let u = 1.0 - root;
+        let a = &self.pow_coeffs;
+        let q = a[0] + u * (a[1] + u * a[2]);
+        let v = v0 * root + i0 * (u + u * u * q);
+        (u > 0.0).then_some((u, v))
     }
 
     /// [`crossing_root`](Self::crossing_root) for `τm = n τs` ([`pow`](Kernel::pow) = n), in
