@@ -394,8 +394,22 @@ impl Kernel {
     /// `t = -τm ln(1 - u)` (`log1p`), `e^{-t/τm} = 1 - u` (from `exp` when `u > 1/2`, where
     /// `1 - u` would lose relative precision) and `e^{-t/τs} = (e^{-t/τm})^n`.
     fn crossing_root_pow(&self, v0: f64, i0: f64, u_hi: f64, v_hi: f64) -> Crossing {
+        // The degree as a constant, so that Horner's loop below is unrolled.
+        match self.pow {
+            2 => self.root_u::<2>(v0, i0, u_hi, v_hi),
+            3 => self.root_u::<3>(v0, i0, u_hi, v_hi),
+            4 => self.root_u::<4>(v0, i0, u_hi, v_hi),
+            5 => self.root_u::<5>(v0, i0, u_hi, v_hi),
+            6 => self.root_u::<6>(v0, i0, u_hi, v_hi),
+            7 => self.root_u::<7>(v0, i0, u_hi, v_hi),
+            _ => self.root_u::<8>(v0, i0, u_hi, v_hi),
+        }
+    }
+
+    /// [`crossing_root_pow`](Self::crossing_root_pow) for `pow = N`.
+    fn root_u<const N: usize>(&self, v0: f64, i0: f64, u_hi: f64, v_hi: f64) -> Crossing {
         let thr = self.threshold;
-        let n = self.pow as usize;
+        let n = N;
         let mut c = [0.0; 9];
         c[0] = v0 - thr;
         c[1] = i0 - v0;
