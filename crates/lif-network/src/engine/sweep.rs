@@ -3,7 +3,8 @@
 //! When every projection comes from the inputs or from a population with a smaller index, the
 //! spikes reaching population `p` are all known before `p` runs: its input events can be sorted
 //! once, and between two of them every neuron of `p` decays by the same three numbers
-//! (`Decay` of the interval, two exponentials per interval instead of per touched neuron). So the
+//! (`Decay` of the interval, two exponentials per interval instead of per touched neuron; one
+//! `expm1`, or none for a short interval, when `τm = n τs`, `Kernel::decay_pow`). So the
 //! populations run in index order, each as one loop over its sorted input events ("slots"); a
 //! slot updates the neurons' state held as a structure of arrays (`V`, `I`), in a loop without
 //! branches that the compiler vectorises, and flags the neurons that may cross the threshold
