@@ -19,5 +19,6 @@ mod generic_gradients;
 mod generic_model;
 mod network_errors;
 mod network_layered;
+mod network_long_refractory;
 mod network_sparse_recurrent;
 mod public_api_no_panics;

@@ -19,11 +19,15 @@
 //! the term `λ_V,n⁺ I_n/τm` is replaced by the release's: the flow of `V` switches on at `t_w`,
 //! `δV(t_w⁺) = -(I(t_w)/τm) δt_w` with `δt_w = δt`, which gives `λ_V,n(t_w⁺) I(t_w)/τm` (the
 //! same term, moved to the release; it vanishes if `t_w >= t_end`). The forward pass does not
-//! record `I(t_w)`: it is `Es(t_w) (I_n/Es(t) + Σ_a w_a/Es(t_a))` over the arrivals `a` between
-//! the spike and the release (`Es(x) = e^{-(x-T)/τs}`), which the backward pass meets on its way
-//! from `t_w` back to `t`; it keeps `λ_V(t_w⁺) Es(t_w)/τm` and the sum per neuron. While clamped, `V` does not
-//! depend on anything, so `λ_V = 0` on `[t, t_w)`: probes there carry no gradient and a spike
-//! arriving there sees only `-ρ λ_I`.
+//! record `I(t_w)`: it is `I_n e^{-t_ref/τs} + Σ_a w_a e^{-(t_w - t_a)/τs}` over the arrivals
+//! `a` between the spike and the release, which the backward pass meets on its way from `t_w`
+//! back to `t`; it keeps `λ_V(t_w⁺)/τm` and the sum per neuron, each factor
+//! `e^{-(t_w - t_a)/τs} = Es(t_w)/Es(t_a)` (`Es(x) = e^{-(x-T)/τs}`, `T` the epoch) at most 1,
+//! so that no refractory period is too long for the sum (it was kept in units of the epoch's
+//! exponentials before, which overflowed beyond about 700 τs). A release still pending when
+//! the epoch moves below it is taken there, from the old epoch (the coefficients are read
+//! downwards only). While clamped, `V` does not depend on anything, so `λ_V = 0` on `[t, t_w)`:
+//! probes there carry no gradient and a spike arriving there sees only `-ρ λ_I`.
 
 use super::clock::{Clock, PopConsts};
 use super::coeffs::Adjoint;
@@ -182,7 +186,7 @@ impl Model<'_> {
                 break;
             }
             if ws.clocks.needs_rebase(t) {
-                rebase_backward(ws, t);
+                rebase_backward(ws, t, self.t_end);
             }
             // Reverse of the forward order at equal times: inputs, then probes, then spikes, then
             // maxima (a maximum at an arrival is the value just before it).
@@ -272,8 +276,8 @@ impl Model<'_> {
         self.advance_back(ws, m, t);
         let own = ws.clocks.at(&ws.consts, p, t);
         let mut bracket = if pc.t_ref > 0.0 {
-            // λ_V(t_w⁺) I(t_w)/τm with I(t_w) = Es(t_w) (I_n/Es(t) + Σ_window w/Es(t_a)).
-            ws.wake_scale[m] * (sp.i_syn * own.es_inv + ws.wake_sum[m])
+            // λ_V(t_w⁺) I(t_w)/τm with I(t_w) = I_n e^{-t_ref/τs} + Σ_window w e^{-(t_w-t_a)/τs}.
+            ws.wake_scale[m] * (sp.i_syn * (ws.wake_es[m] * own.es_inv) + ws.wake_sum[m])
         } else {
             ws.cells[m].lambda_v(&own) * sp.i_syn * pc.k.inv_tau_mem
         } - dl_dt;
@@ -329,6 +333,7 @@ impl Model<'_> {
             ws.wake_done[m] = false;
             ws.wake_scale[m] = 0.0;
             ws.wake_sum[m] = 0.0;
+            ws.wake_es[m] = 0.0;
         }
         Ok(())
     }
@@ -352,7 +357,7 @@ impl Model<'_> {
         }
         self.advance_with(ws, j, t, pc);
         if pc.t_ref > 0.0 && ws.wake_done[j] {
-            ws.wake_sum[j] += w * clock.es_inv;
+            ws.wake_sum[j] += w * (clock.es_inv * ws.wake_es[j]);
         }
         *g += ws.cells[j].lambda_i(clock);
     }
@@ -378,8 +383,8 @@ impl Model<'_> {
         self.advance_with(ws, j, t, qc);
         if qc.t_ref > 0.0 && ws.wake_done[j] {
             // Between the neuron's spike and its release (in forward order): the arrival's
-            // share of the current at the release, in units of the epoch's exponential.
-            ws.wake_sum[j] += w * clock.es_inv;
+            // share of the current at the release.
+            ws.wake_sum[j] += w * (clock.es_inv * ws.wake_es[j]);
         }
         let (lv, li) = (ws.cells[j].lambda_v(clock), ws.cells[j].lambda_i(clock));
         *g += li;
@@ -403,11 +408,14 @@ impl Model<'_> {
                 if t_w >= self.t_end {
                     ws.wake_done[j] = true;
                 } else if t_w > t {
+                    // `t_w` is at or below the epoch (`rebase_backward` takes the releases
+                    // the epoch moves below), so `Es(t_w)` is at most `e^{span/τs}`.
                     let clock = pc.clock(t_w, ws.clocks.epoch);
                     let a = &mut ws.cells[j];
                     let (lv, li) = (a.lambda_v(&clock), a.lambda_i(&clock));
                     // The current at the release is summed while walking back to the spike.
-                    ws.wake_scale[j] = lv * pc.k.inv_tau_mem * clock.es;
+                    ws.wake_scale[j] = lv * pc.k.inv_tau_mem;
+                    ws.wake_es[j] = clock.es;
                     // Clamped before the release: λ_V = 0.
                     a.set(0.0, li, &clock);
                     ws.wake_done[j] = true;
@@ -456,6 +464,8 @@ impl Model<'_> {
         ws.wake_scale.resize(n, 0.0);
         ws.wake_sum.clear();
         ws.wake_sum.resize(n, 0.0);
+        ws.wake_es.clear();
+        ws.wake_es.resize(n, 0.0);
         ws.wake_done.clear();
         ws.wake_done.resize(n, false);
         ws.cursor.clear();
@@ -505,9 +515,49 @@ fn current_spike(ws: &NetworkWorkspace, j: usize) -> Option<usize> {
     Some(ws.spike_index[(ws.spike_offsets[j] + c - 1) as usize] as usize)
 }
 
-/// Moves the epoch to `t`, re-expressing every neuron's adjoint there.
-fn rebase_backward(ws: &mut NetworkWorkspace, t: f64) {
+/// Moves the epoch to `t`, re-expressing every neuron's adjoint there. A release `t_w` still
+/// pending above `t` is taken first, from the old epoch (as `Model::advance_with` would at
+/// `t_w`): `λ_V(t_w⁺)` is read there, and the clamped adjoint below it is `λ_V = 0`,
+/// `λ_I = λ_I(t_w) e^{-(t_w - t)/τs}` at the new epoch. Read lazily after the move, `λ_V(t_w)`
+/// would come from coefficients carried below `t_w` and back up, which underflow when `t_w`
+/// lies hundreds of time constants above the new epoch (a long refractory period).
+fn rebase_backward(ws: &mut NetworkWorkspace, t: f64, t_end: f64) {
     let shift = t - ws.clocks.epoch;
+    // Releases pending above `t`: (neuron, λ_I(t_w) e^{-(t_w - t)/τs}).
+    let mut released = std::mem::take(&mut ws.released);
+    released.clear();
+    for p in 0..ws.consts.len() {
+        let pc = ws.consts[p];
+        if pc.t_ref == 0.0 {
+            continue;
+        }
+        // Es(t_w) in units of the epoch scales by e^{shift/τs} (to 0 when it underflows,
+        // where every later factor e^{-(t_w - t_a)/τs} would too).
+        let f = (shift * pc.k.inv_tau_syn).exp();
+        for j in ws.offsets[p]..ws.offsets[p + 1] {
+            if ws.wake_done[j] {
+                ws.wake_es[j] *= f;
+                continue;
+            }
+            let Some(k) = current_spike(ws, j) else {
+                continue;
+            };
+            let t_w = ws.spikes[k].time + pc.t_ref;
+            if t_w >= t_end {
+                ws.wake_done[j] = true;
+            } else if t_w > t {
+                let clock = pc.clock(t_w, ws.clocks.epoch);
+                let a = &ws.cells[j];
+                let (lv, li) = (a.lambda_v(&clock), a.lambda_i(&clock));
+                // `Es(t_w)` in units of the new epoch: `e^{-(t_w - t)/τs} <= 1`.
+                let es = pc.clock(t_w, t).es;
+                ws.wake_scale[j] = lv * pc.k.inv_tau_mem;
+                ws.wake_es[j] = es;
+                ws.wake_done[j] = true;
+                released.push((j as u32, li * es));
+            }
+        }
+    }
     for p in 0..ws.consts.len() {
         let clock = ws.clocks.at(&ws.consts, p, t);
         let pc = &ws.consts[p];
@@ -515,14 +565,10 @@ fn rebase_backward(ws: &mut NetworkWorkspace, t: f64) {
             a.rebase(pc, &clock);
         }
     }
-    // Es(x) scales by e^{shift/τs}, 1/Es(x) by its inverse.
-    for (j, &p) in ws.pop_of.iter().enumerate() {
-        let pc = &ws.consts[p as usize];
-        if pc.t_ref > 0.0 && ws.wake_scale[j] != 0.0 {
-            let f = (shift * pc.k.inv_tau_syn).exp();
-            ws.wake_scale[j] *= f;
-            ws.wake_sum[j] /= f;
-        }
+    // At the new epoch `Em = Es = 1`: `λ_V = a`, `λ_I = b + a G_b`, here with `a = 0`.
+    for &(j, li) in &released {
+        ws.cells[j as usize] = Adjoint { a: 0.0, b: li };
     }
+    ws.released = released;
     ws.clocks.set_epoch(t);
 }

@@ -180,10 +180,15 @@ pub struct NetworkWorkspace {
     pub(crate) spike_offsets: Vec<u32>,
     pub(crate) spike_index: Vec<u32>,
     pub(crate) cursor: Vec<u32>,
-    /// Per neuron, between its spike and its release in reverse: `λ_V(t_w⁺) Es(t_w)/τm`, and
-    /// the sum of `w/Es(t_a)` over the arrivals in between.
+    /// Per neuron, between its spike and its release `t_w` in reverse (`backward.rs`):
+    /// `λ_V(t_w⁺)/τm`; the sum of `w e^{-(t_w - t_a)/τs}` over the arrivals `a` in between;
+    /// and `Es(t_w)` in units of the current epoch (what turns an arrival's `1/Es(t_a)` into
+    /// `e^{-(t_w - t_a)/τs}`).
     pub(crate) wake_scale: Vec<f64>,
     pub(crate) wake_sum: Vec<f64>,
+    pub(crate) wake_es: Vec<f64>,
+    /// Scratch of `rebase_backward`: the releases it takes.
+    pub(crate) released: Vec<(u32, f64)>,
     pub(crate) wake_done: Vec<bool>,
     /// Per population: the projections leaving it; and the projections from the inputs.
     pub(crate) out_of: Vec<Vec<u32>>,
@@ -233,6 +238,8 @@ impl Default for NetworkWorkspace {
             cursor: Vec::new(),
             wake_scale: Vec::new(),
             wake_sum: Vec::new(),
+            wake_es: Vec::new(),
+            released: Vec::new(),
             wake_done: Vec::new(),
             out_of: Vec::new(),
             from_inputs: Vec::new(),
