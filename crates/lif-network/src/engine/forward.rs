@@ -20,6 +20,7 @@ use super::clock::{Clock, PopConsts};
 use super::coeffs::{Neuron, Segment};
 use super::model::{Fan, Model};
 use super::network::{InputSpike, Network, Source};
+use super::prepared::{MergedFans, QueuePlan};
 use super::queue::{EventQueue, Kind};
 use super::workspace::{NetworkWorkspace, NeuronProbe, PeakCause, Spike, VoltagePeak, NO_SPIKE};
 use crate::LifError;
@@ -38,12 +39,25 @@ impl Network {
 }
 
 impl Model<'_> {
-    /// The forward pass of a validated model (see [`Network::forward`]).
+    /// The forward pass of a validated model (see [`Network::forward`]), the event queue's
+    /// [`QueuePlan`] built for this pass.
     pub(crate) fn forward(
         &self,
         input: &[InputSpike],
         probes: &[NeuronProbe],
         ws: &mut NetworkWorkspace,
+    ) -> Result<(), LifError> {
+        self.forward_planned(input, probes, ws, None)
+    }
+
+    /// [`forward`](Self::forward) with the event queue's plan built before
+    /// (`super::PreparedNetwork`), or, for `None`, built now in the workspace's buffers.
+    pub(crate) fn forward_planned(
+        &self,
+        input: &[InputSpike],
+        probes: &[NeuronProbe],
+        ws: &mut NetworkWorkspace,
+        plan: Option<&QueuePlan>,
     ) -> Result<(), LifError> {
         ws.fingerprint = 0;
         self.load(input, probes, ws)?;
@@ -69,15 +83,21 @@ impl Model<'_> {
 
         if ws.allow_sweeps && self.sweeps() {
             self.sweep_forward(ws)?;
+        } else if let Some(plan) = plan {
+            self.run_queue(ws, plan)?;
         } else {
-            self.run_queue(ws)?;
+            let mut own = std::mem::take(&mut ws.plan);
+            own.build(self, ws.allow_merge);
+            let run = self.run_queue(ws, &own);
+            ws.plan = own;
+            run?;
         }
         ws.fingerprint = self.fingerprint();
         Ok(())
     }
 
     /// The event-driven loop of [`forward`](Self::forward) (module docs).
-    fn run_queue(&self, ws: &mut NetworkWorkspace) -> Result<(), LifError> {
+    fn run_queue(&self, ws: &mut NetworkWorkspace, plan: &QueuePlan) -> Result<(), LifError> {
         let n = ws.pop_of.len();
         ws.queue.reset(n);
         ws.clocks.reset(&ws.consts, 0.0);
@@ -89,12 +109,6 @@ impl Model<'_> {
         ws.ref_until.resize(n, f64::NEG_INFINITY);
         ws.segments.clear();
         ws.segments.resize(n, Segment::default());
-        ws.excitatory.clear();
-        ws.excitatory.extend(self.projs.iter().map(|proj| {
-            // Branch-free, so that it vectorises; NaN counts as negative.
-            proj.weights.iter().fold(true, |all, &w| all & (w >= 0.0))
-        }));
-        self.merge_fans(ws);
         let (mut next_in, mut next_pr) = (0usize, 0usize);
         loop {
             let t_q = ws.queue.peek().map_or(f64::INFINITY, |e| e.0);
@@ -119,7 +133,7 @@ impl Model<'_> {
                 ws.pending[j] = self.idle();
                 match kind {
                     Kind::Wake => self.wake(ws, j, t),
-                    Kind::Spike => self.spike(ws, j, t)?,
+                    Kind::Spike => self.spike(ws, plan, j, t)?,
                     Kind::Check => self.check(ws, j, t),
                 }
                 if ws.pending[j] == self.idle() {
@@ -133,12 +147,13 @@ impl Model<'_> {
                 next_pr += 1;
             } else {
                 let src = ws.inputs[next_in].source as usize;
-                if ws.merged[0].on {
-                    self.deliver_merged(ws, 0, src, t);
+                if plan.merged[0].on {
+                    self.deliver_merged(ws, &plan.merged[0], src, t);
                 } else {
                     for k in 0..ws.from_inputs.len() {
                         let pj = ws.from_inputs[k] as usize;
-                        self.deliver(ws, pj, src, t, PeakCause::InputArrival);
+                        let exc = plan.excitatory[pj];
+                        self.deliver(ws, pj, exc, src, t, PeakCause::InputArrival);
                     }
                 }
                 next_in += 1;
@@ -233,9 +248,17 @@ impl Model<'_> {
     /// A spike of presynaptic neuron `pre` of projection `pj` at `t`: every synapse touches its
     /// target.
     #[inline]
-    fn deliver(&self, ws: &mut NetworkWorkspace, pj: usize, pre: usize, t: f64, cause: PeakCause) {
+    /// `excitatory`: no weight of the projection is negative.
+    fn deliver(
+        &self,
+        ws: &mut NetworkWorkspace,
+        pj: usize,
+        excitatory: bool,
+        pre: usize,
+        t: f64,
+        cause: PeakCause,
+    ) {
         let proj = &self.projs[pj];
-        let excitatory = ws.excitatory[pj];
         match proj.fan {
             Fan::Sparse { offsets, targets } => {
                 let range = offsets[pre] as usize..offsets[pre + 1] as usize;
@@ -284,10 +307,10 @@ impl Model<'_> {
         ws.events += self.deliver_spiking_any(pop, q, pc, clock, excitatory, syn);
     }
 
-    /// A spike of source `s` (0: input `pre`; `1 + p`: neuron `pre` of population `p`) at `t`,
-    /// through its merged fan (`MergedFans`): one delivery loop instead of one per projection.
-    fn deliver_merged(&self, ws: &mut NetworkWorkspace, s: usize, pre: usize, t: f64) {
-        let m = &ws.merged[s];
+    /// A spike of presynaptic neuron `pre` of a source (an input, or a neuron of a population)
+    /// at `t`, through the source's merged fan `m` ([`MergedFans`]): one delivery loop instead
+    /// of one per projection.
+    fn deliver_merged(&self, ws: &mut NetworkWorkspace, m: &MergedFans, pre: usize, t: f64) {
         let range = m.offsets[pre] as usize..m.offsets[pre + 1] as usize;
         let targets = m.targets[range.clone()].iter().map(|&t| t as usize);
         let syn = targets.zip(m.weights[range].iter().copied());
@@ -321,81 +344,6 @@ impl Model<'_> {
             (true, false) => self.deliver_spiking::<true, false>(pop, q, pc, clock, syn),
             (false, true) => self.deliver_spiking::<false, true>(pop, q, pc, clock, syn),
             (false, false) => self.deliver_spiking::<false, false>(pop, q, pc, clock, syn),
-        }
-    }
-
-    /// Builds the merged fans of the sources whose projections allow it (`MergedFans`).
-    #[inline(never)]
-    fn merge_fans(&self, ws: &mut NetworkWorkspace) {
-        let n_sources = 1 + self.pops.len();
-        ws.merged.resize_with(n_sources, MergedFans::default);
-        for s in 0..n_sources {
-            let (projs, n_pre) = if s == 0 {
-                (&ws.from_inputs, self.n_inputs)
-            } else {
-                (&ws.out_of[s - 1], self.pops[s - 1].size)
-            };
-            let m = &mut ws.merged[s];
-            m.on = false;
-            let Some(&first) = projs.first() else {
-                continue;
-            };
-            let (p0, excitatory) = (
-                self.projs[first as usize].target,
-                ws.excitatory[first as usize],
-            );
-            let c0 = &ws.consts[p0];
-            let mergeable = ws.allow_merge
-                && projs.len() >= 2
-                && projs.iter().enumerate().all(|(k, &pj)| {
-                    let proj = &self.projs[pj as usize];
-                    let c = &ws.consts[proj.target];
-                    matches!(proj.fan, Fan::Sparse { .. })
-                        && c.spiking
-                        && !c.silent
-                        && c.params == c0.params
-                        && c.t_ref == c0.t_ref
-                        && ws.excitatory[pj as usize] == excitatory
-                        && projs[..k]
-                            .iter()
-                            .all(|&q| self.projs[q as usize].target != proj.target)
-                });
-            if !mergeable {
-                continue;
-            }
-            m.on = true;
-            m.pop = p0;
-            m.excitatory = excitatory;
-            // Sized first (every entry is overwritten below, so a kept buffer is not cleared)
-            // and filled by slices (the copies vectorise).
-            let total = projs
-                .iter()
-                .map(|&pj| self.projs[pj as usize].weights.len())
-                .sum();
-            m.offsets.resize(n_pre + 1, 0);
-            m.targets.resize(total, 0);
-            m.weights.resize(total, 0.0);
-            m.offsets[0] = 0;
-            let mut end = 0;
-            for pre in 0..n_pre {
-                for &pj in projs {
-                    let proj = &self.projs[pj as usize];
-                    if let Fan::Sparse { offsets, targets } = proj.fan {
-                        let range = offsets[pre] as usize..offsets[pre + 1] as usize;
-                        let base = ws.offsets[proj.target] as u32;
-                        let to = end..end + range.len();
-                        for (g, &t) in m.targets[to.clone()]
-                            .iter_mut()
-                            .zip(&targets[range.clone()])
-                        {
-                            *g = base + t;
-                        }
-                        m.weights[to.clone()].copy_from_slice(&proj.weights[range]);
-                        end = to.end;
-                    }
-                }
-                m.offsets[pre + 1] = end as u32;
-            }
         }
     }
 
@@ -545,7 +493,13 @@ impl Model<'_> {
     }
 
     /// The next crossing of neuron `j` fired at `t`: record, reset, deliver.
-    fn spike(&self, ws: &mut NetworkWorkspace, j: usize, t: f64) -> Result<(), LifError> {
+    fn spike(
+        &self,
+        ws: &mut NetworkWorkspace,
+        plan: &QueuePlan,
+        j: usize,
+        t: f64,
+    ) -> Result<(), LifError> {
         let p = ws.pop_of[j] as usize;
         let clock = ws.clocks.at(&ws.consts, p, t);
         let pc = &ws.consts[p];
@@ -579,14 +533,14 @@ impl Model<'_> {
         } else {
             schedule(ws, j, at);
         }
-        if ws.merged[1 + p].on {
-            self.deliver_merged(ws, 1 + p, j - ws.offsets[p], t);
+        if plan.merged[1 + p].on {
+            self.deliver_merged(ws, &plan.merged[1 + p], j - ws.offsets[p], t);
             return Ok(());
         }
         for k in 0..ws.out_of[p].len() {
             let pj = ws.out_of[p][k] as usize;
             let cause = PeakCause::SpikeArrival(ws.spikes.len() - 1);
-            self.deliver(ws, pj, j - ws.offsets[p], t, cause);
+            self.deliver(ws, pj, plan.excitatory[pj], j - ws.offsets[p], t, cause);
         }
         Ok(())
     }
@@ -774,30 +728,6 @@ fn add_and_mark<const EXCITATORY: bool>(
     n_marked
 }
 
-/// The projections of one source (the inputs, or one population) as one fan, for the event
-/// queue's deliveries: per presynaptic neuron, the fans of the projections in their order, with
-/// global neuron indices. Built when every projection of the source is sparse, of one sign
-/// (`NetworkWorkspace::excitatory`) and targets a different spiking population (maxima not
-/// tracked) with the same parameters and refractory period: their neurons then share the clock
-/// and the gate, so one delivery loop serves them all. The queue sees the same operations in the
-/// same order as with one loop per projection: the second pass settles the marked targets of
-/// the first projection before those of the second, and the first pass of the second touches
-/// none of the first's neurons.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct MergedFans {
-    /// Whether this source's deliveries go through the merged fan.
-    pub on: bool,
-    /// A target population (all have its constants).
-    pub pop: usize,
-    /// No weight is negative.
-    pub excitatory: bool,
-    /// Per presynaptic neuron, its range in `targets` and `weights`.
-    pub offsets: Vec<u32>,
-    /// Global neuron indices.
-    pub targets: Vec<u32>,
-    pub weights: Vec<f64>,
-}
-
 /// One population's part of the forward state, for its delivery loop: the neurons'
 /// coefficients, queue entries and ends of refractory periods, and the global index of its
 /// first neuron.
@@ -969,7 +899,45 @@ mod tests {
     ) -> (Vec<(u32, u64, u64)>, Vec<Vec<u64>>, usize, Vec<bool>) {
         let mut ws = NetworkWorkspace::new();
         ws.allow_merge = allow_merge;
-        net.forward(input, &[], &mut ws).unwrap();
+        run_in(net, input, &mut ws)
+    }
+
+    /// [`run`] in the workspace `ws` (its plan built by `Network::forward`).
+    #[allow(clippy::type_complexity)]
+    fn run_in(
+        net: &Network,
+        input: &[InputSpike],
+        ws: &mut NetworkWorkspace,
+    ) -> (Vec<(u32, u64, u64)>, Vec<Vec<u64>>, usize, Vec<bool>) {
+        net.forward(input, &[], ws).unwrap();
+        let spikes = ws
+            .spikes()
+            .iter()
+            .map(|s| (s.neuron, s.time.to_bits(), s.i_syn.to_bits()))
+            .collect();
+        let mut cot = NetworkCotangents::zeros_for(ws);
+        cot.spike_times.fill(1.0);
+        let mut grad = net.zero_gradient();
+        net.backward(ws, &cot, &mut grad).unwrap();
+        let grad = grad
+            .iter()
+            .map(|g| g.iter().map(|x| x.to_bits()).collect())
+            .collect();
+        let merged = ws.plan.merged.iter().map(|m| m.on).collect();
+        (spikes, grad, ws.synaptic_events(), merged)
+    }
+
+    /// [`run`] through `Network::prepare` (the plan built once, kept outside the workspace).
+    #[allow(clippy::type_complexity)]
+    fn run_prepared(
+        net: &Network,
+        input: &[InputSpike],
+    ) -> (Vec<(u32, u64, u64)>, Vec<Vec<u64>>, usize, Vec<bool>) {
+        let prepared = net.prepare().unwrap();
+        let mut ws = NetworkWorkspace::new();
+        // Twice: the second pass reuses the workspace and the plan.
+        prepared.forward(input, &[], &mut ws).unwrap();
+        prepared.forward(input, &[], &mut ws).unwrap();
         let spikes = ws
             .spikes()
             .iter()
@@ -978,13 +946,63 @@ mod tests {
         let mut cot = NetworkCotangents::zeros_for(&ws);
         cot.spike_times.fill(1.0);
         let mut grad = net.zero_gradient();
-        net.backward(&mut ws, &cot, &mut grad).unwrap();
+        prepared.backward(&mut ws, &cot, &mut grad).unwrap();
         let grad = grad
             .iter()
             .map(|g| g.iter().map(|x| x.to_bits()).collect())
             .collect();
-        let merged = ws.merged.iter().map(|m| m.on).collect();
+        let merged = prepared.plan_merged();
         (spikes, grad, ws.synaptic_events(), merged)
+    }
+
+    /// Oracle: `Network::forward` and `Network::backward` with a fresh workspace (their plan
+    /// built in that pass).
+    #[test]
+    fn prepared_network_gives_the_bits_of_network_forward_and_backward() {
+        for seed in 1..=3 {
+            for t_ref in [0.0, 2.0] {
+                for unmergeable in [false, true] {
+                    let (net, input) = two_populations(seed, t_ref, unmergeable);
+                    let case = format!("seed {seed}, t_ref {t_ref}, unmergeable {unmergeable}");
+                    let prepared = run_prepared(&net, &input);
+                    let fresh = run(&net, &input, true);
+                    assert!(fresh.0.len() > 300, "{case}: {} spikes", fresh.0.len());
+                    assert_eq!(prepared, fresh, "{case}");
+                }
+            }
+        }
+    }
+
+    /// A workspace that ran one network runs the network changed in place (weights scaled, a
+    /// weight's sign flipped, a projection added) as a fresh workspace does: nothing of the
+    /// first network's fans is kept.
+    #[test]
+    fn a_reused_workspace_sees_weights_and_projections_changed_in_place() {
+        let (mut net, input) = two_populations(4, 2.0, false);
+        let mut ws = NetworkWorkspace::new();
+        let before = run_in(&net, &input, &mut ws);
+        assert_eq!(before.3, [true, true, true]);
+        for w in &mut net.projections[0].weights {
+            *w *= 1.25;
+        }
+        let scaled = run_in(&net, &input, &mut ws);
+        assert_ne!(scaled.0, before.0, "the scaled weights change the spikes");
+        assert_eq!(scaled, run(&net, &input, true), "scaled weights");
+        // A negative weight among the excitatory population's: its source is not merged.
+        net.projections[2].weights[0] = -0.05;
+        let mixed = run_in(&net, &input, &mut ws);
+        assert_eq!(mixed.3, [true, false, true]);
+        assert_eq!(mixed, run(&net, &input, true), "mixed signs");
+        let extra = net.projections[0].clone();
+        net.projections.push(extra);
+        let added = run_in(&net, &input, &mut ws);
+        assert_eq!(added.3, [false, false, true]);
+        assert_eq!(added, run(&net, &input, true), "a projection added");
+        assert_eq!(
+            added,
+            run_prepared(&net, &input),
+            "prepared after the change"
+        );
     }
 
     /// Oracle: the delivery loop per projection (the path of every network before the merge,

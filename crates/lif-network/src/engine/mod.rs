@@ -9,6 +9,8 @@
 //!   validation.
 //! - `model`: the borrowed view the passes run on, built from a [`Network`] or from a layered
 //!   [`crate::FeedForwardNet`] (dense projections in the layers' own weight layout, no copy).
+//! - `prepared`: [`PreparedNetwork`], a network validated and laid out once for many passes,
+//!   and the event queue's plan (projection signs, merged fans) it keeps.
 //! - `clock`: the lazy per-neuron closed form with exponentials shared per event.
 //! - `coeffs`: the forward queue's neuron state, two absolute-time coefficients (a delivery is
 //!   two multiply-adds).
@@ -57,6 +59,7 @@ mod forward;
 pub(crate) mod model;
 mod network;
 pub(crate) mod params;
+mod prepared;
 mod queue;
 mod sweep;
 mod sweep_back;
@@ -64,6 +67,7 @@ mod workspace;
 
 pub use network::{InputSpike, Network, Population, Projection, Source};
 pub use params::LifParams;
+pub use prepared::PreparedNetwork;
 pub use workspace::{
     AdjointSample, NetworkCotangents, NetworkWorkspace, NeuronProbe, PeakCause, Spike, VoltagePeak,
 };

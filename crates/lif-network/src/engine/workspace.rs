@@ -8,8 +8,8 @@
 
 use super::clock::{Clocks, PopConsts};
 use super::coeffs::{Adjoint, Neuron, Segment};
-use super::forward::MergedFans;
 use super::network::InputSpike;
+use super::prepared::QueuePlan;
 use super::queue::EventQueue;
 use super::sweep::SweepScratch;
 use super::sweep_back::BackScratch;
@@ -193,12 +193,11 @@ pub struct NetworkWorkspace {
     /// Per population: the projections leaving it; and the projections from the inputs.
     pub(crate) out_of: Vec<Vec<u32>>,
     pub(crate) from_inputs: Vec<u32>,
-    /// Per projection, in the event queue's forward pass: whether no weight is negative.
-    pub(crate) excitatory: Vec<bool>,
     /// Scratch of the queue's delivery loop: the targets of one fan that passed its gate.
     pub(crate) marked: Vec<u32>,
-    /// The queue's merged fans (`forward.rs`): the inputs', then each population's.
-    pub(crate) merged: Vec<MergedFans>,
+    /// The event queue's plan of [`crate::engine::Network::forward`] (`prepared.rs`), built at
+    /// every pass in these buffers.
+    pub(crate) plan: QueuePlan,
     /// Whether the queue may merge fans (default `true`; `false` for the comparison test).
     pub(crate) allow_merge: bool,
     pub(crate) offsets: Vec<usize>,
@@ -243,9 +242,8 @@ impl Default for NetworkWorkspace {
             wake_done: Vec::new(),
             out_of: Vec::new(),
             from_inputs: Vec::new(),
-            excitatory: Vec::new(),
             marked: Vec::new(),
-            merged: Vec::new(),
+            plan: QueuePlan::default(),
             allow_merge: true,
             offsets: Vec::new(),
             sweep: SweepScratch::default(),
