@@ -337,15 +337,19 @@ impl Model<'_> {
         match proj.fan {
             Fan::Dense { n_pre, n_post } => {
                 assert!(pre < n_pre && n_post == n);
-                // Column `pre` of the row-major gradient and weights.
-                let g = grad[pj][pre..].iter_mut().step_by(n_pre);
+                // Column `pre` of the row-major gradient and weights. A spike arrival reads both
+                // row by row (fewer instructions per target than two zipped strided iterators);
+                // an input adds to the gradient alone, which `step_by` unrolls.
                 if arrival {
-                    let w = proj.weights[pre..].iter().step_by(n_pre);
-                    for (((g, &w), &lv), &li) in g.zip(w).zip(lv).zip(li) {
-                        *g += li;
-                        sum += w * (lv - k.rho * li);
+                    let rows = grad[pj]
+                        .chunks_exact_mut(n_pre)
+                        .zip(proj.weights.chunks_exact(n_pre));
+                    for ((g, w), (&lv, &li)) in rows.zip(lv.iter().zip(li)) {
+                        g[pre] += li;
+                        sum += w[pre] * (lv - k.rho * li);
                     }
                 } else {
+                    let g = grad[pj][pre..].iter_mut().step_by(n_pre);
                     g.zip(li).for_each(|(g, &li)| *g += li);
                 }
             }
