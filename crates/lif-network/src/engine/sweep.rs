@@ -98,6 +98,11 @@ pub(crate) struct SweepScratch {
     pub order: Vec<u32>,
     pub remap: Vec<u32>,
     pub spikes: Vec<Spike>,
+    /// The forward pass's slots, population after population: each slot's length and `Decay`
+    /// (kept after the pass, for the backward sweeps over the same slots).
+    pub slot_decays: Vec<(f64, Decay)>,
+    /// Per population: where its slots start in `slot_decays`, and its `(1/τm, 1/τs)`.
+    pub slot_pops: Vec<(usize, f64, f64)>,
 }
 
 impl SweepScratch {
@@ -176,7 +181,14 @@ impl Model<'_> {
     /// The forward pass by sweeps (module docs); `load` has run.
     pub(crate) fn sweep_forward(&self, ws: &mut NetworkWorkspace) -> Result<(), LifError> {
         ws.sweep.seg.clear();
+        ws.sweep.slot_decays.clear();
+        ws.sweep.slot_pops.clear();
         for p in 0..self.pops.len() {
+            let k = &ws.consts[p].k;
+            let from = ws.sweep.slot_decays.len();
+            ws.sweep
+                .slot_pops
+                .push((from, k.inv_tau_mem, k.inv_tau_syn));
             let start = ws.spikes.len() as u32;
             self.collect_events(ws, p, false);
             self.sweep_population(ws, p)?;
@@ -289,6 +301,7 @@ impl Model<'_> {
                 None => (self.t_end, PeakCause::End),
             };
             let d = slot_decay(&pc, end - prev);
+            ws.sweep.slot_decays.push((end - prev, d));
             let slot = Slot {
                 start: prev,
                 end,

@@ -15,6 +15,7 @@
 //! Used exactly when the forward pass sweeps ([`Model::sweeps`]), unless adjoint samples are
 //! requested (those take the event-driven backward pass, which reads the same record).
 
+use super::closed_form::Decay;
 use super::model::{Fan, Model};
 use super::sweep::{slot_decay, Arrival, ARRIVAL, PROBE};
 use super::workspace::NetworkWorkspace;
@@ -64,6 +65,21 @@ impl BackScratch {
         self.pos.clear();
         self.touched.clear();
     }
+}
+
+/// The `Decay` of slot `s` (length `dt`) of population `p`: the forward pass's (the same slot,
+/// so the same bits), recomputed if that pass did not record it with these time constants.
+#[inline]
+fn forward_decay(ws: &NetworkWorkspace, p: usize, s: usize, dt: f64) -> Decay {
+    let pc = &ws.consts[p];
+    let sw = &ws.sweep;
+    let recorded = sw.slot_pops.get(p).and_then(|&(from, inv_m, inv_s)| {
+        let same = inv_m.to_bits() == pc.k.inv_tau_mem.to_bits()
+            && inv_s.to_bits() == pc.k.inv_tau_syn.to_bits();
+        let &(len, d) = sw.slot_decays.get(from + s).filter(|_| same)?;
+        (len.to_bits() == dt.to_bits()).then_some(d)
+    });
+    recorded.unwrap_or_else(|| slot_decay(pc, dt))
 }
 
 impl Model<'_> {
@@ -197,7 +213,6 @@ impl Model<'_> {
         grad: &mut [Vec<f64>],
     ) -> Result<(), LifError> {
         let n = self.pops[p].size;
-        let pc = ws.consts[p];
         let sw = &mut ws.sweep;
         for buf in [&mut sw.v, &mut sw.i, &mut sw.v_next, &mut sw.i_next] {
             buf.clear();
@@ -228,7 +243,7 @@ impl Model<'_> {
                 it += 1;
             }
             if active {
-                let d = slot_decay(&pc, end - start);
+                let d = forward_decay(ws, p, s, end - start);
                 let sw = &mut ws.sweep;
                 let (lv, li) = (&sw.v[..n], &sw.i[..n]);
                 let (lv1, li1) = (&mut sw.v_next[..n], &mut sw.i_next[..n]);
