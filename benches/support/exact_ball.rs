@@ -36,6 +36,10 @@ impl HybridSystem for ExactBall {
 }
 
 impl Derivatives for ExactBall {
+    fn flow_jacobian_depends_on_state(&self) -> bool {
+        BouncingBall.flow_jacobian_depends_on_state()
+    }
+
     /// Column `j`: `[S_vj, −δ_{j,g}]`.
     fn flow_jvp(&self, _: At<'_>, s: &[f64], out: &mut [f64], _: &mut Duals) {
         for j in 0..4 {

@@ -41,5 +41,10 @@ impl HybridSystem for BouncingBall {
     }
 }
 
-/// Derivative products by dual numbers (the defaults).
-impl Derivatives for BouncingBall {}
+/// Derivative products by dual numbers (the defaults). The flow `[v, −g]` has the same
+/// Jacobians `f_x`, `f_p` at every state, so the adjoint need not read the stored trajectory.
+impl Derivatives for BouncingBall {
+    fn flow_jacobian_depends_on_state(&self) -> bool {
+        false
+    }
+}

@@ -238,13 +238,16 @@ pub trait Derivatives: HybridSystem + Sized {
         true
     }
 
-    /// Whether `f_x` depends on the state at all (a flow not affine in `x`). Default: `true`. A
-    /// model whose flow is affine in the state in every mode (a linear ODE with inputs: the LIF
-    /// neuron between spikes) returns `false`, and the adjoint's backward pass (docs/maths.md
-    /// §3, `λ̇ = −f_xᵀλ`) evaluates [`Self::flow_vjp`] at one state of each interval instead of
-    /// reading the stored trajectory at every stage (unless a running loss needs the state).
-    /// The test kit checks the claim: `λᵀ f_x`, by the model's `flow_vjp` and by the dual
-    /// default, the same bits at two different states.
+    /// Whether the flow's Jacobians `f_x` and `f_p` depend on the state at all. Default: `true`.
+    /// A model whose flow is affine in the state in every mode, with a state coefficient free of
+    /// the parameters (`f = A(q, t) x + b(q, t, p)`: the LIF neuron between spikes, the bouncing
+    /// ball's `[v, −g]`), returns `false`, and the adjoint's backward pass (docs/maths.md §3,
+    /// `λ̇ = −f_xᵀλ`, `μ̇ = −λᵀf_p`) evaluates [`Self::flow_vjp`] at one state of each interval
+    /// instead of reading the stored trajectory at every stage (unless a running loss needs the
+    /// state). `f_p` counts only when the flow depends on the parameters: `f = −p x` is affine
+    /// in `x` but its `f_p = −x` is not state-free. The test kit checks the claim: `λᵀ f_x` and
+    /// `λᵀ f_p`, by the model's `flow_vjp` and by the dual default, the same bits at two
+    /// different states.
     fn flow_jacobian_depends_on_state(&self) -> bool {
         true
     }

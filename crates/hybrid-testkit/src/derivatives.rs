@@ -85,7 +85,7 @@ fn rows_from_vjp<F: FnMut(&[f64], &mut [f64], &mut [f64])>(
 /// (tolerance `1e-12`): an override that drops or misplaces a term fails here. The declarations
 /// `flow_depends_on_parameters() = false` and `guard_depends_on_parameters() = false` are
 /// checked too (`f_p`, `g_p` exactly zero), and `flow_jacobian_depends_on_state() = false`
-/// (`λᵀ f_x` the same bits at a second state).
+/// (`λᵀ f_x` and `λᵀ f_p` the same bits at a second state).
 pub fn check_derivatives<M: Derivatives>(
     model: &M,
     p: &[f64],
@@ -191,8 +191,9 @@ pub fn check_derivatives<M: Derivatives>(
     worst = worst.max(compare("flow_vjp (x)", &gx, &wx, 1e-12, 1e-6)?);
     worst = worst.max(compare("flow_vjp (p)", &gp, &wp, 1e-12, 1e-6)?);
     if !model.flow_jacobian_depends_on_state() {
-        // The claim lets the adjoint evaluate `λᵀ f_x` at another state of the interval: at a
-        // second state, the model's product and the dual default must give the same bits.
+        // The claim lets the adjoint evaluate `λᵀ f_x` and `λᵀ f_p` at another state of the
+        // interval: at a second state, the model's product and the dual default must give the
+        // same bits.
         let x2: Vec<f64> = x
             .iter()
             .enumerate()
@@ -214,8 +215,18 @@ pub fn check_derivatives<M: Derivatives>(
                 &wx2,
                 &wx,
             ),
+            (
+                "flow_vjp (p) at a second state (f_p declared state-free)",
+                &gp2,
+                &gp,
+            ),
+            (
+                "dual λᵀf_p at a second state (f_p declared state-free)",
+                &wp2,
+                &wp,
+            ),
         ] {
-            if let Some(i) = (0..n).find(|&i| a[i].to_bits() != b[i].to_bits()) {
+            if let Some(i) = (0..a.len()).find(|&i| a[i].to_bits() != b[i].to_bits()) {
                 return Err(CheckError::Disagreement {
                     what: format!("{what}[{i}]"),
                     deviation: (a[i] - b[i]).abs(),

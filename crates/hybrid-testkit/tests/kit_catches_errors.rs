@@ -8,9 +8,12 @@ use hybrid_testkit::{check_derivatives, check_gradients, CheckError, Point, Tole
 
 /// Damped oscillator with a moving wall: `ẋ = v`, `v̇ = −k x − c v`; guard `x − (w + s t)`
 /// rising; jump `v⁺ = −e v⁻`. Parameters `[k, c, w, s, e, x0]`. With `broken_vjp` it overrides
-/// `flow_vjp` with a wrong sign, as a hand-written product might.
+/// `flow_vjp` with a wrong sign, as a hand-written product might. With `state_free_claim` it
+/// declares `flow_jacobian_depends_on_state() = false`: true of `f_x` (the flow is affine in the
+/// state), false of `f_p = [0, −x λ_v, −v λ_v]`.
 struct Wall {
     broken_vjp: bool,
+    state_free_claim: bool,
 }
 
 impl HybridSystem for Wall {
@@ -42,6 +45,9 @@ impl HybridSystem for Wall {
 }
 
 impl Derivatives for Wall {
+    fn flow_jacobian_depends_on_state(&self) -> bool {
+        !self.state_free_claim
+    }
     fn flow_vjp(&self, at: At<'_>, l: &[f64], out_x: &mut [f64], out_p: &mut [f64], _: &mut Duals) {
         let (x, p) = (at.x, at.p);
         let sign = if self.broken_vjp { -1.0 } else { 1.0 };
@@ -72,7 +78,15 @@ fn correct_model_passes_both_checks() {
         x: vec![0.2, -0.7],
         q: 0,
     };
-    let report = check_derivatives(&Wall { broken_vjp: false }, &P, &point).unwrap();
+    let report = check_derivatives(
+        &Wall {
+            broken_vjp: false,
+            state_free_claim: false,
+        },
+        &P,
+        &point,
+    )
+    .unwrap();
     assert!(report.flow < 1e-6 && report.overrides < 1e-12, "{report:?}");
     let opts = SolverOptions {
         rtol: 1e-12,
@@ -80,7 +94,10 @@ fn correct_model_passes_both_checks() {
         ..Default::default()
     };
     let report = check_gradients(
-        &Wall { broken_vjp: false },
+        &Wall {
+            broken_vjp: false,
+            state_free_claim: false,
+        },
         &P,
         0.0,
         3.0,
@@ -106,7 +123,15 @@ fn wrong_vjp_override_is_caught() {
         x: vec![0.2, -0.7],
         q: 0,
     };
-    let err = check_derivatives(&Wall { broken_vjp: true }, &P, &point).unwrap_err();
+    let err = check_derivatives(
+        &Wall {
+            broken_vjp: true,
+            state_free_claim: false,
+        },
+        &P,
+        &point,
+    )
+    .unwrap_err();
     assert!(
         matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("flow_vjp")),
         "{err}"
@@ -117,7 +142,50 @@ fn wrong_vjp_override_is_caught() {
         ..Default::default()
     };
     let err = check_gradients(
-        &Wall { broken_vjp: true },
+        &Wall {
+            broken_vjp: true,
+            state_free_claim: false,
+        },
+        &P,
+        0.0,
+        3.0,
+        &Terminal([3.0]),
+        &opts,
+        &Tolerances::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("adjoint vs forward")),
+        "{err}"
+    );
+}
+
+/// A flow affine in the state whose `f_p` still reads the state: declaring its Jacobians
+/// state-free would let the adjoint take `λᵀ f_p` at the wrong state. The kit must refuse the
+/// claim, and the gradients it would give must disagree with the forward method.
+#[test]
+fn state_free_claim_with_state_dependent_f_p_is_caught() {
+    let point = Point {
+        t: 0.3,
+        x: vec![0.2, -0.7],
+        q: 0,
+    };
+    let wall = Wall {
+        broken_vjp: false,
+        state_free_claim: true,
+    };
+    let err = check_derivatives(&wall, &P, &point).unwrap_err();
+    assert!(
+        matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("flow_vjp (p) at a second state")),
+        "{err}"
+    );
+    let opts = SolverOptions {
+        rtol: 1e-12,
+        atol: 1e-12,
+        ..Default::default()
+    };
+    let err = check_gradients(
+        &wall,
         &P,
         0.0,
         3.0,
