@@ -57,6 +57,11 @@ impl Loss for HeightLoss {
         let r = x[0] - T::cst(self.heights[i]);
         Some(r * r / T::cst(2.0))
     }
+
+    /// A height reads the state alone: its gradient takes `n` dual evaluations, not `n + m`.
+    fn observation_depends_on_parameters(&self, _i: usize) -> bool {
+        false
+    }
 }
 
 /// Options of [`fit_heights`], with documented defaults.
