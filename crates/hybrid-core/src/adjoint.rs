@@ -439,7 +439,13 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
     if !read_state {
         traj.eval_left(hi, &mut sc.x);
     }
-    let mut rhs = |t: f64, zz: &[f64], dz: &mut [f64]| {
+    // The stepper runs forwards in `s = −t`: `dz/ds = [λᵀf_x + ℓ_x, λᵀf_p + ℓ_p]`, the
+    // products as the model returns them, where `d/dt` would need them negated. Every number of
+    // the integration (step sizes, stage times and arguments, stages, sums, error norms) is the
+    // one of stepping backwards in `t` with its sign flipped, and IEEE rounding is symmetric
+    // under negation: `z` comes out the same bits.
+    let mut rhs = |s: f64, zz: &[f64], dz: &mut [f64]| {
+        let t = -s;
         if read_state {
             if t >= hi {
                 traj.eval_left(hi, &mut sc.x);
@@ -450,20 +456,19 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
             }
         }
         let at = At { q, t, x: &sc.x, p };
-        // `λᵀf_x` and `λᵀf_p` straight into `dz`, then negated there. With no quadrature `dz`
-        // holds `λ̇` only and `λᵀf_p` (zero) is not asked for (`dm` is empty).
+        // `λᵀf_x` and `λᵀf_p` straight into `dz`. With no quadrature `dz` holds `λ` only and
+        // `λᵀf_p` (zero) is not asked for (`dm` is empty).
         let (dl, dm) = dz.split_at_mut(n);
         model.flow_vjp(at, &zz[..n], dl, dm, &mut sc.duals);
-        dz.iter_mut().for_each(|d| *d = -*d);
         if running {
             // ℓ_x and ℓ_p by one dual evaluation per component.
             match sc.loss.running(loss, t, &sc.x, p) {
                 Some(_) => {
                     let (dl, dm) = dz.split_at_mut(n);
-                    dl.iter_mut().zip(&sc.loss.grad).for_each(|(d, g)| *d -= g);
+                    dl.iter_mut().zip(&sc.loss.grad).for_each(|(d, g)| *d += g);
                     dm.iter_mut()
                         .zip(&sc.loss.grad_p)
-                        .for_each(|(d, g)| *d -= g);
+                        .for_each(|(d, g)| *d += g);
                 }
                 None => sc.missing_running = true,
             }
@@ -471,9 +476,11 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
     };
     // Every piece after the first starts with the step the controller proposed at the end of
     // the previous one (λ only jumps at a breakpoint; its dynamics go on), not from scratch.
-    stepper.reset_with_step(&mut rhs, hi, z, -1.0, first);
-    while stepper.t() > lo {
-        stepper.step(&mut rhs, lo).map_err(Error::from_step)?;
+    stepper.reset_with_step(&mut rhs, -hi, z, 1.0, first);
+    while stepper.t() < -lo {
+        stepper
+            .step(&mut rhs, -lo)
+            .map_err(|e| Error::from_step(e.in_reversed_time()))?;
     }
     z.copy_from_slice(stepper.x());
     if std::mem::take(&mut sc.missing_running) {

@@ -41,6 +41,18 @@ pub enum StepError {
     },
 }
 
+impl StepError {
+    /// The error of a stepper run in `s = −t` (the adjoint's backward pass), with its times
+    /// (and step size) in `t`.
+    pub(crate) fn in_reversed_time(self) -> Self {
+        match self {
+            StepError::StepSizeTooSmall { t, h } => StepError::StepSizeTooSmall { t: -t, h: -h },
+            StepError::NonFinite { t } => StepError::NonFinite { t: -t },
+            StepError::TooManySteps { t, steps } => StepError::TooManySteps { t: -t, steps },
+        }
+    }
+}
+
 /// Counters of the work a stepper did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StepStats {
