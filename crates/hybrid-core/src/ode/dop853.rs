@@ -137,12 +137,20 @@ impl RkScheme for Dop853 {
         for (m, d_row) in D.iter().enumerate() {
             weighted_sum_into(d, &mut c[(4 + m) * n..(5 + m) * n], d_row, k);
         }
-        dense_vectors(h, &w.x[..n], &w.x_new[..n], &k[..n], &k[12 * n..13 * n], c);
+        dense_vectors(
+            h,
+            &w.x[..n],
+            &w.x_new[..n],
+            &k[..n],
+            &k[12 * n..13 * n],
+            c,
+            n,
+        );
         Ok(())
     }
 
     /// Not used: [`RkScheme::finish`] builds the dense output (it needs three more stages).
-    fn dense<L: Dim>(_: L, _: f64, _: &[f64], _: &[f64], _: &[f64], _: &mut [f64]) {}
+    fn dense<L: Dim>(_: L, _: usize, _: f64, _: &[f64], _: &[f64], _: &[f64], _: &mut [f64]) {}
 }
 
 impl Stepper for Dop853 {

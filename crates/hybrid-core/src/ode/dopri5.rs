@@ -6,7 +6,7 @@
 
 use super::dim::{with_dim, Dim};
 use super::explicit_rk::{dense_vectors, RkCore, RkScheme, StepBufs};
-use super::step_control::{scale, weighted_sum_into, Controller};
+use super::step_control::{scale, weighted_sum_into, weighted_sum_strided, Controller};
 use super::{DenseSegment, Method, StepError, StepStats, Stepper, StepperOptions};
 
 /// Nodes `c_i`.
@@ -228,11 +228,27 @@ impl RkScheme for Dopri5 {
 
     /// `rcont` of HNW I eq. (II.6.12): `[x, Δ, h k1 − Δ, Δ − h k7 − (h k1 − Δ), h Σ d_j k_j]`
     /// with `Δ = x_new − x` (here `x_prev` and `x`).
-    fn dense<L: Dim>(d: L, h: f64, x_prev: &[f64], x: &[f64], k: &[f64], cont: &mut [f64]) {
-        let n = d.n();
+    fn dense<L: Dim>(
+        d: L,
+        n: usize,
+        h: f64,
+        x_prev: &[f64],
+        x: &[f64],
+        k: &[f64],
+        cont: &mut [f64],
+    ) {
+        let m = d.n();
         let (k, c) = (&k[..7 * n], &mut cont[..5 * n]);
-        weighted_sum_into(d, &mut c[4 * n..], &D, k);
-        dense_vectors(h, &x_prev[..n], &x[..n], &k[..n], &k[6 * n..7 * n], c);
+        weighted_sum_strided(d, n, &mut c[4 * n..4 * n + m], &D, k);
+        dense_vectors(
+            h,
+            &x_prev[..m],
+            &x[..m],
+            &k[..m],
+            &k[6 * n..6 * n + m],
+            c,
+            n,
+        );
     }
 }
 

@@ -54,8 +54,18 @@ pub(super) trait RkScheme {
 
     /// For [`RkScheme::LAZY_DENSE`]: the dense output of the accepted step of size `h` from
     /// `x_prev` to `x` with stages `k` (`k_0 = f(t_prev, x_prev)`, the FSAL stage
-    /// `f(t_prev + h, x)`), into `cont`.
-    fn dense<L: Dim>(d: L, h: f64, x_prev: &[f64], x: &[f64], k: &[f64], cont: &mut [f64]);
+    /// `f(t_prev + h, x)`), into `cont`, for the first `d.n()` of the `n` components (vectors
+    /// and stages of stride `n`): componentwise, so the leading components come out the same
+    /// bits as in a build of all `n`.
+    fn dense<L: Dim>(
+        d: L,
+        n: usize,
+        h: f64,
+        x_prev: &[f64],
+        x: &[f64],
+        k: &[f64],
+        cont: &mut [f64],
+    );
 }
 
 /// The buffers one step works on, cut to their lengths once per step.
@@ -221,9 +231,11 @@ pub(super) struct RkCore {
     /// failed step or a polishing step leaves them as they were.
     k_prev: Vec<f64>,
     /// Dense output of the last accepted step, vector after vector: built by `finish`, or, for
-    /// a [`RkScheme::LAZY_DENSE`] pair, from `k_prev` when first asked for (`cont_ready`).
+    /// a [`RkScheme::LAZY_DENSE`] pair, from `k_prev` when first asked for (`cont_built`).
     cont: RefCell<Vec<f64>>,
-    cont_ready: Cell<bool>,
+    /// How many leading components of `cont` are built: a caller that reads the state alone
+    /// (the event scan and search) does not pay for the components riding along with it.
+    cont_built: Cell<usize>,
     pub stats: StepStats,
     /// Error estimate of each component in the step being tried (set by `RkScheme::error`).
     pub err_vec: Vec<f64>,
@@ -262,7 +274,7 @@ impl RkCore {
             k: vec![0.0; stages * n],
             k_prev: vec![0.0; stages * n],
             cont: RefCell::new(vec![0.0; cont_vectors * n]),
-            cont_ready: Cell::new(true),
+            cont_built: Cell::new(n),
             stats: StepStats::default(),
             err_vec: vec![0.0; n],
             err_acc: vec![0.0; n],
@@ -310,10 +322,9 @@ impl RkCore {
         self.pending = (!all_finite(Dyn(n), &self.k[..n])).then_some(StepError::NonFinite { t });
         self.ctrl.reset();
         self.steps_since_reset = 0;
-        let cont = self.cont.get_mut();
-        cont.fill(0.0);
-        cont[..n].copy_from_slice(&self.x);
-        self.cont_ready.set(true);
+        // The constant dense output `[x, 0, ..]` is written when first asked for (most restarts
+        // take a step before any read; the adjoint's backward pass never reads it).
+        self.cont_built.set(0);
         self.ready = true;
         let o = self.opts;
         self.h_next = if o.first_step > 0.0 {
@@ -381,7 +392,7 @@ impl RkCore {
             k,
             k_prev,
             cont,
-            cont_ready,
+            cont_built,
             stats,
             err_vec,
             err_acc,
@@ -442,7 +453,7 @@ impl RkCore {
                 let finished = S::finish(d, &mut w, rhs, h);
                 stats.rhs_evals += w.rhs_evals;
                 finished?;
-                cont_ready.set(!S::LAZY_DENSE);
+                cont_built.set(if S::LAZY_DENSE { 0 } else { n });
                 // This step's stages become the last accepted step's; the next step starts
                 // from its last stage (FSAL).
                 std::mem::swap(k, k_prev);
@@ -508,29 +519,36 @@ impl RkCore {
         self.err_acc.fill(0.0);
     }
 
-    /// Build the dense output of the last accepted step if it is not built yet.
+    /// Build the dense output of the last accepted step for the first `m` components (all of
+    /// them after a restart: no step yet, `h_last = 0`, the constant `[x, 0, ..]`).
     #[inline(never)]
-    fn fill_dense<S: RkScheme>(&self, cont: &mut [f64]) {
+    fn fill_dense<S: RkScheme>(&self, m: usize, cont: &mut [f64]) {
         let n = self.x.len();
         let (h, x_prev, x, k) = (self.h_last, &self.x_prev, &self.x, &self.k_prev);
-        with_dim!(n, d => S::dense(d, h, x_prev, x, k, cont));
-        self.cont_ready.set(true);
+        if h == 0.0 {
+            cont.fill(0.0);
+            cont[..n].copy_from_slice(x);
+            self.cont_built.set(n);
+        } else {
+            with_dim!(m, d => S::dense(d, n, h, x_prev, x, k, cont));
+            self.cont_built.set(m);
+        }
     }
 
-    /// The dense-output vectors of the last accepted step (built now if not yet). Inlined: the
-    /// event scan and search read the dense output many times per step, and only the first read
-    /// builds it.
+    /// The dense-output vectors of the last accepted step, built now for at least the first
+    /// `m` components if not yet. Inlined: the event scan and search read the dense output many
+    /// times per step, and only the first read builds it.
     #[inline]
-    pub fn dense<S: RkScheme>(&self) -> Ref<'_, Vec<f64>> {
-        if !self.cont_ready.get() {
-            self.fill_dense::<S>(&mut self.cont.borrow_mut());
+    pub fn dense<S: RkScheme>(&self, m: usize) -> Ref<'_, Vec<f64>> {
+        if self.cont_built.get() < m {
+            self.fill_dense::<S>(m, &mut self.cont.borrow_mut());
         }
         self.cont.borrow()
     }
 
     /// The dense output of the last accepted step (built now if not yet).
     pub fn segment<S: RkScheme>(&mut self, method: Method) -> DenseSegment<'_> {
-        drop(self.dense::<S>());
+        drop(self.dense::<S>(self.x.len()));
         DenseSegment {
             method,
             t0: self.t_prev,
@@ -542,8 +560,9 @@ impl RkCore {
 
 /// The dense-output vectors shared by both pairs (HNW I eq. II.6.12 and section II.10): with
 /// `Δ = x_new − x`, `c = [x, Δ, h k_first − Δ, Δ − h k_last − (h k_first − Δ), h c_4, h c_5, ..]`
-/// where `c` holds its vectors one after the other and `c_4, c_5, ..` already hold their sums
-/// `Σ_j d_j k_j`. A function of its own so that the compiler sees the slices as distinct memory.
+/// where `c` holds its vectors one after the other, `stride` apart, and `c_4, c_5, ..` already
+/// hold their sums `Σ_j d_j k_j`; the first `x.len()` components of each vector are written. A
+/// function of its own so that the compiler sees the slices as distinct memory.
 #[inline(always)]
 pub(super) fn dense_vectors(
     h: f64,
@@ -552,13 +571,14 @@ pub(super) fn dense_vectors(
     k_first: &[f64],
     k_last: &[f64],
     c: &mut [f64],
+    stride: usize,
 ) {
     let n = x.len();
     let (x_new, k_first, k_last) = (&x_new[..n], &k_first[..n], &k_last[..n]);
-    let (c0, rest) = c.split_at_mut(n);
-    let (c1, rest) = rest.split_at_mut(n);
-    let (c2, rest) = rest.split_at_mut(n);
-    let (c3, tail) = rest.split_at_mut(n);
+    let (c0, rest) = c.split_at_mut(stride);
+    let (c1, rest) = rest.split_at_mut(stride);
+    let (c2, rest) = rest.split_at_mut(stride);
+    let (c3, tail) = rest.split_at_mut(stride);
     let (c0, c1, c2, c3) = (&mut c0[..n], &mut c1[..n], &mut c2[..n], &mut c3[..n]);
     for i in 0..n {
         let ydiff = x_new[i] - x[i];
@@ -568,8 +588,12 @@ pub(super) fn dense_vectors(
         c2[i] = bspl;
         c3[i] = ydiff - h * k_last[i] - bspl;
     }
-    for v in tail {
-        *v *= h;
+    if stride == n {
+        tail.iter_mut().for_each(|v| *v *= h);
+    } else {
+        for vector in tail.chunks_mut(stride) {
+            vector[..n].iter_mut().for_each(|v| *v *= h);
+        }
     }
 }
 
@@ -640,7 +664,7 @@ macro_rules! delegate_stepper_to_core {
         }
 
         fn interpolate(&self, t: f64, out: &mut [f64]) {
-            let cont = self.core.dense::<Self>();
+            let cont = self.core.dense::<Self>(out.len());
             interpolate(self.core.t_prev, self.core.h_last, &cont, t, out);
         }
 

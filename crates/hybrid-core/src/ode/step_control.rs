@@ -109,9 +109,22 @@ pub(super) fn combine<L: Dim>(d: L, out: &mut [f64], x: &[f64], h: f64, row: &[f
 /// over blocks like [`combine`].
 #[inline(always)]
 pub(super) fn weighted_sum_into<L: Dim>(d: L, out: &mut [f64], row: &[f64], k: &[f64]) {
-    let n = d.n();
-    let (out, k) = (&mut out[..n], &k[..row.len() * n]);
-    by_blocks!(n, sum_into_block(n, out, row, k));
+    weighted_sum_strided(d, d.n(), out, row, k);
+}
+
+/// [`weighted_sum_into`] for the first `d.n()` components of stages `n` apart
+/// (`k_j = k[j n..j n + d.n()]`): the same operations per component.
+#[inline(always)]
+pub(super) fn weighted_sum_strided<L: Dim>(
+    d: L,
+    n: usize,
+    out: &mut [f64],
+    row: &[f64],
+    k: &[f64],
+) {
+    let m = d.n();
+    let (out, k) = (&mut out[..m], &k[..row.len() * n]);
+    by_blocks!(m, sum_into_block(n, out, row, k));
 }
 
 /// Error scale of component `i`: `atol + rtol max(|x_i|, |x_new_i|)` (HNW I, eq. II.4.10).
