@@ -151,10 +151,10 @@ pub(crate) struct MergedFans {
 }
 
 /// A [`Network`] validated and laid out once (the engine's view of it and the event queue's
-/// [`QueuePlan`], with the merged fans), for many forward and backward passes with different
-/// inputs: [`forward`](Self::forward) and [`backward`](Self::backward) give the same bits as
-/// [`Network::forward`] and [`Network::backward`] without validating the network and building
-/// its fans again. It borrows the network, so the network cannot change while it lives.
+/// plan: the projections' signs and the merged fans), for many forward and backward passes with
+/// different inputs: [`forward`](Self::forward) and [`backward`](Self::backward) give the same
+/// bits as [`Network::forward`] and [`Network::backward`] without validating the network and
+/// building its fans again. It borrows the network, so the network cannot change while it lives.
 ///
 /// ```
 /// use lif_network::engine::{Network, NetworkWorkspace, Population, Projection, Source};
