@@ -5,9 +5,10 @@
 //! prints the mean time per sample of the fastest round (the least disturbed by other processes)
 //! and of all rounds, with the spikes and synaptic events per sample.
 //!
-//! `cargo run --release -p lif-network --example layered_throughput -- [--rounds R] [--only NAME] [--queue]`
+//! `cargo run --release -p lif-network --example layered_throughput -- [--rounds R] [--only NAME] [--queue] [--portable]`
 //! (`--only yin_yang` or `--only mnist`: one network, e.g. for instruction counts of one;
-//! `--queue`: through the event-driven queue instead of the population sweeps).
+//! `--queue`: through the event-driven queue instead of the population sweeps; `--portable`: the
+//! sweeps' loops in their baseline build instead of the widest this CPU runs, same bits).
 
 #[path = "../benches/support/paper.rs"]
 mod paper;
@@ -33,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let mut scratch = SampleScratch::default();
         scratch.workspace.allow_sweeps = !args.iter().any(|a| a == "--queue");
+        scratch.workspace.wide_vectors = !args.iter().any(|a| a == "--portable");
         let mut grad = s.net.zero_gradient();
         let n = s.inputs.len();
         let (mut spikes, mut events) = (0, 0);
@@ -55,8 +57,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             total += t;
         }
         println!(
-            "{}: {:.1} spikes, {:.0} synaptic events per sample; forward + backward {:.2} us per sample in the fastest of {rounds} rounds ({:.0} samples/s), {:.2} us on average",
+            "{} ({} loops): {:.1} spikes, {:.0} synaptic events per sample; forward + backward {:.2} us per sample in the fastest of {rounds} rounds ({:.0} samples/s), {:.2} us on average",
             s.name,
+            scratch.workspace.vector_build(),
             spikes as f64 / n as f64,
             events as f64 / n as f64,
             best * 1e6,

@@ -22,3 +22,4 @@ mod network_layered;
 mod network_long_refractory;
 mod network_sparse_recurrent;
 mod public_api_no_panics;
+mod sweeps_wide_vectors;

@@ -61,6 +61,7 @@ mod network;
 pub(crate) mod params;
 mod prepared;
 mod queue;
+mod simd;
 mod sweep;
 mod sweep_back;
 mod workspace;

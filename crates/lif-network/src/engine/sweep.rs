@@ -28,6 +28,7 @@ use super::closed_form::Decay;
 use super::forward::track_peak;
 use super::model::{Fan, Model};
 use super::network::Source;
+use super::simd::{self, Isa};
 use super::workspace::{NetworkWorkspace, PeakCause, Spike, VoltagePeak, NO_SPIKE};
 use crate::LifError;
 
@@ -144,18 +145,6 @@ fn may_cross(pc: &PopConsts, v: f64, i: f64, v1: f64, i1: f64) -> bool {
     let k = &pc.k;
     let thr = k.threshold;
     (v1 >= thr) | (v >= thr) | ((i > thr) & (i1 < v1) & (k.max_upper_bound(v, i) >= pc.thr_bound))
-}
-
-/// A slightly wider necessary condition than [`may_cross`], for the vectorised slot loop: two
-/// operations fewer, at the price of also flagging the rare neurons with `I <= ϑ` and `V`
-/// within `8 ε` of `ϑ` (their exact search finds no crossing and returns the same end state):
-/// with `V0 < ϑ`, `I0 <= ϑ` the bound `κ0 I0 + (1 - κ0) max(V0, 0)` is below `ϑ (1 - 8 ε)` but
-/// for those; `V1 >= ϑ` and `V0 >= ϑ` are flagged from `ϑ (1 - 8 ε)` on. A NaN state compares
-/// false as in `may_cross`.
-#[inline(always)]
-fn may_cross_wide(pc: &PopConsts, v: f64, i: f64, v1: f64, i1: f64) -> bool {
-    let tb = pc.thr_bound;
-    (v1 >= tb) | (v >= tb) | ((i1 < v1) & (pc.k.max_upper_bound(v, i) >= tb))
 }
 
 impl Model<'_> {
@@ -279,6 +268,7 @@ impl Model<'_> {
         sw.slow.clear();
         sw.slow.resize(n.div_ceil(8) * 8, 0);
         let scalar = !pc.spiking || pc.silent;
+        let isa = Isa::select(ws.wide_vectors);
         let n_ev = ws.sweep.events.len();
         let (mut prev, mut e) = (0.0, 0);
         let mut slot_spikes_from = ws.spikes.len();
@@ -312,17 +302,9 @@ impl Model<'_> {
                 self.slot_scalar(ws, p, &slot, cause)?;
             } else {
                 let sw = &mut ws.sweep;
-                let mut any = false;
                 let (v, i) = (&sw.v[..n], &sw.i[..n]);
                 let (v1, i1, slow) = (&mut sw.v_next[..n], &mut sw.i_next[..n], &mut sw.slow[..n]);
-                for j in 0..n {
-                    let (a, b) = (d.voltage(v[j], i[j]), d.syn * i[j]);
-                    let f = may_cross_wide(&pc, v[j], i[j], a, b);
-                    v1[j] = a;
-                    i1[j] = b;
-                    slow[j] = u8::from(f);
-                    any |= f;
-                }
+                let mut any = simd::slot_update(isa, &pc, &d, v, i, v1, i1, slow);
                 for q in slot.probes.clone() {
                     let neuron = ws.probes[sw.events[q].proj as usize].neuron;
                     sw.slow[neuron] = 1;
@@ -363,8 +345,7 @@ impl Model<'_> {
                 Fan::Dense { n_pre, n_post } => {
                     assert!(pre < n_pre && n_post == n);
                     // Column `pre` of the row-major weights.
-                    let w = proj.weights[pre..].iter().step_by(n_pre);
-                    i.iter_mut().zip(w).for_each(|(i, w)| *i += w);
+                    simd::add_column(isa, i, proj.weights, pre, n_pre);
                     ws.events += n_post;
                 }
                 Fan::Sparse { offsets, targets } => {

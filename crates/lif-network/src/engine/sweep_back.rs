@@ -17,6 +17,7 @@
 
 use super::closed_form::Decay;
 use super::model::{Fan, Model};
+use super::simd::{self, Isa};
 use super::sweep::{slot_decay, Arrival, ARRIVAL, PROBE};
 use super::workspace::NetworkWorkspace;
 use crate::LifError;
@@ -224,6 +225,7 @@ impl Model<'_> {
         b.pos.clear();
         b.pos.resize(n, 0.0);
         let n_b = b.bounds.len();
+        let isa = Isa::select(ws.wide_vectors);
         let mut it = 0;
         let mut active = false;
         for s in (0..=n_b).rev() {
@@ -247,10 +249,7 @@ impl Model<'_> {
                 let sw = &mut ws.sweep;
                 let (lv, li) = (&sw.v[..n], &sw.i[..n]);
                 let (lv1, li1) = (&mut sw.v_next[..n], &mut sw.i_next[..n]);
-                for j in 0..n {
-                    li1[j] = d.syn * li[j] + d.cross * lv[j];
-                    lv1[j] = d.mem * lv[j];
-                }
+                simd::adjoint_decay(isa, &d, lv, li, lv1, li1);
                 if first < it {
                     self.walk_items(ws, p, first..it, end, start, s as u32 + 1)?;
                 }
@@ -263,7 +262,7 @@ impl Model<'_> {
             }
             if active {
                 let e = ws.sweep_back.bounds[s - 1];
-                self.event_back(ws, p, e, grad);
+                self.event_back(ws, p, e, grad, isa);
             }
         }
         Ok(())
@@ -339,7 +338,14 @@ impl Model<'_> {
 
     /// Input event `e` of population `p` backwards: `λ_I` of each target into the weight's
     /// gradient; for a spike arrival, the targets' share of the spike's jump.
-    fn event_back(&self, ws: &mut NetworkWorkspace, p: usize, e: Arrival, grad: &mut [Vec<f64>]) {
+    fn event_back(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+        e: Arrival,
+        grad: &mut [Vec<f64>],
+        isa: Isa,
+    ) {
         let k = &ws.consts[p].k;
         let pj = e.proj as usize;
         let proj = &self.projs[pj];
@@ -364,8 +370,7 @@ impl Model<'_> {
                         sum += w[pre] * (lv - k.rho * li);
                     }
                 } else {
-                    let g = grad[pj][pre..].iter_mut().step_by(n_pre);
-                    g.zip(li).for_each(|(g, &li)| *g += li);
+                    simd::add_to_column(isa, &mut grad[pj], pre, n_pre, li);
                 }
             }
             Fan::Sparse { offsets, targets } => {

@@ -1,0 +1,195 @@
+//! The population sweeps' per-neuron loops, compiled more than once and chosen at run time.
+//!
+//! The workspace builds for the baseline of its target (on x86-64: SSE2, two `f64` per vector).
+//! The loops here run over a population's structure of arrays without branches: the slot
+//! update of `V`, `I` with the crossing flags (`sweep.rs`), a dense weight column added to the
+//! currents, the backward decay of the adjoints and a dense gradient column (`sweep_back.rs`).
+//! Each is written once as an `#[inline(always)]` body and compiled three times on x86-64: for
+//! the baseline, inside an `avx2` function and inside an `avx512f` function (four and eight
+//! lanes). [`Isa::select`] picks the widest one the CPU has (`is_x86_feature_detected!`); on
+//! other architectures only the baseline build exists.
+//!
+//! Every build computes the same bits: each lane performs the same IEEE-754 multiplications
+//! and additions, in the same order per neuron, as the scalar code. Nothing is fused (Rust does
+//! not contract `a * b + c` into an FMA, and `fma` is not enabled here) and no sum is
+//! reassociated (the loops have no reduction but an `|`of flags). The comparisons of the flags
+//! are exact. A test runs random Yin-Yang- and MNIST-like networks through both builds
+//! (`NetworkWorkspace::wide_vectors`) and compares every bit of spikes, loss and gradient.
+//!
+//! Calling a `#[target_feature]` function needs `unsafe`: the one obligation is that the CPU
+//! has the feature. The dispatchers below are the crate's only `unsafe` blocks; the levels that
+//! lead to them are made only by [`Isa::select`] after the run-time check.
+
+use super::clock::PopConsts;
+use super::closed_form::Decay;
+
+/// The build of the loops that runs: made only by [`Isa::select`], which checks the CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Isa(Level);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Level {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl Isa {
+    /// The widest build this CPU runs, or the portable one if `wide` is `false`.
+    #[inline]
+    pub(crate) fn select(wide: bool) -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        if wide {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Isa(Level::Avx512);
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return Isa(Level::Avx2);
+            }
+        }
+        let _ = wide;
+        Isa(Level::Portable)
+    }
+
+    /// The build's name (for the examples' output).
+    pub(crate) fn name(self) -> &'static str {
+        match self.0 {
+            Level::Portable => "portable",
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 => "avx2",
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512 => "avx512f",
+        }
+    }
+}
+
+/// Defines `$name(isa, args..)`, which runs `$body` (an `#[inline(always)]` function of the
+/// same arguments) in the build `isa` names.
+macro_rules! dispatched {
+    ($(#[$doc:meta])* fn $name:ident / $body:ident ($($arg:ident : $ty:ty),*) -> $ret:ty) => {
+        $(#[$doc])*
+        #[inline(always)]
+        pub(crate) fn $name(isa: Isa, $($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                fn avx2($($arg: $ty),*) -> $ret {
+                    $body($($arg),*)
+                }
+                #[target_feature(enable = "avx512f")]
+                fn avx512($($arg: $ty),*) -> $ret {
+                    $body($($arg),*)
+                }
+                match isa.0 {
+                    // SAFETY: `Level::Avx2` and `Level::Avx512` are made only by `Isa::select`,
+                    // after `is_x86_feature_detected!` found the feature on this CPU.
+                    #[allow(unsafe_code)]
+                    Level::Avx2 => return unsafe { avx2($($arg),*) },
+                    #[allow(unsafe_code)]
+                    Level::Avx512 => return unsafe { avx512($($arg),*) },
+                    Level::Portable => {}
+                }
+            }
+            let _ = isa;
+            $body($($arg),*)
+        }
+    };
+}
+
+dispatched! {
+    /// One slot of a spiking population: `(V, I)` at the slot's end into `(v1, i1)` and the
+    /// flag of a possible crossing (`may_cross_wide`) into `slow` (one byte per neuron); whether
+    /// any neuron is flagged. The slices have one length.
+    fn slot_update / slot_update_body(
+        pc: &PopConsts,
+        d: &Decay,
+        v: &[f64],
+        i: &[f64],
+        v1: &mut [f64],
+        i1: &mut [f64],
+        slow: &mut [u8]
+    ) -> bool
+}
+
+#[inline(always)]
+fn slot_update_body(
+    pc: &PopConsts,
+    d: &Decay,
+    v: &[f64],
+    i: &[f64],
+    v1: &mut [f64],
+    i1: &mut [f64],
+    slow: &mut [u8],
+) -> bool {
+    let n = v.len();
+    let (i, v1, i1, slow) = (&i[..n], &mut v1[..n], &mut i1[..n], &mut slow[..n]);
+    let mut any = false;
+    for j in 0..n {
+        let (a, b) = (d.voltage(v[j], i[j]), d.syn * i[j]);
+        let f = may_cross_wide(pc, v[j], i[j], a, b);
+        v1[j] = a;
+        i1[j] = b;
+        slow[j] = u8::from(f);
+        any |= f;
+    }
+    any
+}
+
+/// A slightly wider necessary condition than `sweep::may_cross`, for the vectorised slot loop:
+/// two operations fewer, at the price of also flagging the rare neurons with `I <= ϑ` and `V`
+/// within `8 ε` of `ϑ` (their exact search finds no crossing and returns the same end state):
+/// with `V0 < ϑ`, `I0 <= ϑ` the bound `κ0 I0 + (1 - κ0) max(V0, 0)` is below `ϑ (1 - 8 ε)` but
+/// for those; `V1 >= ϑ` and `V0 >= ϑ` are flagged from `ϑ (1 - 8 ε)` on. A NaN state compares
+/// false as in `may_cross`.
+#[inline(always)]
+fn may_cross_wide(pc: &PopConsts, v: f64, i: f64, v1: f64, i1: f64) -> bool {
+    let tb = pc.thr_bound;
+    (v1 >= tb) | (v >= tb) | ((i1 < v1) & (pc.k.max_upper_bound(v, i) >= tb))
+}
+
+dispatched! {
+    /// `i[j] += weights[pre + j n_pre]`: column `pre` of row-major weights with `n_pre`
+    /// columns added to the currents.
+    fn add_column / add_column_body(i: &mut [f64], weights: &[f64], pre: usize, n_pre: usize) -> ()
+}
+
+#[inline(always)]
+fn add_column_body(i: &mut [f64], weights: &[f64], pre: usize, n_pre: usize) {
+    let w = weights[pre..].iter().step_by(n_pre);
+    i.iter_mut().zip(w).for_each(|(i, w)| *i += w);
+}
+
+dispatched! {
+    /// The adjoints `(λ_V, λ_I)` at a slot's start from those at its end:
+    /// `λ_I ← e^{-Δ/τs} λ_I + K(Δ) λ_V`, `λ_V ← e^{-Δ/τm} λ_V`.
+    fn adjoint_decay / adjoint_decay_body(
+        d: &Decay,
+        lv: &[f64],
+        li: &[f64],
+        lv1: &mut [f64],
+        li1: &mut [f64]
+    ) -> ()
+}
+
+#[inline(always)]
+fn adjoint_decay_body(d: &Decay, lv: &[f64], li: &[f64], lv1: &mut [f64], li1: &mut [f64]) {
+    let n = lv.len();
+    let (li, lv1, li1) = (&li[..n], &mut lv1[..n], &mut li1[..n]);
+    for j in 0..n {
+        li1[j] = d.syn * li[j] + d.cross * lv[j];
+        lv1[j] = d.mem * lv[j];
+    }
+}
+
+dispatched! {
+    /// `grad[pre + j n_pre] += li[j]`: `λ_I` into column `pre` of a row-major gradient.
+    fn add_to_column / add_to_column_body(grad: &mut [f64], pre: usize, n_pre: usize, li: &[f64]) -> ()
+}
+
+#[inline(always)]
+fn add_to_column_body(grad: &mut [f64], pre: usize, n_pre: usize, li: &[f64]) {
+    let g = grad[pre..].iter_mut().step_by(n_pre);
+    g.zip(li).for_each(|(g, &li)| *g += li);
+}
