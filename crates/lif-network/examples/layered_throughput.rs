@@ -5,17 +5,18 @@
 //! prints the mean time per sample of the fastest round (the least disturbed by other processes)
 //! and of all rounds, with the spikes and synaptic events per sample.
 //!
-//! `cargo run --release -p lif-network --example layered_throughput -- [--rounds R] [--only NAME] [--queue] [--portable]`
+//! `cargo run --release -p lif-network --example layered_throughput -- [--rounds R] [--only NAME] [--queue] [--baseline|--avx2]`
 //! (`--only yin_yang` or `--only mnist`: one network, e.g. for instruction counts of one;
-//! `--queue`: through the event-driven queue instead of the population sweeps; `--portable`: the
-//! sweeps' loops in their baseline build instead of the widest this CPU runs, same bits).
+//! `--queue`: through the event-driven queue instead of the population sweeps; `--baseline` or
+//! `--avx2`: the sweeps' loops in their baseline or at most AVX2 build instead of the widest this
+//! CPU runs, same bits).
 
 #[path = "../benches/support/paper.rs"]
 mod paper;
 
 use std::time::Instant;
 
-use lif_network::eventprop::SampleScratch;
+use lif_network::eventprop::{SampleScratch, VectorWidth};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -34,7 +35,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let mut scratch = SampleScratch::default();
         scratch.workspace.allow_sweeps = !args.iter().any(|a| a == "--queue");
-        scratch.workspace.wide_vectors = !args.iter().any(|a| a == "--portable");
+        scratch.workspace.vectors = if args.iter().any(|a| a == "--baseline") {
+            VectorWidth::Baseline
+        } else if args.iter().any(|a| a == "--avx2") {
+            VectorWidth::UpToAvx2
+        } else {
+            VectorWidth::Widest
+        };
         let mut grad = s.net.zero_gradient();
         let n = s.inputs.len();
         let (mut spikes, mut events) = (0, 0);

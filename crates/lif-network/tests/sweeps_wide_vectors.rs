@@ -1,18 +1,19 @@
 //! The population sweeps' per-neuron loops run in the widest vector build the CPU has (AVX-512F
-//! or AVX2 on x86-64, chosen at run time) or in the baseline build
-//! (`NetworkWorkspace::wide_vectors = false`). Wider lanes of the same IEEE-754 operations,
+//! or AVX2 on x86-64, chosen at run time), in at most AVX2, or in the baseline build
+//! (`NetworkWorkspace::vectors`). Wider lanes of the same IEEE-754 operations,
 //! neither fused nor reassociated, must give the same bits: the oracle is the baseline build of
 //! the same loops, and every spike (neuron, time, current), maximum, probe value, loss and
 //! gradient entry must be bit-identical, on networks shaped like the paper's Yin-Yang 5-200-3
 //! and MNIST 784-350-10 (full vectors and odd tails) and on small random layered networks with
-//! probes (tails only). On a CPU without AVX2 both runs take the baseline build and these tests
-//! only show that it is deterministic; `wide_build_is_chosen_where_the_cpu_has_it` says which.
+//! probes (tails only); each wider build the CPU has is compared with the baseline. On a CPU
+//! without AVX2 every run takes the baseline build and these tests only show that it is
+//! deterministic; `wide_build_is_chosen_where_the_cpu_has_it` says which.
 
 use crate::support;
 
 use lif_network::eventprop::{
     FeedForwardNet, InputSpike, LayerKind, LifParams, Loss, NetworkCotangents, NetworkWorkspace,
-    NeuronProbe, Observe, SampleScratch,
+    NeuronProbe, Observe, SampleScratch, VectorWidth,
 };
 use proptest::prelude::*;
 use rand::seq::index::sample;
@@ -45,10 +46,17 @@ fn record(ws: &NetworkWorkspace, loss: f64, grad: &[Vec<f64>]) -> Bits {
     }
 }
 
-/// Forward, loss and backward of each sample with the wide build (`true`) or the baseline.
-fn run_samples(net: &FeedForwardNet, samples: &[(Vec<InputSpike>, Loss)], wide: bool) -> Vec<Bits> {
+/// The wider builds, each compared with the baseline.
+const WIDER: [VectorWidth; 2] = [VectorWidth::UpToAvx2, VectorWidth::Widest];
+
+/// Forward, loss and backward of each sample in the build `vectors`.
+fn run_samples(
+    net: &FeedForwardNet,
+    samples: &[(Vec<InputSpike>, Loss)],
+    vectors: VectorWidth,
+) -> Vec<Bits> {
     let mut scratch = SampleScratch::default();
-    scratch.workspace.wide_vectors = wide;
+    scratch.workspace.vectors = vectors;
     let mut out = Vec::new();
     for (input, loss) in samples {
         let mut grad = net.zero_gradient();
@@ -59,15 +67,20 @@ fn run_samples(net: &FeedForwardNet, samples: &[(Vec<InputSpike>, Loss)], wide: 
 }
 
 fn assert_builds_agree(net: &FeedForwardNet, samples: &[(Vec<InputSpike>, Loss)]) {
-    let wide = run_samples(net, samples, true);
-    let base = run_samples(net, samples, false);
+    let base = run_samples(net, samples, VectorWidth::Baseline);
     let spikes: usize = base.iter().map(|b| b.spikes.len()).sum();
     assert!(
         spikes > 10 * samples.len(),
         "too few spikes to test: {spikes}"
     );
-    for (k, (w, b)) in wide.iter().zip(&base).enumerate() {
-        assert!(w == b, "sample {k}: the wide and the baseline build differ");
+    for vectors in WIDER {
+        let wide = run_samples(net, samples, vectors);
+        for (k, (w, b)) in wide.iter().zip(&base).enumerate() {
+            assert!(
+                w == b,
+                "sample {k}: {vectors:?} and the baseline build differ"
+            );
+        }
     }
 }
 
@@ -143,10 +156,10 @@ fn probed_run(
     ff: &FeedForwardNet,
     input: &[InputSpike],
     probes: &[NeuronProbe],
-    wide: bool,
+    vectors: VectorWidth,
 ) -> Bits {
     let mut ws = NetworkWorkspace::new();
-    ws.wide_vectors = wide;
+    ws.vectors = vectors;
     let observe = Observe {
         probes,
         silent_output_maxima: true,
@@ -178,30 +191,34 @@ proptest! {
     ) {
         let kind = if readout { LayerKind::Readout } else { LayerKind::Spiking };
         let (ff, input, probes) = ff_case(seed, n_layers, kind, LifParams::default());
-        let wide = probed_run(&ff, &input, &probes, true);
-        let base = probed_run(&ff, &input, &probes, false);
-        prop_assert_eq!(wide, base);
+        let base = probed_run(&ff, &input, &probes, VectorWidth::Baseline);
+        for vectors in WIDER {
+            prop_assert_eq!(&probed_run(&ff, &input, &probes, vectors), &base);
+        }
     }
 }
 
-/// Which build the wide setting runs: on x86-64 with AVX2 it must not be the baseline (else the
-/// tests above compare the baseline with itself).
+/// Which build each setting runs: on x86-64 the widest the CPU has (else the tests above compare
+/// the baseline with itself).
 #[test]
 fn wide_build_is_chosen_where_the_cpu_has_it() {
     let mut ws = NetworkWorkspace::new();
     let chosen = ws.vector_build();
-    eprintln!("wide build on this CPU: {chosen}");
+    eprintln!("widest build on this CPU: {chosen}");
     #[cfg(target_arch = "x86_64")]
     {
+        let avx2 = std::arch::is_x86_feature_detected!("avx2");
         let expected = if std::arch::is_x86_feature_detected!("avx512f") {
             "avx512f"
-        } else if std::arch::is_x86_feature_detected!("avx2") {
+        } else if avx2 {
             "avx2"
         } else {
-            "portable"
+            "baseline"
         };
         assert_eq!(chosen, expected);
+        ws.vectors = VectorWidth::UpToAvx2;
+        assert_eq!(ws.vector_build(), if avx2 { "avx2" } else { "baseline" });
     }
-    ws.wide_vectors = false;
-    assert_eq!(ws.vector_build(), "portable");
+    ws.vectors = VectorWidth::Baseline;
+    assert_eq!(ws.vector_build(), "baseline");
 }

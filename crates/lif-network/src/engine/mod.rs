@@ -69,6 +69,7 @@ mod workspace;
 pub use network::{InputSpike, Network, Population, Projection, Source};
 pub use params::LifParams;
 pub use prepared::PreparedNetwork;
+pub use simd::VectorWidth;
 pub use workspace::{
     AdjointSample, NetworkCotangents, NetworkWorkspace, NeuronProbe, PeakCause, Spike, VoltagePeak,
 };

@@ -14,7 +14,7 @@
 //! not contract `a * b + c` into an FMA, and `fma` is not enabled here) and no sum is
 //! reassociated (the loops have no reduction but an `|`of flags). The comparisons of the flags
 //! are exact. A test runs random Yin-Yang- and MNIST-like networks through both builds
-//! (`NetworkWorkspace::wide_vectors`) and compares every bit of spikes, loss and gradient.
+//! (`NetworkWorkspace::vectors`) and compares every bit of spikes, loss and gradient.
 //!
 //! Calling a `#[target_feature]` function needs `unsafe`: the one obligation is that the CPU
 //! has the feature. The dispatchers below are the crate's only `unsafe` blocks; the levels that
@@ -22,6 +22,21 @@
 
 use super::clock::PopConsts;
 use super::closed_form::Decay;
+
+/// The widest build of the population sweeps' per-neuron loops that a
+/// [`NetworkWorkspace`](super::NetworkWorkspace) may run
+/// ([`vectors`](super::NetworkWorkspace::vectors)); the CPU's features, checked at run time,
+/// may lower it. Every build computes the same bits (see `engine/simd.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum VectorWidth {
+    /// The baseline build of the compilation target (on x86-64: SSE2).
+    Baseline,
+    /// AVX2 (four `f64` lanes) if the CPU has it, else the baseline.
+    UpToAvx2,
+    /// The widest build the CPU runs: AVX-512F, AVX2 or the baseline.
+    #[default]
+    Widest,
+}
 
 /// The build of the loops that runs: made only by [`Isa::select`], which checks the CPU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,26 +52,27 @@ enum Level {
 }
 
 impl Isa {
-    /// The widest build this CPU runs, or the portable one if `wide` is `false`.
+    /// The widest build up to `limit` that this CPU runs.
     #[inline]
-    pub(crate) fn select(wide: bool) -> Isa {
+    pub(crate) fn select(limit: VectorWidth) -> Isa {
         #[cfg(target_arch = "x86_64")]
-        if wide {
-            if std::arch::is_x86_feature_detected!("avx512f") {
+        {
+            use std::arch::is_x86_feature_detected;
+            if limit == VectorWidth::Widest && is_x86_feature_detected!("avx512f") {
                 return Isa(Level::Avx512);
             }
-            if std::arch::is_x86_feature_detected!("avx2") {
+            if limit >= VectorWidth::UpToAvx2 && is_x86_feature_detected!("avx2") {
                 return Isa(Level::Avx2);
             }
         }
-        let _ = wide;
+        let _ = limit;
         Isa(Level::Portable)
     }
 
     /// The build's name (for the examples' output).
     pub(crate) fn name(self) -> &'static str {
         match self.0 {
-            Level::Portable => "portable",
+            Level::Portable => "baseline",
             #[cfg(target_arch = "x86_64")]
             Level::Avx2 => "avx2",
             #[cfg(target_arch = "x86_64")]

@@ -268,7 +268,7 @@ impl Model<'_> {
         sw.slow.clear();
         sw.slow.resize(n.div_ceil(8) * 8, 0);
         let scalar = !pc.spiking || pc.silent;
-        let isa = Isa::select(ws.wide_vectors);
+        let isa = Isa::select(ws.vectors);
         let n_ev = ws.sweep.events.len();
         let (mut prev, mut e) = (0.0, 0);
         let mut slot_spikes_from = ws.spikes.len();

@@ -225,7 +225,7 @@ impl Model<'_> {
         b.pos.clear();
         b.pos.resize(n, 0.0);
         let n_b = b.bounds.len();
-        let isa = Isa::select(ws.wide_vectors);
+        let isa = Isa::select(ws.vectors);
         let mut it = 0;
         let mut active = false;
         for s in (0..=n_b).rev() {

@@ -11,6 +11,7 @@ use super::coeffs::{Adjoint, Neuron, Segment};
 use super::network::InputSpike;
 use super::prepared::QueuePlan;
 use super::queue::EventQueue;
+use super::simd::{Isa, VectorWidth};
 use super::sweep::SweepScratch;
 use super::sweep_back::BackScratch;
 
@@ -143,11 +144,11 @@ pub struct NetworkWorkspace {
     /// `true`). `false` makes every pass with this workspace take the event-driven queue, which
     /// gives the same results up to rounding (for comparisons; see `docs/performance.md`).
     pub allow_sweeps: bool,
-    /// Whether the population sweeps' per-neuron loops may run in the widest vector build this
-    /// CPU has (on x86-64: AVX-512F or AVX2, detected at run time; default `true`). `false` runs
-    /// the baseline build of the same loops; the results are the same bits either way (for
-    /// comparisons and tests; see `engine/simd.rs`).
-    pub wide_vectors: bool,
+    /// The widest vector build the population sweeps' per-neuron loops may run in (default
+    /// [`VectorWidth::Widest`]: on x86-64 AVX-512F or AVX2 if the CPU has it, detected at run
+    /// time). The results are the same bits in every build (for comparisons and tests; see
+    /// `engine/simd.rs`).
+    pub vectors: VectorWidth,
     /// Fingerprint of the network of the last forward pass (0: none).
     pub(crate) fingerprint: u64,
     pub(crate) inputs: Vec<InputSpike>,
@@ -216,7 +217,7 @@ impl Default for NetworkWorkspace {
         Self {
             max_spikes: 1_000_000,
             allow_sweeps: true,
-            wide_vectors: true,
+            vectors: VectorWidth::Widest,
             fingerprint: 0,
             inputs: Vec::new(),
             probes: Vec::new(),
@@ -319,9 +320,9 @@ impl NetworkWorkspace {
     }
 
     /// The build of the population sweeps' per-neuron loops that this workspace runs on this
-    /// CPU: `"avx512f"`, `"avx2"` or `"portable"` (see [`wide_vectors`](Self::wide_vectors)).
+    /// CPU: `"avx512f"`, `"avx2"` or `"baseline"` (see [`vectors`](Self::vectors)).
     pub fn vector_build(&self) -> &'static str {
-        super::simd::Isa::select(self.wide_vectors).name()
+        Isa::select(self.vectors).name()
     }
 
     /// Number of synaptic events delivered by the last forward pass (one per synapse a spike or

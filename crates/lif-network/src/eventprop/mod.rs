@@ -20,7 +20,7 @@ mod sample;
 
 pub use crate::engine::{
     AdjointSample, InputSpike, LifParams, NetworkCotangents, NetworkWorkspace, NeuronProbe,
-    PeakCause, Spike, VoltagePeak,
+    PeakCause, Spike, VectorWidth, VoltagePeak,
 };
 pub use crate::kind::LayerKind;
 pub use loss::Loss;
