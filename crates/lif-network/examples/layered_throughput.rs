@@ -5,11 +5,11 @@
 //! prints the mean time per sample of the fastest round (the least disturbed by other processes)
 //! and of all rounds, with the spikes and synaptic events per sample.
 //!
-//! `cargo run --release -p lif-network --example layered_throughput -- [--rounds R] [--only NAME] [--queue] [--baseline|--avx2]`
+//! `cargo run --release -p lif-network --example layered_throughput -- [--rounds R] [--only NAME] [--queue] [--baseline|--avx2|--compare]`
 //! (`--only yin_yang` or `--only mnist`: one network, e.g. for instruction counts of one;
 //! `--queue`: through the event-driven queue instead of the population sweeps; `--baseline` or
 //! `--avx2`: the sweeps' loops in their baseline or at most AVX2 build instead of the widest this
-//! CPU runs, same bits).
+//! CPU runs, same bits; `--compare`: the three builds alternated round by round).
 
 #[path = "../benches/support/paper.rs"]
 mod paper;
@@ -52,6 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .spikes;
             events += scratch.workspace.synaptic_events();
         }
+        if args.iter().any(|a| a == "--compare") {
+            compare_builds(&s, &mut scratch, &mut grad, rounds)?;
+            continue;
+        }
         let (mut best, mut total) = (f64::INFINITY, 0.0);
         for _ in 0..rounds {
             let t0 = Instant::now();
@@ -72,6 +76,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             best * 1e6,
             1.0 / best,
             total / rounds as f64 * 1e6
+        );
+    }
+    Ok(())
+}
+
+/// `--compare`: the builds of the sweeps' loops alternated round by round (so that a change of
+/// the machine's load hits all of them alike); each one's fastest and median round per sample.
+fn compare_builds(
+    s: &paper::Setup,
+    scratch: &mut SampleScratch,
+    grad: &mut [Vec<f64>],
+    rounds: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let builds = [
+        VectorWidth::Baseline,
+        VectorWidth::UpToAvx2,
+        VectorWidth::Widest,
+    ];
+    let mut times = vec![Vec::new(); builds.len()];
+    for _ in 0..rounds {
+        for (b, &v) in builds.iter().enumerate() {
+            scratch.workspace.vectors = v;
+            let t0 = Instant::now();
+            for (input, loss) in s.inputs.iter().zip(&s.losses) {
+                s.net.accumulate_gradient(input, loss, scratch, grad)?;
+            }
+            times[b].push(t0.elapsed().as_secs_f64() / s.inputs.len() as f64 * 1e6);
+        }
+    }
+    for (&v, t) in builds.iter().zip(&mut times) {
+        scratch.workspace.vectors = v;
+        t.sort_by(f64::total_cmp);
+        println!(
+            "{} ({} loops): fastest round {:.2} us per sample ({:.0} samples/s), median {:.2} us, {rounds} rounds",
+            s.name,
+            scratch.workspace.vector_build(),
+            t[0],
+            1e6 / t[0],
+            t[t.len() / 2]
         );
     }
     Ok(())
