@@ -5,7 +5,8 @@
 //!   split, via [`mt19937`]), [`idx`] and [`mnist`] (any IDX images), [`events`] (HDF5 spike
 //!   events, Spiking Heidelberg Digits layout);
 //! - [`encoding`]: latency codes and input dropout; [`datasets`]: encoded splits;
-//! - [`model`]: what training needs from a network; [`snn`]: the `lif-network` classifier,
+//! - [`model`]: what training needs from a network ([`gradient`]: the buffers its gradients
+//!   are written into); [`snn`]: the `lif-network` classifier,
 //!   [`recurrent`] its recurrent hidden population on the event-driven engine;
 //! - [`init`], [`optim`] (Adam), [`quiet`] (the paper code's quiet-neuron rule, opt-in), [`train`] (deterministic parallel minibatches), [`trainer`] (the resumable loop), [`evaluate`];
 //! - [`config`] (Table 3 defaults), [`run`] (a run directory), [`checkpoint`] and [`store`]
@@ -18,6 +19,7 @@ pub mod encoding;
 pub mod error;
 pub mod evaluate;
 pub mod events;
+pub mod gradient;
 pub mod idx;
 pub mod init;
 pub mod mnist;

@@ -6,6 +6,7 @@
 
 use crate::encoding::InputSpike;
 use crate::error::{Result, TrainError};
+pub use crate::gradient::GradientBuffer;
 
 /// Loss, gradient and diagnostics of one example.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,6 +43,28 @@ pub trait Model: Sync {
     fn params_mut(&mut self) -> Vec<&mut [f64]>;
     /// Loss and gradient of one example.
     fn loss_and_gradient(&self, input: &[InputSpike], label: usize) -> Result<SampleOutcome>;
+    /// Loss and gradient of one example, the gradient written into `grad`, which arrives with
+    /// arrays of the lengths of [`Model::param_lengths`], every entry `0.0`. The training loop
+    /// calls this (not [`Model::loss_and_gradient`]) and reuses the buffer, so a model that
+    /// writes into it allocates nothing of the size of its parameters; a model that can tell
+    /// which columns of an array may be non-zero declares them with
+    /// [`GradientBuffer::set_columns`], and the loop then sums, checks and clears only those.
+    /// The result must be the bits of [`Model::loss_and_gradient`]'s. By default: that method,
+    /// its gradient handed over with [`GradientBuffer::replace`].
+    fn gradient_into(
+        &self,
+        input: &[InputSpike],
+        label: usize,
+        grad: &mut GradientBuffer,
+    ) -> Result<SamplePrediction> {
+        let o = self.loss_and_gradient(input, label)?;
+        grad.replace(o.gradient);
+        Ok(SamplePrediction {
+            loss: o.loss,
+            prediction: o.prediction,
+            spikes: o.spikes,
+        })
+    }
     /// For each parameter layer, which neurons stayed quiet (no spike) in this example, for
     /// [`crate::quiet::QuietBump`]; `None` (the default) when the model cannot tell.
     fn quiet_neurons(&self, _input: &[InputSpike]) -> Result<Option<Vec<Vec<bool>>>> {

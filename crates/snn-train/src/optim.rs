@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
 
+mod step;
+use step::{by_corrections, update_layer, update_layer_and_clear, StepConstants};
+
 /// Adam's hyper-parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdamOptions {
@@ -202,6 +205,47 @@ impl Adam {
     {
         self.check_shapes("parameters", params.iter_mut().map(|p| p.as_mut().len()))?;
         self.check_shapes("gradients", grads.iter().map(|g| g.as_ref().len()))?;
+        let k = self.next_step();
+        for (layer, grad) in grads.iter().enumerate() {
+            let (theta, m, v) = (
+                params[layer].as_mut(),
+                &mut self.m[layer],
+                &mut self.v[layer],
+            );
+            by_corrections!(k, update_layer(theta, m, v, grad.as_ref()));
+        }
+        Ok(())
+    }
+
+    /// [`Adam::update`] with the gradient `scale · sums` (`sums` itself when `scale` is `None`),
+    /// setting every entry of `sums` to `+0.0` as it is read: the training loop's batch sum,
+    /// ready for the next minibatch without a pass of its own. The same bits as scaling `sums`
+    /// first and calling [`Adam::update`].
+    pub(crate) fn update_and_clear<P>(
+        &mut self,
+        params: &mut [P],
+        sums: &mut [Vec<f64>],
+        scale: Option<f64>,
+    ) -> Result<()>
+    where
+        P: AsMut<[f64]>,
+    {
+        self.check_shapes("parameters", params.iter_mut().map(|p| p.as_mut().len()))?;
+        self.check_shapes("gradients", sums.iter().map(Vec::len))?;
+        let k = self.next_step();
+        for (layer, sum) in sums.iter_mut().enumerate() {
+            let (theta, m, v) = (
+                params[layer].as_mut(),
+                &mut self.m[layer],
+                &mut self.v[layer],
+            );
+            by_corrections!(k, update_layer_and_clear(theta, m, v, sum, scale));
+        }
+        Ok(())
+    }
+
+    /// Counts an update and returns its constants.
+    fn next_step(&mut self) -> StepConstants {
         self.step = self.step.saturating_add(1);
         let AdamOptions {
             beta1,
@@ -215,20 +259,16 @@ impl Adam {
         } else {
             (1.0 - beta1.powi(self.step), 1.0 - beta2.powi(self.step))
         };
-        for (layer, grad) in grads.iter().enumerate() {
-            let grad = grad.as_ref();
-            let theta = params[layer].as_mut();
-            let (m, v) = (&mut self.m[layer], &mut self.v[layer]);
-            for i in 0..grad.len() {
-                let g = grad[i];
-                m[i] = beta1 * m[i] + (1.0 - beta1) * g;
-                v[i] = beta2 * v[i] + (1.0 - beta2) * g * g;
-                let m_hat = m[i] / correction1;
-                let v_hat = v[i] / correction2;
-                theta[i] -= self.lr * m_hat / (v_hat.sqrt() + epsilon);
-            }
+        StepConstants {
+            beta1,
+            beta2,
+            one_minus_beta1: 1.0 - beta1,
+            one_minus_beta2: 1.0 - beta2,
+            correction1,
+            correction2,
+            lr: self.lr,
+            epsilon,
         }
-        Ok(())
     }
 
     fn check_shapes(

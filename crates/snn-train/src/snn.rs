@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 
 use lif_network::eventprop::{
-    FeedForwardNet, LayerKind, LifParams, Loss, NetworkWorkspace, Observe,
+    FeedForwardNet, LayerKind, LifParams, Loss, NetworkWorkspace, Observe, SampleScratch,
 };
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +13,7 @@ use crate::config::{ExperimentConfig, LossConfig};
 use crate::encoding::InputSpike;
 use crate::error::{Result, TrainError};
 use crate::init::{normal_weights, shared_normal_weights};
-use crate::model::{Model, SampleOutcome, SamplePrediction};
+use crate::model::{GradientBuffer, Model, SampleOutcome, SamplePrediction};
 
 /// Format tag of weights files written by this version.
 pub const WEIGHTS_FORMAT: &str = "snn-train-weights-v1";
@@ -21,6 +21,8 @@ pub const WEIGHTS_FORMAT: &str = "snn-train-weights-v1";
 thread_local! {
     /// Forward-pass buffers of [`SnnClassifier`]'s quiet-neuron count, one per thread.
     static QUIET_WORKSPACE: RefCell<NetworkWorkspace> = RefCell::new(NetworkWorkspace::new());
+    /// Forward and backward buffers of [`SnnClassifier`]'s gradients, one per thread.
+    static TRAIN_SCRATCH: RefCell<SampleScratch> = RefCell::new(SampleScratch::default());
 }
 
 /// A two-layer spiking classifier and its loss.
@@ -103,6 +105,18 @@ impl SnnClassifier {
             },
             LossConfig::MaxVoltage => Loss::MaxVoltage { label },
         }
+    }
+
+    /// Whether an example whose label neuron stays silent contributes no gradient
+    /// (`skip_silent_label` of the first-spike loss).
+    fn skips_silent_label(&self) -> bool {
+        matches!(
+            self.loss,
+            LossConfig::FirstSpike {
+                skip_silent_label: true,
+                ..
+            }
+        )
     }
 
     /// The weights file content: the configuration and every layer (then the recurrent
@@ -270,20 +284,53 @@ impl Model for SnnClassifier {
             return crate::recurrent::outcome(self, w, input, label, true);
         }
         let mut r = self.net.loss_and_gradient(input, &self.loss_for(label))?;
-        if r.loss == f64::INFINITY
-            && matches!(
-                self.loss,
-                LossConfig::FirstSpike {
-                    skip_silent_label: true,
-                    ..
-                }
-            )
-        {
+        if r.loss == f64::INFINITY && self.skips_silent_label() {
             r.gradient.iter_mut().flatten().for_each(|g| *g = 0.0);
         }
         Ok(SampleOutcome {
             loss: r.loss,
             gradient: r.gradient,
+            prediction: r.prediction,
+            spikes: r.spikes,
+        })
+    }
+
+    /// The layered network adds its gradient into `grad` with a per-thread scratch (nothing of
+    /// the size of the weights is allocated) and declares the first layer's columns of the
+    /// inputs that spiked: the engine adds `λ_I` of every neuron into column `pre` of a
+    /// projection at each arrival from `pre` and writes nothing else, so an input without a
+    /// spike leaves its column zero. With a recurrent hidden population: the default (the
+    /// owned gradient of [`Model::loss_and_gradient`]).
+    fn gradient_into(
+        &self,
+        input: &[InputSpike],
+        label: usize,
+        grad: &mut GradientBuffer,
+    ) -> Result<SamplePrediction> {
+        if let Some(w) = &self.recurrent {
+            let o = crate::recurrent::outcome(self, w, input, label, true)?;
+            grad.replace(o.gradient);
+            return Ok(SamplePrediction {
+                loss: o.loss,
+                prediction: o.prediction,
+                spikes: o.spikes,
+            });
+        }
+        let loss = self.loss_for(label);
+        let r = TRAIN_SCRATCH.with(|s| {
+            self.net
+                .accumulate_gradient(input, &loss, &mut s.borrow_mut(), grad.arrays_mut())
+        })?;
+        grad.set_columns(
+            0,
+            self.net.n_inputs,
+            input.iter().map(|s| s.source as usize),
+        );
+        if r.loss == f64::INFINITY && self.skips_silent_label() {
+            grad.clear();
+        }
+        Ok(SamplePrediction {
+            loss: r.loss,
             prediction: r.prediction,
             spikes: r.spikes,
         })

@@ -31,11 +31,12 @@ impl Drop for TempDir {
 }
 
 use crate::encoding::InputSpike;
-use crate::model::{Dataset, Model, SampleOutcome};
+use crate::model::{Dataset, GradientBuffer, Model, SampleOutcome, SamplePrediction};
 
 /// A model with a closed-form gradient for testing the training loop: softmax regression on the
 /// features `x_j = Σ exp(-t/10)` over the spikes of input `j`, loss `-log softmax(Wx)_label`,
-/// gradient `(p_k - [k = label]) x_j`. An input spike from source `poison` makes the gradient NaN.
+/// gradient `(p_k - [k = label]) x_j`. An input spike from source `poison` makes the gradient NaN
+/// (in that input's column).
 pub struct SoftmaxOnSpikes {
     pub n_inputs: usize,
     pub n_classes: usize,
@@ -114,11 +115,8 @@ impl Model for SoftmaxOnSpikes {
                 gradient[k * self.n_inputs + j] = p * x[j];
             }
         }
-        if self
-            .poison
-            .is_some_and(|p| input.iter().any(|s| s.source == p))
-        {
-            gradient[0] = f64::NAN;
+        if let Some(p) = self.poison.filter(|&p| input.iter().any(|s| s.source == p)) {
+            gradient[p as usize % self.n_inputs] = f64::NAN;
         }
         let prediction = (0..self.n_classes).max_by(|&a, &b| z[a].total_cmp(&z[b]));
         Ok(SampleOutcome {
@@ -127,6 +125,47 @@ impl Model for SoftmaxOnSpikes {
             prediction,
             spikes: input.len(),
         })
+    }
+
+    /// Column `j` of the gradient is `(p_k - [k = label]) x_j`, zero for an input without a
+    /// spike: declares the columns of the inputs that spiked.
+    fn gradient_into(
+        &self,
+        input: &[InputSpike],
+        label: usize,
+        grad: &mut GradientBuffer,
+    ) -> crate::Result<SamplePrediction> {
+        let o = self.loss_and_gradient(input, label)?;
+        grad.arrays_mut()[0].copy_from_slice(&o.gradient[0]);
+        let spiked = input.iter().map(|s| s.source as usize);
+        grad.set_columns(0, self.n_inputs, spiked.filter(|&j| j < self.n_inputs));
+        Ok(SamplePrediction {
+            loss: o.loss,
+            prediction: o.prediction,
+            spikes: o.spikes,
+        })
+    }
+}
+
+/// [`SoftmaxOnSpikes`] with [`Model::gradient_into`]'s default (the owned gradient, every
+/// entry declared), to compare with its declared columns.
+pub struct Dense(pub SoftmaxOnSpikes);
+
+impl Model for Dense {
+    fn param_lengths(&self) -> Vec<usize> {
+        self.0.param_lengths()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut [f64]> {
+        self.0.params_mut()
+    }
+
+    fn loss_and_gradient(
+        &self,
+        input: &[InputSpike],
+        label: usize,
+    ) -> crate::Result<SampleOutcome> {
+        self.0.loss_and_gradient(input, label)
     }
 }
 

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::encoding::{drop_spikes, validate_dropout};
 use crate::error::{Result, TrainError};
-use crate::model::{Dataset, Model, SampleOutcome, SamplePrediction};
+use crate::gradient::{BatchGradients, GradientBuffer};
+use crate::model::{Dataset, Model, SamplePrediction};
 use crate::optim::{Adam, AdamOptions};
 use crate::quiet::QuietBump;
 pub use crate::trainer::{BatchProgress, EpochEnd, Observer, PartialEpoch, TrainState, Trainer};
@@ -138,15 +139,16 @@ pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
     order
 }
 
-/// Loss and gradient of training example `i` in `epoch`, after input dropout, and its quiet
-/// neurons when `options` asks for the quiet-neuron rule.
+/// Loss and gradient (into `grad`) of training example `i` in `epoch`, after input dropout, and
+/// its quiet neurons when `options` asks for the quiet-neuron rule.
 fn training_outcome<M: Model>(
     model: &M,
     data: &Dataset,
     options: &TrainOptions,
     epoch: usize,
     i: usize,
-) -> Result<(SampleOutcome, Option<QuietNeurons>)> {
+    grad: &mut GradientBuffer,
+) -> Result<(SamplePrediction, Option<QuietNeurons>)> {
     let dropped;
     let input = if options.input_dropout > 0.0 {
         let mut rng = stream_rng(options.seed, STREAM_DROPOUT, epoch as u64, i as u64);
@@ -155,7 +157,7 @@ fn training_outcome<M: Model>(
     } else {
         &data.inputs[i]
     };
-    let outcome = model.loss_and_gradient(input, data.labels[i])?;
+    let outcome = model.gradient_into(input, data.labels[i], grad)?;
     let quiet = match options.quiet_bump {
         Some(_) => Some(model.quiet_neurons(input)?.ok_or(TrainError::InvalidOption {
             name: "quiet-bump",
@@ -167,87 +169,77 @@ fn training_outcome<M: Model>(
     Ok((outcome, quiet))
 }
 
-/// Checks an example's loss and gradient are finite.
-fn check_finite(o: &SampleOutcome, sample: usize, epoch: usize) -> Result<()> {
+/// Adds example `sample`'s gradient into `sum` after checking that its loss and gradient are
+/// finite (`+∞` is a legitimate loss: a silent label neuron, with a finite gradient; NaN and
+/// `-∞` are not) and that it has the shapes of `sum`. The checks and the sum are one pass over
+/// the entries the example declared.
+fn add_example(
+    o: &SamplePrediction,
+    grad: &GradientBuffer,
+    sum: &mut [Vec<f64>],
+    lengths: &[usize],
+    sample: usize,
+    epoch: usize,
+) -> Result<()> {
     let bad = |what, value| TrainError::NonFinite {
         what,
         value,
         sample,
         epoch: Some(epoch),
     };
-    // +∞ is a legitimate value (silent label neuron, finite gradient); NaN and -∞ are not.
     if o.loss.is_nan() || o.loss == f64::NEG_INFINITY {
         return Err(bad("loss", o.loss));
     }
-    if let Some(&g) = o.gradient.iter().flatten().find(|g| !g.is_finite()) {
-        return Err(bad("gradient", g));
+    if let Err(e) = grad.check_shapes(lengths) {
+        // The values are reported before the shapes, as by the dense loop before.
+        return Err(grad.any_non_finite().map_or(e, |g| bad("gradient", g)));
     }
-    Ok(())
+    grad.add_into(sum).map_err(|g| bad("gradient", g))
 }
 
-/// One minibatch step: per-example gradients in parallel, summed in batch order, averaged, one
-/// Adam update. Returns the examples' predictions for the running metrics.
+/// One minibatch step: per-example gradients in parallel (into `buffers`, reused from step to
+/// step), summed in batch order, averaged, one Adam update. Returns the examples' predictions
+/// for the running metrics.
 pub(crate) fn batch_step<M: Model>(
     model: &mut M,
     adam: &mut Adam,
+    buffers: &mut BatchGradients,
     data: &Dataset,
     options: &TrainOptions,
     epoch: usize,
     batch: &[usize],
 ) -> Result<Vec<SamplePrediction>> {
-    let outcomes: Vec<Result<(SampleOutcome, Option<QuietNeurons>)>> = {
-        let model = &*model;
+    let lengths = model.param_lengths();
+    buffers.prepare(&lengths, batch.len())?;
+    let examples = &mut buffers.examples[..batch.len()];
+    let outcomes: Vec<Result<(SamplePrediction, Option<QuietNeurons>)>> = {
+        let (model, lengths) = (&*model, &lengths);
         batch
             .par_iter()
-            .map(|&i| training_outcome(model, data, options, epoch, i))
+            .zip(examples.par_iter_mut())
+            .map(|(&i, grad)| {
+                grad.reset(lengths)?;
+                training_outcome(model, data, options, epoch, i, grad)
+            })
             .collect()
     };
-    let mut sum: Vec<Vec<f64>> = model
-        .param_lengths()
-        .iter()
-        .map(|&n| vec![0.0; n])
-        .collect();
     let mut predictions = Vec::with_capacity(batch.len());
     let mut quiet = Vec::new();
-    for (o, &i) in outcomes.into_iter().zip(batch) {
+    buffers.sum_is_zero = false;
+    for ((o, grad), &i) in outcomes.into_iter().zip(&buffers.examples).zip(batch) {
         let (o, q) = o?;
         quiet.extend(q);
-        check_finite(&o, i, epoch)?;
-        if o.gradient.len() != sum.len() {
-            return Err(TrainError::ShapeMismatch {
-                what: "gradient layers",
-                expected: sum.len(),
-                found: o.gradient.len(),
-            });
-        }
-        for (acc, g) in sum.iter_mut().zip(&o.gradient) {
-            if acc.len() != g.len() {
-                return Err(TrainError::ShapeMismatch {
-                    what: "gradient entries",
-                    expected: acc.len(),
-                    found: g.len(),
-                });
-            }
-            for (a, &x) in acc.iter_mut().zip(g) {
-                *a += x;
-            }
-        }
-        predictions.push(SamplePrediction {
-            loss: o.loss,
-            prediction: o.prediction,
-            spikes: o.spikes,
-        });
+        add_example(&o, grad, &mut buffers.sum, &lengths, i, epoch)?;
+        predictions.push(o);
     }
     // The loss of eqs. (3), (4) is the batch mean, so is its gradient.
-    if !options.batch_sum {
-        let scale = 1.0 / batch.len() as f64;
-        sum.iter_mut().flatten().for_each(|g| *g *= scale);
-    }
+    let scale = (!options.batch_sum).then(|| 1.0 / batch.len() as f64);
     let mut params = model.params_mut();
     if let Some(bump) = &options.quiet_bump {
         bump.apply(&bump.shares(&quiet)?, &mut params)?;
     }
-    adam.update(&mut params, &sum)?;
+    adam.update_and_clear(&mut params, &mut buffers.sum, scale)?;
+    buffers.sum_is_zero = true;
     Ok(predictions)
 }
 
@@ -275,7 +267,7 @@ pub fn train<M: Model>(
 mod tests {
     use super::*;
     use crate::evaluate::evaluate;
-    use crate::test_util::{separable_dataset, SoftmaxOnSpikes};
+    use crate::test_util::{separable_dataset, Dense, SoftmaxOnSpikes};
 
     // The fixture's closed-form gradient against central differences, so that the loop tests
     // below rest on a correct gradient.
@@ -350,6 +342,35 @@ mod tests {
             let history = train(&mut model, &data, &data, &options, &mut ()).unwrap();
             (model.weights, history)
         })
+    }
+
+    // The fixture declares the columns of the inputs that spiked: training on those alone has
+    // the bits of training on the dense owned gradients (the default), on 1 and 2 threads.
+    #[test]
+    fn declared_columns_train_to_the_bits_of_the_dense_gradients() {
+        let data = separable_dataset(60, 3);
+        let options = TrainOptions {
+            epochs: 2,
+            batch_size: 7,
+            seed: 4,
+            input_dropout: 0.4,
+            ..TrainOptions::default()
+        };
+        let mut dense = Dense(SoftmaxOnSpikes::new(5, 3));
+        train(&mut dense, &data, &data, &options, &mut ()).unwrap();
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut sparse = SoftmaxOnSpikes::new(5, 3);
+            pool.install(|| train(&mut sparse, &data, &data, &options, &mut ()))
+                .unwrap();
+            let bits = |w: &[f64]| w.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&sparse.weights), bits(&dense.0.weights), "{threads}");
+            // Input 4 never spikes: its column did not move.
+            assert_eq!(sparse.weights[4], SoftmaxOnSpikes::new(5, 3).weights[4]);
+        }
     }
 
     #[test]

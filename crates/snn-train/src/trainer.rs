@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
 use crate::evaluate::{evaluate_until, Evaluation, Tally};
+use crate::gradient::BatchGradients;
 use crate::model::{Dataset, Model};
 use crate::optim::{Adam, AdamState};
 use crate::train::{batch_step, epoch_order, EpochMetrics, TrainOptions};
@@ -110,6 +111,9 @@ pub struct Trainer {
     pub adam: Adam,
     /// Position and metrics so far.
     pub state: TrainState,
+    /// The minibatch's gradient buffers, reused from one minibatch to the next (scratch space:
+    /// not part of a checkpoint, empty in a clone).
+    gradients: BatchGradients,
 }
 
 impl Trainer {
@@ -120,6 +124,7 @@ impl Trainer {
             options,
             adam: Adam::new(options.adam, param_lengths)?,
             state: TrainState::default(),
+            gradients: BatchGradients::default(),
         })
     }
 
@@ -137,6 +142,7 @@ impl Trainer {
             options,
             adam,
             state,
+            gradients: BatchGradients::default(),
         })
     }
 
@@ -191,7 +197,15 @@ impl Trainer {
                 });
                 return Ok(EpochEnd::Interrupted);
             }
-            let predictions = batch_step(model, &mut self.adam, train, &options, epoch, batch)?;
+            let predictions = batch_step(
+                model,
+                &mut self.adam,
+                &mut self.gradients,
+                train,
+                &options,
+                epoch,
+                batch,
+            )?;
             for (p, &i) in predictions.iter().zip(batch.iter()) {
                 tally.add(p, train.labels[i]);
             }

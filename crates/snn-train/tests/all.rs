@@ -3,6 +3,7 @@
 //! `tests/` is a module here; tests that count allocations need a process of their own and
 //! stay separate targets (`Cargo.toml`).
 
+mod batch_step_bits;
 mod cli_errors;
 mod cli_run;
 mod mnist_files;
