@@ -247,35 +247,33 @@ impl std::fmt::Debug for BatchGradients {
     }
 }
 
-/// Whether `x` is ±∞ or NaN, as a bit test that a loop's reduction can vectorise.
-#[inline(always)]
-fn non_finite_bits(x: f64) -> u64 {
-    const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
-    u64::from(x.to_bits() & EXPONENT == EXPONENT)
-}
+/// The exponent bits of an `f64`: all set for ±∞ and NaN only. The largest of `x & EXPONENT`
+/// over some values is `EXPONENT` exactly when one of them is not finite (a maximum of integers,
+/// which a loop can carry in a register or vectorise).
+const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
 
 /// `acc += values` entry by entry; whether some value is not finite.
 fn add_all(acc: &mut [f64], values: &[f64]) -> bool {
-    let mut bad = 0;
+    let mut exponent = 0;
     for (a, &x) in acc.iter_mut().zip(values) {
         *a += x;
-        bad |= non_finite_bits(x);
+        exponent = exponent.max(x.to_bits() & EXPONENT);
     }
-    bad != 0
+    exponent == EXPONENT
 }
 
 /// `acc += values` on the given columns of every row of `n` entries; whether some value there
 /// is not finite.
 fn add_columns(acc: &mut [f64], values: &[f64], n: usize, columns: &[usize]) -> bool {
-    let mut bad = 0;
+    let mut exponent = 0;
     for (a, v) in acc.chunks_exact_mut(n).zip(values.chunks_exact(n)) {
         for &c in columns {
             let x = v[c];
             a[c] += x;
-            bad |= non_finite_bits(x);
+            exponent = exponent.max(x.to_bits() & EXPONENT);
         }
     }
-    bad != 0
+    exponent == EXPONENT
 }
 
 #[cfg(test)]
