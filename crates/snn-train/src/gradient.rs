@@ -32,6 +32,9 @@ struct Support {
 pub struct GradientBuffer {
     arrays: Vec<Vec<f64>>,
     support: Vec<Support>,
+    /// Whether a declared entry may be non-zero (the arrays were handed out or replaced since
+    /// they were last cleared).
+    dirty: bool,
 }
 
 impl GradientBuffer {
@@ -48,6 +51,7 @@ impl GradientBuffer {
         Ok(Self {
             support: vec![Support::default(); arrays.len()],
             arrays,
+            dirty: false,
         })
     }
 
@@ -59,6 +63,7 @@ impl GradientBuffer {
     /// The arrays, to be written (e.g. by `lif_network`'s `FeedForwardNet::accumulate_gradient`,
     /// which adds into them).
     pub fn arrays_mut(&mut self) -> &mut [Vec<f64>] {
+        self.dirty = true;
         &mut self.arrays
     }
 
@@ -96,10 +101,12 @@ impl GradientBuffer {
     pub fn replace(&mut self, arrays: Vec<Vec<f64>>) {
         self.support = vec![Support::default(); arrays.len()];
         self.arrays = arrays;
+        self.dirty = true;
     }
 
     /// Sets every declared entry to zero (the whole gradient is then zero).
     pub fn clear(&mut self) {
+        self.dirty = false;
         for (values, support) in self.arrays.iter_mut().zip(&self.support) {
             match support.row_len {
                 None => values.fill(0.0),
@@ -115,7 +122,8 @@ impl GradientBuffer {
     }
 
     /// Ready for the next example: zero arrays of `lengths`, every entry declared. Reuses the
-    /// arrays when they have these lengths, clearing only what was declared.
+    /// arrays when they have these lengths, clearing only what was declared (nothing when
+    /// [`GradientBuffer::add_into_and_clear`] has cleared it).
     pub(crate) fn reset(&mut self, lengths: &[usize]) -> Result<()> {
         let fits = self.arrays.len() == lengths.len()
             && self.arrays.iter().zip(lengths).all(|(a, &n)| a.len() == n);
@@ -123,7 +131,9 @@ impl GradientBuffer {
             *self = Self::new(lengths)?;
             return Ok(());
         }
-        self.clear();
+        if self.dirty {
+            self.clear();
+        }
         debug_assert!(
             self.arrays.iter().flatten().all(|&x| x == 0.0),
             "a gradient entry outside the declared columns is not zero"
@@ -134,38 +144,26 @@ impl GradientBuffer {
         Ok(())
     }
 
-    /// The first entry (in array order, row-major) that is not finite, looking at the declared
-    /// entries only.
-    fn first_non_finite(&self) -> Option<f64> {
-        self.arrays
-            .iter()
-            .zip(&self.support)
-            .find_map(|(values, support)| match support.row_len {
-                None => values.iter().copied().find(|x| !x.is_finite()),
-                Some(n) => values.chunks_exact(n).find_map(|row| {
-                    support
-                        .columns
-                        .iter()
-                        .map(|&c| row[c])
-                        .find(|x| !x.is_finite())
-                }),
-            })
-    }
-
-    /// Adds the declared entries into `sum` (same layout), or returns the first non-finite entry
-    /// (then `sum` holds a partial sum).
-    pub(crate) fn add_into(&self, sum: &mut [Vec<f64>]) -> std::result::Result<(), f64> {
-        let mut bad = false;
-        for ((acc, values), support) in sum.iter_mut().zip(&self.arrays).zip(&self.support) {
-            bad |= match support.row_len {
+    /// Adds the declared entries into `sum` (same layout) and sets them back to zero, row by row
+    /// (a row is summed and checked, then cleared while it is in cache); or returns the first
+    /// entry (in array order, row-major) that is not finite, with `sum` holding a partial sum
+    /// and the buffer left for [`GradientBuffer::reset`] to clear.
+    pub(crate) fn add_into_and_clear(
+        &mut self,
+        sum: &mut [Vec<f64>],
+    ) -> std::result::Result<(), f64> {
+        let arrays = sum.iter_mut().zip(&mut self.arrays).zip(&self.support);
+        for ((acc, values), support) in arrays {
+            let bad = match support.row_len {
                 None => add_all(acc, values),
                 Some(n) => add_columns(acc, values, n, &support.columns),
             };
+            if let Some(x) = bad {
+                return Err(x);
+            }
         }
-        match bad {
-            false => Ok(()),
-            true => Err(self.first_non_finite().unwrap_or(f64::NAN)),
-        }
+        self.dirty = false;
+        Ok(())
     }
 
     /// Checks that the arrays have the lengths of `sum`.
@@ -252,28 +250,44 @@ impl std::fmt::Debug for BatchGradients {
 /// which a loop can carry in a register or vectorise).
 const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
 
-/// `acc += values` entry by entry; whether some value is not finite.
-fn add_all(acc: &mut [f64], values: &[f64]) -> bool {
-    let mut exponent = 0;
-    for (a, &x) in acc.iter_mut().zip(values) {
-        *a += x;
-        exponent = exponent.max(x.to_bits() & EXPONENT);
+/// Entries per row of an array whose every entry is declared.
+const ROW: usize = 512;
+
+/// `acc += values` entry by entry, then `values = 0`, in rows of [`ROW`] entries; stops at a row
+/// with a value that is not finite, and returns the first such value.
+fn add_all(acc: &mut [f64], values: &mut [f64]) -> Option<f64> {
+    for (acc, values) in acc.chunks_mut(ROW).zip(values.chunks_mut(ROW)) {
+        let mut exponent = 0;
+        for (a, &x) in acc.iter_mut().zip(values.iter()) {
+            *a += x;
+            exponent = exponent.max(x.to_bits() & EXPONENT);
+        }
+        if exponent == EXPONENT {
+            return values.iter().copied().find(|x| !x.is_finite());
+        }
+        values.fill(0.0);
     }
-    exponent == EXPONENT
+    None
 }
 
-/// `acc += values` on the given columns of every row of `n` entries; whether some value there
-/// is not finite.
-fn add_columns(acc: &mut [f64], values: &[f64], n: usize, columns: &[usize]) -> bool {
-    let mut exponent = 0;
-    for (a, v) in acc.chunks_exact_mut(n).zip(values.chunks_exact(n)) {
+/// `acc += values`, then `values = 0`, on the given columns of every row of `n` entries; stops
+/// at a row with a value there that is not finite, and returns the first such value.
+fn add_columns(acc: &mut [f64], values: &mut [f64], n: usize, columns: &[usize]) -> Option<f64> {
+    for (a, v) in acc.chunks_exact_mut(n).zip(values.chunks_exact_mut(n)) {
+        let mut exponent = 0;
         for &c in columns {
             let x = v[c];
             a[c] += x;
             exponent = exponent.max(x.to_bits() & EXPONENT);
         }
+        if exponent == EXPONENT {
+            return columns.iter().map(|&c| v[c]).find(|x| !x.is_finite());
+        }
+        for &c in columns {
+            v[c] = 0.0;
+        }
     }
-    exponent == EXPONENT
+    None
 }
 
 #[cfg(test)]
@@ -302,9 +316,7 @@ mod tests {
             buf.arrays_mut()[0].copy_from_slice(g);
             // Rows of 3: column 1 and 2 declared; columns 0 hold only ±0.0.
             buf.set_columns(0, 3, [2, 1, 2]);
-            buf.add_into(&mut sparse).unwrap();
-            // Clear what a reset would: the declared entries.
-            buf.clear();
+            buf.add_into_and_clear(&mut sparse).unwrap();
             assert!(buf.arrays()[0].iter().all(|&x| x == 0.0));
         }
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -318,7 +330,7 @@ mod tests {
         buf.arrays_mut()[1][5] = f64::NAN;
         buf.set_columns(1, 3, [1, 2]);
         let mut sum = vec![vec![0.0; 4], vec![0.0; 6]];
-        assert_eq!(buf.add_into(&mut sum), Err(f64::NEG_INFINITY));
+        assert_eq!(buf.add_into_and_clear(&mut sum), Err(f64::NEG_INFINITY));
     }
 
     #[test]
@@ -328,7 +340,8 @@ mod tests {
         for (row_len, column) in [(0, 0), (4, 0), (3, 3)] {
             buf.set_columns(0, row_len, [column]);
             let mut sum = vec![vec![0.0; 6]];
-            buf.add_into(&mut sum).unwrap();
+            buf.arrays_mut()[0][0] = 1.0;
+            buf.add_into_and_clear(&mut sum).unwrap();
             assert_eq!(sum[0][0], 1.0, "row_len {row_len}, column {column}");
         }
         buf.set_columns(7, 3, [0]);

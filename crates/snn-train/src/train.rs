@@ -171,11 +171,11 @@ fn training_outcome<M: Model>(
 
 /// Adds example `sample`'s gradient into `sum` after checking that its loss and gradient are
 /// finite (`+∞` is a legitimate loss: a silent label neuron, with a finite gradient; NaN and
-/// `-∞` are not) and that it has the shapes of `sum`. The checks and the sum are one pass over
-/// the entries the example declared.
+/// `-∞` are not) and that it has the shapes of `sum`. The checks, the sum and the clearing of
+/// the example's buffer are one pass over the entries the example declared.
 fn add_example(
     o: &SamplePrediction,
-    grad: &GradientBuffer,
+    grad: &mut GradientBuffer,
     sum: &mut [Vec<f64>],
     lengths: &[usize],
     sample: usize,
@@ -194,7 +194,7 @@ fn add_example(
         // The values are reported before the shapes, as by the dense loop before.
         return Err(grad.any_non_finite().map_or(e, |g| bad("gradient", g)));
     }
-    grad.add_into(sum).map_err(|g| bad("gradient", g))
+    grad.add_into_and_clear(sum).map_err(|g| bad("gradient", g))
 }
 
 /// One minibatch step: per-example gradients in parallel (into `buffers`, reused from step to
@@ -226,7 +226,8 @@ pub(crate) fn batch_step<M: Model>(
     let mut predictions = Vec::with_capacity(batch.len());
     let mut quiet = Vec::new();
     buffers.sum_is_zero = false;
-    for ((o, grad), &i) in outcomes.into_iter().zip(&buffers.examples).zip(batch) {
+    let examples = buffers.examples.iter_mut();
+    for ((o, grad), &i) in outcomes.into_iter().zip(examples).zip(batch) {
         let (o, q) = o?;
         quiet.extend(q);
         add_example(&o, grad, &mut buffers.sum, &lengths, i, epoch)?;
