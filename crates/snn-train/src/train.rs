@@ -198,7 +198,8 @@ fn add_example(
 }
 
 /// One minibatch step: per-example gradients in parallel (into `buffers`, reused from step to
-/// step), summed in batch order, averaged, one Adam update. Returns the examples' predictions
+/// step; on one thread each example is added as soon as it is computed), summed in batch order,
+/// averaged, one Adam update. Returns the examples' predictions
 /// for the running metrics.
 pub(crate) fn batch_step<M: Model>(
     model: &mut M,
@@ -210,28 +211,43 @@ pub(crate) fn batch_step<M: Model>(
     batch: &[usize],
 ) -> Result<Vec<SamplePrediction>> {
     let lengths = model.param_lengths();
-    buffers.prepare(&lengths, batch.len())?;
-    let examples = &mut buffers.examples[..batch.len()];
-    let outcomes: Vec<Result<(SamplePrediction, Option<QuietNeurons>)>> = {
-        let (model, lengths) = (&*model, &lengths);
-        batch
-            .par_iter()
-            .zip(examples.par_iter_mut())
-            .map(|(&i, grad)| {
-                grad.reset(lengths)?;
-                training_outcome(model, data, options, epoch, i, grad)
-            })
-            .collect()
-    };
     let mut predictions = Vec::with_capacity(batch.len());
     let mut quiet = Vec::new();
-    buffers.sum_is_zero = false;
-    let examples = buffers.examples.iter_mut();
-    for ((o, grad), &i) in outcomes.into_iter().zip(examples).zip(batch) {
-        let (o, q) = o?;
-        quiet.extend(q);
-        add_example(&o, grad, &mut buffers.sum, &lengths, i, epoch)?;
-        predictions.push(o);
+    if rayon::current_num_threads() == 1 {
+        // One thread: each example is added to the sum right after it is computed, while its
+        // buffer is still in cache, in the same order (one buffer serves the whole batch).
+        buffers.prepare(&lengths, 1)?;
+        buffers.sum_is_zero = false;
+        let grad = &mut buffers.examples[0];
+        for &i in batch {
+            grad.reset(&lengths)?;
+            let (o, q) = training_outcome(&*model, data, options, epoch, i, grad)?;
+            quiet.extend(q);
+            add_example(&o, grad, &mut buffers.sum, &lengths, i, epoch)?;
+            predictions.push(o);
+        }
+    } else {
+        buffers.prepare(&lengths, batch.len())?;
+        let examples = &mut buffers.examples[..batch.len()];
+        let outcomes: Vec<Result<(SamplePrediction, Option<QuietNeurons>)>> = {
+            let (model, lengths) = (&*model, &lengths);
+            batch
+                .par_iter()
+                .zip(examples.par_iter_mut())
+                .map(|(&i, grad)| {
+                    grad.reset(lengths)?;
+                    training_outcome(model, data, options, epoch, i, grad)
+                })
+                .collect()
+        };
+        buffers.sum_is_zero = false;
+        let examples = buffers.examples.iter_mut();
+        for ((o, grad), &i) in outcomes.into_iter().zip(examples).zip(batch) {
+            let (o, q) = o?;
+            quiet.extend(q);
+            add_example(&o, grad, &mut buffers.sum, &lengths, i, epoch)?;
+            predictions.push(o);
+        }
     }
     // The loss of eqs. (3), (4) is the batch mean, so is its gradient.
     let scale = (!options.batch_sum).then(|| 1.0 / batch.len() as f64);
@@ -501,14 +517,21 @@ mod tests {
             batch_size: 6,
             ..TrainOptions::default()
         };
-        match train(&mut model, &data, &data, &options, &mut ()) {
-            Err(TrainError::NonFinite {
-                what: "gradient",
-                sample,
-                epoch: Some(1),
-                ..
-            }) => assert_eq!(data.labels[sample], 1),
-            other => panic!("expected NonFinite, got {other:?}"),
+        // One thread adds each example as it is computed, two compute the batch first.
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            match pool.install(|| train(&mut model, &data, &data, &options, &mut ())) {
+                Err(TrainError::NonFinite {
+                    what: "gradient",
+                    sample,
+                    epoch: Some(1),
+                    ..
+                }) => assert_eq!(data.labels[sample], 1, "{threads} threads"),
+                other => panic!("expected NonFinite, got {other:?}"),
+            }
         }
     }
 }
