@@ -4,7 +4,9 @@
 use hybrid_core::{At, Derivatives, Duals};
 
 use hybrid_core::{Crossing, Dims, HybridSystem, Loss, Scalar, SolverOptions};
-use hybrid_testkit::{check_derivatives, check_gradients, CheckError, Point, Tolerances};
+use hybrid_testkit::{
+    check_derivatives, check_gradients, CheckError, GradientReport, Point, Tolerances,
+};
 
 /// Damped oscillator with a moving wall: `ẋ = v`, `v̇ = −k x − c v`; guard `x − (w + s t)`
 /// rising; jump `v⁺ = −e v⁻`. Parameters `[k, c, w, s, e, x0]`. With `broken_vjp` it overrides
@@ -71,33 +73,25 @@ impl Loss for Terminal {
 
 const P: [f64; 6] = [4.0, 0.3, 0.5, 0.05, 0.7, -1.0];
 
-#[test]
-fn correct_model_passes_both_checks() {
-    let point = Point {
+/// The state at which `check_derivatives` compares the products.
+fn probe_point() -> Point {
+    Point {
         t: 0.3,
         x: vec![0.2, -0.7],
         q: 0,
-    };
-    let report = check_derivatives(
-        &Wall {
-            broken_vjp: false,
-            state_free_claim: false,
-        },
-        &P,
-        &point,
-    )
-    .unwrap();
-    assert!(report.flow < 1e-6 && report.overrides < 1e-12, "{report:?}");
+    }
+}
+
+/// `check_gradients` on `[0, 3]` with the terminal loss, tight solver tolerances and the
+/// default comparison tolerances.
+fn check_wall_gradients(wall: &Wall) -> Result<GradientReport, CheckError> {
     let opts = SolverOptions {
         rtol: 1e-12,
         atol: 1e-12,
         ..Default::default()
     };
-    let report = check_gradients(
-        &Wall {
-            broken_vjp: false,
-            state_free_claim: false,
-        },
+    check_gradients(
+        wall,
         &P,
         0.0,
         3.0,
@@ -105,6 +99,24 @@ fn correct_model_passes_both_checks() {
         &opts,
         &Tolerances::default(),
     )
+}
+
+#[test]
+fn correct_model_passes_both_checks() {
+    let report = check_derivatives(
+        &Wall {
+            broken_vjp: false,
+            state_free_claim: false,
+        },
+        &P,
+        &probe_point(),
+    )
+    .unwrap();
+    assert!(report.flow < 1e-6 && report.overrides < 1e-12, "{report:?}");
+    let report = check_wall_gradients(&Wall {
+        broken_vjp: false,
+        state_free_claim: false,
+    })
     .unwrap();
     assert!(
         report.min_abs_gdot.is_finite() && report.min_abs_gdot > 0.1,
@@ -118,41 +130,23 @@ fn correct_model_passes_both_checks() {
 
 #[test]
 fn wrong_vjp_override_is_caught() {
-    let point = Point {
-        t: 0.3,
-        x: vec![0.2, -0.7],
-        q: 0,
-    };
     let err = check_derivatives(
         &Wall {
             broken_vjp: true,
             state_free_claim: false,
         },
         &P,
-        &point,
+        &probe_point(),
     )
     .unwrap_err();
     assert!(
         matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("flow_vjp")),
         "{err}"
     );
-    let opts = SolverOptions {
-        rtol: 1e-12,
-        atol: 1e-12,
-        ..Default::default()
-    };
-    let err = check_gradients(
-        &Wall {
-            broken_vjp: true,
-            state_free_claim: false,
-        },
-        &P,
-        0.0,
-        3.0,
-        &Terminal([3.0]),
-        &opts,
-        &Tolerances::default(),
-    )
+    let err = check_wall_gradients(&Wall {
+        broken_vjp: true,
+        state_free_claim: false,
+    })
     .unwrap_err();
     assert!(
         matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("adjoint vs forward")),
@@ -165,35 +159,16 @@ fn wrong_vjp_override_is_caught() {
 /// claim, and the gradients it would give must disagree with the forward method.
 #[test]
 fn state_free_claim_with_state_dependent_f_p_is_caught() {
-    let point = Point {
-        t: 0.3,
-        x: vec![0.2, -0.7],
-        q: 0,
-    };
     let wall = Wall {
         broken_vjp: false,
         state_free_claim: true,
     };
-    let err = check_derivatives(&wall, &P, &point).unwrap_err();
+    let err = check_derivatives(&wall, &P, &probe_point()).unwrap_err();
     assert!(
         matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("flow_vjp (p) at a second state")),
         "{err}"
     );
-    let opts = SolverOptions {
-        rtol: 1e-12,
-        atol: 1e-12,
-        ..Default::default()
-    };
-    let err = check_gradients(
-        &wall,
-        &P,
-        0.0,
-        3.0,
-        &Terminal([3.0]),
-        &opts,
-        &Tolerances::default(),
-    )
-    .unwrap_err();
+    let err = check_wall_gradients(&wall).unwrap_err();
     assert!(
         matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("adjoint vs forward")),
         "{err}"
