@@ -14,7 +14,7 @@
 use crate::support;
 
 use lif_network::engine::{Network, NetworkCotangents, NetworkWorkspace};
-use lif_network::eventprop::{InputSpike, Observe};
+use lif_network::eventprop::{InputSpike, Loss, Observe};
 use lif_network::{FeedForwardNet, LayerKind, LifParams};
 use proptest::prelude::*;
 use support::*;
@@ -110,6 +110,32 @@ proptest! {
         let kind = if readout { LayerKind::Readout } else { LayerKind::Spiking };
         let (ff, input, _) = ff_case(seed, n_layers, kind, LifParams::default());
         sweeps_equal_queue(&ff, &input)?;
+    }
+
+    /// Input spikes on a 2.5 ms grid from 0 on (as pixel latencies of an image share their
+    /// times): the sweeps skip the slots of length zero between simultaneous inputs; the queue
+    /// handles every input on its own. Oracles: the queue, and central differences of a
+    /// classification loss.
+    #[test]
+    fn sweeps_agree_with_the_queue_and_finite_differences_when_inputs_share_times(
+        seed in any::<u64>(), n_layers in 1usize..=3, readout in any::<bool>(),
+    ) {
+        let kind = if readout { LayerKind::Readout } else { LayerKind::Spiking };
+        let (ff, mut input, _) = ff_case(seed, n_layers, kind, LifParams::default());
+        for s in &mut input {
+            s.time = (s.time / 2.5).floor() * 2.5;
+        }
+        input.sort_by(|a, b| a.time.total_cmp(&b.time));
+        let shared = input.windows(2).filter(|w| w[0].time == w[1].time).count();
+        prop_assume!(shared > 0);
+        sweeps_equal_queue(&ff, &input)?;
+        let n_out = ff.layers.last().map_or(1, |l| l.n_out);
+        let loss = if readout {
+            Loss::MaxVoltage { label: seed as usize % n_out }
+        } else {
+            Loss::FirstSpike { label: seed as usize % n_out, tau0: 0.5, tau1: 6.4, alpha: 0.003 }
+        };
+        check_ff_loss(&ff, &input, &loss)?;
     }
 
     #[test]

@@ -94,6 +94,14 @@ pub(crate) struct Decay {
 }
 
 impl Decay {
+    /// The decay over an interval of length zero, as `Kernel::decay(0.0)` and
+    /// `Kernel::decay_pow(0.0)` give it.
+    pub const IDENTITY: Decay = Decay {
+        mem: 1.0,
+        syn: 1.0,
+        cross: 0.0,
+    };
+
     /// Voltage at the end of the interval from `(v0, i0)` at its start.
     #[inline]
     pub fn voltage(&self, v0: f64, i0: f64) -> f64 {
@@ -651,6 +659,28 @@ mod tests {
         }
         for (tm, ts) in [(20.0, 7.0), (10.0, 10.0), (5.0, 20.0), (45.0, 5.0)] {
             assert_eq!(kernel(tm, ts).pow, 0, "{tm} {ts}");
+        }
+    }
+
+    /// Oracle: the definition (`e^0 = 1`, `K(0) = 0`), bit for bit, which is what lets the
+    /// sweeps skip a slot of length zero (`Decay::IDENTITY`).
+    #[test]
+    fn decay_over_zero_length_is_exactly_the_identity() {
+        let bits = |d: Decay| [d.mem.to_bits(), d.syn.to_bits(), d.cross.to_bits()];
+        let id = bits(Decay::IDENTITY);
+        assert_eq!(id, [1f64.to_bits(), 1f64.to_bits(), 0f64.to_bits()]);
+        for (tm, ts) in [
+            (20.0, 5.0),
+            (20.0, 7.0),
+            (10.0, 10.0),
+            (5.0, 20.0),
+            (40.0, 5.0),
+        ] {
+            let k = kernel(tm, ts);
+            assert_eq!(bits(k.decay(0.0)), id, "{tm} {ts}");
+            if k.pow != 0 {
+                assert_eq!(bits(k.decay_pow(0.0)), id, "{tm} {ts}");
+            }
         }
     }
 

@@ -10,6 +10,8 @@
 //! branches that the compiler vectorises, and flags the neurons that may cross the threshold
 //! in it (the necessary conditions of `Kernel::first_crossing`); only these take the exact
 //! search. The event then adds its weights to its targets (a dense column or a fan-out list).
+//! Events at one time (the pixel latencies of an image share few values) leave slots of length
+//! zero between them, which a spiking population skips: its `Decay` is the identity.
 //! Probes are read inside their slot (the probed neuron takes the exact path there), so they
 //! change nothing; readout (and silent output) neurons track their maxima per slot.
 //!
@@ -290,7 +292,15 @@ impl Model<'_> {
                 ),
                 None => (self.t_end, PeakCause::End),
             };
-            let d = slot_decay(&pc, end - prev);
+            // A slot of length zero between simultaneous events (many input spikes of an MNIST
+            // image share a time) changes no state of a spiking population: its `Decay` is the
+            // identity and no neuron crosses in it, so it is skipped unless a probe reads it.
+            let empty = end == prev && probes.is_empty() && !scalar;
+            let d = if empty {
+                Decay::IDENTITY
+            } else {
+                slot_decay(&pc, end - prev)
+            };
             ws.sweep.slot_decays.push((end - prev, d));
             let slot = Slot {
                 start: prev,
@@ -298,7 +308,9 @@ impl Model<'_> {
                 d,
                 probes,
             };
-            if scalar {
+            if empty {
+                // Nothing to update, sort or swap.
+            } else if scalar {
                 self.slot_scalar(ws, p, &slot, cause)?;
             } else {
                 let sw = &mut ws.sweep;
@@ -327,14 +339,17 @@ impl Model<'_> {
             }
             // The slot's spikes in time order (ties by neuron); the slots follow each other, so
             // the population's segment is then sorted but for ties across a slot boundary.
-            let fresh = &mut ws.spikes[slot_spikes_from..];
-            if fresh.len() > 1 {
-                fresh.sort_unstable_by(spike_order);
+            if !empty {
+                let fresh = &mut ws.spikes[slot_spikes_from..];
+                if fresh.len() > 1 {
+                    fresh.sort_unstable_by(spike_order);
+                }
+                slot_spikes_from = ws.spikes.len();
+                let sw = &mut ws.sweep;
+                std::mem::swap(&mut sw.v, &mut sw.v_next);
+                std::mem::swap(&mut sw.i, &mut sw.i_next);
             }
-            slot_spikes_from = ws.spikes.len();
             let sw = &mut ws.sweep;
-            std::mem::swap(&mut sw.v, &mut sw.v_next);
-            std::mem::swap(&mut sw.i, &mut sw.i_next);
             let Some(&ev) = sw.events.get(e) else {
                 break;
             };

@@ -244,7 +244,9 @@ impl Model<'_> {
                 active |= x.rank != 1 || ws.spike_cot[k] != 0.0 || b.jump[k] != 0.0;
                 it += 1;
             }
-            if active {
+            // A slot of length zero without items (simultaneous input events) leaves every
+            // adjoint as it is: `Decay::IDENTITY`.
+            if active && (end > start || first < it) {
                 let d = forward_decay(ws, p, s, end - start);
                 let sw = &mut ws.sweep;
                 let (lv, li) = (&sw.v[..n], &sw.i[..n]);
