@@ -58,7 +58,13 @@ fn bench_yin_yang_paths(c: &mut Criterion) {
     let mut ff = FeedForwardNet::new(5, &layers, LifParams::default(), 60.0).unwrap();
     for (layer, (mean, std)) in ff.layers.iter_mut().zip([(1.5, 0.78), (0.93, 0.1)]) {
         let d = Normal::new(mean, std).unwrap();
-        layer.weights.iter_mut().for_each(|w| *w = d.sample(&mut r));
+        // Post by post (the draw order of the earlier post-major layout), placed pre-major.
+        for post in 0..layer.n_out {
+            for pre in 0..layer.n_in {
+                let k = layer.index(pre, post);
+                layer.weights[k] = d.sample(&mut r);
+            }
+        }
     }
     let inputs: Vec<Vec<InputSpike>> = (0..256)
         .map(|_| {

@@ -26,7 +26,14 @@ pub struct Setup {
 fn init(net: &mut FeedForwardNet, r: &mut ChaCha8Rng, moments: [(f64, f64); 2]) {
     for (layer, (mean, std)) in net.layers.iter_mut().zip(moments) {
         let d = Normal::new(mean, std).unwrap();
-        layer.weights.iter_mut().for_each(|w| *w = d.sample(r));
+        // Drawn post by post (the order of the post-major layout these samples were made
+        // with), placed pre-major: the same networks as before the layout changed.
+        for post in 0..layer.n_out {
+            for pre in 0..layer.n_in {
+                let k = layer.index(pre, post);
+                layer.weights[k] = d.sample(r);
+            }
+        }
     }
 }
 

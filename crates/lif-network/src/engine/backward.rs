@@ -211,8 +211,9 @@ impl Model<'_> {
                         }
                         Fan::Dense { n_pre, n_post } => {
                             assert!(src < n_pre);
-                            let w = proj.weights.chunks_exact(n_pre).map(|row| row[src]);
-                            let g = grad[pj].chunks_exact_mut(n_pre).map(|row| &mut row[src]);
+                            let row = src * n_post..(src + 1) * n_post;
+                            let w = proj.weights[row.clone()].iter().copied();
+                            let g = grad[pj][row].iter_mut();
                             for ((target, w), g) in (0..n_post).zip(w).zip(g) {
                                 self.input_back(ws, base + target, t, &pc, &clock, w, g);
                             }
@@ -303,8 +304,9 @@ impl Model<'_> {
                 }
                 Fan::Dense { n_pre, n_post } => {
                     assert!(pre < n_pre);
-                    let w = proj.weights.chunks_exact(n_pre).map(|row| row[pre]);
-                    let g = grad[pj].chunks_exact_mut(n_pre).map(|row| &mut row[pre]);
+                    let row = pre * n_post..(pre + 1) * n_post;
+                    let w = proj.weights[row.clone()].iter().copied();
+                    let g = grad[pj][row].iter_mut();
                     for ((target, w), g) in (0..n_post).zip(w).zip(g) {
                         sum += self.arrival_back(ws, base + target, t, &qc, &clock, w, g);
                     }

@@ -1,6 +1,6 @@
 //! The engine's borrowed view of a network: what the forward and backward passes read, built
 //! without copying weights from a [`Network`] (sparse fan-out lists) or from a layered
-//! network (`crate::FeedForwardNet`: dense projections in its row-major layout). Both
+//! network (`crate::FeedForwardNet`: dense projections in its pre-major layout). Both
 //! kinds of network run on the same forward and backward pass through this view.
 
 use super::network::{Network, Source};
@@ -45,7 +45,8 @@ pub(crate) enum Fan<'a> {
         offsets: &'a [u32],
         targets: &'a [u32],
     },
-    /// Every pair, weights row-major `[post · n_pre + pre]` (a layer's layout).
+    /// Every pair, weights pre-major `[pre · n_post + post]` (a layer's layout, and the order of
+    /// [`super::Projection`]'s synapses): a presynaptic neuron's fan-out is one contiguous row.
     Dense { n_pre: usize, n_post: usize },
 }
 

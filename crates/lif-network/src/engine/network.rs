@@ -111,8 +111,8 @@ pub struct Projection {
 }
 
 impl Projection {
-    /// Every pair `(pre, post)` connected, weights row-major `weights[post * n_pre + pre]` (the
-    /// layout of [`crate::Layer::weights`]). If `source` is the target population itself, the
+    /// Every pair `(pre, post)` connected, weights pre-major `weights[pre * n_post + post]` (the
+    /// layout of [`crate::Layer::weights`] and of the synapses here). If `source` is the target population itself, the
     /// self-connections `pre == post` are left out (Table 1: `w_nn = 0`), whatever their weight.
     pub fn dense(
         source: Source,
@@ -134,7 +134,7 @@ impl Projection {
             for post in (0..n_post).filter(|&post| !(recurrent && post == pre)) {
                 p.targets.push(post as u32);
                 p.weights
-                    .push(weights.get(post * n_pre + pre).copied().unwrap_or(f64::NAN));
+                    .push(weights.get(pre * n_post + post).copied().unwrap_or(f64::NAN));
             }
             p.offsets.push(p.targets.len() as u32);
         }

@@ -2,8 +2,10 @@
 //!
 //! The workspace builds for the baseline of its target (on x86-64: SSE2, two `f64` per vector).
 //! The loops here run over a population's structure of arrays without branches: the slot
-//! update of `V`, `I` with the crossing flags (`sweep.rs`), a dense weight column added to the
-//! currents, the backward decay of the adjoints and a dense gradient column (`sweep_back.rs`).
+//! update of `V`, `I` with the crossing flags (`sweep.rs`), a presynaptic neuron's row of dense
+//! weights added to the currents, the backward decay of the adjoints and a dense gradient row
+//! with the spike's share of the jump (`sweep_back.rs`). Dense weights are pre-major
+//! (`[pre · n_post + post]`), so each row is contiguous.
 //! Each is written once as an `#[inline(always)]` body and compiled three times on x86-64: for
 //! the baseline, inside an `avx2` function and inside an `avx512f` function (four and eight
 //! lanes). [`Isa::select`] picks the widest one the CPU has (`is_x86_feature_detected!`); on
@@ -166,15 +168,17 @@ fn may_cross_wide(pc: &PopConsts, v: f64, i: f64, v1: f64, i1: f64) -> bool {
 }
 
 dispatched! {
-    /// `i[j] += weights[pre + j n_pre]`: column `pre` of row-major weights with `n_pre`
-    /// columns added to the currents.
-    fn add_column / add_column_body(i: &mut [f64], weights: &[f64], pre: usize, n_pre: usize) -> ()
+    /// `i[j] += row[j]`: a presynaptic neuron's row of pre-major dense weights added to the
+    /// currents. The slices have one length.
+    fn add_row / add_row_body(i: &mut [f64], row: &[f64]) -> ()
 }
 
 #[inline(always)]
-fn add_column_body(i: &mut [f64], weights: &[f64], pre: usize, n_pre: usize) {
-    let w = weights[pre..].iter().step_by(n_pre);
-    i.iter_mut().zip(w).for_each(|(i, w)| *i += w);
+fn add_row_body(i: &mut [f64], row: &[f64]) {
+    let row = &row[..i.len()];
+    for j in 0..i.len() {
+        i[j] += row[j];
+    }
 }
 
 dispatched! {
@@ -200,12 +204,43 @@ fn adjoint_decay_body(d: &Decay, lv: &[f64], li: &[f64], lv1: &mut [f64], li1: &
 }
 
 dispatched! {
-    /// `grad[pre + j n_pre] += li[j]`: `λ_I` into column `pre` of a row-major gradient.
-    fn add_to_column / add_to_column_body(grad: &mut [f64], pre: usize, n_pre: usize, li: &[f64]) -> ()
+    /// `grad[j] += li[j]`: `λ_I` into a presynaptic neuron's row of a pre-major gradient. The
+    /// slices have one length.
+    fn add_to_row / add_to_row_body(grad: &mut [f64], li: &[f64]) -> ()
 }
 
 #[inline(always)]
-fn add_to_column_body(grad: &mut [f64], pre: usize, n_pre: usize, li: &[f64]) {
-    let g = grad[pre..].iter_mut().step_by(n_pre);
-    g.zip(li).for_each(|(g, &li)| *g += li);
+fn add_to_row_body(grad: &mut [f64], li: &[f64]) {
+    let li = &li[..grad.len()];
+    for j in 0..grad.len() {
+        grad[j] += li[j];
+    }
+}
+
+dispatched! {
+    /// `grad[j] += li[j]` and `Σ_j w[j] (lv[j] - ρ li[j])` (summed in order of `j`, from
+    /// `+0.0`): a spike arrival's gradient row and the targets' share of its jump. The sum is a
+    /// reduction in a fixed order, so it stays scalar in every build; the gradient row is a
+    /// separate loop, which vectorises. The slices have one length.
+    fn arrival_row / arrival_row_body(
+        grad: &mut [f64],
+        w: &[f64],
+        lv: &[f64],
+        li: &[f64],
+        rho: f64
+    ) -> f64
+}
+
+#[inline(always)]
+fn arrival_row_body(grad: &mut [f64], w: &[f64], lv: &[f64], li: &[f64], rho: f64) -> f64 {
+    let n = grad.len();
+    let (w, lv, li) = (&w[..n], &lv[..n], &li[..n]);
+    for j in 0..n {
+        grad[j] += li[j];
+    }
+    let mut sum = 0.0;
+    for j in 0..n {
+        sum += w[j] * (lv[j] - rho * li[j]);
+    }
+    sum
 }

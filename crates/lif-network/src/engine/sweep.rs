@@ -359,8 +359,8 @@ impl Model<'_> {
             match proj.fan {
                 Fan::Dense { n_pre, n_post } => {
                     assert!(pre < n_pre && n_post == n);
-                    // Column `pre` of the row-major weights.
-                    simd::add_column(isa, i, proj.weights, pre, n_pre);
+                    // Row `pre` of the pre-major weights.
+                    simd::add_row(isa, i, &proj.weights[pre * n_post..(pre + 1) * n_post]);
                     ws.events += n_post;
                 }
                 Fan::Sparse { offsets, targets } => {

@@ -360,19 +360,13 @@ impl Model<'_> {
         match proj.fan {
             Fan::Dense { n_pre, n_post } => {
                 assert!(pre < n_pre && n_post == n);
-                // Column `pre` of the row-major gradient and weights. A spike arrival reads both
-                // row by row (fewer instructions per target than two zipped strided iterators);
-                // an input adds to the gradient alone, which `step_by` unrolls.
+                // Row `pre` of the pre-major gradient and weights: contiguous.
+                let row = pre * n_post..(pre + 1) * n_post;
+                let g = &mut grad[pj][row.clone()];
                 if arrival {
-                    let rows = grad[pj]
-                        .chunks_exact_mut(n_pre)
-                        .zip(proj.weights.chunks_exact(n_pre));
-                    for ((g, w), (&lv, &li)) in rows.zip(lv.iter().zip(li)) {
-                        g[pre] += li;
-                        sum += w[pre] * (lv - k.rho * li);
-                    }
+                    sum = simd::arrival_row(isa, g, &proj.weights[row], lv, li, k.rho);
                 } else {
-                    simd::add_to_column(isa, &mut grad[pj], pre, n_pre, li);
+                    simd::add_to_row(isa, g, li);
                 }
             }
             Fan::Sparse { offsets, targets } => {

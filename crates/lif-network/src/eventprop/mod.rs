@@ -5,7 +5,9 @@
 //! - `network`: layered feed-forward networks ([`FeedForwardNet`]): populations `"layer l"` with
 //!   dense projections, run on the engine without copying their weights.
 //! - `recurrent`: one fully connected recurrent population with input weights ([`RecurrentNet`]),
-//!   row-major weight matrices mapped to the engine's projections.
+//!   post-major weight matrices mapped to the engine's projections.
+//! - `layout`: a layer's pre-major weights ([`Layer::index`]) and [`transpose`] from and to
+//!   post-major `(n_out, n_in)` matrices.
 //! - `loss`: eq. (3) and eq. (4) on a layered network's output layer; `sample`: the one-call API
 //!   for training.
 //!
@@ -13,6 +15,7 @@
 //! `λ_V(paper) = -λ_V/τ_mem`, `λ_I(paper) = -λ_I/τ_syn` (`docs/maths.md` §"10. The LIF network",
 //! "Map to the paper"), so eq. (2) reads `dL/dw_ji = Σ_{spikes of i} λ_I,j`.
 
+mod layout;
 mod loss;
 mod network;
 mod recurrent;
@@ -23,6 +26,7 @@ pub use crate::engine::{
     PeakCause, Spike, VectorWidth, VoltagePeak,
 };
 pub use crate::kind::LayerKind;
+pub use layout::{transpose, transpose_into};
 pub use loss::Loss;
 pub use network::{FeedForwardNet, Layer, Observe};
 pub use recurrent::{RecurrentGradient, RecurrentNet, RecurrentProbe, RecurrentWorkspace};

@@ -22,13 +22,15 @@ pub struct Layer {
     pub n_out: usize,
     /// Spiking or readout.
     pub kind: LayerKind,
-    /// Weights, row-major `[post * n_in + pre]` (length `n_out * n_in`): a spike of `pre` adds
-    /// `weights[post * n_in + pre]` to the synaptic current of `post`.
+    /// Weights, pre-major `[pre * n_out + post]` ([`Layer::index`]; length `n_out * n_in`): a
+    /// spike of `pre` adds `weights[pre * n_out + post]` to the synaptic current of `post`, so
+    /// its fan-out is the contiguous row `pre`. Gradients have the same layout;
+    /// [`crate::eventprop::transpose`] converts from and to a post-major `(n_out, n_in)` matrix.
     pub weights: Vec<f64>,
 }
 
 /// A layered feed-forward network (the paper's block-triangular special case of Table 1): the
-/// engine's populations `"layer l"` with dense projections, weights in each layer's row-major
+/// engine's populations `"layer l"` with dense projections, weights in each layer's pre-major
 /// layout. Spike and neuron indices of its [`NetworkWorkspace`] are global: neuron `j` of layer
 /// `l` is `Σ_{m<l} n_out(m) + j` ([`FeedForwardNet::neuron_offsets`]).
 #[derive(Clone, Debug, PartialEq)]
@@ -252,7 +254,7 @@ pub struct Observe<'a> {
 impl Network {
     /// The layered network `net` as populations `"layer 0"`, `"layer 1"`, .. with sparse
     /// projections holding every pair (projection `l` feeds layer `l`; its synapse
-    /// `pre · n_out + post` is `net.layers[l].weights[post · n_in + pre]`). A readout layer
+    /// `pre · n_out + post` is `net.layers[l].weights[pre · n_out + post]`). A readout layer
     /// becomes a readout population. (Layered networks run on the engine without this copy;
     /// this is for building on them, e.g. adding recurrent projections.)
     pub fn from_feed_forward(net: &FeedForwardNet) -> Result<Self, LifError> {

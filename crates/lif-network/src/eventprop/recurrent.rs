@@ -10,6 +10,7 @@ use crate::engine::{
     NeuronProbe, Population, Projection, Source, Spike,
 };
 use crate::error::{weight_count, zero_weights};
+use super::layout::transpose;
 use crate::LifError;
 
 /// A recurrent network of `n` LIF neurons with input weights.
@@ -145,19 +146,20 @@ impl RecurrentNet {
             vec![Population::new("recurrent", n, self.params)],
             self.t_end,
         );
+        // `Projection::dense` reads pre-major weights; this network's are post-major.
         net.projections.push(Projection::dense(
             Source::Input,
             0,
             self.n_inputs,
             n,
-            &self.input_weights,
+            &transpose(&self.input_weights, n, self.n_inputs),
         ));
         net.projections.push(Projection::dense(
             Source::Population(0),
             0,
             n,
             n,
-            &self.weights,
+            &transpose(&self.weights, n, n),
         ));
         net
     }

@@ -4,14 +4,15 @@
 //! A layered network is Table 1 with a block-triangular `W` (`docs/maths.md` §"10. The LIF network"): neuron `j` of layer `l` is
 //! network neuron `layer_offsets(net)[l] + j`, layer 0 receives the inputs, and layer `l + 1`
 //! receives the spikes of layer `l`. With the parameter order of [`LifNetwork`] (input synapses,
-//! then recurrent ones, both row-major by target) the flat parameter vector is exactly the
-//! concatenation of the layers' row-major weights.
+//! then recurrent ones, both row-major by target) the flat parameter vector is the
+//! concatenation of the layers' weights in post-major order (`[post * n_in + pre]`), each the
+//! transpose of the layer's pre-major [`crate::Layer::weights`].
 
 use std::collections::HashMap;
 
 use super::{LifNetwork, Presynaptic};
 use crate::engine::{Network, Source};
-use crate::eventprop::RecurrentGradient;
+use crate::eventprop::{transpose, RecurrentGradient};
 use crate::{FeedForwardNet, InputSpike, LayerKind, LifError, RecurrentNet};
 
 /// Network index of neuron 0 of every layer, and the total number of neurons as the last entry.
@@ -28,7 +29,8 @@ pub fn layer_offsets(net: &FeedForwardNet) -> Vec<usize> {
 
 impl LifNetwork {
     /// The layered network `net` with inputs `input`, and its weights as the parameter vector
-    /// (the layers' weights concatenated). Readout layers become neurons without threshold.
+    /// (the layers' weights concatenated, each post-major `[post * n_in + pre]`, the transpose
+    /// of its pre-major layout). Readout layers become neurons without threshold.
     /// Simulate it on `[0, net.t_end]`.
     pub fn from_feed_forward(
         net: &FeedForwardNet,
@@ -53,7 +55,7 @@ impl LifNetwork {
         let p: Vec<f64> = net
             .layers
             .iter()
-            .flat_map(|l| l.weights.iter().copied())
+            .flat_map(|l| transpose(&l.weights, l.n_in, l.n_out))
             .collect();
         debug_assert_eq!(p.len(), model.synapses().len());
         Ok((model, p))
@@ -158,7 +160,8 @@ fn check_len(what: &'static str, expected: usize, found: usize) -> Result<(), Li
 }
 
 /// A flat gradient of [`LifNetwork::from_feed_forward`]'s parameters, split into the shapes of
-/// `net`'s layer weights (the layout of [`crate::SampleResult::gradient`]).
+/// `net`'s layer weights and transposed to their pre-major layout (that of
+/// [`crate::SampleResult::gradient`]).
 pub fn layer_gradient(net: &FeedForwardNet, flat: &[f64]) -> Result<Vec<Vec<f64>>, LifError> {
     let total = net.layers.iter().map(|l| l.weights.len()).sum();
     check_len("flat gradient", total, flat.len())?;
@@ -169,7 +172,7 @@ pub fn layer_gradient(net: &FeedForwardNet, flat: &[f64]) -> Result<Vec<Vec<f64>
         .map(|l| {
             let (head, tail) = rest.split_at(l.weights.len());
             rest = tail;
-            head.to_vec()
+            transpose(head, l.n_out, l.n_in)
         })
         .collect())
 }
