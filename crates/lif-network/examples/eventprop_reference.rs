@@ -14,12 +14,14 @@
 //! kind n_out            (per layer; kind: spiking | readout)
 //! tau_mem tau_syn threshold t_end
 //! loss tau0 tau1 alpha  (loss: first_spike | max_voltage)
-//! w ...                 (every layer's weights, row-major [post * n_in + pre])
+//! w ...                 (every layer's weights, post-major [post * n_in + pre], as NumPy's
+//!                        (n_out, n_in) arrays flatten)
 //! n_samples
 //! label n_spikes time source time source ...   (per sample)
 //! ```
 //!
-//! Output: `loss b value` per sample, then `sum l i value` for every entry of the gradient of
+//! Output: `loss b value` per sample, then `sum l i value` for every entry `i` (post-major, as
+//! the weights are read) of the gradient of
 //! the summed loss (per-sample gradients added in sample order, one sample at a time) and
 //! `mean l i value` for that sum times `1/n_samples`, values with `{:?}` (shortest round-trip).
 
@@ -67,8 +69,12 @@ fn run(text: &str) -> Result<(), String> {
     let mut net =
         FeedForwardNet::new(n_inputs, &layers, params, t_end).map_err(|e| e.to_string())?;
     for layer in &mut net.layers {
-        for w in layer.weights.iter_mut() {
-            *w = number(&mut words, "weight")?;
+        // Post-major in the case, pre-major in the layer.
+        for post in 0..layer.n_out {
+            for pre in 0..layer.n_in {
+                let k = layer.index(pre, post);
+                layer.weights[k] = number(&mut words, "weight")?;
+            }
         }
     }
     let n_samples: usize = number(&mut words, "n_samples")?;
@@ -104,8 +110,9 @@ fn run(text: &str) -> Result<(), String> {
         }
     }
     let scale = 1.0 / n_samples as f64;
-    for (l, g) in sum.iter().enumerate() {
-        for (i, &x) in g.iter().enumerate() {
+    for (l, (g, layer)) in sum.iter().zip(&net.layers).enumerate() {
+        let post_major = lif_network::eventprop::transpose(g, layer.n_in, layer.n_out);
+        for (i, &x) in post_major.iter().enumerate() {
             println!("sum {l} {i} {x:?}");
             println!("mean {l} {i} {:?}", x * scale);
         }

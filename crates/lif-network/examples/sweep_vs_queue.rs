@@ -42,8 +42,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for (l, layer) in s.net.layers.iter().enumerate() {
                 for pre in 0..layer.n_in {
                     for post in 0..layer.n_out {
-                        let x = ga[l][post * layer.n_in + pre];
-                        let y = gb[l][post * layer.n_in + pre];
+                        let x = ga[l][layer.index(pre, post)];
+                        let y = gb[l][layer.index(pre, post)];
                         dg = dg.max((x - y).abs());
                         g_max = g_max.max(x.abs());
                     }

@@ -73,7 +73,8 @@ fn unsorted_and_late_input_spikes_are_accepted() {
 fn non_finite_weights_in_use_are_reported_not_propagated() {
     for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
         let mut net = net();
-        net.layers[0].weights[1] = bad; // neuron 0 <- input 1
+        let k = net.layers[0].index(1, 0); // neuron 0 <- input 1
+        net.layers[0].weights[k] = bad;
         let e = net
             .loss_and_gradient(&[spike(1.0, 1)], &Loss::MaxVoltage { label: 0 })
             .unwrap_err();

@@ -96,7 +96,9 @@ proptest! {
         events.sort_by(|a, b| a.0.total_cmp(&b.0));
         let h = 1e-4;
         for j in 0..layer.n_out {
-            let w = &layer.weights[j * layer.n_in..(j + 1) * layer.n_in];
+            let w: Vec<f64> = (0..layer.n_in)
+                .map(|pre| layer.weights[layer.index(pre, j)])
+                .collect();
             let (mut v, mut i, mut t0, mut m) = (0.0_f64, 0.0_f64, 0.0_f64, 0usize);
             let (mut grid_max, mut slope) = (f64::NEG_INFINITY, 0.0_f64);
             for &(te, pre) in events.iter().chain(std::iter::once(&(20.0, usize::MAX))) {

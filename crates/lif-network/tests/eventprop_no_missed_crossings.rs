@@ -75,7 +75,10 @@ fn neuron_events(
     ws: &NetworkWorkspace,
     j: usize,
 ) -> Vec<(f64, Option<f64>)> {
-    let w = &net.layers[0].weights[j * net.n_inputs..(j + 1) * net.n_inputs];
+    let l0 = &net.layers[0];
+    let w: Vec<f64> = (0..net.n_inputs)
+        .map(|pre| l0.weights[l0.index(pre, j)])
+        .collect();
     let mut ev: Vec<(f64, Option<f64>)> = input
         .iter()
         .map(|s| (s.time, Some(w[s.source as usize])))
@@ -143,8 +146,11 @@ proptest! {
         let mut sorted = input.clone();
         sorted.sort_by(|a, b| a.time.total_cmp(&b.time));
         for j in 0..3 {
-            let w = &net.layers[0].weights[j * net.n_inputs..(j + 1) * net.n_inputs];
-            let reference = rk4_spikes(tm, ts, &sorted, w);
+            let l0 = &net.layers[0];
+            let w: Vec<f64> = (0..net.n_inputs)
+                .map(|pre| l0.weights[l0.index(pre, j)])
+                .collect();
+            let reference = rk4_spikes(tm, ts, &sorted, &w);
             let found: Vec<f64> = ws.spikes_of(j).map(|k| ws.spikes()[k].time).collect();
             prop_assert_eq!(reference.len(), found.len(), "neuron {}: {:?} vs {:?}", j, reference, found);
             for (a, b) in reference.iter().zip(&found) {

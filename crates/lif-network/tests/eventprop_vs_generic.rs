@@ -20,7 +20,7 @@ use crate::generic_common;
 use generic_common::*;
 use hybrid_core::{adjoint_gradient, forward_gradient, simulate, EventRecord, Solution};
 use lif_network::eventprop::{
-    NetworkCotangents, NetworkWorkspace, NeuronProbe, Observe, RecurrentProbe, RecurrentWorkspace,
+    transpose, NetworkCotangents, NetworkWorkspace, NeuronProbe, Observe, RecurrentProbe, RecurrentWorkspace,
 };
 use lif_network::generic::{
     layer_offsets, recurrent_gradient, set_layer_weights, spike_counts, LifNetwork,
@@ -140,7 +140,12 @@ fn eventprop_feed_forward(
         let mut grad = net.zero_gradient();
         net.backward(&mut ws, &cot, &mut grad)
             .expect("eventprop backward");
-        flat = grad.concat();
+        // The generic parameters are post-major; the layers' gradients pre-major.
+        flat = grad
+            .iter()
+            .zip(&net.layers)
+            .flat_map(|(g, l)| transpose(g, l.n_in, l.n_out))
+            .collect();
     }
     (loss, flat, ws)
 }

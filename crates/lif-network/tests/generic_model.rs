@@ -141,11 +141,13 @@ fn layered_network_has_block_synapses_in_the_order_of_its_weights() {
         p,
         net.layers
             .iter()
-            .flat_map(|l| l.weights.clone())
+            .flat_map(|l| (0..l.n_out)
+                .flat_map(move |post| (0..l.n_in).map(move |pre| l.weights[pre * l.n_out + post])))
             .collect::<Vec<_>>()
     );
     assert_eq!(model.synapses().len(), 3 * 2 + 2 * 3 + 3 * 2);
-    // Parameter j is weight [post * n_in + pre] of its layer, between the right neurons.
+    // Parameter j is weight `[pre * n_out + post]` of its layer (post-major order of the
+    // parameters), between the right neurons.
     let mut j = 0;
     for (l, layer) in net.layers.iter().enumerate() {
         for post in 0..layer.n_out {
@@ -161,7 +163,7 @@ fn layered_network_has_block_synapses_in_the_order_of_its_weights() {
                     (source, off[l] + post),
                     "parameter {j}"
                 );
-                assert_eq!(p[j], layer.weights[post * layer.n_in + pre]);
+                assert_eq!(p[j], layer.weights[pre * layer.n_out + post]);
                 j += 1;
             }
         }
@@ -180,8 +182,8 @@ fn layered_network_has_block_synapses_in_the_order_of_its_weights() {
     model.jump(0, 3, 0.0, &x, &p, &mut xp);
     let mut want = x.clone();
     want[3] = 0.0;
-    want[7 + 5] += net.layers[2].weights[1];
-    want[7 + 6] += net.layers[2].weights[3 + 1];
+    want[7 + 5] += net.layers[2].weights[2]; // pre 1 -> post 0: [1 * n_out + 0]
+    want[7 + 6] += net.layers[2].weights[2 + 1];
     assert_eq!(xp, want);
 }
 

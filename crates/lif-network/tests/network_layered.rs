@@ -1,9 +1,9 @@
-//! Layered networks run on the engine through a dense view of their row-major weights; the same
+//! Layered networks run on the engine through a dense view of their pre-major weights; the same
 //! network converted to a sparse `Network` (`Network::from_feed_forward`, fan-out lists, a copy
 //! of the weights in pre-major order) runs through the sparse path. Both are feed-forward, so
 //! both run population by population (sweeps); the event-driven queue on the same network is
 //! the second oracle. Guards against the dense
-//! view's index arithmetic (synapse `post · n_in + pre`, strided fan-out, gradient layout) and
+//! view's index arithmetic (synapse `pre · n_out + post`, row slices, gradient layout) and
 //! against the epoch of the shared exponentials being moved wrongly in long simulations.
 //!
 //! Oracles: the sparse path on the same network (spikes, maxima and gradients must agree bit for
@@ -44,8 +44,9 @@ fn dense_equals_sparse(ff: &FeedForwardNet, input: &[InputSpike]) -> Result<(), 
     for (l, layer) in ff.layers.iter().enumerate() {
         for pre in 0..layer.n_in {
             for post in 0..layer.n_out {
-                let a = g_sparse[l][pre * layer.n_out + post];
-                let b = g_dense[l][post * layer.n_in + pre];
+                let s = net.projections[l].synapse(pre, post);
+                let a = g_sparse[l][s.expect("every pair is a synapse")];
+                let b = g_dense[l][pre * layer.n_out + post];
                 prop_assert!(
                     a.to_bits() == b.to_bits(),
                     "layer {l} w[{post}][{pre}]: sparse {a:e} vs dense {b:e}"
