@@ -1,11 +1,14 @@
 //! Weights and checkpoint files, both safetensors (see [`crate::store`]).
 //!
 //! - A weights file holds one `F64` tensor per layer, `layer{l}.weights` of shape
-//!   `[n_out, n_in]` (row-major `[post * n_in + pre]`), and the metadata `format`
+//!   `[n_out, n_in]` (post-major `[post * n_in + pre]`: the transpose of the pre-major
+//!   [`lif_network::Layer::weights`] in memory, so files keep the layout they had before the
+//!   layers became pre-major, and old files load unchanged), and the metadata `format`
 //!   ([`WEIGHTS_FORMAT`]), `config` (the [`ExperimentConfig`] as JSON), `kinds` (`spiking` or
 //!   `readout` per layer, comma-separated) and `epoch`. Any safetensors reader (Python's
 //!   `safetensors`, PyTorch, NumPy) opens it.
-//! - A checkpoint holds the same weights plus Adam's moments (`adam.m{l}`, `adam.v{l}`) and the
+//! - A checkpoint holds the same weights plus Adam's moments (`adam.m{l}`, `adam.v{l}`, flat, in
+//!   the post-major order of the weights tensors for the layers) and the
 //!   metadata `format` ([`CHECKPOINT_FORMAT`]), `config`, `adam_step`, `learning_rate`, `state`
 //!   (the [`TrainState`]: epochs and minibatches done, metrics so far, as JSON) and `best`
 //!   (epoch and validation accuracy of the best weights so far). With the seed in the config,
@@ -15,6 +18,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use lif_network::eventprop::transpose;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ExperimentConfig;
@@ -184,8 +188,9 @@ pub fn save_checkpoint(
     let saved = model.to_saved(config);
     let mut tensors = layer_tensors(&saved);
     for (l, (m, v)) in adam.m.iter().zip(&adam.v).enumerate() {
-        tensors.push((format!("adam.m{l}"), vec![m.len()], m.clone()));
-        tensors.push((format!("adam.v{l}"), vec![v.len()], v.clone()));
+        let (m, v) = (post_major(model, l, m), post_major(model, l, v));
+        tensors.push((format!("adam.m{l}"), vec![m.len()], m));
+        tensors.push((format!("adam.v{l}"), vec![v.len()], v));
     }
     let meta = HashMap::from([
         ("format".to_string(), CHECKPOINT_FORMAT.to_string()),
@@ -199,6 +204,23 @@ pub fn save_checkpoint(
     write_tensors(path, &tensors, meta)
 }
 
+/// A per-parameter array of `model` (Adam's moments) in the file's order: a layer's pre-major
+/// array transposed to post-major; the recurrent weights' (post-major already) as they are.
+fn post_major(model: &SnnClassifier, l: usize, a: &[f64]) -> Vec<f64> {
+    match model.net.layers.get(l) {
+        Some(layer) if a.len() == layer.weights.len() => transpose(a, layer.n_in, layer.n_out),
+        _ => a.to_vec(),
+    }
+}
+
+/// The inverse of [`post_major`], for an array read from a file.
+fn pre_major(model: &SnnClassifier, l: usize, a: Vec<f64>) -> Vec<f64> {
+    match model.net.layers.get(l) {
+        Some(layer) if a.len() == layer.weights.len() => transpose(&a, layer.n_out, layer.n_in),
+        _ => a,
+    }
+}
+
 /// Loads a checkpoint, checking the weights against its configuration.
 pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
     let (mut tensors, meta) = read_tensors(path)?;
@@ -209,8 +231,10 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
     let n_layers = model.param_lengths().len();
     let (mut m, mut v) = (Vec::new(), Vec::new());
     for l in 0..n_layers {
-        m.push(take_tensor(&mut tensors, &format!("adam.m{l}"), path)?.1);
-        v.push(take_tensor(&mut tensors, &format!("adam.v{l}"), path)?.1);
+        let ml = take_tensor(&mut tensors, &format!("adam.m{l}"), path)?.1;
+        let vl = take_tensor(&mut tensors, &format!("adam.v{l}"), path)?.1;
+        m.push(pre_major(&model, l, ml));
+        v.push(pre_major(&model, l, vl));
     }
     Ok(Checkpoint {
         weights: model.net.layers.iter().map(|l| l.weights.clone()).collect(),
@@ -266,6 +290,39 @@ mod tests {
             load_weights(&ckpt),
             Err(TrainError::Format { .. })
         ));
+    }
+
+    // The files keep the post-major layout they had before the layers became pre-major (so
+    // files written before load unchanged): tensor entry `[post * n_in + pre]` is the layer's
+    // `weights[pre * n_out + post]`, for the weights and for Adam's moments of a layer.
+    #[test]
+    fn files_hold_post_major_matrices_of_the_pre_major_layers() {
+        let dir = TempDir::new("ckpt-layout");
+        let path = dir.path().join("checkpoint.safetensors");
+        let (config, model) = small();
+        let l0 = &model.net.layers[0];
+        let (n_in, n_out) = (l0.n_in, l0.n_out);
+        let moment: Vec<f64> = (0..n_in * n_out).map(|k| k as f64).collect();
+        let adam = AdamState {
+            step: 1,
+            m: vec![moment.clone(), vec![0.0; 21]],
+            v: vec![vec![1.0; n_in * n_out], vec![2.0; 21]],
+        };
+        let state = TrainState::default();
+        save_checkpoint(&path, &model, &config, &adam, 1e-3, &state, None).unwrap();
+        let (mut tensors, _) = read_tensors(&path).unwrap();
+        let (shape, w) = take_tensor(&mut tensors, "layer0.weights", &path).unwrap();
+        let (_, m) = take_tensor(&mut tensors, "adam.m0", &path).unwrap();
+        assert_eq!(shape, [n_out, n_in]);
+        for post in 0..n_out {
+            for pre in 0..n_in {
+                assert_eq!(w[post * n_in + pre], l0.weights[pre * n_out + post]);
+                assert_eq!(m[post * n_in + pre], moment[pre * n_out + post]);
+            }
+        }
+        let back = load_checkpoint(&path).unwrap();
+        assert_eq!(back.adam, adam);
+        assert_eq!(back.weights[0], l0.weights);
     }
 
     #[test]

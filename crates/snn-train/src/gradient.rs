@@ -6,26 +6,29 @@
 //! Skipping the entries outside the support gives the bits of the dense sum: the sum of an
 //! entry starts at `+0.0` and a sum `s + x` is `-0.0` only when both `s` and `x` are `-0.0`, so
 //! the running sum is never `-0.0`, and `s + (±0.0)` is then `s` itself. A layered network's
-//! first layer has a non-zero gradient only in the columns of the inputs that spiked (on MNIST
-//! about 150 of 784), so most of its entries are skipped.
+//! first layer (pre-major) has a non-zero gradient only in the rows of the inputs that spiked
+//! (on MNIST about 150 of 784), so most of its entries are skipped.
 
 use crate::error::{with_capacity, Result, TrainError};
 
 /// Which entries of one parameter array may be non-zero.
 #[derive(Clone, Debug, Default)]
 struct Support {
-    /// `None`: every entry; `Some(n)`: only the entries `[row * n + c]` for `c` in `columns`.
+    /// `None`: every entry; `Some(n)`: only the entries `[row * n + c]` for `c` in `columns`
+    /// (or, with `rows`, those of the rows in `columns`).
     row_len: Option<usize>,
-    /// Sorted distinct columns below `row_len`.
+    /// Sorted distinct columns below `row_len`, or rows below `len / row_len`.
     columns: Vec<usize>,
+    /// Whether `columns` lists rows.
+    rows: bool,
 }
 
 /// One example's gradient, one array per parameter array (the layout of
 /// [`crate::model::Model::params_mut`]), with the set of entries that may be non-zero.
 ///
 /// [`crate::model::Model::gradient_into`] receives it with every entry `0.0` and every entry
-/// declared possibly non-zero; a model that knows that only some columns of an array can be
-/// non-zero narrows that with [`GradientBuffer::set_columns`]. An entry outside the declared
+/// declared possibly non-zero; a model that knows that only some rows or columns of an array can
+/// be non-zero narrows that with [`GradientBuffer::set_rows`] or [`GradientBuffer::set_columns`]. An entry outside the declared
 /// set must be left at `+0.0` or `-0.0`: the trainer neither reads it nor resets it (debug
 /// builds check it).
 #[derive(Clone, Debug, Default)]
@@ -92,6 +95,32 @@ impl GradientBuffer {
         }
         support.columns.sort_unstable();
         support.columns.dedup();
+        support.rows = false;
+        support.row_len = Some(row_len);
+    }
+
+    /// Declares that array `array`, row-major with rows of `row_len` entries, is non-zero only in
+    /// the given rows (in any order, repeats allowed). A declaration that does not fit the array
+    /// (no such array, `row_len` 0 or not dividing its length, a row beyond the last) leaves
+    /// every entry of the array declared, which is always safe.
+    pub fn set_rows(&mut self, array: usize, row_len: usize, rows: impl IntoIterator<Item = usize>) {
+        let (Some(values), Some(support)) = (self.arrays.get(array), self.support.get_mut(array))
+        else {
+            return;
+        };
+        support.row_len = None;
+        if row_len == 0 || values.len() % row_len != 0 {
+            return;
+        }
+        let n_rows = values.len() / row_len;
+        support.columns.clear();
+        support.columns.extend(rows);
+        if support.columns.iter().any(|&r| r >= n_rows) {
+            return;
+        }
+        support.columns.sort_unstable();
+        support.columns.dedup();
+        support.rows = true;
         support.row_len = Some(row_len);
     }
 
@@ -110,6 +139,11 @@ impl GradientBuffer {
         for (values, support) in self.arrays.iter_mut().zip(&self.support) {
             match support.row_len {
                 None => values.fill(0.0),
+                Some(n) if support.rows => {
+                    for &r in &support.columns {
+                        values[r * n..(r + 1) * n].fill(0.0);
+                    }
+                }
                 Some(n) => {
                     for row in values.chunks_exact_mut(n) {
                         for &c in &support.columns {
@@ -136,7 +170,7 @@ impl GradientBuffer {
         }
         debug_assert!(
             self.arrays.iter().flatten().all(|&x| x == 0.0),
-            "a gradient entry outside the declared columns is not zero"
+            "a gradient entry outside the declared rows or columns is not zero"
         );
         for s in &mut self.support {
             s.row_len = None;
@@ -156,6 +190,7 @@ impl GradientBuffer {
         for ((acc, values), support) in arrays {
             let bad = match support.row_len {
                 None => add_all(acc, values),
+                Some(n) if support.rows => add_rows(acc, values, n, &support.columns),
                 Some(n) => add_columns(acc, values, n, &support.columns),
             };
             if let Some(x) = bad {
@@ -270,6 +305,24 @@ fn add_all(acc: &mut [f64], values: &mut [f64]) -> Option<f64> {
     None
 }
 
+/// `acc += values`, then `values = 0`, on the given rows of `n` entries (sorted), row by row;
+/// stops at a row with a value that is not finite, and returns the first such value.
+fn add_rows(acc: &mut [f64], values: &mut [f64], n: usize, rows: &[usize]) -> Option<f64> {
+    for &r in rows {
+        let (a, v) = (&mut acc[r * n..(r + 1) * n], &mut values[r * n..(r + 1) * n]);
+        let mut exponent = 0;
+        for (a, &x) in a.iter_mut().zip(v.iter()) {
+            *a += x;
+            exponent = exponent.max(x.to_bits() & EXPONENT);
+        }
+        if exponent == EXPONENT {
+            return v.iter().copied().find(|x| !x.is_finite());
+        }
+        v.fill(0.0);
+    }
+    None
+}
+
 /// `acc += values`, then `values = 0`, on the given columns of every row of `n` entries; stops
 /// at a row with a value there that is not finite, and returns the first such value.
 fn add_columns(acc: &mut [f64], values: &mut [f64], n: usize, columns: &[usize]) -> Option<f64> {
@@ -321,6 +374,39 @@ mod tests {
         }
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&sparse[0]), bits(&dense));
+    }
+
+    // The same with declared rows (a pre-major first layer): rows 0 and 2 of three rows of 2.
+    #[test]
+    fn sum_over_declared_rows_has_the_bits_of_the_dense_sum() {
+        let examples: [&[f64]; 3] = [
+            &[1.5, -0.0, -0.0, 0.0, -2.0, 0.5],
+            &[-1.5, 0.0, 0.0, -0.0, 2.0, -0.5],
+            &[-0.0, 0.25, -0.0, -0.0, -0.0, 0.0],
+        ];
+        let mut dense = vec![0.0; 6];
+        for g in examples {
+            for (s, &x) in dense.iter_mut().zip(g) {
+                *s += x;
+            }
+        }
+        let mut sparse = vec![vec![0.0; 6]];
+        let mut buf = GradientBuffer::new(&[6]).unwrap();
+        for g in examples {
+            buf.reset(&[6]).unwrap_or_else(|e| panic!("{e}"));
+            buf.arrays_mut()[0].copy_from_slice(g);
+            buf.set_rows(0, 2, [2, 0, 2]);
+            buf.add_into_and_clear(&mut sparse).unwrap();
+            assert!(buf.arrays()[0].iter().all(|&x| x == 0.0));
+        }
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&sparse[0]), bits(&dense));
+        // A row beyond the last declares the whole array.
+        buf.arrays_mut()[0][2] = 1.0;
+        buf.set_rows(0, 2, [3]);
+        let mut sum = vec![vec![0.0; 6]];
+        buf.add_into_and_clear(&mut sum).unwrap();
+        assert_eq!(sum[0][2], 1.0);
     }
 
     #[test]

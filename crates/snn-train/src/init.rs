@@ -66,7 +66,10 @@ impl WeightInit {
 }
 
 /// Draws the weights of consecutive layers, `lengths[l]` values from `inits[l]`, all from one
-/// ChaCha8 stream seeded with `seed` (layer after layer, in storage order).
+/// ChaCha8 stream seeded with `seed` (layer after layer, in the order of the returned arrays).
+/// [`crate::snn::SnnClassifier::new`] reads each layer's array as a post-major `(n_out, n_in)`
+/// matrix and stores its transpose (the layers are pre-major), so a seed gives the weights it
+/// gave when the layers were post-major.
 pub fn normal_weights(inits: &[WeightInit], lengths: &[usize], seed: u64) -> Result<Vec<Vec<f64>>> {
     if inits.len() != lengths.len() {
         return Err(TrainError::ShapeMismatch {
@@ -97,7 +100,8 @@ pub fn normal_weights(inits: &[WeightInit], lengths: &[usize], seed: u64) -> Res
 /// Draws the weights of consecutive layers as the paper's code does: one sequence of standard
 /// normals `z` (ChaCha8 seeded with `seed`) shared by every layer, layer `l` of shape
 /// `(n_out, n_in) = shapes[l]` taking `w[post · n_in + pre] = mean + std · z[pre · n_out + post]`
-/// (this crate's row-major storage filled from the paper code's input-major draw).
+/// (a post-major `(n_out, n_in)` matrix filled from the paper code's input-major draw;
+/// [`crate::snn::SnnClassifier::new`] stores its transpose in the pre-major layers).
 pub fn shared_normal_weights(
     inits: &[WeightInit],
     shapes: &[(usize, usize)],

@@ -47,8 +47,9 @@ pub trait Model: Sync {
     /// arrays of the lengths of [`Model::param_lengths`], every entry `0.0`. The training loop
     /// calls this (not [`Model::loss_and_gradient`]) and reuses the buffer, so a model that
     /// writes into it allocates nothing of the size of its parameters; a model that can tell
-    /// which columns of an array may be non-zero declares them with
-    /// [`GradientBuffer::set_columns`], and the loop then sums, checks and clears only those.
+    /// which rows or columns of an array may be non-zero declares them with
+    /// [`GradientBuffer::set_rows`] or [`GradientBuffer::set_columns`], and the loop then sums,
+    /// checks and clears only those.
     /// The result must be the bits of [`Model::loss_and_gradient`]'s. By default: that method,
     /// its gradient handed over with [`GradientBuffer::replace`].
     fn gradient_into(

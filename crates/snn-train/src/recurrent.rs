@@ -3,13 +3,16 @@
 //! plus hidden→hidden weights between every ordered pair of distinct hidden neurons, the same
 //! losses (eq. (3) on the output neurons' first spikes, eq. (4) on the readout maxima), and the
 //! engine's EventProp gradient mapped back to the parameter arrays
-//! `[input→hidden, hidden→output, hidden→hidden]` (each row-major `[post * n_pre + pre]`).
+//! `[input→hidden, hidden→output, hidden→hidden]` (the layers' pre-major `[pre * n_post + post]`,
+//! the order of the engine's synapses; the hidden→hidden weights post-major
+//! `[post * hidden + pre]`).
 
 use std::cell::RefCell;
 
 use lif_network::engine::{
     Network, NetworkCotangents, NetworkWorkspace, Population, Projection, Source,
 };
+use lif_network::eventprop::transpose;
 use lif_network::LayerKind;
 
 use crate::config::LossConfig;
@@ -57,12 +60,8 @@ fn refresh(cached: &mut Option<Network>, model: &SnnClassifier, recurrent: &[f64
         *cached = Some(network(model, recurrent));
         return;
     };
-    let w = &mut net.projections[0].weights;
-    for pre in 0..n_in {
-        for post in 0..h {
-            w[pre * h + post] = hidden.weights[post * n_in + pre];
-        }
-    }
+    // The layers' pre-major weights are in the synapse order of a dense projection.
+    net.projections[0].weights.copy_from_slice(&hidden.weights);
     let w = &mut net.projections[1].weights;
     let mut s = 0;
     for pre in 0..h {
@@ -71,12 +70,7 @@ fn refresh(cached: &mut Option<Network>, model: &SnnClassifier, recurrent: &[f64
             s += 1;
         }
     }
-    let w = &mut net.projections[2].weights;
-    for pre in 0..h {
-        for post in 0..n_out {
-            w[pre * n_out + post] = out.weights[post * h + pre];
-        }
-    }
+    net.projections[2].weights.copy_from_slice(&out.weights);
 }
 
 /// The engine network of `model` with hidden→hidden weights `recurrent` (`[post * h + pre]`):
@@ -102,8 +96,9 @@ pub fn network(model: &SnnClassifier, recurrent: &[f64]) -> Network {
         h,
         &hidden.weights,
     ));
+    let recurrent = transpose(recurrent, h, h); // post-major -> pre-major
     net.projections
-        .push(Projection::dense(Source::Population(0), 0, h, h, recurrent));
+        .push(Projection::dense(Source::Population(0), 0, h, h, &recurrent));
     net.projections.push(Projection::dense(
         Source::Population(0),
         1,
@@ -180,12 +175,7 @@ pub(crate) fn outcome(
             }
             net.backward(ws, cot, grad)?;
             let g = &*grad;
-            let n_in = model.net.n_inputs;
-            for pre in 0..n_in {
-                for post in 0..h {
-                    grads[0][post * n_in + pre] = g[0][pre * h + post];
-                }
-            }
+            grads[0].copy_from_slice(&g[0]);
             let mut s = 0;
             for pre in 0..h {
                 for post in (0..h).filter(|&post| post != pre) {
@@ -193,11 +183,7 @@ pub(crate) fn outcome(
                     s += 1;
                 }
             }
-            for pre in 0..h {
-                for post in 0..n_out {
-                    grads[1][post * h + pre] = g[2][pre * n_out + post];
-                }
-            }
+            grads[1].copy_from_slice(&g[2]);
         }
         Ok(SampleOutcome {
             loss,

@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 
 use lif_network::eventprop::{
+    transpose, transpose_into,
     FeedForwardNet, LayerKind, LifParams, Loss, NetworkWorkspace, Observe, SampleScratch,
 };
 use serde::{Deserialize, Serialize};
@@ -65,8 +66,10 @@ impl SnnClassifier {
             zero_diagonal(&mut w, config.hidden);
             w
         });
+        // Drawn as post-major `(n_out, n_in)` matrices (the order of the draws since the first
+        // version), placed in the layers' pre-major layout.
         for (layer, w) in net.layers.iter_mut().zip(weights) {
-            layer.weights = w;
+            layer.weights = transpose(&w, layer.n_out, layer.n_in);
         }
         Ok(Self {
             net,
@@ -119,8 +122,9 @@ impl SnnClassifier {
         )
     }
 
-    /// The weights file content: the configuration and every layer (then the recurrent
-    /// hidden→hidden weights as a third, square layer, if any).
+    /// The weights file content: the configuration and every layer, post-major (the transpose
+    /// of [`lif_network::Layer::weights`]; then the recurrent hidden→hidden weights as a third,
+    /// square layer, if any).
     pub fn to_saved(&self, config: &ExperimentConfig) -> SavedNetwork {
         let mut layers: Vec<SavedLayer> = self
             .net
@@ -130,7 +134,7 @@ impl SnnClassifier {
                 n_in: l.n_in,
                 n_out: l.n_out,
                 spiking: l.kind == LayerKind::Spiking,
-                weights: l.weights.clone(),
+                weights: transpose(&l.weights, l.n_in, l.n_out),
             })
             .collect();
         if let Some(w) = &self.recurrent {
@@ -211,7 +215,7 @@ impl SnnClassifier {
             if let Some(i) = s.weights.iter().position(|w| !w.is_finite()) {
                 return Err(bad(format!("layer {l} weight {i} is not finite")));
             }
-            layer.weights.clone_from(&s.weights);
+            transpose_into(&s.weights, s.n_out, s.n_in, &mut layer.weights);
         }
         Ok(Self {
             net,
@@ -296,10 +300,10 @@ impl Model for SnnClassifier {
     }
 
     /// The layered network adds its gradient into `grad` with a per-thread scratch (nothing of
-    /// the size of the weights is allocated) and declares the first layer's columns of the
-    /// inputs that spiked: the engine adds `λ_I` of every neuron into column `pre` of a
-    /// projection at each arrival from `pre` and writes nothing else, so an input without a
-    /// spike leaves its column zero. With a recurrent hidden population: the default (the
+    /// the size of the weights is allocated) and declares the first layer's rows of the
+    /// inputs that spiked: the engine adds `λ_I` of every neuron into row `pre` of a
+    /// (pre-major) projection at each arrival from `pre` and writes nothing else, so an input
+    /// without a spike leaves its row zero. With a recurrent hidden population: the default (the
     /// owned gradient of [`Model::loss_and_gradient`]).
     fn gradient_into(
         &self,
@@ -321,9 +325,9 @@ impl Model for SnnClassifier {
             self.net
                 .accumulate_gradient(input, &loss, &mut s.borrow_mut(), grad.arrays_mut())
         })?;
-        grad.set_columns(
+        grad.set_rows(
             0,
-            self.net.n_inputs,
+            self.net.layers[0].n_out,
             input.iter().map(|s| s.source as usize),
         );
         if r.loss == f64::INFINITY && self.skips_silent_label() {
@@ -402,7 +406,8 @@ pub struct SavedLayer {
     pub n_out: usize,
     /// LIF (`true`) or leaky-integrator readout (`false`).
     pub spiking: bool,
-    /// Row-major `[post * n_in + pre]`.
+    /// Post-major `[post * n_in + pre]` (an `(n_out, n_in)` matrix, row-major; the transpose of
+    /// the layer's pre-major [`lif_network::Layer::weights`]).
     pub weights: Vec<f64>,
 }
 
@@ -503,8 +508,11 @@ mod tests {
         }
         let splits = load_splits(&config).unwrap();
         let mut model = SnnClassifier::new(&config).unwrap();
-        let (label, n_in) = (1, model.net.layers[1].n_in);
-        model.net.layers[1].weights[label * n_in..(label + 1) * n_in].fill(0.0);
+        let (label, out) = (1, &mut model.net.layers[1]);
+        for pre in 0..out.n_in {
+            let k = out.index(pre, label);
+            out.weights[k] = 0.0;
+        }
         let input = &splits.train.inputs[0];
         let limit = model.loss_and_gradient(input, label).unwrap();
         assert_eq!(limit.loss, f64::INFINITY);

@@ -208,7 +208,12 @@ fn weights_file_is_safetensors_by_the_specification_with_config_json_beside_it()
             .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
             .collect();
         assert_eq!(values.len(), shape[0] * shape[1]);
-        assert_eq!(values, model.net.layers[l].weights, "layer {l}");
+        // The file is post-major `[post * n_in + pre]`; the layer pre-major.
+        let layer = &model.net.layers[l];
+        let post_major: Vec<f64> = (0..layer.n_out)
+            .flat_map(|post| (0..layer.n_in).map(move |pre| layer.weights[layer.index(pre, post)]))
+            .collect();
+        assert_eq!(values, post_major, "layer {l}");
     }
     let _ = std::fs::remove_dir_all(&out);
 }
