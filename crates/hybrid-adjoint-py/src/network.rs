@@ -7,7 +7,9 @@
 
 use std::cell::RefCell;
 
-use lif_network::eventprop::{NetworkCotangents, NetworkWorkspace, Observe, SampleScratch};
+use lif_network::eventprop::{
+    transpose, NetworkCotangents, NetworkWorkspace, Observe, SampleScratch,
+};
 use lif_network::{FeedForwardNet, InputSpike, LayerKind, LifParams, Loss};
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
@@ -187,7 +189,11 @@ impl PyFeedForward {
     ) -> PyResult<Vec<Bound<'py, PyArray2<f64>>>> {
         grad.into_iter()
             .zip(&self.net.layers)
-            .map(|(g, l)| PyArray1::from_vec(py, g).reshape([l.n_out, l.n_in]))
+            .map(|(g, l)| {
+                // The layer's pre-major array as NumPy's `[n_out, n_in]` (post-major).
+                let post_major = transpose(&g, l.n_in, l.n_out);
+                PyArray1::from_vec(py, post_major).reshape([l.n_out, l.n_in])
+            })
             .collect()
     }
 }
@@ -229,8 +235,8 @@ impl PyFeedForward {
             threshold,
         };
         let mut net = FeedForwardNet::new(n_inputs, &sizes, params, t_end).map_err(Error::from)?;
-        for (layer, (_, _, w)) in net.layers.iter_mut().zip(matrices) {
-            layer.weights = w;
+        for (layer, (rows, cols, w)) in net.layers.iter_mut().zip(matrices) {
+            layer.weights = transpose(&w, rows, cols);
         }
         Ok(Self {
             net,
@@ -304,8 +310,8 @@ impl PyFeedForward {
                 .into());
             }
         }
-        for (layer, (_, _, w)) in self.net.layers.iter_mut().zip(matrices) {
-            layer.weights = w;
+        for (layer, (rows, cols, w)) in self.net.layers.iter_mut().zip(matrices) {
+            layer.weights = transpose(&w, rows, cols);
         }
         Ok(())
     }

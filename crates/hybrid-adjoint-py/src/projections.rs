@@ -4,6 +4,7 @@
 //! sorted by `(pre, post)` ([`Projection`]); a [`Layout`] maps between the two.
 
 use lif_network::engine::{Projection, Source};
+use lif_network::eventprop::transpose;
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 
 use crate::errors::{Error, Result};
@@ -73,7 +74,9 @@ impl Ends<'_> {
         let (n_pre, n_post) = (self.n_pre, self.n_post);
         self.count_fits(n_pre.saturating_mul(n_post))?;
         let flat = self.dense_values(w)?;
-        let p = Projection::dense(self.source, self.target, n_pre, n_post, &flat);
+        // NumPy's `[n_post, n_pre]` is post-major; `Projection::dense` reads pre-major.
+        let pre_major = transpose(&flat, n_post, n_pre);
+        let p = Projection::dense(self.source, self.target, n_pre, n_post, &pre_major);
         Ok((p, Layout::Dense { n_pre, n_post }))
     }
 

@@ -20,7 +20,8 @@ use crate::generic_common;
 use generic_common::*;
 use hybrid_core::{adjoint_gradient, forward_gradient, simulate, EventRecord, Solution};
 use lif_network::eventprop::{
-    transpose, NetworkCotangents, NetworkWorkspace, NeuronProbe, Observe, RecurrentProbe, RecurrentWorkspace,
+    transpose, NetworkCotangents, NetworkWorkspace, NeuronProbe, Observe, RecurrentProbe,
+    RecurrentWorkspace,
 };
 use lif_network::generic::{
     layer_offsets, recurrent_gradient, set_layer_weights, spike_counts, LifNetwork,

@@ -103,7 +103,12 @@ impl GradientBuffer {
     /// the given rows (in any order, repeats allowed). A declaration that does not fit the array
     /// (no such array, `row_len` 0 or not dividing its length, a row beyond the last) leaves
     /// every entry of the array declared, which is always safe.
-    pub fn set_rows(&mut self, array: usize, row_len: usize, rows: impl IntoIterator<Item = usize>) {
+    pub fn set_rows(
+        &mut self,
+        array: usize,
+        row_len: usize,
+        rows: impl IntoIterator<Item = usize>,
+    ) {
         let (Some(values), Some(support)) = (self.arrays.get(array), self.support.get_mut(array))
         else {
             return;
@@ -309,7 +314,10 @@ fn add_all(acc: &mut [f64], values: &mut [f64]) -> Option<f64> {
 /// stops at a row with a value that is not finite, and returns the first such value.
 fn add_rows(acc: &mut [f64], values: &mut [f64], n: usize, rows: &[usize]) -> Option<f64> {
     for &r in rows {
-        let (a, v) = (&mut acc[r * n..(r + 1) * n], &mut values[r * n..(r + 1) * n]);
+        let (a, v) = (
+            &mut acc[r * n..(r + 1) * n],
+            &mut values[r * n..(r + 1) * n],
+        );
         let mut exponent = 0;
         for (a, &x) in a.iter_mut().zip(v.iter()) {
             *a += x;

@@ -97,8 +97,13 @@ pub fn network(model: &SnnClassifier, recurrent: &[f64]) -> Network {
         &hidden.weights,
     ));
     let recurrent = transpose(recurrent, h, h); // post-major -> pre-major
-    net.projections
-        .push(Projection::dense(Source::Population(0), 0, h, h, &recurrent));
+    net.projections.push(Projection::dense(
+        Source::Population(0),
+        0,
+        h,
+        h,
+        &recurrent,
+    ));
     net.projections.push(Projection::dense(
         Source::Population(0),
         1,

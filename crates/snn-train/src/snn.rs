@@ -5,8 +5,8 @@
 use std::cell::RefCell;
 
 use lif_network::eventprop::{
-    transpose, transpose_into,
-    FeedForwardNet, LayerKind, LifParams, Loss, NetworkWorkspace, Observe, SampleScratch,
+    transpose, transpose_into, FeedForwardNet, LayerKind, LifParams, Loss, NetworkWorkspace,
+    Observe, SampleScratch,
 };
 use serde::{Deserialize, Serialize};
 

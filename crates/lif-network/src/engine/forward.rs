@@ -268,7 +268,9 @@ impl Model<'_> {
             }
             Fan::Dense { n_pre, n_post } => {
                 assert!(pre < n_pre);
-                let w = proj.weights[pre * n_post..(pre + 1) * n_post].iter().copied();
+                let w = proj.weights[pre * n_post..(pre + 1) * n_post]
+                    .iter()
+                    .copied();
                 let syn = (0..n_post).zip(w);
                 self.deliver_to(ws, proj.target, excitatory, syn, t, cause);
             }

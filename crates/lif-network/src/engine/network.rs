@@ -133,8 +133,12 @@ impl Projection {
         for pre in 0..n_pre {
             for post in (0..n_post).filter(|&post| !(recurrent && post == pre)) {
                 p.targets.push(post as u32);
-                p.weights
-                    .push(weights.get(pre * n_post + post).copied().unwrap_or(f64::NAN));
+                p.weights.push(
+                    weights
+                        .get(pre * n_post + post)
+                        .copied()
+                        .unwrap_or(f64::NAN),
+                );
             }
             p.offsets.push(p.targets.len() as u32);
         }

@@ -4,13 +4,13 @@
 //! A thin layout over [`crate::engine`]: one population with dense input and recurrent
 //! projections; the gradient is mapped back to the row-major weight matrices.
 
+use super::layout::transpose;
 use crate::engine::params::positive;
 use crate::engine::{
     AdjointSample, InputSpike, LifParams, Network, NetworkCotangents, NetworkWorkspace,
     NeuronProbe, Population, Projection, Source, Spike,
 };
 use crate::error::{weight_count, zero_weights};
-use super::layout::transpose;
 use crate::LifError;
 
 /// A recurrent network of `n` LIF neurons with input weights.
