@@ -6,7 +6,8 @@
 //! Prints the mean time per sample of the fastest round (the least disturbed by other processes)
 //! and of all rounds, with the input spikes, their distinct times, and the network's spikes and
 //! synaptic events per sample, and a hash of the bits of the gradient summed over the samples
-//! (FNV-1a over every entry's `to_bits`), so that two builds can be checked for the same bits.
+//! (FNV-1a over every entry's `to_bits`, in post-major order), so that two builds can be checked
+//! for the same bits.
 //!
 //! The MNIST files are not part of the repository; give their directory (the four IDX files,
 //! gzipped or not, as for `snn-train mnist`):
@@ -64,7 +65,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         events += scratch.workspace.synaptic_events();
     }
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for x in grad.iter().flatten() {
+    // Entry by entry in post-major order (`[post * n_in + pre]`, the layers' layout until they
+    // became pre-major), so that hashes compare across that change.
+    let post_major = grad.iter().zip(&net.layers).flat_map(|(g, l)| {
+        (0..l.n_out).flat_map(move |post| (0..l.n_in).map(move |pre| g[l.index(pre, post)]))
+    });
+    for x in post_major {
         for byte in x.to_bits().to_le_bytes() {
             hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
         }
