@@ -155,7 +155,12 @@ fn feed_forward(c: &mut Criterion, opts: &SolverOptions) {
     for (input, g) in inputs.iter().zip(&generic) {
         eventprop_ff(&net, input, &probes, &mut ws, &mut cot, &mut grad);
         spikes += ws.spikes().len();
-        let ep = grad.concat();
+        // The generic parameters are post-major; the layers' gradients pre-major.
+        let ep: Vec<f64> = grad
+            .iter()
+            .zip(&net.layers)
+            .flat_map(|(g, l)| lif_network::eventprop::transpose(g, l.n_in, l.n_out))
+            .collect();
         dev_adj = dev_adj.max(max_rel_dev(&g.adjoint(opts), &ep));
         dev_fwd = dev_fwd.max(max_rel_dev(&g.forward(opts), &ep));
     }
