@@ -10,14 +10,17 @@
 //! for the same bits.
 //!
 //! The MNIST files are not part of the repository; give their directory (the four IDX files,
-//! gzipped or not, as for `snn-train mnist`):
+//! gzipped or not, as for `snn-train mnist`). `--weights FILE` takes the network from a weights
+//! file written by `snn-train` (e.g. `runs/<name>/weights.safetensors` after some training)
+//! instead of the initialisation; it must be an MNIST (784-350-10 readout) network:
 //!
-//! `cargo run --release -p snn-train --example mnist_throughput -- --mnist DIR [--samples N] [--rounds R]`
+//! `cargo run --release -p snn-train --example mnist_throughput -- --mnist DIR [--samples N] [--rounds R] [--weights FILE]`
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use lif_network::eventprop::SampleScratch;
+use snn_train::checkpoint::load_weights;
 use snn_train::config::{EncodingConfig, ExperimentConfig};
 use snn_train::mnist::load_mnist;
 use snn_train::snn::SnnClassifier;
@@ -32,11 +35,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rounds: usize = value("--rounds").map_or(Ok(20), |s| s.parse())?;
     let samples: usize = value("--samples").map_or(Ok(256), |s| s.parse())?;
     let dir = PathBuf::from(value("--mnist").ok_or("--mnist DIR is required")?);
-    let config = ExperimentConfig::mnist();
-    let EncodingConfig::Mnist(encoding) = config.encoding else {
-        return Err("the MNIST configuration has no pixel encoding".into());
+    let paper = ExperimentConfig::mnist();
+    let (model, config) = match value("--weights") {
+        Some(file) => {
+            let (model, saved, _) = load_weights(&PathBuf::from(file))?;
+            let shape = |c: &ExperimentConfig| (c.n_inputs, c.hidden, c.n_classes, c.loss);
+            if shape(&saved) != shape(&paper) || model.recurrent.is_some() {
+                return Err(format!("{file} is not a 784-350-10 MNIST readout network").into());
+            }
+            (model, saved)
+        }
+        None => (SnnClassifier::new(&paper)?, paper),
     };
-    let model = SnnClassifier::new(&config)?;
+    let EncodingConfig::Mnist(encoding) = config.encoding else {
+        return Err("the network's configuration has no pixel encoding".into());
+    };
     let train = load_mnist(&dir)?.train;
     let n = samples.min(train.len());
     if n == 0 {
