@@ -39,6 +39,9 @@ impl Derivatives for ExactBall {
     fn flow_jacobian_depends_on_state(&self) -> bool {
         BouncingBall.flow_jacobian_depends_on_state()
     }
+    fn flow_jacobian_depends_on_time(&self) -> bool {
+        BouncingBall.flow_jacobian_depends_on_time()
+    }
 
     /// Column `j`: `[S_vj, −δ_{j,g}]`.
     fn flow_jvp(&self, _: At<'_>, s: &[f64], out: &mut [f64], _: &mut Duals) {

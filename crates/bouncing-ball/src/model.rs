@@ -42,9 +42,13 @@ impl HybridSystem for BouncingBall {
 }
 
 /// Derivative products by dual numbers (the defaults). The flow `[v, −g]` has the same
-/// Jacobians `f_x`, `f_p` at every state, so the adjoint need not read the stored trajectory.
+/// Jacobians `f_x`, `f_p` at every state and time, so the adjoint need not read the stored
+/// trajectory, and forms `[f_x, f_p]` once per gradient instead of a product per stage.
 impl Derivatives for BouncingBall {
     fn flow_jacobian_depends_on_state(&self) -> bool {
+        false
+    }
+    fn flow_jacobian_depends_on_time(&self) -> bool {
         false
     }
 }

@@ -4,6 +4,7 @@
 //! Everything lives in an [`AdjointWork`] owned by the solver: repeated gradients allocate nothing
 //! once it is warm.
 
+use crate::constant_jacobian::ConstantJacobian;
 use crate::derivatives::{At, Duals};
 use crate::engine::{run, Augment, Workspace};
 use crate::event_partials::{dot, EventPartials};
@@ -90,6 +91,9 @@ struct Scratch {
     vjp_x: Vec<f64>,
     vjp_p: Vec<f64>,
     psi_xm: Vec<f64>,
+    /// `[f_x, f_p]` of one mode when the flow's Jacobians are constant in it
+    /// ([`Derivatives::flow_jacobian_depends_on_time`]).
+    jac: ConstantJacobian,
     ep: EventPartials,
     duals: Duals,
     loss: LossDuals,
@@ -127,6 +131,7 @@ impl<S: Stepper> AdjointWork<S> {
                 vjp_x: vec![0.0; n],
                 vjp_p: vec![0.0; m],
                 psi_xm: vec![0.0; n],
+                jac: ConstantJacobian::new(n, nq),
                 ep: EventPartials::new(n, m),
                 duals: Duals::new(n, m),
                 loss: LossDuals::default(),
@@ -274,6 +279,8 @@ fn backward<M: Derivatives, L: Loss, S: Stepper>(
     );
 
     back.clear_accounting();
+    // The Jacobians of the last run's parameters are stale.
+    sc.jac.forget();
     sc.loss.set_parameters(p);
     sc.ep.set_parameters(p);
     z.fill(0.0);
@@ -433,17 +440,34 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
     // The stage times move down through the stored steps: each read starts its search at the
     // segment of the one before.
     let mut seg = traj.segment_at(hi, false);
-    // With `f_x` independent of the state (and no running loss), `λᵀ f_x` is the same at every
-    // state of the mode: read the trajectory once, at `hi`, not at every stage.
-    let read_state = running || model.flow_jacobian_depends_on_state();
-    if !read_state {
-        traj.eval_left(hi, &mut sc.x);
-    }
     // The stepper runs forwards in `s = −t`: `dz/ds = [λᵀf_x + ℓ_x, λᵀf_p + ℓ_p]`, the
     // products as the model returns them, where `d/dt` would need them negated. Every number of
     // the integration (step sizes, stage times and arguments, stages, sums, error norms) is the
     // one of stepping backwards in `t` with its sign flipped, and IEEE rounding is symmetric
     // under negation: `z` comes out the same bits.
+    // With `f_x` independent of the state (and no running loss), `λᵀ f_x` is the same at every
+    // state of the mode: read the trajectory once, at `hi`, not at every stage.
+    let read_state = running || model.flow_jacobian_depends_on_state();
+    if !read_state && !model.flow_jacobian_depends_on_time() {
+        // ... and of time: `[λᵀf_x, λᵀf_p] = λᵀ[f_x, f_p]`, one matrix per mode, formed by `n`
+        // products the first time the mode is met, then a matrix-vector product per stage.
+        if !sc.jac.holds(q) {
+            traj.eval_left(hi, &mut sc.x);
+            let at = At {
+                q,
+                t: hi,
+                x: &sc.x,
+                p,
+            };
+            sc.jac.form(model, at, &mut sc.duals);
+        }
+        let jac = &sc.jac;
+        let mut rhs = |_: f64, zz: &[f64], dz: &mut [f64]| jac.times(zz, dz);
+        return march(stepper, &mut rhs, z, lo, hi, first);
+    }
+    if !read_state {
+        traj.eval_left(hi, &mut sc.x);
+    }
     let mut rhs = |s: f64, zz: &[f64], dz: &mut [f64]| {
         let t = -s;
         if read_state {
@@ -474,20 +498,33 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
             }
         }
     };
-    // Every piece after the first starts with the step the controller proposed at the end of
-    // the previous one (λ only jumps at a breakpoint; its dynamics go on), not from scratch.
-    stepper.reset_with_step(&mut rhs, -hi, z, 1.0, first);
-    while stepper.t() < -lo {
-        stepper
-            .step(&mut rhs, -lo)
-            .map_err(|e| Error::from_step(e.in_reversed_time()))?;
-    }
-    z.copy_from_slice(stepper.x());
+    march(stepper, &mut rhs, z, lo, hi, first)?;
     if std::mem::take(&mut sc.missing_running) {
         return Err(Error::MissingLossTerm {
             part: "running",
             index: 0,
         });
     }
+    Ok(())
+}
+
+/// Step `z` from `s = −hi` to `s = −lo` with the backward right-hand side `rhs`. Every piece
+/// after the first starts with the step the controller proposed at the end of the previous one
+/// (`λ` only jumps at a breakpoint; its dynamics go on), not from scratch.
+fn march<S: Stepper, F: FnMut(f64, &[f64], &mut [f64])>(
+    stepper: &mut S,
+    rhs: &mut F,
+    z: &mut [f64],
+    lo: f64,
+    hi: f64,
+    first: f64,
+) -> Result<(), Error> {
+    stepper.reset_with_step(rhs, -hi, z, 1.0, first);
+    while stepper.t() < -lo {
+        stepper
+            .step(rhs, -lo)
+            .map_err(|e| Error::from_step(e.in_reversed_time()))?;
+    }
+    z.copy_from_slice(stepper.x());
     Ok(())
 }

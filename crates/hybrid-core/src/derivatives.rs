@@ -252,6 +252,24 @@ pub trait Derivatives: HybridSystem + Sized {
         true
     }
 
+    /// Whether the flow's Jacobians `f_x` and `f_p` depend on time. Default: `true`. A model
+    /// whose `f_x` and `f_p` are the same at every time of a mode returns `false`: the bouncing
+    /// ball's `[v, −g]`, or any `f = A(q, p) x + b(q, p) + c(q, t)` (a forcing `c` free of the
+    /// state and the parameters may depend on time; `f = −g t` may not, its `f_g = −t` does).
+    /// Together with
+    /// [`Self::flow_jacobian_depends_on_state`]` = false` (and no running loss) the Jacobians are
+    /// one fixed matrix per mode and parameter vector: the adjoint's backward pass forms
+    /// `[f_x, f_p]` once per mode by `n` calls of [`Self::flow_vjp`] (unit `λ`) and evaluates each
+    /// stage's right-hand side `[λᵀ f_x, λᵀ f_p]` as a small matrix-vector product (docs/maths.md
+    /// §3), instead of a product per stage; the sums may round differently from the model's
+    /// product. Alone (with a state-dependent Jacobian) the claim is not used. The test kit
+    /// checks it: `λᵀ f_x` and `λᵀ f_p`, by the model's `flow_vjp` and by the dual default, the
+    /// same bits at a second time (and a second state when the Jacobians are declared
+    /// state-free).
+    fn flow_jacobian_depends_on_time(&self) -> bool {
+        true
+    }
+
     /// `f_x S + f_p` (`n × m`, column-major, into `out`) for the `n × m` sensitivity `s`.
     /// Default: [`ad_flow_jvp`], one wide-dual flow evaluation (`n ≤ 4`, `m ≤ 8`) or `m`.
     fn flow_jvp(&self, at: At<'_>, s: &[f64], out: &mut [f64], ad: &mut Duals) {
@@ -390,6 +408,9 @@ impl<M: Derivatives> Derivatives for &M {
     }
     fn flow_jacobian_depends_on_state(&self) -> bool {
         (**self).flow_jacobian_depends_on_state()
+    }
+    fn flow_jacobian_depends_on_time(&self) -> bool {
+        (**self).flow_jacobian_depends_on_time()
     }
     fn flow_jvp(&self, at: At<'_>, s: &[f64], out: &mut [f64], ad: &mut Duals) {
         (**self).flow_jvp(at, s, out, ad)

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod adjoint;
+mod constant_jacobian;
 pub mod derivatives;
 mod engine;
 mod error;

@@ -84,8 +84,10 @@ fn rows_from_vjp<F: FnMut(&[f64], &mut [f64], &mut [f64])>(
 /// scheduled ones, `guard_gradient` and `initial_state_vjp`) against the dual-number defaults
 /// (tolerance `1e-12`): an override that drops or misplaces a term fails here. The declarations
 /// `flow_depends_on_parameters() = false` and `guard_depends_on_parameters() = false` are
-/// checked too (`f_p`, `g_p` exactly zero), and `flow_jacobian_depends_on_state() = false`
-/// (`λᵀ f_x` and `λᵀ f_p` the same bits at a second state).
+/// checked too (`f_p`, `g_p` exactly zero), `flow_jacobian_depends_on_state() = false`
+/// (`λᵀ f_x` and `λᵀ f_p` the same bits at a second state) and
+/// `flow_jacobian_depends_on_time() = false` (the same bits at a second time, and the second
+/// state when both are declared).
 pub fn check_derivatives<M: Derivatives>(
     model: &M,
     p: &[f64],
@@ -190,52 +192,45 @@ pub fn check_derivatives<M: Derivatives>(
     ad_flow_vjp(model, at, &lambda, &mut wx, &mut wp, &mut ad);
     worst = worst.max(compare("flow_vjp (x)", &gx, &wx, 1e-12, 1e-6)?);
     worst = worst.max(compare("flow_vjp (p)", &gp, &wp, 1e-12, 1e-6)?);
-    if !model.flow_jacobian_depends_on_state() {
+    let state_free = !model.flow_jacobian_depends_on_state();
+    let time_free = !model.flow_jacobian_depends_on_time();
+    // A second state for the state-free claim, a second time for the time-free one.
+    let x2: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| v + 0.5 + 0.25 * i as f64)
+        .collect();
+    let t2 = t + 0.75 + 0.5 * t.abs();
+    if state_free {
         // The claim lets the adjoint evaluate `λᵀ f_x` and `λᵀ f_p` at another state of the
         // interval: at a second state, the model's product and the dual default must give the
         // same bits.
-        let x2: Vec<f64> = x
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| v + 0.5 + 0.25 * i as f64)
-            .collect();
         let at2 = At { x: &x2, ..at };
-        let (mut gx2, mut gp2, mut wx2, mut wp2) =
-            (vec![0.0; n], vec![0.0; m], vec![0.0; n], vec![0.0; m]);
-        model.flow_vjp(at2, &lambda, &mut gx2, &mut gp2, &mut ad);
-        ad_flow_vjp(model, at2, &lambda, &mut wx2, &mut wp2, &mut ad);
-        for (what, a, b) in [
-            (
-                "flow_vjp (x) at a second state (f_x declared state-free)",
-                &gx2,
-                &gx,
-            ),
-            (
-                "dual λᵀf_x at a second state (f_x declared state-free)",
-                &wx2,
-                &wx,
-            ),
-            (
-                "flow_vjp (p) at a second state (f_p declared state-free)",
-                &gp2,
-                &gp,
-            ),
-            (
-                "dual λᵀf_p at a second state (f_p declared state-free)",
-                &wp2,
-                &wp,
-            ),
-        ] {
-            if let Some(i) = (0..a.len()).find(|&i| a[i].to_bits() != b[i].to_bits()) {
-                return Err(CheckError::Disagreement {
-                    what: format!("{what}[{i}]"),
-                    deviation: (a[i] - b[i]).abs(),
-                    tolerance: 0.0,
-                    got: a[i],
-                    reference: b[i],
-                });
-            }
-        }
+        same_products(
+            model,
+            at2,
+            &lambda,
+            (&gx, &gp),
+            (&wx, &wp),
+            "a second state",
+            "state",
+        )?;
+    }
+    if time_free {
+        // The claim (with the state-free one) lets the adjoint form `[f_x, f_p]` once per mode:
+        // at a second time (and the second state when the Jacobians are declared state-free
+        // too), the same bits.
+        let at2 = At {
+            t: t2,
+            x: if state_free { &x2 } else { x },
+            ..at
+        };
+        let where_ = if state_free {
+            "a second time and state"
+        } else {
+            "a second time"
+        };
+        same_products(model, at2, &lambda, (&gx, &gp), (&wx, &wp), where_, "time")?;
     }
     // Jump products (what the passes apply at events) against the dual defaults; scheduled
     // jumps: the first few are enough to catch a wrong product.
@@ -341,4 +336,58 @@ pub fn check_derivatives<M: Derivatives>(
     worst = worst.max(compare("initial_state_vjp", &gp, &wp, 1e-12, 1e-6)?);
     report.overrides = worst;
     Ok(report)
+}
+
+/// `λᵀ f_x` and `λᵀ f_p` at `at2`, by the model's `flow_vjp` and by the dual default, against
+/// `got` (the model's, at the probe point) and `want` (the dual default's) bit for bit: a
+/// declaration that the Jacobians are free of `what` (`"state"` or `"time"`) is refused
+/// otherwise.
+fn same_products<M: Derivatives>(
+    model: &M,
+    at2: At<'_>,
+    lambda: &[f64],
+    got: (&[f64], &[f64]),
+    want: (&[f64], &[f64]),
+    where_: &str,
+    what: &str,
+) -> Result<(), CheckError> {
+    let (n, m) = (got.0.len(), got.1.len());
+    let mut ad = Duals::new(n, m);
+    let (mut gx2, mut gp2, mut wx2, mut wp2) =
+        (vec![0.0; n], vec![0.0; m], vec![0.0; n], vec![0.0; m]);
+    model.flow_vjp(at2, lambda, &mut gx2, &mut gp2, &mut ad);
+    ad_flow_vjp(model, at2, lambda, &mut wx2, &mut wp2, &mut ad);
+    for (which, a, b) in [
+        (
+            format!("flow_vjp (x) at {where_} (f_x declared {what}-free)"),
+            &gx2[..],
+            got.0,
+        ),
+        (
+            format!("dual λᵀf_x at {where_} (f_x declared {what}-free)"),
+            &wx2[..],
+            want.0,
+        ),
+        (
+            format!("flow_vjp (p) at {where_} (f_p declared {what}-free)"),
+            &gp2[..],
+            got.1,
+        ),
+        (
+            format!("dual λᵀf_p at {where_} (f_p declared {what}-free)"),
+            &wp2[..],
+            want.1,
+        ),
+    ] {
+        if let Some(i) = (0..a.len()).find(|&i| a[i].to_bits() != b[i].to_bits()) {
+            return Err(CheckError::Disagreement {
+                what: format!("{which}[{i}]"),
+                deviation: (a[i] - b[i]).abs(),
+                tolerance: 0.0,
+                got: a[i],
+                reference: b[i],
+            });
+        }
+    }
+    Ok(())
 }

@@ -174,3 +174,182 @@ fn state_free_claim_with_state_dependent_f_p_is_caught() {
         "{err}"
     );
 }
+
+/// A ball under a gravity that grows with time, `ẏ = v`, `v̇ = −g (1 + a t)`; guard `y` falling;
+/// jump `v⁺ = −e v⁻`. Parameters `[y0, v0, e, g, a]`. Its Jacobians are free of the state
+/// (declared), but `f_p = [0, −(1 + a t), −g t]` in the `v` row reads the time: with
+/// `time_free_claim` it declares `flow_jacobian_depends_on_time() = false` as well, wrongly.
+struct RampBall {
+    time_free_claim: bool,
+}
+
+impl HybridSystem for RampBall {
+    fn dims(&self) -> Dims {
+        Dims {
+            states: 2,
+            params: 5,
+            guards: 1,
+        }
+    }
+    fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
+        x0[0] = p[0];
+        x0[1] = p[1];
+    }
+    fn flow<T: Scalar>(&self, _q: usize, t: T, x: &[T], p: &[T], dx: &mut [T]) {
+        dx[0] = x[1];
+        dx[1] = -p[3] * (T::one() + p[4] * t);
+    }
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+        x[0]
+    }
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
+        Crossing::Falling
+    }
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+        xp[0] = x[0];
+        xp[1] = -p[2] * x[1];
+    }
+}
+
+impl Derivatives for RampBall {
+    fn flow_jacobian_depends_on_state(&self) -> bool {
+        false
+    }
+    fn flow_jacobian_depends_on_time(&self) -> bool {
+        !self.time_free_claim
+    }
+}
+
+const RAMP_P: [f64; 5] = [1.0, 0.5, 0.8, 9.81, 0.5];
+
+/// `check_gradients` of the ramp ball on `[0, 1.5]` (two impacts) with the terminal loss.
+fn check_ramp_gradients(ball: &RampBall) -> Result<GradientReport, CheckError> {
+    let opts = SolverOptions {
+        rtol: 1e-12,
+        atol: 1e-12,
+        ..Default::default()
+    };
+    check_gradients(
+        ball,
+        &RAMP_P,
+        0.0,
+        1.5,
+        &Terminal([1.5]),
+        &opts,
+        &Tolerances::default(),
+    )
+}
+
+/// Declared state-free alone (true), the ramp ball passes both checks: the adjoint, which then
+/// evaluates `λᵀ f_p` at the stage times, agrees with the forward method.
+#[test]
+fn ramp_ball_with_true_claims_passes_both_checks() {
+    let ball = RampBall {
+        time_free_claim: false,
+    };
+    let report = check_derivatives(&ball, &RAMP_P, &probe_point()).unwrap();
+    assert!(report.flow < 1e-6 && report.overrides < 1e-12, "{report:?}");
+    let report = check_ramp_gradients(&ball).unwrap();
+    assert!(
+        report.adjoint_vs_forward < 1e-8 && report.forward_vs_central < 1e-5,
+        "{report:?}"
+    );
+}
+
+/// A flow whose Jacobians are state-free but read the time: declaring them time-free would let
+/// the adjoint form `[f_x, f_p]` once, at one time, for every stage. The kit must refuse the
+/// claim, and the gradients it would give must disagree with the forward method.
+#[test]
+fn time_free_claim_with_time_dependent_f_p_is_caught() {
+    let ball = RampBall {
+        time_free_claim: true,
+    };
+    let err = check_derivatives(&ball, &RAMP_P, &probe_point()).unwrap_err();
+    assert!(
+        matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("flow_vjp (p) at a second time")),
+        "{err}"
+    );
+    let err = check_ramp_gradients(&ball).unwrap_err();
+    assert!(
+        matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("adjoint vs forward")),
+        "{err}"
+    );
+}
+
+/// A ball whose gravity alternates between two values at each impact: mode `q` falls with
+/// `v̇ = −g_q`. Parameters `[y0, v0, e, g0, g1]`. Its Jacobians are free of the state and of
+/// time in each mode but differ between the modes (`f_p` picks `g_q`), so the adjoint's
+/// constant `[f_x, f_p]` must be formed per mode.
+struct TwoGravityBall;
+
+impl HybridSystem for TwoGravityBall {
+    fn dims(&self) -> Dims {
+        Dims {
+            states: 2,
+            params: 5,
+            guards: 1,
+        }
+    }
+    fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
+        x0[0] = p[0];
+        x0[1] = p[1];
+    }
+    fn flow<T: Scalar>(&self, q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+        dx[0] = x[1];
+        dx[1] = -p[3 + q];
+    }
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+        x[0]
+    }
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
+        Crossing::Falling
+    }
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+        xp[0] = x[0];
+        xp[1] = -p[2] * x[1];
+    }
+    fn next_mode(&self, q: usize, _k: usize) -> usize {
+        1 - q
+    }
+}
+
+impl Derivatives for TwoGravityBall {
+    fn flow_jacobian_depends_on_state(&self) -> bool {
+        false
+    }
+    fn flow_jacobian_depends_on_time(&self) -> bool {
+        false
+    }
+}
+
+/// Constant Jacobians that differ between modes: the kit accepts the claims in both modes, and
+/// the adjoint (one `[f_x, f_p]` per mode) agrees with the forward method and central
+/// differences over four impacts, alternating the modes.
+#[test]
+fn constant_jacobians_per_mode_pass_both_checks() {
+    let p = [1.0, 0.5, 0.8, 9.81, 12.0];
+    for q in 0..2 {
+        let point = Point { q, ..probe_point() };
+        let report = check_derivatives(&TwoGravityBall, &p, &point).unwrap();
+        assert!(report.flow < 1e-6 && report.overrides < 1e-12, "{report:?}");
+    }
+    let opts = SolverOptions {
+        rtol: 1e-12,
+        atol: 1e-12,
+        ..Default::default()
+    };
+    let report = check_gradients(
+        &TwoGravityBall,
+        &p,
+        0.0,
+        2.5,
+        &Terminal([2.5]),
+        &opts,
+        &Tolerances::default(),
+    )
+    .unwrap();
+    assert!(
+        report.adjoint_vs_forward < 1e-8 && report.forward_vs_central < 1e-5,
+        "{report:?}"
+    );
+}
