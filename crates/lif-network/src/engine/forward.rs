@@ -757,7 +757,9 @@ fn push_neuron(queue: &mut EventQueue, pending: &mut f64, j: usize, time: f64, k
 /// Updates a readout neuron's maximum with the segment from `(v0, i0)` at `t0` to `(v1, i1)`
 /// at `t1` (no input in between): its interior stationary point, if `V̇ > 0` at the start, `< 0`
 /// at the end and the bound of the maximum can beat the best so far, and its end, attained at
-/// `cause`.
+/// `cause`. A segment of length zero (events at one time) adds nothing: its one point was the
+/// end of the segment before (or the rest state at 0), whatever rounding the event-driven
+/// pass's coefficients put into `v1` there.
 #[inline]
 pub(super) fn track_peak(
     pc: &PopConsts,
@@ -766,6 +768,9 @@ pub(super) fn track_peak(
     (v1, i1, t1): (f64, f64, f64),
     cause: PeakCause,
 ) {
+    if t1 <= t0 {
+        return;
+    }
     let k = &pc.k;
     if i0 > v0 && i1 < v1 && k.max_upper_bound(v0, i0) > best.value {
         if let Some((ts, vm)) = k.maximum(v0, i0) {
