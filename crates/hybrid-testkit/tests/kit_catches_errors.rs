@@ -82,23 +82,25 @@ fn probe_point() -> Point {
     }
 }
 
-/// `check_gradients` on `[0, 3]` with the terminal loss, tight solver tolerances and the
-/// default comparison tolerances.
-fn check_wall_gradients(wall: &Wall) -> Result<GradientReport, CheckError> {
+/// `check_gradients` on `[0, t_end]` with the terminal loss at `t_end`, tight solver
+/// tolerances and the default comparison tolerances.
+fn check_tight_gradients<M: Derivatives>(
+    model: &M,
+    p: &[f64],
+    t_end: f64,
+) -> Result<GradientReport, CheckError> {
     let opts = SolverOptions {
         rtol: 1e-12,
         atol: 1e-12,
         ..Default::default()
     };
-    check_gradients(
-        wall,
-        &P,
-        0.0,
-        3.0,
-        &Terminal([3.0]),
-        &opts,
-        &Tolerances::default(),
-    )
+    let loss = Terminal([t_end]);
+    check_gradients(model, p, 0.0, t_end, &loss, &opts, &Tolerances::default())
+}
+
+/// The wall on `[0, 3]`.
+fn check_wall_gradients(wall: &Wall) -> Result<GradientReport, CheckError> {
+    check_tight_gradients(wall, &P, 3.0)
 }
 
 #[test]
@@ -222,22 +224,9 @@ impl Derivatives for RampBall {
 
 const RAMP_P: [f64; 5] = [1.0, 0.5, 0.8, 9.81, 0.5];
 
-/// `check_gradients` of the ramp ball on `[0, 1.5]` (two impacts) with the terminal loss.
+/// The ramp ball on `[0, 1.5]` (two impacts).
 fn check_ramp_gradients(ball: &RampBall) -> Result<GradientReport, CheckError> {
-    let opts = SolverOptions {
-        rtol: 1e-12,
-        atol: 1e-12,
-        ..Default::default()
-    };
-    check_gradients(
-        ball,
-        &RAMP_P,
-        0.0,
-        1.5,
-        &Terminal([1.5]),
-        &opts,
-        &Tolerances::default(),
-    )
+    check_tight_gradients(ball, &RAMP_P, 1.5)
 }
 
 /// Declared state-free alone (true), the ramp ball passes both checks: the adjoint, which then
