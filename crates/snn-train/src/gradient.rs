@@ -80,23 +80,7 @@ impl GradientBuffer {
         row_len: usize,
         columns: impl IntoIterator<Item = usize>,
     ) {
-        let (Some(values), Some(support)) = (self.arrays.get(array), self.support.get_mut(array))
-        else {
-            return;
-        };
-        support.row_len = None;
-        if row_len == 0 || values.len() % row_len != 0 {
-            return;
-        }
-        support.columns.clear();
-        support.columns.extend(columns);
-        if support.columns.iter().any(|&c| c >= row_len) {
-            return;
-        }
-        support.columns.sort_unstable();
-        support.columns.dedup();
-        support.rows = false;
-        support.row_len = Some(row_len);
+        self.declare(array, row_len, columns, false);
     }
 
     /// Declares that array `array`, row-major with rows of `row_len` entries, is non-zero only in
@@ -109,6 +93,17 @@ impl GradientBuffer {
         row_len: usize,
         rows: impl IntoIterator<Item = usize>,
     ) {
+        self.declare(array, row_len, rows, true);
+    }
+
+    /// [`set_rows`](Self::set_rows) (`rows`) or [`set_columns`](Self::set_columns).
+    fn declare(
+        &mut self,
+        array: usize,
+        row_len: usize,
+        indices: impl IntoIterator<Item = usize>,
+        rows: bool,
+    ) {
         let (Some(values), Some(support)) = (self.arrays.get(array), self.support.get_mut(array))
         else {
             return;
@@ -117,15 +112,19 @@ impl GradientBuffer {
         if row_len == 0 || values.len() % row_len != 0 {
             return;
         }
-        let n_rows = values.len() / row_len;
+        let bound = if rows {
+            values.len() / row_len
+        } else {
+            row_len
+        };
         support.columns.clear();
-        support.columns.extend(rows);
-        if support.columns.iter().any(|&r| r >= n_rows) {
+        support.columns.extend(indices);
+        if support.columns.iter().any(|&k| k >= bound) {
             return;
         }
         support.columns.sort_unstable();
         support.columns.dedup();
-        support.rows = true;
+        support.rows = rows;
         support.row_len = Some(row_len);
     }
 
@@ -357,16 +356,16 @@ mod tests {
 
     // The sums that skip undeclared zeros are the bits of the dense sums, with -0.0 entries
     // (inside and outside the declared columns) and values that cancel exactly.
-    #[test]
-    fn sum_over_declared_columns_has_the_bits_of_the_dense_sum() {
-        let examples: [&[f64]; 3] = [
-            &[-0.0, 1.5, -0.0, 0.0, -0.0, -2.0],
-            &[-0.0, -1.5, 0.0, -0.0, -0.0, 2.0],
-            &[-0.0, -0.0, 0.25, 0.0, -0.0, -0.0],
-        ];
+    /// Oracle: the dense sum of `examples` in order. Sums them through one buffer whose only
+    /// array is declared by `declare` for each example, checks the buffer is cleared each time,
+    /// and compares the bits; returns the buffer for further checks.
+    fn declared_sum_matches_dense(
+        examples: &[&[f64]],
+        declare: impl Fn(&mut GradientBuffer),
+    ) -> GradientBuffer {
         let mut dense = vec![0.0; 6];
         for g in examples {
-            for (s, &x) in dense.iter_mut().zip(g) {
+            for (s, &x) in dense.iter_mut().zip(*g) {
                 *s += x;
             }
         }
@@ -375,13 +374,24 @@ mod tests {
         for g in examples {
             buf.reset(&[6]).unwrap_or_else(|e| panic!("{e}"));
             buf.arrays_mut()[0].copy_from_slice(g);
-            // Rows of 3: column 1 and 2 declared; columns 0 hold only ±0.0.
-            buf.set_columns(0, 3, [2, 1, 2]);
+            declare(&mut buf);
             buf.add_into_and_clear(&mut sparse).unwrap();
             assert!(buf.arrays()[0].iter().all(|&x| x == 0.0));
         }
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&sparse[0]), bits(&dense));
+        buf
+    }
+
+    #[test]
+    fn sum_over_declared_columns_has_the_bits_of_the_dense_sum() {
+        // Rows of 3: columns 1 and 2 declared; column 0 holds only ±0.0.
+        let examples: [&[f64]; 3] = [
+            &[-0.0, 1.5, -0.0, 0.0, -0.0, -2.0],
+            &[-0.0, -1.5, 0.0, -0.0, -0.0, 2.0],
+            &[-0.0, -0.0, 0.25, 0.0, -0.0, -0.0],
+        ];
+        declared_sum_matches_dense(&examples, |b| b.set_columns(0, 3, [2, 1, 2]));
     }
 
     // The same with declared rows (a pre-major first layer): rows 0 and 2 of three rows of 2.
@@ -392,23 +402,7 @@ mod tests {
             &[-1.5, 0.0, 0.0, -0.0, 2.0, -0.5],
             &[-0.0, 0.25, -0.0, -0.0, -0.0, 0.0],
         ];
-        let mut dense = vec![0.0; 6];
-        for g in examples {
-            for (s, &x) in dense.iter_mut().zip(g) {
-                *s += x;
-            }
-        }
-        let mut sparse = vec![vec![0.0; 6]];
-        let mut buf = GradientBuffer::new(&[6]).unwrap();
-        for g in examples {
-            buf.reset(&[6]).unwrap_or_else(|e| panic!("{e}"));
-            buf.arrays_mut()[0].copy_from_slice(g);
-            buf.set_rows(0, 2, [2, 0, 2]);
-            buf.add_into_and_clear(&mut sparse).unwrap();
-            assert!(buf.arrays()[0].iter().all(|&x| x == 0.0));
-        }
-        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&sparse[0]), bits(&dense));
+        let mut buf = declared_sum_matches_dense(&examples, |b| b.set_rows(0, 2, [2, 0, 2]));
         // A row beyond the last declares the whole array.
         buf.arrays_mut()[0][2] = 1.0;
         buf.set_rows(0, 2, [3]);
