@@ -18,6 +18,7 @@
 //! it exits 130 at once).
 
 mod args;
+mod common;
 mod progress;
 
 use std::path::Path;
@@ -27,7 +28,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
-use args::{set, validation, Cli, Command, CommonArgs, DataPlaces, SplitArg, RESUME_OPTIONS};
+use args::{validation, Cli, Command, DataPlaces, SplitArg};
+use common::{set, CommonArgs, RESUME_OPTIONS};
 use progress::Progress;
 use snn_train::config::{DataConfig, EncodingConfig, ExperimentConfig, ValidationConfig};
 use snn_train::run::{

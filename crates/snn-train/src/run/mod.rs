@@ -7,6 +7,13 @@
 //! holds a run is never reused silently: [`OutMode`] says whether to refuse, replace or resume
 //! it.
 
+mod dir;
+mod score;
+
+pub use dir::{default_out_dir, files, read_run_config, OutMode};
+pub use score::{evaluate_weights, weights_file, Split, WeightsEvaluation};
+
+use dir::prepare_out_dir;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -16,54 +23,12 @@ use crate::checkpoint::{load_checkpoint, load_weights, save_checkpoint, save_wei
 use crate::config::ExperimentConfig;
 use crate::datasets::{check_sizes, load_splits, Splits};
 use crate::error::{Result, TrainError};
-use crate::evaluate::{evaluate, evaluate_until, Evaluation};
+use crate::evaluate::{evaluate_until, Evaluation};
 use crate::model::{Dataset, Model};
-use crate::report::{plot_curves, read_json, write_json, write_metrics_csv};
+use crate::report::{plot_curves, write_json, write_metrics_csv};
 use crate::snn::SnnClassifier;
-use crate::source::{check_same_data, data_files, DataLocations, ValidationConfig};
+use crate::source::{check_same_data, data_files, ValidationConfig};
 use crate::train::{BatchProgress, EpochEnd, EpochMetrics, Observer, Trainer};
-
-/// File names inside a run directory.
-pub mod files {
-    /// The experiment configuration, data files and their checksums included.
-    pub const CONFIG: &str = "config.json";
-    /// Per-epoch metrics, CSV.
-    pub const METRICS_CSV: &str = "metrics.csv";
-    /// Per-epoch metrics, JSON.
-    pub const METRICS_JSON: &str = "metrics.json";
-    /// The weights after the last epoch (safetensors, configuration in its metadata).
-    pub const WEIGHTS: &str = "weights.safetensors";
-    /// The weights of the epoch with the best validation accuracy.
-    pub const BEST: &str = "best.safetensors";
-    /// Everything needed to resume: weights, Adam state, position, metrics.
-    pub const CHECKPOINT: &str = "checkpoint.safetensors";
-    /// Final results.
-    pub const SUMMARY: &str = "summary.json";
-    /// Accuracy and loss curves.
-    pub const PLOT: &str = "curves.svg";
-    /// Every file a run writes.
-    pub const ALL: [&str; 8] = [
-        CONFIG,
-        CHECKPOINT,
-        WEIGHTS,
-        BEST,
-        METRICS_CSV,
-        METRICS_JSON,
-        SUMMARY,
-        PLOT,
-    ];
-}
-
-/// What to do with an output directory that already holds a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutMode {
-    /// Refuse ([`TrainError::RunExists`]).
-    New,
-    /// Delete the old run's files and start afresh.
-    Force,
-    /// Continue the run from its checkpoint (from scratch when it has none yet).
-    Resume,
-}
 
 /// Where and how a run writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,48 +142,6 @@ impl Observer for Watch<'_> {
     fn warning(&mut self, text: &str) {
         self.inner.warning(text);
     }
-}
-
-/// The run file in `dir`, if any.
-fn existing_run_file(dir: &Path) -> Option<&'static str> {
-    files::ALL.into_iter().find(|f| dir.join(f).exists())
-}
-
-/// Creates `out_dir`, and refuses or clears an old run in it according to `mode`.
-fn prepare_out_dir(out_dir: &Path, mode: OutMode) -> Result<()> {
-    std::fs::create_dir_all(out_dir).map_err(|e| TrainError::io(out_dir, e))?;
-    match (mode, existing_run_file(out_dir)) {
-        (OutMode::New, Some(found)) => Err(TrainError::RunExists {
-            dir: out_dir.to_path_buf(),
-            found: found.to_string(),
-        }),
-        (OutMode::Force, Some(_)) => {
-            for f in files::ALL {
-                let path = out_dir.join(f);
-                if path.exists() {
-                    std::fs::remove_file(&path).map_err(|e| TrainError::io(&path, e))?;
-                }
-            }
-            Ok(())
-        }
-        (OutMode::Resume, _) if !out_dir.join(files::CONFIG).is_file() => Err(TrainError::NoRun {
-            dir: out_dir.to_path_buf(),
-            file: files::CONFIG,
-        }),
-        _ => Ok(()),
-    }
-}
-
-/// The configuration of the run in `dir` (for `--resume`).
-pub fn read_run_config(dir: &Path) -> Result<ExperimentConfig> {
-    let path = dir.join(files::CONFIG);
-    if !path.is_file() {
-        return Err(TrainError::NoRun {
-            dir: dir.to_path_buf(),
-            file: files::CONFIG,
-        });
-    }
-    read_json(&path)
 }
 
 fn write_metrics(out_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
@@ -457,94 +380,4 @@ pub fn run_experiment(
         )?;
     }
     Ok(RunOutcome::Finished(Box::new(summary)))
-}
-
-/// Which split [`evaluate_weights`] scores.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Split {
-    /// The training set.
-    Train,
-    /// The validation set.
-    Validation,
-    /// The test set.
-    Test,
-}
-
-/// Resolves what `evaluate` scores: a weights file as given, or in a run directory its
-/// `best.safetensors` (falling back to `weights.safetensors`).
-pub fn weights_file(path: &Path) -> Result<PathBuf> {
-    if !path.is_dir() {
-        return Ok(path.to_path_buf());
-    }
-    for name in [files::BEST, files::WEIGHTS] {
-        if path.join(name).is_file() {
-            return Ok(path.join(name));
-        }
-    }
-    Err(TrainError::NoRun {
-        dir: path.to_path_buf(),
-        file: files::BEST,
-    })
-}
-
-/// What [`evaluate_weights`] scored.
-#[derive(Clone, Debug, PartialEq)]
-pub struct WeightsEvaluation {
-    /// The scores.
-    pub evaluation: Evaluation,
-    /// The configuration stored with the weights.
-    pub config: ExperimentConfig,
-    /// The file scored.
-    pub file: PathBuf,
-    /// The epoch after which the weights were saved.
-    pub epoch: usize,
-}
-
-/// Scores a weights file (or a run directory's best weights) on one split of its data
-/// (`limit`: first examples only): the data files recorded with the weights, or where
-/// `locations` says they are now. Their checksums must be the recorded ones
-/// ([`TrainError::DataChanged`] names both), unless `other_data`: then any files of the run's
-/// kind are scored as they are (their sizes must fit the network).
-pub fn evaluate_weights(
-    weights: &Path,
-    locations: &DataLocations,
-    other_data: bool,
-    split: Split,
-    limit: Option<usize>,
-) -> Result<WeightsEvaluation> {
-    let file = weights_file(weights)?;
-    let (model, mut config, epoch) = load_weights(&file)?;
-    config.data = locations.apply(&config.data)?;
-    if !other_data {
-        check_same_data(
-            &config.data_files,
-            &data_files(&config.data)?,
-            "; to score other data, give --other-data",
-        )?;
-    }
-    config.limits = Default::default();
-    match split {
-        Split::Train => config.limits.train = limit,
-        Split::Validation => config.limits.validation = limit,
-        Split::Test => config.limits.test = limit,
-    }
-    let splits = load_splits(&config)?;
-    check_sizes(&config, &splits)?;
-    let data: &Dataset = match split {
-        Split::Train => &splits.train,
-        Split::Validation => &splits.validation,
-        Split::Test => &splits.test,
-    };
-    Ok(WeightsEvaluation {
-        evaluation: evaluate(&model, data)?,
-        config,
-        file,
-        epoch,
-    })
-}
-
-/// The default output directory of a run: `runs/<name>-seed<seed>`.
-pub fn default_out_dir(name: &str, config: &ExperimentConfig) -> PathBuf {
-    PathBuf::from("runs").join(format!("{name}-seed{}", config.train.seed))
 }
