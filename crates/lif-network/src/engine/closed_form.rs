@@ -357,8 +357,9 @@ impl Kernel {
             return None;
         }
         // Falling at the end: the maximum is interior; the first crossing precedes it. Skip the
-        // logarithm when even the upper bound of the maximum stays clearly below threshold.
-        if self.max_upper_bound(v0, i0) < thr * (1.0 - 8.0 * f64::EPSILON) {
+        // maximum's roots and divisions when even the chord bound of the maximum stays clearly
+        // below threshold.
+        if self.max_chord_bound(v0, i0) < thr * (1.0 - 8.0 * f64::EPSILON) {
             return None;
         }
         if (2..=4).contains(&self.pow) {
@@ -461,12 +462,26 @@ impl Kernel {
             hi * (gap / (v_hi - v0)).clamp(0.0, 1.0)
         };
         for _ in 0..200 {
-            // The polynomial and its first three derivatives (divided by 1, 2, 6) by Horner.
-            let (mut p, mut d1, mut d2, mut d3) = (0.0, 0.0, 0.0, 0.0);
-            for &ck in c[..=n].iter().rev() {
-                d3 = d3 * u + d2;
-                d2 = d2 * u + d1;
-                d1 = d1 * u + p;
+            // The polynomial and its first three derivatives (divided by 1, 2, 6) by Horner's
+            // scheme from zeros, without its first steps, which only add zeros: with `u >= 0`
+            // finite, `0 u + x` is `x`, so these are the same values.
+            let (mut p, mut d1, mut d2, mut d3) = (c[n], 0.0, 0.0, 0.0);
+            for (m, &ck) in (1..).zip(c[..n].iter().rev()) {
+                if m >= 4 {
+                    d3 = d3 * u + d2;
+                } else if m == 3 {
+                    d3 = d2;
+                }
+                if m >= 3 {
+                    d2 = d2 * u + d1;
+                } else if m == 2 {
+                    d2 = d1;
+                }
+                if m >= 2 {
+                    d1 = d1 * u + p;
+                } else {
+                    d1 = p;
+                }
                 p = p * u + ck;
             }
             if p == 0.0 {

@@ -17,6 +17,8 @@
 //! - `forward`: exact event-driven simulation with a priority queue of next threshold crossings.
 //! - `sweep`: the forward pass of feed-forward networks population by population, each over its
 //!   sorted input events with shared decays (same record; chosen by `Model::sweeps`).
+//! - `sweep_neuron`: a small spiking population of the sweeps neuron by neuron (fewer per-slot
+//!   costs, same bits).
 //! - `sweep_back`: the backward pass of feed-forward networks, population by population in
 //!   reverse (when the forward pass sweeps).
 //! - `queue`: that queue, an indexed 4-ary heap holding at most one event per neuron.
@@ -64,6 +66,7 @@ mod queue;
 mod simd;
 mod sweep;
 mod sweep_back;
+mod sweep_neuron;
 mod workspace;
 
 pub use network::{InputSpike, Network, Population, Projection, Source};

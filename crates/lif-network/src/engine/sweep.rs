@@ -56,11 +56,11 @@ const INPUT: u32 = 2;
 
 /// One inter-event interval of a population: `[start, end]`, its `Decay`, and the range of its
 /// probes in the event list.
-struct Slot {
-    start: f64,
-    end: f64,
-    d: Decay,
-    probes: std::ops::Range<usize>,
+pub(crate) struct Slot {
+    pub start: f64,
+    pub end: f64,
+    pub d: Decay,
+    pub probes: std::ops::Range<usize>,
 }
 
 /// Records the probes of neuron `local` in `slot` whose time lies in `[state time, upto)` (or
@@ -96,8 +96,10 @@ pub(crate) struct SweepScratch {
     pub slow: Vec<u8>,
     /// Per population: its spikes' range in the record (sorted by time, ties by neuron).
     pub seg: Vec<(u32, u32)>,
-    /// Merge cursors into `seg`.
+    /// Merge cursors into `seg` (or into the runs of `sweep_neuron.rs`).
     pub heads: Vec<(u32, u32)>,
+    /// The time at each cursor of `heads` in `sweep_neuron.rs`.
+    pub head_times: Vec<f64>,
     pub order: Vec<u32>,
     pub remap: Vec<u32>,
     pub spikes: Vec<Spike>,
@@ -143,10 +145,25 @@ pub(crate) fn slot_decay(pc: &PopConsts, dt: f64) -> Decay {
 /// `Kernel::first_crossing` before its exact search), without short-circuits so that it
 /// vectorises.
 #[inline(always)]
-fn may_cross(pc: &PopConsts, v: f64, i: f64, v1: f64, i1: f64) -> bool {
+pub(crate) fn may_cross(pc: &PopConsts, v: f64, i: f64, v1: f64, i1: f64) -> bool {
     let k = &pc.k;
     let thr = k.threshold;
     (v1 >= thr) | (v >= thr) | ((i > thr) & (i1 < v1) & (k.max_upper_bound(v, i) >= pc.thr_bound))
+}
+
+/// Whether a neuron flagged by the slot loop (`simd::slot_update`) is proven not to cross in
+/// its slot without the exact search, from its state `(v, i)` at the slot's start and
+/// `(v1, i1)` at its end: below `ϑ (1 - 8 ε)` at both ends and either still rising at the end
+/// (then `V` rose monotonically) or with the chord bound of its maximum
+/// (`Kernel::max_chord_bound`, tighter than the slot loop's single chord) below `ϑ (1 - 8 ε)`.
+/// These are the tests by which `Kernel::first_crossing` returns `None` before any root or
+/// maximum is computed, on the same numbers (the slot loop's `(v1, i1)` are the bits
+/// `first_crossing` computes from the slot's `Decay`), so the outcome is the same; a NaN
+/// state is not skipped.
+#[inline(always)]
+fn surely_silent(pc: &PopConsts, (v, i): (f64, f64), (v1, i1): (f64, f64)) -> bool {
+    let tb = pc.thr_bound;
+    (v < tb) & (v1 < tb) & ((i1 >= v1) | (pc.k.max_chord_bound(v, i) < tb))
 }
 
 impl Model<'_> {
@@ -182,7 +199,11 @@ impl Model<'_> {
                 .push((from, k.inv_tau_mem, k.inv_tau_syn));
             let start = ws.spikes.len() as u32;
             self.collect_events(ws, p, false);
-            self.sweep_population(ws, p)?;
+            if self.by_neuron(ws, p) {
+                self.sweep_by_neuron(ws, p)?;
+            } else {
+                self.sweep_population(ws, p)?;
+            }
             let seg = &mut ws.spikes[start as usize..];
             if !seg.is_sorted_by(|a, b| spike_order(a, b).is_le()) {
                 seg.sort_unstable_by(spike_order);
@@ -331,6 +352,11 @@ impl Model<'_> {
                             let j = 8 * w + (word.trailing_zeros() / 8) as usize;
                             word &= word - 1;
                             let v0 = (ws.sweep.v[j], ws.sweep.i[j]);
+                            let v1 = (ws.sweep.v_next[j], ws.sweep.i_next[j]);
+                            if slot.probes.is_empty() && surely_silent(&pc, v0, v1) {
+                                // The slot loop's end state stands.
+                                continue;
+                            }
                             let out = self.slot_spikes(ws, base + j, v0, &slot)?;
                             (ws.sweep.v_next[j], ws.sweep.i_next[j]) = out;
                         }
@@ -441,7 +467,7 @@ impl Model<'_> {
     /// Neuron `j` (global) of a spiking population through `slot` from `(v, i)`: every crossing
     /// located exactly (spike, reset, search again), its probes read. Returns the state at the
     /// slot's end.
-    fn slot_spikes(
+    pub(crate) fn slot_spikes(
         &self,
         ws: &mut NetworkWorkspace,
         j: usize,

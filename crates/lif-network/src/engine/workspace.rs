@@ -206,6 +206,9 @@ pub struct NetworkWorkspace {
     pub(crate) plan: QueuePlan,
     /// Whether the queue may merge fans (default `true`; `false` for the comparison test).
     pub(crate) allow_merge: bool,
+    /// Whether small populations may sweep neuron by neuron (`sweep_neuron.rs`; default
+    /// `true`; `false` for the comparison test).
+    pub(crate) by_neuron: bool,
     pub(crate) offsets: Vec<usize>,
     /// Scratch of the population sweeps (`sweep.rs`).
     pub(crate) sweep: SweepScratch,
@@ -252,6 +255,7 @@ impl Default for NetworkWorkspace {
             marked: Vec::new(),
             plan: QueuePlan::default(),
             allow_merge: true,
+            by_neuron: true,
             offsets: Vec::new(),
             sweep: SweepScratch::default(),
             sweep_back: BackScratch::default(),

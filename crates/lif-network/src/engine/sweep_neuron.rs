@@ -1,0 +1,249 @@
+//! A small spiking population of the forward sweeps, neuron by neuron instead of slot by slot.
+//!
+//! The slot loop of `sweep.rs` pays per slot for what it shares between the population's
+//! neurons: the call of the vectorised update, the flags, the sort of the slot's spikes, the
+//! swap of the state arrays and the weight row's call. With few neurons and many input events
+//! (Yin-Yang's 3 output neurons receive each of ~55 hidden spikes) that is most of the work.
+//! Here each slot's `Decay` is computed once (as there, and kept for the backward sweeps the
+//! same way), then each neuron runs through all slots with its `(V, I)` in registers: the same
+//! update, the same necessary condition before the exact search (`slot_spikes`), the same
+//! weight added, in the same order of operations per neuron, so the same bits. Its spikes come
+//! neuron after neuron, one sorted run each, and are merged into the record's order (time, ties
+//! by neuron) that the slot loop gives them.
+//!
+//! Used for spiking populations (not silent) of at most [`BY_NEURON_MAX`] neurons whose
+//! projections in are all dense and that no probe reads. Only where a population fails in a
+//! non-finite state or at the spike limit can the error differ: it names the first failing
+//! neuron in neuron order instead of time order.
+
+use super::closed_form::Decay;
+use super::model::{Fan, Model};
+use super::sweep::{may_cross, slot_decay, Slot};
+use super::workspace::NetworkWorkspace;
+use crate::LifError;
+
+/// The largest population run neuron by neuron.
+pub(crate) const BY_NEURON_MAX: usize = 16;
+
+impl Model<'_> {
+    /// Whether population `p` runs neuron by neuron (module docs).
+    pub(crate) fn by_neuron(&self, ws: &NetworkWorkspace, p: usize) -> bool {
+        let pc = &ws.consts[p];
+        ws.by_neuron
+            && self.pops[p].size <= BY_NEURON_MAX
+            && pc.spiking
+            && !pc.silent
+            && !ws.probes.iter().any(|pr| pr.population == p)
+            && self.projs.iter().filter(|pr| pr.target == p).all(
+                |pr| matches!(pr.fan, Fan::Dense { n_post, .. } if n_post == self.pops[p].size),
+            )
+    }
+
+    /// Runs population `p` through its sorted events neuron by neuron (module docs); its slots'
+    /// `Decay`s go to `slot_decays` as in `sweep_population`.
+    pub(crate) fn sweep_by_neuron(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+    ) -> Result<(), LifError> {
+        let n = self.pops[p].size;
+        let base = ws.offsets[p];
+        let pc = ws.consts[p];
+        let from = ws.sweep.slot_decays.len();
+        let mut prev = 0.0;
+        for e in 0..=ws.sweep.events.len() {
+            let end = ws.sweep.events.get(e).map_or(self.t_end, |ev| ev.time);
+            // A slot of length zero changes no state (`sweep_population`).
+            let d = if end == prev {
+                Decay::IDENTITY
+            } else {
+                slot_decay(&pc, end - prev)
+            };
+            ws.sweep.slot_decays.push((end - prev, d));
+            prev = end;
+        }
+        ws.events += n * ws.sweep.events.len();
+        let first = ws.spikes.len();
+        ws.sweep.heads.clear();
+        for j in 0..n {
+            let run = ws.spikes.len() as u32;
+            let (mut v, mut i) = (0.0_f64, 0.0_f64);
+            let mut start = 0.0;
+            for s in 0..=ws.sweep.events.len() {
+                let ev = ws.sweep.events.get(s).copied();
+                let end = ev.map_or(self.t_end, |ev| ev.time);
+                if end != start {
+                    let d = ws.sweep.slot_decays[from + s].1;
+                    let (v1, i1) = (d.voltage(v, i), d.syn * i);
+                    (v, i) = if may_cross(&pc, v, i, v1, i1) {
+                        let slot = Slot {
+                            start,
+                            end,
+                            d,
+                            probes: 0..0,
+                        };
+                        self.slot_spikes(ws, base + j, (v, i), &slot)?
+                    } else {
+                        (v1, i1)
+                    };
+                }
+                if let Some(ev) = ev {
+                    // Entry `j` of row `pre` of the pre-major weights (`by_neuron`: dense).
+                    i += self.projs[ev.proj as usize].weights[ev.pre as usize * n + j];
+                }
+                start = end;
+            }
+            if !(v.is_finite() && i.is_finite()) {
+                return Err(self.non_finite("membrane state", base + j, self.t_end));
+            }
+            ws.sweep.heads.push((run, ws.spikes.len() as u32));
+        }
+        merge_runs(ws, first);
+        Ok(())
+    }
+}
+
+/// Puts the spikes from `first` on, one sorted run per neuron (`sweep.heads`: the runs' ranges,
+/// in neuron order), into the record's order (time, ties by neuron): a merge that takes the
+/// earliest head each time, the first in neuron order at equal times. (Spike times are finite,
+/// so `<` orders them as `total_cmp` does, but for `-0.0` against `0.0`, which no spike time is:
+/// a crossing lies strictly after its slot's start or at a non-negative start.)
+fn merge_runs(ws: &mut NetworkWorkspace, first: usize) {
+    let sw = &mut ws.sweep;
+    sw.heads.retain(|&(a, b)| a < b);
+    if sw.heads.len() <= 1 {
+        return;
+    }
+    let sp = &ws.spikes;
+    // Each run's next time (`INFINITY` once it is used up: no spike is that late).
+    sw.head_times.clear();
+    sw.head_times
+        .extend(sw.heads.iter().map(|&(a, _)| sp[a as usize].time));
+    sw.spikes.clear();
+    for _ in first..sp.len() {
+        let mut best = 0;
+        for h in 1..sw.head_times.len() {
+            if sw.head_times[h] < sw.head_times[best] {
+                best = h;
+            }
+        }
+        let head = &mut sw.heads[best];
+        sw.spikes.push(sp[head.0 as usize]);
+        head.0 += 1;
+        sw.head_times[best] = if head.0 < head.1 {
+            sp[head.0 as usize].time
+        } else {
+            f64::INFINITY
+        };
+    }
+    ws.spikes[first..].copy_from_slice(&sw.spikes);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eventprop::{FeedForwardNet, InputSpike, LayerKind, LifParams, Loss, SampleScratch};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, Normal};
+
+    /// Spikes (neuron, time, current), loss and gradient of each sample, as bits.
+    type Bits = (Vec<(u32, u64, u64)>, u64, Vec<u64>);
+
+    fn run(
+        net: &FeedForwardNet,
+        samples: &[(Vec<InputSpike>, Loss)],
+        by_neuron: bool,
+    ) -> Vec<Bits> {
+        let mut scratch = SampleScratch::default();
+        scratch.workspace.by_neuron = by_neuron;
+        let mut out = Vec::new();
+        for (input, loss) in samples {
+            let mut grad = net.zero_gradient();
+            let st = net
+                .accumulate_gradient(input, loss, &mut scratch, &mut grad)
+                .unwrap();
+            let spikes = (scratch.workspace.spikes().iter())
+                .map(|s| (s.neuron, s.time.to_bits(), s.i_syn.to_bits()))
+                .collect();
+            let grad = grad.iter().flatten().map(|g| g.to_bits()).collect();
+            out.push((spikes, st.loss.to_bits(), grad));
+        }
+        out
+    }
+
+    /// Oracle: the slot-by-slot sweep of the same populations (`by_neuron = false`). Layered
+    /// spiking networks shaped like Yin-Yang (5 inputs, the paper's coding and Table 3
+    /// initialisation moments, first-spike loss) with output and hidden layers at or below the size
+    /// limit, one hidden layer above it, and inputs on a coarse time grid (simultaneous
+    /// events, slots of length zero, spikes tied across neurons): every spike, loss and
+    /// gradient entry bit-identical, with every small population firing.
+    #[test]
+    fn small_populations_neuron_by_neuron_give_the_bits_of_the_slot_sweep() {
+        let shapes: [&[usize]; 4] = [&[200, 3], &[16, 16, 3], &[17, 5], &[30, 1]];
+        for (seed, sizes) in shapes.iter().enumerate() {
+            for grid in [0.0, 2.5] {
+                let mut r = ChaCha8Rng::seed_from_u64(seed as u64 + 40);
+                let layers: Vec<_> = sizes.iter().map(|&n| (n, LayerKind::Spiking)).collect();
+                let mut net = FeedForwardNet::new(5, &layers, LifParams::default(), 60.0).unwrap();
+                for (l, layer) in net.layers.iter_mut().enumerate() {
+                    // Table 3's output moments behind the wide hidden layer, else the hidden
+                    // ones (a few presynaptic neurons must still make the layer fire).
+                    let wide_in = l > 0 && sizes[l - 1] >= 100;
+                    let (mean, std) = if wide_in { (0.93, 0.1) } else { (1.5, 0.78) };
+                    let d = Normal::new(mean, std).unwrap();
+                    layer.weights.iter_mut().for_each(|w| *w = d.sample(&mut r));
+                }
+                let samples: Vec<_> = (0..16)
+                    .map(|k| {
+                        let (x, y): (f64, f64) = (r.gen(), r.gen());
+                        let snap = |t: f64| {
+                            if grid > 0.0 {
+                                (t / grid).round() * grid
+                            } else {
+                                t
+                            }
+                        };
+                        let mut s: Vec<InputSpike> = [x, y, 1.0 - x, 1.0 - y, 0.0]
+                            .iter()
+                            .enumerate()
+                            .map(|(src, &f)| InputSpike {
+                                time: snap(f * 30.0),
+                                source: src as u32,
+                            })
+                            .collect();
+                        s.sort_by(|a, b| a.time.total_cmp(&b.time));
+                        let loss = Loss::FirstSpike {
+                            label: k % sizes[sizes.len() - 1],
+                            tau0: 0.5,
+                            tau1: 6.4,
+                            alpha: 3e-3,
+                        };
+                        (s, loss)
+                    })
+                    .collect();
+                let slots = run(&net, &samples, false);
+                let neurons = run(&net, &samples, true);
+                let mut fired = vec![0usize; sizes.len()];
+                for (k, (a, b)) in neurons.iter().zip(&slots).enumerate() {
+                    assert!(
+                        a == b,
+                        "{sizes:?} grid {grid} sample {k}: the two sweeps differ"
+                    );
+                    for &(j, _, _) in &a.0 {
+                        let mut layer = 0;
+                        let mut first = sizes[0] as u32;
+                        while j >= first {
+                            layer += 1;
+                            first += sizes[layer] as u32;
+                        }
+                        fired[layer] += 1;
+                    }
+                }
+                assert!(
+                    fired.iter().all(|&f| f > 16),
+                    "{sizes:?} grid {grid}: {fired:?}"
+                );
+            }
+        }
+    }
+}
