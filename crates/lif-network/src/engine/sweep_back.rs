@@ -83,6 +83,16 @@ fn forward_decay(ws: &NetworkWorkspace, p: usize, s: usize, dt: f64) -> Decay {
     recorded.unwrap_or_else(|| slot_decay(pc, dt))
 }
 
+/// Each slot's items (`items` grouped by slot) by time, last first, then rank.
+fn sort_slots(items: &mut [Item]) {
+    let order = |a: &Item, b: &Item| b.time.total_cmp(&a.time).then(a.rank.cmp(&b.rank));
+    for group in items.chunk_by_mut(|a, b| a.slot == b.slot) {
+        if !group.is_sorted_by(|a, b| order(a, b).is_le()) {
+            group.sort_unstable_by(order);
+        }
+    }
+}
+
 impl Model<'_> {
     /// The backward pass by sweeps (module docs); the common checks and the observations of
     /// `backward.rs` have run, `ws.spike_cot` holds `∂l/∂t_k` with the kink terms of maxima.
@@ -177,7 +187,12 @@ impl Model<'_> {
                 });
             }
         }
-        // By slot (counting sort, last slot first), then each slot's few items.
+        // By slot (counting sort, last slot first), then each slot's few items. The spikes
+        // alone (no maximum or probe in this population) are in that order already.
+        if sw.items.windows(2).all(|w| w[0].slot >= w[1].slot) {
+            sort_slots(&mut sw.items);
+            return;
+        }
         let n_slots = sw.bounds.len() + 1;
         sw.counts.clear();
         sw.counts.resize(n_slots + 1, 0);
@@ -198,12 +213,7 @@ impl Model<'_> {
             *at += 1;
         }
         std::mem::swap(&mut sw.items, &mut sw.sorted);
-        let order = |a: &Item, b: &Item| b.time.total_cmp(&a.time).then(a.rank.cmp(&b.rank));
-        for group in sw.items.chunk_by_mut(|a, b| a.slot == b.slot) {
-            if !group.is_sorted_by(|a, b| order(a, b).is_le()) {
-                group.sort_unstable_by(order);
-            }
-        }
+        sort_slots(&mut sw.items);
     }
 
     /// Walks population `p` backwards through its slots (module docs).
