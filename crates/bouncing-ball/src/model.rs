@@ -43,7 +43,8 @@ impl HybridSystem for BouncingBall {
 
 /// Derivative products by dual numbers (the defaults). The flow `[v, −g]` has the same
 /// Jacobians `f_x`, `f_p` at every state and time, so the adjoint need not read the stored
-/// trajectory, and forms `[f_x, f_p]` once per gradient instead of a product per stage.
+/// trajectory, forms `[f_x, f_p]` once per gradient and crosses each interval by the exact
+/// propagator of `λ` and `μ` instead of Runge-Kutta steps.
 impl Derivatives for BouncingBall {
     fn flow_jacobian_depends_on_state(&self) -> bool {
         false

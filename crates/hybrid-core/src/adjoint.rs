@@ -98,6 +98,8 @@ struct Scratch {
     duals: Duals,
     loss: LossDuals,
     missing_running: bool,
+    /// [`SolverOptions::max_steps`], for the sub-steps of [`ConstantJacobian::propagate`].
+    max_steps: usize,
 }
 
 impl<S: Stepper> AdjointWork<S> {
@@ -136,6 +138,7 @@ impl<S: Stepper> AdjointWork<S> {
                 duals: Duals::new(n, m),
                 loss: LossDuals::default(),
                 missing_running: false,
+                max_steps: opts.max_steps,
             },
             running,
             quadrature,
@@ -437,9 +440,6 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
     }
     let n = traj.states();
     let q = traj.mode_at(0.5 * (lo + hi));
-    // The stage times move down through the stored steps: each read starts its search at the
-    // segment of the one before.
-    let mut seg = traj.segment_at(hi, false);
     // The stepper runs forwards in `s = −t`: `dz/ds = [λᵀf_x + ℓ_x, λᵀf_p + ℓ_p]`, the
     // products as the model returns them, where `d/dt` would need them negated. Every number of
     // the integration (step sizes, stage times and arguments, stages, sums, error norms) is the
@@ -450,7 +450,7 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
     let read_state = running || model.flow_jacobian_depends_on_state();
     if !read_state && !model.flow_jacobian_depends_on_time() {
         // ... and of time: `[λᵀf_x, λᵀf_p] = λᵀ[f_x, f_p]`, one matrix per mode, formed by `n`
-        // products the first time the mode is met, then a matrix-vector product per stage.
+        // products the first time the mode is met.
         if !sc.jac.holds(q) {
             traj.eval_left(hi, &mut sc.x);
             let at = At {
@@ -461,13 +461,19 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
             };
             sc.jac.form(model, at, &mut sc.duals);
         }
-        let jac = &sc.jac;
-        let mut rhs = |_: f64, zz: &[f64], dz: &mut [f64]| jac.times(zz, dz);
-        return march(stepper, &mut rhs, z, lo, hi, first);
+        // `dz/ds = λᵀ[f_x, f_p]` is linear with constant coefficients: across the interval by
+        // its exact propagator, no Runge-Kutta steps.
+        return sc
+            .jac
+            .propagate(z, hi - lo, hi, sc.max_steps)
+            .map_err(Error::from_step);
     }
     if !read_state {
         traj.eval_left(hi, &mut sc.x);
     }
+    // The stage times move down through the stored steps: each read starts its search at the
+    // segment of the one before.
+    let mut seg = traj.segment_at(hi, false);
     let mut rhs = |s: f64, zz: &[f64], dz: &mut [f64]| {
         let t = -s;
         if read_state {

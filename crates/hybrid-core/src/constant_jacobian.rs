@@ -1,10 +1,22 @@
 //! The flow's Jacobians `[f_x, f_p]` of one mode as a matrix, for a model that declares them free
 //! of the state and of time ([`Derivatives::flow_jacobian_depends_on_time`]): the adjoint's
-//! backward pass (docs/maths.md §3) forms it once per mode by `n` vector-Jacobian products and
-//! evaluates every stage's `[λᵀf_x, λᵀf_p]` as `λ` times its nonzero entries.
+//! backward pass (docs/maths.md §3) forms it once per mode by `n` vector-Jacobian products, and
+//! since `[λ, μ]` then obeys a linear system with constant coefficients,
+//! `dz/ds = λᵀ[f_x, f_p]` (`s = −t`), it moves `z` across an interval by the exact propagator
+//! `exp(S L) z`, summed as a Taylor series ([`ConstantJacobian::propagate`]), instead of
+//! Runge-Kutta steps.
 
 use crate::derivatives::{At, Duals};
+use crate::ode::StepError;
 use crate::Derivatives;
+
+/// Largest `ν h` of one Taylor sub-step, `ν` a bound of the operator's norm: the terms then fall
+/// at least like `1/k!`, so a sum is ~18 terms at most, and no partial sum exceeds `e |z|`
+/// (no cancellation beyond rounding).
+const MAX_NORM_STEP: f64 = 1.0;
+
+/// Terms of one sub-step's series beyond which it stops anyway (`1/30! < 1e-32`).
+const MAX_TERMS: usize = 30;
 
 /// `[f_x, f_p]` (`n × (n + nq)`, `nq` the columns of `f_p` the backward pass integrates, `0`
 /// without the quadrature) of one mode, kept as its nonzero entries. All storage is sized at
@@ -18,6 +30,13 @@ pub(crate) struct ConstantJacobian {
     unit: Vec<f64>,
     out_x: Vec<f64>,
     out_p: Vec<f64>,
+    /// `max_j Σ_i |a_ij|`: a bound of `|λᵀ[f_x, f_p]|_∞ / |z|_∞`.
+    norm: f64,
+    /// The columns `j` that have entries, ascending.
+    cols: Vec<usize>,
+    /// The current term of the series and the next one (`n + nq` each).
+    term: Vec<f64>,
+    next: Vec<f64>,
     /// The mode whose matrix `entries` holds (`None`: none yet, or parameters changed).
     mode: Option<usize>,
 }
@@ -31,6 +50,10 @@ impl ConstantJacobian {
             unit: vec![0.0; n],
             out_x: vec![0.0; n],
             out_p: vec![0.0; nq],
+            norm: 0.0,
+            cols: Vec::with_capacity(n + nq),
+            term: vec![0.0; n + nq],
+            next: vec![0.0; n + nq],
             mode: None,
         }
     }
@@ -61,28 +84,239 @@ impl ConstantJacobian {
             row[n..].copy_from_slice(&self.out_p);
         }
         self.entries.clear();
+        self.cols.clear();
+        self.term.fill(0.0);
+        self.next.fill(0.0);
+        self.norm = 0.0;
         for j in 0..w {
+            let mut column = 0.0;
             for i in 0..n {
                 let a = self.dense[i * w + j];
                 if a != 0.0 {
                     self.entries.push((j, i, a));
+                    column += a.abs();
                 }
+            }
+            if column != 0.0 {
+                self.cols.push(j);
+            }
+            // `max` would drop a NaN column: keep it, so that `propagate` refuses the matrix.
+            if !(column <= self.norm) {
+                self.norm = column;
             }
         }
         self.mode = Some(at.q);
     }
+}
 
-    /// `dz = λᵀ[f_x, f_p]` (`dz.len() = n + nq`, `λ = z[..n]`): each `dz[j]` sums the products of
-    /// its nonzero entries in the order of `i`, from `+0` (which changes no nonzero sum). The
-    /// ball's 2 × 6 matrix has 2 nonzero entries; a dense loop over all 12 cost ~100
-    /// instructions per call (callgrind), the dual `flow_vjp` with its closure ~145.
-    #[inline]
-    pub fn times(&self, z: &[f64], dz: &mut [f64]) {
-        for d in dz.iter_mut() {
-            *d = 0.0;
+impl ConstantJacobian {
+    /// `z ← exp(span L) z` with `L z = λᵀ[f_x, f_p]` (`λ = z[..n]`): the backward pass across an
+    /// interval of length `span ≥ 0` in `s = −t`, exactly up to rounding (`dz/ds = L z` is
+    /// linear with constant coefficients). The span is cut into `r = ⌈ν span⌉` equal sub-steps
+    /// `h` (`ν` the norm bound, so `ν h ≤ 1`), each summed as `Σ_k (h L)^k z / k!` until a term
+    /// is zero or two consecutive terms are below `ε/2` of the sum in the max norm
+    /// (Al-Mohy & Higham, "Computing the action of the matrix exponential", SIAM J. Sci. Comput.
+    /// 33 (2011), Algorithm 3.2, without its choice of the degree). A nilpotent `L`, such as the
+    /// ball's `f_x = [[0, 1], [0, 0]]`, ends its series after a few terms: 3 for the ball.
+    ///
+    /// `t_hi` (the interval's end in `t`) names where a failure happened: more than `max_steps`
+    /// sub-steps ([`StepError::TooManySteps`], as the Runge-Kutta steps it replaces would have
+    /// needed at least as many), or a non-finite matrix or result ([`StepError::NonFinite`]).
+    pub fn propagate(
+        &mut self,
+        z: &mut [f64],
+        span: f64,
+        t_hi: f64,
+        max_steps: usize,
+    ) -> Result<(), StepError> {
+        let nu_span = self.norm * span;
+        if !nu_span.is_finite() {
+            return Err(StepError::NonFinite { t: t_hi });
         }
-        for &(j, i, a) in &self.entries {
-            dz[j] += z[i] * a;
+        if span <= 0.0 || self.entries.is_empty() {
+            return Ok(());
         }
+        let r = (nu_span / MAX_NORM_STEP).ceil().max(1.0);
+        if r > max_steps as f64 {
+            return Err(StepError::TooManySteps {
+                t: t_hi,
+                steps: max_steps,
+            });
+        }
+        let h = span / r;
+        let tol = 0.5 * f64::EPSILON;
+        // Only the columns with entries (`cols`) are ever nonzero in a term after the first:
+        // those alone are cleared, scaled and summed. The others of `term` and `next` stay zero
+        // (zeroed when the matrix was formed).
+        let (entries, cols) = (&self.entries, &self.cols);
+        let (term, next) = (&mut self.term, &mut self.next);
+        for _ in 0..r as usize {
+            // The stopping test's reference is `|z|` at the sub-step's start: the sum ends within
+            // `e` of it (`ν h ≤ 1`), so a smaller reference only adds terms.
+            let reference = tol * max_abs(z);
+            let mut last = f64::INFINITY;
+            for k in 1..=MAX_TERMS {
+                let cur: &[f64] = if k == 1 { z } else { term };
+                for &j in cols {
+                    next[j] = 0.0;
+                }
+                for &(j, i, a) in entries {
+                    next[j] += cur[i] * a;
+                }
+                let c = h / k as f64;
+                let mut size = 0.0f64;
+                for &j in cols {
+                    let v = next[j] * c;
+                    next[j] = v;
+                    z[j] += v;
+                    size = if v.abs() > size { v.abs() } else { size };
+                }
+                std::mem::swap(term, next);
+                if size == 0.0 || last + size <= reference {
+                    break;
+                }
+                last = size;
+            }
+        }
+        if z.iter().all(|v| v.is_finite()) {
+            Ok(())
+        } else {
+            Err(StepError::NonFinite { t: t_hi })
+        }
+    }
+}
+
+/// `max_i |v_i|`, NaNs skipped (a NaN in the result is caught after the sum).
+fn max_abs(v: &[f64]) -> f64 {
+    v.iter()
+        .fold(0.0, |m: f64, &a| if a.abs() > m { a.abs() } else { m })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Dims, HybridSystem, Scalar};
+
+    /// `ẋ = [ω x1 + p1, −ω x0]` with `ω = 3` (`p0` unused): `f_x = [[0, ω], [−ω, 0]]` and
+    /// `f_p = [[0, 1], [0, 0]]`, constant. In `s = −t` the backward system rotates `λ`,
+    /// `λ(s) = [λ0 cos ωs − λ1 sin ωs, λ1 cos ωs + λ0 sin ωs]`, and `μ1` gathers `∫ λ0 ds`.
+    struct Rotation;
+    const OMEGA: f64 = 3.0;
+    impl HybridSystem for Rotation {
+        fn dims(&self) -> Dims {
+            Dims {
+                states: 2,
+                params: 2,
+                guards: 0,
+            }
+        }
+        fn initial_state<T: Scalar>(&self, _p: &[T], x0: &mut [T]) {
+            x0.fill(T::zero());
+        }
+        fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+            dx[0] = x[1] * T::cst(OMEGA) + p[1];
+            dx[1] = -(x[0] * T::cst(OMEGA));
+        }
+    }
+    impl Derivatives for Rotation {}
+
+    fn formed<M: Derivatives>(model: &M, nq: usize) -> ConstantJacobian {
+        let mut jac = ConstantJacobian::new(2, nq);
+        let (x, p) = ([0.3, -0.2], [0.5, 0.7]);
+        let at = At {
+            q: 0,
+            t: 0.0,
+            x: &x,
+            p: &p,
+        };
+        jac.form(model, at, &mut Duals::new(2, 2));
+        jac
+    }
+
+    #[test]
+    fn propagate_matches_the_closed_form_rotation_over_many_sub_steps() {
+        let mut jac = formed(&Rotation, 2);
+        let (l0, l1, m0, m1) = (0.8, -1.3, 0.25, -0.4);
+        // ν span = 3 · 4.1: 13 sub-steps.
+        for span in [1e-3, 0.37, 4.1] {
+            let mut z = [l0, l1, m0, m1];
+            jac.propagate(&mut z, span, 2.0, 1000).unwrap();
+            let (c, s) = ((OMEGA * span).cos(), (OMEGA * span).sin());
+            let exact = [
+                l0 * c - l1 * s,
+                l1 * c + l0 * s,
+                m0,
+                m1 + (l0 * s + l1 * (c - 1.0)) / OMEGA,
+            ];
+            for (got, want) in z.iter().zip(exact) {
+                assert!(
+                    (got - want).abs() <= 1e-14,
+                    "span {span}: {z:?} vs {exact:?}"
+                );
+            }
+        }
+    }
+
+    /// The ball's `f = [v, −g]` (`p = [y0, v0, e, g]`): `f_x` is nilpotent, the series ends.
+    struct Ball;
+    impl HybridSystem for Ball {
+        fn dims(&self) -> Dims {
+            Dims {
+                states: 2,
+                params: 4,
+                guards: 0,
+            }
+        }
+        fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
+            x0.copy_from_slice(&p[..2]);
+        }
+        fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+            dx[0] = x[1];
+            dx[1] = -p[3];
+        }
+    }
+    impl Derivatives for Ball {}
+
+    #[test]
+    fn propagate_of_the_ball_is_its_polynomial() {
+        let mut jac = ConstantJacobian::new(2, 4);
+        let (x, p) = ([1.0, 0.5], [1.0, 0.5, 0.8, 9.81]);
+        let at = At {
+            q: 0,
+            t: 0.0,
+            x: &x,
+            p: &p,
+        };
+        jac.form(&Ball, at, &mut Duals::new(2, 4));
+        // dλ/ds = [0, λy], dμ/ds = [0, 0, 0, −λv]: λv(s) = λv + λy s,
+        // μg(s) = μg − λv s − λy s²/2.
+        let (ly, lv, mg, s) = (0.7, -0.3, 0.2, 0.75);
+        let mut z = [ly, lv, 0.1, 0.0, 0.0, mg];
+        jac.propagate(&mut z, s, 1.0, 10).unwrap();
+        assert_eq!(
+            z,
+            [
+                ly,
+                lv + ly * s,
+                0.1,
+                0.0,
+                0.0,
+                mg - lv * s - ly * s * s / 2.0
+            ]
+        );
+    }
+
+    #[test]
+    fn propagate_refuses_too_many_sub_steps_and_a_non_finite_matrix() {
+        let mut jac = formed(&Rotation, 2);
+        let mut z = [1.0, 0.0, 0.0, 0.0];
+        // ν span = 30: 30 sub-steps, 10 allowed.
+        let e = jac.propagate(&mut z, 10.0, 2.0, 10).unwrap_err();
+        assert!(
+            matches!(e, StepError::TooManySteps { t, .. } if t == 2.0),
+            "{e:?}"
+        );
+        let e = jac.propagate(&mut z, f64::INFINITY, 2.0, 10).unwrap_err();
+        assert!(matches!(e, StepError::NonFinite { t } if t == 2.0), "{e:?}");
     }
 }

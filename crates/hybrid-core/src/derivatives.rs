@@ -259,10 +259,12 @@ pub trait Derivatives: HybridSystem + Sized {
     /// Together with
     /// [`Self::flow_jacobian_depends_on_state`]` = false` (and no running loss) the Jacobians are
     /// one fixed matrix per mode and parameter vector: the adjoint's backward pass forms
-    /// `[f_x, f_p]` once per mode by `n` calls of [`Self::flow_vjp`] (unit `λ`) and evaluates each
-    /// stage's right-hand side `[λᵀ f_x, λᵀ f_p]` as a small matrix-vector product (docs/maths.md
-    /// §3), instead of a product per stage; the sums may round differently from the model's
-    /// product. Alone (with a state-dependent Jacobian) the claim is not used. The test kit
+    /// `[f_x, f_p]` once per mode by `n` calls of [`Self::flow_vjp`] (unit `λ`), and since
+    /// `[λ, μ]` then obeys a linear system with constant coefficients, moves it across each
+    /// interval between breakpoints by the exact propagator (a Taylor series of the matrix
+    /// exponential's action, to rounding) instead of Runge-Kutta steps (docs/maths.md §3); the
+    /// result differs from the stepped one by rounding and by the steps' own error (below the
+    /// tolerances). Alone (with a state-dependent Jacobian) the claim is not used. The test kit
     /// checks it: `λᵀ f_x` and `λᵀ f_p`, by the model's `flow_vjp` and by the dual default, the
     /// same bits at a second time (and a second state when the Jacobians are declared
     /// state-free).
