@@ -200,13 +200,14 @@ impl Model<'_> {
             let start = ws.spikes.len() as u32;
             self.collect_events(ws, p, false);
             if self.by_neuron(ws, p) {
+                // Its spikes come merged into the record's order.
                 self.sweep_by_neuron(ws, p)?;
             } else {
                 self.sweep_population(ws, p)?;
-            }
-            let seg = &mut ws.spikes[start as usize..];
-            if !seg.is_sorted_by(|a, b| spike_order(a, b).is_le()) {
-                seg.sort_unstable_by(spike_order);
+                let seg = &mut ws.spikes[start as usize..];
+                if !seg.is_sorted_by(|a, b| spike_order(a, b).is_le()) {
+                    seg.sort_unstable_by(spike_order);
+                }
             }
             ws.sweep.seg.push((start, ws.spikes.len() as u32));
         }
@@ -368,7 +369,11 @@ impl Model<'_> {
             if !empty {
                 let fresh = &mut ws.spikes[slot_spikes_from..];
                 if fresh.len() > 1 {
-                    fresh.sort_unstable_by(spike_order);
+                    // Pushed neuron after neuron (flags read in index order), each neuron's in
+                    // time order: a stable sort by time gives ties by neuron. Spike times are
+                    // positive and finite, so their bits order them as `total_cmp` does (the
+                    // same order as `spike_order`, with integer comparisons).
+                    fresh.sort_by_key(|s| s.time.to_bits());
                 }
                 slot_spikes_from = ws.spikes.len();
                 let sw = &mut ws.sweep;
