@@ -96,10 +96,8 @@ pub(crate) struct SweepScratch {
     pub slow: Vec<u8>,
     /// Per population: its spikes' range in the record (sorted by time, ties by neuron).
     pub seg: Vec<(u32, u32)>,
-    /// Merge cursors into `seg` (or into the runs of `sweep_neuron.rs`).
+    /// Merge cursors into `seg`.
     pub heads: Vec<(u32, u32)>,
-    /// The time at each cursor of `heads` in `sweep_neuron.rs`.
-    pub head_times: Vec<f64>,
     pub order: Vec<u32>,
     pub remap: Vec<u32>,
     pub spikes: Vec<Spike>,

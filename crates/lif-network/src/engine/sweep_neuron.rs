@@ -8,8 +8,8 @@
 //! same way), then each neuron runs through all slots with its `(V, I)` in registers: the same
 //! update, the same necessary condition before the exact search (`slot_spikes`), the same
 //! weight added, in the same order of operations per neuron, so the same bits. Its spikes come
-//! neuron after neuron, one sorted run each, and are merged into the record's order (time, ties
-//! by neuron) that the slot loop gives them.
+//! neuron after neuron, one sorted run each; a stable sort by time puts them in the record's
+//! order (time, ties by neuron) that the slot loop gives them.
 //!
 //! Used for spiking populations (not silent) of at most [`BY_NEURON_MAX`] neurons whose
 //! projections in are all dense and that no probe reads. Only where a population fails in a
@@ -64,9 +64,7 @@ impl Model<'_> {
         }
         ws.events += n * ws.sweep.events.len();
         let first = ws.spikes.len();
-        ws.sweep.heads.clear();
         for j in 0..n {
-            let run = ws.spikes.len() as u32;
             let (mut v, mut i) = (0.0_f64, 0.0_f64);
             let mut start = 0.0;
             for s in 0..=ws.sweep.events.len() {
@@ -96,47 +94,15 @@ impl Model<'_> {
             if !(v.is_finite() && i.is_finite()) {
                 return Err(self.non_finite("membrane state", base + j, self.t_end));
             }
-            ws.sweep.heads.push((run, ws.spikes.len() as u32));
         }
-        merge_runs(ws, first);
+        // Pushed neuron after neuron, each neuron's in time order: a stable sort by time gives
+        // the record's order (time, ties by neuron), on the bits of the times as for
+        // `sweep_population`'s slots (spike times are finite and not negative: a crossing lies
+        // strictly after its slot's start or at a non-negative start, so their bits order them
+        // as `total_cmp` does).
+        ws.spikes[first..].sort_by_key(|s| s.time.to_bits());
         Ok(())
     }
-}
-
-/// Puts the spikes from `first` on, one sorted run per neuron (`sweep.heads`: the runs' ranges,
-/// in neuron order), into the record's order (time, ties by neuron): a merge that takes the
-/// earliest head each time, the first in neuron order at equal times. (Spike times are finite,
-/// so `<` orders them as `total_cmp` does, but for `-0.0` against `0.0`, which no spike time is:
-/// a crossing lies strictly after its slot's start or at a non-negative start.)
-fn merge_runs(ws: &mut NetworkWorkspace, first: usize) {
-    let sw = &mut ws.sweep;
-    sw.heads.retain(|&(a, b)| a < b);
-    if sw.heads.len() <= 1 {
-        return;
-    }
-    let sp = &ws.spikes;
-    // Each run's next time (`INFINITY` once it is used up: no spike is that late).
-    sw.head_times.clear();
-    sw.head_times
-        .extend(sw.heads.iter().map(|&(a, _)| sp[a as usize].time));
-    sw.spikes.clear();
-    for _ in first..sp.len() {
-        let mut best = 0;
-        for h in 1..sw.head_times.len() {
-            if sw.head_times[h] < sw.head_times[best] {
-                best = h;
-            }
-        }
-        let head = &mut sw.heads[best];
-        sw.spikes.push(sp[head.0 as usize]);
-        head.0 += 1;
-        sw.head_times[best] = if head.0 < head.1 {
-            sp[head.0 as usize].time
-        } else {
-            f64::INFINITY
-        };
-    }
-    ws.spikes[first..].copy_from_slice(&sw.spikes);
 }
 
 #[cfg(test)]
