@@ -17,8 +17,8 @@
 //! - `forward`: exact event-driven simulation with a priority queue of next threshold crossings.
 //! - `sweep`: the forward pass of feed-forward networks population by population, each over its
 //!   sorted input events with shared decays (same record; chosen by `Model::sweeps`).
-//! - `sweep_neuron`: a small spiking population of the sweeps neuron by neuron (fewer per-slot
-//!   costs, same bits).
+//! - `sweep_neuron`: a small spiking or readout population of the sweeps neuron by neuron
+//!   (fewer per-slot costs, same bits).
 //! - `sweep_back`: the backward pass of feed-forward networks, population by population in
 //!   reverse (when the forward pass sweeps).
 //! - `queue`: that queue, an indexed 4-ary heap holding at most one event per neuron.

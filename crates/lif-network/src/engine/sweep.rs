@@ -99,6 +99,8 @@ pub(crate) struct SweepScratch {
     /// Merge cursors into `seg`.
     pub heads: Vec<(u32, u32)>,
     pub order: Vec<u32>,
+    /// Per event of a readout swept neuron by neuron: its projection and weight row's offset.
+    pub rows: Vec<(u32, usize)>,
     pub remap: Vec<u32>,
     pub spikes: Vec<Spike>,
     /// The forward pass's slots, population after population: each slot's length and `Decay`
@@ -117,6 +119,7 @@ impl SweepScratch {
         self.i_next.clear();
         self.slow.clear();
         self.order.clear();
+        self.rows.clear();
         self.remap.clear();
         self.spikes.clear();
     }
@@ -200,6 +203,8 @@ impl Model<'_> {
             if self.by_neuron(ws, p) {
                 // Its spikes come merged into the record's order.
                 self.sweep_by_neuron(ws, p)?;
+            } else if self.readout_by_neuron(ws, p) {
+                self.sweep_readout_by_neuron(ws, p)?;
             } else {
                 self.sweep_population(ws, p)?;
                 let seg = &mut ws.spikes[start as usize..];

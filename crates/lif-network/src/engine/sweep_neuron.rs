@@ -15,11 +15,18 @@
 //! projections in are all dense and that no probe reads. Only where a population fails in a
 //! non-finite state or at the spike limit can the error differ: it names the first failing
 //! neuron in neuron order instead of time order.
+//!
+//! A readout population under the same conditions (MNIST's 10 neurons receive each of ~540-810
+//! hidden spikes) runs neuron by neuron too: its slot loop (`slot_scalar`) was scalar already,
+//! but paid per slot for the constants' copy, the state arrays' loads and stores, the maxima
+//! written back to memory and the weight row's call; here each neuron keeps `(V, I)` and its
+//! maximum in registers through the slots, with the same update and `track_peak` per slot.
 
 use super::closed_form::Decay;
+use super::forward::track_peak;
 use super::model::{Fan, Model};
-use super::sweep::{may_cross, slot_decay, Slot};
-use super::workspace::NetworkWorkspace;
+use super::sweep::{may_cross, slot_decay, Slot, ARRIVAL};
+use super::workspace::{NetworkWorkspace, PeakCause};
 use crate::LifError;
 
 /// The largest population run neuron by neuron.
@@ -37,6 +44,84 @@ impl Model<'_> {
             && self.projs.iter().filter(|pr| pr.target == p).all(
                 |pr| matches!(pr.fan, Fan::Dense { n_post, .. } if n_post == self.pops[p].size),
             )
+    }
+
+    /// Whether population `p` is a readout (not spiking) that runs neuron by neuron: at most
+    /// [`BY_NEURON_MAX`] neurons, dense projections in, no probe.
+    pub(crate) fn readout_by_neuron(&self, ws: &NetworkWorkspace, p: usize) -> bool {
+        ws.by_neuron
+            && self.pops[p].size <= BY_NEURON_MAX
+            && !ws.consts[p].spiking
+            && !ws.probes.iter().any(|pr| pr.population == p)
+            && self.projs.iter().filter(|pr| pr.target == p).all(
+                |pr| matches!(pr.fan, Fan::Dense { n_post, .. } if n_post == self.pops[p].size),
+            )
+    }
+
+    /// Runs readout population `p` through its sorted events neuron by neuron: each slot's
+    /// `Decay` once (every slot, those of length zero included, as `sweep_population` computes
+    /// them for a readout), then each neuron through all slots with `(V, I)` and its maximum in
+    /// registers: the update and the maximum's tracking of `slot_scalar` (`track_peak`, eq. of
+    /// `forward.rs`), then the weight added, in the same order of operations per neuron.
+    pub(crate) fn sweep_readout_by_neuron(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+    ) -> Result<(), LifError> {
+        let n = self.pops[p].size;
+        let base = ws.offsets[p];
+        let pc = ws.consts[p];
+        let from = ws.sweep.slot_decays.len();
+        let mut prev = 0.0;
+        for e in 0..=ws.sweep.events.len() {
+            let end = ws.sweep.events.get(e).map_or(self.t_end, |ev| ev.time);
+            ws.sweep
+                .slot_decays
+                .push((end - prev, slot_decay(&pc, end - prev)));
+            prev = end;
+        }
+        ws.events += n * ws.sweep.events.len();
+        // Each event's weight row as an offset into its projection's weights (pre-major, dense),
+        // so that the neurons' loops below index one slice.
+        let sw = &mut ws.sweep;
+        sw.rows.clear();
+        sw.rows
+            .extend(sw.events.iter().map(|ev| (ev.proj, ev.pre as usize * n)));
+        let (events, rows) = (&sw.events, &sw.rows);
+        let decays = &sw.slot_decays[from..];
+        let (last, decays) = decays.split_last().expect("one slot more than events");
+        for j in 0..n {
+            let (mut v, mut i) = (0.0_f64, 0.0_f64);
+            let mut start = 0.0;
+            let mut peak = ws.peaks[base + j];
+            let tracked = peak.cause != PeakCause::NotTracked;
+            for ((&(_, d), ev), &(proj, row)) in decays.iter().zip(events).zip(rows) {
+                let cause = if ev.class == ARRIVAL {
+                    PeakCause::SpikeArrival(ev.spike as usize)
+                } else {
+                    PeakCause::InputArrival
+                };
+                let (v1, i1) = (d.voltage(v, i), d.syn * i);
+                if tracked {
+                    track_peak(&pc, &mut peak, (v, i, start), (v1, i1, ev.time), cause);
+                }
+                // Entry `j` of the event's weight row.
+                (v, i) = (v1, i1 + self.projs[proj as usize].weights[row + j]);
+                start = ev.time;
+            }
+            let d = last.1;
+            let (v1, i1) = (d.voltage(v, i), d.syn * i);
+            if tracked {
+                let end = (v1, i1, self.t_end);
+                track_peak(&pc, &mut peak, (v, i, start), end, PeakCause::End);
+            }
+            (v, i) = (v1, i1);
+            ws.peaks[base + j] = peak;
+            if !(v.is_finite() && i.is_finite()) {
+                return Err(self.non_finite("membrane state", base + j, self.t_end));
+            }
+        }
+        Ok(())
     }
 
     /// Runs population `p` through its sorted events neuron by neuron (module docs); its slots'
@@ -209,6 +294,57 @@ mod tests {
                     fired.iter().all(|&f| f > 16),
                     "{sizes:?} grid {grid}: {fired:?}"
                 );
+            }
+        }
+    }
+
+    /// Oracle: the slot-by-slot sweep of the readout (`by_neuron = false`, `slot_scalar`).
+    /// MNIST-shaped networks in small (784 inputs at the paper's pixel-like latencies on a
+    /// coarse grid, so that many share a time, a spiking hidden layer, a readout of 10 or
+    /// 16 neurons, the maximum-voltage loss): every spike, loss and gradient entry
+    /// bit-identical, with every readout neuron's maximum carrying a gradient.
+    #[test]
+    fn readouts_neuron_by_neuron_give_the_bits_of_the_slot_sweep() {
+        for (seed, &(hidden, out)) in [(60, 10), (40, 16)].iter().enumerate() {
+            let mut r = ChaCha8Rng::seed_from_u64(seed as u64 + 70);
+            let layers = [(hidden, LayerKind::Spiking), (out, LayerKind::Readout)];
+            let mut net = FeedForwardNet::new(784, &layers, LifParams::default(), 40.0).unwrap();
+            for (l, layer) in net.layers.iter_mut().enumerate() {
+                let (mean, std) = if l == 0 { (0.078, 0.045) } else { (0.2, 0.37) };
+                let d = Normal::new(mean, std).unwrap();
+                layer.weights.iter_mut().for_each(|w| *w = d.sample(&mut r));
+            }
+            let samples: Vec<_> = (0..8)
+                .map(|k| {
+                    let mut s = Vec::new();
+                    for src in 0..784 {
+                        let (on, t): (f64, f64) = (r.gen(), r.gen());
+                        if on < 0.2 {
+                            let time = (t * 16.0).round() * 1.25;
+                            s.push(InputSpike { time, source: src });
+                        }
+                    }
+                    s.sort_by(|a: &InputSpike, b| a.time.total_cmp(&b.time));
+                    (s, Loss::MaxVoltage { label: k % out })
+                })
+                .collect();
+            let slots = run(&net, &samples, false);
+            let neurons = run(&net, &samples, true);
+            for (k, (a, b)) in neurons.iter().zip(&slots).enumerate() {
+                assert!(a == b, "{hidden}-{out} sample {k}: the two sweeps differ");
+                assert!(
+                    a.0.len() > 20,
+                    "{hidden}-{out} sample {k}: {} spikes",
+                    a.0.len()
+                );
+                let readout = &a.2[784 * hidden..];
+                for j in 0..out {
+                    let column = readout.iter().skip(j).step_by(out);
+                    assert!(
+                        column.clone().any(|&g| f64::from_bits(g) != 0.0),
+                        "neuron {j}"
+                    );
+                }
             }
         }
     }
