@@ -81,6 +81,8 @@ impl Model<'_> {
             ws.peaks.extend(std::iter::repeat_n(peak, size));
         }
 
+        // Only a sweeping pass leaves its input events for the backward sweeps.
+        ws.sweep.kept_at.clear();
         if ws.allow_sweeps && self.sweeps() {
             self.sweep_forward(ws)?;
         } else if let Some(plan) = plan {

@@ -108,6 +108,12 @@ pub(crate) struct SweepScratch {
     pub slot_decays: Vec<(f64, Decay)>,
     /// Per population: where its slots start in `slot_decays`, and its `(1/τm, 1/τs)`.
     pub slot_pops: Vec<(usize, f64, f64)>,
+    /// The forward pass's sorted input events, population after population, their spike
+    /// arrivals renumbered into the record's order (kept after the pass: the backward sweeps
+    /// walk the same events), and where each population's start (`kept_at[p]..kept_at[p + 1]`;
+    /// emptied at the start of every forward pass, so only a sweeping pass leaves them).
+    pub kept: Vec<Arrival>,
+    pub kept_at: Vec<usize>,
 }
 
 impl SweepScratch {
@@ -192,6 +198,9 @@ impl Model<'_> {
         ws.sweep.seg.clear();
         ws.sweep.slot_decays.clear();
         ws.sweep.slot_pops.clear();
+        ws.sweep.kept.clear();
+        ws.sweep.kept_at.clear();
+        ws.sweep.kept_at.push(0);
         for p in 0..self.pops.len() {
             let k = &ws.consts[p].k;
             let from = ws.sweep.slot_decays.len();
@@ -200,15 +209,19 @@ impl Model<'_> {
                 .push((from, k.inv_tau_mem, k.inv_tau_syn));
             let start = ws.spikes.len() as u32;
             self.collect_events(ws, p, false);
+            let sw = &mut ws.sweep;
+            sw.kept.extend_from_slice(&sw.events);
+            sw.kept_at.push(sw.kept.len());
             if self.by_neuron(ws, p) {
                 // Its spikes come merged into the record's order.
                 self.sweep_by_neuron(ws, p)?;
             } else if self.readout_by_neuron(ws, p) {
                 self.sweep_readout_by_neuron(ws, p)?;
             } else {
-                self.sweep_population(ws, p)?;
+                let sorted = self.sweep_population(ws, p)?;
                 let seg = &mut ws.spikes[start as usize..];
-                if !seg.is_sorted_by(|a, b| spike_order(a, b).is_le()) {
+                debug_assert!(!sorted || seg.is_sorted_by(|a, b| spike_order(a, b).is_le()));
+                if !sorted {
                     seg.sort_unstable_by(spike_order);
                 }
             }
@@ -282,8 +295,10 @@ impl Model<'_> {
         });
     }
 
-    /// Runs population `p` through its events (module docs).
-    fn sweep_population(&self, ws: &mut NetworkWorkspace, p: usize) -> Result<(), LifError> {
+    /// Runs population `p` through its events (module docs). Returns whether its spikes came
+    /// sorted (time, ties by neuron): each slot's are, so it is whether every slot's first
+    /// spike comes after the last spike of the slots before.
+    fn sweep_population(&self, ws: &mut NetworkWorkspace, p: usize) -> Result<bool, LifError> {
         let n = self.pops[p].size;
         let base = ws.offsets[p];
         let pc = ws.consts[p];
@@ -299,6 +314,7 @@ impl Model<'_> {
         let n_ev = ws.sweep.events.len();
         let (mut prev, mut e) = (0.0, 0);
         let mut slot_spikes_from = ws.spikes.len();
+        let (mut sorted, mut last) = (true, None);
         loop {
             // Probes are read inside their slot (they do not split it).
             let first_probe = e;
@@ -378,6 +394,10 @@ impl Model<'_> {
                     // same order as `spike_order`, with integer comparisons).
                     fresh.sort_by_key(|s| s.time.to_bits());
                 }
+                if let (Some(l), Some(f)) = (&last, fresh.first()) {
+                    sorted &= spike_order(l, f).is_le();
+                }
+                last = fresh.last().copied().or(last);
                 slot_spikes_from = ws.spikes.len();
                 let sw = &mut ws.sweep;
                 std::mem::swap(&mut sw.v, &mut sw.v_next);
@@ -414,7 +434,7 @@ impl Model<'_> {
                 return Err(self.non_finite("membrane state", base + j, self.t_end));
             }
         }
-        Ok(())
+        Ok(sorted)
     }
 
     /// One slot of a readout or silent-output population, neuron by neuron: maxima tracked,
@@ -589,6 +609,9 @@ impl Model<'_> {
                 if let PeakCause::SpikeArrival(k) = pk.cause {
                     pk.cause = PeakCause::SpikeArrival(sw.remap[k] as usize);
                 }
+            }
+            for e in sw.kept.iter_mut().filter(|e| e.class == ARRIVAL) {
+                e.spike = sw.remap[e.spike as usize];
             }
             sw.spikes.clear();
             sw.spikes.extend(sw.order.iter().map(|&o| sp[o as usize]));

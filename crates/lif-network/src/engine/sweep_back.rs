@@ -116,14 +116,21 @@ impl Model<'_> {
     }
 
     /// The input events of population `p` without its probes (slot boundaries), and each of its
-    /// probes' slot.
+    /// probes' slot: those the forward sweep kept (in the record's numbering), or collected
+    /// again from the record (the same events in the same order) if it kept none.
     fn collect_events_back(&self, ws: &mut NetworkWorkspace, p: usize) {
-        self.collect_events(ws, p, true);
+        let sw = &ws.sweep;
+        let events = if sw.kept_at.len() == self.pops.len() + 1 {
+            &sw.kept[sw.kept_at[p]..sw.kept_at[p + 1]]
+        } else {
+            self.collect_events(ws, p, true);
+            &ws.sweep.events[..]
+        };
         let b = &mut ws.sweep_back;
         b.bounds.clear();
         b.probe_slot.clear();
         b.probe_slot.resize(ws.probes.len(), 0);
-        for e in &ws.sweep.events {
+        for e in events {
             if e.class == PROBE {
                 b.probe_slot[e.proj as usize] = b.bounds.len() as u32;
             } else {
