@@ -19,6 +19,7 @@ use super::closed_form::Decay;
 use super::model::{Fan, Model};
 use super::simd::{self, Isa};
 use super::sweep::{slot_decay, Arrival, ARRIVAL, PROBE};
+use super::sweep_neuron::BY_NEURON_MAX;
 use super::workspace::NetworkWorkspace;
 use crate::LifError;
 
@@ -265,6 +266,12 @@ impl Model<'_> {
             // adjoint as it is: `Decay::IDENTITY`.
             if active && (end > start || first < it) {
                 let d = forward_decay(ws, p, s, end - start);
+                if first == it && s > 0 {
+                    let e = ws.sweep_back.bounds[s - 1];
+                    if self.decay_and_arrival(ws, p, e, &d, grad) {
+                        continue;
+                    }
+                }
                 let sw = &mut ws.sweep;
                 let (lv, li) = (&sw.v[..n], &sw.i[..n]);
                 let (lv1, li1) = (&mut sw.v_next[..n], &mut sw.i_next[..n]);
@@ -353,6 +360,44 @@ impl Model<'_> {
             (ws.sweep.v_next[j], ws.sweep.i_next[j]) = (lv, li);
         }
         Ok(())
+    }
+
+    /// For a small population (at most `BY_NEURON_MAX` neurons, MNIST's readout) and a slot
+    /// without items that a spike arrival through a dense projection opens: the slot's decay
+    /// (`simd::adjoint_decay`) and the arrival (`event_back`) in one scalar loop, the adjoints
+    /// updated in place, with the same operations per neuron and the share summed in the same
+    /// order (the vector calls on rows of ~10 were mostly their set-up). Returns whether it
+    /// applied (else nothing changed).
+    fn decay_and_arrival(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+        e: Arrival,
+        d: &Decay,
+        grad: &mut [Vec<f64>],
+    ) -> bool {
+        let n = self.pops[p].size;
+        let proj = &self.projs[e.proj as usize];
+        let pre = e.pre as usize;
+        let dense = matches!(proj.fan, Fan::Dense { n_pre, n_post } if pre < n_pre && n_post == n);
+        if !(dense && e.class == ARRIVAL && n <= BY_NEURON_MAX) {
+            return false;
+        }
+        let k = &ws.consts[p].k;
+        let row = pre * n..(pre + 1) * n;
+        let (g, w) = (&mut grad[e.proj as usize][row.clone()], &proj.weights[row]);
+        let sw = &mut ws.sweep;
+        let (lv, li) = (&mut sw.v[..n], &mut sw.i[..n]);
+        let (g, w) = (&mut g[..n], &w[..n]);
+        let mut sum = 0.0;
+        for j in 0..n {
+            let (a, b) = (d.syn * li[j] + d.cross * lv[j], d.mem * lv[j]);
+            (li[j], lv[j]) = (a, b);
+            g[j] += a;
+            sum += w[j] * (b - k.rho * a);
+        }
+        ws.sweep_back.jump[e.spike as usize] += sum * k.inv_tau_mem;
+        true
     }
 
     /// Input event `e` of population `p` backwards: `λ_I` of each target into the weight's
