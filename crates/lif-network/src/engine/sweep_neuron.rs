@@ -90,6 +90,12 @@ impl Model<'_> {
         let (events, rows) = (&sw.events, &sw.rows);
         let decays = &sw.slot_decays[from..];
         let (last, decays) = decays.split_last().expect("one slot more than events");
+        // One projection in (MNIST's readout): its weights read without the projection's look-up.
+        let mut into = self.projs.iter().filter(|pr| pr.target == p);
+        let single = match (into.next(), into.next()) {
+            (Some(pr), None) => Some(pr.weights),
+            _ => None,
+        };
         for j in 0..n {
             let (mut v, mut i) = (0.0_f64, 0.0_f64);
             let mut start = 0.0;
@@ -106,7 +112,11 @@ impl Model<'_> {
                     track_peak(&pc, &mut peak, (v, i, start), (v1, i1, ev.time), cause);
                 }
                 // Entry `j` of the event's weight row.
-                (v, i) = (v1, i1 + self.projs[proj as usize].weights[row + j]);
+                let w = match single {
+                    Some(w) => w[row + j],
+                    None => self.projs[proj as usize].weights[row + j],
+                };
+                (v, i) = (v1, i1 + w);
                 start = ev.time;
             }
             let d = last.1;
