@@ -4,11 +4,15 @@
 //! since `[λ, μ]` then obeys a linear system with constant coefficients,
 //! `dz/ds = λᵀ[f_x, f_p]` (`s = −t`), it moves `z` across an interval by the exact propagator
 //! `exp(S L) z`, summed as a Taylor series ([`ConstantJacobian::propagate`]), instead of
-//! Runge-Kutta steps.
+//! Runge-Kutta steps. The forward method's sensitivities move the same way
+//! ([`SensitivityPropagator`], in `constant_jacobian/sensitivities.rs`).
 
 use crate::derivatives::{At, Duals};
 use crate::ode::StepError;
 use crate::Derivatives;
+
+mod sensitivities;
+pub(crate) use sensitivities::SensitivityPropagator;
 
 /// Largest `ν h` of one Taylor sub-step, `ν` a bound of the operator's norm: the terms then fall
 /// at least like `1/k!`, so a sum is ~18 terms at most, and no partial sum exceeds `e |z|`

@@ -1,6 +1,10 @@
 //! Forward sensitivities `S = ∂x/∂p` integrated with the state, with the jump rule at every event
-//! (docs/maths.md §2), and the loss gradient they give.
+//! (docs/maths.md §2), and the loss gradient they give. For a model whose flow Jacobians are
+//! declared free of the state and of time (and no running loss), `S` does not ride on the steps:
+//! the steps carry the state alone, and `S` crosses each interval between events and stops by the
+//! exact propagator of `Ṡ = f_x S + f_p` ([`SensitivityPropagator`]).
 
+use crate::constant_jacobian::SensitivityPropagator;
 use crate::derivatives::{initial_state_jacobian, At, Duals};
 use crate::engine::{run, Augment, Workspace};
 use crate::event_partials::{dot, EventPartials};
@@ -68,13 +72,52 @@ pub(crate) struct FwdState {
     pub samples: Vec<SensitivitySample>,
     pub event_s: Vec<(Vec<f64>, Vec<f64>)>,
     missing_running: bool,
+    /// `S` beside the steps instead of on them ([`exact_sensitivities`]), with what it needs.
+    exact: Option<ExactS>,
+}
+
+/// `S` moved by its exact propagator: its value at `t_sync` in mode `mode`.
+struct ExactS {
+    s: Vec<f64>,
+    t_sync: f64,
+    mode: usize,
+    prop: SensitivityPropagator,
+    /// [`SolverOptions::max_steps`], for the propagator's sub-steps.
+    max_steps: usize,
+}
+
+/// Whether the forward method moves `S` by the exact propagator of `Ṡ = f_x S + f_p` rather than
+/// on the Runge-Kutta steps: when `f_x` and `f_p` are declared free of the state and of time
+/// (one constant matrix per mode), there is no running loss (its quadrature `∫ ℓ_x S` reads the
+/// state), and the sensitivities are kept out of the step-size control (with it, they would
+/// steer the steps).
+pub(crate) fn exact_sensitivities<M: Derivatives>(
+    model: &M,
+    running: bool,
+    opts: &SolverOptions,
+) -> bool {
+    !running
+        && !opts.sensitivities_in_error_control
+        && !model.flow_jacobian_depends_on_state()
+        && !model.flow_jacobian_depends_on_time()
 }
 
 impl<S: Stepper> ForwardWork<S> {
-    /// Buffers for `dims`, with or without a running loss, for `selectors` event terms.
-    pub fn new(dims: crate::Dims, running: bool, selectors: usize, opts: &SolverOptions) -> Self {
+    /// Buffers for `dims`, with or without a running loss, for `selectors` event terms; `exact`
+    /// from [`exact_sensitivities`].
+    pub fn new(
+        dims: crate::Dims,
+        running: bool,
+        selectors: usize,
+        exact: bool,
+        opts: &SolverOptions,
+    ) -> Self {
         let (n, m) = (dims.states, dims.params);
-        let extra = n * m + if running { 1 + m } else { 0 };
+        let extra = if exact {
+            0
+        } else {
+            n * m + if running { 1 + m } else { 0 }
+        };
         Self {
             w: Workspace::new(dims, n + extra, opts),
             st: FwdState {
@@ -94,13 +137,23 @@ impl<S: Stepper> ForwardWork<S> {
                 samples: Vec::new(),
                 event_s: Vec::new(),
                 missing_running: false,
+                exact: exact.then(|| ExactS {
+                    s: vec![0.0; n * m],
+                    t_sync: 0.0,
+                    mode: 0,
+                    prop: SensitivityPropagator::new(n, m),
+                    max_steps: opts.max_steps,
+                }),
             },
         }
     }
 
-    /// Whether these buffers fit a run with or without a running loss and `selectors` terms.
-    pub fn fits(&self, running: bool, selectors: usize) -> bool {
-        self.st.running == running && self.st.hits.len() == selectors
+    /// Whether these buffers fit a run with or without a running loss, `selectors` terms and
+    /// the exact propagator or not.
+    pub fn fits(&self, running: bool, selectors: usize, exact: bool) -> bool {
+        self.st.running == running
+            && self.st.hits.len() == selectors
+            && self.st.exact.is_some() == exact
     }
 }
 
@@ -108,6 +161,7 @@ impl<S: Stepper> ForwardWork<S> {
 struct ForwardAugment<'a, L: Loss> {
     n: usize,
     m: usize,
+    t0: f64,
     loss: &'a L,
     opts: &'a SolverOptions,
     fw: &'a mut FwdState,
@@ -115,15 +169,27 @@ struct ForwardAugment<'a, L: Loss> {
 
 impl<M: Derivatives, L: Loss> Augment<M> for ForwardAugment<'_, L> {
     fn extra(&self) -> usize {
-        // S, then the running loss and its gradient ∫ (ℓ_x S + ℓ_p) dt.
+        // S, then the running loss and its gradient ∫ (ℓ_x S + ℓ_p) dt; nothing when S moves
+        // by its exact propagator.
+        if self.fw.exact.is_some() {
+            return 0;
+        }
         self.n * self.m + if self.fw.running { 1 + self.m } else { 0 }
     }
 
     fn init(&mut self, model: &M, p: &[f64], _x0: &[f64], z: &mut [f64]) -> Result<(), Error> {
         let nm = self.n * self.m;
-        initial_state_jacobian(model, p, &mut z[..nm], &mut self.fw.duals);
         self.fw.loss.set_parameters(p);
         self.fw.ep.set_parameters(p);
+        if let Some(ex) = &mut self.fw.exact {
+            initial_state_jacobian(model, p, &mut ex.s, &mut self.fw.duals);
+            ex.t_sync = self.t0;
+            ex.mode = model.initial_mode();
+            // The matrices of the last run's parameters are stale.
+            ex.prop.forget();
+            return Ok(());
+        }
+        initial_state_jacobian(model, p, &mut z[..nm], &mut self.fw.duals);
         z[nm..].fill(0.0);
         Ok(())
     }
@@ -140,6 +206,9 @@ impl<M: Derivatives, L: Loss> Augment<M> for ForwardAugment<'_, L> {
     ) {
         let (n, m) = (self.n, self.m);
         let nm = n * m;
+        if self.fw.exact.is_some() {
+            return; // S moves by its exact propagator: nothing rides on the steps
+        }
         let (s, ds) = (&z[..nm], &mut dz[..nm]);
         model.flow_jvp(At { q, t, x, p }, s, ds, &mut self.fw.duals);
         if self.fw.running {
@@ -165,63 +234,26 @@ impl<M: Derivatives, L: Loss> Augment<M> for ForwardAugment<'_, L> {
         record: &EventRecord,
         z: &mut [f64],
     ) -> Result<(), Error> {
-        let (n, m) = (self.n, self.m);
-        let nm = n * m;
-        let fw = &mut *self.fw;
-        let refused = record
-            .guard()
-            .is_some_and(|k| refusal(record, k, self.opts).is_some());
-        if refused {
-            // Not differentiable: the pass is refused once the run ends (`check_differentiable`,
-            // which names the first such event); keep `S` finite until then.
-            if fw.record {
-                fw.event_s.push((z[..nm].to_vec(), z[..nm].to_vec()));
-            }
-            return Ok(());
+        let nm = self.n * self.m;
+        if self.fw.exact.is_none() {
+            let (s, quadrature) = z.split_at_mut(nm);
+            return self.jump(model, p, record, s, quadrature);
         }
-        fw.s_minus.copy_from_slice(&z[..nm]);
-        let at = At {
-            q: record.mode_before,
-            t: record.t,
-            x: &record.x_minus,
-            p,
-        };
-        // S⁺ = h_x S⁻ + h_p + (h_t + h_x f⁻ − f⁺) dτ/dp, dτ/dp = −(g_x S⁻ + g_p)/ġ.
-        match record.kind {
-            EventKind::Scheduled(i) => {
-                model.scheduled_jump_jvp(i, at, &fw.s_minus, &mut z[..nm], &mut fw.duals);
-                fw.dtau.fill(0.0);
-            }
-            EventKind::Guard(k) => {
-                fw.ep
-                    .eval(model, self.loss, fw.running, p, record, k, &mut fw.duals);
-                for j in 0..m {
-                    let gs = dot(&fw.ep.g_x, &fw.s_minus[n * j..n * (j + 1)]);
-                    fw.dtau[j] = -(gs + fw.ep.g_p[j]) / fw.ep.gdot;
-                }
-                model.jump_jvp(k, at, &fw.s_minus, &mut z[..nm], &mut fw.duals);
-                for j in 0..m {
-                    for i in 0..n {
-                        z[i + n * j] += fw.ep.v[i] * fw.dtau[j];
-                    }
-                }
-                if fw.running {
-                    for j in 0..m {
-                        z[nm + 1 + j] += fw.ep.dl_running * fw.dtau[j];
-                    }
-                }
-                event_terms(self.loss, fw, record, &z[..nm], p, n, m)?;
-            }
-        }
-        if fw.record {
-            fw.event_s.push((fw.s_minus.clone(), z[..nm].to_vec()));
-        }
-        Ok(())
+        debug_assert_eq!(
+            self.fw.exact.as_ref().map(|ex| ex.mode),
+            Some(record.mode_before)
+        );
+        self.advance(model, p, record.t, &record.x_minus)?;
+        let mut ex = self.fw.exact.take().expect("exact");
+        let r = self.jump(model, p, record, &mut ex.s, &mut []);
+        ex.mode = record.mode_after;
+        self.fw.exact = Some(ex);
+        r
     }
 
     fn stop(
         &mut self,
-        _model: &M,
+        model: &M,
         p: &[f64],
         i: usize,
         t: f64,
@@ -229,8 +261,14 @@ impl<M: Derivatives, L: Loss> Augment<M> for ForwardAugment<'_, L> {
         z: &[f64],
     ) -> Result<(), Error> {
         let (n, m) = (self.n, self.m);
-        let s = &z[..n * m];
+        if self.fw.exact.is_some() {
+            self.advance(model, p, t, x)?;
+        }
         let fw = &mut *self.fw;
+        let s = match &fw.exact {
+            Some(ex) => &ex.s[..],
+            None => &z[..n * m],
+        };
         if fw.record {
             fw.samples.push(SensitivitySample {
                 t,
@@ -244,6 +282,101 @@ impl<M: Derivatives, L: Loss> Augment<M> for ForwardAugment<'_, L> {
         for j in 0..m {
             fw.grad[j] += phi_p[j] + dot(phi_x, &s[n * j..n * (j + 1)]);
         }
+        Ok(())
+    }
+}
+
+impl<L: Loss> ForwardAugment<'_, L> {
+    /// `S⁻ → S⁺` in `s` (and the running loss's gradient in `quadrature`, `[L, ∇L]`, or empty)
+    /// at the event of `record`.
+    fn jump<M: Derivatives>(
+        &mut self,
+        model: &M,
+        p: &[f64],
+        record: &EventRecord,
+        s: &mut [f64],
+        quadrature: &mut [f64],
+    ) -> Result<(), Error> {
+        let (n, m) = (self.n, self.m);
+        let fw = &mut *self.fw;
+        let refused = record
+            .guard()
+            .is_some_and(|k| refusal(record, k, self.opts).is_some());
+        if refused {
+            // Not differentiable: the pass is refused once the run ends (`check_differentiable`,
+            // which names the first such event); keep `S` finite until then.
+            if fw.record {
+                fw.event_s.push((s.to_vec(), s.to_vec()));
+            }
+            return Ok(());
+        }
+        fw.s_minus.copy_from_slice(s);
+        let at = At {
+            q: record.mode_before,
+            t: record.t,
+            x: &record.x_minus,
+            p,
+        };
+        // S⁺ = h_x S⁻ + h_p + (h_t + h_x f⁻ − f⁺) dτ/dp, dτ/dp = −(g_x S⁻ + g_p)/ġ.
+        match record.kind {
+            EventKind::Scheduled(i) => {
+                model.scheduled_jump_jvp(i, at, &fw.s_minus, s, &mut fw.duals);
+                fw.dtau.fill(0.0);
+            }
+            EventKind::Guard(k) => {
+                fw.ep
+                    .eval(model, self.loss, fw.running, p, record, k, &mut fw.duals);
+                for j in 0..m {
+                    let gs = dot(&fw.ep.g_x, &fw.s_minus[n * j..n * (j + 1)]);
+                    fw.dtau[j] = -(gs + fw.ep.g_p[j]) / fw.ep.gdot;
+                }
+                model.jump_jvp(k, at, &fw.s_minus, s, &mut fw.duals);
+                for j in 0..m {
+                    for i in 0..n {
+                        s[i + n * j] += fw.ep.v[i] * fw.dtau[j];
+                    }
+                }
+                if fw.running {
+                    for j in 0..m {
+                        quadrature[1 + j] += fw.ep.dl_running * fw.dtau[j];
+                    }
+                }
+                event_terms(self.loss, fw, record, &*s, p, n, m)?;
+            }
+        }
+        if fw.record {
+            fw.event_s.push((fw.s_minus.clone(), s.to_vec()));
+        }
+        Ok(())
+    }
+
+    /// Move `S` (exact propagator) from its last time to `t`, where the state is `x` (in the
+    /// current mode: the matrix of a mode met for the first time is formed there).
+    fn advance<M: Derivatives>(
+        &mut self,
+        model: &M,
+        p: &[f64],
+        t: f64,
+        x: &[f64],
+    ) -> Result<(), Error> {
+        let FwdState { exact, duals, .. } = &mut *self.fw;
+        let ex = exact.as_mut().expect("exact");
+        if t <= ex.t_sync {
+            return Ok(());
+        }
+        if !ex.prop.holds(ex.mode) {
+            let at = At {
+                q: ex.mode,
+                t,
+                x,
+                p,
+            };
+            ex.prop.form(model, at, duals);
+        }
+        ex.prop
+            .propagate(&mut ex.s, t - ex.t_sync, t, ex.max_steps)
+            .map_err(Error::from_step)?;
+        ex.t_sync = t;
         Ok(())
     }
 }
@@ -324,6 +457,7 @@ pub(crate) fn forward<M: Derivatives, L: Loss, S: Stepper>(
     let mut aug = ForwardAugment {
         n,
         m,
+        t0,
         loss,
         opts,
         fw: st,

@@ -4,7 +4,7 @@
 
 use crate::adjoint::{adjoint, forward_pass, running_at, AdjointWork};
 use crate::engine::{run, validate_params, validate_setup, NoAugment, Workspace};
-use crate::forward::{forward, ForwardWork, Sensitivities};
+use crate::forward::{exact_sensitivities, forward, ForwardWork, Sensitivities};
 use crate::loss::NoLoss;
 use crate::ode::{Dop853, Dopri5, StepStats, Stepper};
 use crate::trajectory::{max_grazing, min_abs_gdot, EventRecord, Solution};
@@ -273,12 +273,13 @@ impl<M: Derivatives, L: Loss> Solver<'_, M, L> {
         validate_setup(&pb.model, pb.t0, pb.t_end, sample_times, &pb.opts)?;
         validate_params(&pb.model, p, pb.t0)?;
         let (dims, span) = (pb.model.dims(), (pb.t0, pb.t_end));
+        let exact = exact_sensitivities(&pb.model, false, &pb.opts);
         with_passes!(self, w => {
             let fw = w
                 .forward
-                .get_or_insert_with(|| ForwardWork::new(dims, false, 0, &pb.opts));
-            if !fw.fits(false, 0) {
-                *fw = ForwardWork::new(dims, false, 0, &pb.opts);
+                .get_or_insert_with(|| ForwardWork::new(dims, false, 0, exact, &pb.opts));
+            if !fw.fits(false, 0, exact) {
+                *fw = ForwardWork::new(dims, false, 0, exact, &pb.opts);
             }
             fw.st.record = true;
             let r = forward(&pb.model, &NoLoss, p, span, sample_times, &pb.opts, fw);
@@ -316,8 +317,9 @@ fn forward_work<'w, S: Stepper, M: Derivatives, L: Loss>(
     running: bool,
 ) -> &'w mut ForwardWork<S> {
     let (dims, k) = (pb.model.dims(), pb.loss.event_selectors().len());
-    if !slot.as_ref().is_some_and(|w| w.fits(running, k)) {
-        *slot = Some(ForwardWork::new(dims, running, k, &pb.opts));
+    let exact = exact_sensitivities(&pb.model, running, &pb.opts);
+    if !slot.as_ref().is_some_and(|w| w.fits(running, k, exact)) {
+        *slot = Some(ForwardWork::new(dims, running, k, exact, &pb.opts));
     }
     slot.as_mut().expect("just filled")
 }
