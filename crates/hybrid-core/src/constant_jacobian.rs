@@ -262,7 +262,8 @@ mod tests {
     }
 
     /// The ball's `f = [v, −g]` (`p = [y0, v0, e, g]`): `f_x` is nilpotent, the series ends.
-    struct Ball;
+    /// (Also the forward propagator's test model, `sensitivities.rs`.)
+    pub(super) struct Ball;
     impl HybridSystem for Ball {
         fn dims(&self) -> Dims {
             Dims {

@@ -337,25 +337,8 @@ mod tests {
         }
     }
 
-    /// The ball's `f = [v, −g]` (`p = [y0, v0, e, g]`): `A` nilpotent, the series ends.
-    struct Ball;
-    impl HybridSystem for Ball {
-        fn dims(&self) -> Dims {
-            Dims {
-                states: 2,
-                params: 4,
-                guards: 0,
-            }
-        }
-        fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
-            x0.copy_from_slice(&p[..2]);
-        }
-        fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
-            dx[0] = x[1];
-            dx[1] = -p[3];
-        }
-    }
-    impl Derivatives for Ball {}
+    // The ball's `f = [v, −g]` (`p = [y0, v0, e, g]`): `A` nilpotent, the series ends.
+    use super::super::tests::Ball;
 
     /// `∂y/∂p_c(t + h) = ∂y/∂p_c + h ∂v/∂p_c − [c = g] h²/2`, `∂v/∂p_c(t + h) = ∂v/∂p_c − [c = g] h`,
     /// to the bit (the terms are those sums).
