@@ -133,28 +133,17 @@ impl ConstantJacobian {
         t_hi: f64,
         max_steps: usize,
     ) -> Result<(), StepError> {
-        let nu_span = self.norm * span;
-        if !nu_span.is_finite() {
-            return Err(StepError::NonFinite { t: t_hi });
-        }
-        if span <= 0.0 || self.entries.is_empty() {
+        let Some((r, h)) = sub_steps(self.norm, span, self.entries.is_empty(), t_hi, max_steps)?
+        else {
             return Ok(());
-        }
-        let r = (nu_span / MAX_NORM_STEP).ceil().max(1.0);
-        if r > max_steps as f64 {
-            return Err(StepError::TooManySteps {
-                t: t_hi,
-                steps: max_steps,
-            });
-        }
-        let h = span / r;
+        };
         let tol = 0.5 * f64::EPSILON;
         // Only the columns with entries (`cols`) are ever nonzero in a term after the first:
         // those alone are cleared, scaled and summed. The others of `term` and `next` stay zero
         // (zeroed when the matrix was formed).
         let (entries, cols) = (&self.entries, &self.cols);
         let (term, next) = (&mut self.term, &mut self.next);
-        for _ in 0..r as usize {
+        for _ in 0..r {
             // The stopping test's reference is `|z|` at the sub-step's start: the sum ends within
             // `e` of it (`ν h ≤ 1`), so a smaller reference only adds terms.
             let reference = tol * max_abs(z);
@@ -182,15 +171,48 @@ impl ConstantJacobian {
                 last = size;
             }
         }
-        if z.iter().all(|v| v.is_finite()) {
-            Ok(())
-        } else {
-            Err(StepError::NonFinite { t: t_hi })
-        }
+        finite(z, t_hi)
     }
 }
 
 /// `max_i |v_i|`, NaNs skipped (a NaN in the result is caught after the sum).
+/// The sub-steps of a propagator over `span` with operator norm bound `norm`: `None` when there
+/// is nothing to move (`span ≤ 0` or no entries), else `r = ⌈ν span⌉` (at least 1) equal steps
+/// `h = span / r`, so that `ν h ≤ 1`. Errors name `t_hi`: a non-finite `ν span`
+/// ([`StepError::NonFinite`]), more than `max_steps` sub-steps ([`StepError::TooManySteps`]).
+fn sub_steps(
+    norm: f64,
+    span: f64,
+    empty: bool,
+    t_hi: f64,
+    max_steps: usize,
+) -> Result<Option<(usize, f64)>, StepError> {
+    let nu_span = norm * span;
+    if !nu_span.is_finite() {
+        return Err(StepError::NonFinite { t: t_hi });
+    }
+    if span <= 0.0 || empty {
+        return Ok(None);
+    }
+    let r = (nu_span / MAX_NORM_STEP).ceil().max(1.0);
+    if r > max_steps as f64 {
+        return Err(StepError::TooManySteps {
+            t: t_hi,
+            steps: max_steps,
+        });
+    }
+    Ok(Some((r as usize, span / r)))
+}
+
+/// `Ok` when every entry of a propagated vector is finite, else [`StepError::NonFinite`] at `t_hi`.
+fn finite(v: &[f64], t_hi: f64) -> Result<(), StepError> {
+    if v.iter().all(|x| x.is_finite()) {
+        Ok(())
+    } else {
+        Err(StepError::NonFinite { t: t_hi })
+    }
+}
+
 fn max_abs(v: &[f64]) -> f64 {
     v.iter()
         .fold(0.0, |m: f64, &a| if a.abs() > m { a.abs() } else { m })

@@ -11,7 +11,7 @@
 //! `[[A, B], [0, 0]]` on `[S; I]`), summed as a Taylor series, instead of Runge-Kutta steps that
 //! carry `n m` more components beside the state.
 
-use super::{max_abs, ConstantJacobian, MAX_NORM_STEP, MAX_TERMS};
+use super::{finite, max_abs, sub_steps, ConstantJacobian, MAX_TERMS};
 use crate::derivatives::{At, Duals};
 use crate::ode::StepError;
 use crate::Derivatives;
@@ -188,28 +188,17 @@ impl SensitivityPropagator {
         t_hi: f64,
         max_steps: usize,
     ) -> Result<(), StepError> {
-        let nu_span = self.norm * span;
-        if !nu_span.is_finite() {
-            return Err(StepError::NonFinite { t: t_hi });
-        }
-        if span <= 0.0 || self.moving.is_empty() {
+        let Some((r, h)) = sub_steps(self.norm, span, self.moving.is_empty(), t_hi, max_steps)?
+        else {
             return Ok(());
-        }
-        let r = (nu_span / MAX_NORM_STEP).ceil().max(1.0);
-        if r > max_steps as f64 {
-            return Err(StepError::TooManySteps {
-                t: t_hi,
-                steps: max_steps,
-            });
-        }
-        let h = span / r;
+        };
         let tol = 0.5 * f64::EPSILON;
         let (products, forcing, moving) = (&self.products, &self.forcing, &self.moving);
         let (levels, repeats) = (&self.levels, self.repeats);
         // A term reads only the entries the term before wrote (its level's products have their
         // source there), and writes only its own: no clearing of the buffers is needed.
         let (term, next) = (&mut self.term, &mut self.next);
-        for _ in 0..r as usize {
+        for _ in 0..r {
             // With a series that ends after `levels.len()` terms, every term is summed.
             let mut reference = if repeats { tol * max_abs(s) } else { 0.0 };
             let mut last = f64::INFINITY;
@@ -253,11 +242,7 @@ impl SensitivityPropagator {
                 last = size;
             }
         }
-        if s.iter().all(|v| v.is_finite()) {
-            Ok(())
-        } else {
-            Err(StepError::NonFinite { t: t_hi })
-        }
+        finite(s, t_hi)
     }
 }
 
