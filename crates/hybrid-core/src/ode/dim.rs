@@ -59,8 +59,10 @@ impl Dim for Dyn {
     fn store(self, _: &(), _: &mut [f64]) {}
 }
 
-/// A size fixed at compile time.
+/// A size fixed at compile time (outside the tests, used only by builds without debug
+/// assertions: [`with_dim!`]).
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(all(debug_assertions, not(test)), allow(dead_code))]
 pub(super) struct Fixed<const N: usize>;
 
 impl<const N: usize> Dim for Fixed<N> {
@@ -91,6 +93,13 @@ impl<const N: usize> Dim for Fixed<N> {
 /// `n ∈ {1, 2, 3, 4, 6, 8, 10}` (each size is one more copy of the step in the binary), [`Dyn`]
 /// otherwise. 10 is the forward-sensitivity system `n (1 + m)` of a 2-state model with 4
 /// parameters (the bouncing ball of docs/performance.md, section 7).
+///
+/// Builds with debug assertions (the dev and test profiles) take [`Dyn`] for every size (the
+/// definition below): eight copies of each step per right-hand side made the test binaries'
+/// optimised code generation the longest part of CI (docs/architecture.md, "Build time"). The
+/// results are the same bits either way, which the tests of this module check on the kernels
+/// of every fixed size directly.
+#[cfg(not(debug_assertions))]
 macro_rules! with_dim {
     ($n:expr, $d:ident => $body:expr) => {{
         use $crate::ode::dim::{Dyn, Fixed};
@@ -128,6 +137,15 @@ macro_rules! with_dim {
                 $body
             }
         }
+    }};
+}
+
+/// [`with_dim!`] of builds with debug assertions: the run-time kernel for every size.
+#[cfg(debug_assertions)]
+macro_rules! with_dim {
+    ($n:expr, $d:ident => $body:expr) => {{
+        let $d = $crate::ode::dim::Dyn($n);
+        $body
     }};
 }
 pub(super) use with_dim;
