@@ -46,7 +46,7 @@ pub(crate) struct PopConsts {
     pub t_ref: f64,
     /// `ϑ (1 - 8 ε)`: below this the upper bound of the maximum excludes a crossing.
     pub thr_bound: f64,
-    /// The delivery loop's gate (`forward.rs`), the single-chord bound
+    /// The delivery loop's gate (`forward_delivery.rs`), the single-chord bound
     /// `κ0 I + (1 - κ0) max(V, 0) >= thr_bound` divided by `1 - κ0`: `I = C Es` enters as
     /// `C (Es gate_i)` with `gate_i = κ0/(1 - κ0)`, compared with `gate_thr`, which is
     /// `thr_bound/(1 - κ0)` lowered by `8 ε` against the rounding of the rearrangement.
@@ -55,7 +55,7 @@ pub(crate) struct PopConsts {
     pub gate_thr: f64,
     /// `gate_thr/thr_bound` raised by `4 ε`: `V >= thr_bound` implies `V gate_v >= gate_thr`
     /// after rounding, so that the delivery loop's first pass tests both halves of the gate
-    /// with one comparison (a gate at least as wide, `forward.rs`).
+    /// with one comparison (a gate at least as wide, `forward_delivery.rs`).
     pub gate_v: f64,
     /// LIF (`true`) or non-spiking readout.
     pub spiking: bool,

@@ -31,7 +31,7 @@ use super::clock::{Clock, PopConsts};
 
 /// One neuron's membrane state in the forward pass: its two coefficients (16 bytes, a quarter
 /// of a cache line; the forward pass keeps the end of its refractory period and its queue entry
-/// in arrays of their own, `forward.rs`, so that the deliveries sweep half the memory).
+/// in arrays of their own, `forward_queue.rs`, so that the deliveries sweep half the memory).
 #[derive(Clone, Copy, Debug)]
 #[repr(align(16))]
 pub(crate) struct Neuron {

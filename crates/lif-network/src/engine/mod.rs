@@ -14,7 +14,13 @@
 //! - `clock`: the lazy per-neuron closed form with exponentials shared per event.
 //! - `coeffs`: the forward queue's neuron state, two absolute-time coefficients (a delivery is
 //!   two multiply-adds).
-//! - `forward`: exact event-driven simulation with a priority queue of next threshold crossings.
+//! - `forward`: the forward pass's entry (inputs and probes validated and loaded, the pass handed
+//!   to the sweeps or the queue) and the spike record both keep.
+//! - `forward_queue`: exact event-driven simulation with a priority queue of next threshold
+//!   crossings.
+//! - `forward_delivery`: the queue's delivery of a spike through a fan-out list (two passes
+//!   behind a branch-free gate, per projection or through a merged fan).
+//! - `peak`: the membrane maxima of readout (and silent) neurons, tracked per segment.
 //! - `sweep`: the forward pass of feed-forward networks population by population, each over its
 //!   sorted input events with shared decays (same record; chosen by `Model::sweeps`).
 //! - `sweep_neuron`: a small spiking or readout population of the sweeps neuron by neuron
@@ -58,9 +64,12 @@ mod clock;
 pub(crate) mod closed_form;
 mod coeffs;
 mod forward;
+mod forward_delivery;
+mod forward_queue;
 pub(crate) mod model;
 mod network;
 pub(crate) mod params;
+mod peak;
 mod prepared;
 mod queue;
 mod simd;

@@ -29,7 +29,7 @@ pub(crate) struct QueuePlan {
 
 impl QueuePlan {
     /// Builds the plan of `model` in place (buffers kept); `allow_merge: false` leaves every
-    /// merged fan off (the comparison test of `forward.rs`).
+    /// merged fan off (the comparison test below).
     #[inline(never)]
     pub fn build(&mut self, model: &Model<'_>, allow_merge: bool) {
         self.excitatory.clear();
@@ -236,5 +236,230 @@ impl PreparedNetwork<'_> {
         samples: &mut Vec<AdjointSample>,
     ) -> Result<(), LifError> {
         self.model.backward(ws, cot, grad, times, samples)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{LifParams, Population, Projection};
+
+    /// Two populations with equal parameters (40 excitatory, 10 inhibitory neurons) and 40
+    /// inputs projecting to both, every pair connected with probability 0.3. `unmergeable`:
+    /// also a second projection from the inputs to the first population (the same target
+    /// twice) and one negative weight among the first population's excitatory ones (mixed
+    /// signs), so that neither source may be merged.
+    fn two_populations(seed: u64, t_ref: f64, unmergeable: bool) -> (Network, Vec<InputSpike>) {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut uniform = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let params = LifParams {
+            tau_mem: 20.0,
+            tau_syn: 5.0,
+            threshold: 1.0,
+        };
+        let sizes = [40, 10];
+        let pops = vec![
+            Population::new("exc", sizes[0], params).with_refractory(t_ref),
+            Population::new("inh", sizes[1], params).with_refractory(t_ref),
+        ];
+        let (n_inputs, t_end) = (40, 300.0);
+        let mut net = Network::new(n_inputs, pops, t_end);
+        let mut synapses = |n_pre: usize, n_post: usize, w: f64, recurrent: bool| {
+            let mut out = Vec::new();
+            for pre in 0..n_pre as u32 {
+                for post in 0..n_post as u32 {
+                    if !(recurrent && pre == post) && uniform() < 0.3 {
+                        out.push((pre, post, w * (0.5 + uniform())));
+                    }
+                }
+            }
+            out
+        };
+        for (post, &n_post) in sizes.iter().enumerate() {
+            let syn = synapses(n_inputs, n_post, 0.6, false);
+            net.projections
+                .push(Projection::sparse(Source::Input, post, n_inputs, &syn));
+        }
+        for (pre, &n_pre) in sizes.iter().enumerate() {
+            for (post, &n_post) in sizes.iter().enumerate() {
+                let w = if pre == 0 { 0.1 } else { -0.3 };
+                let mut syn = synapses(n_pre, n_post, w, pre == post);
+                if unmergeable && pre == 0 && post == 1 {
+                    syn[0].2 = -0.1;
+                }
+                net.projections.push(Projection::sparse(
+                    Source::Population(pre),
+                    post,
+                    n_pre,
+                    &syn,
+                ));
+            }
+        }
+        if unmergeable {
+            let syn = synapses(n_inputs, sizes[0], 0.2, false);
+            net.projections
+                .push(Projection::sparse(Source::Input, 0, n_inputs, &syn));
+        }
+        let mut input = Vec::new();
+        for source in 0..n_inputs as u32 {
+            let mut t = 0.0;
+            loop {
+                t -= 25.0 * (1.0 - uniform()).ln();
+                if t >= t_end {
+                    break;
+                }
+                input.push(InputSpike { time: t, source });
+            }
+        }
+        (net, input)
+    }
+
+    /// Spikes (neuron, bits of the time and of the current) and the bits of the gradient of
+    /// the loss Σ spike times, with merged fans allowed or not; and which sources were merged.
+    #[allow(clippy::type_complexity)]
+    fn run(
+        net: &Network,
+        input: &[InputSpike],
+        allow_merge: bool,
+    ) -> (Vec<(u32, u64, u64)>, Vec<Vec<u64>>, usize, Vec<bool>) {
+        let mut ws = NetworkWorkspace::new();
+        ws.allow_merge = allow_merge;
+        run_in(net, input, &mut ws)
+    }
+
+    /// [`run`] in the workspace `ws` (its plan built by `Network::forward`).
+    #[allow(clippy::type_complexity)]
+    fn run_in(
+        net: &Network,
+        input: &[InputSpike],
+        ws: &mut NetworkWorkspace,
+    ) -> (Vec<(u32, u64, u64)>, Vec<Vec<u64>>, usize, Vec<bool>) {
+        net.forward(input, &[], ws).unwrap();
+        let spikes = ws
+            .spikes()
+            .iter()
+            .map(|s| (s.neuron, s.time.to_bits(), s.i_syn.to_bits()))
+            .collect();
+        let mut cot = NetworkCotangents::zeros_for(ws);
+        cot.spike_times.fill(1.0);
+        let mut grad = net.zero_gradient();
+        net.backward(ws, &cot, &mut grad).unwrap();
+        let grad = grad
+            .iter()
+            .map(|g| g.iter().map(|x| x.to_bits()).collect())
+            .collect();
+        let merged = ws.plan.merged.iter().map(|m| m.on).collect();
+        (spikes, grad, ws.synaptic_events(), merged)
+    }
+
+    /// [`run`] through `Network::prepare` (the plan built once, kept outside the workspace).
+    #[allow(clippy::type_complexity)]
+    fn run_prepared(
+        net: &Network,
+        input: &[InputSpike],
+    ) -> (Vec<(u32, u64, u64)>, Vec<Vec<u64>>, usize, Vec<bool>) {
+        let prepared = net.prepare().unwrap();
+        let mut ws = NetworkWorkspace::new();
+        // Twice: the second pass reuses the workspace and the plan.
+        prepared.forward(input, &[], &mut ws).unwrap();
+        prepared.forward(input, &[], &mut ws).unwrap();
+        let spikes = ws
+            .spikes()
+            .iter()
+            .map(|s| (s.neuron, s.time.to_bits(), s.i_syn.to_bits()))
+            .collect();
+        let mut cot = NetworkCotangents::zeros_for(&ws);
+        cot.spike_times.fill(1.0);
+        let mut grad = net.zero_gradient();
+        prepared.backward(&mut ws, &cot, &mut grad).unwrap();
+        let grad = grad
+            .iter()
+            .map(|g| g.iter().map(|x| x.to_bits()).collect())
+            .collect();
+        let merged = prepared.plan_merged();
+        (spikes, grad, ws.synaptic_events(), merged)
+    }
+
+    /// Oracle: `Network::forward` and `Network::backward` with a fresh workspace (their plan
+    /// built in that pass).
+    #[test]
+    fn prepared_network_gives_the_bits_of_network_forward_and_backward() {
+        for seed in 1..=3 {
+            for t_ref in [0.0, 2.0] {
+                for unmergeable in [false, true] {
+                    let (net, input) = two_populations(seed, t_ref, unmergeable);
+                    let case = format!("seed {seed}, t_ref {t_ref}, unmergeable {unmergeable}");
+                    let prepared = run_prepared(&net, &input);
+                    let fresh = run(&net, &input, true);
+                    assert!(fresh.0.len() > 300, "{case}: {} spikes", fresh.0.len());
+                    assert_eq!(prepared, fresh, "{case}");
+                }
+            }
+        }
+    }
+
+    /// A workspace that ran one network runs the network changed in place (weights scaled, a
+    /// weight's sign flipped, a projection added) as a fresh workspace does: nothing of the
+    /// first network's fans is kept.
+    #[test]
+    fn a_reused_workspace_sees_weights_and_projections_changed_in_place() {
+        let (mut net, input) = two_populations(4, 2.0, false);
+        let mut ws = NetworkWorkspace::new();
+        let before = run_in(&net, &input, &mut ws);
+        assert_eq!(before.3, [true, true, true]);
+        for w in &mut net.projections[0].weights {
+            *w *= 1.25;
+        }
+        let scaled = run_in(&net, &input, &mut ws);
+        assert_ne!(scaled.0, before.0, "the scaled weights change the spikes");
+        assert_eq!(scaled, run(&net, &input, true), "scaled weights");
+        // A negative weight among the excitatory population's: its source is not merged.
+        net.projections[2].weights[0] = -0.05;
+        let mixed = run_in(&net, &input, &mut ws);
+        assert_eq!(mixed.3, [true, false, true]);
+        assert_eq!(mixed, run(&net, &input, true), "mixed signs");
+        let extra = net.projections[0].clone();
+        net.projections.push(extra);
+        let added = run_in(&net, &input, &mut ws);
+        assert_eq!(added.3, [false, false, true]);
+        assert_eq!(added, run(&net, &input, true), "a projection added");
+        assert_eq!(
+            added,
+            run_prepared(&net, &input),
+            "prepared after the change"
+        );
+    }
+
+    /// Oracle: the delivery loop per projection (the path of every network before the merge,
+    /// and of every source that cannot be merged).
+    #[test]
+    fn merged_fans_give_the_same_spikes_and_gradients_to_the_bit() {
+        for seed in 1..=3 {
+            for t_ref in [0.0, 2.0] {
+                for unmergeable in [false, true] {
+                    let (net, input) = two_populations(seed, t_ref, unmergeable);
+                    let merged = run(&net, &input, true);
+                    let single = run(&net, &input, false);
+                    let case = format!("seed {seed}, t_ref {t_ref}, unmergeable {unmergeable}");
+                    assert!(merged.0.len() > 300, "{case}: {} spikes", merged.0.len());
+                    assert_eq!(merged.0, single.0, "{case}: spikes");
+                    assert_eq!(merged.1, single.1, "{case}: gradients");
+                    assert_eq!(merged.2, single.2, "{case}: synaptic events");
+                    // Inputs, excitatory, inhibitory sources.
+                    let expected = if unmergeable {
+                        [false, false, true]
+                    } else {
+                        [true, true, true]
+                    };
+                    assert_eq!(merged.3, expected, "{case}: merged sources");
+                    assert_eq!(single.3, [false; 3], "{case}: nothing merged");
+                }
+            }
+        }
     }
 }

@@ -15,7 +15,7 @@
 //! Probes are read inside their slot (the probed neuron takes the exact path there), so they
 //! change nothing; readout (and silent output) neurons track their maxima per slot.
 //!
-//! It computes the same trajectory as the event-driven pass (`forward.rs`) up to rounding: the
+//! It computes the same trajectory as the event-driven pass (`forward_queue.rs`) up to rounding: the
 //! decays are those of each interval between the population's input events instead of ratios of
 //! shared exponentials between the events that touch a neuron, and crossings are searched from
 //! the start of their slot. The record is the same (spikes in time order, ties by neuron, with
@@ -23,13 +23,13 @@
 //!
 //! Used when every population is without refractory period and every projection into it is
 //! dense enough that touching all its neurons per event is not wasteful (on average at least
-//! 1/8 of the target per presynaptic spike, [`Model::sweeps`]); otherwise `forward.rs` runs.
+//! 1/8 of the target per presynaptic spike, [`Model::sweeps`]); otherwise `forward_queue.rs` runs.
 
 use super::clock::PopConsts;
 use super::closed_form::Decay;
-use super::forward::track_peak;
 use super::model::{Fan, Model};
 use super::network::Source;
+use super::peak::track_peak;
 use super::simd::{self, Isa};
 use super::workspace::{NetworkWorkspace, PeakCause, Spike, VoltagePeak, NO_SPIKE};
 use crate::LifError;

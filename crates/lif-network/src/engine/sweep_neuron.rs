@@ -23,8 +23,8 @@
 //! maximum in registers through the slots, with the same update and `track_peak` per slot.
 
 use super::closed_form::Decay;
-use super::forward::track_peak;
 use super::model::{Fan, Model};
+use super::peak::track_peak;
 use super::sweep::{may_cross, slot_decay, Slot, ARRIVAL};
 use super::workspace::{NetworkWorkspace, PeakCause};
 use crate::LifError;
@@ -62,7 +62,7 @@ impl Model<'_> {
     /// `Decay` once (every slot, those of length zero included, as `sweep_population` computes
     /// them for a readout), then each neuron through all slots with `(V, I)` and its maximum in
     /// registers: the update and the maximum's tracking of `slot_scalar` (`track_peak`, eq. of
-    /// `forward.rs`), then the weight added, in the same order of operations per neuron.
+    /// `peak.rs`), then the weight added, in the same order of operations per neuron.
     pub(crate) fn sweep_readout_by_neuron(
         &self,
         ws: &mut NetworkWorkspace,
