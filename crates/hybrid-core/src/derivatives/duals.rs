@@ -107,7 +107,10 @@ pub(super) fn vjp_directions<const N: usize, const R: usize, E>(
 impl Duals {
     /// `F_x S + F_p` (`r × m`, column-major, into `out`) of `F(x, p)` (`r` outputs) for the
     /// `n × m` matrix `s`, one column per evaluation of `eval(x, p, out)`. Square maps of up to
-    /// 4 states (flows and jumps of small models) run on kernels of fixed size.
+    /// 4 states (flows and jumps of small models) run on kernels of fixed size. `#[inline]`: in
+    /// a file of its own, its callers (`initial_state_jacobian`) no longer inlined it, +200
+    /// instructions per ball forward gradient (docs/performance.md §7, session 16).
+    #[inline]
     pub(super) fn jvp<E>(
         &mut self,
         x: &[f64],
