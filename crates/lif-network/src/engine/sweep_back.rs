@@ -169,6 +169,9 @@ impl Model<'_> {
                 });
             }
         }
+        // Spikes alone come last first by time (the record's order reversed), so each slot's
+        // are in `sort_slots`'s order already (times not increasing, one rank): nothing to sort.
+        let spikes = sw.items.len();
         let mut at = bounds.len();
         for &(time, j, c) in ws.observations.iter().rev() {
             let j = j as usize;
@@ -195,8 +198,10 @@ impl Model<'_> {
                 });
             }
         }
-        // By slot (counting sort, last slot first), then each slot's few items. The spikes
-        // alone (no maximum or probe in this population) are in that order already.
+        if sw.items.len() == spikes {
+            return;
+        }
+        // By slot (counting sort, last slot first), then each slot's few items.
         if sw.items.windows(2).all(|w| w[0].slot >= w[1].slot) {
             sort_slots(&mut sw.items);
             return;
