@@ -120,3 +120,74 @@ pub(super) fn track_peak(
         };
     }
 }
+
+/// A readout neuron's maximum over a run of slots, by the tests of [`track_peak`] in the same
+/// order on the same numbers, for the readouts swept neuron by neuron: a slot's end that beats
+/// the maximum so far keeps only its slot's index and `(V, I)` there; the cause and `V̇⁻` of
+/// the maximum are made once, by [`finish`](Self::finish), from the slot that set it last.
+/// The same `VoltagePeak` as `track_peak` slot after slot, without writing a cause and
+/// computing `V̇⁻` at every slot whose end is a new maximum (most slots while the readout's
+/// voltages rise).
+pub(super) struct PeakTracker {
+    best: VoltagePeak,
+    /// The slot whose end is the maximum, if one is (else `best` is complete).
+    end_slot: Option<usize>,
+    /// `(V, I)` at that end.
+    end_state: (f64, f64),
+}
+
+impl PeakTracker {
+    #[inline]
+    pub fn new(best: VoltagePeak) -> Self {
+        Self {
+            best,
+            end_slot: None,
+            end_state: (0.0, 0.0),
+        }
+    }
+
+    /// [`track_peak`] for slot `s`, from `(v0, i0)` at `t0` to `(v1, i1)` at `t1`.
+    #[inline(always)]
+    pub fn slot(
+        &mut self,
+        pc: &PopConsts,
+        (v0, i0, t0): (f64, f64, f64),
+        (v1, i1, t1): (f64, f64, f64),
+        s: usize,
+    ) {
+        if t1 <= t0 {
+            return;
+        }
+        let k = &pc.k;
+        if i0 > v0 && i1 < v1 && k.max_upper_bound(v0, i0) > self.best.value {
+            if let Some((ts, vm)) = k.maximum(v0, i0) {
+                if ts < t1 - t0 && vm > self.best.value {
+                    self.best = VoltagePeak {
+                        value: vm,
+                        time: t0 + ts,
+                        cause: PeakCause::Stationary,
+                        vdot_minus: 0.0,
+                    };
+                    self.end_slot = None;
+                }
+            }
+        }
+        if v1 > self.best.value {
+            (self.best.value, self.best.time) = (v1, t1);
+            self.end_slot = Some(s);
+            self.end_state = (v1, i1);
+        }
+    }
+
+    /// The maximum, with `cause(s)` the cause of slot `s`'s end (as passed to `track_peak`).
+    #[inline]
+    pub fn finish(self, pc: &PopConsts, cause: impl Fn(usize) -> PeakCause) -> VoltagePeak {
+        let mut best = self.best;
+        if let Some(s) = self.end_slot {
+            let (v1, i1) = self.end_state;
+            best.cause = cause(s);
+            best.vdot_minus = (i1 - v1) * pc.k.inv_tau_mem;
+        }
+        best
+    }
+}

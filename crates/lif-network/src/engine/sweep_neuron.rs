@@ -20,11 +20,12 @@
 //! hidden spikes) runs neuron by neuron too: its slot loop (`slot_scalar`) was scalar already,
 //! but paid per slot for the constants' copy, the state arrays' loads and stores, the maxima
 //! written back to memory and the weight row's call; here each neuron keeps `(V, I)` and its
-//! maximum in registers through the slots, with the same update and `track_peak` per slot.
+//! maximum in registers through the slots, with the same update and the tests of `track_peak`
+//! per slot (`PeakTracker`: the maximum's cause and `V̇⁻` made once at the end).
 
 use super::closed_form::Decay;
 use super::model::{Fan, Model};
-use super::peak::track_peak;
+use super::peak::PeakTracker;
 use super::sweep::{may_cross, slot_decay, Arrival, Slot, ARRIVAL};
 use super::workspace::{NetworkWorkspace, PeakCause, Spike};
 use crate::LifError;
@@ -61,8 +62,9 @@ impl Model<'_> {
     /// Runs readout population `p` through its sorted events neuron by neuron: each slot's
     /// `Decay` once (every slot, those of length zero included, as `sweep_population` computes
     /// them for a readout), then each neuron through all slots with `(V, I)` and its maximum in
-    /// registers: the update and the maximum's tracking of `slot_scalar` (`track_peak`, eq. of
-    /// `peak.rs`), then the weight added, in the same order of operations per neuron.
+    /// registers: the update and the maximum's tracking of `slot_scalar` (the tests of
+    /// `track_peak` by `PeakTracker`, `peak.rs`), then the weight added, in the same order of
+    /// operations per neuron.
     pub(crate) fn sweep_readout_by_neuron(
         &self,
         ws: &mut NetworkWorkspace,
@@ -99,17 +101,14 @@ impl Model<'_> {
         for j in 0..n {
             let (mut v, mut i) = (0.0_f64, 0.0_f64);
             let mut start = 0.0;
-            let mut peak = ws.peaks[base + j];
-            let tracked = peak.cause != PeakCause::NotTracked;
-            for ((&(_, d), ev), &(proj, row)) in decays.iter().zip(events).zip(rows) {
-                let cause = if ev.class == ARRIVAL {
-                    PeakCause::SpikeArrival(ev.spike as usize)
-                } else {
-                    PeakCause::InputArrival
-                };
+            let tracked = ws.peaks[base + j].cause != PeakCause::NotTracked;
+            let mut peak = PeakTracker::new(ws.peaks[base + j]);
+            for (s, ((&(_, d), ev), &(proj, row))) in
+                decays.iter().zip(events).zip(rows).enumerate()
+            {
                 let (v1, i1) = (d.voltage(v, i), d.syn * i);
                 if tracked {
-                    track_peak(&pc, &mut peak, (v, i, start), (v1, i1, ev.time), cause);
+                    peak.slot(&pc, (v, i, start), (v1, i1, ev.time), s);
                 }
                 // Entry `j` of the event's weight row.
                 let w = match single {
@@ -123,10 +122,14 @@ impl Model<'_> {
             let (v1, i1) = (d.voltage(v, i), d.syn * i);
             if tracked {
                 let end = (v1, i1, self.t_end);
-                track_peak(&pc, &mut peak, (v, i, start), end, PeakCause::End);
+                peak.slot(&pc, (v, i, start), end, events.len());
             }
             (v, i) = (v1, i1);
-            ws.peaks[base + j] = peak;
+            ws.peaks[base + j] = peak.finish(&pc, |s| match events.get(s) {
+                Some(ev) if ev.class == ARRIVAL => PeakCause::SpikeArrival(ev.spike as usize),
+                Some(_) => PeakCause::InputArrival,
+                None => PeakCause::End,
+            });
             if !(v.is_finite() && i.is_finite()) {
                 return Err(self.non_finite("membrane state", base + j, self.t_end));
             }
