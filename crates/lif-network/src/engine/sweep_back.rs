@@ -69,19 +69,25 @@ impl BackScratch {
     }
 }
 
+/// Where the forward pass recorded the slots' `Decay`s of population `p` in `slot_decays`, if
+/// it did with the population's time constants ([`forward_decay`]).
+fn recorded_decays(ws: &NetworkWorkspace, p: usize) -> Option<usize> {
+    let k = &ws.consts[p].k;
+    let &(from, inv_m, inv_s) = ws.sweep.slot_pops.get(p)?;
+    let same =
+        inv_m.to_bits() == k.inv_tau_mem.to_bits() && inv_s.to_bits() == k.inv_tau_syn.to_bits();
+    same.then_some(from)
+}
+
 /// The `Decay` of slot `s` (length `dt`) of population `p`: the forward pass's (the same slot,
-/// so the same bits), recomputed if that pass did not record it with these time constants.
+/// so the same bits; `from` of [`recorded_decays`]), recomputed if that pass did not record it.
 #[inline]
-fn forward_decay(ws: &NetworkWorkspace, p: usize, s: usize, dt: f64) -> Decay {
-    let pc = &ws.consts[p];
-    let sw = &ws.sweep;
-    let recorded = sw.slot_pops.get(p).and_then(|&(from, inv_m, inv_s)| {
-        let same = inv_m.to_bits() == pc.k.inv_tau_mem.to_bits()
-            && inv_s.to_bits() == pc.k.inv_tau_syn.to_bits();
-        let &(len, d) = sw.slot_decays.get(from + s).filter(|_| same)?;
+fn forward_decay(ws: &NetworkWorkspace, p: usize, from: Option<usize>, s: usize, dt: f64) -> Decay {
+    let recorded = from.and_then(|from| {
+        let &(len, d) = ws.sweep.slot_decays.get(from + s)?;
         (len.to_bits() == dt.to_bits()).then_some(d)
     });
-    recorded.unwrap_or_else(|| slot_decay(pc, dt))
+    recorded.unwrap_or_else(|| slot_decay(&ws.consts[p], dt))
 }
 
 /// Each slot's items (`items` grouped by slot) by time, last first, then rank.
@@ -249,9 +255,23 @@ impl Model<'_> {
         b.pos.resize(n, 0.0);
         let n_b = b.bounds.len();
         let isa = Isa::select(ws.vectors);
+        let from = recorded_decays(ws, p);
+        let small = n <= BY_NEURON_MAX;
         let mut it = 0;
         let mut active = false;
-        for s in (0..=n_b).rev() {
+        let mut s = n_b + 1;
+        while s > 0 {
+            s -= 1;
+            // A small population's run of slots without items, each opened by a spike arrival.
+            let no_item = |b: &BackScratch| b.items.get(it).is_none_or(|x| (x.slot as usize) < s);
+            if small && active && s > 0 && no_item(&ws.sweep_back) {
+                let stop = self.arrival_slots(ws, p, from, s, it, grad);
+                if stop < s {
+                    // Slots `stop + 1..=s` done, arrivals included; slot `stop` is next.
+                    s = stop + 1;
+                    continue;
+                }
+            }
             let start = if s == 0 {
                 0.0
             } else {
@@ -270,13 +290,7 @@ impl Model<'_> {
             // A slot of length zero without items (simultaneous input events) leaves every
             // adjoint as it is: `Decay::IDENTITY`.
             if active && (end > start || first < it) {
-                let d = forward_decay(ws, p, s, end - start);
-                if first == it && s > 0 {
-                    let e = ws.sweep_back.bounds[s - 1];
-                    if self.decay_and_arrival(ws, p, e, &d, grad) {
-                        continue;
-                    }
-                }
+                let d = forward_decay(ws, p, from, s, end - start);
                 let sw = &mut ws.sweep;
                 let (lv, li) = (&sw.v[..n], &sw.i[..n]);
                 let (lv1, li1) = (&mut sw.v_next[..n], &mut sw.i_next[..n]);
@@ -367,42 +381,57 @@ impl Model<'_> {
         Ok(())
     }
 
-    /// For a small population (at most `BY_NEURON_MAX` neurons, MNIST's readout) and a slot
-    /// without items that a spike arrival through a dense projection opens: the slot's decay
-    /// (`simd::adjoint_decay`) and the arrival (`event_back`) in one scalar loop, the adjoints
-    /// updated in place, with the same operations per neuron and the share summed in the same
-    /// order (the vector calls on rows of ~10 were mostly their set-up). Returns whether it
-    /// applied (else nothing changed).
-    fn decay_and_arrival(
+    /// For a small population (at most `BY_NEURON_MAX` neurons: MNIST's readout, Yin-Yang's
+    /// output), from slot `s` down: each slot of positive length without items (`it`: the
+    /// next item, of an earlier slot) that a spike arrival through a dense projection opens,
+    /// its decay (`simd::adjoint_decay`) and the arrival (`event_back`) in one scalar loop, the
+    /// adjoints updated in place, with the same operations per neuron and the share summed in
+    /// the same order (the vector calls on rows of ~10 were mostly their set-up), without
+    /// going back to the slot loop between two such slots. Returns the first slot not done
+    /// (`s` if none was).
+    fn arrival_slots(
         &self,
         ws: &mut NetworkWorkspace,
         p: usize,
-        e: Arrival,
-        d: &Decay,
+        from: Option<usize>,
+        mut s: usize,
+        it: usize,
         grad: &mut [Vec<f64>],
-    ) -> bool {
+    ) -> usize {
         let n = self.pops[p].size;
-        let proj = &self.projs[e.proj as usize];
-        let pre = e.pre as usize;
-        let dense = matches!(proj.fan, Fan::Dense { n_pre, n_post } if pre < n_pre && n_post == n);
-        if !(dense && e.class == ARRIVAL && n <= BY_NEURON_MAX) {
-            return false;
+        let k = ws.consts[p].k;
+        let before = ws
+            .sweep_back
+            .items
+            .get(it)
+            .map_or(0, |x| x.slot as usize + 1);
+        while s > 0 && s >= before.max(1) {
+            let e = ws.sweep_back.bounds[s - 1];
+            let end = ws.sweep_back.bounds.get(s).map_or(self.t_end, |e| e.time);
+            let proj = &self.projs[e.proj as usize];
+            let pre = e.pre as usize;
+            let dense =
+                matches!(proj.fan, Fan::Dense { n_pre, n_post } if pre < n_pre && n_post == n);
+            if !(dense && e.class == ARRIVAL && end > e.time) {
+                break;
+            }
+            let d = forward_decay(ws, p, from, s, end - e.time);
+            let row = pre * n..(pre + 1) * n;
+            let (g, w) = (&mut grad[e.proj as usize][row.clone()], &proj.weights[row]);
+            let sw = &mut ws.sweep;
+            let (lv, li) = (&mut sw.v[..n], &mut sw.i[..n]);
+            let (g, w) = (&mut g[..n], &w[..n]);
+            let mut sum = 0.0;
+            for j in 0..n {
+                let (a, b) = (d.syn * li[j] + d.cross * lv[j], d.mem * lv[j]);
+                (li[j], lv[j]) = (a, b);
+                g[j] += a;
+                sum += w[j] * (b - k.rho * a);
+            }
+            ws.sweep_back.jump[e.spike as usize] += sum * k.inv_tau_mem;
+            s -= 1;
         }
-        let k = &ws.consts[p].k;
-        let row = pre * n..(pre + 1) * n;
-        let (g, w) = (&mut grad[e.proj as usize][row.clone()], &proj.weights[row]);
-        let sw = &mut ws.sweep;
-        let (lv, li) = (&mut sw.v[..n], &mut sw.i[..n]);
-        let (g, w) = (&mut g[..n], &w[..n]);
-        let mut sum = 0.0;
-        for j in 0..n {
-            let (a, b) = (d.syn * li[j] + d.cross * lv[j], d.mem * lv[j]);
-            (li[j], lv[j]) = (a, b);
-            g[j] += a;
-            sum += w[j] * (b - k.rho * a);
-        }
-        ws.sweep_back.jump[e.spike as usize] += sum * k.inv_tau_mem;
-        true
+        s
     }
 
     /// Input event `e` of population `p` backwards: `λ_I` of each target into the weight's
