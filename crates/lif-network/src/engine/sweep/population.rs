@@ -1,0 +1,349 @@
+//! One population's sweep (see the module docs of `sweep.rs`): its sorted input events as slots,
+//! the branch-free slot loop over the neurons' state, the exact search of the flagged neurons,
+//! and the merge of the populations' spikes into the record.
+
+use super::{
+    may_cross, record_probes, slot_decay, spike_order, surely_silent, Slot, ARRIVAL, PROBE,
+};
+use crate::engine::closed_form::Decay;
+use crate::engine::model::{Fan, Model};
+use crate::engine::peak::track_peak;
+use crate::engine::simd::{self, Isa};
+use crate::engine::workspace::{NetworkWorkspace, PeakCause, VoltagePeak, NO_SPIKE};
+use crate::LifError;
+
+impl Model<'_> {
+    /// Runs population `p` through its events (module docs). Returns whether its spikes came
+    /// sorted (time, ties by neuron): each slot's are, so it is whether every slot's first
+    /// spike comes after the last spike of the slots before.
+    pub(super) fn sweep_population(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+    ) -> Result<bool, LifError> {
+        let n = self.pops[p].size;
+        let base = ws.offsets[p];
+        let pc = ws.consts[p];
+        let sw = &mut ws.sweep;
+        for buf in [&mut sw.v, &mut sw.i, &mut sw.v_next, &mut sw.i_next] {
+            buf.clear();
+            buf.resize(n, 0.0);
+        }
+        sw.slow.clear();
+        sw.slow.resize(n.div_ceil(8) * 8, 0);
+        let scalar = !pc.spiking || pc.silent;
+        let isa = Isa::select(ws.vectors);
+        let n_ev = ws.sweep.events.len();
+        let (mut prev, mut e) = (0.0, 0);
+        let mut slot_spikes_from = ws.spikes.len();
+        let (mut sorted, mut last) = (true, None);
+        loop {
+            // Probes are read inside their slot (they do not split it).
+            let first_probe = e;
+            while e < n_ev && ws.sweep.events[e].class == PROBE {
+                e += 1;
+            }
+            let probes = first_probe..e;
+            let (end, cause) = match ws.sweep.events.get(e) {
+                Some(ev) => (
+                    ev.time,
+                    if ev.class == ARRIVAL {
+                        PeakCause::SpikeArrival(ev.spike as usize)
+                    } else {
+                        PeakCause::InputArrival
+                    },
+                ),
+                None => (self.t_end, PeakCause::End),
+            };
+            // A slot of length zero between simultaneous events (many input spikes of an MNIST
+            // image share a time) changes no state of a spiking population: its `Decay` is the
+            // identity and no neuron crosses in it, so it is skipped unless a probe reads it.
+            let empty = end == prev && probes.is_empty() && !scalar;
+            let d = if empty {
+                Decay::IDENTITY
+            } else {
+                slot_decay(&pc, end - prev)
+            };
+            ws.sweep.slot_decays.push((end - prev, d));
+            let slot = Slot {
+                start: prev,
+                end,
+                d,
+                probes,
+            };
+            if empty {
+                // Nothing to update, sort or swap.
+            } else if scalar {
+                self.slot_scalar(ws, p, &slot, cause)?;
+            } else {
+                let sw = &mut ws.sweep;
+                let (v, i) = (&sw.v[..n], &sw.i[..n]);
+                let (v1, i1, slow) = (&mut sw.v_next[..n], &mut sw.i_next[..n], &mut sw.slow[..n]);
+                let mut any = simd::slot_update(isa, &pc, &d, v, i, v1, i1, slow);
+                for q in slot.probes.clone() {
+                    let neuron = ws.probes[sw.events[q].proj as usize].neuron;
+                    sw.slow[neuron] = 1;
+                    any = true;
+                }
+                if any {
+                    // The flagged neurons, eight flags per word read.
+                    for w in 0..n.div_ceil(8) {
+                        let bytes = ws.sweep.slow[8 * w..8 * w + 8].try_into();
+                        let mut word = u64::from_le_bytes(bytes.unwrap_or_default());
+                        while word != 0 {
+                            let j = 8 * w + (word.trailing_zeros() / 8) as usize;
+                            word &= word - 1;
+                            let v0 = (ws.sweep.v[j], ws.sweep.i[j]);
+                            let v1 = (ws.sweep.v_next[j], ws.sweep.i_next[j]);
+                            if slot.probes.is_empty() && surely_silent(&pc, v0, v1) {
+                                // The slot loop's end state stands.
+                                continue;
+                            }
+                            let out = self.slot_spikes(ws, base + j, v0, &slot)?;
+                            (ws.sweep.v_next[j], ws.sweep.i_next[j]) = out;
+                        }
+                    }
+                }
+            }
+            // The slot's spikes in time order (ties by neuron); the slots follow each other, so
+            // the population's segment is then sorted but for ties across a slot boundary.
+            if !empty {
+                let fresh = &mut ws.spikes[slot_spikes_from..];
+                if fresh.len() > 1 {
+                    // Pushed neuron after neuron (flags read in index order), each neuron's in
+                    // time order: a stable sort by time gives ties by neuron. Spike times are
+                    // positive and finite, so their bits order them as `total_cmp` does (the
+                    // same order as `spike_order`, with integer comparisons).
+                    fresh.sort_by_key(|s| s.time.to_bits());
+                }
+                if let (Some(l), Some(f)) = (&last, fresh.first()) {
+                    sorted &= spike_order(l, f).is_le();
+                }
+                last = fresh.last().copied().or(last);
+                slot_spikes_from = ws.spikes.len();
+                let sw = &mut ws.sweep;
+                std::mem::swap(&mut sw.v, &mut sw.v_next);
+                std::mem::swap(&mut sw.i, &mut sw.i_next);
+            }
+            let sw = &mut ws.sweep;
+            let Some(&ev) = sw.events.get(e) else {
+                break;
+            };
+            let proj = &self.projs[ev.proj as usize];
+            let pre = ev.pre as usize;
+            let i = &mut sw.i[..n];
+            match proj.fan {
+                Fan::Dense { n_pre, n_post } => {
+                    assert!(pre < n_pre && n_post == n);
+                    // Row `pre` of the pre-major weights.
+                    simd::add_row(isa, i, &proj.weights[pre * n_post..(pre + 1) * n_post]);
+                    ws.events += n_post;
+                }
+                Fan::Sparse { offsets, targets } => {
+                    let range = offsets[pre] as usize..offsets[pre + 1] as usize;
+                    let syn = targets[range.clone()].iter().zip(&proj.weights[range]);
+                    for (&t, &w) in syn {
+                        i[t as usize] += w;
+                        ws.events += 1;
+                    }
+                }
+            }
+            prev = end;
+            e += 1;
+        }
+        for j in 0..n {
+            if !(ws.sweep.v[j].is_finite() && ws.sweep.i[j].is_finite()) {
+                return Err(self.non_finite("membrane state", base + j, self.t_end));
+            }
+        }
+        Ok(sorted)
+    }
+
+    /// One slot of a readout or silent-output population, neuron by neuron: maxima tracked,
+    /// crossings (of a spiking population) searched when they may occur.
+    fn slot_scalar(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+        slot: &Slot,
+        cause: PeakCause,
+    ) -> Result<(), LifError> {
+        let pc = ws.consts[p];
+        let base = ws.offsets[p];
+        let d = &slot.d;
+        let n = self.pops[p].size;
+        if !pc.spiking && slot.probes.is_empty() {
+            // A readout population between probes: decay and maxima only.
+            let sw = &mut ws.sweep;
+            let (v, i) = (&sw.v[..n], &sw.i[..n]);
+            let (v1s, i1s) = (&mut sw.v_next[..n], &mut sw.i_next[..n]);
+            let peaks = &mut ws.peaks[base..base + n];
+            for j in 0..n {
+                let (v0, i0) = (v[j], i[j]);
+                let (v1, i1) = (d.voltage(v0, i0), d.syn * i0);
+                (v1s[j], i1s[j]) = (v1, i1);
+                if peaks[j].cause != PeakCause::NotTracked {
+                    let (a, b) = ((v0, i0, slot.start), (v1, i1, slot.end));
+                    track_peak(&pc, &mut peaks[j], a, b, cause);
+                }
+            }
+            return Ok(());
+        }
+        for j in 0..n {
+            let (v0, i0) = (ws.sweep.v[j], ws.sweep.i[j]);
+            let (v1, i1) = (d.voltage(v0, i0), d.syn * i0);
+            let g = base + j;
+            if ws.peaks[g].cause != PeakCause::NotTracked {
+                let (a, b) = ((v0, i0, slot.start), (v1, i1, slot.end));
+                track_peak(&pc, &mut ws.peaks[g], a, b, cause);
+            }
+            let probed = slot
+                .probes
+                .clone()
+                .any(|q| ws.probes[ws.sweep.events[q].proj as usize].neuron == j);
+            let out = if pc.spiking && (probed || may_cross(&pc, v0, i0, v1, i1)) {
+                self.slot_spikes(ws, g, (v0, i0), slot)?
+            } else {
+                if probed {
+                    record_probes(ws, slot, j, (v0, i0, slot.start), slot.end, true);
+                }
+                (v1, i1)
+            };
+            (ws.sweep.v_next[j], ws.sweep.i_next[j]) = out;
+        }
+        Ok(())
+    }
+
+    /// Neuron `j` (global) of a spiking population through `slot` from `(v, i)`: every crossing
+    /// located exactly (spike, reset, search again), its probes read. Returns the state at the
+    /// slot's end.
+    pub(crate) fn slot_spikes(
+        &self,
+        ws: &mut NetworkWorkspace,
+        j: usize,
+        (mut v, mut i): (f64, f64),
+        slot: &Slot,
+    ) -> Result<(f64, f64), LifError> {
+        let p = ws.pop_of[j] as usize;
+        let local = j - ws.offsets[p];
+        // The constants are read in place (a copy of the population's constants, with the
+        // chords of its kernel, would be a `memcpy` call per slot).
+        let (silent, inv_tau_mem, thr) = {
+            let pc = &ws.consts[p];
+            (pc.silent, pc.k.inv_tau_mem, pc.k.threshold)
+        };
+        let len = slot.end - slot.start;
+        let mut off = 0.0;
+        // `e^{-off/τm}`, `e^{-off/τs}`: the products of the crossings' exponentials, so that the
+        // rest of the slot decays by the ratios `slot.d / e^{-off/τ}` (no transcendental call)
+        // while both stay far from underflow.
+        let (mut em_off, mut es_off) = (1.0_f64, 1.0_f64);
+        loop {
+            if !i.is_finite() {
+                return Err(self.non_finite("synaptic current", j, slot.start + off));
+            }
+            let pc = &ws.consts[p];
+            let k = &pc.k;
+            let dd = if off == 0.0 {
+                slot.d
+            } else if em_off.min(es_off) > 1e-100 {
+                pc.decay(slot.d.mem / em_off, slot.d.syn / es_off, len - off)
+            } else {
+                k.decay_swept(len - off)
+            };
+            let now = slot.start + off;
+            let Some(c) = k.first_crossing(v, i, len - off, &dd) else {
+                if !slot.probes.is_empty() {
+                    record_probes(ws, slot, local, (v, i, now), slot.end, true);
+                }
+                return Ok((dd.voltage(v, i), dd.syn * i));
+            };
+            let tau = c.t;
+            let t = (now + tau).min(slot.end);
+            if !slot.probes.is_empty() {
+                record_probes(ws, slot, local, (v, i, now), t, false);
+            }
+            i *= c.syn;
+            em_off *= c.mem;
+            es_off *= c.syn;
+            ws.min_abs_vdot = ws.min_abs_vdot.min((i - thr).abs() * inv_tau_mem);
+            if silent {
+                ws.peaks[j] = VoltagePeak::NOT_TRACKED;
+            }
+            self.push_spike(ws, j, t, i)?;
+            v = 0.0;
+            off += tau;
+        }
+    }
+
+    /// Puts the populations' spikes in one time order (ties by neuron), renumbers the spike
+    /// arrivals of the maxima, and records each neuron's first spike.
+    pub(super) fn merge_spikes(&self, ws: &mut NetworkWorkspace) {
+        let sw = &mut ws.sweep;
+        let sorted = spike_order;
+        if !ws.spikes.windows(2).all(|w| sorted(&w[0], &w[1]).is_le()) {
+            let sp = &ws.spikes;
+            sw.order.clear();
+            if let [(a0, b0), (a1, b1)] = sw.seg[..] {
+                // Two populations: a two-way merge (ties to the first, as below).
+                let (mut a, mut b) = (a0 as usize, a1 as usize);
+                let (ea, eb) = (b0 as usize, b1 as usize);
+                while a < ea && b < eb {
+                    if sorted(&sp[b], &sp[a]).is_lt() {
+                        sw.order.push(b as u32);
+                        b += 1;
+                    } else {
+                        sw.order.push(a as u32);
+                        a += 1;
+                    }
+                }
+                sw.order.extend(a as u32..ea as u32);
+                sw.order.extend(b as u32..eb as u32);
+            } else if sw.seg.len() <= 4 {
+                // Merge the populations' sorted segments.
+                sw.heads.clone_from(&sw.seg);
+                for _ in 0..sp.len() {
+                    let mut best = usize::MAX;
+                    for (h, &(a, b)) in sw.heads.iter().enumerate() {
+                        let earlier = |o: usize| {
+                            let o = sw.heads[o].0 as usize;
+                            sorted(&sp[a as usize], &sp[o]).is_lt()
+                        };
+                        if a < b && (best == usize::MAX || earlier(best)) {
+                            best = h;
+                        }
+                    }
+                    sw.order.push(sw.heads[best].0);
+                    sw.heads[best].0 += 1;
+                }
+            } else {
+                sw.order.extend(0..sp.len() as u32);
+                sw.order
+                    .sort_unstable_by(|&a, &b| sorted(&sp[a as usize], &sp[b as usize]));
+            }
+            // `order[new] = old`; the maxima need `old -> new`.
+            sw.remap.clear();
+            sw.remap.resize(sp.len(), 0);
+            for (new, &old) in sw.order.iter().enumerate() {
+                sw.remap[old as usize] = new as u32;
+            }
+            for pk in &mut ws.peaks {
+                if let PeakCause::SpikeArrival(k) = pk.cause {
+                    pk.cause = PeakCause::SpikeArrival(sw.remap[k] as usize);
+                }
+            }
+            for e in sw.kept.iter_mut().filter(|e| e.class == ARRIVAL) {
+                e.spike = sw.remap[e.spike as usize];
+            }
+            sw.spikes.clear();
+            sw.spikes.extend(sw.order.iter().map(|&o| sp[o as usize]));
+            std::mem::swap(&mut ws.spikes, &mut sw.spikes);
+        }
+        for (k, s) in ws.spikes.iter().enumerate() {
+            let f = &mut ws.first_spike[s.neuron as usize];
+            if *f == NO_SPIKE {
+                *f = k as u32;
+            }
+        }
+    }
+}
