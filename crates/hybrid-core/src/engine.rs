@@ -20,7 +20,7 @@ pub(crate) trait Augment<M: HybridSystem> {
     fn extra(&self) -> usize;
     /// Initial value of the extra components.
     fn init(&mut self, model: &M, p: &[f64], x0: &[f64], z: &mut [f64]) -> Result<(), Error>;
-    /// Their time derivative.
+    /// Their time derivative. Called only when [`Self::extra`] is not zero.
     fn rhs(&mut self, model: &M, q: usize, t: f64, x: &[f64], p: &[f64], z: &[f64], dz: &mut [f64]);
     /// Their jump at an event (the record holds `x⁻`, `x⁺`, modes and `ġ`).
     fn event(
@@ -136,7 +136,12 @@ fn rhs<M: HybridSystem, A: Augment<M>>(
     let (x, extra) = z.split_at(n);
     let (dx, dextra) = dz.split_at_mut(n);
     model.flow(q, t, x, p, dx);
-    aug.rhs(model, q, t, x, p, extra, dextra);
+    // Nothing rides along (plain simulation, the adjoint's forward pass without a running loss,
+    // forward sensitivities by their exact propagator): no call at all, rather than one per
+    // stage that returns at once.
+    if !dextra.is_empty() {
+        aug.rhs(model, q, t, x, p, extra, dextra);
+    }
 }
 
 fn non_finite(what: &str, t: f64) -> Error {
@@ -160,6 +165,10 @@ pub(crate) struct Workspace<S: Stepper> {
     f: Vec<f64>,
     /// Scratch of the full integrated vector, for event location.
     buf: Vec<f64>,
+    /// The states of the polish's last two full-order steps and their times (see
+    /// [`Engine::locate`]): when the event time is one of them, the state there is at hand.
+    polished: [Vec<f64>; 2],
+    polished_t: [f64; 2],
     /// One record per event of the last run.
     pub events: Vec<EventRecord>,
     /// Spare records, recycled so that a warm event allocates nothing.
@@ -200,6 +209,8 @@ impl<S: Stepper> Workspace<S> {
             xp: vec![0.0; n],
             f: vec![0.0; n],
             buf: vec![0.0; nn],
+            polished: [vec![0.0; n], vec![0.0; n]],
+            polished_t: [f64::NAN; 2],
             events: Vec::new(),
             pool: Vec::new(),
             trajectory: Trajectory::new(n, S::METHOD),
@@ -382,6 +393,9 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
         let (model, p, n, q) = (self.model, self.p, self.n, self.q);
         let ta = self.w.stepper.t_prev();
         self.w.located.clear();
+        // States polished in an earlier step are not this step's (a time may repeat: an event
+        // at a restart point is located at the step's start, where the last event was).
+        self.w.polished_t = [f64::NAN; 2];
         for k in 0..self.w.detector.brackets.len() {
             let Some(br) = self.w.detector.brackets[k] else {
                 continue;
@@ -426,11 +440,16 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
                     .rate_with_flow(model, q, k, tau_interp, &buf[..n], f, p);
             // The guard reads the state only, and the state's stages do not depend on what rides
             // along (sensitivities, loss quadratures): the polish steps the state alone, as a
-            // system of its own.
-            let x = &mut buf[..n];
+            // system of its own. Its last two states are kept (in turn), with their times: the
+            // located time is usually one of them (the polish ends on a bracket's end).
+            let (polished, polished_t) = (&mut self.w.polished, &mut self.w.polished_t);
+            let mut slot = 0;
             let tau = polish(
                 |s| {
+                    slot ^= 1;
+                    let x = &mut polished[slot][..];
                     stepper.step_from_prev_to(&mut |tt, xx, dx| model.flow(q, tt, xx, p, dx), s, x);
+                    polished_t[slot] = s;
                     model.guard(q, k, s, x, p)
                 },
                 tau_interp,
@@ -591,7 +610,15 @@ where
             continue;
         }
         let tau = t_stop;
-        {
+        // `x⁻` by the full-order step from the step start to `τ`. When nothing rides along, the
+        // polish already took that step (the same step of the same components, bit for bit) if
+        // `τ` is one of its last two times.
+        let at_hand = (e.w.z.len() == n)
+            .then(|| e.w.polished_t.iter().position(|&t| t == tau))
+            .flatten();
+        if let Some(i) = at_hand {
+            e.w.z.copy_from_slice(&e.w.polished[i]);
+        } else {
             let (q, aug) = (e.q, &mut *e.aug);
             e.w.stepper.step_from_prev_to(
                 &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
