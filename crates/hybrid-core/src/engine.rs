@@ -9,7 +9,7 @@
 
 use crate::events::checks::ZenoCheck;
 use crate::events::detect::{Bracket, Detector, Fired, NearMiss};
-use crate::events::locate::{illinois, polish, INTERPOLANT_ROOT_WIDTH};
+use crate::events::locate::{polish, safeguarded_newton, INTERPOLANT_ROOT_WIDTH};
 use crate::ode::{Stepper, StepperOptions};
 use crate::trajectory::{EventKind, EventRecord, Trajectory};
 use crate::{Error, HybridSystem, SolverOptions};
@@ -416,11 +416,17 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
             } else {
                 (br, ta)
             };
-            let (stepper, buf) = (&mut self.w.stepper, &mut self.w.buf);
-            let tau_interp = illinois(
+            // The root on the interpolant, by Newton's method with the guard's rate along the
+            // flow (one flow and one dual guard evaluation per point, the value included); that
+            // rate at the last point is the slope of the polish's Newton step.
+            let (stepper, buf, f) = (&mut self.w.stepper, &mut self.w.buf, &mut self.w.f);
+            let probe = self.w.detector.probe();
+            let (tau_interp, slope) = safeguarded_newton(
                 |s| {
-                    stepper.interpolate(s, &mut buf[..n]);
-                    model.guard(q, k, s, &buf[..n], p)
+                    let x = &mut buf[..n];
+                    stepper.interpolate(s, x);
+                    model.flow(q, s, x, p, f);
+                    probe.rate_with_flow(model, q, k, s, x, f, p)
                 },
                 br.a,
                 br.ga,
@@ -428,16 +434,14 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
                 br.gb,
                 INTERPOLANT_ROOT_WIDTH * (br.b - br.a).abs(),
             );
-            // The guard's rate along the flow at the interpolant's root: the slope of the
-            // polish's Newton step (one flow and one dual guard evaluation, no Runge-Kutta stage).
-            stepper.interpolate(tau_interp, &mut buf[..n]);
-            let f = &mut self.w.f;
-            model.flow(q, tau_interp, &buf[..n], p, f);
-            let (_, slope) =
-                self.w
-                    .detector
-                    .probe()
-                    .rate_with_flow(model, q, k, tau_interp, &buf[..n], f, p);
+            let slope = if slope.is_finite() {
+                slope
+            } else {
+                let x = &mut buf[..n];
+                stepper.interpolate(tau_interp, x);
+                model.flow(q, tau_interp, x, p, f);
+                probe.rate_with_flow(model, q, k, tau_interp, x, f, p).1
+            };
             // The guard reads the state only, and the state's stages do not depend on what rides
             // along (sensitivities, loss quadratures): the polish steps the state alone, as a
             // system of its own. Its last two states are kept (in turn), with their times: the

@@ -71,6 +71,87 @@ pub(crate) fn illinois<F: FnMut(f64) -> f64>(
     b
 }
 
+/// Find a root of `g` in `[a, b]` with `g(a)` and `g(b)` of opposite sign (or `g(b) == 0`) by
+/// Newton's method kept inside the bracket: `rate(t)` returns `g(t)` and an approximation `ġ(t)`
+/// of its derivative (on the interpolant, the guard's rate along the flow, which differs from
+/// the interpolant's own derivative by the interpolant's error).
+///
+/// From the secant point of the bracket, each evaluation narrows the bracket by the sign of `g`
+/// and proposes `t − g/ġ`; a proposal outside the bracket, not finite, or less than halving the
+/// step before last is replaced by the bracket's midpoint (the safeguard of Numerical Recipes'
+/// `rtsafe`), so the search ends whatever `ġ` is. It ends when a Newton step is no longer than
+/// `width` or a few ulps of `t` and at most half the Newton step before it (the iteration
+/// contracts, so the distance left to the root is below the step; the point returned is that
+/// step's end), or when the bracket is that narrow (its `b`-side end is returned).
+///
+/// Returns the root and `ġ` at the last point evaluated (`NaN` when none was: `g(b) == 0`), a
+/// slope for [`polish`]. For a smooth guard Newton needs about 4 evaluations where [`illinois`]
+/// needs 11 (the bench's ball, docs/performance.md, section 7).
+pub(crate) fn safeguarded_newton<F: FnMut(f64) -> (f64, f64)>(
+    mut rate: F,
+    a: f64,
+    ga: f64,
+    b: f64,
+    gb: f64,
+    width: f64,
+) -> (f64, f64) {
+    if gb == 0.0 {
+        return (b, f64::NAN);
+    }
+    let scale = a.abs().max(b.abs()).max(f64::MIN_POSITIVE);
+    let tol = width.max(4.0 * f64::EPSILON * scale);
+    // `hi` keeps the side of `g(b)`, `lo` the other.
+    let (mut lo, mut hi, mut ghi) = (a, b, gb);
+    let mut t = (a * gb - b * ga) / (gb - ga);
+    if !((t > a && t < b) || (t > b && t < a)) {
+        t = 0.5 * (a + b);
+    }
+    let (mut step, mut step_before) = ((b - a).abs(), (b - a).abs());
+    // The last Newton step's length, when the last step was one (else NaN: no comparison holds).
+    let mut last_newton = f64::NAN;
+    let mut slope = f64::NAN;
+    for _ in 0..200 {
+        let (g, gdot) = rate(t);
+        slope = gdot;
+        if g == 0.0 {
+            return (t, slope);
+        }
+        if same_sign(g, ghi) {
+            hi = t;
+            ghi = g;
+        } else {
+            lo = t;
+        }
+        if (hi - lo).abs() <= tol {
+            break;
+        }
+        // (An infinite rate proposes no step: NaN, as for a rate that is NaN or zero.)
+        let newton = if gdot.is_finite() { g / gdot } else { f64::NAN };
+        let next = t - newton;
+        // Done when the step is within the tolerance and at most half the Newton step just
+        // before it (the iteration contracts, so what is left is below this step), and does not
+        // leave the bracket (it may round onto its end).
+        let (l, h) = if lo < hi { (lo, hi) } else { (hi, lo) };
+        let contracts = 2.0 * newton.abs() <= last_newton;
+        if newton.abs() <= tol && contracts && next >= l && next <= h {
+            return (next, slope);
+        }
+        let inside = next > l && next < h;
+        let before_last = step_before;
+        step_before = step;
+        if inside && 2.0 * newton.abs() <= before_last {
+            step = newton.abs();
+            t = next;
+            last_newton = step;
+        } else {
+            t = 0.5 * (lo + hi);
+            step = 0.5 * (hi - lo).abs();
+            last_newton = f64::NAN;
+        }
+    }
+    (hi, slope)
+}
+
 /// `x.signum() == y.signum()`: the same sign bit, neither a NaN.
 #[inline(always)]
 fn same_sign(x: f64, y: f64) -> bool {
@@ -182,6 +263,65 @@ mod tests {
             calls <= calls_ulps,
             "{calls} evaluations, {calls_ulps} to the ulps"
         );
+    }
+
+    /// Root of `g` on `[a, b]` to `width` by [`safeguarded_newton`] with the rate `gdot`, and
+    /// the evaluations it took.
+    fn newton_counted(
+        g: impl Fn(f64) -> f64,
+        gdot: impl Fn(f64) -> f64,
+        a: f64,
+        b: f64,
+        width: f64,
+    ) -> (f64, f64, usize) {
+        let mut calls = 0;
+        let counted = |t| {
+            calls += 1;
+            (g(t), gdot(t))
+        };
+        let (r, slope) = safeguarded_newton(counted, a, g(a), b, g(b), width);
+        (r, slope, calls)
+    }
+
+    #[test]
+    fn newton_finds_the_root_in_fewer_evaluations_than_illinois() {
+        // The ball's first parabola (see `illinois_stops_at_the_width_asked_for`).
+        let y = |t: f64| 1.0 + 0.5 * t - 4.905 * t * t;
+        let v = |t: f64| 0.5 - 9.81 * t;
+        let exact = (0.5 + (0.25f64 + 4.0 * 4.905).sqrt()) / (2.0 * 4.905);
+        let width = INTERPOLANT_ROOT_WIDTH * 0.8;
+        let (r, slope, calls) = newton_counted(y, v, 0.0, 0.8, width);
+        let (_, calls_illinois) = illinois_counted(y, 0.0, 0.8, width);
+        assert!((r - exact).abs() <= width, "{r} against {exact}");
+        assert!(
+            calls < calls_illinois,
+            "{calls} evaluations, {calls_illinois} by Illinois"
+        );
+        // The slope is the rate at the last point evaluated, within `width` of the root.
+        assert!((slope - v(exact)).abs() <= 9.81 * width, "{slope}");
+        // To the ulps.
+        let (r, _, _) = newton_counted(f64::cos, |t| -t.sin(), 1.0, 2.0, 0.0);
+        assert!((r - std::f64::consts::FRAC_PI_2).abs() <= 4.0 * f64::EPSILON * 2.0);
+    }
+
+    #[test]
+    fn newton_with_a_useless_rate_still_converges_inside_the_bracket() {
+        // Any rate, even a wrong or non-finite one: the bisection safeguard takes over.
+        let exact = std::f64::consts::FRAC_PI_2;
+        for bad in [0.0, f64::NAN, f64::INFINITY, 1.0, -1e6, 1e-300] {
+            let (r, _, calls) = newton_counted(f64::cos, |_| bad, 1.0, 2.0, 0.0);
+            assert!(
+                (r - exact).abs() <= 4.0 * f64::EPSILON * 2.0,
+                "rate {bad}: {r}"
+            );
+            assert!(calls <= 64, "rate {bad}: {calls} evaluations");
+        }
+        // A bracket given from its far end (`a > b`) and a root at `b`.
+        let (r, _, _) = newton_counted(f64::cos, |t| -t.sin(), 2.0, 1.0, 0.0);
+        assert!((r - exact).abs() <= 4.0 * f64::EPSILON * 2.0);
+        let (r, slope) = safeguarded_newton(|_| (1.0, 1.0), 0.0, -1.0, 1.0, 0.0, 0.0);
+        assert_eq!(r, 1.0);
+        assert!(slope.is_nan());
     }
 
     #[test]
