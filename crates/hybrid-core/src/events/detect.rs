@@ -234,6 +234,21 @@ impl Detector {
         let samples = interior + 1;
         self.brackets.iter_mut().for_each(|b| *b = None);
         let mut any = false;
+        // The per-guard state as slices of one length, cut once: their bounds checks fold away,
+        // and their pointers stay in registers across the dense-output reads (a `Vec` field is
+        // re-loaded after every call that writes through another).
+        let guards = self.side.len();
+        let (side, t_side, g_side) = (
+            &mut self.side[..guards],
+            &mut self.t_side[..guards],
+            &mut self.g_side[..guards],
+        );
+        let (derived, g_end, brackets) = (
+            &mut self.derived[..guards],
+            &mut self.g_end[..guards],
+            &mut self.brackets[..guards],
+        );
+        let buf = &mut self.buf[..n];
         for j in 1..=samples {
             let s = if j == samples {
                 tb
@@ -242,33 +257,33 @@ impl Detector {
             };
             // The guards read the state only: what rides along is neither copied nor interpolated.
             if j == samples {
-                self.buf[..n].copy_from_slice(&stepper.x()[..n]);
+                buf.copy_from_slice(&stepper.x()[..n]);
             } else {
-                stepper.interpolate(s, &mut self.buf[..n]);
+                stepper.interpolate(s, buf);
             }
-            for k in 0..self.side.len() {
-                if self.brackets[k].is_some() || !model.guard_active(q, k) {
+            for k in 0..guards {
+                if brackets[k].is_some() || !model.guard_active(q, k) {
                     continue;
                 }
-                let g = model.guard(q, k, s, &self.buf[..n], p);
+                let g = model.guard(q, k, s, buf, p);
                 if !g.is_finite() {
                     return Err(guard_nan(k, s));
                 }
-                self.g_end[k] = g;
-                if fires(model.direction(q, k), self.side[k], g) {
-                    self.brackets[k] = Some(Bracket {
-                        a: self.t_side[k],
-                        ga: self.g_side[k],
+                g_end[k] = g;
+                if fires(model.direction(q, k), side[k], g) {
+                    brackets[k] = Some(Bracket {
+                        a: t_side[k],
+                        ga: g_side[k],
                         b: s,
                         gb: g,
-                        from_zero: self.derived[k],
+                        from_zero: derived[k],
                     });
                     any = true;
                 } else if g != 0.0 {
-                    self.side[k] = sign(g);
-                    self.t_side[k] = s;
-                    self.g_side[k] = g;
-                    self.derived[k] = false;
+                    side[k] = sign(g);
+                    t_side[k] = s;
+                    g_side[k] = g;
+                    derived[k] = false;
                 }
             }
             if any {
