@@ -98,27 +98,43 @@ pub(super) fn track_peak(
     if t1 <= t0 {
         return;
     }
-    let k = &pc.k;
-    if i0 > v0 && i1 < v1 && k.max_upper_bound(v0, i0) > best.value {
-        if let Some((ts, vm)) = k.maximum(v0, i0) {
-            if ts < t1 - t0 && vm > best.value {
-                *best = VoltagePeak {
-                    value: vm,
-                    time: t0 + ts,
-                    cause: PeakCause::Stationary,
-                    vdot_minus: 0.0,
-                };
-            }
-        }
+    if let Some(stationary) = interior_maximum(pc, best.value, (v0, i0, t0), (v1, i1, t1)) {
+        *best = stationary;
     }
     if v1 > best.value {
         *best = VoltagePeak {
             value: v1,
             time: t1,
             cause,
-            vdot_minus: (i1 - v1) * k.inv_tau_mem,
+            vdot_minus: (i1 - v1) * pc.k.inv_tau_mem,
         };
     }
+}
+
+/// The segment's interior stationary point as a maximum, if `V̇ > 0` at its start, `< 0` at its
+/// end, and the point lies inside the segment above `best` (the bound `max_upper_bound` tried
+/// first): the first test of [`track_peak`] and [`PeakTracker::slot`].
+#[inline(always)]
+fn interior_maximum(
+    pc: &PopConsts,
+    best: f64,
+    (v0, i0, t0): (f64, f64, f64),
+    (v1, i1, t1): (f64, f64, f64),
+) -> Option<VoltagePeak> {
+    let k = &pc.k;
+    if i0 > v0 && i1 < v1 && k.max_upper_bound(v0, i0) > best {
+        if let Some((ts, vm)) = k.maximum(v0, i0) {
+            if ts < t1 - t0 && vm > best {
+                return Some(VoltagePeak {
+                    value: vm,
+                    time: t0 + ts,
+                    cause: PeakCause::Stationary,
+                    vdot_minus: 0.0,
+                });
+            }
+        }
+    }
+    None
 }
 
 /// A readout neuron's maximum over a run of slots, by the tests of [`track_peak`] in the same
@@ -158,19 +174,10 @@ impl PeakTracker {
         if t1 <= t0 {
             return;
         }
-        let k = &pc.k;
-        if i0 > v0 && i1 < v1 && k.max_upper_bound(v0, i0) > self.best.value {
-            if let Some((ts, vm)) = k.maximum(v0, i0) {
-                if ts < t1 - t0 && vm > self.best.value {
-                    self.best = VoltagePeak {
-                        value: vm,
-                        time: t0 + ts,
-                        cause: PeakCause::Stationary,
-                        vdot_minus: 0.0,
-                    };
-                    self.end_slot = None;
-                }
-            }
+        if let Some(stationary) = interior_maximum(pc, self.best.value, (v0, i0, t0), (v1, i1, t1))
+        {
+            self.best = stationary;
+            self.end_slot = None;
         }
         if v1 > self.best.value {
             (self.best.value, self.best.time) = (v1, t1);
