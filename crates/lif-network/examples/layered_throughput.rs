@@ -3,7 +3,8 @@
 //! 5-200-3 samples, 64 MNIST-like 784-350-10 samples, Table 3 initialisation), each sample through
 //! `FeedForwardNet::accumulate_gradient` (forward, loss, backward, buffers reused);
 //! prints the mean time per sample of the fastest round (the least disturbed by other processes)
-//! and of all rounds, with the spikes and synaptic events per sample.
+//! and of all rounds, with the spikes and synaptic events per sample and a hash of the bits of
+//! every spike, loss and gradient of the first pass over the samples.
 //!
 //! `cargo run --release -p lif-network --example layered_throughput -- [--rounds R] [--only NAME] [--queue] [--baseline|--avx2|--compare]`
 //! (`--only yin_yang` or `--only mnist`: one network, e.g. for instruction counts of one;
@@ -45,13 +46,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut grad = s.net.zero_gradient();
         let n = s.inputs.len();
         let (mut spikes, mut events) = (0, 0);
+        // FNV-1a of the bits of every spike (neuron, time, current) and loss of the samples and
+        // of the gradient summed over them: equal hashes, same bits.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut mix = |word: u64| {
+            for byte in word.to_le_bytes() {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
         for (input, loss) in s.inputs.iter().zip(&s.losses) {
-            spikes += s
+            let st = s
                 .net
-                .accumulate_gradient(input, loss, &mut scratch, &mut grad)?
-                .spikes;
+                .accumulate_gradient(input, loss, &mut scratch, &mut grad)?;
+            spikes += st.spikes;
             events += scratch.workspace.synaptic_events();
+            for sp in scratch.workspace.spikes() {
+                mix(u64::from(sp.neuron));
+                mix(sp.time.to_bits());
+                mix(sp.i_syn.to_bits());
+            }
+            mix(st.loss.to_bits());
         }
+        grad.iter().flatten().for_each(|g| mix(g.to_bits()));
         if args.iter().any(|a| a == "--compare") {
             compare_builds(&s, &mut scratch, &mut grad, rounds)?;
             continue;
@@ -68,7 +84,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             total += t;
         }
         println!(
-            "{} ({} loops): {:.1} spikes, {:.0} synaptic events per sample; forward + backward {:.2} us per sample in the fastest of {rounds} rounds ({:.0} samples/s), {:.2} us on average",
+            "{} ({} loops): {:.1} spikes, {:.0} synaptic events per sample, hash {hash:016x}; forward + backward {:.2} us per sample in the fastest of {rounds} rounds ({:.0} samples/s), {:.2} us on average",
             s.name,
             scratch.workspace.vector_build(),
             spikes as f64 / n as f64,
