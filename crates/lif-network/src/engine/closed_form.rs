@@ -17,11 +17,17 @@
 //! convolution of two exponentials does not depend on their order.
 //!
 //! This file: the decay across an interval ([`Decay`]); `maximum.rs`: the membrane maximum and
-//! its bounds; `crossing.rs`: the first threshold crossing (Halley root finding).
+//! its bounds; `crossing.rs`: the first threshold crossing (Halley root finding); `root_u.rs`:
+//! its search in `u = 1 - e^{-t/τm}` when `τm = n τs`; `lanes.rs`: that search for several
+//! neurons at once.
 
 mod crossing;
+mod lanes;
 mod maximum;
+mod root_u;
 
+pub(crate) use crossing::{Bracket, Crossing};
+pub(crate) use lanes::{RootLanes, LANES};
 pub(crate) use maximum::CHORDS;
 
 use super::params::Kernel;

@@ -23,7 +23,8 @@
 //! lead to them are made only by [`Isa::select`] after the run-time check.
 
 use super::clock::PopConsts;
-use super::closed_form::Decay;
+use super::closed_form::{Decay, RootLanes, LANES};
+use super::params::Kernel;
 
 /// The widest build of the population sweeps' per-neuron loops that a
 /// [`NetworkWorkspace`](super::NetworkWorkspace) may run
@@ -243,4 +244,45 @@ fn arrival_row_body(grad: &mut [f64], w: &[f64], lv: &[f64], li: &[f64], rho: f6
         sum += w[j] * (lv[j] - rho * li[j]);
     }
     sum
+}
+
+/// `Kernel::roots_u_lanes::<N>` for `N` = the kernel's [`pow`](super::params::Kernel::pow)
+/// (2, 3 or 4): the roots of a batch of crossing searches, in lanes.
+#[inline]
+pub(crate) fn roots_u(isa: Isa, k: &Kernel, r: &RootLanes) -> [f64; LANES] {
+    match k.pow {
+        2 => roots_u2(isa, k, r),
+        3 => roots_u3(isa, k, r),
+        _ => roots_u4(isa, k, r),
+    }
+}
+
+dispatched! {
+    /// `Kernel::roots_u_lanes::<2>`.
+    fn roots_u2 / roots_u2_body(k: &Kernel, r: &RootLanes) -> [f64; LANES]
+}
+
+dispatched! {
+    /// `Kernel::roots_u_lanes::<3>`.
+    fn roots_u3 / roots_u3_body(k: &Kernel, r: &RootLanes) -> [f64; LANES]
+}
+
+dispatched! {
+    /// `Kernel::roots_u_lanes::<4>`.
+    fn roots_u4 / roots_u4_body(k: &Kernel, r: &RootLanes) -> [f64; LANES]
+}
+
+#[inline(always)]
+fn roots_u2_body(k: &Kernel, r: &RootLanes) -> [f64; LANES] {
+    k.roots_u_lanes::<2>(r)
+}
+
+#[inline(always)]
+fn roots_u3_body(k: &Kernel, r: &RootLanes) -> [f64; LANES] {
+    k.roots_u_lanes::<3>(r)
+}
+
+#[inline(always)]
+fn roots_u4_body(k: &Kernel, r: &RootLanes) -> [f64; LANES] {
+    k.roots_u_lanes::<4>(r)
 }

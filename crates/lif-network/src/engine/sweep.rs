@@ -9,7 +9,7 @@
 //! slot updates the neurons' state held as a structure of arrays (`V`, `I`), in a loop without
 //! branches that the compiler vectorises, and flags the neurons that may cross the threshold
 //! in it (the necessary conditions of `Kernel::first_crossing`); only these take the exact
-//! search. The event then adds its weights to its targets (a dense column or a fan-out list).
+//! search (their first searches of a slot together, in lanes: `sweep/batch.rs`). The event then adds its weights to its targets (a dense column or a fan-out list).
 //! Events at one time (the pixel latencies of an image share few values) leave slots of length
 //! zero between them, which a spiking population skips: its `Decay` is the identity.
 //! Probes are read inside their slot (the probed neuron takes the exact path there), so they
@@ -26,12 +26,13 @@
 //! 1/8 of the target per presynaptic spike, [`Model::sweeps`]); otherwise `forward_queue.rs` runs.
 
 use super::clock::PopConsts;
-use super::closed_form::Decay;
+use super::closed_form::{Crossing, Decay};
 use super::model::Model;
 use super::network::Source;
 use super::workspace::{NetworkWorkspace, Spike};
 use crate::LifError;
 
+mod batch;
 mod population;
 
 /// One input event of the population being swept, in the order handled at equal times.
@@ -94,6 +95,10 @@ pub(crate) struct SweepScratch {
     pub i_next: Vec<f64>,
     /// Per neuron: 1 if it takes the exact path in this slot (padded to whole 8-byte words).
     pub slow: Vec<u8>,
+    /// The neurons of the slot that take the exact search, and their first crossings
+    /// (`batch.rs`).
+    pub cands: Vec<u32>,
+    pub found: Vec<Option<Crossing>>,
     /// Per population: its spikes' range in the record (sorted by time, ties by neuron).
     pub seg: Vec<(u32, u32)>,
     /// Merge cursors into `seg`.
@@ -124,6 +129,8 @@ impl SweepScratch {
         self.v_next.clear();
         self.i_next.clear();
         self.slow.clear();
+        self.cands.clear();
+        self.found.clear();
         self.order.clear();
         self.rows.clear();
         self.remap.clear();

@@ -215,7 +215,7 @@ impl Model<'_> {
                         d,
                         probes: 0..0,
                     };
-                    self.slot_spikes(ws, base + j, (v, i), &slot)
+                    self.slot_spikes(ws, base + j, (v, i), &slot, None)
                 } else {
                     Ok((v1, i1))
                 }

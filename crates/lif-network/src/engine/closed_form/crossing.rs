@@ -1,6 +1,7 @@
 //! Spike-time location: the first threshold crossing of the closed form in an interval
 //! ([`Crossing`], with its exponentials), or of the free solution until it decays, by
-//! Halley's method safeguarded by bisection (in `u = 1 - e^{-t/τm}` when `τm = n τs`).
+//! Halley's method safeguarded by bisection (in `u = 1 - e^{-t/τm}` when `τm = n τs`,
+//! `root_u.rs`).
 
 use super::Decay;
 use crate::engine::params::Kernel;
@@ -25,6 +26,18 @@ impl Crossing {
         mem: 1.0,
         syn: 1.0,
     };
+}
+
+/// Where the first threshold crossing of an interval lies ([`Kernel::bracket`]): nowhere, at
+/// the start, or in a bracket of its root with a single sign change of `V - ϑ`, from `V(0) < ϑ`
+/// to `V = v_hi >= ϑ` at the bracket's end (in time for [`Kernel::crossing_root`], in
+/// `u = 1 - e^{-t/τm}` for [`Kernel::crossing_root_pow`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Bracket {
+    Never,
+    AtOnce,
+    Time { hi: f64, v_hi: f64 },
+    Pow { u_hi: f64, v_hi: f64 },
 }
 
 /// `e^y` for `|y| <= 1e-4` by its Taylor polynomial to `y³/6` (the rest, `y⁴/24 <= 4.2e-18`, is
@@ -74,7 +87,28 @@ impl Kernel {
         }
     }
 
-    /// Local time of the first threshold crossing in `[0, len]` from `(v0, i0)`, or `None`.
+    /// Local time of the first threshold crossing in `[0, len]` from `(v0, i0)`, or `None`:
+    /// the root in the [`bracket`](Self::bracket) of the interval.
+    ///
+    /// `end` must be `self.decay(len)`.
+    #[inline]
+    pub fn first_crossing(&self, v0: f64, i0: f64, len: f64, end: &Decay) -> Option<Crossing> {
+        self.root_in(v0, i0, self.bracket(v0, i0, len, end))
+    }
+
+    /// The first crossing from `(v0, i0)` in its bracket `b` ([`bracket`](Self::bracket)).
+    #[inline]
+    pub fn root_in(&self, v0: f64, i0: f64, b: Bracket) -> Option<Crossing> {
+        match b {
+            Bracket::Never => None,
+            Bracket::AtOnce => Some(Crossing::AT_ONCE),
+            Bracket::Time { hi, v_hi } => Some(self.crossing_root(v0, i0, hi, v_hi)),
+            Bracket::Pow { u_hi, v_hi } => Some(self.crossing_root_pow(v0, i0, u_hi, v_hi)),
+        }
+    }
+
+    /// Where [`first_crossing`](Self::first_crossing) looks for the first threshold crossing
+    /// in `[0, len]` from `(v0, i0)`.
     ///
     /// `end` must be `self.decay(len)`. No crossing is missed: with a single stationary point per
     /// interval, the maximum of `V` on `[0, len]` is either `V(len)` or `V(t*)`, and both are
@@ -84,172 +118,83 @@ impl Kernel {
     #[inline]
     // The negated comparison is deliberate: a NaN state must take the "no crossing" branch.
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    pub fn first_crossing(&self, v0: f64, i0: f64, len: f64, end: &Decay) -> Option<Crossing> {
+    pub fn bracket(&self, v0: f64, i0: f64, len: f64, end: &Decay) -> Bracket {
         let thr = self.threshold;
         if v0 >= thr {
-            return Some(Crossing::AT_ONCE);
+            return Bracket::AtOnce;
         }
         if !(i0 > thr) {
-            return None;
+            return Bracket::Never;
         }
         let v_end = end.voltage(v0, i0);
         if v_end >= thr {
             // V(0) < ϑ <= V(len): exactly one crossing (after an interior maximum V stays above
             // V(len)), so [0, len] brackets it.
-            return Some(if self.pow != 0 {
-                self.crossing_root_pow(v0, i0, 1.0 - end.mem, v_end)
+            return if self.pow != 0 {
+                Bracket::Pow {
+                    u_hi: 1.0 - end.mem,
+                    v_hi: v_end,
+                }
             } else {
-                self.crossing_root(v0, i0, len, v_end)
-            });
+                Bracket::Time {
+                    hi: len,
+                    v_hi: v_end,
+                }
+            };
         }
         // Still rising at the end (V̇0 > 0 as I0 > ϑ > V0): monotone, and below ϑ at the end.
         if end.syn * i0 >= v_end {
-            return None;
+            return Bracket::Never;
         }
         // Falling at the end: the maximum is interior; the first crossing precedes it. Skip the
         // maximum's roots and divisions when even the chord bound of the maximum stays clearly
         // below threshold.
         if self.max_chord_bound(v0, i0) < thr * (1.0 - 8.0 * f64::EPSILON) {
-            return None;
+            return Bracket::Never;
         }
         if (2..=4).contains(&self.pow) {
             // In `u` (see `maximum_u`): no logarithm, no exponential.
             let (u_max, v_max) = if v0 == 0.0 {
                 (self.u_max_reset, self.kappa0 * i0)
             } else {
-                self.maximum_u(v0, i0)?
+                let Some(m) = self.maximum_u(v0, i0) else {
+                    return Bracket::Never;
+                };
+                m
             };
-            return (u_max < 1.0 - end.mem && v_max >= thr)
-                .then(|| self.crossing_root_pow(v0, i0, u_max, v_max));
+            return if u_max < 1.0 - end.mem && v_max >= thr {
+                Bracket::Pow {
+                    u_hi: u_max,
+                    v_hi: v_max,
+                }
+            } else {
+                Bracket::Never
+            };
         }
         // Right after a reset (`V0 = 0`) the maximum comes at the fixed delay `t*_0` with the
         // value `κ0 I0` (see `maximum`): no logarithm.
         let (ts, v_max) = if v0 == 0.0 {
             (self.t_max_reset, self.kappa0 * i0)
         } else {
-            self.maximum(v0, i0)?
+            let Some(m) = self.maximum(v0, i0) else {
+                return Bracket::Never;
+            };
+            m
         };
         if !(ts < len && v_max >= thr) {
-            return None;
+            return Bracket::Never;
         }
-        Some(if self.pow == 0 {
-            self.crossing_root(v0, i0, ts, v_max)
+        let u_hi = if self.pow == 0 {
+            return Bracket::Time {
+                hi: ts,
+                v_hi: v_max,
+            };
         } else if v0 == 0.0 {
-            self.crossing_root_pow(v0, i0, self.u_max_reset, v_max)
+            self.u_max_reset
         } else {
-            self.crossing_root_pow(v0, i0, -(-ts * self.inv_tau_mem).exp_m1(), v_max)
-        })
-    }
-
-    /// [`crossing_root`](Self::crossing_root) for `τm = n τs` ([`pow`](Kernel::pow) = n), in
-    /// `u = 1 - e^{-t/τm}`: on `[0, u_hi]` (`u_hi` the bracket's end, `v_hi` the voltage there)
-    /// `V(u) - ϑ = (V0 - ϑ) + (I0 - V0) u + I0 Σ_{k=2..n} a_k u^k` is a polynomial (see
-    /// [`decay_pow`](Self::decay_pow)), so Halley's method, started from the root of its
-    /// quadratic part and safeguarded by bisection as there, needs no transcendental call per
-    /// step; the same stopping test (predicted error below half an ulp of `u`). Then
-    /// `t = -τm ln(1 - u)` (`log1p`), `e^{-t/τm} = 1 - u` (from `exp` when `u > 1/2`, where
-    /// `1 - u` would lose relative precision) and `e^{-t/τs} = (e^{-t/τm})^n`.
-    fn crossing_root_pow(&self, v0: f64, i0: f64, u_hi: f64, v_hi: f64) -> Crossing {
-        // The degree as a constant, so that Horner's loop below is unrolled.
-        match self.pow {
-            2 => self.root_u::<2>(v0, i0, u_hi, v_hi),
-            3 => self.root_u::<3>(v0, i0, u_hi, v_hi),
-            4 => self.root_u::<4>(v0, i0, u_hi, v_hi),
-            5 => self.root_u::<5>(v0, i0, u_hi, v_hi),
-            6 => self.root_u::<6>(v0, i0, u_hi, v_hi),
-            7 => self.root_u::<7>(v0, i0, u_hi, v_hi),
-            _ => self.root_u::<8>(v0, i0, u_hi, v_hi),
-        }
-    }
-
-    /// [`crossing_root_pow`](Self::crossing_root_pow) for `pow = N`.
-    fn root_u<const N: usize>(&self, v0: f64, i0: f64, u_hi: f64, v_hi: f64) -> Crossing {
-        let thr = self.threshold;
-        let n = N;
-        let mut c = [0.0; 9];
-        c[0] = v0 - thr;
-        c[1] = i0 - v0;
-        for (ck, ak) in c[2..=n].iter_mut().zip(&self.pow_coeffs) {
-            *ck = i0 * ak;
-        }
-        let gap = thr - v0;
-        let disc = c[1] * c[1] + 4.0 * c[2] * gap;
-        let quad = if disc >= 0.0 {
-            2.0 * gap / (c[1] + disc.sqrt())
-        } else {
-            f64::NAN
+            -(-ts * self.inv_tau_mem).exp_m1()
         };
-        let (mut lo, mut hi) = (0.0_f64, u_hi);
-        let mut u = if quad > 0.0 && quad < hi {
-            quad
-        } else {
-            hi * (gap / (v_hi - v0)).clamp(0.0, 1.0)
-        };
-        for _ in 0..200 {
-            // The polynomial and its first three derivatives (divided by 1, 2, 6) by Horner's
-            // scheme from zeros, without its first steps, which only add zeros: with `u >= 0`
-            // finite, `0 u + x` is `x`, so these are the same values.
-            let (mut p, mut d1, mut d2, mut d3) = (c[n], 0.0, 0.0, 0.0);
-            for (m, &ck) in (1..).zip(c[..n].iter().rev()) {
-                if m >= 4 {
-                    d3 = d3 * u + d2;
-                } else if m == 3 {
-                    d3 = d2;
-                }
-                if m >= 3 {
-                    d2 = d2 * u + d1;
-                } else if m == 2 {
-                    d2 = d1;
-                }
-                if m >= 2 {
-                    d1 = d1 * u + p;
-                } else {
-                    d1 = p;
-                }
-                p = p * u + ck;
-            }
-            if p == 0.0 {
-                return self.crossing_at_u(u);
-            }
-            if p < 0.0 {
-                lo = u;
-            } else {
-                hi = u;
-            }
-            // Halley's step; its next error is about |d3/d1 - (d2/d1)²| step³.
-            let step = p * d1 / (d1 * d1 - p * d2);
-            let next = u - step;
-            if next > lo && next < hi {
-                let h = d2 / d1;
-                let cc = (d3 / d1 - h * h).abs();
-                if cc * (step * step * step).abs() <= 0.5 * f64::EPSILON * next {
-                    return self.crossing_at_u(next);
-                }
-                u = next;
-            } else {
-                u = lo + 0.5 * (hi - lo);
-            }
-            if hi - lo <= f64::EPSILON * hi {
-                return self.crossing_at_u(u);
-            }
-        }
-        self.crossing_at_u(u)
-    }
-
-    /// The [`Crossing`] at `u = 1 - e^{-t/τm}` when `τm = n τs`.
-    #[inline]
-    fn crossing_at_u(&self, u: f64) -> Crossing {
-        let t = -self.tau_mem * (-u).ln_1p();
-        let mem = if u > 0.5 {
-            (-t * self.inv_tau_mem).exp()
-        } else {
-            1.0 - u
-        };
-        Crossing {
-            t,
-            mem,
-            syn: mem.powi(self.pow as i32),
-        }
+        Bracket::Pow { u_hi, v_hi: v_max }
     }
 
     /// Local time of the first threshold crossing of the free solution from `(v0, i0)` on

@@ -3,9 +3,9 @@
 //! and the merge of the populations' spikes into the record.
 
 use super::{
-    may_cross, record_probes, slot_decay, spike_order, surely_silent, Slot, ARRIVAL, PROBE,
+    batch, may_cross, record_probes, slot_decay, spike_order, surely_silent, Slot, ARRIVAL, PROBE,
 };
-use crate::engine::closed_form::Decay;
+use crate::engine::closed_form::{Crossing, Decay};
 use crate::engine::model::{Fan, Model};
 use crate::engine::peak::track_peak;
 use crate::engine::simd::{self, Isa};
@@ -87,6 +87,7 @@ impl Model<'_> {
                 }
                 if any {
                     // The flagged neurons, eight flags per word read.
+                    ws.sweep.cands.clear();
                     for w in 0..n.div_ceil(8) {
                         let bytes = ws.sweep.slow[8 * w..8 * w + 8].try_into();
                         let mut word = u64::from_le_bytes(bytes.unwrap_or_default());
@@ -95,13 +96,22 @@ impl Model<'_> {
                             word &= word - 1;
                             let v0 = (ws.sweep.v[j], ws.sweep.i[j]);
                             let v1 = (ws.sweep.v_next[j], ws.sweep.i_next[j]);
-                            if slot.probes.is_empty() && surely_silent(&pc, v0, v1) {
-                                // The slot loop's end state stands.
-                                continue;
+                            // Unless surely silent, when the slot loop's end state stands.
+                            if !(slot.probes.is_empty() && surely_silent(&pc, v0, v1)) {
+                                ws.sweep.cands.push(j as u32);
                             }
-                            let out = self.slot_spikes(ws, base + j, v0, &slot)?;
-                            (ws.sweep.v_next[j], ws.sweep.i_next[j]) = out;
                         }
+                    }
+                    let lanes = batch::batched(&pc, ws.sweep.cands.len());
+                    if lanes {
+                        batch::first_searches(&pc, isa, &mut ws.sweep, &slot);
+                    }
+                    for c in 0..ws.sweep.cands.len() {
+                        let j = ws.sweep.cands[c] as usize;
+                        let first = lanes.then(|| ws.sweep.found[c]);
+                        let v0 = (ws.sweep.v[j], ws.sweep.i[j]);
+                        let out = self.slot_spikes(ws, base + j, v0, &slot, first)?;
+                        (ws.sweep.v_next[j], ws.sweep.i_next[j]) = out;
                     }
                 }
             }
@@ -151,10 +161,13 @@ impl Model<'_> {
             prev = end;
             e += 1;
         }
-        for j in 0..n {
-            if !(ws.sweep.v[j].is_finite() && ws.sweep.i[j].is_finite()) {
-                return Err(self.non_finite("membrane state", base + j, self.t_end));
-            }
+        // One pass without branches (an `|` of flags, which vectorises), the failing neuron
+        // looked for only on failure.
+        let (v, i) = (&ws.sweep.v[..n], &ws.sweep.i[..n]);
+        let bad = |j: usize| !(v[j].is_finite() && i[j].is_finite());
+        if (0..n).fold(false, |any, j| any | !(v[j].is_finite() & i[j].is_finite())) {
+            let j = (0..n).find(|&j| bad(j)).unwrap_or_default();
+            return Err(self.non_finite("membrane state", base + j, self.t_end));
         }
         Ok(sorted)
     }
@@ -202,7 +215,7 @@ impl Model<'_> {
                 .clone()
                 .any(|q| ws.probes[ws.sweep.events[q].proj as usize].neuron == j);
             let out = if pc.spiking && (probed || may_cross(&pc, v0, i0, v1, i1)) {
-                self.slot_spikes(ws, g, (v0, i0), slot)?
+                self.slot_spikes(ws, g, (v0, i0), slot, None)?
             } else {
                 if probed {
                     record_probes(ws, slot, j, (v0, i0, slot.start), slot.end, true);
@@ -216,13 +229,15 @@ impl Model<'_> {
 
     /// Neuron `j` (global) of a spiking population through `slot` from `(v, i)`: every crossing
     /// located exactly (spike, reset, search again), its probes read. Returns the state at the
-    /// slot's end.
+    /// slot's end. `first`: the first search's outcome (`Kernel::first_crossing` over the slot
+    /// from `(v, i)`) when the caller made it (`batch.rs`).
     pub(crate) fn slot_spikes(
         &self,
         ws: &mut NetworkWorkspace,
         j: usize,
         (mut v, mut i): (f64, f64),
         slot: &Slot,
+        mut first: Option<Option<Crossing>>,
     ) -> Result<(f64, f64), LifError> {
         let p = ws.pop_of[j] as usize;
         let local = j - ws.offsets[p];
@@ -252,7 +267,11 @@ impl Model<'_> {
                 k.decay_swept(len - off)
             };
             let now = slot.start + off;
-            let Some(c) = k.first_crossing(v, i, len - off, &dd) else {
+            let found = match first.take() {
+                Some(found) => found,
+                None => k.first_crossing(v, i, len - off, &dd),
+            };
+            let Some(c) = found else {
                 if !slot.probes.is_empty() {
                     record_probes(ws, slot, local, (v, i, now), slot.end, true);
                 }
