@@ -9,7 +9,8 @@
 //! slot updates the neurons' state held as a structure of arrays (`V`, `I`), in a loop without
 //! branches that the compiler vectorises, and flags the neurons that may cross the threshold
 //! in it (the necessary conditions of `Kernel::first_crossing`); only these take the exact
-//! search (their first searches of a slot together, in lanes: `sweep/batch.rs`). The event then adds its weights to its targets (a dense column or a fan-out list).
+//! search (their first searches of a slot together, in lanes: `sweep/batch.rs`). The event
+//! then adds its weights to its targets (a dense column or a fan-out list).
 //! Events at one time (the pixel latencies of an image share few values) leave slots of length
 //! zero between them, which a spiking population skips: its `Decay` is the identity.
 //! Probes are read inside their slot (the probed neuron takes the exact path there), so they

@@ -164,8 +164,8 @@ impl Model<'_> {
         // One pass without branches (an `|` of flags, which vectorises), the failing neuron
         // looked for only on failure.
         let (v, i) = (&ws.sweep.v[..n], &ws.sweep.i[..n]);
-        let bad = |j: usize| !(v[j].is_finite() && i[j].is_finite());
-        if (0..n).fold(false, |any, j| any | !(v[j].is_finite() & i[j].is_finite())) {
+        let bad = |j: usize| !(v[j].is_finite() & i[j].is_finite());
+        if (0..n).fold(false, |any, j| any | bad(j)) {
             let j = (0..n).find(|&j| bad(j)).unwrap_or_default();
             return Err(self.non_finite("membrane state", base + j, self.t_end));
         }
