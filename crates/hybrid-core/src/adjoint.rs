@@ -18,12 +18,14 @@ mod backward;
 
 use backward::backward;
 
-/// Carries the running-loss integral and sums the observation terms.
+/// Carries the running-loss integral and sums the observation terms; for the backward pass, keeps
+/// the state at every observation (`n` values each, in order).
 struct LossValue<'a, L: Loss> {
     loss: &'a L,
     running: bool,
     value: f64,
     missing_running: bool,
+    observed: Option<&'a mut Vec<f64>>,
 }
 
 impl<M: HybridSystem, L: Loss> Augment<M> for LossValue<'_, L> {
@@ -53,6 +55,9 @@ impl<M: HybridSystem, L: Loss> Augment<M> for LossValue<'_, L> {
         x: &[f64],
         _: &[f64],
     ) -> Result<(), Error> {
+        if let Some(kept) = &mut self.observed {
+            kept.extend_from_slice(x);
+        }
         self.value += self
             .loss
             .observation(i, x, p)
@@ -81,6 +86,9 @@ pub(crate) struct AdjointWork<S: Stepper> {
     /// `dL/dp`.
     pub grad: Vec<f64>,
     points: Vec<(f64, Breakpoint)>,
+    /// The state at every observation of the forward pass (`n` each, in order): the points where
+    /// the loss was evaluated, where the backward pass takes its gradient.
+    observed: Vec<f64>,
     /// The events the loss's selectors pick: `(selector, event, occurrence)`, in event order.
     pub picks: Vec<(usize, usize, usize)>,
     sc: Scratch,
@@ -130,6 +138,7 @@ impl<S: Stepper> AdjointWork<S> {
             z: vec![0.0; n + nq],
             grad: vec![0.0; m],
             points: Vec::new(),
+            observed: Vec::new(),
             picks: Vec::new(),
             sc: Scratch {
                 x: vec![0.0; n],
@@ -168,7 +177,18 @@ pub(crate) fn running_at<M: HybridSystem, L: Loss>(
     has_running(loss, t0, x0, p)
 }
 
-/// The forward pass: simulate (storing the trajectory when `store`), and return the loss.
+/// What a forward pass keeps for a backward pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Keep {
+    /// Nothing: the loss alone.
+    Nothing,
+    /// The states at the observations.
+    Observations,
+    /// Those and the dense trajectory (the backward pass reads states between breakpoints).
+    Trajectory,
+}
+
+/// The forward pass: simulate (keeping what `keep` says), and return the loss.
 pub(crate) fn forward_pass<M: HybridSystem, L: Loss, S: Stepper>(
     model: &M,
     loss: &L,
@@ -176,15 +196,18 @@ pub(crate) fn forward_pass<M: HybridSystem, L: Loss, S: Stepper>(
     (t0, t_end): (f64, f64),
     opts: &SolverOptions,
     w: &mut AdjointWork<S>,
-    store: bool,
+    keep: Keep,
 ) -> Result<f64, Error> {
+    w.observed.clear();
     let mut aug = LossValue {
         loss,
         running: w.running,
         value: 0.0,
         missing_running: false,
+        observed: (keep != Keep::Nothing).then_some(&mut w.observed),
     };
     let obs = loss.observation_times();
+    let store = keep == Keep::Trajectory;
     run(model, p, t0, t_end, obs, opts, &mut aug, &mut w.fwd, store)?;
     if aug.missing_running {
         return Err(Error::MissingLossTerm {
@@ -233,7 +256,18 @@ pub(crate) fn adjoint<M: Derivatives, L: Loss, S: Stepper>(
     opts: &SolverOptions,
     w: &mut AdjointWork<S>,
 ) -> Result<f64, Error> {
-    let value = forward_pass(model, loss, p, span, opts, w, true)?;
+    // The backward pass reads the stored trajectory only for `f_x`, `f_p` or a running loss that
+    // vary along it; Jacobians constant in each mode are formed at a state the events or the
+    // observations hold (`backward`).
+    let keep = if w.running
+        || model.flow_jacobian_depends_on_state()
+        || model.flow_jacobian_depends_on_time()
+    {
+        Keep::Trajectory
+    } else {
+        Keep::Observations
+    };
+    let value = forward_pass(model, loss, p, span, opts, w, keep)?;
     // Refuse non-differentiable events before the backward pass, naming the first in time (the
     // forward method names the same one: both see one event sequence).
     check_differentiable(

@@ -2,7 +2,7 @@
 //! every buffer the passes need, so that repeated simulations and gradients (a fit, a training
 //! loop) allocate nothing once it is warm.
 
-use crate::adjoint::{adjoint, forward_pass, running_at, AdjointWork};
+use crate::adjoint::{adjoint, forward_pass, running_at, AdjointWork, Keep};
 use crate::engine::{run, validate_params, validate_setup, NoAugment, Workspace};
 use crate::forward::{exact_sensitivities, forward, ForwardWork, Sensitivities};
 use crate::loss::NoLoss;
@@ -216,7 +216,7 @@ impl<M: Derivatives, L: Loss> Solver<'_, M, L> {
         let pb = self.problem;
         with_passes!(self, w => {
             let aw = adjoint_work(&mut w.adjoint, pb, running);
-            forward_pass(&pb.model, &pb.loss, p, (pb.t0, pb.t_end), &pb.opts, aw, false)
+            forward_pass(&pb.model, &pb.loss, p, (pb.t0, pb.t_end), &pb.opts, aw, Keep::Nothing)
         })
     }
 

@@ -23,6 +23,7 @@ pub(super) fn backward<M: Derivatives, L: Loss, S: Stepper>(
         z,
         grad,
         points,
+        observed,
         picks,
         sc,
         running,
@@ -59,18 +60,29 @@ pub(super) fn backward<M: Derivatives, L: Loss, S: Stepper>(
     let mut t_cur = t_end;
     let mut pick = picks.len();
     let mut first = 0.0;
+    // The mode of the interval below the breakpoint at hand, and a state of it at the interval's
+    // upper end (its left limit there): the state at `T`, then each event's `x⁻` and each
+    // observed state as they are passed (an observation at an event's time comes after the
+    // event in forward order, so before it here).
+    let mut q = fwd.mode_end;
+    let mut x_hi: &[f64] = &fwd.z[..n];
     for &(t_bp, bp) in points.iter().rev() {
-        integrate_back(
-            model, loss, *running, p, traj, back, sc, z, t_bp, t_cur, first,
-        )?;
+        let interval = Interval {
+            lo: t_bp,
+            hi: t_cur,
+            q,
+            x_hi,
+        };
+        integrate_back(model, loss, *running, p, traj, back, sc, z, interval, first)?;
         if t_bp < t_cur {
             first = back.next_step();
         }
         t_cur = t_bp;
         match bp {
             Breakpoint::Observation(i) => {
-                traj.eval(t_cur, &mut sc.x);
-                sc.loss.observation(loss, i, &sc.x, p)?;
+                // The state where the forward pass evaluated the loss.
+                x_hi = &observed[i * n..(i + 1) * n];
+                sc.loss.observation(loss, i, x_hi, p)?;
                 let d = &sc.loss.grad;
                 z[..n].iter_mut().zip(&d[..n]).for_each(|(l, d)| *l += d);
                 if loss.observation_depends_on_parameters(i) {
@@ -81,6 +93,8 @@ pub(super) fn backward<M: Derivatives, L: Loss, S: Stepper>(
             }
             Breakpoint::Event(e) => {
                 let rec = &events[e];
+                q = rec.mode_before;
+                x_hi = &rec.x_minus;
                 sc.lambda.copy_from_slice(&z[..n]);
                 sc.psi_xm.fill(0.0);
                 let at = At {
@@ -169,9 +183,13 @@ pub(super) fn backward<M: Derivatives, L: Loss, S: Stepper>(
             }
         }
     }
-    integrate_back(
-        model, loss, *running, p, traj, back, sc, z, t0, t_cur, first,
-    )?;
+    let interval = Interval {
+        lo: t0,
+        hi: t_cur,
+        q,
+        x_hi,
+    };
+    integrate_back(model, loss, *running, p, traj, back, sc, z, interval, first)?;
     // μ(t0) + λ(t0)ᵀ ∂x0/∂p.
     model.initial_state_vjp(p, &z[..n], &mut sc.vjp_p, &mut sc.duals);
     for j in 0..m {
@@ -186,9 +204,18 @@ pub(super) fn backward<M: Derivatives, L: Loss, S: Stepper>(
     Ok(())
 }
 
+/// One inter-breakpoint interval `(lo, hi)` of the backward pass: its mode `q` and the forward
+/// state at `hi` (left limit).
+struct Interval<'a> {
+    lo: f64,
+    hi: f64,
+    q: usize,
+    x_hi: &'a [f64],
+}
+
 /// Integrate `[λ, μ]` backwards from `hi` to `lo` on one inter-breakpoint interval, reading the
-/// forward state from the stored trajectory (left limit at `hi`, right limit at `lo`).
-#[allow(clippy::too_many_arguments)]
+/// forward state from the stored trajectory (left limit at `hi`, right limit at `lo`) when the
+/// flow's Jacobians or a running loss vary along it (else the trajectory is not stored).
 fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
     model: &M,
     loss: &L,
@@ -198,15 +225,13 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
     stepper: &mut S,
     sc: &mut Scratch,
     z: &mut [f64],
-    lo: f64,
-    hi: f64,
+    Interval { lo, hi, q, x_hi }: Interval<'_>,
     first: f64,
 ) -> Result<(), Error> {
     if hi <= lo {
         return Ok(());
     }
     let n = traj.states();
-    let q = traj.mode_at(0.5 * (lo + hi));
     // The stepper runs forwards in `s = −t`: `dz/ds = [λᵀf_x + ℓ_x, λᵀf_p + ℓ_p]`, the
     // products as the model returns them, where `d/dt` would need them negated. Every number of
     // the integration (step sizes, stage times and arguments, stages, sums, error norms) is the
@@ -217,13 +242,13 @@ fn integrate_back<M: Derivatives, L: Loss, S: Stepper>(
     let read_state = running || model.flow_jacobian_depends_on_state();
     if !read_state && !model.flow_jacobian_depends_on_time() {
         // ... and of time: `[λᵀf_x, λᵀf_p] = λᵀ[f_x, f_p]`, one matrix per mode, formed by `n`
-        // products the first time the mode is met.
+        // products the first time the mode is met, at the interval's upper end (the trajectory
+        // is not stored: the state there is an event's `x⁻`, an observed state or `x(T)`).
         if !sc.jac.holds(q) {
-            traj.eval_left(hi, &mut sc.x);
             let at = At {
                 q,
                 t: hi,
-                x: &sc.x,
+                x: x_hi,
                 p,
             };
             sc.jac.form(model, at, &mut sc.duals);
