@@ -126,6 +126,7 @@ pub(crate) fn validate_setup<M: HybridSystem>(
     check("scheduled event", model.scheduled_times(), true)
 }
 
+#[inline]
 fn rhs<M: HybridSystem, A: Augment<M>>(
     model: &M,
     aug: &mut A,
