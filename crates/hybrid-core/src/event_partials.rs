@@ -95,6 +95,7 @@ impl EventPartials {
 }
 
 /// `a · b`.
+#[inline]
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

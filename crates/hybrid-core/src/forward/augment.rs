@@ -98,10 +98,13 @@ impl<M: Derivatives, L: Loss> Augment<M> for ForwardAugment<'_, L> {
             Some(record.mode_before)
         );
         self.advance(model, p, record.t, &record.x_minus)?;
-        let mut ex = self.fw.exact.take().expect("exact");
-        let r = self.jump(model, p, record, &mut ex.s, &mut []);
+        // `S` out of the state for the jump (its buffer alone: moving the whole `ExactS`, the
+        // propagator's buffers with it, out and back took two `memcpy` calls per event).
+        let ex = self.fw.exact.as_mut().expect("exact");
+        let mut s = std::mem::take(&mut ex.s);
         ex.mode = record.mode_after;
-        self.fw.exact = Some(ex);
+        let r = self.jump(model, p, record, &mut s, &mut []);
+        self.fw.exact.as_mut().expect("exact").s = s;
         r
     }
 
