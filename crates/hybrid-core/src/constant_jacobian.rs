@@ -38,6 +38,12 @@ pub(crate) struct ConstantJacobian {
     norm: f64,
     /// The columns `j` that have entries, ascending.
     cols: Vec<usize>,
+    /// Terms of a sub-step's series that can be nonzero: `k` when `L^k` vanishes on the
+    /// matrix's pattern (a nilpotent `L`, such as the ball's: 2), else [`MAX_TERMS`].
+    terms: usize,
+    /// Scratch of [`Self::form`]: the entries a term can reach, and the next term's.
+    reach: Vec<bool>,
+    reach_next: Vec<bool>,
     /// The current term of the series and the next one (`n + nq` each).
     term: Vec<f64>,
     next: Vec<f64>,
@@ -56,6 +62,9 @@ impl ConstantJacobian {
             out_p: vec![0.0; nq],
             norm: 0.0,
             cols: Vec::with_capacity(n + nq),
+            terms: MAX_TERMS,
+            reach: vec![false; n + nq],
+            reach_next: vec![false; n + nq],
             term: vec![0.0; n + nq],
             next: vec![0.0; n + nq],
             mode: None,
@@ -76,6 +85,13 @@ impl ConstantJacobian {
     /// `at` (any state and time of the mode will do: the model declares its Jacobians free of
     /// both).
     pub fn form<M: Derivatives>(&mut self, model: &M, at: At<'_>, ad: &mut Duals) {
+        self.form_matrix(model, at, ad);
+        self.terms = self.nonzero_terms();
+    }
+
+    /// [`Self::form`] without the count of nonzero terms (the forward propagator, which reads
+    /// the dense rows alone).
+    pub(crate) fn form_matrix<M: Derivatives>(&mut self, model: &M, at: At<'_>, ad: &mut Duals) {
         let n = self.unit.len();
         let w = n + self.out_p.len();
         self.unit.fill(0.0);
@@ -114,6 +130,34 @@ impl ConstantJacobian {
 }
 
 impl ConstantJacobian {
+    /// How many terms `L^k z` can be nonzero whatever `z`, from the pattern of the entries:
+    /// `L z` can be nonzero on the columns with entries (`X_1`), `L^{k+1} z` on the columns
+    /// whose entries read a component of `X_k`; when `X_{k+1}` is empty every later term is zero
+    /// (exactly: a product of a zero, the sums of zeros), and the series has `k` terms. Beyond
+    /// `n + nq` levels the pattern cycles: [`MAX_TERMS`].
+    fn nonzero_terms(&mut self) -> usize {
+        let (reach, next) = (&mut self.reach, &mut self.reach_next);
+        reach.fill(false);
+        for &j in &self.cols {
+            reach[j] = true;
+        }
+        for k in 1..=reach.len() {
+            next.fill(false);
+            let mut any = false;
+            for &(j, i, _) in &self.entries {
+                if reach[i] {
+                    next[j] = true;
+                    any = true;
+                }
+            }
+            if !any {
+                return k;
+            }
+            std::mem::swap(reach, next);
+        }
+        MAX_TERMS
+    }
+
     /// `z ← exp(span L) z` with `L z = λᵀ[f_x, f_p]` (`λ = z[..n]`): the backward pass across an
     /// interval of length `span ≥ 0` in `s = −t`, exactly up to rounding (`dz/ds = L z` is
     /// linear with constant coefficients). The span is cut into `r = ⌈ν span⌉` equal sub-steps
@@ -121,7 +165,8 @@ impl ConstantJacobian {
     /// is zero or two consecutive terms are below `ε/2` of the sum in the max norm
     /// (Al-Mohy & Higham, "Computing the action of the matrix exponential", SIAM J. Sci. Comput.
     /// 33 (2011), Algorithm 3.2, without its choice of the degree). A nilpotent `L`, such as the
-    /// ball's `f_x = [[0, 1], [0, 0]]`, ends its series after a few terms: 3 for the ball.
+    /// ball's `f_x = [[0, 1], [0, 0]]`, ends its series after a few terms, known from its
+    /// pattern ([`Self::nonzero_terms`]): 2 for the ball (the third, zero, is not computed).
     ///
     /// `t_hi` (the interval's end in `t`) names where a failure happened: more than `max_steps`
     /// sub-steps ([`StepError::TooManySteps`], as the Runge-Kutta steps it replaces would have
@@ -148,7 +193,8 @@ impl ConstantJacobian {
             // `e` of it (`ν h ≤ 1`), so a smaller reference only adds terms.
             let reference = tol * max_abs(z);
             let mut last = f64::INFINITY;
-            for k in 1..=MAX_TERMS {
+            // (The terms past `self.terms` are zero: the series ends there.)
+            for k in 1..=self.terms {
                 let cur: &[f64] = if k == 1 { z } else { term };
                 for &j in cols {
                     next[j] = 0.0;
@@ -331,6 +377,27 @@ mod tests {
                 mg - lv * s - ly * s * s / 2.0
             ]
         );
+    }
+
+    /// The ball's `L`: `L z` on `λv` and `μg`, `L² z` on `μg`, `L³ = 0`: two terms. The
+    /// rotation's never ends.
+    #[test]
+    fn the_series_ends_where_the_pattern_of_the_matrix_says() {
+        let mut ball = ConstantJacobian::new(2, 4);
+        let (x, p) = ([1.0, 0.5], [1.0, 0.5, 0.8, 9.81]);
+        let at = At {
+            q: 0,
+            t: 0.0,
+            x: &x,
+            p: &p,
+        };
+        ball.form(&Ball, at, &mut Duals::new(2, 4));
+        assert_eq!(ball.terms, 2);
+        assert_eq!(formed(&Rotation, 2).terms, MAX_TERMS);
+        // Without the quadrature the ball's `L` is `f_x` alone: `λ ↦ [0, λy]`, one term.
+        let mut lambda_only = ConstantJacobian::new(2, 0);
+        lambda_only.form(&Ball, at, &mut Duals::new(2, 4));
+        assert_eq!(lambda_only.terms, 1);
     }
 
     #[test]
