@@ -233,9 +233,7 @@ impl<M: Derivatives, L: Loss> Solver<'_, M, L> {
             out.loss = value;
             out.gradient.copy_from_slice(&aw.grad);
             out.stats = aw.fwd.stepper.stats();
-            // `out.events` is empty (recycled above): the run's records change hands by a swap
-            // of the two vectors, not copied.
-            std::mem::swap(&mut out.events, &mut aw.fwd.events);
+            out.events.append(&mut aw.fwd.events);
         });
         out.min_abs_gdot = min_abs_gdot(&out.events);
         out.max_grazing = max_grazing(&out.events);
@@ -257,9 +255,7 @@ impl<M: Derivatives, L: Loss> Solver<'_, M, L> {
             out.loss = fw.st.value;
             out.gradient.copy_from_slice(&fw.st.grad);
             out.stats = fw.w.stepper.stats();
-            // `out.events` is empty (recycled above): the run's records change hands by a swap
-            // of the two vectors, not copied.
-            std::mem::swap(&mut out.events, &mut fw.w.events);
+            out.events.append(&mut fw.w.events);
         });
         out.min_abs_gdot = min_abs_gdot(&out.events);
         out.max_grazing = max_grazing(&out.events);
