@@ -50,6 +50,15 @@ pub(crate) struct SensitivityPropagator {
     /// The current term of the series and the next one (`n m` each, column-major like `S`).
     term: Vec<f64>,
     next: Vec<f64>,
+    /// Which entries of the dense `[f_x, f_p]` (row-major, `n × (n + m)`) were nonzero when the
+    /// lists above were made: they depend on this pattern alone, so a matrix of the same
+    /// pattern (the next run's, at other parameters) only refreshes their values.
+    pattern: Vec<bool>,
+    /// Whether the lists are made (for `pattern`).
+    listed: bool,
+    /// Per product, per forcing entry: where its value sits in the dense matrix.
+    product_at: Vec<usize>,
+    forcing_at: Vec<usize>,
 }
 
 impl SensitivityPropagator {
@@ -69,6 +78,10 @@ impl SensitivityPropagator {
             norm: 0.0,
             term: vec![0.0; n * m],
             next: vec![0.0; n * m],
+            pattern: vec![false; n * (n + m)],
+            listed: false,
+            product_at: Vec::new(),
+            forcing_at: Vec::new(),
         }
     }
 
@@ -88,19 +101,30 @@ impl SensitivityPropagator {
         self.jac.form_matrix(model, at, ad);
         let (n, m, w) = (self.n, self.m, self.n + self.m);
         let dense = &self.jac.dense;
+        let same = self.listed
+            && dense
+                .iter()
+                .zip(&self.pattern)
+                .all(|(&a, &nonzero)| (a != 0.0) == nonzero);
+        if same {
+            // The same lists in the same order: their values alone are new.
+            for (product, &at) in self.products.iter_mut().zip(&self.product_at) {
+                product.2 = dense[at];
+            }
+            for (forcing, &at) in self.forcing.iter_mut().zip(&self.forcing_at) {
+                forcing.1 = dense[at];
+            }
+            self.term.fill(0.0);
+            self.next.fill(0.0);
+            self.norm = row_norm(dense, n, w);
+            return;
+        }
         self.products.clear();
         self.forcing.clear();
         self.moving.clear();
         self.term.fill(0.0);
         self.next.fill(0.0);
-        self.norm = 0.0;
-        for i in 0..n {
-            let sum: f64 = dense[i * w..i * w + n].iter().map(|a| a.abs()).sum();
-            // `max` would drop a NaN row: keep it, so that `propagate` refuses the matrix.
-            if !(sum <= self.norm) {
-                self.norm = sum;
-            }
-        }
+        self.norm = row_norm(dense, n, w);
         // The first term: every product and the forcing.
         for c in 0..m {
             for i in 0..n {
@@ -167,6 +191,21 @@ impl SensitivityPropagator {
                 break; // `X_k = X_{k−1}`: this level repeats
             }
         }
+        // Where each listed value comes from, and the pattern the lists were made for.
+        // `e = i + n c` writes row `i`; its source `j + n c` reads column `j` of `f_x`.
+        self.product_at.clear();
+        self.product_at.extend(
+            self.products
+                .iter()
+                .map(|&(e, j, _)| (e % n) * w + (j - e / n * n)),
+        );
+        self.forcing_at.clear();
+        self.forcing_at
+            .extend(self.forcing.iter().map(|&(e, _)| (e % n) * w + n + e / n));
+        for (nonzero, &a) in self.pattern.iter_mut().zip(dense) {
+            *nonzero = a != 0.0;
+        }
+        self.listed = true;
     }
 
     /// `s ← S(t + span)` for `Ṡ = A S + B` from `S(t) = s` (`n × m`, column-major), exactly up
@@ -244,6 +283,20 @@ impl SensitivityPropagator {
         }
         finite(s, t_hi)
     }
+}
+
+/// `max_i Σ_j |a_ij|` over the `f_x` block of the dense `n × w` rows: a bound of
+/// `|A v|_∞ / |v|_∞`. A NaN row is kept (`max` would drop it), so that `propagate` refuses
+/// the matrix.
+fn row_norm(dense: &[f64], n: usize, w: usize) -> f64 {
+    let mut norm = 0.0;
+    for i in 0..n {
+        let sum: f64 = dense[i * w..i * w + n].iter().map(|a| a.abs()).sum();
+        if !(sum <= norm) {
+            norm = sum;
+        }
+    }
+    norm
 }
 
 #[cfg(test)]
@@ -346,6 +399,69 @@ mod tests {
         let mut s = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0];
         prop.propagate(&mut s, 0.5, 0.5, 10).unwrap();
         assert_eq!(s, [1.0, 0.0, 0.5, 1.0, 0.0, 0.0, -0.125, -0.5]);
+    }
+
+    /// A rotation forced by `p1²`: `f_p = [[0, 2 p1], [1, 0]]` changes with the parameters, and
+    /// its pattern with `p1 = 0`.
+    struct SquareForced;
+    impl HybridSystem for SquareForced {
+        fn dims(&self) -> Dims {
+            Dims {
+                states: 2,
+                params: 2,
+                guards: 0,
+            }
+        }
+        fn initial_state<T: Scalar>(&self, _p: &[T], x0: &mut [T]) {
+            x0.fill(T::zero());
+        }
+        fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+            dx[0] = x[1] * T::cst(OMEGA) + p[1] * p[1];
+            dx[1] = p[0] - x[0] * T::cst(OMEGA);
+        }
+    }
+    impl Derivatives for SquareForced {}
+
+    /// `prop` formed at the parameters `p` (any state).
+    fn form_at(prop: &mut SensitivityPropagator, p: &[f64]) {
+        let x = [0.3, -0.2];
+        let at = At {
+            q: 0,
+            t: 0.0,
+            x: &x,
+            p,
+        };
+        prop.form(&SquareForced, at, &mut Duals::new(2, 2));
+    }
+
+    /// A second `form` refreshes the lists' values when the matrix keeps its pattern, and makes
+    /// them anew when it does not: either way the propagator of a fresh one, to the bit.
+    #[test]
+    fn a_formed_again_propagator_is_a_fresh_one() {
+        let mut again = SensitivityPropagator::new(2, 2);
+        form_at(&mut again, &[0.5, 0.7]);
+        // The same pattern at other values, then a new pattern (the `p1` column vanishes), then
+        // the first pattern again.
+        for p in [[0.5, -1.1], [0.5, 0.0], [2.0, 0.25]] {
+            form_at(&mut again, &p);
+            let mut fresh = SensitivityPropagator::new(2, 2);
+            form_at(&mut fresh, &p);
+            assert_eq!(again.products, fresh.products, "{p:?}");
+            assert_eq!(again.forcing, fresh.forcing, "{p:?}");
+            assert_eq!(again.moving, fresh.moving, "{p:?}");
+            assert_eq!(again.levels, fresh.levels, "{p:?}");
+            assert_eq!(again.repeats, fresh.repeats, "{p:?}");
+            assert_eq!(again.norm.to_bits(), fresh.norm.to_bits(), "{p:?}");
+            let (mut a, mut b) = ([0.8, -1.3, 0.25, -0.4], [0.8, -1.3, 0.25, -0.4]);
+            again.propagate(&mut a, 0.37, 1.0, 100).unwrap();
+            fresh.propagate(&mut b, 0.37, 1.0, 100).unwrap();
+            assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits), "{p:?}");
+        }
+        let mut zero = SensitivityPropagator::new(2, 2);
+        form_at(&mut zero, &[0.5, 0.0]);
+        let mut nonzero = SensitivityPropagator::new(2, 2);
+        form_at(&mut nonzero, &[0.5, 0.7]);
+        assert!(zero.forcing.len() < nonzero.forcing.len());
     }
 
     /// `f_x = 0`: `S` gains `h B` in one term.
