@@ -187,7 +187,9 @@ impl ConstantJacobian {
         // those alone are cleared, scaled and summed. The others of `term` and `next` stay zero
         // (zeroed when the matrix was formed).
         let (entries, cols) = (&self.entries, &self.cols);
-        let (term, next) = (&mut self.term, &mut self.next);
+        // The two buffers' roles swap as slices held here (swapping the `Vec`s would write both
+        // headers back after every term); either buffer starts a call as good as the other.
+        let (mut term, mut next) = (&mut self.term[..], &mut self.next[..]);
         for _ in 0..r {
             // The stopping test's reference is `|z|` at the sub-step's start: the sum ends within
             // `e` of it (`ν h ≤ 1`), so a smaller reference only adds terms.
@@ -210,7 +212,7 @@ impl ConstantJacobian {
                     z[j] += v;
                     size = if v.abs() > size { v.abs() } else { size };
                 }
-                std::mem::swap(term, next);
+                std::mem::swap(&mut term, &mut next);
                 if size == 0.0 || last + size <= reference {
                     break;
                 }

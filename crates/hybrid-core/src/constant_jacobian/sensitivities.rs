@@ -236,7 +236,9 @@ impl SensitivityPropagator {
         let (levels, repeats) = (&self.levels, self.repeats);
         // A term reads only the entries the term before wrote (its level's products have their
         // source there), and writes only its own: no clearing of the buffers is needed.
-        let (term, next) = (&mut self.term, &mut self.next);
+        // The two buffers' roles swap as slices held here (swapping the `Vec`s would write both
+        // headers back after every term); either buffer starts a call as good as the other.
+        let (mut term, mut next) = (&mut self.term[..], &mut self.next[..]);
         for _ in 0..r {
             // With a series that ends after `levels.len()` terms, every term is summed.
             let mut reference = if repeats { tol * max_abs(s) } else { 0.0 };
@@ -271,7 +273,7 @@ impl SensitivityPropagator {
                     s[e] += v;
                     size = if v.abs() > size { v.abs() } else { size };
                 }
-                std::mem::swap(term, next);
+                std::mem::swap(&mut term, &mut next);
                 if k == 1 {
                     reference = reference.max(tol * size);
                 }
