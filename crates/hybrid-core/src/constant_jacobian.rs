@@ -47,6 +47,11 @@ pub(crate) struct ConstantJacobian {
     /// The current term of the series and the next one (`n + nq` each).
     term: Vec<f64>,
     next: Vec<f64>,
+    /// Which entries of `dense` were nonzero when `entries`, `cols` and `terms` were made
+    /// (they depend on this pattern alone).
+    pattern: Vec<bool>,
+    /// Whether they are made (for `pattern`).
+    listed: bool,
     /// The mode whose matrix `entries` holds (`None`: none yet, or parameters changed).
     mode: Option<usize>,
 }
@@ -67,6 +72,8 @@ impl ConstantJacobian {
             reach_next: vec![false; n + nq],
             term: vec![0.0; n + nq],
             next: vec![0.0; n + nq],
+            pattern: vec![false; n * (n + nq)],
+            listed: false,
             mode: None,
         }
     }
@@ -85,13 +92,49 @@ impl ConstantJacobian {
     /// `at` (any state and time of the mode will do: the model declares its Jacobians free of
     /// both).
     pub fn form<M: Derivatives>(&mut self, model: &M, at: At<'_>, ad: &mut Duals) {
-        self.form_matrix(model, at, ad);
-        self.terms = self.nonzero_terms();
+        self.form_dense(model, at, ad);
+        let (n, w) = (self.unit.len(), self.unit.len() + self.out_p.len());
+        let same = self.listed
+            && self
+                .dense
+                .iter()
+                .zip(&self.pattern)
+                .all(|(&a, &nonzero)| (a != 0.0) == nonzero);
+        if !same {
+            self.list_entries();
+            self.terms = self.nonzero_terms();
+            for (nonzero, &a) in self.pattern.iter_mut().zip(&self.dense) {
+                *nonzero = a != 0.0;
+            }
+            self.listed = true;
+            return;
+        }
+        // The same pattern: the same entries, columns and count of terms, at new values; the
+        // norm by the loop of `list_entries`, in its order.
+        self.term.fill(0.0);
+        self.next.fill(0.0);
+        self.norm = 0.0;
+        let mut entries = self.entries.iter_mut();
+        for j in 0..w {
+            let mut column = 0.0;
+            for i in 0..n {
+                let a = self.dense[i * w + j];
+                if a != 0.0 {
+                    if let Some(entry) = entries.next() {
+                        entry.2 = a;
+                    }
+                    column += a.abs();
+                }
+            }
+            if !(column <= self.norm) {
+                self.norm = column;
+            }
+        }
     }
 
-    /// [`Self::form`] without the count of nonzero terms (the forward propagator, which reads
-    /// the dense rows alone).
-    pub(crate) fn form_matrix<M: Derivatives>(&mut self, model: &M, at: At<'_>, ad: &mut Duals) {
+    /// The dense rows of the matrix of mode `at.q` alone (the forward propagator reads them
+    /// and nothing else).
+    pub(crate) fn form_dense<M: Derivatives>(&mut self, model: &M, at: At<'_>, ad: &mut Duals) {
         let n = self.unit.len();
         let w = n + self.out_p.len();
         self.unit.fill(0.0);
@@ -103,6 +146,13 @@ impl ConstantJacobian {
             row[..n].copy_from_slice(&self.out_x);
             row[n..].copy_from_slice(&self.out_p);
         }
+        self.mode = Some(at.q);
+    }
+
+    /// The nonzero entries, the columns that have them and the norm, from the dense rows.
+    fn list_entries(&mut self) {
+        let n = self.unit.len();
+        let w = n + self.out_p.len();
         self.entries.clear();
         self.cols.clear();
         self.term.fill(0.0);
@@ -125,7 +175,6 @@ impl ConstantJacobian {
                 self.norm = column;
             }
         }
-        self.mode = Some(at.q);
     }
 }
 
@@ -383,6 +432,59 @@ mod tests {
 
     /// The ball's `L`: `L z` on `λv` and `μg`, `L² z` on `μg`, `L³ = 0`: two terms. The
     /// rotation's never ends.
+    /// A second `form` at other parameters keeps the lists when the pattern is the same and
+    /// makes them anew when it is not: either way the matrix of a fresh one, to the bit.
+    #[test]
+    fn a_formed_again_matrix_is_a_fresh_one() {
+        // `f = [3 x1 + p1², p0 − 3 x0]`: `f_p = [[0, 2 p1], [1, 0]]`, zero in `p1 = 0`.
+        struct SquareForced;
+        impl HybridSystem for SquareForced {
+            fn dims(&self) -> Dims {
+                Dims {
+                    states: 2,
+                    params: 2,
+                    guards: 0,
+                }
+            }
+            fn initial_state<T: Scalar>(&self, _p: &[T], x0: &mut [T]) {
+                x0.fill(T::zero());
+            }
+            fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+                dx[0] = x[1] * T::cst(OMEGA) + p[1] * p[1];
+                dx[1] = p[0] - x[0] * T::cst(OMEGA);
+            }
+        }
+        impl Derivatives for SquareForced {}
+        let form_at = |jac: &mut ConstantJacobian, p: &[f64]| {
+            let x = [0.3, -0.2];
+            let at = At {
+                q: 0,
+                t: 0.0,
+                x: &x,
+                p,
+            };
+            jac.form(&SquareForced, at, &mut Duals::new(2, 2));
+        };
+        let mut again = ConstantJacobian::new(2, 2);
+        form_at(&mut again, &[0.5, 0.7]);
+        for p in [[0.5, -1.1], [0.5, 0.0], [2.0, 0.25]] {
+            form_at(&mut again, &p);
+            let mut fresh = ConstantJacobian::new(2, 2);
+            form_at(&mut fresh, &p);
+            assert_eq!(again.entries, fresh.entries, "{p:?}");
+            assert_eq!(again.cols, fresh.cols, "{p:?}");
+            assert_eq!(again.terms, fresh.terms, "{p:?}");
+            assert_eq!(again.norm.to_bits(), fresh.norm.to_bits(), "{p:?}");
+            let (mut a, mut b) = ([0.8, -1.3, 0.25, -0.4], [0.8, -1.3, 0.25, -0.4]);
+            again.propagate(&mut a, 0.37, 1.0, 100).unwrap();
+            fresh.propagate(&mut b, 0.37, 1.0, 100).unwrap();
+            assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits), "{p:?}");
+        }
+        let mut zero = ConstantJacobian::new(2, 2);
+        form_at(&mut zero, &[0.5, 0.0]);
+        assert!(zero.entries.len() < again.entries.len());
+    }
+
     #[test]
     fn the_series_ends_where_the_pattern_of_the_matrix_says() {
         let mut ball = ConstantJacobian::new(2, 4);

@@ -98,7 +98,7 @@ impl SensitivityPropagator {
     /// Form the matrix of mode `at.q` ([`ConstantJacobian::form`]: `n` products `λᵀ[f_x, f_p]`
     /// with unit `λ`, any state and time of the mode) and list its nonzero entries over `S`.
     pub fn form<M: Derivatives>(&mut self, model: &M, at: At<'_>, ad: &mut Duals) {
-        self.jac.form_matrix(model, at, ad);
+        self.jac.form_dense(model, at, ad);
         let (n, m, w) = (self.n, self.m, self.n + self.m);
         let dense = &self.jac.dense;
         let same = self.listed
