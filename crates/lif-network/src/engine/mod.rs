@@ -20,7 +20,8 @@
 //!   crossings.
 //! - `forward_delivery`: the queue's delivery of a spike through a fan-out list (two passes
 //!   behind a branch-free gate, per projection or through a merged fan).
-//! - `peak`: the membrane maxima of readout (and silent) neurons, tracked per segment.
+//! - `peak`: the membrane maxima of readout (and silent) neurons, tracked per segment;
+//!   `peak_lanes`: a block of readout neurons through their slots side by side, in lanes.
 //! - `sweep`: the forward pass of feed-forward networks population by population, each over its
 //!   sorted input events with shared decays (same record; chosen by `Model::sweeps`).
 //! - `sweep_neuron`: a small spiking or readout population of the sweeps neuron by neuron
@@ -70,6 +71,7 @@ pub(crate) mod model;
 mod network;
 pub(crate) mod params;
 mod peak;
+mod peak_lanes;
 mod prepared;
 mod queue;
 mod simd;

@@ -25,6 +25,7 @@
 use super::clock::PopConsts;
 use super::closed_form::{Decay, RootLanes, LANES};
 use super::params::Kernel;
+use super::peak_lanes::{PeakLanes, ReadoutSlots};
 
 /// The widest build of the population sweeps' per-neuron loops that a
 /// [`NetworkWorkspace`](super::NetworkWorkspace) may run
@@ -285,4 +286,34 @@ fn roots_u3_body(k: &Kernel, r: &RootLanes) -> [f64; LANES] {
 #[inline(always)]
 fn roots_u4_body(k: &Kernel, r: &RootLanes) -> [f64; LANES] {
     k.roots_u_lanes::<4>(r)
+}
+
+/// Readout neurons `out.j0..out.j0 + out.lanes` (at most eight) through their slots in AVX2
+/// lanes (`peak_lanes.rs`, the bits of the loop neuron by neuron) when this build may run
+/// AVX2 and the CPU has it; returns whether they ran (else the caller runs them one by one).
+#[inline]
+pub(crate) fn readout_lanes(
+    isa: Isa,
+    k: &Kernel,
+    slots: &ReadoutSlots<'_>,
+    out: &mut PeakLanes,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::peak_lanes::run;
+        if isa.0 != Level::Portable && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above), the only feature `run` enables.
+            #[allow(unsafe_code)]
+            unsafe {
+                if out.lanes > 4 {
+                    run::<2>(k, slots, out);
+                } else {
+                    run::<1>(k, slots, out);
+                }
+            }
+            return true;
+        }
+    }
+    let _ = (isa, k, slots, out);
+    false
 }

@@ -26,6 +26,8 @@
 use super::closed_form::Decay;
 use super::model::{Fan, Model};
 use super::peak::PeakTracker;
+use super::peak_lanes::{PeakLanes, ReadoutSlots};
+use super::simd::{self, Isa};
 use super::sweep::{may_cross, slot_decay, Arrival, Slot, ARRIVAL};
 use super::workspace::{NetworkWorkspace, PeakCause, Spike};
 use crate::LifError;
@@ -98,7 +100,46 @@ impl Model<'_> {
             (Some(pr), None) => Some(pr.weights),
             _ => None,
         };
-        for j in 0..n {
+        let cause = |s: usize| match events.get(s) {
+            Some(ev) if ev.class == ARRIVAL => PeakCause::SpikeArrival(ev.spike as usize),
+            Some(_) => PeakCause::InputArrival,
+            None => PeakCause::End,
+        };
+        // Blocks of up to eight tracked neurons in AVX2 lanes (`peak_lanes.rs`, the same bits as
+        // the loop below), when the weights come from one projection; else neuron by neuron.
+        let mut j_lanes = 0;
+        if let Some(weights) = single {
+            let slots = ReadoutSlots {
+                decays,
+                events,
+                rows,
+                last: last.1,
+                t_end: self.t_end,
+                weights,
+            };
+            let isa = Isa::select(ws.vectors);
+            let peaks = &mut ws.peaks[base..base + n];
+            while j_lanes < n {
+                let lanes = (n - j_lanes).min(8);
+                let block = &peaks[j_lanes..j_lanes + lanes];
+                if block.iter().any(|pk| pk.cause == PeakCause::NotTracked) {
+                    break;
+                }
+                let mut out = PeakLanes::new(j_lanes, lanes, peaks);
+                if !simd::readout_lanes(isa, &pc.k, &slots, &mut out) {
+                    break;
+                }
+                for l in 0..lanes {
+                    let j = j_lanes + l;
+                    peaks[j] = out.finish(l, &pc.k, &slots, peaks[j], cause);
+                    if !(out.v[l].is_finite() && out.i[l].is_finite()) {
+                        return Err(self.non_finite("membrane state", base + j, self.t_end));
+                    }
+                }
+                j_lanes += lanes;
+            }
+        }
+        for j in j_lanes..n {
             let (mut v, mut i) = (0.0_f64, 0.0_f64);
             let mut start = 0.0;
             let tracked = ws.peaks[base + j].cause != PeakCause::NotTracked;
@@ -125,11 +166,7 @@ impl Model<'_> {
                 peak.slot(&pc, (v, i, start), end, events.len());
             }
             (v, i) = (v1, i1);
-            ws.peaks[base + j] = peak.finish(&pc, |s| match events.get(s) {
-                Some(ev) if ev.class == ARRIVAL => PeakCause::SpikeArrival(ev.spike as usize),
-                Some(_) => PeakCause::InputArrival,
-                None => PeakCause::End,
-            });
+            ws.peaks[base + j] = peak.finish(&pc, cause);
             if !(v.is_finite() && i.is_finite()) {
                 return Err(self.non_finite("membrane state", base + j, self.t_end));
             }
