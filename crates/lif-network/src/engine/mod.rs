@@ -27,7 +27,8 @@
 //! - `sweep_neuron`: a small spiking or readout population of the sweeps neuron by neuron
 //!   (fewer per-slot costs, same bits).
 //! - `sweep_back`: the backward pass of feed-forward networks, population by population in
-//!   reverse (when the forward pass sweeps).
+//!   reverse (when the forward pass sweeps); `arrival_lanes`: a small population's run of
+//!   arrival slots there, in lanes.
 //! - `queue`: that queue, an indexed 4-ary heap holding at most one event per neuron.
 //! - `backward`: EventProp (Table 2, Algorithm 1) in reverse event order, lazily per neuron.
 //! - `workspace`: what the forward pass keeps (24 bytes per spike, refractory or not) and
@@ -60,6 +61,7 @@
 //! # Ok::<(), lif_network::LifError>(())
 //! ```
 
+mod arrival_lanes;
 mod backward;
 mod clock;
 pub(crate) mod closed_form;

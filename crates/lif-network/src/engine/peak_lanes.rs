@@ -1,7 +1,7 @@
 //! Readout neurons through all their slots four at a time, in AVX2 vectors (x86-64 CPUs with
 //! AVX2, chosen at run time by `simd::readout_lanes`): the loop of
 //! `Model::sweep_readout_by_neuron` for one neuron, with its maximum as `PeakTracker` keeps it
-//! (`peak.rs`), run for up to eight neurons side by side.
+//! (`peak.rs`), run for up to twelve neurons side by side.
 //!
 //! Per slot and lane, the same operations in the same order as the loop of one neuron: the
 //! update `V1 = e^{-Δ/τm} V0 + K(Δ) I0`, `I1 = e^{-Δ/τs} I0`; if the slot has positive length,
@@ -38,19 +38,22 @@ pub(crate) struct ReadoutSlots<'s> {
     pub weights: &'s [f64],
 }
 
-/// Up to eight readout neurons `j0..j0 + lanes` (local) after their slots: their maxima (the
+/// The most lanes of one [`run`].
+pub(crate) const LANES_MAX: usize = 12;
+
+/// Up to [`LANES_MAX`] readout neurons `j0..j0 + lanes` (local) after their slots: their maxima (the
 /// value; the slot whose end it is, `-1` if none, with `I` there; else an interior stationary
 /// point's time, if one is the maximum) and their state at `t_end`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PeakLanes {
     pub j0: usize,
     pub lanes: usize,
-    pub value: [f64; 8],
-    pub end_slot: [f64; 8],
-    pub end_i: [f64; 8],
-    pub stationary: [Option<f64>; 8],
-    pub v: [f64; 8],
-    pub i: [f64; 8],
+    pub value: [f64; LANES_MAX],
+    pub end_slot: [f64; LANES_MAX],
+    pub end_i: [f64; LANES_MAX],
+    pub stationary: [Option<f64>; LANES_MAX],
+    pub v: [f64; LANES_MAX],
+    pub i: [f64; LANES_MAX],
 }
 
 impl PeakLanes {
@@ -60,11 +63,11 @@ impl PeakLanes {
             j0,
             lanes,
             value: std::array::from_fn(|l| peaks.get(j0 + l).map_or(0.0, |pk| pk.value)),
-            end_slot: [-1.0; 8],
-            end_i: [0.0; 8],
-            stationary: [None; 8],
-            v: [0.0; 8],
-            i: [0.0; 8],
+            end_slot: [-1.0; LANES_MAX],
+            end_i: [0.0; LANES_MAX],
+            stationary: [None; LANES_MAX],
+            v: [0.0; LANES_MAX],
+            i: [0.0; LANES_MAX],
         }
     }
 
@@ -260,7 +263,7 @@ fn load<const N: usize>(a: &[f64; N], from: usize) -> __m256d {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-fn store(a: &mut [f64; 8], from: usize, x: __m256d) {
+fn store(a: &mut [f64; LANES_MAX], from: usize, x: __m256d) {
     a[from..from + 4].copy_from_slice(&lanes(x));
 }
 

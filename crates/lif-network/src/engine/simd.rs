@@ -22,6 +22,7 @@
 //! has the feature. The dispatchers below are the crate's only `unsafe` blocks; the levels that
 //! lead to them are made only by [`Isa::select`] after the run-time check.
 
+use super::arrival_lanes::{ArrivalRun, ArrivalSlot};
 use super::clock::PopConsts;
 use super::closed_form::{Decay, RootLanes, LANES};
 use super::params::Kernel;
@@ -288,7 +289,7 @@ fn roots_u4_body(k: &Kernel, r: &RootLanes) -> [f64; LANES] {
     k.roots_u_lanes::<4>(r)
 }
 
-/// Readout neurons `out.j0..out.j0 + out.lanes` (at most eight) through their slots in AVX2
+/// Readout neurons `out.j0..out.j0 + out.lanes` (at most `LANES_MAX`) through their slots in AVX2
 /// lanes (`peak_lanes.rs`, the bits of the loop neuron by neuron) when this build may run
 /// AVX2 and the CPU has it; returns whether they ran (else the caller runs them one by one).
 #[inline]
@@ -305,15 +306,45 @@ pub(crate) fn readout_lanes(
             // SAFETY: the CPU has AVX2 (checked just above), the only feature `run` enables.
             #[allow(unsafe_code)]
             unsafe {
-                if out.lanes > 4 {
-                    run::<2>(k, slots, out);
-                } else {
-                    run::<1>(k, slots, out);
+                match out.lanes.div_ceil(4) {
+                    0 | 1 => run::<1>(k, slots, out),
+                    2 => run::<2>(k, slots, out),
+                    _ => run::<3>(k, slots, out),
                 }
             }
             return true;
         }
     }
     let _ = (isa, k, slots, out);
+    false
+}
+
+/// The slots of `run` through `r` in AVX2 lanes (`arrival_lanes.rs`, the bits of the scalar
+/// loop) when this build may run AVX2 and the CPU has it, for 4 to 16 neurons; returns
+/// whether they ran (else the caller runs the scalar loop).
+#[inline]
+pub(crate) fn arrival_lanes(isa: Isa, run: &[ArrivalSlot], r: &mut ArrivalRun<'_>) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::arrival_lanes::run as lanes;
+        let n = r.lv.len();
+        if isa.0 != Level::Portable
+            && (4..=16).contains(&n)
+            && std::arch::is_x86_feature_detected!("avx2")
+        {
+            // SAFETY: the CPU has AVX2 (checked just above), the only feature `lanes` enables.
+            #[allow(unsafe_code)]
+            unsafe {
+                match n / 4 {
+                    1 => lanes::<1>(run, r),
+                    2 => lanes::<2>(run, r),
+                    3 => lanes::<3>(run, r),
+                    _ => lanes::<4>(run, r),
+                }
+            }
+            return true;
+        }
+    }
+    let _ = (isa, run, r);
     false
 }

@@ -15,6 +15,7 @@
 //! Used exactly when the forward pass sweeps ([`Model::sweeps`]), unless adjoint samples are
 //! requested (those take the event-driven backward pass, which reads the same record).
 
+use super::arrival_lanes::{ArrivalRun, ArrivalSlot};
 use super::closed_form::Decay;
 use super::model::{Fan, Model};
 use super::simd::{self, Isa};
@@ -53,6 +54,8 @@ pub(crate) struct BackScratch {
     stamp: Vec<u32>,
     pos: Vec<f64>,
     touched: Vec<u32>,
+    /// A run of arrival slots (`Model::arrival_slots`).
+    run: Vec<ArrivalSlot>,
 }
 
 impl BackScratch {
@@ -88,6 +91,28 @@ fn forward_decay(ws: &NetworkWorkspace, p: usize, from: Option<usize>, s: usize,
         (len.to_bits() == dt.to_bits()).then_some(d)
     });
     recorded.unwrap_or_else(|| slot_decay(&ws.consts[p], dt))
+}
+
+/// The slots of `run` in order, neuron by neuron in scalar code (`arrival_lanes.rs` has the
+/// operations).
+fn arrival_slots_scalar(run: &[ArrivalSlot], r: &mut ArrivalRun<'_>) {
+    let n = r.lv.len();
+    let (lv, li) = (&mut *r.lv, &mut r.li[..n]);
+    for sl in run {
+        let d = &sl.d;
+        let (g, w) = (
+            &mut r.grad[sl.row..sl.row + n],
+            &r.weights[sl.row..sl.row + n],
+        );
+        let mut sum = 0.0;
+        for j in 0..n {
+            let (a, b) = (d.syn * li[j] + d.cross * lv[j], d.mem * lv[j]);
+            (li[j], lv[j]) = (a, b);
+            g[j] += a;
+            sum += w[j] * (b - r.rho * a);
+        }
+        r.jump[sl.spike] += sum * r.inv_tau_mem;
+    }
 }
 
 /// Each slot's items (`items` grouped by slot) by time, last first, then rank.
@@ -265,7 +290,7 @@ impl Model<'_> {
             // A small population's run of slots without items, each opened by a spike arrival.
             let no_item = |b: &BackScratch| b.items.get(it).is_none_or(|x| (x.slot as usize) < s);
             if small && active && s > 0 && no_item(&ws.sweep_back) {
-                let stop = self.arrival_slots(ws, p, from, s, it, grad);
+                let stop = self.arrival_slots(ws, p, from, s, it, grad, isa);
                 if stop < s {
                     // Slots `stop + 1..=s` done, arrivals included; slot `stop` is next.
                     s = stop + 1;
@@ -383,55 +408,75 @@ impl Model<'_> {
 
     /// For a small population (at most `BY_NEURON_MAX` neurons: MNIST's readout, Yin-Yang's
     /// output), from slot `s` down: each slot of positive length without items (`it`: the
-    /// next item, of an earlier slot) that a spike arrival through a dense projection opens,
-    /// its decay (`simd::adjoint_decay`) and the arrival (`event_back`) in one scalar loop, the
-    /// adjoints updated in place, with the same operations per neuron and the share summed in
-    /// the same order (the vector calls on rows of ~10 were mostly their set-up), without
-    /// going back to the slot loop between two such slots. Returns the first slot not done
-    /// (`s` if none was).
+    /// next item, of an earlier slot) that a spike arrival through a dense projection (the
+    /// same for the whole run) opens, its decay (`simd::adjoint_decay`) and the arrival
+    /// (`event_back`) in one loop, the adjoints updated in place, with the same operations per
+    /// neuron and the share summed in the same order (the vector calls on rows of ~10 were
+    /// mostly their set-up), without going back to the slot loop between two such slots: in
+    /// AVX2 lanes where the CPU has them (`arrival_lanes.rs`), else in scalar code. Returns the
+    /// first slot not done (`s` if none was).
     fn arrival_slots(
         &self,
         ws: &mut NetworkWorkspace,
         p: usize,
         from: Option<usize>,
-        mut s: usize,
+        s: usize,
         it: usize,
         grad: &mut [Vec<f64>],
+        isa: Isa,
     ) -> usize {
         let n = self.pops[p].size;
-        let k = ws.consts[p].k;
         let before = ws
             .sweep_back
             .items
             .get(it)
             .map_or(0, |x| x.slot as usize + 1);
-        while s > 0 && s >= before.max(1) {
-            let e = ws.sweep_back.bounds[s - 1];
-            let end = ws.sweep_back.bounds.get(s).map_or(self.t_end, |e| e.time);
+        // The run's slots, from `s` down to `stop + 1`.
+        let mut run = std::mem::take(&mut ws.sweep_back.run);
+        run.clear();
+        let mut stop = s;
+        let mut pj = None;
+        while stop > 0 && stop >= before.max(1) {
+            let e = ws.sweep_back.bounds[stop - 1];
+            let end = ws
+                .sweep_back
+                .bounds
+                .get(stop)
+                .map_or(self.t_end, |e| e.time);
             let proj = &self.projs[e.proj as usize];
             let pre = e.pre as usize;
             let dense =
                 matches!(proj.fan, Fan::Dense { n_pre, n_post } if pre < n_pre && n_post == n);
-            if !(dense && e.class == ARRIVAL && end > e.time) {
+            let same = pj.is_none_or(|pj| pj == e.proj);
+            if !(dense && same && e.class == ARRIVAL && end > e.time) {
                 break;
             }
-            let d = forward_decay(ws, p, from, s, end - e.time);
-            let row = pre * n..(pre + 1) * n;
-            let (g, w) = (&mut grad[e.proj as usize][row.clone()], &proj.weights[row]);
-            let sw = &mut ws.sweep;
-            let (lv, li) = (&mut sw.v[..n], &mut sw.i[..n]);
-            let (g, w) = (&mut g[..n], &w[..n]);
-            let mut sum = 0.0;
-            for j in 0..n {
-                let (a, b) = (d.syn * li[j] + d.cross * lv[j], d.mem * lv[j]);
-                (li[j], lv[j]) = (a, b);
-                g[j] += a;
-                sum += w[j] * (b - k.rho * a);
-            }
-            ws.sweep_back.jump[e.spike as usize] += sum * k.inv_tau_mem;
-            s -= 1;
+            pj = Some(e.proj);
+            run.push(ArrivalSlot {
+                d: forward_decay(ws, p, from, stop, end - e.time),
+                row: pre * n,
+                spike: e.spike as usize,
+            });
+            stop -= 1;
         }
-        s
+        if let Some(pj) = pj {
+            let k = &ws.consts[p].k;
+            let sw = &mut ws.sweep;
+            let mut r = ArrivalRun {
+                lv: &mut sw.v[..n],
+                li: &mut sw.i[..n],
+                grad: &mut grad[pj as usize],
+                weights: self.projs[pj as usize].weights,
+                jump: &mut ws.sweep_back.jump,
+                rho: k.rho,
+                inv_tau_mem: k.inv_tau_mem,
+            };
+            if !simd::arrival_lanes(isa, &run, &mut r) {
+                arrival_slots_scalar(&run, &mut r);
+            }
+        }
+        ws.sweep_back.run = run;
+        stop
     }
 
     /// Input event `e` of population `p` backwards: `λ_I` of each target into the weight's

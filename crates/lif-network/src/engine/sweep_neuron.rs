@@ -26,7 +26,7 @@
 use super::closed_form::Decay;
 use super::model::{Fan, Model};
 use super::peak::PeakTracker;
-use super::peak_lanes::{PeakLanes, ReadoutSlots};
+use super::peak_lanes::{PeakLanes, ReadoutSlots, LANES_MAX};
 use super::simd::{self, Isa};
 use super::sweep::{may_cross, slot_decay, Arrival, Slot, ARRIVAL};
 use super::workspace::{NetworkWorkspace, PeakCause, Spike};
@@ -105,7 +105,7 @@ impl Model<'_> {
             Some(_) => PeakCause::InputArrival,
             None => PeakCause::End,
         };
-        // Blocks of up to eight tracked neurons in AVX2 lanes (`peak_lanes.rs`, the same bits as
+        // Blocks of up to `LANES_MAX` tracked neurons in AVX2 lanes (`peak_lanes.rs`, the same bits as
         // the loop below), when the weights come from one projection; else neuron by neuron.
         let mut j_lanes = 0;
         if let Some(weights) = single {
@@ -120,7 +120,7 @@ impl Model<'_> {
             let isa = Isa::select(ws.vectors);
             let peaks = &mut ws.peaks[base..base + n];
             while j_lanes < n {
-                let lanes = (n - j_lanes).min(8);
+                let lanes = (n - j_lanes).min(LANES_MAX);
                 let block = &peaks[j_lanes..j_lanes + lanes];
                 if block.iter().any(|pk| pk.cause == PeakCause::NotTracked) {
                     break;
