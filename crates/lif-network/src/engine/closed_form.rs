@@ -32,6 +32,22 @@ pub(crate) use maximum::CHORDS;
 
 use super::params::Kernel;
 
+/// `m^n`, the bits of `m.powi(n)`: the library's `powi` (compiler-builtins' `__powidf2`)
+/// multiplies by binary powering from 1, `m·m`, `m·(m·m)` and `(m·m)·(m·m)` for `n` = 2, 3, 4
+/// (`1·x = x` exactly, products commute exactly), which these compute without the call.
+#[inline]
+pub(crate) fn pow_n(m: f64, n: u32) -> f64 {
+    match n {
+        2 => m * m,
+        3 => m * (m * m),
+        4 => {
+            let m2 = m * m;
+            m2 * m2
+        }
+        _ => m.powi(n as i32),
+    }
+}
+
 /// `1 - e^{-x}` for `0 <= x <= 1/64` by its Taylor polynomial to `x⁷/7!` (Horner's scheme on the
 /// coefficients `(-1)^{k-1}/k!`, multiplications and additions only): the rest, `x⁸/8!`, is below
 /// `6e-18` of the value, and the rounding within about one ulp of libm's `expm1` (unit test); the
@@ -118,15 +134,7 @@ impl Kernel {
     pub fn decay_pow(&self, dt: f64) -> Decay {
         let x = dt * self.inv_tau_mem;
         let n = self.pow;
-        let pow = |m: f64| match n {
-            2 => m * m,
-            3 => m * m * m,
-            4 => {
-                let m2 = m * m;
-                m2 * m2
-            }
-            _ => m.powi(n as i32),
-        };
+        let pow = |m: f64| pow_n(m, n);
         if x < 0.5 {
             let u = if x <= 1.0 / 64.0 {
                 one_minus_exp_small(x)
@@ -268,6 +276,20 @@ mod tests {
             assert!((a - b).abs() <= 2.0 * f64::EPSILON * b, "{x}: {a} {b}");
         }
         assert_eq!(one_minus_exp_small(0.0), 0.0);
+    }
+
+    /// Oracle: `f64::powi`, bit for bit.
+    #[test]
+    fn pow_n_gives_the_bits_of_powi() {
+        let mut m = 1.0_f64;
+        for _ in 0..2000 {
+            m = (m * 0.997_3 + 1e-3).fract() + 1e-300;
+            for x in [m, 1.0 - m, m * 1e-10, 0.0, 1.0] {
+                for n in 1..=6 {
+                    assert_eq!(pow_n(x, n).to_bits(), x.powi(n as i32).to_bits(), "{x} {n}");
+                }
+            }
+        }
     }
 
     #[test]

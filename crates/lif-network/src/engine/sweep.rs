@@ -108,7 +108,9 @@ pub(crate) struct SweepScratch {
     /// Per event of a readout swept neuron by neuron: its projection and weight row's offset.
     pub rows: Vec<(u32, usize)>,
     pub remap: Vec<u32>,
+    /// Scratch of the merge, and of a slot's sort (`population.rs`) with `keys`.
     pub spikes: Vec<Spike>,
+    pub keys: Vec<u64>,
     /// The forward pass's slots, population after population: each slot's length and `Decay`
     /// (kept after the pass, for the backward sweeps over the same slots).
     pub slot_decays: Vec<(f64, Decay)>,
@@ -136,6 +138,7 @@ impl SweepScratch {
         self.rows.clear();
         self.remap.clear();
         self.spikes.clear();
+        self.keys.clear();
     }
 }
 

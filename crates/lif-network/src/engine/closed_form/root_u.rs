@@ -5,6 +5,7 @@
 //! (`lanes.rs`) alike, so both give the same bits.
 
 use super::crossing::Crossing;
+use super::pow_n;
 use crate::engine::params::Kernel;
 
 /// The polynomial `Σ_{k<=N} c[k] u^k` and its first three derivatives (divided by 1, 2, 6) by
@@ -152,7 +153,7 @@ impl Kernel {
         Crossing {
             t,
             mem,
-            syn: mem.powi(self.pow as i32),
+            syn: pow_n(mem, self.pow),
         }
     }
 }
