@@ -20,7 +20,9 @@
 //!
 //! Calling a `#[target_feature]` function needs `unsafe`: the one obligation is that the CPU
 //! has the feature. The dispatchers below are the crate's only `unsafe` blocks; the levels that
-//! lead to them are made only by [`Isa::select`] after the run-time check.
+//! lead to them are made only by [`Isa::select`] after the run-time check, and the two that run
+//! the readouts' AVX2 bodies (`peak_lanes.rs`, `arrival_lanes.rs`, written with `core::arch`
+//! intrinsics) check AVX2 themselves just before.
 
 use super::arrival_lanes::{ArrivalRun, ArrivalSlot};
 use super::clock::PopConsts;
