@@ -430,31 +430,31 @@ mod tests {
         );
     }
 
-    /// The ball's `L`: `L z` on `λv` and `μg`, `L² z` on `μg`, `L³ = 0`: two terms. The
-    /// rotation's never ends.
+    /// A rotation forced by `p1²`, `f = [3 x1 + p1², p0 − 3 x0]`: `f_p = [[0, 2 p1], [1, 0]]`
+    /// changes with the parameters, and its pattern with `p1 = 0`.
+    pub(super) struct SquareForced;
+    impl HybridSystem for SquareForced {
+        fn dims(&self) -> Dims {
+            Dims {
+                states: 2,
+                params: 2,
+                guards: 0,
+            }
+        }
+        fn initial_state<T: Scalar>(&self, _p: &[T], x0: &mut [T]) {
+            x0.fill(T::zero());
+        }
+        fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+            dx[0] = x[1] * T::cst(OMEGA) + p[1] * p[1];
+            dx[1] = p[0] - x[0] * T::cst(OMEGA);
+        }
+    }
+    impl Derivatives for SquareForced {}
+
     /// A second `form` at other parameters keeps the lists when the pattern is the same and
     /// makes them anew when it is not: either way the matrix of a fresh one, to the bit.
     #[test]
     fn a_formed_again_matrix_is_a_fresh_one() {
-        // `f = [3 x1 + p1², p0 − 3 x0]`: `f_p = [[0, 2 p1], [1, 0]]`, zero in `p1 = 0`.
-        struct SquareForced;
-        impl HybridSystem for SquareForced {
-            fn dims(&self) -> Dims {
-                Dims {
-                    states: 2,
-                    params: 2,
-                    guards: 0,
-                }
-            }
-            fn initial_state<T: Scalar>(&self, _p: &[T], x0: &mut [T]) {
-                x0.fill(T::zero());
-            }
-            fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
-                dx[0] = x[1] * T::cst(OMEGA) + p[1] * p[1];
-                dx[1] = p[0] - x[0] * T::cst(OMEGA);
-            }
-        }
-        impl Derivatives for SquareForced {}
         let form_at = |jac: &mut ConstantJacobian, p: &[f64]| {
             let x = [0.3, -0.2];
             let at = At {
@@ -485,6 +485,8 @@ mod tests {
         assert!(zero.entries.len() < again.entries.len());
     }
 
+    /// The ball's `L`: `L z` on `λv` and `μg`, `L² z` on `μg`, `L³ = 0`: two terms. The
+    /// rotation's never ends.
     #[test]
     fn the_series_ends_where_the_pattern_of_the_matrix_says() {
         let mut ball = ConstantJacobian::new(2, 4);

@@ -403,26 +403,8 @@ mod tests {
         assert_eq!(s, [1.0, 0.0, 0.5, 1.0, 0.0, 0.0, -0.125, -0.5]);
     }
 
-    /// A rotation forced by `p1²`: `f_p = [[0, 2 p1], [1, 0]]` changes with the parameters, and
-    /// its pattern with `p1 = 0`.
-    struct SquareForced;
-    impl HybridSystem for SquareForced {
-        fn dims(&self) -> Dims {
-            Dims {
-                states: 2,
-                params: 2,
-                guards: 0,
-            }
-        }
-        fn initial_state<T: Scalar>(&self, _p: &[T], x0: &mut [T]) {
-            x0.fill(T::zero());
-        }
-        fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
-            dx[0] = x[1] * T::cst(OMEGA) + p[1] * p[1];
-            dx[1] = p[0] - x[0] * T::cst(OMEGA);
-        }
-    }
-    impl Derivatives for SquareForced {}
+    // A rotation forced by `p1²` (its pattern changes with `p1 = 0`).
+    use super::super::tests::SquareForced;
 
     /// `prop` formed at the parameters `p` (any state).
     fn form_at(prop: &mut SensitivityPropagator, p: &[f64]) {
