@@ -1,10 +1,12 @@
 //! Random hybrid systems: 2-4 states, affine flows with a mild nonlinearity and explicit time
 //! dependence, 1-3 guards with random directions and parameter dependence, random affine jumps
 //! (some with restitution below one, so Zeno occurs). The engine must never panic; every `Ok`
-//! must have forward = adjoint (1e-8), agree with central differences wherever the event sequence
-//! is locally constant (the only place they are a valid oracle), and come from one event
-//! sequence in every pass; and no guard may cross zero in its direction between two events on a
-//! fine sample of the dense output ("no missed crossing"). Anything else must be a typed error.
+//! must have forward = adjoint (1e-8, or, rarely, within the gradients' own integration error
+//! where the event sequence amplifies it beyond that), agree with central differences wherever
+//! the event sequence is locally constant (the only place they are a valid oracle), and come
+//! from one event sequence in every pass; and no guard may cross zero in its direction between
+//! two events on a fine sample of the dense output ("no missed crossing"). Anything else must be
+//! a typed error.
 
 use crate::random_system;
 
@@ -142,7 +144,43 @@ fn numerical_failure(e: &hybrid_core::Error) -> bool {
 #[derive(Debug, PartialEq)]
 enum Outcome {
     Error,
-    Ok { events: usize, fd_checked: bool },
+    Ok {
+        events: usize,
+        fd_checked: bool,
+    },
+    /// Forward and adjoint differ by more than 1e-8 but by less than their own integration error
+    /// at `opts()` (itself above 1e-8): an event sequence that amplifies the local error so much
+    /// that the gradient is not resolved to the bar at the tolerances.
+    Unresolved {
+        events: usize,
+    },
+}
+
+/// The larger relative change of the forward (`fwd`) and adjoint (`adj`) gradients, computed at
+/// `opts()`, when the tolerances are tightened a hundredfold (`fd_opts()`): an estimate of their
+/// integration error. Both must succeed at the tighter tolerances with the guard sequence `sig`.
+fn integration_error(
+    (sys, p, t_end): (&RandomSystem, &[f64], f64),
+    loss: &RandomLoss,
+    sig: &[Option<usize>],
+    fwd: &[f64],
+    adj: &[f64],
+) -> f64 {
+    let tight = fd_opts();
+    let f = forward_gradient(sys, p, 0.0, t_end, loss, &tight).expect("forward, tighter");
+    let a = adjoint_gradient(sys, p, 0.0, t_end, loss, &tight).expect("adjoint, tighter");
+    let guards = |ev: &[hybrid_core::EventRecord]| ev.iter().map(|e| e.guard()).collect::<Vec<_>>();
+    assert_eq!(
+        guards(&f.events),
+        sig,
+        "forward, tighter: another event sequence"
+    );
+    assert_eq!(
+        guards(&a.events),
+        sig,
+        "adjoint, tighter: another event sequence"
+    );
+    rel_dev(fwd, &f.gradient, 1e-6).max(rel_dev(adj, &a.gradient, 1e-6))
 }
 
 /// Check one random system: never a panic, and every `Ok` consistent (see the module doc).
@@ -205,12 +243,24 @@ fn check_case(seed: u64) -> Outcome {
         "seed {seed}: forward steps"
     );
     let d = rel_dev(&adj.gradient, &fwd.gradient, 1e-6);
-    assert!(
-        d <= 1e-8,
-        "seed {seed}: adjoint {:?} vs forward {:?} ({d:e})",
-        adj.gradient,
-        fwd.gradient
-    );
+    if d > 1e-8 {
+        // The 1e-8 bar presumes gradients resolved to it at `opts()`. Where they are not, the
+        // disagreement must stay within their own error, measured against a hundredfold tighter
+        // tolerance, and the case is counted as unresolved (central differences, whose noise
+        // is the loss's error over the step, are no oracle there).
+        let case = (&sys, p.as_slice(), t_end);
+        let sig = signature(&sol);
+        let error = integration_error(case, &loss, &sig, &fwd.gradient, &adj.gradient);
+        assert!(
+            error >= 1e-8 && d <= error,
+            "seed {seed}: adjoint {:?} vs forward {:?} ({d:e}; their integration error {error:e})",
+            adj.gradient,
+            fwd.gradient
+        );
+        return Outcome::Unresolved {
+            events: sol.events.len(),
+        };
+    }
     // Central differences, Richardson-extrapolated from steps h and h/2 (near an event with a
     // small ġ the loss curves sharply and plain central differences at h = 1e-5 are off by
     // their O(h²) term), where the event sequence does not change under the perturbation; of
@@ -282,9 +332,18 @@ fn random_cases_reach_every_check_often() {
         .iter()
         .filter(|o| matches!(o, Outcome::Ok { events, fd_checked: true } if *events > 0))
         .count();
-    let errors = outcomes.len() - ok;
+    let unresolved = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Unresolved { .. }))
+        .count();
+    let errors = outcomes.len() - ok - unresolved;
     println!(
-        "ok {ok}, with events {with_events}, checked by central differences {fd}, errors {errors}"
+        "ok {ok}, with events {with_events}, checked by central differences {fd}, errors {errors}, \
+         unresolved {unresolved}"
+    );
+    assert!(
+        unresolved <= 2,
+        "unresolved gradients must stay rare, or the bar checks little: {unresolved}"
     );
     assert!(
         ok >= 60 && with_events >= 40 && fd >= 30,
@@ -322,5 +381,17 @@ fn a_small_entry_of_a_large_loss_is_checked_at_a_step_above_the_rounding_noise()
             events: 30,
             fd_checked: true
         }
+    );
+}
+
+/// A case proptest drew (1 of 3000): 50 events, the last ten of one guard, each multiplying the
+/// error of the event time about tenfold (its change from rtol 1e-12 to 1e-14 grows from 8e-13 to
+/// 1.6e-5 s): the loss moves 4.7e-6 and the forward gradient 3.8e-4 relative between the two
+/// tolerances, so the methods' 3.5e-6 disagreement is no failure of either, but no 1e-8 either.
+#[test]
+fn a_gradient_the_tolerances_do_not_resolve_is_checked_against_its_own_error() {
+    assert_eq!(
+        check_case(4412845319139341133),
+        Outcome::Unresolved { events: 50 }
     );
 }
