@@ -92,6 +92,9 @@ pub(crate) struct SweepScratch {
     pub events: Vec<Arrival>,
     pub v: Vec<f64>,
     pub i: Vec<f64>,
+    /// The state (or adjoint) at a slot's other end, swapped with `v`, `i` after the slot: at
+    /// least as long as the population, entries written before they are read (kept between
+    /// passes: [`at_least`] does not fill them).
     pub v_next: Vec<f64>,
     pub i_next: Vec<f64>,
     /// Per neuron: 1 if it takes the exact path in this slot (padded to whole 8-byte words).
@@ -129,8 +132,6 @@ impl SweepScratch {
         self.events.clear();
         self.v.clear();
         self.i.clear();
-        self.v_next.clear();
-        self.i_next.clear();
         self.slow.clear();
         self.cands.clear();
         self.found.clear();
@@ -139,6 +140,16 @@ impl SweepScratch {
         self.remap.clear();
         self.spikes.clear();
         self.keys.clear();
+    }
+}
+
+/// Makes `buf` at least `n` long, without writing the entries it has: for scratch whose
+/// entries `..n` are each written before they are read (a fill would be ~3 KB per population
+/// and pass for MNIST's hidden layer).
+#[inline]
+pub(crate) fn at_least(buf: &mut Vec<f64>, n: usize) {
+    if buf.len() < n {
+        buf.resize(n, 0.0);
     }
 }
 

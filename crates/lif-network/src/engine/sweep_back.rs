@@ -19,7 +19,7 @@ use super::arrival_lanes::{ArrivalRun, ArrivalSlot};
 use super::closed_form::Decay;
 use super::model::{Fan, Model};
 use super::simd::{self, Isa};
-use super::sweep::{slot_decay, Arrival, ARRIVAL, PROBE};
+use super::sweep::{at_least, slot_decay, Arrival, ARRIVAL, PROBE};
 use super::sweep_neuron::BY_NEURON_MAX;
 use super::workspace::NetworkWorkspace;
 use crate::LifError;
@@ -67,7 +67,6 @@ impl BackScratch {
         self.counts.clear();
         self.jump.clear();
         self.stamp.clear();
-        self.pos.clear();
         self.touched.clear();
     }
 }
@@ -269,15 +268,19 @@ impl Model<'_> {
     ) -> Result<(), LifError> {
         let n = self.pops[p].size;
         let sw = &mut ws.sweep;
-        for buf in [&mut sw.v, &mut sw.i, &mut sw.v_next, &mut sw.i_next] {
+        // The adjoints at `t_end` are 0; `v_next`, `i_next` are written for every neuron by
+        // `simd::adjoint_decay` before `walk_items` reads its neurons' (after writing them) and
+        // the swap makes them the adjoints; `pos[j]` is written with `stamp[j]` before it is read.
+        for buf in [&mut sw.v, &mut sw.i] {
             buf.clear();
             buf.resize(n, 0.0);
         }
+        at_least(&mut sw.v_next, n);
+        at_least(&mut sw.i_next, n);
         let b = &mut ws.sweep_back;
         b.stamp.clear();
         b.stamp.resize(n, 0);
-        b.pos.clear();
-        b.pos.resize(n, 0.0);
+        at_least(&mut b.pos, n);
         let n_b = b.bounds.len();
         let isa = Isa::select(ws.vectors);
         let from = recorded_decays(ws, p);

@@ -3,7 +3,8 @@
 //! and the merge of the populations' spikes into the record.
 
 use super::{
-    batch, may_cross, record_probes, slot_decay, spike_order, surely_silent, Slot, ARRIVAL, PROBE,
+    at_least, batch, may_cross, record_probes, slot_decay, spike_order, surely_silent, Slot,
+    ARRIVAL, PROBE,
 };
 use crate::engine::closed_form::{Crossing, Decay};
 use crate::engine::model::{Fan, Model};
@@ -25,10 +26,15 @@ impl Model<'_> {
         let base = ws.offsets[p];
         let pc = ws.consts[p];
         let sw = &mut ws.sweep;
-        for buf in [&mut sw.v, &mut sw.i, &mut sw.v_next, &mut sw.i_next] {
+        // The state at rest; `v_next`, `i_next` are written for every neuron of a slot that is
+        // not skipped (by `simd::slot_update` or `slot_scalar`, the flagged neurons then by
+        // `slot_spikes`) before the swap makes them the state.
+        for buf in [&mut sw.v, &mut sw.i] {
             buf.clear();
             buf.resize(n, 0.0);
         }
+        at_least(&mut sw.v_next, n);
+        at_least(&mut sw.i_next, n);
         sw.slow.clear();
         sw.slow.resize(n.div_ceil(8) * 8, 0);
         let scalar = !pc.spiking || pc.silent;
