@@ -115,8 +115,17 @@ pub(crate) fn run<const G: usize>(k: &Kernel, slots: &ReadoutSlots, out: &mut Pe
     };
     let kappa = (_mm256_set1_pd(k.kappa0), _mm256_set1_pd(1.0 - k.kappa0));
     let (j0, limit, w) = (out.j0, out.j0 + out.lanes, slots.weights);
+    // Per group, all ones in its lanes below `limit`: a row's four weights from `j0 + 4 g` on,
+    // masked by it, are the lanes' weights and `+0.0` past `limit` (the entries read there are
+    // the next row's, or the row is read entry by entry at the end of the weights).
+    let keep: [__m256d; G] = std::array::from_fn(|g| {
+        let on = |l: usize| if j0 + 4 * g + l < limit { -1.0 } else { 0.0 };
+        _mm256_cmp_pd::<_CMP_LT_OQ>(load(&[on(0), on(1), on(2), on(3)], 0), zero)
+    });
     let n_ev = slots.events.len();
     let (mut start, mut v1, mut i1) = (0.0, v, i);
+    // The slot's index as a lane value (`s as f64`: exact, counted in `f64`).
+    let (mut slot, one) = (zero, _mm256_set1_pd(1.0));
     // The slots ended by the events, then the last one (up to `t_end`): one call site of
     // `track`, inlined.
     for s in 0..=n_ev {
@@ -126,29 +135,34 @@ pub(crate) fn run<const G: usize>(k: &Kernel, slots: &ReadoutSlots, out: &mut Pe
         };
         (v1, i1) = update(&d, &v, &i);
         if t1 > start {
-            track(k, kappa, (&v, &i, start), (&v1, &i1, t1), s, &mut m, out);
+            track(k, kappa, (&v, &i, start), (&v1, &i1, t1), slot, &mut m, out);
         }
         let Some(&(_, row)) = slots.rows.get(s) else {
             break;
         };
+        let whole = w.get(row + j0..row + j0 + 4 * G);
         for g in 0..G {
             let from = j0 + 4 * g;
-            let wg = if from + 4 <= limit {
-                let r = &w[row + from..row + from + 4];
-                _mm256_set_pd(r[3], r[2], r[1], r[0])
-            } else {
-                let r: [f64; 4] = std::array::from_fn(|l| {
-                    if from + l < limit {
-                        w[row + from + l]
-                    } else {
-                        0.0
-                    }
-                });
-                load(&r, 0)
+            let wg = match whole {
+                Some(r) => {
+                    let r = &r[4 * g..4 * g + 4];
+                    _mm256_and_pd(_mm256_set_pd(r[3], r[2], r[1], r[0]), keep[g])
+                }
+                None => {
+                    let r: [f64; 4] = std::array::from_fn(|l| {
+                        if from + l < limit {
+                            w[row + from + l]
+                        } else {
+                            0.0
+                        }
+                    });
+                    load(&r, 0)
+                }
             };
             (v[g], i[g]) = (v1[g], _mm256_add_pd(i1[g], wg));
         }
         start = t1;
+        slot = _mm256_add_pd(slot, one);
     }
     for g in 0..G {
         store(&mut out.value, 4 * g, m.value[g]);
@@ -190,7 +204,8 @@ fn update<const G: usize>(
     (v1, i1)
 }
 
-/// The maxima through a slot of positive length `(t0, t1)`, slot `s` (module docs).
+/// The maxima through a slot of positive length `(t0, t1)`, slot `s` (its index in every
+/// lane; module docs).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
@@ -199,7 +214,7 @@ fn track<const G: usize>(
     (k0, k1): (__m256d, __m256d),
     (v, i, t0): (&[__m256d; G], &[__m256d; G], f64),
     (v1, i1, t1): (&[__m256d; G], &[__m256d; G], f64),
-    s: usize,
+    s: __m256d,
     m: &mut Maxima<G>,
     out: &mut PeakLanes,
 ) {
@@ -222,7 +237,7 @@ fn track<const G: usize>(
         }
         let up = _mm256_cmp_pd::<_CMP_GT_OQ>(v1[g], m.value[g]);
         m.value[g] = _mm256_blendv_pd(m.value[g], v1[g], up);
-        m.end_slot[g] = _mm256_blendv_pd(m.end_slot[g], _mm256_set1_pd(s as f64), up);
+        m.end_slot[g] = _mm256_blendv_pd(m.end_slot[g], s, up);
         m.end_i[g] = _mm256_blendv_pd(m.end_i[g], i1[g], up);
     }
 }
