@@ -40,7 +40,8 @@ struct Item {
 /// Scratch of the backward sweeps (emptied after each pass).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct BackScratch {
-    /// The input events of the population, without probes.
+    /// The input events of the population without probes, when they are not a range of the
+    /// forward pass's kept events (`collect_events_back`).
     bounds: Vec<Arrival>,
     /// Per probe: its slot.
     probe_slot: Vec<u32>,
@@ -136,45 +137,77 @@ impl Model<'_> {
         let back = &mut ws.sweep_back;
         back.jump.clear();
         back.jump.resize(ws.spikes.len(), 0.0);
-        for p in (0..self.pops.len()).rev() {
-            self.collect_events_back(ws, p);
-            self.collect_items(ws, p, probe_cot);
-            self.sweep_population_back(ws, p, grad)?;
-        }
+        // The kept events and the bounds' own copy are taken out of the workspace while a
+        // population's bounds borrow them.
+        let kept = std::mem::take(&mut ws.sweep.kept);
+        let mut own = std::mem::take(&mut ws.sweep_back.bounds);
+        let mut run = || {
+            for p in (0..self.pops.len()).rev() {
+                let bounds = match self.collect_events_back(ws, p, &kept, &mut own) {
+                    Some(range) => &kept[range],
+                    None => &own[..],
+                };
+                self.collect_items(ws, p, bounds, probe_cot);
+                self.sweep_population_back(ws, p, bounds, grad)?;
+            }
+            Ok(())
+        };
+        let done = run();
+        ws.sweep.kept = kept;
+        ws.sweep_back.bounds = own;
         ws.sweep.clear();
         ws.sweep_back.clear();
-        Ok(())
+        done
     }
 
     /// The input events of population `p` without its probes (slot boundaries), and each of its
     /// probes' slot: those the forward sweep kept (in the record's numbering), or collected
-    /// again from the record (the same events in the same order) if it kept none.
-    fn collect_events_back(&self, ws: &mut NetworkWorkspace, p: usize) {
-        let sw = &ws.sweep;
-        let events = if sw.kept_at.len() == self.pops.len() + 1 {
-            &sw.kept[sw.kept_at[p]..sw.kept_at[p + 1]]
-        } else {
-            self.collect_events(ws, p, true);
-            &ws.sweep.events[..]
+    /// again from the record (the same events in the same order) if it kept none. Returns their
+    /// range in `kept` when they are one (kept, without a probe), else writes them to `own`.
+    fn collect_events_back(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+        kept: &[Arrival],
+        own: &mut Vec<Arrival>,
+    ) -> Option<std::ops::Range<usize>> {
+        let at = &ws.sweep.kept_at;
+        let range = (at.len() == self.pops.len() + 1).then(|| at[p]..at[p + 1]);
+        let events = match &range {
+            Some(r) => &kept[r.clone()],
+            None => {
+                self.collect_events(ws, p, true);
+                &ws.sweep.events[..]
+            }
         };
         let b = &mut ws.sweep_back;
-        b.bounds.clear();
         b.probe_slot.clear();
         b.probe_slot.resize(ws.probes.len(), 0);
+        own.clear();
+        if range.is_some() && !events.iter().any(|e| e.class == PROBE) {
+            return range;
+        }
         for e in events {
             if e.class == PROBE {
-                b.probe_slot[e.proj as usize] = b.bounds.len() as u32;
+                b.probe_slot[e.proj as usize] = own.len() as u32;
             } else {
-                b.bounds.push(*e);
+                own.push(*e);
             }
         }
+        None
     }
 
-    /// The items of population `p`, sorted by slot (last first), time (last first), rank.
-    fn collect_items(&self, ws: &mut NetworkWorkspace, p: usize, probe_cot: &[f64]) {
+    /// The items of population `p` (slot boundaries `bounds`), sorted by slot (last first),
+    /// time (last first), rank.
+    fn collect_items(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+        bounds: &[Arrival],
+        probe_cot: &[f64],
+    ) {
         let (lo, hi) = (ws.offsets[p], ws.offsets[p + 1]);
         let sw = &mut ws.sweep_back;
-        let bounds = &sw.bounds;
         // The slot of time `t` (the number of bounds before `t`) for times met last first: a
         // cursor moving down from `at` (the same count as a binary search).
         let slot_of = |t: f64, at: &mut usize| {
@@ -236,7 +269,7 @@ impl Model<'_> {
             sort_slots(&mut sw.items);
             return;
         }
-        let n_slots = sw.bounds.len() + 1;
+        let n_slots = bounds.len() + 1;
         sw.counts.clear();
         sw.counts.resize(n_slots + 1, 0);
         for x in &sw.items {
@@ -259,11 +292,12 @@ impl Model<'_> {
         sort_slots(&mut sw.items);
     }
 
-    /// Walks population `p` backwards through its slots (module docs).
+    /// Walks population `p` backwards through its slots (boundaries `bounds`; module docs).
     fn sweep_population_back(
         &self,
         ws: &mut NetworkWorkspace,
         p: usize,
+        bounds: &[Arrival],
         grad: &mut [Vec<f64>],
     ) -> Result<(), LifError> {
         let n = self.pops[p].size;
@@ -281,7 +315,7 @@ impl Model<'_> {
         b.stamp.clear();
         b.stamp.resize(n, 0);
         at_least(&mut b.pos, n);
-        let n_b = b.bounds.len();
+        let n_b = bounds.len();
         let isa = Isa::select(ws.vectors);
         let from = recorded_decays(ws, p);
         let small = n <= BY_NEURON_MAX;
@@ -293,19 +327,15 @@ impl Model<'_> {
             // A small population's run of slots without items, each opened by a spike arrival.
             let no_item = |b: &BackScratch| b.items.get(it).is_none_or(|x| (x.slot as usize) < s);
             if small && active && s > 0 && no_item(&ws.sweep_back) {
-                let stop = self.arrival_slots(ws, p, from, s, it, grad, isa);
+                let stop = self.arrival_slots(ws, p, (bounds, from), s, it, grad, isa);
                 if stop < s {
                     // Slots `stop + 1..=s` done, arrivals included; slot `stop` is next.
                     s = stop + 1;
                     continue;
                 }
             }
-            let start = if s == 0 {
-                0.0
-            } else {
-                ws.sweep_back.bounds[s - 1].time
-            };
-            let end = ws.sweep_back.bounds.get(s).map_or(self.t_end, |e| e.time);
+            let start = if s == 0 { 0.0 } else { bounds[s - 1].time };
+            let end = bounds.get(s).map_or(self.t_end, |e| e.time);
             // Until an item carries something (an observation, or a spike with `∂l/∂t` or a
             // share of a later population), every adjoint of the population is 0.
             let first = it;
@@ -334,7 +364,7 @@ impl Model<'_> {
                 break;
             }
             if active {
-                let e = ws.sweep_back.bounds[s - 1];
+                let e = bounds[s - 1];
                 self.event_back(ws, p, e, grad, isa);
             }
         }
@@ -417,12 +447,13 @@ impl Model<'_> {
     /// neuron and the share summed in the same order (the vector calls on rows of ~10 were
     /// mostly their set-up), without going back to the slot loop between two such slots: in
     /// AVX2 lanes where the CPU has them (`arrival_lanes.rs`), else in scalar code. Returns the
-    /// first slot not done (`s` if none was).
+    /// first slot not done (`s` if none was). `bounds`: the population's slot boundaries;
+    /// `from`: its recorded decays ([`recorded_decays`]).
     fn arrival_slots(
         &self,
         ws: &mut NetworkWorkspace,
         p: usize,
-        from: Option<usize>,
+        (bounds, from): (&[Arrival], Option<usize>),
         s: usize,
         it: usize,
         grad: &mut [Vec<f64>],
@@ -440,12 +471,8 @@ impl Model<'_> {
         let mut stop = s;
         let mut pj = None;
         while stop > 0 && stop >= before.max(1) {
-            let e = ws.sweep_back.bounds[stop - 1];
-            let end = ws
-                .sweep_back
-                .bounds
-                .get(stop)
-                .map_or(self.t_end, |e| e.time);
+            let e = bounds[stop - 1];
+            let end = bounds.get(stop).map_or(self.t_end, |e| e.time);
             let proj = &self.projs[e.proj as usize];
             let pre = e.pre as usize;
             let dense =
