@@ -40,6 +40,24 @@ pub(crate) struct ArrivalRun<'a> {
     pub inv_tau_mem: f64,
 }
 
+/// One neuron `j` through an arrival slot in scalar code (module docs): `(λ_V, λ_I)` from the
+/// slot's end to the arrival (`λ_I ← e^{-Δ/τs} λ_I + K(Δ) λ_V`, `λ_V ← e^{-Δ/τm} λ_V`), the
+/// new `λ_I` added to its gradient entry `g`; returns its term `w_j (λ_V - ρ λ_I)` of the
+/// spike's jump. The scalar loop (`sweep_back.rs`) and the lanes' tail both run this.
+#[inline(always)]
+pub(crate) fn step(
+    d: &Decay,
+    rho: f64,
+    (lv, li): (&mut f64, &mut f64),
+    g: &mut f64,
+    w: f64,
+) -> f64 {
+    let (a, b) = (d.syn * *li + d.cross * *lv, d.mem * *lv);
+    (*li, *lv) = (a, b);
+    *g += a;
+    w * (b - rho * a)
+}
+
 /// The slots of `slots` in their order: the first `4 G` neurons in `G` groups of four lanes,
 /// the rest (at most three) in scalar code, in the same slot.
 #[cfg(target_arch = "x86_64")]
@@ -77,10 +95,7 @@ pub(crate) fn run<const G: usize>(slots: &[ArrivalSlot], r: &mut ArrivalRun<'_>)
         }
         let (g_t, w_t) = (&mut g_row[4 * G..], &w_row[4 * G..]);
         for j in 0..tail {
-            let (a, b) = (d.syn * li_t[j] + d.cross * lv_t[j], d.mem * lv_t[j]);
-            (li_t[j], lv_t[j]) = (a, b);
-            g_t[j] += a;
-            sum += w_t[j] * (b - r.rho * a);
+            sum += step(d, r.rho, (&mut lv_t[j], &mut li_t[j]), &mut g_t[j], w_t[j]);
         }
         r.jump[sl.spike] += sum * r.inv_tau_mem;
     }

@@ -15,7 +15,7 @@
 //! Used exactly when the forward pass sweeps ([`Model::sweeps`]), unless adjoint samples are
 //! requested (those take the event-driven backward pass, which reads the same record).
 
-use super::arrival_lanes::{ArrivalRun, ArrivalSlot};
+use super::arrival_lanes::{self, ArrivalRun, ArrivalSlot};
 use super::closed_form::Decay;
 use super::model::{Fan, Model};
 use super::simd::{self, Isa};
@@ -93,8 +93,7 @@ fn forward_decay(ws: &NetworkWorkspace, p: usize, from: Option<usize>, s: usize,
     recorded.unwrap_or_else(|| slot_decay(&ws.consts[p], dt))
 }
 
-/// The slots of `run` in order, neuron by neuron in scalar code (`arrival_lanes.rs` has the
-/// operations).
+/// The slots of `run` in order, neuron by neuron in scalar code (`arrival_lanes::step`).
 fn arrival_slots_scalar(run: &[ArrivalSlot], r: &mut ArrivalRun<'_>) {
     let n = r.lv.len();
     let (lv, li) = (&mut *r.lv, &mut r.li[..n]);
@@ -106,10 +105,7 @@ fn arrival_slots_scalar(run: &[ArrivalSlot], r: &mut ArrivalRun<'_>) {
         );
         let mut sum = 0.0;
         for j in 0..n {
-            let (a, b) = (d.syn * li[j] + d.cross * lv[j], d.mem * lv[j]);
-            (li[j], lv[j]) = (a, b);
-            g[j] += a;
-            sum += w[j] * (b - r.rho * a);
+            sum += arrival_lanes::step(d, r.rho, (&mut lv[j], &mut li[j]), &mut g[j], w[j]);
         }
         r.jump[sl.spike] += sum * r.inv_tau_mem;
     }
