@@ -67,7 +67,7 @@ impl Model<'_> {
         }
 
         // Only a sweeping pass leaves its input events for the backward sweeps.
-        ws.sweep.kept_at.clear();
+        ws.sweep.kept_pops = 0;
         if ws.allow_sweeps && self.sweeps() {
             self.sweep_forward(ws)?;
         } else if let Some(plan) = plan {

@@ -119,12 +119,13 @@ pub(crate) struct SweepScratch {
     pub slot_decays: Vec<(f64, Decay)>,
     /// Per population: where its slots start in `slot_decays`, and its `(1/τm, 1/τs)`.
     pub slot_pops: Vec<(usize, f64, f64)>,
-    /// The forward pass's sorted input events, population after population, their spike
-    /// arrivals renumbered into the record's order (kept after the pass: the backward sweeps
-    /// walk the same events), and where each population's start (`kept_at[p]..kept_at[p + 1]`;
-    /// emptied at the start of every forward pass, so only a sweeping pass leaves them).
-    pub kept: Vec<Arrival>,
-    pub kept_at: Vec<usize>,
+    /// The forward pass's sorted input events of each population, their spike arrivals
+    /// renumbered into the record's order (kept after the pass: the backward sweeps walk the
+    /// same events): those of the first `kept_pops` populations, each swapped with `events`
+    /// after its sweep (no copy). `kept_pops` is set to 0 at the start of every forward pass,
+    /// so only a sweeping pass leaves them.
+    pub kept: Vec<Vec<Arrival>>,
+    pub kept_pops: usize,
 }
 
 impl SweepScratch {
@@ -220,9 +221,7 @@ impl Model<'_> {
         ws.sweep.seg.clear();
         ws.sweep.slot_decays.clear();
         ws.sweep.slot_pops.clear();
-        ws.sweep.kept.clear();
-        ws.sweep.kept_at.clear();
-        ws.sweep.kept_at.push(0);
+        ws.sweep.kept_pops = 0;
         for p in 0..self.pops.len() {
             let k = &ws.consts[p].k;
             let from = ws.sweep.slot_decays.len();
@@ -231,9 +230,6 @@ impl Model<'_> {
                 .push((from, k.inv_tau_mem, k.inv_tau_syn));
             let start = ws.spikes.len() as u32;
             self.collect_events(ws, p, false);
-            let sw = &mut ws.sweep;
-            sw.kept.extend_from_slice(&sw.events);
-            sw.kept_at.push(sw.kept.len());
             if self.by_neuron(ws, p) {
                 // Its spikes come merged into the record's order.
                 self.sweep_by_neuron(ws, p)?;
@@ -248,6 +244,13 @@ impl Model<'_> {
                 }
             }
             ws.sweep.seg.push((start, ws.spikes.len() as u32));
+            // The events, which the sweep no longer reads, kept for the backward sweeps.
+            let sw = &mut ws.sweep;
+            if sw.kept.len() == p {
+                sw.kept.push(Vec::new());
+            }
+            std::mem::swap(&mut sw.events, &mut sw.kept[p]);
+            sw.kept_pops = p + 1;
         }
         self.merge_spikes(ws);
         ws.sweep.clear();

@@ -139,9 +139,10 @@ impl Model<'_> {
         let mut own = std::mem::take(&mut ws.sweep_back.bounds);
         let mut run = || {
             for p in (0..self.pops.len()).rev() {
-                let bounds = match self.collect_events_back(ws, p, &kept, &mut own) {
-                    Some(range) => &kept[range],
-                    None => &own[..],
+                let bounds = if self.collect_events_back(ws, p, &kept, &mut own) {
+                    &kept[p][..]
+                } else {
+                    &own[..]
                 };
                 self.collect_items(ws, p, bounds, probe_cot);
                 self.sweep_population_back(ws, p, bounds, grad)?;
@@ -158,30 +159,28 @@ impl Model<'_> {
 
     /// The input events of population `p` without its probes (slot boundaries), and each of its
     /// probes' slot: those the forward sweep kept (in the record's numbering), or collected
-    /// again from the record (the same events in the same order) if it kept none. Returns their
-    /// range in `kept` when they are one (kept, without a probe), else writes them to `own`.
+    /// again from the record (the same events in the same order) if it kept none. Returns
+    /// whether they are `kept[p]` (kept, without a probe), else writes them to `own`.
     fn collect_events_back(
         &self,
         ws: &mut NetworkWorkspace,
         p: usize,
-        kept: &[Arrival],
+        kept: &[Vec<Arrival>],
         own: &mut Vec<Arrival>,
-    ) -> Option<std::ops::Range<usize>> {
-        let at = &ws.sweep.kept_at;
-        let range = (at.len() == self.pops.len() + 1).then(|| at[p]..at[p + 1]);
-        let events = match &range {
-            Some(r) => &kept[r.clone()],
-            None => {
-                self.collect_events(ws, p, true);
-                &ws.sweep.events[..]
-            }
+    ) -> bool {
+        let in_kept = ws.sweep.kept_pops == self.pops.len();
+        let events = if in_kept {
+            &kept[p][..]
+        } else {
+            self.collect_events(ws, p, true);
+            &ws.sweep.events[..]
         };
         let b = &mut ws.sweep_back;
         b.probe_slot.clear();
         b.probe_slot.resize(ws.probes.len(), 0);
         own.clear();
-        if range.is_some() && !events.iter().any(|e| e.class == PROBE) {
-            return range;
+        if in_kept && !events.iter().any(|e| e.class == PROBE) {
+            return true;
         }
         for e in events {
             if e.class == PROBE {
@@ -190,7 +189,7 @@ impl Model<'_> {
                 own.push(*e);
             }
         }
-        None
+        false
     }
 
     /// The items of population `p` (slot boundaries `bounds`), sorted by slot (last first),

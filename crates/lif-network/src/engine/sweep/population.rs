@@ -358,7 +358,8 @@ impl Model<'_> {
                     pk.cause = PeakCause::SpikeArrival(sw.remap[k] as usize);
                 }
             }
-            for e in sw.kept.iter_mut().filter(|e| e.class == ARRIVAL) {
+            let kept = sw.kept[..sw.kept_pops].iter_mut().flatten();
+            for e in kept.filter(|e| e.class == ARRIVAL) {
                 e.spike = sw.remap[e.spike as usize];
             }
             sw.spikes.clear();
