@@ -285,14 +285,25 @@ impl Model<'_> {
                 return Ok((dd.voltage(v, i), dd.syn * i));
             };
             let tau = c.t;
-            let t = (now + tau).min(slot.end);
+            // `(now + τ).min(slot.end)` without `min`'s NaN handling: the end is a number and
+            // both are positive, so the comparison picks the same bits (the end for NaN too).
+            let t = if now + tau < slot.end {
+                now + tau
+            } else {
+                slot.end
+            };
             if !slot.probes.is_empty() {
                 record_probes(ws, slot, local, (v, i, now), t, false);
             }
             i *= c.syn;
             em_off *= c.mem;
             es_off *= c.syn;
-            ws.min_abs_vdot = ws.min_abs_vdot.min((i - thr).abs() * inv_tau_mem);
+            // `min_abs_vdot.min(|V̇|)` by a comparison: the same bits (both are `+0.0` or
+            // positive, never NaN on the left; a NaN `|V̇|` keeps the left).
+            let vdot = (i - thr).abs() * inv_tau_mem;
+            if vdot < ws.min_abs_vdot {
+                ws.min_abs_vdot = vdot;
+            }
             if silent {
                 ws.peaks[j] = VoltagePeak::NOT_TRACKED;
             }
