@@ -74,6 +74,7 @@ mod network;
 pub(crate) mod params;
 mod peak;
 mod peak_lanes;
+mod peak_lanes512;
 mod prepared;
 mod queue;
 mod simd;

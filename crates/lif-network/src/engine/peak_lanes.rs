@@ -247,7 +247,7 @@ fn track<const G: usize>(
 /// above the maximum so far (`best`), which then is no slot's end.
 #[cold]
 #[inline(never)]
-fn interior(
+pub(crate) fn interior(
     k: &Kernel,
     flags: i32,
     (v, i): ([f64; 4], [f64; 4]),

@@ -291,9 +291,10 @@ fn roots_u4_body(k: &Kernel, r: &RootLanes) -> [f64; LANES] {
     k.roots_u_lanes::<4>(r)
 }
 
-/// Readout neurons `out.j0..out.j0 + out.lanes` (at most `LANES_MAX`) through their slots in AVX2
-/// lanes (`peak_lanes.rs`, the bits of the loop neuron by neuron) when this build may run
-/// AVX2 and the CPU has it; returns whether they ran (else the caller runs them one by one).
+/// Readout neurons `out.j0..out.j0 + out.lanes` (at most `LANES_MAX`) through their slots in
+/// AVX-512F lanes (`peak_lanes512.rs`) when this build is AVX-512F, else in AVX2 lanes
+/// (`peak_lanes.rs`) when this build may run AVX2 and the CPU has it, both with the bits of
+/// the loop neuron by neuron; returns whether they ran (else the caller runs them one by one).
 #[inline]
 pub(crate) fn readout_lanes(
     isa: Isa,
@@ -304,6 +305,19 @@ pub(crate) fn readout_lanes(
     #[cfg(target_arch = "x86_64")]
     {
         use super::peak_lanes::run;
+        if isa.0 == Level::Avx512 {
+            use super::peak_lanes512::run as run512;
+            // SAFETY: `Level::Avx512` is made only by `Isa::select`, after
+            // `is_x86_feature_detected!("avx512f")`, the only feature `run512` enables.
+            #[allow(unsafe_code)]
+            unsafe {
+                match out.lanes.div_ceil(8) {
+                    0 | 1 => run512::<1>(k, slots, out),
+                    _ => run512::<2>(k, slots, out),
+                }
+            }
+            return true;
+        }
         if isa.0 != Level::Portable && std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked just above), the only feature `run` enables.
             #[allow(unsafe_code)]
