@@ -21,14 +21,15 @@
 //! - `forward_delivery`: the queue's delivery of a spike through a fan-out list (two passes
 //!   behind a branch-free gate, per projection or through a merged fan).
 //! - `peak`: the membrane maxima of readout (and silent) neurons, tracked per segment;
-//!   `peak_lanes`: a block of readout neurons through their slots side by side, in lanes.
+//!   `peak_lanes`: a block of readout neurons through their slots side by side, in lanes
+//!   (`peak_lanes512`: in AVX-512F lanes).
 //! - `sweep`: the forward pass of feed-forward networks population by population, each over its
 //!   sorted input events with shared decays (same record; chosen by `Model::sweeps`).
 //! - `sweep_neuron`: a small spiking or readout population of the sweeps neuron by neuron
 //!   (fewer per-slot costs, same bits).
 //! - `sweep_back`: the backward pass of feed-forward networks, population by population in
 //!   reverse (when the forward pass sweeps); `arrival_lanes`: a small population's run of
-//!   arrival slots there, in lanes.
+//!   arrival slots there, in lanes (`arrival_lanes512`: in AVX-512F lanes).
 //! - `queue`: that queue, an indexed 4-ary heap holding at most one event per neuron.
 //! - `backward`: EventProp (Table 2, Algorithm 1) in reverse event order, lazily per neuron.
 //! - `workspace`: what the forward pass keeps (24 bytes per spike, refractory or not) and
@@ -62,6 +63,7 @@
 //! ```
 
 mod arrival_lanes;
+mod arrival_lanes512;
 mod backward;
 mod clock;
 pub(crate) mod closed_form;

@@ -22,7 +22,8 @@
 //! has the feature. The dispatchers below are the crate's only `unsafe` blocks; the levels that
 //! lead to them are made only by [`Isa::select`] after the run-time check, and the two that run
 //! the readouts' AVX2 bodies (`peak_lanes.rs`, `arrival_lanes.rs`, written with `core::arch`
-//! intrinsics) check AVX2 themselves just before.
+//! intrinsics) check AVX2 themselves just before; their AVX-512F bodies (`peak_lanes512.rs`,
+//! `arrival_lanes512.rs`) run only at the AVX-512F level.
 
 use super::arrival_lanes::{ArrivalRun, ArrivalSlot};
 use super::clock::PopConsts;
@@ -335,15 +336,29 @@ pub(crate) fn readout_lanes(
     false
 }
 
-/// The slots of `run` through `r` in AVX2 lanes (`arrival_lanes.rs`, the bits of the scalar
-/// loop) when this build may run AVX2 and the CPU has it, for 4 to 16 neurons; returns
-/// whether they ran (else the caller runs the scalar loop).
+/// The slots of `run` through `r` in AVX-512F lanes (`arrival_lanes512.rs`) for 8 to 16
+/// neurons when this build is AVX-512F, else in AVX2 lanes (`arrival_lanes.rs`) for 4 to 16
+/// neurons when this build may run AVX2 and the CPU has it, both with the bits of the scalar
+/// loop; returns whether they ran (else the caller runs the scalar loop).
 #[inline]
 pub(crate) fn arrival_lanes(isa: Isa, run: &[ArrivalSlot], r: &mut ArrivalRun<'_>) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         use super::arrival_lanes::run as lanes;
         let n = r.lv.len();
+        if isa.0 == Level::Avx512 && (8..=16).contains(&n) {
+            use super::arrival_lanes512::run as lanes512;
+            // SAFETY: `Level::Avx512` is made only by `Isa::select`, after
+            // `is_x86_feature_detected!("avx512f")`, the only feature `lanes512` enables.
+            #[allow(unsafe_code)]
+            unsafe {
+                match n / 8 {
+                    1 => lanes512::<1>(run, r),
+                    _ => lanes512::<2>(run, r),
+                }
+            }
+            return true;
+        }
         if isa.0 != Level::Portable
             && (4..=16).contains(&n)
             && std::arch::is_x86_feature_detected!("avx2")
