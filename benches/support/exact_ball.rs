@@ -42,6 +42,9 @@ impl Derivatives for ExactBall {
     fn flow_jacobian_depends_on_time(&self) -> bool {
         BouncingBall.flow_jacobian_depends_on_time()
     }
+    fn flow_depends_on_time(&self) -> bool {
+        BouncingBall.flow_depends_on_time()
+    }
 
     /// Column `j`: `[S_vj, −δ_{j,g}]`.
     fn flow_jvp(&self, _: At<'_>, s: &[f64], out: &mut [f64], _: &mut Duals) {

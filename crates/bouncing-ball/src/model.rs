@@ -44,12 +44,17 @@ impl HybridSystem for BouncingBall {
 /// Derivative products by dual numbers (the defaults). The flow `[v, −g]` has the same
 /// Jacobians `f_x`, `f_p` at every state and time, so the adjoint need not read the stored
 /// trajectory, forms `[f_x, f_p]` once per gradient and crosses each interval by the exact
-/// propagator of `λ` and `μ` instead of Runge-Kutta steps.
+/// propagator of `λ` and `μ` instead of Runge-Kutta steps. The flow reads no time either, so
+/// every pass moves the state across a step by its exact polynomial (a parabola) instead of
+/// Runge-Kutta stages.
 impl Derivatives for BouncingBall {
     fn flow_jacobian_depends_on_state(&self) -> bool {
         false
     }
     fn flow_jacobian_depends_on_time(&self) -> bool {
+        false
+    }
+    fn flow_depends_on_time(&self) -> bool {
         false
     }
 }

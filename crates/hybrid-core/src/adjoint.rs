@@ -189,7 +189,7 @@ pub(crate) enum Keep {
 }
 
 /// The forward pass: simulate (keeping what `keep` says), and return the loss.
-pub(crate) fn forward_pass<M: HybridSystem, L: Loss, S: Stepper>(
+pub(crate) fn forward_pass<M: Derivatives, L: Loss, S: Stepper>(
     model: &M,
     loss: &L,
     p: &[f64],

@@ -98,6 +98,20 @@ pub trait Derivatives: HybridSystem + Sized {
         true
     }
 
+    /// Whether the flow depends on time explicitly. Default: `true`. A model whose flow reads
+    /// the time in no mode (`f = f(q, x, p)`: the bouncing ball's `[v, −g]`) returns `false`.
+    /// Together with [`Self::flow_jacobian_depends_on_state`]` = false` and
+    /// [`Self::flow_jacobian_depends_on_time`]` = false` the flow of each mode is then
+    /// `f = A(q) x + b(q, p)`, affine with constant coefficients and no forcing `c(q, t)`, and in
+    /// a mode whose `A` is nilpotent of a low order (the ball's `[[0, 1], [0, 0]]`) every pass
+    /// moves the state across a step by its exact Taylor polynomial
+    /// `x(t0 + s) = x0 + Σ_k s^k/k! A^{k−1} f(x0)` instead of Runge-Kutta stages (docs/maths.md,
+    /// "Exact polynomial flow"). Alone the claim is not used. The test kit checks it: the flow
+    /// at a second time, the same bits.
+    fn flow_depends_on_time(&self) -> bool {
+        true
+    }
+
     /// `f_x S + f_p` (`n × m`, column-major, into `out`) for the `n × m` sensitivity `s`.
     /// Default: [`ad_flow_jvp`], one wide-dual flow evaluation (`n ≤ 4`, `m ≤ 8`) or `m`.
     fn flow_jvp(&self, at: At<'_>, s: &[f64], out: &mut [f64], ad: &mut Duals) {
@@ -239,6 +253,9 @@ impl<M: Derivatives> Derivatives for &M {
     }
     fn flow_jacobian_depends_on_time(&self) -> bool {
         (**self).flow_jacobian_depends_on_time()
+    }
+    fn flow_depends_on_time(&self) -> bool {
+        (**self).flow_depends_on_time()
     }
     fn flow_jvp(&self, at: At<'_>, s: &[f64], out: &mut [f64], ad: &mut Duals) {
         (**self).flow_jvp(at, s, out, ad)

@@ -11,10 +11,12 @@ use crate::events::checks::ZenoCheck;
 use crate::events::detect::{Detector, Fired, NearMiss};
 use crate::ode::{Stepper, StepperOptions};
 use crate::trajectory::{EventRecord, Trajectory};
-use crate::{Error, HybridSystem, SolverOptions};
+use crate::{Derivatives, Error, HybridSystem, SolverOptions};
 
+mod affine;
 mod instant;
 
+use affine::AffineModes;
 use instant::Engine;
 
 /// Extra components carried along the state, and what happens to them at events and stops.
@@ -188,6 +190,8 @@ pub(crate) struct Workspace<S: Stepper> {
     located: Vec<(f64, usize)>,
     /// Scheduled events inside the span, `(time, index)`.
     scheduled: Vec<(f64, usize)>,
+    /// The modes whose state moves by its exact polynomial flow.
+    affine: AffineModes,
 }
 
 impl<S: Stepper> Workspace<S> {
@@ -223,6 +227,7 @@ impl<S: Stepper> Workspace<S> {
             firing: Vec::with_capacity(guards),
             located: Vec::with_capacity(guards),
             scheduled: Vec::new(),
+            affine: AffineModes::new(n, dims.params),
         }
     }
 
@@ -282,7 +287,7 @@ pub(crate) fn run<M, A, S>(
     store: bool,
 ) -> Result<(), Error>
 where
-    M: HybridSystem,
+    M: Derivatives,
     A: Augment<M>,
     S: Stepper,
 {
@@ -290,6 +295,7 @@ where
     let n = model.dims().states;
     debug_assert_eq!(w.len(), n + aug.extra());
     w.clear();
+    w.affine.begin(model, opts);
     w.detector.probe().set_parameters(p);
     model.initial_state(p, &mut w.z[..n]);
     if w.z[..n].iter().any(|v| !v.is_finite()) {

@@ -87,7 +87,8 @@ fn rows_from_vjp<F: FnMut(&[f64], &mut [f64], &mut [f64])>(
 /// checked too (`f_p`, `g_p` exactly zero), `flow_jacobian_depends_on_state() = false`
 /// (`λᵀ f_x` and `λᵀ f_p` the same bits at a second state) and
 /// `flow_jacobian_depends_on_time() = false` (the same bits at a second time, and the second
-/// state when both are declared).
+/// state when both are declared) and `flow_depends_on_time() = false` (the flow itself, the same
+/// bits at a second time).
 pub fn check_derivatives<M: Derivatives>(
     model: &M,
     p: &[f64],
@@ -231,6 +232,22 @@ pub fn check_derivatives<M: Derivatives>(
             "a second time"
         };
         same_products(model, at2, &lambda, (&gx, &gp), (&wx, &wp), where_, "time")?;
+    }
+    if !model.flow_depends_on_time() {
+        // The claim (with the two above) lets every pass move the state by its exact polynomial
+        // flow, formed from `f` at the step's start: at a second time, the same bits.
+        let (mut f1, mut f2) = (vec![0.0; n], vec![0.0; n]);
+        model.flow(q, t, x, p, &mut f1);
+        model.flow(q, t2, x, p, &mut f2);
+        if let Some(i) = (0..n).find(|&i| f1[i].to_bits() != f2[i].to_bits()) {
+            return Err(CheckError::Disagreement {
+                what: format!("flow at a second time (f declared time-free)[{i}]"),
+                deviation: (f1[i] - f2[i]).abs(),
+                tolerance: 0.0,
+                got: f2[i],
+                reference: f1[i],
+            });
+        }
     }
     // Jump products (what the passes apply at events) against the dual defaults; scheduled
     // jumps: the first few are enough to catch a wrong product.

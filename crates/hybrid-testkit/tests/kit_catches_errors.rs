@@ -342,3 +342,83 @@ fn constant_jacobians_per_mode_pass_both_checks() {
         "{report:?}"
     );
 }
+
+/// A ball pushed by a forcing that grows with time, `ẏ = v`, `v̇ = −g + 2 t`; guard `y` falling;
+/// jump `v⁺ = −e v⁻`. Parameters `[y0, v0, e, g]`. Its Jacobians `f_x`, `f_p` are free of the
+/// state and of time (declared, truly), but the flow itself reads the time: with
+/// `autonomous_claim` it declares `flow_depends_on_time() = false` as well, wrongly (the passes
+/// would move the state by the polynomial of a forcing frozen at each step's start).
+struct ForcedBall {
+    autonomous_claim: bool,
+}
+
+impl HybridSystem for ForcedBall {
+    fn dims(&self) -> Dims {
+        Dims {
+            states: 2,
+            params: 4,
+            guards: 1,
+        }
+    }
+    fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
+        x0[0] = p[0];
+        x0[1] = p[1];
+    }
+    fn flow<T: Scalar>(&self, _q: usize, t: T, x: &[T], p: &[T], dx: &mut [T]) {
+        dx[0] = x[1];
+        dx[1] = -p[3] + T::cst(2.0) * t;
+    }
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T]) -> T {
+        x[0]
+    }
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
+        Crossing::Falling
+    }
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+        xp[0] = x[0];
+        xp[1] = -p[2] * x[1];
+    }
+}
+
+impl Derivatives for ForcedBall {
+    fn flow_jacobian_depends_on_state(&self) -> bool {
+        false
+    }
+    fn flow_jacobian_depends_on_time(&self) -> bool {
+        false
+    }
+    fn flow_depends_on_time(&self) -> bool {
+        !self.autonomous_claim
+    }
+}
+
+const FORCED_P: [f64; 4] = [1.0, 0.5, 0.8, 9.81];
+
+/// With its true claims (the Jacobians constant, the flow not autonomous) the forced ball passes
+/// both checks: the passes step its state by Runge-Kutta stages.
+#[test]
+fn forced_ball_with_true_claims_passes_both_checks() {
+    let ball = ForcedBall {
+        autonomous_claim: false,
+    };
+    let report = check_derivatives(&ball, &FORCED_P, &probe_point()).unwrap();
+    assert!(report.flow < 1e-6 && report.overrides < 1e-12, "{report:?}");
+    let report = check_tight_gradients(&ball, &FORCED_P, 1.5).unwrap();
+    assert!(
+        report.adjoint_vs_forward < 1e-8 && report.forward_vs_central < 1e-5,
+        "{report:?}"
+    );
+}
+
+/// A flow that reads the time declared autonomous: the kit must refuse the claim.
+#[test]
+fn autonomous_claim_with_a_time_dependent_forcing_is_caught() {
+    let ball = ForcedBall {
+        autonomous_claim: true,
+    };
+    let err = check_derivatives(&ball, &FORCED_P, &probe_point()).unwrap_err();
+    assert!(
+        matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("flow at a second time")),
+        "{err}"
+    );
+}

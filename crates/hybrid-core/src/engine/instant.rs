@@ -3,14 +3,15 @@
 //! or a scheduled jump, and locate the earliest crossing inside a step.
 
 use super::{non_finite, rhs, Augment, Workspace};
+use crate::derivatives::At;
 use crate::events::detect::{Bracket, Fired};
 use crate::events::locate::{polish, safeguarded_newton, INTERPOLANT_ROOT_WIDTH};
 use crate::ode::Stepper;
 use crate::trajectory::EventKind;
-use crate::{Error, HybridSystem, SolverOptions};
+use crate::{Derivatives, Error, SolverOptions};
 
 /// One run of the event loop: the model and its inputs, and the workspace it runs in.
-pub(super) struct Engine<'a, M: HybridSystem, A: Augment<M>, S: Stepper> {
+pub(super) struct Engine<'a, M: Derivatives, A: Augment<M>, S: Stepper> {
     pub(super) model: &'a M,
     pub(super) p: &'a [f64],
     pub(super) opts: &'a SolverOptions,
@@ -23,7 +24,7 @@ pub(super) struct Engine<'a, M: HybridSystem, A: Augment<M>, S: Stepper> {
     pub(super) started: bool,
 }
 
-impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
+impl<M: Derivatives, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
     /// Restart the stepper at `(t, z)` and re-arm the guards; apply every guard that fires at
     /// once (on zero, moving into its direction), re-arming after each round, until none does.
     pub(super) fn restart(&mut self) -> Result<(), Error> {
@@ -38,6 +39,16 @@ impl<M: HybridSystem, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
                 0.0
             };
             self.started = true;
+            // The state's exact polynomial flow in this mode, or the pair's stages.
+            let at = At {
+                q,
+                t: self.t,
+                x: &self.w.z[..n],
+                p,
+            };
+            if let Some(flow) = self.w.affine.for_mode(model, at) {
+                self.w.stepper.set_polynomial_flow(flow);
+            }
             self.w.stepper.reset_with_step(
                 &mut |tt, zz, dz| rhs(model, aug, q, p, n, tt, zz, dz),
                 self.t,

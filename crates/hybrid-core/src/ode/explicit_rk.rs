@@ -4,10 +4,13 @@
 //! error norm and dense output through [`RkScheme`].
 
 mod delegate;
+mod polynomial;
 mod stage;
 mod step;
 
 pub(crate) use delegate::delegate_stepper_to_core;
+use polynomial::Polynomial;
+pub use polynomial::MAX_POLYNOMIAL_DEGREE;
 pub(super) use stage::{dense_vectors, StepBufs};
 
 use super::dim::{with_dim, Dim, Dyn};
@@ -117,6 +120,9 @@ pub(super) struct RkCore {
     steps_since_reset: usize,
     ready: bool,
     pending: Option<StepError>,
+    /// The exact flow of the state in the current mode, when it is a polynomial (see
+    /// [`crate::ode::Stepper::set_polynomial_flow`]).
+    pub(super) poly: Polynomial,
 }
 
 impl RkCore {
@@ -151,6 +157,7 @@ impl RkCore {
             steps_since_reset: 0,
             ready: false,
             pending: None,
+            poly: Polynomial::default(),
         }
     }
 
@@ -195,6 +202,9 @@ impl RkCore {
         // take a step before any read; the adjoint's backward pass never reads it).
         self.cont_built.set(0);
         self.ready = true;
+        if self.poly.active() {
+            self.poly.start(&self.k[..self.poly.ns]);
+        }
         let o = self.opts;
         self.h_next = if o.first_step > 0.0 {
             o.first_step.min(o.max_step)
@@ -273,6 +283,8 @@ impl RkCore {
             cont.fill(0.0);
             cont[..n].copy_from_slice(x);
             self.cont_built.set(n);
+        } else if self.poly.active() {
+            self.fill_polynomial_dense(cont);
         } else {
             with_dim!(m, d => S::dense(d, n, h, x_prev, x, k, cont));
             self.cont_built.set(m);

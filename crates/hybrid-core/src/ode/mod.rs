@@ -15,6 +15,7 @@ mod step_control;
 pub use dense::{DenseSegment, Method};
 pub use dop853::Dop853;
 pub use dopri5::Dopri5;
+pub use explicit_rk::MAX_POLYNOMIAL_DEGREE;
 
 /// Why a step could not be taken.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -115,6 +116,18 @@ pub trait Stepper {
         direction: f64,
         first: f64,
     );
+
+    /// From the next [`Stepper::reset`] on (until changed), move the first `ns` components by
+    /// the exact flow of `ẋ = A x + b` for an `A` with `A^D = 0`: `flow = (a, D)`, `a` the rows of
+    /// `A` (`ns²` numbers, `a[i ns + j] = a_ij`), `1 ≤ D ≤` [`MAX_POLYNOMIAL_DEGREE`]; `None`: by
+    /// the pair's stages. The caller vouches that those components obey such a flow, reading
+    /// nothing else (docs/maths.md, "Exact polynomial flow"). Across a step the state is then its
+    /// Taylor polynomial of degree `D` (from `f` at the step's start), the step size the one the
+    /// pair's controller chooses after a zero error estimate, the dense output and
+    /// [`Stepper::step_from_prev_to`] of those components the polynomial; the remaining
+    /// components ride along by the pair's formula on the state's exact values, their dense
+    /// output the cubic Hermite interpolant of the step's ends.
+    fn set_polynomial_flow(&mut self, flow: Option<(&[f64], usize)>);
 
     /// Magnitude of the step the controller would try next (`0` before any).
     fn next_step(&self) -> f64;

@@ -198,6 +198,22 @@ impl Controller {
         self.rejected = false;
     }
 
+    /// [`Self::decide`] on a step whose error is exactly zero (`err2 = 0`), without the
+    /// logarithm and the exponential: accepted, the factor `exp(+∞)` clamped to `fac_max` (never
+    /// grown after a rejection), the previous error floored. Returns the next step's magnitude,
+    /// the bits `decide(0.0, h_abs)` gives.
+    #[inline]
+    pub fn accept_exact(&mut self, h_abs: f64) -> f64 {
+        let mut h_new = h_abs * self.fac_max;
+        if self.rejected {
+            h_new = h_new.min(h_abs);
+        }
+        self.ln_err_old = LN_ERR_FLOOR;
+        self.ln_gain = self.ln_safety + self.beta * LN_ERR_FLOOR;
+        self.rejected = false;
+        h_new
+    }
+
     /// Decide on a step of magnitude `h_abs` with squared scaled error `err2 = err²`.
     /// Returns whether the step is accepted (`err ≤ 1`) and the magnitude of the next step to try.
     #[inline]
@@ -344,6 +360,32 @@ mod tests {
                         (h - expected).abs() <= 1e-14 * expected,
                         "err {err}, prev {prev}: {h} vs {expected}"
                     );
+                }
+            }
+        }
+    }
+
+    /// The exact step's shortcut gives `decide(0, h)`'s bits and leaves the controller as it.
+    #[test]
+    fn accepting_an_exact_step_is_deciding_on_a_zero_error() {
+        for (alpha, beta, fac_min, fac_max) in [(0.17, 0.04, 0.2, 10.0), (0.125, 0.0, 0.333, 6.0)] {
+            for before in [None, Some(1e-6), Some(4.0)] {
+                let mut a = Controller::new(alpha, beta, fac_min, fac_max);
+                if let Some(err2) = before {
+                    a.decide(err2, 0.3);
+                }
+                let mut b = a;
+                for h in [0.3, 1e-9, 7.5] {
+                    let (accepted, want) = a.decide(0.0, h);
+                    assert!(accepted);
+                    assert_eq!(
+                        b.accept_exact(h).to_bits(),
+                        want.to_bits(),
+                        "{before:?} {h}"
+                    );
+                    assert_eq!(a.ln_gain.to_bits(), b.ln_gain.to_bits());
+                    assert_eq!(a.ln_err_old.to_bits(), b.ln_err_old.to_bits());
+                    assert_eq!(a.rejected, b.rejected);
                 }
             }
         }

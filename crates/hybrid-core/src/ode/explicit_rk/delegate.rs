@@ -35,7 +35,14 @@ macro_rules! delegate_stepper_to_core {
             t_bound: f64,
         ) -> Result<(), StepError> {
             let core = &mut self.core;
+            if core.poly.active() {
+                return core.step_polynomial::<Self, F>(rhs, t_bound);
+            }
             $crate::ode::dim::with_dim!(core.x.len(), d => core.step::<Self, _, F>(d, rhs, t_bound))
+        }
+
+        fn set_polynomial_flow(&mut self, flow: Option<(&[f64], usize)>) {
+            self.core.poly.set(flow);
         }
 
         fn t(&self) -> f64 {
@@ -59,8 +66,18 @@ macro_rules! delegate_stepper_to_core {
         }
 
         fn interpolate(&self, t: f64, out: &mut [f64]) {
+            let ns = self.core.poly.ns;
+            // The state of a polynomial flow by its polynomial (what rides along, if asked
+            // for, from the dense output). (`ns == 0` when off.)
+            if ns != 0 && out.len() <= ns && self.core.h_last != 0.0 {
+                self.core.polynomial_at(t, out);
+                return;
+            }
             let cont = self.core.dense::<Self>(out.len());
             interpolate(self.core.t_prev, self.core.h_last, &cont, t, out);
+            if ns != 0 && self.core.h_last != 0.0 {
+                self.core.polynomial_at(t, &mut out[..ns]);
+            }
         }
 
         fn segment(&mut self) -> DenseSegment<'_> {
@@ -82,6 +99,9 @@ macro_rules! delegate_stepper_to_core {
                 out.len(),
                 core.x.len()
             );
+            if core.poly.active() {
+                return core.polynomial_from_prev_to::<Self, F>(rhs, t_target, out);
+            }
             $crate::ode::dim::with_dim!(out.len(), d => {
                 core.step_from_prev_to::<Self, _, F>(d, rhs, t_target, out)
             })
