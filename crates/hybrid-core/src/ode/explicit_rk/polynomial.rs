@@ -98,10 +98,7 @@ impl Polynomial {
     ) {
         let ns = d.n();
         let coef = &mut coef[..degree * ns];
-        let (first, f0) = (&mut coef[..ns], &f0[..ns]);
-        for i in 0..ns {
-            first[i] = f0[i];
-        }
+        coef[..ns].copy_from_slice(&f0[..ns]);
         for k in 1..degree {
             let (done, next) = coef.split_at_mut(k * ns);
             let (c, next) = (&done[(k - 1) * ns..k * ns], &mut next[..ns]);
