@@ -181,16 +181,9 @@ impl RkCore {
         rhs: &mut F,
         t_bound: f64,
     ) -> Result<(), StepError> {
-        let span = t_bound - self.t;
-        if !self.ready {
-            self.restart::<S, F>(rhs, self.t, span, 0.0);
-        }
-        if let Some(e) = self.pending {
-            return Err(e);
-        }
-        if span == 0.0 || span.is_nan() {
+        let Some(span) = self.begin_step::<S, F>(rhs, t_bound)? else {
             return Ok(());
-        }
+        };
         let t0 = self.t;
         if self.steps_since_reset >= self.opts.max_steps {
             return Err(StepError::TooManySteps {

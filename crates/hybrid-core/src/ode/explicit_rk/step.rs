@@ -5,14 +5,14 @@ use crate::ode::dim::Dim;
 use crate::ode::StepError;
 
 impl RkCore {
-    /// One accepted step towards `t_bound` (see [`crate::ode::Stepper::step`]). A `t_bound` equal to
-    /// `t` is a no-op; before any reset the stepper starts from `x = 0` at `t = 0`.
-    pub fn step<S: RkScheme, L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+    /// What every step towards `t_bound` does first: the restart before the first step, a
+    /// pending error, and `None` for a no-op (`t_bound = t`, or NaN); else the span `t_bound − t`.
+    #[inline(always)]
+    pub(super) fn begin_step<S: RkScheme, F: FnMut(f64, &[f64], &mut [f64])>(
         &mut self,
-        d: L,
         rhs: &mut F,
         t_bound: f64,
-    ) -> Result<(), StepError> {
+    ) -> Result<Option<f64>, StepError> {
         let span = t_bound - self.t;
         if !self.ready {
             self.restart::<S, F>(rhs, self.t, span, 0.0);
@@ -21,8 +21,22 @@ impl RkCore {
             return Err(e);
         }
         if span == 0.0 || span.is_nan() {
-            return Ok(());
+            return Ok(None);
         }
+        Ok(Some(span))
+    }
+
+    /// One accepted step towards `t_bound` (see [`crate::ode::Stepper::step`]). A `t_bound` equal to
+    /// `t` is a no-op; before any reset the stepper starts from `x = 0` at `t = 0`.
+    pub fn step<S: RkScheme, L: Dim, F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        d: L,
+        rhs: &mut F,
+        t_bound: f64,
+    ) -> Result<(), StepError> {
+        let Some(span) = self.begin_step::<S, F>(rhs, t_bound)? else {
+            return Ok(());
+        };
         let dir = span.signum();
         let n = d.n();
         let stages = S::A.len();
