@@ -510,4 +510,57 @@ mod tests {
         s.step(&mut jerk, 3.0).unwrap();
         assert_eq!(s.stats().rhs_evals - evals, 6);
     }
+
+    /// A constant snap `c`: `[y, v, a, j]` with `ẏ = v`, `v̇ = a`, `ȧ = j`, `j̇ = c`, a quartic
+    /// (`D = 4`, the largest degree taken), moved exactly by both pairs: the state at every step
+    /// end and the dense output inside each step are the quartic and its derivatives to
+    /// rounding, with one `f` per step.
+    fn quartic_is_exact<S: Stepper>() {
+        const C: f64 = -2.5;
+        let mut snap = |_t: f64, x: &[f64], dx: &mut [f64]| {
+            dx[0] = x[1];
+            dx[1] = x[2];
+            dx[2] = x[3];
+            dx[3] = C;
+        };
+        let mut a = [0.0; 16];
+        for i in 0..3 {
+            a[4 * i + i + 1] = 1.0;
+        }
+        let x0 = [1.0, 0.5, 1.0, -0.75];
+        // The quartic and its first three derivatives at `t`.
+        let exact = |t: f64| {
+            let y = x0[0] + x0[1] * t + x0[2] * t * t / 2.0 + x0[3] * t.powi(3) / 6.0;
+            let v = x0[1] + x0[2] * t + x0[3] * t * t / 2.0 + C * t.powi(3) / 6.0;
+            let acc = x0[2] + x0[3] * t + C * t * t / 2.0;
+            [y + C * t.powi(4) / 24.0, v, acc, x0[3] + C * t]
+        };
+        let mut s = S::new(4, opts());
+        s.set_polynomial_flow(Some((&a, 4)));
+        s.reset(&mut snap, 0.0, &x0, 1.0);
+        let mut steps = 0;
+        while s.t() < 3.0 {
+            let evals = s.stats().rhs_evals;
+            s.step(&mut snap, 3.0).unwrap();
+            steps += 1;
+            assert_eq!(s.stats().rhs_evals, evals + 1);
+            let (ta, tb) = (s.t_prev(), s.t());
+            for (got, want) in s.x().iter().zip(exact(tb)) {
+                assert!((got - want).abs() <= 1e-13 * want.abs().max(1.0), "{tb}");
+            }
+            let tm = ta + 0.3 * (tb - ta);
+            let mut dense = [0.0; 4];
+            s.interpolate(tm, &mut dense);
+            for (got, want) in dense.iter().zip(exact(tm)) {
+                assert!((got - want).abs() <= 1e-13 * want.abs().max(1.0), "{tm}");
+            }
+        }
+        assert!(steps >= 3, "{steps} steps");
+    }
+
+    #[test]
+    fn a_quartic_is_moved_exactly_by_both_pairs() {
+        quartic_is_exact::<Dopri5>();
+        quartic_is_exact::<Dop853>();
+    }
 }
