@@ -222,6 +222,8 @@ impl ConstantJacobian {
     /// 33 (2011), Algorithm 3.2, without its choice of the degree). A nilpotent `L`, such as the
     /// ball's `f_x = [[0, 1], [0, 0]]`, ends its series after a few terms, known from its
     /// pattern ([`Self::nonzero_terms`]): 2 for the ball (the third, zero, is not computed).
+    /// Its series is a polynomial and every term of it is summed (only a zero term ends it
+    /// early: the later ones are zero too), as [`SensitivityPropagator::propagate`] sums its own.
     ///
     /// `t_hi` (the interval's end in `t`) names where a failure happened: more than `max_steps`
     /// sub-steps ([`StepError::TooManySteps`], as the Runge-Kutta steps it replaces would have
@@ -245,10 +247,14 @@ impl ConstantJacobian {
         // The two buffers' roles swap as slices held here (swapping the `Vec`s would write both
         // headers back after every term); either buffer starts a call as good as the other.
         let (mut term, mut next) = (&mut self.term[..], &mut self.next[..]);
+        // A nilpotent `L` (`terms < MAX_TERMS`): the series is the polynomial
+        // `z + Σ_{k=1..terms} (h L)^k z / k!`, every term of it summed (docs/maths.md §3, the
+        // table's adjoint row), with no stopping test and no reference to measure it against.
+        let polynomial = self.terms < MAX_TERMS;
         for _ in 0..r {
             // The stopping test's reference is `|z|` at the sub-step's start: the sum ends within
             // `e` of it (`ν h ≤ 1`), so a smaller reference only adds terms.
-            let reference = tol * max_abs(z);
+            let reference = if polynomial { 0.0 } else { tol * max_abs(z) };
             let mut last = f64::INFINITY;
             // (The terms past `self.terms` are zero: the series ends there.)
             for k in 1..=self.terms {
@@ -268,7 +274,8 @@ impl ConstantJacobian {
                     size = if v.abs() > size { v.abs() } else { size };
                 }
                 std::mem::swap(&mut term, &mut next);
-                if size == 0.0 || last + size <= reference {
+                // A zero term: every later one is zero too.
+                if size == 0.0 || (!polynomial && last + size <= reference) {
                     break;
                 }
                 last = size;
@@ -297,7 +304,12 @@ fn sub_steps(
     if span <= 0.0 || empty {
         return Ok(None);
     }
-    let r = (nu_span / MAX_NORM_STEP).ceil().max(1.0);
+    // `⌈ν span⌉` is 1 for `0 < ν span ≤ 1` (the common case: no call to `ceil`).
+    let r = if nu_span <= MAX_NORM_STEP {
+        1.0
+    } else {
+        (nu_span / MAX_NORM_STEP).ceil()
+    };
     if r > max_steps as f64 {
         return Err(StepError::TooManySteps {
             t: t_hi,
@@ -510,6 +522,63 @@ mod tests {
         let mut lambda_only = ConstantJacobian::new(2, 0);
         lambda_only.form(&Ball, at, &mut Duals::new(2, 4));
         assert_eq!(lambda_only.terms, 1);
+    }
+
+    /// A chain `ẋ = [x1, x2, x3, 0, 0]`: in `s = −t`, `dλ/ds = [0, λ0, λ1, λ2, 0]`, nilpotent
+    /// with three terms, and `λ4` moves nowhere.
+    struct Chain;
+    impl HybridSystem for Chain {
+        fn dims(&self) -> Dims {
+            Dims {
+                states: 5,
+                params: 1,
+                guards: 0,
+            }
+        }
+        fn initial_state<T: Scalar>(&self, _p: &[T], x0: &mut [T]) {
+            x0.fill(T::zero());
+        }
+        fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], _p: &[T], dx: &mut [T]) {
+            dx[0] = x[1];
+            dx[1] = x[2];
+            dx[2] = x[3];
+            dx[3] = T::zero();
+            dx[4] = T::zero();
+        }
+    }
+    impl Derivatives for Chain {}
+
+    /// From `λ = [1, 0, 0, 0, 1e20]` over `s = 1`: `λ(s) = [1, s, s²/2, s³/6, 1e20]`. Its third
+    /// term, `1/6`, is below `ε/2` of `|z| = 1e20`, where the stopping test of a series that does
+    /// not end would have stopped after the second: a polynomial is summed to its last term.
+    #[test]
+    fn propagate_of_a_nilpotent_matrix_sums_every_term_of_its_polynomial() {
+        let mut jac = ConstantJacobian::new(5, 0);
+        let (x, p) = ([0.0; 5], [0.0]);
+        let at = At {
+            q: 0,
+            t: 0.0,
+            x: &x,
+            p: &p,
+        };
+        jac.form(&Chain, at, &mut Duals::new(5, 1));
+        assert_eq!(jac.terms, 3);
+        let mut z = [1.0, 0.0, 0.0, 0.0, 1e20];
+        jac.propagate(&mut z, 1.0, 1.0, 10).unwrap();
+        assert_eq!(z, [1.0, 1.0, 0.5, 1.0 / 6.0, 1e20]);
+    }
+
+    /// `r = ⌈ν span⌉` sub-steps, at least one: one up to `ν span = 1` itself, two just above.
+    #[test]
+    fn sub_steps_are_the_ceiling_of_nu_span_and_at_least_one() {
+        let steps = |norm: f64, span: f64| sub_steps(norm, span, false, 1.0, 100).unwrap();
+        assert_eq!(steps(1.0, 0.0), None);
+        assert_eq!(steps(0.0, 0.5), Some((1, 0.5)));
+        assert_eq!(steps(2.0, 0.25), Some((1, 0.25)));
+        assert_eq!(steps(1.0, 1.0), Some((1, 1.0)));
+        let above = 1.0 + f64::EPSILON;
+        assert_eq!(steps(1.0, above), Some((2, above / 2.0)));
+        assert_eq!(steps(3.0, 4.1), Some((13, 4.1 / 13.0)));
     }
 
     #[test]
