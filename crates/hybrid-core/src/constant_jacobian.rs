@@ -285,7 +285,6 @@ impl ConstantJacobian {
     }
 }
 
-/// `max_i |v_i|`, NaNs skipped (a NaN in the result is caught after the sum).
 /// The sub-steps of a propagator over `span` with operator norm bound `norm`: `None` when there
 /// is nothing to move (`span ≤ 0` or no entries), else `r = ⌈ν span⌉` (at least 1) equal steps
 /// `h = span / r`, so that `ν h ≤ 1`. Errors name `t_hi`: a non-finite `ν span`
@@ -328,6 +327,7 @@ fn finite(v: &[f64], t_hi: f64) -> Result<(), StepError> {
     }
 }
 
+/// `max_i |v_i|`, NaNs skipped (a NaN in the result is caught after the sum).
 fn max_abs(v: &[f64]) -> f64 {
     v.iter()
         .fold(0.0, |m: f64, &a| if a.abs() > m { a.abs() } else { m })
