@@ -335,9 +335,12 @@ impl Model<'_> {
             // share of a later population), every adjoint of the population is 0.
             let first = it;
             let b = &ws.sweep_back;
+            // (Once active, the slot's items are only counted.)
             while let Some(x) = b.items.get(it).filter(|x| x.slot as usize == s) {
-                let k = x.index as usize;
-                active |= x.rank != 1 || ws.spike_cot[k] != 0.0 || b.jump[k] != 0.0;
+                if !active {
+                    let k = x.index as usize;
+                    active = x.rank != 1 || ws.spike_cot[k] != 0.0 || b.jump[k] != 0.0;
+                }
                 it += 1;
             }
             // A slot of length zero without items (simultaneous input events) leaves every
