@@ -92,19 +92,22 @@ impl Model<'_> {
                     any = true;
                 }
                 if any {
-                    // The flagged neurons, eight flags per word read.
-                    ws.sweep.cands.clear();
+                    // The flagged neurons, eight flags per word read (the state slices cut
+                    // to `n` once, so that one bounds check serves all four).
+                    let sw = &mut ws.sweep;
+                    sw.cands.clear();
+                    let (v, i) = (&sw.v[..n], &sw.i[..n]);
+                    let (v1s, i1s) = (&sw.v_next[..n], &sw.i_next[..n]);
                     for w in 0..n.div_ceil(8) {
-                        let bytes = ws.sweep.slow[8 * w..8 * w + 8].try_into();
+                        let bytes = sw.slow[8 * w..8 * w + 8].try_into();
                         let mut word = u64::from_le_bytes(bytes.unwrap_or_default());
                         while word != 0 {
                             let j = 8 * w + (word.trailing_zeros() / 8) as usize;
                             word &= word - 1;
-                            let v0 = (ws.sweep.v[j], ws.sweep.i[j]);
-                            let v1 = (ws.sweep.v_next[j], ws.sweep.i_next[j]);
+                            let (v0, v1) = ((v[j], i[j]), (v1s[j], i1s[j]));
                             // Unless surely silent, when the slot loop's end state stands.
                             if !(slot.probes.is_empty() && surely_silent(&pc, v0, v1)) {
-                                ws.sweep.cands.push(j as u32);
+                                sw.cands.push(j as u32);
                             }
                         }
                     }
