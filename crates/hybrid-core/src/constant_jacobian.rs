@@ -149,12 +149,6 @@ impl ConstantJacobian {
         self.mode = Some(at.q);
     }
 
-    /// The dense rows of the matrix last formed, row `i` (`λ = e_i`) at `[i w .. (i + 1) w]`,
-    /// `w = n + nq` (with `nq = 0`: the rows of `f_x`).
-    pub(crate) fn dense_rows(&self) -> &[f64] {
-        &self.dense
-    }
-
     /// The nonzero entries, the columns that have them and the norm, from the dense rows.
     fn list_entries(&mut self) {
         let n = self.unit.len();

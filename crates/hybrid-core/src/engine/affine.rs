@@ -4,7 +4,6 @@
 //! mode `f = A(q) x + b(q, p)`; where `A(q)` is nilpotent of a low order, the state crosses a
 //! step as a polynomial ([`crate::ode::Stepper::set_polynomial_flow`]).
 
-use crate::constant_jacobian::ConstantJacobian;
 use crate::derivatives::{At, Duals};
 use crate::ode::MAX_POLYNOMIAL_DEGREE;
 use crate::{Derivatives, SolverOptions};
@@ -15,14 +14,18 @@ use crate::{Derivatives, SolverOptions};
 pub(super) struct AffineModes {
     /// Whether this run's model and options allow the polynomial flow at all.
     allowed: bool,
-    /// `A`'s rows, formed as the adjoint's per-mode Jacobian is ([`ConstantJacobian::form_dense`],
-    /// no parameter columns), and the mode they belong to.
-    jac: ConstantJacobian,
+    /// Rows of `A`: `a[i n + j] = a_ij`.
+    a: Vec<f64>,
     /// The degree `D` of the state's polynomial (`A^D = 0` on `A`'s pattern), when at most
     /// [`MAX_POLYNOMIAL_DEGREE`].
     degree: Option<usize>,
+    /// The mode whose `A` is held.
+    mode: Option<usize>,
     /// The mode whose flow the stepper was last given (`Some(None)`: told to use its stages).
     given: Option<Option<usize>>,
+    unit: Vec<f64>,
+    out_x: Vec<f64>,
+    out_p: Vec<f64>,
     duals: Duals,
     /// Scratch: the components a power of `A` can reach, and the next power's.
     reach: Vec<bool>,
@@ -44,9 +47,13 @@ impl AffineModes {
     pub fn new(n: usize, m: usize) -> Self {
         Self {
             allowed: false,
-            jac: ConstantJacobian::new(n, 0),
+            a: vec![0.0; n * n],
             degree: None,
+            mode: None,
             given: None,
+            unit: vec![0.0; n],
+            out_x: vec![0.0; n],
+            out_p: vec![0.0; m],
             duals: Duals::new(n, m),
             reach: vec![false; n],
             reach_next: vec![false; n],
@@ -59,7 +66,7 @@ impl AffineModes {
     pub fn begin<M: Derivatives>(&mut self, model: &M, opts: &SolverOptions) {
         let allowed = polynomial_flow_allowed(model, opts);
         if allowed != self.allowed {
-            self.jac.forget();
+            self.mode = None;
             self.given = None;
         }
         self.allowed = allowed;
@@ -74,49 +81,64 @@ impl AffineModes {
         at: At<'_>,
     ) -> Option<Option<(&[f64], usize)>> {
         let q = self.allowed.then_some(at.q);
-        if q.is_some() && !self.jac.holds(at.q) {
-            self.jac.form_dense(model, at, &mut self.duals);
-            let a = self.jac.dense_rows();
-            self.degree = degree_of_pattern(a, &mut self.reach, &mut self.reach_next);
+        if let (Some(q), false) = (q, self.mode == Some(at.q)) {
+            self.form(model, At { q, ..at });
         }
         let use_poly = q.filter(|_| self.degree.is_some());
         if self.given == Some(use_poly) {
             return None;
         }
         self.given = Some(use_poly);
-        Some(
-            use_poly
-                .and(self.degree)
-                .map(|d| (self.jac.dense_rows(), d)),
-        )
+        Some(use_poly.and(self.degree).map(|d| (&self.a[..], d)))
     }
-}
 
-/// The least `D` with `A^D v = 0` for every `v` on the pattern of `a` (`A`'s rows, `n = reach.len()`
-/// of them): `A v` can be nonzero on the rows with entries (`R_1`), `A^{k+1} v` on the rows with
-/// an entry in a column of `R_k`; the first empty `R_D` gives `D` (the products of zeros are
-/// exact zeros, so then `c_{D+1} = A^D f / (D + 1)! = 0` in floating point too). `None` beyond
-/// [`MAX_POLYNOMIAL_DEGREE`] (or when `A` has a non-finite entry).
-fn degree_of_pattern(a: &[f64], reach: &mut Vec<bool>, next: &mut Vec<bool>) -> Option<usize> {
-    let n = reach.len();
-    if a.iter().any(|a| !a.is_finite()) {
-        return None;
-    }
-    reach.fill(true);
-    for d in 1..=MAX_POLYNOMIAL_DEGREE {
-        let mut any = false;
+    /// `A` of mode `at.q` by `n` products `λᵀ f_x` with unit `λ` (row `i` from `λ = e_i`), and
+    /// the degree of the state's polynomial from `A`'s pattern.
+    fn form<M: Derivatives>(&mut self, model: &M, at: At<'_>) {
+        let n = self.unit.len();
+        self.unit.fill(0.0);
         for i in 0..n {
-            let row = &a[i * n..(i + 1) * n];
-            let hit = row.iter().zip(reach.iter()).any(|(&a, &r)| r && a != 0.0);
-            next[i] = hit;
-            any |= hit;
+            self.unit[i] = 1.0;
+            model.flow_vjp(
+                at,
+                &self.unit,
+                &mut self.out_x,
+                &mut self.out_p,
+                &mut self.duals,
+            );
+            self.unit[i] = 0.0;
+            self.a[i * n..(i + 1) * n].copy_from_slice(&self.out_x);
         }
-        if !any {
-            return Some(d);
-        }
-        std::mem::swap(reach, next);
+        self.mode = Some(at.q);
+        self.degree = self.degree_of_pattern();
     }
-    None
+
+    /// The least `D` with `A^D v = 0` for every `v` on `A`'s pattern: `A v` can be nonzero on
+    /// the rows with entries (`R_1`), `A^{k+1} v` on the rows with an entry in a column of `R_k`;
+    /// the first empty `R_D` gives `D` (the products of zeros are exact zeros, so then
+    /// `c_{D+1} = A^D f / (D + 1)! = 0` in floating point too). `None` beyond
+    /// [`MAX_POLYNOMIAL_DEGREE`] (or when `A` has a non-finite entry).
+    fn degree_of_pattern(&mut self) -> Option<usize> {
+        let n = self.unit.len();
+        if self.a.iter().any(|a| !a.is_finite()) {
+            return None;
+        }
+        self.reach.fill(true);
+        for d in 1..=MAX_POLYNOMIAL_DEGREE {
+            let mut any = false;
+            for i in 0..n {
+                let row = &self.a[i * n..(i + 1) * n];
+                let hit = row.iter().zip(&self.reach).any(|(&a, &r)| r && a != 0.0);
+                self.reach_next[i] = hit;
+                any |= hit;
+            }
+            if !any {
+                return Some(d);
+            }
+            std::mem::swap(&mut self.reach, &mut self.reach_next);
+        }
+        None
+    }
 }
 
 #[cfg(test)]
@@ -125,7 +147,9 @@ mod tests {
 
     fn degree(a: &[f64]) -> Option<usize> {
         let n = (a.len() as f64).sqrt() as usize;
-        degree_of_pattern(a, &mut vec![false; n], &mut vec![false; n])
+        let mut modes = AffineModes::new(n, 0);
+        modes.a.copy_from_slice(a);
+        modes.degree_of_pattern()
     }
 
     /// `A = 0`: the state moves on a line (`D = 1`); the ball's `[[0, 1], [0, 0]]`: a parabola;
