@@ -54,12 +54,14 @@ impl Derivatives for ExactBall {
         }
     }
 
-    /// `λᵀ f_x = [0, λ_y]`, `λᵀ f_p = [0, 0, 0, −λ_v]`.
+    /// `λᵀ f_x = [0, λ_y]`, `λᵀ f_p = [0, 0, 0, −λ_v]` (`op` left alone when empty: the
+    /// caller does not need `λᵀ f_p`, as the trait allows).
     fn flow_vjp(&self, _: At<'_>, l: &[f64], ox: &mut [f64], op: &mut [f64], _: &mut Duals) {
         ox[0] = 0.0;
         ox[1] = l[0];
-        op[..3].fill(0.0);
-        op[3] = -l[1];
+        if let [y0, v0, e, g] = op {
+            (*y0, *v0, *e, *g) = (0.0, 0.0, 0.0, -l[1]);
+        }
     }
 
     /// Column `j`: `[S_yj, −e S_vj − δ_{j,e} v⁻]`.
