@@ -268,8 +268,9 @@ impl ConstantJacobian {
                     size = if v.abs() > size { v.abs() } else { size };
                 }
                 std::mem::swap(&mut term, &mut next);
-                // A zero term: every later one is zero too.
-                if size == 0.0 || (!polynomial && last + size <= reference) {
+                // A zero term: every later one is zero too (a polynomial's only stop, its
+                // reference being 0).
+                if size == 0.0 || last + size <= reference {
                     break;
                 }
                 last = size;
