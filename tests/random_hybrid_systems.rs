@@ -321,8 +321,17 @@ fn check_case(seed: u64) -> Outcome {
     }
 }
 
+/// 96 cases by default (the CI run); `PROPTEST_CASES=3000` asks for a longer run, which
+/// `with_cases` alone would override.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(96)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
     #[test]
     fn random_hybrid_systems_give_consistent_gradients_or_typed_errors(seed in any::<u64>()) {
         check_case(seed);

@@ -1,6 +1,6 @@
 //! Partial derivatives of a model: dual numbers against central differences.
 
-use crate::{compare, CheckError};
+use crate::{catch_panic, compare, CheckError};
 use hybrid_core::derivatives::{
     ad_flow_jvp, ad_flow_vjp, ad_initial_state_vjp, ad_jump_jvp, ad_jump_vjp, guard_partials,
     initial_state_jacobian, jump_rate, At, Duals, Jump,
@@ -193,6 +193,19 @@ pub fn check_derivatives<M: Derivatives>(
     ad_flow_vjp(model, at, &lambda, &mut wx, &mut wp, &mut ad);
     worst = worst.max(compare("flow_vjp (x)", &gx, &wx, 1e-12, 1e-6)?);
     worst = worst.max(compare("flow_vjp (p)", &gp, &wp, 1e-12, 1e-6)?);
+    // The backward pass of a model whose flow does not read the parameters asks for `λᵀ f_x`
+    // alone, with an empty `out_p` (the trait allows it): an override must take that call too.
+    let mut gx_alone = vec![0.0; n];
+    catch_panic("flow_vjp with an empty out_p", || {
+        model.flow_vjp(at, &lambda, &mut gx_alone, &mut [], &mut ad)
+    })?;
+    worst = worst.max(compare(
+        "flow_vjp (x, empty out_p)",
+        &gx_alone,
+        &wx,
+        1e-12,
+        1e-6,
+    )?);
     let state_free = !model.flow_jacobian_depends_on_state();
     let time_free = !model.flow_jacobian_depends_on_time();
     // A second state for the state-free claim, a second time for the time-free one.

@@ -39,6 +39,14 @@ pub enum CheckError {
         /// Reference value.
         reference: f64,
     },
+    /// A derivative override panicked on a call its trait allows (say, an empty `out_p`).
+    #[error("{what} panicked: {message}")]
+    Panicked {
+        /// Which call.
+        what: String,
+        /// The panic's message.
+        message: String,
+    },
     /// The framework failed on the model.
     #[error("simulation failed: {0}")]
     Framework(#[from] hybrid_core::Error),
@@ -50,6 +58,22 @@ pub fn relative_deviation(got: f64, reference: f64, floor: f64) -> f64 {
         return 0.0;
     }
     (got - reference).abs() / reference.abs().max(floor)
+}
+
+/// Run `call`, turning a panic into [`CheckError::Panicked`]: a model's override that panics on a
+/// call the trait allows is a failed check, reported by name, not a crash of the kit.
+pub(crate) fn catch_panic<R>(what: &str, call: impl FnOnce() -> R) -> Result<R, CheckError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_string());
+        CheckError::Panicked {
+            what: what.to_string(),
+            message,
+        }
+    })
 }
 
 /// Compare two vectors entry by entry, relative to `max(|reference|, floor · largest entry)`, so

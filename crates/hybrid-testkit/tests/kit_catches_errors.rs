@@ -9,13 +9,25 @@ use hybrid_testkit::{
 };
 
 /// Damped oscillator with a moving wall: `ẋ = v`, `v̇ = −k x − c v`; guard `x − (w + s t)`
-/// rising; jump `v⁺ = −e v⁻`. Parameters `[k, c, w, s, e, x0]`. With `broken_vjp` it overrides
-/// `flow_vjp` with a wrong sign, as a hand-written product might. With `state_free_claim` it
+/// rising; jump `v⁺ = −e v⁻`. Parameters `[k, c, w, s, e, x0]`. Its `flow_vjp` override is
+/// right, or has a wrong sign, or writes `out_p` when the caller passed it empty, as hand-written
+/// products might ([`Vjp`]). With `state_free_claim` it
 /// declares `flow_jacobian_depends_on_state() = false`: true of `f_x` (the flow is affine in the
 /// state), false of `f_p = [0, −x λ_v, −v λ_v]`.
 struct Wall {
-    broken_vjp: bool,
+    vjp: Vjp,
     state_free_claim: bool,
+}
+
+/// How the [`Wall`]'s `flow_vjp` override behaves.
+#[derive(Clone, Copy, PartialEq)]
+enum Vjp {
+    /// `λᵀ f_x` and `λᵀ f_p` as the trait asks.
+    Right,
+    /// A sign error in `λᵀ f_x`.
+    WrongSign,
+    /// Writes `out_p[0]` and `out_p[1]` even when `out_p` is empty (the trait allows an empty one).
+    IgnoresEmptyOutP,
 }
 
 impl HybridSystem for Wall {
@@ -52,9 +64,16 @@ impl Derivatives for Wall {
     }
     fn flow_vjp(&self, at: At<'_>, l: &[f64], out_x: &mut [f64], out_p: &mut [f64], _: &mut Duals) {
         let (x, p) = (at.x, at.p);
-        let sign = if self.broken_vjp { -1.0 } else { 1.0 };
+        let sign = if self.vjp == Vjp::WrongSign {
+            -1.0
+        } else {
+            1.0
+        };
         out_x[0] = -p[0] * l[1];
         out_x[1] = l[0] - p[1] * l[1] * sign;
+        if out_p.is_empty() && self.vjp != Vjp::IgnoresEmptyOutP {
+            return;
+        }
         out_p.fill(0.0);
         out_p[0] = -x[0] * l[1];
         out_p[1] = -x[1] * l[1];
@@ -107,7 +126,7 @@ fn check_wall_gradients(wall: &Wall) -> Result<GradientReport, CheckError> {
 fn correct_model_passes_both_checks() {
     let report = check_derivatives(
         &Wall {
-            broken_vjp: false,
+            vjp: Vjp::Right,
             state_free_claim: false,
         },
         &P,
@@ -116,7 +135,7 @@ fn correct_model_passes_both_checks() {
     .unwrap();
     assert!(report.flow < 1e-6 && report.overrides < 1e-12, "{report:?}");
     let report = check_wall_gradients(&Wall {
-        broken_vjp: false,
+        vjp: Vjp::Right,
         state_free_claim: false,
     })
     .unwrap();
@@ -134,7 +153,7 @@ fn correct_model_passes_both_checks() {
 fn wrong_vjp_override_is_caught() {
     let err = check_derivatives(
         &Wall {
-            broken_vjp: true,
+            vjp: Vjp::WrongSign,
             state_free_claim: false,
         },
         &P,
@@ -146,12 +165,32 @@ fn wrong_vjp_override_is_caught() {
         "{err}"
     );
     let err = check_wall_gradients(&Wall {
-        broken_vjp: true,
+        vjp: Vjp::WrongSign,
         state_free_claim: false,
     })
     .unwrap_err();
     assert!(
         matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("adjoint vs forward")),
+        "{err}"
+    );
+}
+
+/// The backward pass asks a model whose flow reads no parameter for `λᵀ f_x` alone, with an
+/// empty `out_p`: an override that indexes `out_p` regardless passes every comparison of full
+/// products and panics later, inside a gradient. The kit must call it so and report the panic.
+#[test]
+fn vjp_override_that_writes_an_empty_out_p_is_caught() {
+    let err = check_derivatives(
+        &Wall {
+            vjp: Vjp::IgnoresEmptyOutP,
+            state_free_claim: false,
+        },
+        &P,
+        &probe_point(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, CheckError::Panicked { ref what, .. } if what.contains("empty out_p")),
         "{err}"
     );
 }
@@ -162,7 +201,7 @@ fn wrong_vjp_override_is_caught() {
 #[test]
 fn state_free_claim_with_state_dependent_f_p_is_caught() {
     let wall = Wall {
-        broken_vjp: false,
+        vjp: Vjp::Right,
         state_free_claim: true,
     };
     let err = check_derivatives(&wall, &P, &probe_point()).unwrap_err();
