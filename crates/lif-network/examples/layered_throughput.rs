@@ -11,6 +11,12 @@
 //! `--queue`: through the event-driven queue instead of the population sweeps; `--baseline` or
 //! `--avx2`: the sweeps' loops in their baseline or at most AVX2 build instead of the widest this
 //! CPU runs, same bits; `--compare`: the three builds alternated round by round).
+//!
+//! `--first-spike-output`: the row of the time-to-first-spike readout instead
+//! (`SampleScratch::first_spike_output`: the output neurons stop after their first spike when the
+//! loss reads only first spikes, as Yin-Yang's does; the same loss and gradient bits, a record
+//! without the later output spikes, so its own hash); `--both-outputs`: the full simulation's row,
+//! then that one. MNIST-like's loss reads maxima: its row is the full simulation, labelled so.
 
 #[path = "../benches/support/paper.rs"]
 mod paper;
@@ -30,11 +36,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .position(|a| a == "--only")
         .and_then(|k| args.get(k + 1));
+    let flag = |f: &str| args.iter().any(|a| a == f);
+    let modes: &[bool] = if flag("--both-outputs") {
+        &[false, true]
+    } else if flag("--first-spike-output") {
+        &[true]
+    } else {
+        &[false]
+    };
     for s in [paper::yin_yang(), paper::mnist_like()] {
         if only.is_some_and(|o| !s.name.starts_with(o.as_str())) {
             continue;
         }
+        for &first in modes {
+            row(&s, first, rounds, &args)?;
+        }
+    }
+    Ok(())
+}
+
+/// One row: the samples of `s` through `accumulate_gradient` (`first`: with the first-spike
+/// output readout allowed), the hash of the first pass, then the rounds.
+fn row(
+    s: &paper::Setup,
+    first: bool,
+    rounds: usize,
+    args: &[String],
+) -> Result<(), Box<dyn std::error::Error>> {
+    {
         let mut scratch = SampleScratch::default();
+        scratch.first_spike_output = first;
+        let label = match (first, s.losses.iter().all(|l| l.reads_first_spikes_only())) {
+            (false, _) => "",
+            (true, true) => " [first-spike output]",
+            (true, false) => " [first-spike output n/a: the loss reads maxima; full simulation]",
+        };
         scratch.workspace.allow_sweeps = !args.iter().any(|a| a == "--queue");
         scratch.workspace.vectors = if args.iter().any(|a| a == "--baseline") {
             VectorWidth::Baseline
@@ -69,8 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         grad.iter().flatten().for_each(|g| mix(g.to_bits()));
         if args.iter().any(|a| a == "--compare") {
-            compare_builds(&s, &mut scratch, &mut grad, rounds)?;
-            continue;
+            return compare_builds(s, &mut scratch, &mut grad, rounds);
         }
         let (mut best, mut total) = (f64::INFINITY, 0.0);
         for _ in 0..rounds {
@@ -84,7 +119,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             total += t;
         }
         println!(
-            "{} ({} loops): {:.1} spikes, {:.0} synaptic events per sample, hash {hash:016x}; forward + backward {:.2} us per sample in the fastest of {rounds} rounds ({:.0} samples/s), {:.2} us on average",
+            "{}{label} ({} loops): {:.1} spikes, {:.0} synaptic events per sample, hash {hash:016x}; forward + backward {:.2} us per sample in the fastest of {rounds} rounds ({:.0} samples/s), {:.2} us on average",
             s.name,
             scratch.workspace.vector_build(),
             spikes as f64 / n as f64,

@@ -201,6 +201,14 @@ pub enum LifError {
         /// End of the simulation (ms).
         t_end: f64,
     },
+    /// [`crate::Observe::first_spike_output`] on a layered network it does not fit.
+    #[error("layer {layer} cannot be a first-spike-only output: {reason}")]
+    FirstSpikeOnly {
+        /// The output layer.
+        layer: usize,
+        /// Why not.
+        reason: &'static str,
+    },
     /// `backward` was called without a matching `forward` on this workspace and network.
     #[error("backward needs a forward pass of the same network on this workspace first")]
     NoForwardPass,

@@ -168,6 +168,7 @@ fn probes_outside_the_network_or_time_span_are_rejected() {
         let obs = Observe {
             probes: &probes,
             silent_output_maxima: false,
+            first_spike_output: false,
         };
         let e = net.forward(&[spike(1.0, 0)], obs, &mut ws).unwrap_err();
         assert_eq!(

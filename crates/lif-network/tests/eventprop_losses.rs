@@ -211,6 +211,7 @@ fn silent_label_remedy_is_finite_and_its_gradient_step_raises_the_label_maximum(
         let obs = Observe {
             probes: &[],
             silent_output_maxima: true,
+            first_spike_output: false,
         };
         net.forward(&input, obs, &mut ws).unwrap();
         peak_of(net, &ws, 0, 1).value

@@ -309,7 +309,7 @@ proptest! {
         let probes: Vec<NeuronProbe> =
             (0..9).step_by(4).map(|neuron| NeuronProbe { population: 0, neuron, time: 19.0 }).collect();
         let mut single = NetworkWorkspace::new();
-        net.forward(&input, Observe { probes: &probes, silent_output_maxima: false }, &mut single).unwrap();
+        net.forward(&input, Observe { probes: &probes, silent_output_maxima: false, first_spike_output: false }, &mut single).unwrap();
         prop_assert_eq!(lockstep.spikes(), single.spikes());
     }
 }

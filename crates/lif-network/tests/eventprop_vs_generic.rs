@@ -118,6 +118,7 @@ fn eventprop_feed_forward(
         Observe {
             probes: &vp,
             silent_output_maxima: false,
+            first_spike_output: false,
         },
         &mut ws,
     )

@@ -161,6 +161,7 @@ fn non_finite_cotangents_are_refused_not_a_silent_nan_gradient() {
     let observe = Observe {
         probes: &probes,
         silent_output_maxima: false,
+        first_spike_output: false,
     };
     let mut ws = NetworkWorkspace::new();
     net.forward(&input, observe, &mut ws).unwrap();

@@ -165,6 +165,7 @@ fn probed_run(
     let observe = Observe {
         probes,
         silent_output_maxima: true,
+        first_spike_output: false,
     };
     ff.forward(input, observe, &mut ws).unwrap();
     let mut cot = NetworkCotangents::zeros_for(&ws);

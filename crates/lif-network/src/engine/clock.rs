@@ -61,6 +61,8 @@ pub(crate) struct PopConsts {
     pub spiking: bool,
     /// Spiking, with maxima tracked until the first spike.
     pub silent: bool,
+    /// Spiking, each neuron stopped after its first spike (`Pop::first_spike_only`).
+    pub first_only: bool,
 }
 
 impl PopConsts {
@@ -91,6 +93,7 @@ impl PopConsts {
                 * (1.0 + 4.0 * f64::EPSILON),
             spiking: pop.spiking,
             silent: pop.silent_maxima && pop.spiking,
+            first_only: pop.first_spike_only && pop.spiking,
         })
     }
 
@@ -101,6 +104,7 @@ impl PopConsts {
             && self.t_ref == pop.t_ref
             && self.spiking == pop.spiking
             && self.silent == (pop.silent_maxima && pop.spiking)
+            && self.first_only == (pop.first_spike_only && pop.spiking)
     }
 
     /// The shared exponentials at time `t` for epoch `epoch`, and the cross solution `G(t)`

@@ -163,6 +163,7 @@ mod tests {
             t_ref: 0.0,
             spiking: true,
             silent_maxima: false,
+            first_spike_only: false,
         };
         PopConsts::new(&pop).unwrap()
     }

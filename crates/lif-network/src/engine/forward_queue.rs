@@ -114,7 +114,10 @@ impl Model<'_> {
         }
     }
 
-    /// The next crossing of neuron `j` fired at `t`: record, reset, deliver.
+    /// The next crossing of neuron `j` fired at `t`: record, reset, deliver. A neuron of a
+    /// first-spike-only population (`Pop::first_spike_only`, which projects nowhere) records
+    /// its first spike only: its later crossings are reset and rescheduled unrecorded, so that
+    /// nothing read (its first spike, the other populations) changes.
     fn spike(
         &self,
         ws: &mut NetworkWorkspace,
@@ -130,6 +133,7 @@ impl Model<'_> {
             return Err(self.non_finite("synaptic current", j, t));
         }
         let (silent, t_ref) = (pc.silent, pc.t_ref);
+        let recorded = !(pc.first_only && ws.first_spike[j] != NO_SPIKE);
         let vdot = (i - pc.k.threshold).abs() * pc.k.inv_tau_mem;
         // The check after the reset (`V = 0`), if no refractory period.
         let at = if t_ref > 0.0 {
@@ -137,14 +141,16 @@ impl Model<'_> {
         } else {
             check_time(pc, t, 0.0, i, self.t_end)
         };
-        ws.min_abs_vdot = ws.min_abs_vdot.min(vdot);
-        if ws.first_spike[j] == NO_SPIKE {
-            ws.first_spike[j] = ws.spikes.len() as u32;
-            if silent {
-                ws.peaks[j] = VoltagePeak::NOT_TRACKED;
+        if recorded {
+            ws.min_abs_vdot = ws.min_abs_vdot.min(vdot);
+            if ws.first_spike[j] == NO_SPIKE {
+                ws.first_spike[j] = ws.spikes.len() as u32;
+                if silent {
+                    ws.peaks[j] = VoltagePeak::NOT_TRACKED;
+                }
             }
+            self.push_spike(ws, j, t, i)?;
         }
-        self.push_spike(ws, j, t, i)?;
         ws.neurons[j].reset_voltage(&clock);
         if t_ref > 0.0 {
             let until = t + t_ref;
@@ -154,6 +160,10 @@ impl Model<'_> {
             }
         } else {
             schedule(ws, j, at);
+        }
+        if !recorded {
+            debug_assert!(ws.out_of[p].is_empty());
+            return Ok(());
         }
         if plan.merged[1 + p].on {
             self.deliver_merged(ws, &plan.merged[1 + p], j - ws.offsets[p], t);

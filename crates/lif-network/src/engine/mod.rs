@@ -27,6 +27,8 @@
 //!   sorted input events with shared decays (same record; chosen by `Model::sweeps`).
 //! - `sweep_neuron`: a small spiking or readout population of the sweeps neuron by neuron
 //!   (fewer per-slot costs, same bits).
+//! - `sweep_first`: a population read only by its first spikes (a layered network's
+//!   time-to-first-spike output): each neuron stops at its first spike.
 //! - `sweep_back`: the backward pass of feed-forward networks, population by population in
 //!   reverse (when the forward pass sweeps); `arrival_lanes`: a small population's run of
 //!   arrival slots there, in lanes (`arrival_lanes512`: in AVX-512F lanes).
@@ -82,6 +84,7 @@ mod queue;
 mod simd;
 mod sweep;
 mod sweep_back;
+mod sweep_first;
 mod sweep_neuron;
 mod workspace;
 

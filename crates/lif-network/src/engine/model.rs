@@ -35,6 +35,11 @@ pub(crate) struct Pop<'a> {
     pub spiking: bool,
     /// Spiking population whose neurons' membrane maxima are tracked until they first fire.
     pub silent_maxima: bool,
+    /// Spiking population read only by its first spikes (time-to-first-spike): each neuron
+    /// stops after its first spike, as after an infinite refractory period, so only that one is
+    /// recorded. Set only on a population that nothing reads but the loss (a layered network's
+    /// output layer, `Observe::first_spike_output`).
+    pub first_spike_only: bool,
 }
 
 /// The synapses of one projection.
@@ -84,6 +89,7 @@ impl<'a> Model<'a> {
                     t_ref: p.refractory,
                     spiking: p.spiking,
                     silent_maxima: false,
+                    first_spike_only: false,
                 })
                 .collect(),
             projs: net
@@ -133,7 +139,9 @@ impl<'a> Model<'a> {
         mix(self.t_end.to_bits());
         for p in &self.pops {
             mix(p.size as u64);
-            mix(u64::from(p.spiking) | (u64::from(p.silent_maxima) << 1));
+            mix(u64::from(p.spiking)
+                | (u64::from(p.silent_maxima) << 1)
+                | (u64::from(p.first_spike_only) << 2));
             mix(p.t_ref.to_bits());
         }
         for pr in &self.projs {

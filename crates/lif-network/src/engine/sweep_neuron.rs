@@ -203,7 +203,12 @@ impl Model<'_> {
         // The events and decays are read beside `slot_spikes`, which uses neither (no probes).
         let events = std::mem::take(&mut ws.sweep.events);
         let decays = std::mem::take(&mut ws.sweep.slot_decays);
-        let out = self.neurons_through_slots(ws, p, &events, &decays[from..], &mut ends[..n]);
+        let (ev, d, e) = (&events[..], &decays[from..], &mut ends[..n]);
+        let out = if pc.first_only {
+            self.neurons_to_first_spike(ws, p, ev, d, e)
+        } else {
+            self.neurons_through_slots(ws, p, ev, d, e)
+        };
         ws.sweep.events = events;
         ws.sweep.slot_decays = decays;
         out?;

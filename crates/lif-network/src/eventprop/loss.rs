@@ -148,17 +148,27 @@ impl Loss {
         cot: &mut NetworkCotangents,
     ) -> Result<f64, LifError> {
         self.validate(net)?;
-        let silent = net.model(true)?.fingerprint();
-        let plain = net.model(false)?.fingerprint();
-        let matches = if self.needs_silent_maxima() {
-            ws.fingerprint == silent
-        } else {
-            ws.fingerprint == plain || ws.fingerprint == silent
+        let matches = match net.view_of(ws)? {
+            Some((_, silent, first)) => {
+                (silent || !self.needs_silent_maxima())
+                    && (!first || self.reads_first_spikes_only())
+            }
+            None => false,
         };
         if !matches {
             return Err(LifError::NoForwardPass);
         }
         Ok(self.evaluate(net, ws, Some(cot)).loss)
+    }
+
+    /// Whether this loss reads only the first spike of each output neuron (and, for the
+    /// remedy, the maxima before it), so that a forward pass with
+    /// [`Observe::first_spike_output`](super::Observe) gives its value and gradient bits.
+    pub fn reads_first_spikes_only(&self) -> bool {
+        matches!(
+            self,
+            Loss::FirstSpike { .. } | Loss::FirstSpikeSilentRemedy { .. }
+        )
     }
 
     /// Whether the forward pass must record maxima of silent spiking output neurons.

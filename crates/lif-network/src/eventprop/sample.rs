@@ -42,6 +42,13 @@ pub struct SampleStats {
 pub struct SampleScratch {
     /// Forward and backward buffers.
     pub workspace: NetworkWorkspace,
+    /// Run [`FeedForwardNet::accumulate_gradient`]'s forward pass with
+    /// [`Observe::first_spike_output`] when the loss reads only first output spikes
+    /// ([`Loss::reads_first_spikes_only`]): the same loss, gradient and prediction bits, fewer
+    /// instructions, but the record in `workspace` (and [`SampleStats::spikes`],
+    /// [`SampleStats::min_abs_vdot`]) without the later output spikes. Default `false`: the full
+    /// simulation.
+    pub first_spike_output: bool,
     cot: NetworkCotangents,
 }
 
@@ -86,6 +93,7 @@ impl FeedForwardNet {
         let observe = Observe {
             probes: &[],
             silent_output_maxima: loss.needs_silent_maxima(),
+            first_spike_output: scratch.first_spike_output && loss.reads_first_spikes_only(),
         };
         let ws = &mut scratch.workspace;
         self.forward(input, observe, ws)?;
@@ -127,6 +135,7 @@ impl FeedForwardNet {
         let observe = Observe {
             probes: &[],
             silent_output_maxima: loss.needs_silent_maxima(),
+            first_spike_output: false,
         };
         self.forward(input, observe, ws)?;
         let value = loss.evaluate(self, ws, None);

@@ -271,6 +271,7 @@ pub fn check_ff_custom(
     let observe = Observe {
         probes,
         silent_output_maxima: false,
+        first_spike_output: false,
     };
     let mut ws = NetworkWorkspace::new();
     ws.max_spikes = 10_000;
@@ -312,6 +313,7 @@ pub fn check_ff_loss(
     let observe = Observe {
         probes: &[],
         silent_output_maxima: true,
+        first_spike_output: false,
     };
     let mut ws = NetworkWorkspace::new();
     let fd = ff_fd(net, |n| {

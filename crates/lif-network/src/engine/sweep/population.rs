@@ -119,7 +119,11 @@ impl Model<'_> {
                         let j = ws.sweep.cands[c] as usize;
                         let first = lanes.then(|| ws.sweep.found[c]);
                         let v0 = (ws.sweep.v[j], ws.sweep.i[j]);
-                        let out = self.slot_spikes(ws, base + j, v0, &slot, first)?;
+                        let out = if pc.first_only {
+                            self.slot_first_spike(ws, base + j, v0, &slot, first)?
+                        } else {
+                            self.slot_spikes(ws, base + j, v0, &slot, first)?
+                        };
                         (ws.sweep.v_next[j], ws.sweep.i_next[j]) = out;
                     }
                 }
@@ -225,7 +229,11 @@ impl Model<'_> {
                 .clone()
                 .any(|q| ws.probes[ws.sweep.events[q].proj as usize].neuron == j);
             let out = if pc.spiking && (probed || may_cross(&pc, v0, i0, v1, i1)) {
-                self.slot_spikes(ws, g, (v0, i0), slot, None)?
+                if pc.first_only {
+                    self.slot_first_spike(ws, g, (v0, i0), slot, None)?
+                } else {
+                    self.slot_spikes(ws, g, (v0, i0), slot, None)?
+                }
             } else {
                 if probed {
                     record_probes(ws, slot, j, (v0, i0, slot.start), slot.end, true);
@@ -379,6 +387,10 @@ impl Model<'_> {
             sw.spikes.clear();
             sw.spikes.extend(sw.order.iter().map(|&o| sp[o as usize]));
             std::mem::swap(&mut ws.spikes, &mut sw.spikes);
+        }
+        // The marks of first-spike-only neurons that fired (`slot_first_spike`) undone.
+        if ws.consts.iter().any(|c| c.first_only) {
+            ws.first_spike.fill(NO_SPIKE);
         }
         for (k, s) in ws.spikes.iter().enumerate() {
             let f = &mut ws.first_spike[s.neuron as usize];

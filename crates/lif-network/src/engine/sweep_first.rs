@@ -1,0 +1,119 @@
+//! Spiking populations read only by their first spikes (`Pop::first_spike_only`, the layered
+//! network's time-to-first-spike output, `Observe::first_spike_output`): each neuron stops at its
+//! first spike, as after an infinite refractory period (a model of e.g. Göltz et al. 2021).
+//!
+//! Such a population projects nowhere, so its later spikes change nothing but the record: every
+//! other spike, its first spikes (times and currents, located by the same `slot_spikes` from the
+//! same state) and the maxima tracked until them are the bits of the full simulation. So is the
+//! gradient of a loss that reads only first spikes: after a neuron's first spike its adjoint is
+//! `0` in both (no cotangent, probe or maximum after it; a later spike's jump of a zero adjoint
+//! without cotangent is zero, and its arrivals add `τs λ_I = 0`), and the backward pass of the
+//! shorter record skips what the full one multiplied by zero. What it saves: the exact searches,
+//! spike bookkeeping and backward steps of the later spikes (Yin-Yang: ~30 of 33 output spikes per
+//! sample), and, neuron by neuron, the slots after the first spike.
+//!
+//! The full simulation's loops (`slot_spikes`, `neurons_through_slots`) have no test of it: the
+//! callers choose these functions per population.
+
+use super::closed_form::Crossing;
+use super::closed_form::Decay;
+use super::model::Model;
+use super::sweep::{may_cross, Arrival, Slot};
+use super::sweep_neuron::BY_NEURON_MAX;
+use super::workspace::{NetworkWorkspace, NO_SPIKE};
+use crate::LifError;
+
+impl Model<'_> {
+    /// [`slot_spikes`](Self::slot_spikes) for neuron `j` (global) of a first-spike-only
+    /// population (`Pop::first_spike_only`): the neuron stops at its first spike. Only that one
+    /// is kept (a later one of the same slot is dropped, and `min |V̇⁻|` is as over the kept
+    /// spikes: the same formula on the recorded current), and `first_spike[j]` marks it during
+    /// the sweep (any value but `NO_SPIKE`; `merge_spikes` writes the true index), so that in
+    /// the later slots, where the slot loop may still flag it, it neither searches nor records:
+    /// it decays as a readout would (its state is no longer read but for finiteness).
+    pub(crate) fn slot_first_spike(
+        &self,
+        ws: &mut NetworkWorkspace,
+        j: usize,
+        (v, i): (f64, f64),
+        slot: &Slot,
+        first: Option<Option<Crossing>>,
+    ) -> Result<(f64, f64), LifError> {
+        if ws.first_spike[j] != NO_SPIKE {
+            return Ok((slot.d.voltage(v, i), slot.d.syn * i));
+        }
+        let (from, before) = (ws.spikes.len(), ws.min_abs_vdot);
+        let out = self.slot_spikes(ws, j, (v, i), slot, first)?;
+        if ws.spikes.len() > from {
+            ws.spikes.truncate(from + 1);
+            ws.first_spike[j] = 0;
+            let k = &ws.consts[ws.pop_of[j] as usize].k;
+            let vdot = (ws.spikes[from].i_syn - k.threshold).abs() * k.inv_tau_mem;
+            ws.min_abs_vdot = if vdot < before { vdot } else { before };
+        }
+        Ok(out)
+    }
+
+    /// `neurons_through_slots` (`sweep_neuron.rs`) for a first-spike-only population: each
+    /// neuron through its slots with the same update, necessary condition and exact search
+    /// (`slot_first_spike`) until its first spike, where it stops (its later slots and weights
+    /// are not run). `decays[s]` is the `Decay` of the slot that ends at `events[s]` (the last
+    /// one at `t_end`); neuron `j`'s spike (if any) ends at `ends[j]` in the record.
+    pub(crate) fn neurons_to_first_spike(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+        events: &[Arrival],
+        decays: &[(f64, Decay)],
+        ends: &mut [u32],
+    ) -> Result<(), LifError> {
+        debug_assert!(ends.len() <= BY_NEURON_MAX);
+        let n = self.pops[p].size;
+        let base = ws.offsets[p];
+        let pc = ws.consts[p];
+        let (last, decays) = decays.split_last().expect("one slot more than events");
+        for (j, run_end) in ends.iter_mut().enumerate() {
+            let (mut v, mut i) = (0.0_f64, 0.0_f64);
+            let mut start = 0.0;
+            let run_start = ws.spikes.len();
+            // A slot of length zero changes no state; else the slot loop's update, necessary
+            // condition and exact search.
+            let slot = |ws: &mut NetworkWorkspace, (v, i), start, end, d: Decay| {
+                if end == start {
+                    return Ok((v, i));
+                }
+                let (v1, i1) = (d.voltage(v, i), d.syn * i);
+                if may_cross(&pc, v, i, v1, i1) {
+                    let slot = Slot {
+                        start,
+                        end,
+                        d,
+                        probes: 0..0,
+                    };
+                    self.slot_first_spike(ws, base + j, (v, i), &slot, None)
+                } else {
+                    Ok((v1, i1))
+                }
+            };
+            let mut fired = false;
+            for (ev, &(_, d)) in events.iter().zip(decays) {
+                (v, i) = slot(ws, (v, i), start, ev.time, d)?;
+                fired = ws.spikes.len() > run_start;
+                if fired {
+                    break;
+                }
+                // Entry `j` of row `pre` of the pre-major weights (`by_neuron`: dense).
+                i += self.projs[ev.proj as usize].weights[ev.pre as usize * n + j];
+                start = ev.time;
+            }
+            if !fired {
+                (v, i) = slot(ws, (v, i), start, self.t_end, last.1)?;
+            }
+            if !(v.is_finite() && i.is_finite()) {
+                return Err(self.non_finite("membrane state", base + j, self.t_end));
+            }
+            *run_end = ws.spikes.len() as u32;
+        }
+        Ok(())
+    }
+}
