@@ -117,3 +117,6 @@ impl Model<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
