@@ -18,7 +18,9 @@ pub struct SampleOutcome {
     pub gradient: Vec<Vec<f64>>,
     /// Predicted class; `None` when the network gives no answer (no output spike).
     pub prediction: Option<usize>,
-    /// Number of spikes the network emitted (input spikes excluded).
+    /// Number of spikes the network emitted (input spikes excluded), as recorded by the pass: a
+    /// training pass under a first-spike loss stops each output neuron at its first spike (the
+    /// same loss and gradient), so its later output spikes are not counted.
     pub spikes: usize,
 }
 

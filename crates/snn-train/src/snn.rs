@@ -21,8 +21,16 @@ pub use saved::{SavedLayer, SavedNetwork, WEIGHTS_FORMAT};
 thread_local! {
     /// Forward-pass buffers of [`SnnClassifier`]'s quiet-neuron count, one per thread.
     static QUIET_WORKSPACE: RefCell<NetworkWorkspace> = RefCell::new(NetworkWorkspace::new());
-    /// Forward and backward buffers of [`SnnClassifier`]'s gradients, one per thread.
-    static TRAIN_SCRATCH: RefCell<SampleScratch> = RefCell::new(SampleScratch::default());
+    /// Forward and backward buffers of [`SnnClassifier`]'s gradients, one per thread, with the
+    /// time-to-first-spike output allowed (`SampleScratch::first_spike_output`): under a
+    /// first-spike loss each output neuron stops at its first spike, the same loss, gradient
+    /// and prediction bits as the full simulation, fewer instructions (Yin-Yang 5-200-3: ~20 %),
+    /// but without the later output spikes in the spike count.
+    static TRAIN_SCRATCH: RefCell<SampleScratch> = RefCell::new({
+        let mut s = SampleScratch::default();
+        s.first_spike_output = true;
+        s
+    });
 }
 
 /// A two-layer spiking classifier and its loss.
@@ -184,13 +192,23 @@ impl Model for SnnClassifier {
         if let Some(w) = &self.recurrent {
             return crate::recurrent::outcome(self, w, input, label, true);
         }
-        let mut r = self.net.loss_and_gradient(input, &self.loss_for(label))?;
+        // The pass of `gradient_into` (`TRAIN_SCRATCH`), so that both give the same bits and
+        // spike count.
+        let mut gradient = self.net.zero_gradient();
+        let r = TRAIN_SCRATCH.with(|s| {
+            self.net.accumulate_gradient(
+                input,
+                &self.loss_for(label),
+                &mut s.borrow_mut(),
+                &mut gradient,
+            )
+        })?;
         if r.loss == f64::INFINITY && self.skips_silent_label() {
-            r.gradient.iter_mut().flatten().for_each(|g| *g = 0.0);
+            gradient.iter_mut().flatten().for_each(|g| *g = 0.0);
         }
         Ok(SampleOutcome {
             loss: r.loss,
-            gradient: r.gradient,
+            gradient,
             prediction: r.prediction,
             spikes: r.spikes,
         })
@@ -245,7 +263,12 @@ impl Model for SnnClassifier {
         }
         QUIET_WORKSPACE.with(|ws| {
             let ws = &mut ws.borrow_mut();
-            self.net.forward(input, Observe::default(), ws)?;
+            // Only first spikes are read: a spiking output layer may stop at them.
+            let observe = Observe {
+                first_spike_output: self.net.output()?.kind == LayerKind::Spiking,
+                ..Observe::default()
+            };
+            self.net.forward(input, observe, ws)?;
             Ok(Some(
                 self.net
                     .layers

@@ -97,7 +97,9 @@ pub struct EpochMetrics {
     pub train_infinite_loss: f64,
     /// Training accuracy, measured the same way.
     pub train_accuracy: f64,
-    /// Mean network spikes per training example.
+    /// Mean network spikes per training example, as recorded by the training passes (under a
+    /// first-spike loss each output neuron counts up to its first spike: the training pass
+    /// stops it there, `SampleOutcome::spikes`).
     pub spikes_per_sample: f64,
     /// Fraction of training examples without a network answer.
     pub train_no_prediction: f64,
