@@ -31,6 +31,7 @@ impl Model<'_> {
     /// the sweep (any value but `NO_SPIKE`; `merge_spikes` writes the true index), so that in
     /// the later slots, where the slot loop may still flag it, it neither searches nor records:
     /// it decays as a readout would (its state is no longer read but for finiteness).
+    #[inline(never)]
     pub(crate) fn slot_first_spike(
         &self,
         ws: &mut NetworkWorkspace,
@@ -54,11 +55,33 @@ impl Model<'_> {
         Ok(out)
     }
 
+    /// The slot loop's exact searches (`sweep_population`) for a first-spike-only population:
+    /// each candidate `cands[c]` (local index; `found[c]`, its first search, if `lanes`) by
+    /// `slot_first_spike`, its state at the slot's end into `v_next`, `i_next`.
+    #[inline(never)]
+    pub(crate) fn candidates_to_first_spike(
+        &self,
+        ws: &mut NetworkWorkspace,
+        base: usize,
+        slot: &Slot,
+        lanes: bool,
+    ) -> Result<(), LifError> {
+        for c in 0..ws.sweep.cands.len() {
+            let j = ws.sweep.cands[c] as usize;
+            let first = lanes.then(|| ws.sweep.found[c]);
+            let v0 = (ws.sweep.v[j], ws.sweep.i[j]);
+            let out = self.slot_first_spike(ws, base + j, v0, slot, first)?;
+            (ws.sweep.v_next[j], ws.sweep.i_next[j]) = out;
+        }
+        Ok(())
+    }
+
     /// `neurons_through_slots` (`sweep_neuron.rs`) for a first-spike-only population: each
     /// neuron through its slots with the same update, necessary condition and exact search
     /// (`slot_first_spike`) until its first spike, where it stops (its later slots and weights
     /// are not run). `decays[s]` is the `Decay` of the slot that ends at `events[s]` (the last
     /// one at `t_end`); neuron `j`'s spike (if any) ends at `ends[j]` in the record.
+    #[inline(never)]
     pub(crate) fn neurons_to_first_spike(
         &self,
         ws: &mut NetworkWorkspace,

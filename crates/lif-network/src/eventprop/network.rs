@@ -212,20 +212,25 @@ impl FeedForwardNet {
         ws: &mut NetworkWorkspace,
     ) -> Result<(), LifError> {
         if observe.first_spike_output {
-            let layer = self.layers.len().saturating_sub(1);
-            let reason = if self.output()?.kind != LayerKind::Spiking {
-                Some("a readout layer does not spike")
-            } else if observe.probes.iter().any(|p| p.population == layer) {
-                Some("a probe reads it, but its state after the first spike is not simulated")
-            } else {
-                None
-            };
-            if let Some(reason) = reason {
-                return Err(LifError::FirstSpikeOnly { layer, reason });
-            }
+            self.check_first_spike_output(observe.probes)?;
         }
         self.model(observe.silent_output_maxima, observe.first_spike_output)?
             .forward(input, observe.probes, ws)
+    }
+
+    /// [`LifError::FirstSpikeOnly`] unless the output layer can stop at its first spikes
+    /// ([`Observe::first_spike_output`]): it spikes and no probe reads it.
+    #[inline(never)]
+    fn check_first_spike_output(&self, probes: &[NeuronProbe]) -> Result<(), LifError> {
+        let layer = self.layers.len().saturating_sub(1);
+        let reason = if self.output()?.kind != LayerKind::Spiking {
+            "a readout layer does not spike"
+        } else if probes.iter().any(|p| p.population == layer) {
+            "a probe reads it, but its state after the first spike is not simulated"
+        } else {
+            return Ok(());
+        };
+        Err(LifError::FirstSpikeOnly { layer, reason })
     }
 
     /// The view of this network that the forward pass in `ws` ran on (the fingerprint tells

@@ -115,16 +115,16 @@ impl Model<'_> {
                     if lanes {
                         batch::first_searches(&pc, isa, &mut ws.sweep, &slot);
                     }
-                    for c in 0..ws.sweep.cands.len() {
-                        let j = ws.sweep.cands[c] as usize;
-                        let first = lanes.then(|| ws.sweep.found[c]);
-                        let v0 = (ws.sweep.v[j], ws.sweep.i[j]);
-                        let out = if pc.first_only {
-                            self.slot_first_spike(ws, base + j, v0, &slot, first)?
-                        } else {
-                            self.slot_spikes(ws, base + j, v0, &slot, first)?
-                        };
-                        (ws.sweep.v_next[j], ws.sweep.i_next[j]) = out;
+                    if pc.first_only {
+                        self.candidates_to_first_spike(ws, base, &slot, lanes)?;
+                    } else {
+                        for c in 0..ws.sweep.cands.len() {
+                            let j = ws.sweep.cands[c] as usize;
+                            let first = lanes.then(|| ws.sweep.found[c]);
+                            let v0 = (ws.sweep.v[j], ws.sweep.i[j]);
+                            let out = self.slot_spikes(ws, base + j, v0, &slot, first)?;
+                            (ws.sweep.v_next[j], ws.sweep.i_next[j]) = out;
+                        }
                     }
                 }
             }
