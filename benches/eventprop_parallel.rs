@@ -105,6 +105,7 @@ fn bench_setup(c: &mut Criterion, s: &Setup, thread_counts: &[usize]) {
             let observe = Observe {
                 probes: &[],
                 silent_output_maxima: matches!(loss, Loss::FirstSpikeSilentRemedy { .. }),
+                first_spike_output: false,
             };
             s.net.forward(input, observe, &mut ws).expect("forward");
             let mut cot = NetworkCotangents::default();
@@ -154,6 +155,7 @@ fn bench_setup(c: &mut Criterion, s: &Setup, thread_counts: &[usize]) {
             let observe = Observe {
                 probes: &[],
                 silent_output_maxima: matches!(loss, Loss::FirstSpikeSilentRemedy { .. }),
+                first_spike_output: false,
             };
             s.net.forward(input, observe, &mut r.ws).expect("forward");
         }

@@ -105,6 +105,7 @@ fn eventprop_ff(
         Observe {
             probes,
             silent_output_maxima: false,
+            first_spike_output: false,
         },
         ws,
     )
