@@ -45,6 +45,12 @@ impl Derivatives for ExactBall {
     fn flow_depends_on_time(&self) -> bool {
         BouncingBall.flow_depends_on_time()
     }
+    fn guard_gradient_depends_on_state(&self) -> bool {
+        BouncingBall.guard_gradient_depends_on_state()
+    }
+    fn guard_depends_on_time(&self) -> bool {
+        BouncingBall.guard_depends_on_time()
+    }
 
     /// Column `j`: `[S_vj, −δ_{j,g}]`.
     fn flow_jvp(&self, _: At<'_>, s: &[f64], out: &mut [f64], _: &mut Duals) {

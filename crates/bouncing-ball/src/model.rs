@@ -46,7 +46,8 @@ impl HybridSystem for BouncingBall {
 /// trajectory, forms `[f_x, f_p]` once per gradient and crosses each interval by the exact
 /// propagator of `λ` and `μ` instead of Runge-Kutta steps. The flow reads no time either, so
 /// every pass moves the state across a step by its exact polynomial (a parabola) instead of
-/// Runge-Kutta stages.
+/// Runge-Kutta stages; the guard `y` is affine in the state and reads no time, so on that parabola
+/// it is a quadratic, detected at its turning point and located in closed form.
 impl Derivatives for BouncingBall {
     fn flow_jacobian_depends_on_state(&self) -> bool {
         false
@@ -55,6 +56,12 @@ impl Derivatives for BouncingBall {
         false
     }
     fn flow_depends_on_time(&self) -> bool {
+        false
+    }
+    fn guard_gradient_depends_on_state(&self) -> bool {
+        false
+    }
+    fn guard_depends_on_time(&self) -> bool {
         false
     }
 }

@@ -142,6 +142,30 @@ pub trait Derivatives: HybridSystem + Sized {
         true
     }
 
+    /// Whether the guards' state gradient `g_x` depends on the state. Default: `true`. A model
+    /// whose guards are affine in the state in every mode, `g = c(q, k, t, p) · x + g₀(q, k, t, p)`
+    /// (a threshold on one component: the bouncing ball's `y`, a neuron's `v − ϑ`), returns
+    /// `false`. Together with [`Self::guard_depends_on_time`]` = false`, on a step that moves the
+    /// state by its exact polynomial `x(s) = x0 + Σ_k s^k c_k` (see
+    /// [`Self::flow_depends_on_time`]) the guard is the polynomial
+    /// `g(s) = g(x0) + Σ_k s^k (c · c_k)` with `c = g_x` formed once per run and mode: for a
+    /// degree `D ≤ 2` the detector samples each guard where `|g|` turns (its closed-form extremum)
+    /// instead of at `SolverOptions::guard_samples` points, so no double crossing inside a step
+    /// is missed, and the crossing time is the closed-form root of the quadratic (docs/maths.md,
+    /// "Event location"). Alone the claim is not used. The test kit checks it: `g_x` by dual
+    /// numbers, the same bits at a second state.
+    fn guard_gradient_depends_on_state(&self) -> bool {
+        true
+    }
+
+    /// Whether the guards depend on time explicitly. Default: `true`. A model whose guards read
+    /// the time in no mode (`g = g(q, k, x, p)`: the bouncing ball's `y`) returns `false`; see
+    /// [`Self::guard_gradient_depends_on_state`] for what the two claims together allow. The test
+    /// kit checks it: every guard at a second time, the same bits.
+    fn guard_depends_on_time(&self) -> bool {
+        true
+    }
+
     /// Value and time partial `(g, g_t)` of guard `k` at `at` (returned), with `∂g/∂x` (into
     /// `g_x`, length `n`) and `∂g/∂p` (into `g_p`, length `m`, or empty when the caller does not
     /// need it: a model whose [`Self::guard_depends_on_parameters`] is `false`): what every guard
@@ -265,6 +289,12 @@ impl<M: Derivatives> Derivatives for &M {
     }
     fn guard_depends_on_parameters(&self) -> bool {
         (**self).guard_depends_on_parameters()
+    }
+    fn guard_gradient_depends_on_state(&self) -> bool {
+        (**self).guard_gradient_depends_on_state()
+    }
+    fn guard_depends_on_time(&self) -> bool {
+        (**self).guard_depends_on_time()
     }
     fn guard_gradient(
         &self,

@@ -296,6 +296,11 @@ where
     debug_assert_eq!(w.len(), n + aug.extra());
     w.clear();
     w.affine.begin(model, opts);
+    w.detector.set_exact(
+        affine::polynomial_flow_allowed(model, opts)
+            && !model.guard_gradient_depends_on_state()
+            && !model.guard_depends_on_time(),
+    );
     w.detector.probe().set_parameters(p);
     model.initial_state(p, &mut w.z[..n]);
     if w.z[..n].iter().any(|v| !v.is_finite()) {

@@ -10,6 +10,9 @@ use crate::ode::Stepper;
 use crate::trajectory::EventKind;
 use crate::{Derivatives, Error, SolverOptions};
 
+/// Whether a closed-form root is polished on the full-order step like a root on the interpolant.
+const POLISH_EXACT_ROOTS: bool = false;
+
 /// One run of the event loop: the model and its inputs, and the workspace it runs in.
 pub(super) struct Engine<'a, M: Derivatives, A: Augment<M>, S: Stepper> {
     pub(super) model: &'a M,
@@ -186,33 +189,44 @@ impl<M: Derivatives, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
             // The root on the interpolant, by Newton's method with the guard's rate along the
             // flow (one flow and one dual guard evaluation per point, the value included); that
             // rate at the last point is the slope of the polish's Newton step.
+            // On a polynomial step with guards affine in the state, the root in closed form.
+            let exact = self.w.detector.exact_root(k, &br, ta);
             let (stepper, buf, f) = (&mut self.w.stepper, &mut self.w.buf, &mut self.w.f);
             let probe = self.w.detector.probe();
-            let (tau_interp, slope) = safeguarded_newton(
-                |s| {
-                    let x = &mut buf[..n];
-                    stepper.interpolate(s, x);
-                    model.flow(q, s, x, p, f);
-                    probe.rate_with_flow(model, q, k, s, x, f, p)
-                },
-                br.a,
-                br.ga,
-                br.b,
-                br.gb,
-                INTERPOLANT_ROOT_WIDTH * (br.b - br.a).abs(),
-            );
-            let slope = if slope.is_finite() {
-                slope
+            let (tau_interp, slope) = if let Some(root) = exact {
+                root
             } else {
-                let x = &mut buf[..n];
-                stepper.interpolate(tau_interp, x);
-                model.flow(q, tau_interp, x, p, f);
-                probe.rate_with_flow(model, q, k, tau_interp, x, f, p).1
+                let (tau_interp, slope) = safeguarded_newton(
+                    |s| {
+                        let x = &mut buf[..n];
+                        stepper.interpolate(s, x);
+                        model.flow(q, s, x, p, f);
+                        probe.rate_with_flow(model, q, k, s, x, f, p)
+                    },
+                    br.a,
+                    br.ga,
+                    br.b,
+                    br.gb,
+                    INTERPOLANT_ROOT_WIDTH * (br.b - br.a).abs(),
+                );
+                let slope = if slope.is_finite() {
+                    slope
+                } else {
+                    let x = &mut buf[..n];
+                    stepper.interpolate(tau_interp, x);
+                    model.flow(q, tau_interp, x, p, f);
+                    probe.rate_with_flow(model, q, k, tau_interp, x, f, p).1
+                };
+                (tau_interp, slope)
             };
             // The guard reads the state only, and the state's stages do not depend on what rides
             // along (sensitivities, loss quadratures): the polish steps the state alone, as a
             // system of its own. Its last two states are kept (in turn), with their times: the
             // located time is usually one of them (the polish ends on a bracket's end).
+            if exact.is_some() && !POLISH_EXACT_ROOTS {
+                self.w.located.push((tau_interp, k));
+                continue;
+            }
             let (polished, polished_t) = (&mut self.w.polished, &mut self.w.polished_t);
             let mut slot = 0;
             let tau = polish(

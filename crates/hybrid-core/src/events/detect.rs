@@ -12,6 +12,8 @@ use super::probe::GuardProbe;
 use crate::ode::Stepper;
 use crate::{Crossing, Error, HybridSystem};
 
+mod exact;
+
 /// A sign change of one guard inside a step: `g(a)` strictly on the armed side, `g(b)` at or past
 /// zero. With `from_zero`, `a` is a restart point where the guard sat on zero.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +78,8 @@ pub(crate) struct Detector {
     buf: Vec<f64>,
     f_buf: Vec<f64>,
     probe: GuardProbe,
+    /// The guards' polynomials on polynomial steps (see [`Self::set_exact`]).
+    exact: exact::GuardPolynomials,
 }
 
 /// Whether a guard whose armed side is `side` fires on reaching the value `g`.
@@ -94,6 +98,34 @@ fn into(dir: Crossing, side: f64) -> bool {
         Crossing::Falling => side < 0.0,
         Crossing::Either => side != 0.0,
     }
+}
+
+/// One sample `g = g(s)` of a guard in direction `dir` whose armed state is `(side, t_side,
+/// g_side, derived)`: the bracket from its last point strictly on the armed side when it fires,
+/// else (off zero) the sample becomes that point.
+#[inline(always)]
+fn sample(
+    dir: Crossing,
+    s: f64,
+    g: f64,
+    (side, t_side, g_side, derived): (&mut f64, &mut f64, &mut f64, &mut bool),
+) -> Option<Bracket> {
+    if fires(dir, *side, g) {
+        return Some(Bracket {
+            a: *t_side,
+            ga: *g_side,
+            b: s,
+            gb: g,
+            from_zero: *derived,
+        });
+    }
+    if g != 0.0 {
+        *side = sign(g);
+        *t_side = s;
+        *g_side = g;
+        *derived = false;
+    }
+    None
 }
 
 fn sign(v: f64) -> f64 {
@@ -131,7 +163,18 @@ impl Detector {
             buf: vec![0.0; nn],
             f_buf: vec![0.0; n],
             probe: GuardProbe::new(n, m),
+            exact: exact::GuardPolynomials::new(guards, n),
         }
+    }
+
+    /// At the start of a run: whether the model's guards are affine in the state and free of
+    /// time (`Derivatives::guard_gradient_depends_on_state` and
+    /// `Derivatives::guard_depends_on_time` both `false`), so that on a step the state crosses
+    /// by its exact polynomial of degree `D ≤ 2` each guard is a polynomial too, and detection
+    /// and location are exact (`exact.rs`). Forgets the gradients of the last run (they may
+    /// depend on the parameters).
+    pub fn set_exact(&mut self, on: bool) {
+        self.exact.begin(on);
     }
 
     /// The probe, for event diagnostics.
@@ -230,6 +273,10 @@ impl Detector {
         stepper: &S,
         interior: usize,
     ) -> Result<bool, Error> {
+        if let Some((coef, degree)) = self.exact.applies(stepper) {
+            return self.scan_exact(model, q, p, n, stepper, coef, degree);
+        }
+        self.exact.step = false;
         let (ta, tb) = (stepper.t_prev(), stepper.t());
         let samples = interior + 1;
         self.brackets.iter_mut().for_each(|b| *b = None);
@@ -270,21 +317,10 @@ impl Detector {
                     return Err(guard_nan(k, s));
                 }
                 g_end[k] = g;
-                if fires(model.direction(q, k), side[k], g) {
-                    brackets[k] = Some(Bracket {
-                        a: t_side[k],
-                        ga: g_side[k],
-                        b: s,
-                        gb: g,
-                        from_zero: derived[k],
-                    });
-                    any = true;
-                } else if g != 0.0 {
-                    side[k] = sign(g);
-                    t_side[k] = s;
-                    g_side[k] = g;
-                    derived[k] = false;
-                }
+                let dir = model.direction(q, k);
+                let at = (&mut side[k], &mut t_side[k], &mut g_side[k], &mut derived[k]);
+                brackets[k] = sample(dir, s, g, at);
+                any |= brackets[k].is_some();
             }
             if any {
                 return Ok(true);

@@ -153,6 +153,42 @@ pub(crate) fn safeguarded_newton<F: FnMut(f64) -> (f64, f64)>(
     (hi, slope)
 }
 
+/// The root in `[lo, hi]` of the quadratic `g(s) = g0 + a1 s + a2 s²` (a line when `a2 = 0`),
+/// on an interval where `g` is monotone and changes sign: a guard affine in the state on a step
+/// that moves the state by its polynomial of degree 2 (`events/detect/exact.rs`).
+///
+/// The roots by the formula without cancellation (Numerical Recipes, 3rd ed., §5.6,
+/// eqs. 5.6.4-5.6.5): `q = −(a1 + sgn(a1) √(a1² − 4 a2 g0)) / 2`, roots `q / a2` and `g0 / q`;
+/// the one inside `[lo, hi]` (the earlier when rounding puts both there, the nearer when it puts
+/// neither), clamped to it. A discriminant at or below zero (a tangency, to rounding) gives the
+/// double root `−a1 / (2 a2)`; no finite root at all, `hi`.
+pub(crate) fn quadratic_root(g0: f64, a1: f64, a2: f64, lo: f64, hi: f64) -> f64 {
+    let s = if a2 == 0.0 {
+        -g0 / a1
+    } else {
+        let disc = a1 * a1 - 4.0 * a2 * g0;
+        if disc <= 0.0 {
+            -a1 / (2.0 * a2)
+        } else {
+            let q = -0.5 * (a1 + disc.sqrt().copysign(a1));
+            let (r1, r2) = (q / a2, g0 / q);
+            let off = |r: f64| (lo - r).max(r - hi).max(0.0);
+            match (off(r1) == 0.0, off(r2) == 0.0) {
+                (true, true) => r1.min(r2),
+                (true, false) => r1,
+                (false, true) => r2,
+                (false, false) if off(r1) <= off(r2) => r1,
+                _ => r2,
+            }
+        }
+    };
+    if !s.is_finite() {
+        hi
+    } else {
+        s.clamp(lo, hi)
+    }
+}
+
 /// `x.signum() == y.signum()`: the same sign bit, neither a NaN.
 #[inline(always)]
 fn same_sign(x: f64, y: f64) -> bool {

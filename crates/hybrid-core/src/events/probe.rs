@@ -190,6 +190,31 @@ impl GuardProbe {
         sigma
     }
 
+    /// `∂g/∂x` of guard `k` in mode `q` at `(t, x)` into `out` (length `n`): one dual evaluation
+    /// per state, as in [`Self::noise`].
+    pub fn gradient<M: HybridSystem>(
+        &mut self,
+        model: &M,
+        q: usize,
+        k: usize,
+        t: f64,
+        x: &[f64],
+        p: &[f64],
+        out: &mut [f64],
+    ) {
+        debug_assert!(
+            self.holds(p),
+            "GuardProbe::set_parameters not called for this run"
+        );
+        seed(&mut self.xd, x, None);
+        let td = Dual64::new(t, 0.0);
+        for (i, o) in out.iter_mut().enumerate().take(x.len()) {
+            self.xd[i].eps = 1.0;
+            *o = model.guard(q, k, td, &self.xd, &self.pd).eps;
+            self.xd[i].eps = 0.0;
+        }
+    }
+
     /// The grazing index `κ = |g̈| σ_g / ġ²` of guard `k` at an event at `(t, x⁻)`.
     ///
     /// Near a tangency the guard is `g ≈ ġ s + g̈ s²/2`, so a state error that moves the guard by

@@ -129,6 +129,14 @@ pub trait Stepper {
     /// output the cubic Hermite interpolant of the step's ends.
     fn set_polynomial_flow(&mut self, flow: Option<(&[f64], usize)>);
 
+    /// The Taylor coefficients `c_1 .. c_D` of the last accepted step when the state crossed it
+    /// by its exact polynomial (see [`Stepper::set_polynomial_flow`]): `(c, D)` with
+    /// `x(t_prev + s) = x_prev + Σ_k s^k c[(k − 1) ns .. k ns]`, `ns = c.len() / D`. `None` when
+    /// the step was taken by the pair's stages (or there is no step yet). Default: `None`.
+    fn polynomial_step(&self) -> Option<(&[f64], usize)> {
+        None
+    }
+
     /// Magnitude of the step the controller would try next (`0` before any).
     fn next_step(&self) -> f64;
 

@@ -45,6 +45,11 @@ macro_rules! delegate_stepper_to_core {
             self.core.poly.set(flow);
         }
 
+        fn polynomial_step(&self) -> Option<(&[f64], usize)> {
+            let core = &self.core;
+            (core.poly.active() && core.h_last != 0.0).then(|| core.poly.coefficients())
+        }
+
         fn t(&self) -> f64 {
             self.core.t
         }

@@ -49,6 +49,12 @@ impl Polynomial {
         self.ns != 0
     }
 
+    /// `(c_1 .. c_D, D)` of the last accepted step (see [`crate::ode::Stepper::polynomial_step`]).
+    #[inline(always)]
+    pub fn coefficients(&self) -> (&[f64], usize) {
+        (&self.coef[..self.degree * self.ns], self.degree)
+    }
+
     /// Move the first `ns` components (`a.len() = ns²`, rows of `A`) by the polynomial of
     /// degree `degree` (at most [`MAX_POLYNOMIAL_DEGREE`]); `None`: by the pair's stages.
     pub fn set(&mut self, flow: Option<(&[f64], usize)>) {
