@@ -7,6 +7,7 @@ mod common;
 
 mod event_edge_cases;
 mod event_location;
+mod exact_polynomial_events;
 mod failure_modes;
 mod hybrid_closed_form;
 mod integrator_accuracy;

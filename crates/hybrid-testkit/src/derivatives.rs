@@ -88,7 +88,9 @@ fn rows_from_vjp<F: FnMut(&[f64], &mut [f64], &mut [f64])>(
 /// (`λᵀ f_x` and `λᵀ f_p` the same bits at a second state) and
 /// `flow_jacobian_depends_on_time() = false` (the same bits at a second time, and the second
 /// state when both are declared) and `flow_depends_on_time() = false` (the flow itself, the same
-/// bits at a second time).
+/// bits at a second time), `guard_gradient_depends_on_state() = false` (each guard's `g_x` the
+/// same bits at a second state) and `guard_depends_on_time() = false` (each guard the same bits
+/// at a second time).
 pub fn check_derivatives<M: Derivatives>(
     model: &M,
     p: &[f64],
@@ -260,6 +262,40 @@ pub fn check_derivatives<M: Derivatives>(
                 got: f2[i],
                 reference: f1[i],
             });
+        }
+    }
+    for k in 0..dims.guards {
+        if !model.guard_gradient_depends_on_state() {
+            // The claim (with the time-free one) lets the detector take each guard on a
+            // polynomial step as the polynomial `c · x(s) + g₀`, `c = g_x` formed once: at a
+            // second state, the same bits.
+            let (mut c1, mut c2) = (vec![0.0; n], vec![0.0; n]);
+            guard_partials(model, k, at, &mut c1, &mut [], &mut ad);
+            guard_partials(model, k, At { x: &x2, ..at }, &mut c2, &mut [], &mut ad);
+            if let Some(i) = (0..n).find(|&i| c1[i].to_bits() != c2[i].to_bits()) {
+                return Err(CheckError::Disagreement {
+                    what: format!(
+                        "guard {k} g_x at a second state (guard declared affine in the state)[{i}]"
+                    ),
+                    deviation: (c1[i] - c2[i]).abs(),
+                    tolerance: 0.0,
+                    got: c2[i],
+                    reference: c1[i],
+                });
+            }
+        }
+        if !model.guard_depends_on_time() {
+            // The guard itself at a second time: the same bits.
+            let (g1, g2) = (model.guard(q, k, t, x, p), model.guard(q, k, t2, x, p));
+            if g1.to_bits() != g2.to_bits() {
+                return Err(CheckError::Disagreement {
+                    what: format!("guard {k} at a second time (guard declared time-free)"),
+                    deviation: (g1 - g2).abs(),
+                    tolerance: 0.0,
+                    got: g2,
+                    reference: g1,
+                });
+            }
         }
     }
     // Jump products (what the passes apply at events) against the dual defaults; scheduled

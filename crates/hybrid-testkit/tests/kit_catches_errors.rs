@@ -461,3 +461,82 @@ fn autonomous_claim_with_a_time_dependent_forcing_is_caught() {
         "{err}"
     );
 }
+
+/// A ball `ẏ = v`, `v̇ = −g` whose guard is not what it declares: `y + 0.1 y²` (not affine in the
+/// state) or `y − 0.1 t` (time dependent), each declared affine in the state and free of time
+/// (the detector would take it as the polynomial `c · x(s) + g₀` on a polynomial step).
+struct MisdeclaredGuard {
+    reads_time: bool,
+}
+
+impl HybridSystem for MisdeclaredGuard {
+    fn dims(&self) -> Dims {
+        Dims {
+            states: 2,
+            params: 4,
+            guards: 1,
+        }
+    }
+    fn initial_state<T: Scalar>(&self, p: &[T], x0: &mut [T]) {
+        x0[0] = p[0];
+        x0[1] = p[1];
+    }
+    fn flow<T: Scalar>(&self, _q: usize, _t: T, x: &[T], p: &[T], dx: &mut [T]) {
+        dx[0] = x[1];
+        dx[1] = -p[3];
+    }
+    fn guard<T: Scalar>(&self, _q: usize, _k: usize, t: T, x: &[T], _p: &[T]) -> T {
+        if self.reads_time {
+            x[0] - T::cst(0.1) * t
+        } else {
+            x[0] + T::cst(0.1) * x[0] * x[0]
+        }
+    }
+    fn direction(&self, _q: usize, _k: usize) -> Crossing {
+        Crossing::Falling
+    }
+    fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], p: &[T], xp: &mut [T]) {
+        xp[0] = x[0];
+        xp[1] = -p[2] * x[1];
+    }
+}
+
+impl Derivatives for MisdeclaredGuard {
+    fn flow_jacobian_depends_on_state(&self) -> bool {
+        false
+    }
+    fn flow_jacobian_depends_on_time(&self) -> bool {
+        false
+    }
+    fn flow_depends_on_time(&self) -> bool {
+        false
+    }
+    fn guard_gradient_depends_on_state(&self) -> bool {
+        false
+    }
+    fn guard_depends_on_time(&self) -> bool {
+        false
+    }
+}
+
+/// A guard quadratic in the state declared affine: the kit must refuse the claim.
+#[test]
+fn affine_guard_claim_on_a_quadratic_guard_is_caught() {
+    let model = MisdeclaredGuard { reads_time: false };
+    let err = check_derivatives(&model, &FORCED_P, &probe_point()).unwrap_err();
+    assert!(
+        matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("guard 0 g_x at a second state")),
+        "{err}"
+    );
+}
+
+/// A guard that reads the time declared time-free: the kit must refuse the claim.
+#[test]
+fn time_free_guard_claim_on_a_time_dependent_guard_is_caught() {
+    let model = MisdeclaredGuard { reads_time: true };
+    let err = check_derivatives(&model, &FORCED_P, &probe_point()).unwrap_err();
+    assert!(
+        matches!(err, CheckError::Disagreement { ref what, .. } if what.starts_with("guard 0 at a second time")),
+        "{err}"
+    );
+}

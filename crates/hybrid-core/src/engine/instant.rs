@@ -10,9 +10,6 @@ use crate::ode::Stepper;
 use crate::trajectory::EventKind;
 use crate::{Derivatives, Error, SolverOptions};
 
-/// Whether a closed-form root is polished on the full-order step like a root on the interpolant.
-const POLISH_EXACT_ROOTS: bool = false;
-
 /// One run of the event loop: the model and its inputs, and the workspace it runs in.
 pub(super) struct Engine<'a, M: Derivatives, A: Augment<M>, S: Stepper> {
     pub(super) model: &'a M,
@@ -223,7 +220,11 @@ impl<M: Derivatives, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
             // along (sensitivities, loss quadratures): the polish steps the state alone, as a
             // system of its own. Its last two states are kept (in turn), with their times: the
             // located time is usually one of them (the polish ends on a bracket's end).
-            if exact.is_some() && !POLISH_EXACT_ROOTS {
+            if exact.is_some() {
+                // The closed-form root is the root of `G` itself (the dense output and the
+                // full-order step are the same polynomial): nothing to polish but rounding. Measured on the
+                // bench's ball: within one ulp of the closed-form impact times, and the
+                // gradient's error 9.6e-16 against 9.8e-15 with the polish (docs/maths.md §9).
                 self.w.located.push((tau_interp, k));
                 continue;
             }

@@ -318,7 +318,12 @@ impl Detector {
                 }
                 g_end[k] = g;
                 let dir = model.direction(q, k);
-                let at = (&mut side[k], &mut t_side[k], &mut g_side[k], &mut derived[k]);
+                let at = (
+                    &mut side[k],
+                    &mut t_side[k],
+                    &mut g_side[k],
+                    &mut derived[k],
+                );
                 brackets[k] = sample(dir, s, g, at);
                 any |= brackets[k].is_some();
             }

@@ -363,6 +363,27 @@ mod tests {
     }
 
     #[test]
+    fn quadratic_root_is_free_of_cancellation() {
+        // `g = 1e-9 − s − s²/2`: the root near zero is `s = g0 − s²/2 = 1e-9 − 5e-19 + 5e-28 − ..`.
+        // The textbook `(−a1 − √(a1² − 4 a2 g0)) / (2 a2)` subtracts two numbers equal to 9
+        // digits and keeps about 7 of this root's 16.
+        let (g0, a1, a2) = (1e-9, -1.0, -0.5);
+        let exact = 1e-9 - 5e-19 + 5e-28;
+        let r = quadratic_root(g0, a1, a2, 0.0, 1.0);
+        assert!((r - exact).abs() <= 2.0 * f64::EPSILON * exact, "{r:e}");
+        // The other root, of the bracket `[−3, −1]`: `−1 − √(1 + 2e-9)`.
+        let r = quadratic_root(g0, a1, a2, -3.0, -1.0);
+        let other = -1.0 - (1.0f64 + 2e-9).sqrt();
+        assert!((r - other).abs() <= 2.0 * f64::EPSILON * 2.0, "{r}");
+        // A line, and a double root (the discriminant zero): `−g0/a1` and `−a1/(2 a2)`.
+        assert_eq!(quadratic_root(0.5, -2.0, 0.0, 0.0, 1.0), 0.25);
+        assert_eq!(quadratic_root(1.0, -2.0, 1.0, 0.0, 2.0), 1.0);
+        // The root is clamped to the bracket, and a guard without a root gives its far end.
+        assert_eq!(quadratic_root(0.5, -2.0, 0.0, 0.0, 0.2), 0.2);
+        assert_eq!(quadratic_root(0.5, 0.0, 0.0, 0.0, 0.2), 0.2);
+    }
+
+    #[test]
     fn polish_moves_an_approximate_root_to_the_exact_one() {
         let exact = 0.7390851332151607; // root of cos t - t (Dottie number)
         let slope = -(exact + 1e-7f64).sin() - 1.0;
