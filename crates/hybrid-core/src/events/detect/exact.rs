@@ -30,6 +30,7 @@ pub(crate) struct GuardPolynomials {
     /// `c = g_x` of every guard of mode `mode` (`rows[k n .. (k + 1) n]`).
     rows: Vec<f64>,
     mode: Option<usize>,
+    n: usize,
     /// `(a1, a2)` of each active guard on the last scanned step (when `step`).
     pub(super) coef: Vec<(f64, f64)>,
     /// Whether the last step was scanned exactly.
@@ -44,6 +45,7 @@ impl GuardPolynomials {
             on: false,
             rows: vec![0.0; guards * n],
             mode: None,
+            n,
             coef: vec![(0.0, 0.0); guards],
             step: false,
             turn: vec![(f64::NAN, 0.0); guards],
@@ -107,59 +109,50 @@ impl Detector {
         }
         self.exact.step = true;
         let x_end = &stepper.x()[..n];
-        let (c1, c2) = (&coef[..n], &coef[(degree - 1) * ns..(degree - 1) * ns + n]);
-        // The per-guard state as slices of one length, cut once (their bounds checks fold away).
-        let (side, t_side, g_side, derived) = (
-            &mut self.side[..guards],
-            &mut self.t_side[..guards],
-            &mut self.g_side[..guards],
-            &mut self.derived[..guards],
-        );
-        let (g_end, brackets) = (&mut self.g_end[..guards], &mut self.brackets[..guards]);
-        let (coefs, turn) = (
-            &mut self.exact.coef[..guards],
-            &mut self.exact.turn[..guards],
-        );
-        let rows = &self.exact.rows[..guards * n];
-        let f_buf = &mut self.f_buf[..n];
+        let c1 = &coef[..n];
         let mut any = false;
         for k in 0..guards {
-            brackets[k] = None;
-            turn[k].0 = f64::NAN;
+            self.brackets[k] = None;
+            self.exact.turn[k].0 = f64::NAN;
             if !model.guard_active(q, k) {
                 continue;
             }
-            let row = &rows[k * n..(k + 1) * n];
+            let row = &self.exact.rows[k * self.exact.n..(k + 1) * self.exact.n];
             let a1 = dot(row, c1);
-            let a2 = if degree == 2 { dot(row, c2) } else { 0.0 };
-            coefs[k] = (a1, a2);
+            let a2 = if degree == 2 {
+                dot(row, &coef[ns..ns + n])
+            } else {
+                0.0
+            };
+            self.exact.coef[k] = (a1, a2);
             let dir = model.direction(q, k);
             // `side · g` convex with its minimum inside the step: the guard turns towards zero
             // and back (for a guard not yet armed, any extremum inside decides its side). A
             // guard armed from its rates at a restart point is sampled at its extremum whatever
             // its kind: the first point seen strictly on its side, so that a bracket does not
             // start on zero.
+            let side = self.side[k];
             let s_ext = -a1 / (2.0 * a2);
             let inside = s_ext > 0.0 && s_ext < h;
-            let towards = side[k] * a2 > 0.0 || (side[k] == 0.0 && a2 != 0.0);
-            if inside && (towards || derived[k]) {
+            let towards = side * a2 > 0.0 || (side == 0.0 && a2 != 0.0);
+            if inside && (towards || self.derived[k]) {
                 let t_ext = ta + s_ext;
-                stepper.interpolate(t_ext, f_buf);
-                let g = model.guard(q, k, t_ext, f_buf, p);
+                stepper.interpolate(t_ext, &mut self.f_buf[..n]);
+                let g = model.guard(q, k, t_ext, &self.f_buf[..n], p);
                 if !g.is_finite() {
                     return Err(guard_nan(k, t_ext));
                 }
                 if towards {
-                    turn[k] = (t_ext, g);
+                    self.exact.turn[k] = (t_ext, g);
                 }
                 let at = (
-                    &mut side[k],
-                    &mut t_side[k],
-                    &mut g_side[k],
-                    &mut derived[k],
+                    &mut self.side[k],
+                    &mut self.t_side[k],
+                    &mut self.g_side[k],
+                    &mut self.derived[k],
                 );
-                brackets[k] = sample(dir, t_ext, g, at);
-                if brackets[k].is_some() {
+                self.brackets[k] = sample(dir, t_ext, g, at);
+                if self.brackets[k].is_some() {
                     any = true;
                     continue;
                 }
@@ -168,15 +161,15 @@ impl Detector {
             if !g.is_finite() {
                 return Err(guard_nan(k, tb));
             }
-            g_end[k] = g;
+            self.g_end[k] = g;
             let at = (
-                &mut side[k],
-                &mut t_side[k],
-                &mut g_side[k],
-                &mut derived[k],
+                &mut self.side[k],
+                &mut self.t_side[k],
+                &mut self.g_side[k],
+                &mut self.derived[k],
             );
-            brackets[k] = sample(dir, tb, g, at);
-            any |= brackets[k].is_some();
+            self.brackets[k] = sample(dir, tb, g, at);
+            any |= self.brackets[k].is_some();
         }
         if any {
             return Ok(true);
