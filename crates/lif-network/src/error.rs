@@ -201,7 +201,8 @@ pub enum LifError {
         /// End of the simulation (ms).
         t_end: f64,
     },
-    /// [`crate::Observe::first_spike_output`] on a layered network it does not fit.
+    /// [`Observe::first_spike_output`](crate::eventprop::Observe::first_spike_output) on a
+    /// layered network it does not fit.
     #[error("layer {layer} cannot be a first-spike-only output: {reason}")]
     FirstSpikeOnly {
         /// The output layer.
