@@ -379,7 +379,13 @@ where
         let crossed =
             e.w.detector
                 .scan(model, e.q, p, n, &e.w.stepper, opts.guard_samples)?;
-        let t_stop = if crossed { e.locate() } else { e.w.stepper.t() };
+        let t_stop = if crossed {
+            let tau = e.locate();
+            e.w.detector.keep_near_misses_to(tau);
+            tau
+        } else {
+            e.w.stepper.t()
+        };
         // Stops strictly inside the step, by the full-order formula from the step start (as
         // accurate as landing there, without changing the step).
         while next_stop < stop_times.len() && stop_times[next_stop] < t_stop {

@@ -24,7 +24,9 @@ pub struct SolverOptions {
     /// Largest step size; `f64::INFINITY` for none. Default `f64::INFINITY`.
     pub max_step: f64,
     /// Interior points per step at which guards are sampled on the dense output, so a guard that
-    /// crosses zero and comes back inside one step is still seen. Default `4`. Not used for
+    /// crosses zero and comes back inside one step is still seen (between samples, a guard that
+    /// turns once is found by its rate, docs/maths.md §9; one that turns twice needs more
+    /// samples or a smaller `max_step`). Default `4`. Not used for
     /// guards declared affine in the state and free of time on steps that move the state by its
     /// polynomial of degree ≤ 2: those are sampled where they turn (docs/maths.md §9).
     pub guard_samples: usize,

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod crossings_between_samples;
 mod event_edge_cases;
 mod event_location;
 mod exact_polynomial_events;

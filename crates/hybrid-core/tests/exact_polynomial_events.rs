@@ -10,10 +10,12 @@ use hybrid_core::{
 };
 
 /// `ẏ = v`, `v̇ = a`: the parabola `y = y0 + v0 t + a t²/2`. Guard 0 `y − h0` falling, guard 1
-/// `y − h1` rising; each jump `v⁺ = −v⁻`. Parameters `[y0, v0, a, h0, h1]`. With `exact`, the
-/// guards are declared affine in the state and free of time (truly).
+/// `y − h1` rising (falling with `both_fall`); each jump `v⁺ = −v⁻`. Parameters
+/// `[y0, v0, a, h0, h1]`. With `exact`, the guards are declared affine in the state and free of
+/// time (truly).
 struct Dip {
     exact: bool,
+    both_fall: bool,
 }
 
 impl HybridSystem for Dip {
@@ -36,7 +38,11 @@ impl HybridSystem for Dip {
         x[0] - p[3 + k]
     }
     fn direction(&self, _q: usize, k: usize) -> Crossing {
-        [Crossing::Falling, Crossing::Rising][k]
+        if k == 1 && !self.both_fall {
+            Crossing::Rising
+        } else {
+            Crossing::Falling
+        }
     }
     fn jump<T: Scalar>(&self, _q: usize, _k: usize, _t: T, x: &[T], _p: &[T], xp: &mut [T]) {
         xp[0] = x[0];
@@ -62,8 +68,14 @@ impl Derivatives for Dip {
     }
 }
 
-const SAMPLED: Dip = Dip { exact: false };
-const EXACT: Dip = Dip { exact: true };
+const SAMPLED: Dip = Dip {
+    exact: false,
+    both_fall: false,
+};
+const EXACT: Dip = Dip {
+    exact: true,
+    both_fall: false,
+};
 const T_END: f64 = 3.0;
 
 /// `y = 1 − t + t²/2` dips to `0.5` at `t = 1`, through `h0` at `1 ∓ √(1 − 2 h0)`; it rises
@@ -86,26 +98,39 @@ fn steps() -> Vec<(f64, f64)> {
     sol.trajectory.steps().collect()
 }
 
-#[test]
-fn a_double_crossing_inside_one_step_is_found_where_samples_miss_it() {
+/// The step that holds guard 0's double crossing of `h0 = 0.6` (`down`, `up`) and guard 1's
+/// crossing of `h1 = 0.9` (`rise`) after them, and the three times.
+fn double_crossing_step() -> ((f64, f64), [f64; 3]) {
     let (down, up) = (1.0 - 0.2f64.sqrt(), 1.0 + 0.2f64.sqrt());
     let rise = 1.0 + 0.8f64.sqrt();
-    // One step holds both crossings of guard 0 and the crossing of guard 1 after them.
     let step = steps()
         .into_iter()
         .find(|s| s.0 < down && s.1 > down)
         .unwrap();
     assert!(step.1 > rise, "{step:?}");
-    // One interior sample (at the step's middle, after the dip) and the end: guard 1 fires at
-    // the end, so the sampled path never looks for guard 0's extremum and applies guard 1 first.
+    // With one interior sample, it is at the step's middle, after the dip: only the extremum
+    // test can see guard 0's crossings.
+    let middle = 0.5 * (step.0 + step.1);
+    assert!(middle > up && middle < rise, "{step:?}");
+    (step, [down, up, rise])
+}
+
+#[test]
+fn a_double_crossing_inside_one_step_is_found_on_both_paths() {
+    let (_, [down, up, _]) = double_crossing_step();
+    // One interior sample and the end: guard 1 fires at the end, and guard 0 dips through zero
+    // and back between the samples. Guard 0's crossing comes first.
     let opts = SolverOptions {
         guard_samples: 1,
         ..Default::default()
     };
     let p = dip(0.6, 0.9);
+    // The sampled path finds it by the extremum test up to the sample where guard 1 fired
+    // (before, it stopped at that sample and applied guard 1 first, at `rise`).
     let sampled = simulate(&SAMPLED, &p, 0.0, T_END, &opts).unwrap();
-    assert_eq!(sampled.events[0].guard(), Some(1), "{:?}", sampled.events);
-    assert!((sampled.events[0].t - rise).abs() <= 1e-12);
+    let first = &sampled.events[0];
+    assert_eq!(first.guard(), Some(0), "{:?}", sampled.events);
+    assert!((first.t - down).abs() <= 1e-12, "{} vs {down}", first.t);
     // The exact path samples guard 0 where it turns: its crossing comes first, at the root.
     let exact = simulate(&EXACT, &p, 0.0, T_END, &opts).unwrap();
     let first = &exact.events[0];
@@ -118,7 +143,81 @@ fn a_double_crossing_inside_one_step_is_found_where_samples_miss_it() {
     // Whatever the samples: the same first event with the default four.
     let exact4 = simulate(&EXACT, &p, 0.0, T_END, &SolverOptions::default()).unwrap();
     assert_eq!(exact4.events[0].t, first.t);
+    let sampled4 = simulate(&SAMPLED, &p, 0.0, T_END, &SolverOptions::default()).unwrap();
+    assert_eq!(sampled4.events[0].guard(), Some(0));
+    assert!((sampled4.events[0].t - down).abs() <= 1e-12);
     assert!(up > first.t);
+}
+
+#[test]
+fn a_near_miss_before_another_guards_crossing_in_the_same_step_is_refused() {
+    // Guard 0's dip turns 1e-14 short of `h0` at `t = 1`; guard 1 crosses `h1 = 0.9` later in the
+    // same step. Whether guard 0 crossed first is not resolved: a gradient must refuse, on both
+    // paths and whatever the samples (before, a step with a crossing skipped the near-miss test).
+    let (_, [_, _, rise]) = double_crossing_step();
+    let p = dip(0.5 - 1e-14, 0.9);
+    for samples in [1, 4] {
+        let opts = SolverOptions {
+            guard_samples: samples,
+            ..Default::default()
+        };
+        for model in [&SAMPLED, &EXACT] {
+            let sol = simulate(model, &p, 0.0, T_END, &opts).unwrap();
+            assert_eq!(sol.events[0].guard(), Some(1));
+            assert!((sol.events[0].t - rise).abs() <= 1e-12);
+            // (The jump at `rise` sends the ball down to the same minimum 0.5 at `2 rise − 1`: a
+            // second near miss, in a later step.)
+            let at: Vec<_> = sol.near_misses.iter().map(|m| (m.guard, m.t)).collect();
+            assert_eq!(
+                at.len(),
+                2,
+                "exact {} samples {samples}: {at:?}",
+                model.exact
+            );
+            assert!(at[0].0 == 0 && (at[0].1 - 1.0).abs() <= 1e-7, "{at:?}");
+            assert!(
+                at[1].0 == 0 && (at[1].1 - (2.0 * rise - 1.0)).abs() <= 1e-7,
+                "{at:?}"
+            );
+            let err = adjoint_gradient(model, &p, 0.0, T_END, &NoLoss, &opts).unwrap_err();
+            assert!(
+                matches!(err, Error::NearMiss { guard: 0, .. }),
+                "exact {} samples {samples}: {err:?}",
+                model.exact
+            );
+        }
+    }
+}
+
+#[test]
+fn a_near_miss_past_the_steps_first_crossing_is_forgotten() {
+    // Both guards falling: guard 1 crosses `h1 = 0.6` at `down` and its jump sends the ball up;
+    // on the step's trajectory without the jump, guard 0 would turn 1e-14 short of `h0` at
+    // `t = 1`, a time the jump's trajectory never reaches there. No near miss, and a gradient.
+    let (_, [down, _, _]) = double_crossing_step();
+    let p = dip(0.5 - 1e-14, 0.6);
+    for samples in [1, 4] {
+        let opts = SolverOptions {
+            guard_samples: samples,
+            ..Default::default()
+        };
+        for exact in [false, true] {
+            let model = Dip {
+                exact,
+                both_fall: true,
+            };
+            let sol = simulate(&model, &p, 0.0, T_END, &opts).unwrap();
+            assert_eq!(sol.events.len(), 1, "{:?}", sol.events);
+            assert_eq!(sol.events[0].guard(), Some(1));
+            assert!((sol.events[0].t - down).abs() <= 1e-12);
+            assert!(
+                sol.near_misses.is_empty(),
+                "exact {exact} samples {samples}: {:?}",
+                sol.near_misses
+            );
+            adjoint_gradient(&model, &p, 0.0, T_END, &NoLoss, &opts).unwrap();
+        }
+    }
 }
 
 #[test]

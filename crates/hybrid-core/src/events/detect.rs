@@ -13,6 +13,7 @@ use crate::ode::Stepper;
 use crate::{Crossing, Error, HybridSystem};
 
 mod exact;
+mod extremum;
 
 /// A sign change of one guard inside a step: `g(a)` strictly on the armed side, `g(b)` at or past
 /// zero. With `from_zero`, `a` is a restart point where the guard sat on zero.
@@ -77,6 +78,9 @@ pub(crate) struct Detector {
     pub near_misses: Vec<NearMiss>,
     buf: Vec<f64>,
     f_buf: Vec<f64>,
+    /// The state and flow at the last sample of a step that fired inside it.
+    x_hi: Vec<f64>,
+    f_hi: Vec<f64>,
     probe: GuardProbe,
     /// The guards' polynomials on polynomial steps (see [`Self::set_exact`]).
     exact: exact::GuardPolynomials,
@@ -162,6 +166,8 @@ impl Detector {
             near_misses: Vec::new(),
             buf: vec![0.0; nn],
             f_buf: vec![0.0; n],
+            x_hi: vec![0.0; n],
+            f_hi: vec![0.0; n],
             probe: GuardProbe::new(n, m),
             exact: exact::GuardPolynomials::new(guards, n),
         }
@@ -261,9 +267,10 @@ impl Detector {
     }
 
     /// Look for crossings inside the step `stepper` just accepted (mode `q`): sample every active
-    /// guard at `samples` interior points and the end, then, when none crossed, look at each
-    /// guard's extremum where its rate turns inside the step. Returns whether any bracket was
-    /// found (in [`Self::brackets`]).
+    /// guard at `samples` interior points and the end, up to the first sample where one fires,
+    /// then look at each guard's extremum where its rate turns before that sample
+    /// ([`Self::scan_extrema`]). Returns whether any bracket was found (in [`Self::brackets`]);
+    /// the earliest root among them is the step's event.
     pub fn scan<M: HybridSystem, S: Stepper>(
         &mut self,
         model: &M,
@@ -296,6 +303,7 @@ impl Detector {
             &mut self.brackets[..guards],
         );
         let buf = &mut self.buf[..n];
+        let mut t_hi = tb;
         for j in 1..=samples {
             let s = if j == samples {
                 tb
@@ -328,79 +336,16 @@ impl Detector {
                 any |= brackets[k].is_some();
             }
             if any {
-                return Ok(true);
+                // Every guard was sampled up to here; what lies beyond `s` comes after the
+                // crossing.
+                t_hi = s;
+                break;
             }
         }
-        // A guard that turns towards zero and away again inside the step (its rate changes sign
-        // between the step ends while its value does not) may have crossed and come back between
-        // samples: locate the extremum and look at the guard there. The step's ends are seeded
-        // for rate probes once, when the first guard needs them.
-        let mut seeded = false;
-        for k in 0..self.side.len() {
-            let side = self.side[k];
-            let g_a = self.g_start[k];
-            if side == 0.0 || sign(g_a) != side || !model.guard_active(q, k) {
-                continue;
-            }
-            let dir = model.direction(q, k);
-            if !fires(dir, side, -side) {
-                continue; // not watched from this side
-            }
-            if !seeded {
-                self.probe.seed_ends(
-                    &stepper.x_prev()[..n],
-                    &self.f_start,
-                    &stepper.x()[..n],
-                    &stepper.dx()[..n],
-                );
-                seeded = true;
-            }
-            let rate_a = self.probe.rate_at_end(model, q, k, ta, 0);
-            let rate_b = self.probe.rate_at_end(model, q, k, tb, 1);
-            if !(side * rate_a < 0.0 && side * rate_b > 0.0) {
-                continue;
-            }
-            let (buf, f_buf, probe) = (&mut self.buf, &mut self.f_buf, &mut self.probe);
-            let t_ext = super::locate::illinois(
-                |s| {
-                    stepper.interpolate(s, &mut buf[..n]);
-                    model.flow(q, s, &buf[..n], p, f_buf);
-                    probe.rate_with_flow(model, q, k, s, &buf[..n], f_buf, p).1
-                },
-                ta,
-                rate_a,
-                tb,
-                rate_b,
-                0.0,
-            );
-            stepper.interpolate(t_ext, &mut self.buf[..n]);
-            let g_ext = model.guard(q, k, t_ext, &self.buf[..n], p);
-            if !g_ext.is_finite() {
-                return Err(guard_nan(k, t_ext));
-            }
-            if fires(dir, side, g_ext) {
-                self.brackets[k] = Some(Bracket {
-                    a: ta,
-                    ga: g_a,
-                    b: t_ext,
-                    gb: g_ext,
-                    from_zero: false,
-                });
-                any = true;
-            } else {
-                let err = &stepper.error_bound()[..n];
-                let noise = self.probe.noise(model, q, k, t_ext, &self.buf[..n], p, err);
-                if g_ext.abs() <= NEAR_MISS_FACTOR * noise {
-                    self.near_misses.push(NearMiss {
-                        t: t_ext,
-                        guard: k,
-                        g: g_ext,
-                        noise,
-                    });
-                }
-            }
-        }
-        Ok(any)
+        // A guard that turns towards zero and away again before the last sample may have crossed
+        // and come back between samples (`extremum.rs`).
+        let found = self.scan_extrema(model, q, p, n, stepper, t_hi)?;
+        Ok(any || found)
     }
 
     /// The step just scanned had no event: its end is the next step's start.

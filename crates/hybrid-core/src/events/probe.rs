@@ -182,9 +182,7 @@ impl GuardProbe {
         let td = Dual64::new(t, 0.0);
         let mut sigma = 0.0;
         for i in 0..x.len() {
-            self.xd[i].eps = 1.0;
-            let gx = model.guard(q, k, td, &self.xd, &self.pd).eps;
-            self.xd[i].eps = 0.0;
+            let gx = self.partial(model, q, k, td, i);
             sigma += gx.abs() * (err[i] + 16.0 * f64::EPSILON * x[i].abs());
         }
         sigma
@@ -209,10 +207,24 @@ impl GuardProbe {
         seed(&mut self.xd, x, None);
         let td = Dual64::new(t, 0.0);
         for (i, o) in out.iter_mut().enumerate().take(x.len()) {
-            self.xd[i].eps = 1.0;
-            *o = model.guard(q, k, td, &self.xd, &self.pd).eps;
-            self.xd[i].eps = 0.0;
+            *o = self.partial(model, q, k, td, i);
         }
+    }
+
+    /// `∂g/∂x_i` of guard `k` at the state seeded in `xd` (without direction) and time `td`.
+    #[inline]
+    fn partial<M: HybridSystem>(
+        &mut self,
+        model: &M,
+        q: usize,
+        k: usize,
+        td: Dual64,
+        i: usize,
+    ) -> f64 {
+        self.xd[i].eps = 1.0;
+        let gx = model.guard(q, k, td, &self.xd, &self.pd).eps;
+        self.xd[i].eps = 0.0;
+        gx
     }
 
     /// The grazing index `κ = |g̈| σ_g / ġ²` of guard `k` at an event at `(t, x⁻)`.

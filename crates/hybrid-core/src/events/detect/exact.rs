@@ -16,7 +16,7 @@
 //! too (no rate probes, no search for it), and each bracket holds one root of the quadratic, in
 //! closed form ([`crate::events::locate::quadratic_root`]).
 
-use super::{fires, guard_nan, sample, sign, Bracket, Detector, NearMiss, NEAR_MISS_FACTOR};
+use super::{fires, guard_nan, sample, sign, Bracket, Detector};
 use crate::ode::Stepper;
 use crate::{Error, HybridSystem};
 
@@ -81,8 +81,9 @@ impl Detector {
     /// [`Detector::scan`] on a step whose state is the polynomial `x_prev + Σ_k s^k c_k`
     /// (`coef`, degree `degree ≤ 2`) for guards affine in the state and free of time: each
     /// active guard sampled at its turning point towards zero (when inside the step) and at the
-    /// end; every guard that fires is bracketed (the earliest is located first). With no
-    /// crossing, a turning point within [`NEAR_MISS_FACTOR`]` σ_g` of zero is a near miss.
+    /// end; every guard that fires is bracketed (the earliest is located first). A turning point
+    /// short of zero by less than [`NEAR_MISS_FACTOR`](super::NEAR_MISS_FACTOR)` σ_g` is a near
+    /// miss.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn scan_exact<M: HybridSystem, S: Stepper>(
         &mut self,
@@ -171,33 +172,26 @@ impl Detector {
             self.brackets[k] = sample(dir, tb, g, at);
             any |= self.brackets[k].is_some();
         }
-        if any {
-            return Ok(true);
-        }
-        // No crossing: a watched guard that turned back short of zero by less than its noise is
-        // a near miss (the sampled path's extremum test, at the closed-form extremum).
+        // A watched guard that turned back short of zero by less than its noise is a near miss
+        // (the sampled path's extremum test, at the closed-form extremum), on a step with a
+        // crossing too: one before the crossing is as unresolved as on any other step (the
+        // engine forgets those past the located event).
         for k in 0..guards {
             let (t_ext, g_ext) = self.exact.turn[k];
             let side = self.side[k];
             if t_ext.is_nan() || side == 0.0 || sign(self.g_start[k]) != side {
                 continue;
             }
-            if !fires(model.direction(q, k), side, -side) {
-                continue; // not watched from this side
+            let dir = model.direction(q, k);
+            if !fires(dir, side, -side) || fires(dir, side, g_ext) {
+                continue; // not watched from this side, or crossed there
             }
             stepper.interpolate(t_ext, &mut self.buf[..n]);
             let err = &stepper.error_bound()[..n];
             let noise = self.probe.noise(model, q, k, t_ext, &self.buf[..n], p, err);
-            if g_ext.abs() <= NEAR_MISS_FACTOR * noise {
-                self.near_misses.push(NearMiss {
-                    t: t_ext,
-                    guard: k,
-                    g: g_ext,
-                    noise,
-                });
-            }
+            self.near_miss(k, t_ext, g_ext, noise);
         }
-        Ok(false)
+        Ok(any)
     }
 
     /// The root of guard `k`'s polynomial inside `br` and the guard's rate there, when the last
