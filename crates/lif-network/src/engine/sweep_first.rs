@@ -19,7 +19,7 @@ use super::closed_form::Crossing;
 use super::closed_form::Decay;
 use super::model::Model;
 use super::sweep::{may_cross, Arrival, Slot};
-use super::sweep_neuron::BY_NEURON_MAX;
+use super::sweep_neuron::{next_slot_decay, BY_NEURON_MAX};
 use super::workspace::{NetworkWorkspace, NO_SPIKE};
 use crate::LifError;
 
@@ -79,22 +79,33 @@ impl Model<'_> {
     /// `neurons_through_slots` (`sweep_neuron.rs`) for a first-spike-only population: each
     /// neuron through its slots with the same update, necessary condition and exact search
     /// (`slot_first_spike`) until its first spike, where it stops (its later slots and weights
-    /// are not run). `decays[s]` is the `Decay` of the slot that ends at `events[s]` (the last
-    /// one at `t_end`); neuron `j`'s spike (if any) ends at `ends[j]` in the record.
+    /// are not run). The slot that ends at `events[s]` (the last one at `t_end`) has the
+    /// `Decay` `decays[from + s]`, pushed by `next_slot_decay` when the first neuron reaches it
+    /// (the same bits as computed in advance); the slots no neuron reached get `(NaN,
+    /// Decay::IDENTITY)`, whose length matches no slot's, so that the backward sweep
+    /// (`forward_decay`) computes their decays itself if it needs them (it does not: no item of
+    /// the population lies in them) and the populations after this one find theirs at the same
+    /// place. Neuron `j`'s spike (if any) ends at `ends[j]` in the record.
     #[inline(never)]
     pub(crate) fn neurons_to_first_spike(
         &self,
         ws: &mut NetworkWorkspace,
         p: usize,
         events: &[Arrival],
-        decays: &[(f64, Decay)],
+        (decays, from): (&mut Vec<(f64, Decay)>, usize),
         ends: &mut [u32],
     ) -> Result<(), LifError> {
         debug_assert!(ends.len() <= BY_NEURON_MAX);
         let n = self.pops[p].size;
         let base = ws.offsets[p];
         let pc = ws.consts[p];
-        let (last, decays) = decays.split_last().expect("one slot more than events");
+        let t_end = self.t_end;
+        let mut decay_of = |s: usize| {
+            while decays.len() <= from + s {
+                decays.push(next_slot_decay(&pc, events, decays.len() - from, t_end));
+            }
+            decays[from + s].1
+        };
         for (j, run_end) in ends.iter_mut().enumerate() {
             let (mut v, mut i) = (0.0_f64, 0.0_f64);
             let mut start = 0.0;
@@ -119,8 +130,8 @@ impl Model<'_> {
                 }
             };
             let mut fired = false;
-            for (ev, &(_, d)) in events.iter().zip(decays) {
-                (v, i) = slot(ws, (v, i), start, ev.time, d)?;
+            for (s, ev) in events.iter().enumerate() {
+                (v, i) = slot(ws, (v, i), start, ev.time, decay_of(s))?;
                 fired = ws.spikes.len() > run_start;
                 if fired {
                     break;
@@ -130,13 +141,14 @@ impl Model<'_> {
                 start = ev.time;
             }
             if !fired {
-                (v, i) = slot(ws, (v, i), start, self.t_end, last.1)?;
+                (v, i) = slot(ws, (v, i), start, t_end, decay_of(events.len()))?;
             }
             if !(v.is_finite() && i.is_finite()) {
                 return Err(self.non_finite("membrane state", base + j, self.t_end));
             }
             *run_end = ws.spikes.len() as u32;
         }
+        decays.resize(from + events.len() + 1, (f64::NAN, Decay::IDENTITY));
         Ok(())
     }
 }

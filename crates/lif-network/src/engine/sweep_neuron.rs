@@ -23,6 +23,7 @@
 //! maximum in registers through the slots, with the same update and the tests of `track_peak`
 //! per slot (`PeakTracker`: the maximum's cause and `V̇⁻` made once at the end).
 
+use super::clock::PopConsts;
 use super::closed_form::Decay;
 use super::model::{Fan, Model};
 use super::peak::PeakTracker;
@@ -184,17 +185,13 @@ impl Model<'_> {
         let n = self.pops[p].size;
         let pc = ws.consts[p];
         let from = ws.sweep.slot_decays.len();
-        let mut prev = 0.0;
-        for e in 0..=ws.sweep.events.len() {
-            let end = ws.sweep.events.get(e).map_or(self.t_end, |ev| ev.time);
-            // A slot of length zero changes no state (`sweep_population`).
-            let d = if end == prev {
-                Decay::IDENTITY
-            } else {
-                slot_decay(&pc, end - prev)
-            };
-            ws.sweep.slot_decays.push((end - prev, d));
-            prev = end;
+        // A first-spike-only population computes its slots' decays as its neurons reach them
+        // (`neurons_to_first_spike`).
+        if !pc.first_only {
+            for e in 0..=ws.sweep.events.len() {
+                let d = next_slot_decay(&pc, &ws.sweep.events, e, self.t_end);
+                ws.sweep.slot_decays.push(d);
+            }
         }
         ws.events += n * ws.sweep.events.len();
         let first = ws.spikes.len();
@@ -202,12 +199,12 @@ impl Model<'_> {
         let mut ends = [0_u32; BY_NEURON_MAX];
         // The events and decays are read beside `slot_spikes`, which uses neither (no probes).
         let events = std::mem::take(&mut ws.sweep.events);
-        let decays = std::mem::take(&mut ws.sweep.slot_decays);
-        let (ev, d, e) = (&events[..], &decays[from..], &mut ends[..n]);
+        let mut decays = std::mem::take(&mut ws.sweep.slot_decays);
+        let (ev, e) = (&events[..], &mut ends[..n]);
         let out = if pc.first_only {
-            self.neurons_to_first_spike(ws, p, ev, d, e)
+            self.neurons_to_first_spike(ws, p, ev, (&mut decays, from), e)
         } else {
-            self.neurons_through_slots(ws, p, ev, d, e)
+            self.neurons_through_slots(ws, p, ev, &decays[from..], e)
         };
         ws.sweep.events = events;
         ws.sweep.slot_decays = decays;
@@ -215,6 +212,26 @@ impl Model<'_> {
         merge_runs(&mut ws.spikes, first, &ends[..n], &mut ws.sweep.spikes);
         Ok(())
     }
+}
+
+/// `(length, Decay)` of slot `s` of a population neuron by neuron, the one that ends at
+/// `events[s]` (the last one at `t_end`): the identity for a slot of length zero, which changes
+/// no state (`sweep_population`).
+#[inline]
+pub(crate) fn next_slot_decay(
+    pc: &PopConsts,
+    events: &[Arrival],
+    s: usize,
+    t_end: f64,
+) -> (f64, Decay) {
+    let start = if s == 0 { 0.0 } else { events[s - 1].time };
+    let end = events.get(s).map_or(t_end, |ev| ev.time);
+    let d = if end == start {
+        Decay::IDENTITY
+    } else {
+        slot_decay(pc, end - start)
+    };
+    (end - start, d)
 }
 
 impl Model<'_> {
