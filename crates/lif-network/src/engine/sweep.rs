@@ -264,7 +264,7 @@ impl Model<'_> {
     pub(crate) fn collect_events(&self, ws: &mut NetworkWorkspace, p: usize, in_record: bool) {
         let ev = &mut ws.sweep.events;
         ev.clear();
-        let mut sources = 0;
+        let (mut sources, mut from_segment) = (0, false);
         for (k, pr) in self.projs.iter().enumerate() {
             if pr.target != p {
                 continue;
@@ -286,18 +286,22 @@ impl Model<'_> {
                         ws.sweep.seg[q]
                     };
                     let (first, last) = (ws.offsets[q] as u32, ws.offsets[q + 1] as u32);
-                    for (n, s) in ws.spikes[a as usize..b as usize].iter().enumerate() {
-                        if !(first..last).contains(&s.neuron) {
-                            continue;
-                        }
-                        ev.push(Arrival {
-                            time: s.time,
-                            class: ARRIVAL,
-                            tie: s.neuron,
-                            proj: k as u32,
-                            pre: s.neuron - first,
-                            spike: a + n as u32,
-                        });
+                    let arrival = |(n, s): (usize, &Spike)| Arrival {
+                        time: s.time,
+                        class: ARRIVAL,
+                        tie: s.neuron,
+                        proj: k as u32,
+                        pre: s.neuron - first,
+                        spike: a + n as u32,
+                    };
+                    let spikes = ws.spikes[a as usize..b as usize].iter().enumerate();
+                    if in_record {
+                        let own = |(_, s): &(usize, &Spike)| (first..last).contains(&s.neuron);
+                        ev.extend(spikes.filter(own).map(arrival));
+                    } else {
+                        // The population's own segment (no filter), in the record's order.
+                        ev.extend(spikes.map(arrival));
+                        from_segment = true;
                     }
                 }
             }
@@ -318,11 +322,13 @@ impl Model<'_> {
         // One source (MNIST's hidden layer: the inputs; its readout: the hidden spikes) comes
         // in its order: inputs by position, spikes by neuron (in the record's order), the keys
         // below after the time. Then events sorted by time are sorted, in the only order of
-        // their unique keys, and one comparison per pair checks it.
+        // their unique keys, and one comparison per pair checks it. A population's segment
+        // is sorted by time (`sweep_forward` sorts it), so it needs no check.
         if sources == 1
-            && ev
-                .windows(2)
-                .all(|w| w[0].time.total_cmp(&w[1].time).is_le())
+            && (from_segment
+                || ev
+                    .windows(2)
+                    .all(|w| w[0].time.total_cmp(&w[1].time).is_le()))
         {
             return;
         }
