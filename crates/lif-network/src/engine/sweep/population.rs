@@ -117,6 +117,8 @@ impl Model<'_> {
                     }
                     if pc.first_only {
                         self.candidates_to_first_spike(ws, base, &slot, lanes)?;
+                    } else if slot.probes.is_empty() && !pc.silent {
+                        self.candidates_plain(ws, p, &slot, lanes)?;
                     } else {
                         for c in 0..ws.sweep.cands.len() {
                             let j = ws.sweep.cands[c] as usize;
@@ -253,9 +255,39 @@ impl Model<'_> {
         &self,
         ws: &mut NetworkWorkspace,
         j: usize,
+        (v, i): (f64, f64),
+        slot: &Slot,
+        first: Option<Option<Crossing>>,
+    ) -> Result<(f64, f64), LifError> {
+        self.slot_spikes_at(ws, j, (v, i), slot, first, (0.0, 1.0, 1.0))
+    }
+
+    /// [`slot_spikes`](Self::slot_spikes) from the state `(v, i)` at `slot.start + off`, where
+    /// its loop stands after a crossing (`candidates_plain`'s rare cases): `em_off`, `es_off`
+    /// as there; the first search from that state is made here.
+    #[inline(never)]
+    fn slot_spikes_after(
+        &self,
+        ws: &mut NetworkWorkspace,
+        j: usize,
+        (v, i): (f64, f64),
+        slot: &Slot,
+        (off, em_off, es_off): (f64, f64, f64),
+    ) -> Result<(f64, f64), LifError> {
+        self.slot_spikes_at(ws, j, (v, i), slot, None, (off, em_off, es_off))
+    }
+
+    /// The loop of [`slot_spikes`](Self::slot_spikes) from the state `(v, i)` at
+    /// `slot.start + off` (`em_off`, `es_off`: see there).
+    #[inline(always)]
+    fn slot_spikes_at(
+        &self,
+        ws: &mut NetworkWorkspace,
+        j: usize,
         (mut v, mut i): (f64, f64),
         slot: &Slot,
         mut first: Option<Option<Crossing>>,
+        (mut off, mut em_off, mut es_off): (f64, f64, f64),
     ) -> Result<(f64, f64), LifError> {
         let p = ws.pop_of[j] as usize;
         let local = j - ws.offsets[p];
@@ -266,11 +298,9 @@ impl Model<'_> {
             (pc.silent, pc.k.inv_tau_mem, pc.k.threshold)
         };
         let len = slot.end - slot.start;
-        let mut off = 0.0;
-        // `e^{-off/τm}`, `e^{-off/τs}`: the products of the crossings' exponentials, so that the
-        // rest of the slot decays by the ratios `slot.d / e^{-off/τ}` (no transcendental call)
-        // while both stay far from underflow.
-        let (mut em_off, mut es_off) = (1.0_f64, 1.0_f64);
+        // `e^{-off/τm}`, `e^{-off/τs}` (`em_off`, `es_off`): the products of the crossings'
+        // exponentials, so that the rest of the slot decays by the ratios `slot.d / e^{-off/τ}`
+        // (no transcendental call) while both stay far from underflow.
         loop {
             if !i.is_finite() {
                 return Err(self.non_finite("synaptic current", j, slot.start + off));
@@ -322,6 +352,88 @@ impl Model<'_> {
             v = 0.0;
             off += tau;
         }
+    }
+
+    /// The slot loop's exact searches (`sweep_population`) for a population that is not silent,
+    /// in a slot without probes: each candidate `cands[c]` (local index; `found[c]`, its first
+    /// search, if `lanes`) through the slot as by [`slot_spikes`](Self::slot_spikes), its state
+    /// at the slot's end into `v_next`, `i_next`. The common case, one crossing and no second
+    /// one in the rest of the slot, runs here in straight-line code: the first iteration of
+    /// `slot_spikes`'s loop, then of the second one's decay (the same ratios) and search
+    /// (`Kernel::bracket` from `V = 0`) only the tests by which the search ends without a
+    /// crossing, on the same numbers; anything else (a crossing at once, exponentials near
+    /// underflow, another crossing possible) goes on in `slot_spikes`'s loop from the state
+    /// after the first spike (`slot_spikes_after`), which repeats that second iteration in
+    /// full. The same operations in the same order, so the same bits, spikes, errors and
+    /// `min |V̇⁻|`.
+    fn candidates_plain(
+        &self,
+        ws: &mut NetworkWorkspace,
+        p: usize,
+        slot: &Slot,
+        lanes: bool,
+    ) -> Result<(), LifError> {
+        let base = ws.offsets[p];
+        let (d, len) = (slot.d, slot.end - slot.start);
+        let (thr, thr_bound, inv_tau_mem) = {
+            let pc = &ws.consts[p];
+            (pc.k.threshold, pc.thr_bound, pc.k.inv_tau_mem)
+        };
+        for c in 0..ws.sweep.cands.len() {
+            let jl = ws.sweep.cands[c] as usize;
+            let j = base + jl;
+            let (v, i) = (ws.sweep.v[jl], ws.sweep.i[jl]);
+            // `slot_spikes`'s first iteration (`off = 0`).
+            let off = 0.0;
+            if !i.is_finite() {
+                return Err(self.non_finite("synaptic current", j, slot.start + off));
+            }
+            let found = if lanes {
+                ws.sweep.found[c]
+            } else {
+                ws.consts[p].k.first_crossing(v, i, len - off, &d)
+            };
+            let Some(cr) = found else {
+                (ws.sweep.v_next[jl], ws.sweep.i_next[jl]) = (d.voltage(v, i), d.syn * i);
+                continue;
+            };
+            let now = slot.start + off;
+            let tau = cr.t;
+            let t = if now + tau < slot.end {
+                now + tau
+            } else {
+                slot.end
+            };
+            let i = i * cr.syn;
+            let (em_off, es_off) = (1.0 * cr.mem, 1.0 * cr.syn);
+            let vdot = (i - thr).abs() * inv_tau_mem;
+            if vdot < ws.min_abs_vdot {
+                ws.min_abs_vdot = vdot;
+            }
+            self.push_spike(ws, j, t, i)?;
+            let off = off + tau;
+            // The second iteration, from `V = 0`.
+            if !i.is_finite() {
+                return Err(self.non_finite("synaptic current", j, slot.start + off));
+            }
+            let pc = &ws.consts[p];
+            let quiet = if off == 0.0 || !(em_off.min(es_off) > 1e-100) || 0.0 >= thr {
+                None
+            } else {
+                let dd = pc.decay(d.mem / em_off, d.syn / es_off, len - off);
+                let v_end = dd.voltage(0.0, i);
+                // `bracket`'s ways to `Never` before the maximum, in its order.
+                let never = !(i > thr)
+                    || (v_end < thr
+                        && (dd.syn * i >= v_end || pc.k.max_chord_bound(0.0, i) < thr_bound));
+                never.then(|| (v_end, dd.syn * i))
+            };
+            (ws.sweep.v_next[jl], ws.sweep.i_next[jl]) = match quiet {
+                Some(end) => end,
+                None => self.slot_spikes_after(ws, j, (0.0, i), slot, (off, em_off, es_off))?,
+            };
+        }
+        Ok(())
     }
 
     /// Puts the populations' spikes in one time order (ties by neuron), renumbers the spike
