@@ -84,7 +84,7 @@ fn recorded_decays(ws: &NetworkWorkspace, p: usize) -> Option<usize> {
 
 /// The `Decay` of slot `s` (length `dt`) of population `p`: the forward pass's (the same slot,
 /// so the same bits; `from` of [`recorded_decays`]), recomputed if that pass did not record it.
-#[inline]
+#[inline(always)]
 fn forward_decay(ws: &NetworkWorkspace, p: usize, from: Option<usize>, s: usize, dt: f64) -> Decay {
     let recorded = from.and_then(|from| {
         let &(len, d) = ws.sweep.slot_decays.get(from + s)?;
@@ -319,6 +319,12 @@ impl Model<'_> {
         let mut s = n_b + 1;
         while s > 0 {
             s -= 1;
+            if !active {
+                // Until an item carries something, a slot without items does nothing (no
+                // decay, no arrival): straight to the next item's slot.
+                let next = ws.sweep_back.items.get(it).map_or(0, |x| x.slot as usize);
+                s = s.min(next);
+            }
             // A small population's run of slots without items, each opened by a spike arrival.
             let no_item = |b: &BackScratch| b.items.get(it).is_none_or(|x| (x.slot as usize) < s);
             if small && active && s > 0 && no_item(&ws.sweep_back) {
