@@ -27,7 +27,7 @@ mod maximum;
 mod root_u;
 
 pub(crate) use crossing::{Bracket, Crossing};
-pub(crate) use lanes::{RootLanes, LANES};
+pub(crate) use lanes::{MaxLanes, RootLanes, LANES};
 pub(crate) use maximum::CHORDS;
 
 use super::params::Kernel;

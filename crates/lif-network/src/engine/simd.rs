@@ -27,7 +27,7 @@
 
 use super::arrival_lanes::{ArrivalRun, ArrivalSlot};
 use super::clock::PopConsts;
-use super::closed_form::{Decay, RootLanes, LANES};
+use super::closed_form::{Decay, MaxLanes, RootLanes, LANES};
 use super::params::Kernel;
 use super::peak_lanes::{PeakLanes, ReadoutSlots};
 
@@ -290,6 +290,47 @@ fn roots_u3_body(k: &Kernel, r: &RootLanes) -> [f64; LANES] {
 #[inline(always)]
 fn roots_u4_body(k: &Kernel, r: &RootLanes) -> [f64; LANES] {
     k.roots_u_lanes::<4>(r)
+}
+
+/// `Kernel::maxima_u_lanes::<N>` for `N` = the kernel's [`pow`](super::params::Kernel::pow)
+/// (2, 3 or 4): the maxima in `u` of a batch of states, in lanes.
+#[inline]
+pub(crate) fn maxima_u(isa: Isa, k: &Kernel, v0: &[f64; LANES], i0: &[f64; LANES]) -> MaxLanes {
+    match k.pow {
+        2 => maxima_u2(isa, k, v0, i0),
+        3 => maxima_u3(isa, k, v0, i0),
+        _ => maxima_u4(isa, k, v0, i0),
+    }
+}
+
+dispatched! {
+    /// `Kernel::maxima_u_lanes::<2>`.
+    fn maxima_u2 / maxima_u2_body(k: &Kernel, v0: &[f64; LANES], i0: &[f64; LANES]) -> MaxLanes
+}
+
+dispatched! {
+    /// `Kernel::maxima_u_lanes::<3>`.
+    fn maxima_u3 / maxima_u3_body(k: &Kernel, v0: &[f64; LANES], i0: &[f64; LANES]) -> MaxLanes
+}
+
+dispatched! {
+    /// `Kernel::maxima_u_lanes::<4>`.
+    fn maxima_u4 / maxima_u4_body(k: &Kernel, v0: &[f64; LANES], i0: &[f64; LANES]) -> MaxLanes
+}
+
+#[inline(always)]
+fn maxima_u2_body(k: &Kernel, v0: &[f64; LANES], i0: &[f64; LANES]) -> MaxLanes {
+    k.maxima_u_lanes::<2>(v0, i0)
+}
+
+#[inline(always)]
+fn maxima_u3_body(k: &Kernel, v0: &[f64; LANES], i0: &[f64; LANES]) -> MaxLanes {
+    k.maxima_u_lanes::<3>(v0, i0)
+}
+
+#[inline(always)]
+fn maxima_u4_body(k: &Kernel, v0: &[f64; LANES], i0: &[f64; LANES]) -> MaxLanes {
+    k.maxima_u_lanes::<4>(v0, i0)
 }
 
 /// Readout neurons `out.j0..out.j0 + out.lanes` (at most `LANES_MAX`) through their slots in

@@ -1,11 +1,12 @@
 //! The crossing search of `τm = n τs` (`Kernel::crossing_root_pow`) for several neurons at
-//! once, in lanes: each lane runs `root_u`'s iterations on its own problem with the same
+//! once, in lanes, and before it the maxima of their brackets (`Kernel::maxima_u_lanes`): each lane runs `root_u`'s iterations on its own problem with the same
 //! operations in the same order (`coeff_u`, `start_u`, `horner_step`, `halley_u`, shared with the scalar
 //! search), so each root has the bits the scalar search gives it; a lane that has ended keeps
 //! its root while the others go on. The lanes' loops have no branches but the end of the
 //! whole batch, so the compiler vectorises them (`simd.rs` builds them for AVX2 and AVX-512),
 //! and the latencies of independent searches (Horner's chain, the divisions) overlap.
 
+use super::maximum::cbrt_unit;
 use super::root_u::{halley_u, horner_step};
 use crate::engine::params::Kernel;
 
@@ -34,7 +35,48 @@ impl RootLanes {
     }
 }
 
+/// The maxima in `u` of a batch of states ([`Kernel::maxima_u_lanes`]), lane by lane: `(u*,
+/// V(t*))` where `found`, as [`maximum_u`](Kernel::maximum_u) gives them.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct MaxLanes {
+    pub found: [bool; LANES],
+    pub u: [f64; LANES],
+    pub v: [f64; LANES],
+}
+
 impl Kernel {
+    /// [`maximum_u`](Kernel::maximum_u) of each lane's state `(v0[l], i0[l])`, for
+    /// [`pow`](Kernel::pow) = `N` (2 to 4), without branches: its operations in every lane
+    /// (the root computed also where `maximum_u` returns before it, and discarded there), so
+    /// each lane has the outcome and the bits of `maximum_u`; the loop vectorises (`simd.rs`
+    /// builds it for AVX2 and AVX-512), where the divisions of the scalar calls (three with the
+    /// cube root) waited on each other.
+    #[inline(always)]
+    pub(crate) fn maxima_u_lanes<const N: usize>(
+        &self,
+        v0: &[f64; LANES],
+        i0: &[f64; LANES],
+    ) -> MaxLanes {
+        let a = &self.pow_coeffs;
+        let mut out = MaxLanes::default();
+        for l in 0..LANES {
+            let (v0, i0) = (v0[l], i0[l]);
+            let y = self.delta * (self.tau_syn * (i0 - v0) / i0);
+            let w = 1.0 - y;
+            let root = match N {
+                2 => w,
+                3 => w.sqrt(),
+                _ => cbrt_unit(w),
+            };
+            let u = 1.0 - root;
+            let q = a[0] + u * (a[1] + u * a[2]);
+            let v = v0 * root + i0 * (u + u * u * q);
+            out.found[l] = (y < 1.0) & (u > 0.0);
+            (out.u[l], out.v[l]) = (u, v);
+        }
+        out
+    }
+
     /// The roots `u` (`1 - e^{-t/τm}`, for [`crossing_at_u`](Self::crossing_at_u)) of the
     /// batch's problems, for [`pow`](Kernel::pow) = `N`: `root_u::<N>` in every lane.
     #[inline(always)]
@@ -145,6 +187,51 @@ mod tests {
                 }
             }
             assert!(checked > 3000, "{checked}");
+        }
+    }
+
+    /// Oracle: the scalar maximum (`Kernel::maximum_u`) of each state. Random states of
+    /// `τm = n τs` (`n` = 2, 3, 4), some right after a reset (`V0 = 0`), some without a
+    /// maximum (`I0 <= V0`, or `I0 <= 0`) and a few not finite, in batches of eight through
+    /// every build of the lanes: every lane with the outcome and the bits of `maximum_u`.
+    #[test]
+    fn maxima_in_lanes_have_the_bits_of_the_scalar_maximum() {
+        let mut r = ChaCha8Rng::seed_from_u64(12);
+        for n in 2..=4 {
+            let k = kernel(5.0 * f64::from(n), 5.0);
+            let (mut found, mut none) = (0, 0);
+            for batch in 0..500 {
+                let (mut v0, mut i0) = ([0.0; LANES], [0.0; LANES]);
+                for l in 0..LANES {
+                    v0[l] = match r.gen_range(0..6) {
+                        0 => 0.0,
+                        _ => r.gen_range(-1.0..1.5),
+                    };
+                    i0[l] = r.gen_range(-1.0..8.0);
+                }
+                if batch % 50 == 0 {
+                    (v0[1], i0[2], i0[3]) = (f64::NAN, f64::INFINITY, 0.0);
+                }
+                for width in [
+                    VectorWidth::Baseline,
+                    VectorWidth::UpToAvx2,
+                    VectorWidth::Widest,
+                ] {
+                    let m = simd::maxima_u(Isa::select(width), &k, &v0, &i0);
+                    for l in 0..LANES {
+                        let got = m.found[l].then(|| (m.u[l].to_bits(), m.v[l].to_bits()));
+                        let want = k.maximum_u(v0[l], i0[l]);
+                        let want = want.map(|(u, v)| (u.to_bits(), v.to_bits()));
+                        assert_eq!(got, want, "n {n} batch {batch} lane {l} {width:?}");
+                        if want.is_some() {
+                            found += 1;
+                        } else {
+                            none += 1;
+                        }
+                    }
+                }
+            }
+            assert!(found > 5000 && none > 1000, "{found} {none}");
         }
     }
 }

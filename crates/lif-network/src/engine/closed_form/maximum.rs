@@ -12,7 +12,7 @@ pub(crate) const CHORDS: usize = 4;
 /// convergence: 2e-5, then ~1e-14, measured on random `w` down to `1e-16`); half the
 /// instructions of `f64::cbrt`.
 #[inline]
-fn cbrt_unit(w: f64) -> f64 {
+pub(super) fn cbrt_unit(w: f64) -> f64 {
     let mut r = f64::from_bits(w.to_bits() / 3 + 0x2A9F_7893_782D_A1CE);
     for _ in 0..2 {
         let r3 = r * r * r;
@@ -111,7 +111,7 @@ impl Kernel {
     /// slope vanishes, so an error of `u*` moves it only to second order; the crossing search
     /// then brackets its root by this `u*` and this value, which agree with each other).
     #[inline]
-    pub(super) fn maximum_u(&self, v0: f64, i0: f64) -> Option<(f64, f64)> {
+    pub(crate) fn maximum_u(&self, v0: f64, i0: f64) -> Option<(f64, f64)> {
         let y = self.delta * (self.tau_syn * (i0 - v0) / i0);
         if !(y < 1.0) {
             return None;
