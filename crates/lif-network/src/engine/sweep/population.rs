@@ -426,7 +426,7 @@ impl Model<'_> {
                 let never = !(i > thr)
                     || (v_end < thr
                         && (dd.syn * i >= v_end || pc.k.max_chord_bound(0.0, i) < thr_bound));
-                never.then(|| (v_end, dd.syn * i))
+                never.then_some((v_end, dd.syn * i))
             };
             (ws.sweep.v_next[jl], ws.sweep.i_next[jl]) = match quiet {
                 Some(end) => end,
