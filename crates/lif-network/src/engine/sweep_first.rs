@@ -100,6 +100,13 @@ impl Model<'_> {
         let base = ws.offsets[p];
         let pc = ws.consts[p];
         let t_end = self.t_end;
+        // One projection in (Yin-Yang's output): its weights read without the projection's
+        // look-up.
+        let mut into = self.projs.iter().filter(|pr| pr.target == p);
+        let single = match (into.next(), into.next()) {
+            (Some(pr), None) => Some(pr.weights),
+            _ => None,
+        };
         let mut decay_of = |s: usize| {
             while decays.len() <= from + s {
                 decays.push(next_slot_decay(&pc, events, decays.len() - from, t_end));
@@ -137,7 +144,11 @@ impl Model<'_> {
                     break;
                 }
                 // Entry `j` of row `pre` of the pre-major weights (`by_neuron`: dense).
-                i += self.projs[ev.proj as usize].weights[ev.pre as usize * n + j];
+                let row = ev.pre as usize * n + j;
+                i += match single {
+                    Some(w) => w[row],
+                    None => self.projs[ev.proj as usize].weights[row],
+                };
                 start = ev.time;
             }
             if !fired {
