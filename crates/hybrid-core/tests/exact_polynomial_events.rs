@@ -261,3 +261,31 @@ fn a_turn_within_the_noise_of_zero_is_a_near_miss_on_both_paths() {
         assert!(clear.events.is_empty() && clear.near_misses.is_empty());
     }
 }
+
+#[test]
+fn event_diagnostics_in_closed_form_agree_with_the_dual_number_ones() {
+    // The exact path forms `g`, `ġ` and the grazing index `κ = |g̈| σ_g / ġ²` of a located event
+    // from the guard's gradient and its polynomial on the step; the sampled path by dual numbers.
+    // For `g = y − h`: `ġ = v⁻` and `g̈ = a` exactly, and both paths take the same steps (the
+    // guards do not steer them), so `σ_g` (the error estimates) is the same up to the rounding
+    // of `y` at the event.
+    let p = dip(0.6, 0.9);
+    let opts = SolverOptions::default();
+    let exact = simulate(&EXACT, &p, 0.0, T_END, &opts).unwrap();
+    let sampled = simulate(&SAMPLED, &p, 0.0, T_END, &opts).unwrap();
+    assert!(!exact.events.is_empty());
+    assert_eq!(exact.events.len(), sampled.events.len());
+    for (e, s) in exact.events.iter().zip(&sampled.events) {
+        let k = e.guard().unwrap();
+        assert_eq!(e.g, e.x_minus[0] - p[3 + k]);
+        assert_eq!(e.gdot, e.x_minus[1]);
+        assert!((e.gdot - s.gdot).abs() <= 1e-12, "{} vs {}", e.gdot, s.gdot);
+        assert!(e.grazing > 0.0 && e.grazing.is_finite(), "{}", e.grazing);
+        assert!(
+            (e.grazing - s.grazing).abs() <= 1e-9 * s.grazing,
+            "{} vs {}",
+            e.grazing,
+            s.grazing
+        );
+    }
+}

@@ -82,6 +82,9 @@ impl<M: Derivatives, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
         let (model, p, n) = (self.model, self.p, self.n);
         let simultaneous = guards.len() > 1;
         self.w.fired.clear();
+        // Until a jump is applied, `z` holds `x⁻` on the step just scanned: a located event's
+        // diagnostics come in closed form when that step was scanned exactly.
+        let mut on_step = !immediate;
         for &k in guards {
             let q = self.q;
             if !model.guard_active(q, k) {
@@ -89,8 +92,15 @@ impl<M: Derivatives, A: Augment<M>, S: Stepper> Engine<'_, M, A, S> {
             }
             let x = &self.w.z[..n];
             let err = &self.w.stepper.error_bound()[..n];
-            let probe = self.w.detector.probe();
-            let (g, gdot, grazing) = probe.grazing_index(model, q, k, tau, x, p, err);
+            let detector = &mut self.w.detector;
+            let exact = on_step
+                .then(|| detector.exact_diagnostics(model, q, k, tau, x, p, err))
+                .flatten();
+            let (g, gdot, grazing) = match exact {
+                Some(d) => d,
+                None => detector.probe().grazing_index(model, q, k, tau, x, p, err),
+            };
+            on_step = false;
             model.jump(q, k, tau, x, p, &mut self.w.xp);
             if self.w.xp.iter().any(|v| !v.is_finite()) {
                 return Err(non_finite("state after jump", tau));

@@ -183,7 +183,7 @@ impl GuardProbe {
         let mut sigma = 0.0;
         for i in 0..x.len() {
             let gx = self.partial(model, q, k, td, i);
-            sigma += gx.abs() * (err[i] + 16.0 * f64::EPSILON * x[i].abs());
+            sigma += noise_share(gx, err[i], x[i]);
         }
         sigma
     }
@@ -246,9 +246,25 @@ impl GuardProbe {
     ) -> (f64, f64, f64) {
         let (g, gdot, gddot) = self.second_rate(model, q, k, t, x, p);
         let sigma = self.noise(model, q, k, t, x, p, err);
-        let kappa = gddot.abs() * sigma / (gdot * gdot);
-        // 0/0 (ġ = 0 with g̈ σ_g = 0): a tangency the index cannot weigh, so it counts as grazing.
-        (g, gdot, if kappa.is_nan() { f64::INFINITY } else { kappa })
+        (g, gdot, grazing(gdot, gddot, sigma))
+    }
+}
+
+/// State `i`'s share `|∂g/∂x_i| (err_i + 16 ε |x_i|)` of the noise `σ_g` ([`GuardProbe::noise`]).
+#[inline(always)]
+pub(crate) fn noise_share(g_xi: f64, err_i: f64, x_i: f64) -> f64 {
+    g_xi.abs() * (err_i + 16.0 * f64::EPSILON * x_i.abs())
+}
+
+/// The grazing index `κ = |g̈| σ_g / ġ²` (see [`GuardProbe::grazing_index`]) from its parts.
+#[inline]
+pub(crate) fn grazing(gdot: f64, gddot: f64, sigma: f64) -> f64 {
+    let kappa = gddot.abs() * sigma / (gdot * gdot);
+    // 0/0 (ġ = 0 with g̈ σ_g = 0): a tangency the index cannot weigh, so it counts as grazing.
+    if kappa.is_nan() {
+        f64::INFINITY
+    } else {
+        kappa
     }
 }
 

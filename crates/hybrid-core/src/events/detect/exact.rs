@@ -17,6 +17,7 @@
 //! closed form ([`crate::events::locate::quadratic_root`]).
 
 use super::{fires, guard_nan, sample, sign, Bracket, Detector};
+use crate::events::probe::{grazing, noise_share};
 use crate::ode::Stepper;
 use crate::{Error, HybridSystem};
 
@@ -192,6 +193,40 @@ impl Detector {
             self.near_miss(k, t_ext, g_ext, noise);
         }
         Ok(any)
+    }
+
+    /// `(g, ġ, κ)` of guard `k` at an event `(t, x⁻)` in mode `q` located on the last step,
+    /// when that step was scanned exactly (`None` otherwise): what
+    /// [`crate::events::probe::GuardProbe::grazing_index`] computes by dual numbers, from the
+    /// guard's constant gradient `c = g_x` and its polynomial on the step instead. The guard is
+    /// free of time, so `ġ = c · f(t, x⁻)`; the state's polynomial has degree `D ≤ 2`, so
+    /// `g̈ = c · ẍ = 2 a2` along the whole step; `σ_g = Σ_i |c_i| (err_i + 16 ε |x_i|)`.
+    pub(crate) fn exact_diagnostics<M: HybridSystem>(
+        &mut self,
+        model: &M,
+        q: usize,
+        k: usize,
+        t: f64,
+        x: &[f64],
+        p: &[f64],
+        err: &[f64],
+    ) -> Option<(f64, f64, f64)> {
+        if !self.exact.step || self.exact.mode != Some(q) {
+            return None;
+        }
+        let n = self.exact.n;
+        let (x, err) = (&x[..n], &err[..n]);
+        let row = &self.exact.rows[k * n..(k + 1) * n];
+        let g = model.guard(q, k, t, x, p);
+        let f = &mut self.f_buf[..n];
+        model.flow(q, t, x, p, f);
+        let gdot = dot(row, f);
+        let gddot = 2.0 * self.exact.coef[k].1;
+        let mut sigma = 0.0;
+        for i in 0..n {
+            sigma += noise_share(row[i], err[i], x[i]);
+        }
+        Some((g, gdot, grazing(gdot, gddot, sigma)))
     }
 
     /// The root of guard `k`'s polynomial inside `br` and the guard's rate there, when the last
