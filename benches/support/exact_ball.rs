@@ -45,6 +45,9 @@ impl Derivatives for ExactBall {
     fn flow_depends_on_time(&self) -> bool {
         BouncingBall.flow_depends_on_time()
     }
+    fn guard_depends_on_parameters(&self) -> bool {
+        BouncingBall.guard_depends_on_parameters()
+    }
     fn guard_gradient_depends_on_state(&self) -> bool {
         BouncingBall.guard_gradient_depends_on_state()
     }

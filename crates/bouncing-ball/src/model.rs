@@ -46,8 +46,9 @@ impl HybridSystem for BouncingBall {
 /// trajectory, forms `[f_x, f_p]` once per gradient and crosses each interval by the exact
 /// propagator of `λ` and `μ` instead of Runge-Kutta steps. The flow reads no time either, so
 /// every pass moves the state across a step by its exact polynomial (a parabola) instead of
-/// Runge-Kutta stages; the guard `y` is affine in the state and reads no time, so on that parabola
-/// it is a quadratic, detected at its turning point and located in closed form.
+/// Runge-Kutta stages; the guard `y` is affine in the state and reads neither time nor the
+/// parameters, so on that parabola it is a quadratic, detected at its turning point and located in
+/// closed form, and its gradient is formed once per pass.
 impl Derivatives for BouncingBall {
     fn flow_jacobian_depends_on_state(&self) -> bool {
         false
@@ -56,6 +57,9 @@ impl Derivatives for BouncingBall {
         false
     }
     fn flow_depends_on_time(&self) -> bool {
+        false
+    }
+    fn guard_depends_on_parameters(&self) -> bool {
         false
     }
     fn guard_gradient_depends_on_state(&self) -> bool {

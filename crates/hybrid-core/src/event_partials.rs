@@ -25,6 +25,10 @@ pub(crate) struct EventPartials {
     pub dl_running: f64,
     /// Scratch of `v`'s dual evaluation, the parameters seeded once per pass.
     rate: RateDuals,
+    /// `(mode, guard)` whose `g_x` and `g_t` are held in `g_x` and `g_t`, when they are the
+    /// same at every event of that guard in this pass (see [`Self::eval`]).
+    held: Option<(usize, usize)>,
+    g_t: f64,
 }
 
 impl EventPartials {
@@ -39,12 +43,16 @@ impl EventPartials {
             v: vec![0.0; n],
             dl_running: 0.0,
             rate: RateDuals::default(),
+            held: None,
+            g_t: 0.0,
         }
     }
 
     /// Set the parameters of the coming pass: [`Self::eval`] must be called with these.
     pub fn set_parameters(&mut self, p: &[f64]) {
         self.rate.set_parameters(p);
+        // `g_x` may depend on the parameters.
+        self.held = None;
     }
 
     /// Evaluate at the guard event `record` of guard `k`, at the parameters `p` of
@@ -74,10 +82,21 @@ impl EventPartials {
         } else {
             &mut self.g_p[..0]
         };
-        let (_, g_t) = model.guard_gradient(k, at, &mut self.g_x, g_p, ad);
+        // A guard affine in the state, free of time and of the parameters has one `g_x` (and
+        // `g_t`) per mode and parameters, and no `g_p`: formed at its first event of the pass,
+        // kept for the next ones (the same bits: the same evaluation at another state).
+        let constant = !model.guard_gradient_depends_on_state()
+            && !model.guard_depends_on_time()
+            && !model.guard_depends_on_parameters();
+        let key = (record.mode_before, k);
+        if !(constant && self.held == Some(key)) {
+            let (_, g_t) = model.guard_gradient(k, at, &mut self.g_x, g_p, ad);
+            self.g_t = g_t;
+            self.held = constant.then_some(key);
+        }
         model.flow(record.mode_before, tau, xm, p, &mut self.f_minus);
         model.flow(record.mode_after, tau, xpl, p, &mut self.f_plus);
-        self.gdot = g_t + dot(&self.g_x, &self.f_minus);
+        self.gdot = self.g_t + dot(&self.g_x, &self.f_minus);
         // v = h_t + h_x f⁻ − f⁺, the first two terms by one dual evaluation.
         self.rate
             .jump_rate(model, Jump::Guard(k), at, &self.f_minus, &mut self.v);
