@@ -16,6 +16,9 @@
 
 #![allow(missing_docs)]
 
+#[path = "support/recurrent_case.rs"]
+mod recurrent_case;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use hybrid_core::{adjoint_gradient, forward_gradient, simulate, SolverOptions};
 use lif_network::eventprop::{
@@ -25,9 +28,8 @@ use lif_network::eventprop::{
 use lif_network::generic::{
     layer_offsets, recurrent_gradient, spike_counts, LifNetwork, SpikeVoltageLoss,
 };
-use lif_network::{FeedForwardNet, InputSpike, LifParams, RecurrentNet};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use lif_network::{FeedForwardNet, InputSpike};
+use recurrent_case::{recurrent_case, N, N_IN};
 use snn_train::config::ExperimentConfig;
 use snn_train::encoding::YinYangEncoding;
 use snn_train::snn::SnnClassifier;
@@ -195,35 +197,8 @@ fn feed_forward(c: &mut Criterion, opts: &SolverOptions) {
     g.finish();
 }
 
-fn normal(r: &mut ChaCha8Rng) -> f64 {
-    let (u, v): (f64, f64) = (r.gen_range(f64::EPSILON..1.0), r.gen());
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-}
-
 fn recurrent(c: &mut Criterion, opts: &SolverOptions) {
-    const N: usize = 8;
-    const N_IN: usize = 4;
-    let mut r = ChaCha8Rng::seed_from_u64(11);
-    let mut net = RecurrentNet::new(N, N_IN, LifParams::default(), 50.0).expect("net");
-    net.input_weights
-        .iter_mut()
-        .for_each(|w| *w = 3.0 + 1.5 * normal(&mut r));
-    for post in 0..N {
-        for pre in (0..N).filter(|&pre| pre != post) {
-            net.weights[post * N + pre] = 0.7 * normal(&mut r);
-        }
-    }
-    let inputs: Vec<Vec<InputSpike>> = (0..SAMPLES)
-        .map(|_| {
-            (0..N_IN as u32)
-                .flat_map(|source| (0..3).map(move |_| source))
-                .map(|source| InputSpike {
-                    time: r.gen_range(0.0..30.0),
-                    source,
-                })
-                .collect()
-        })
-        .collect();
+    let (net, inputs) = recurrent_case(SAMPLES);
     let probes: Vec<RecurrentProbe> = (0..N)
         .map(|neuron| RecurrentProbe {
             neuron,

@@ -1,10 +1,10 @@
 //! A driver for counting the instructions of the generic framework on a spiking network: the
-//! recurrent case of `benches/eventprop_vs_generic.rs` (N = 8 LIF neurons, 4 inputs, input weights
-//! `N(3, 1.5)`, recurrent `N(0, 0.7)`, 3 input spikes per input in `[0, 30] ms`, `t_end = 50 ms`,
-//! 16 seeded samples) as a `HybridSystem` (`lif_network::generic::LifNetwork`), each sample
-//! simulated once (for its spike counts) and then differentiated by the adjoint, default options;
-//! the loss is the sum of every spike time plus every voltage at `0.9 t_end`. `R` rounds over the
-//! 16 samples; prints a hash of the bits of the last round's gradients.
+//! recurrent case of `benches/eventprop_vs_generic.rs` (`benches/support/recurrent_case.rs`:
+//! N = 8 LIF neurons, 4 inputs, `t_end = 50 ms`, 16 seeded samples) as a `HybridSystem`
+//! (`lif_network::generic::LifNetwork`), each sample simulated once (for its spike counts) and
+//! then differentiated by the adjoint, default options; the loss is the sum of every spike time
+//! plus every voltage at `0.9 t_end`. `R` rounds over the 16 samples; prints a hash of the bits of
+//! the last round's gradients.
 //!
 //! ```sh
 //! cargo build --release --example generic_lif_profile
@@ -15,45 +15,18 @@
 //! The difference of the two totals over 32 is the marginal count of one sample (the start-up
 //! cancels).
 
+#[path = "../benches/support/recurrent_case.rs"]
+mod recurrent_case;
+
 use hybrid_core::{adjoint_gradient, simulate, SolverOptions};
 use lif_network::generic::{spike_counts, LifNetwork, SpikeVoltageLoss};
-use lif_network::{InputSpike, LifParams, RecurrentNet};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use recurrent_case::{recurrent_case, N};
 
-const N: usize = 8;
-const N_IN: usize = 4;
 const SAMPLES: usize = 16;
-
-/// A standard normal draw (Box-Muller), as in the bench.
-fn normal(r: &mut ChaCha8Rng) -> f64 {
-    let (u, v): (f64, f64) = (r.gen_range(f64::EPSILON..1.0), r.gen());
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rounds: usize = std::env::args().nth(1).map_or(Ok(1), |s| s.parse())?;
-    let mut r = ChaCha8Rng::seed_from_u64(11);
-    let mut net = RecurrentNet::new(N, N_IN, LifParams::default(), 50.0)?;
-    net.input_weights
-        .iter_mut()
-        .for_each(|w| *w = 3.0 + 1.5 * normal(&mut r));
-    for post in 0..N {
-        for pre in (0..N).filter(|&pre| pre != post) {
-            net.weights[post * N + pre] = 0.7 * normal(&mut r);
-        }
-    }
-    let inputs: Vec<Vec<InputSpike>> = (0..SAMPLES)
-        .map(|_| {
-            (0..N_IN as u32)
-                .flat_map(|source| (0..3).map(move |_| source))
-                .map(|source| InputSpike {
-                    time: r.gen_range(0.0..30.0),
-                    source,
-                })
-                .collect()
-        })
-        .collect();
+    let (net, inputs) = recurrent_case(SAMPLES);
     let opts = SolverOptions::default();
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
     for round in 0..rounds {
