@@ -25,6 +25,15 @@ fn opts() -> SolverOptions {
     }
 }
 
+/// [`opts()`] with `guard_samples` interior samples per step: with few, more crossings lie
+/// between samples, where only the extremum test on the guard's rate sees them.
+fn opts_sampled(guard_samples: usize) -> SolverOptions {
+    SolverOptions {
+        guard_samples,
+        ..opts()
+    }
+}
+
 /// Tighter tolerances for the central differences: their rounding noise is the integration error
 /// of the loss divided by the step (about 1e-12 |L| / 1e-5 at `opts()`), which on an entry a
 /// thousandth of the largest exceeds the 1e-5 agreement bar; a hundredfold smaller error keeps
@@ -200,9 +209,15 @@ fn integration_error(
 
 /// Check one random system: never a panic, and every `Ok` consistent (see the module doc).
 fn check_case(seed: u64) -> Outcome {
+    check_case_sampled(seed, opts().guard_samples)
+}
+
+/// [`check_case`] with `guard_samples` interior samples per step in the passes checked (the
+/// tighter passes of [`integration_error`] and the central differences keep the default).
+fn check_case_sampled(seed: u64, guard_samples: usize) -> Outcome {
     let (sys, p, t_end) = RandomSystem::draw(seed);
     let loss = RandomLoss::new(&sys, t_end);
-    let opts = opts();
+    let opts = opts_sampled(guard_samples);
     let sim = simulate(&sys, &p, 0.0, t_end, &opts);
     let fwd = forward_gradient(&sys, &p, 0.0, t_end, &loss, &opts);
     let adj = adjoint_gradient(&sys, &p, 0.0, t_end, &loss, &opts);
@@ -335,6 +350,17 @@ proptest! {
     #[test]
     fn random_hybrid_systems_give_consistent_gradients_or_typed_errors(seed in any::<u64>()) {
         check_case(seed);
+    }
+}
+
+proptest! {
+    // A quarter of the cases (24 by default): a stress of the extremum test, not a second sweep.
+    #![proptest_config(ProptestConfig::with_cases(cases().div_ceil(4)))]
+    #[test]
+    fn with_one_guard_sample_per_step_no_crossing_is_missed_and_gradients_agree(
+        seed in any::<u64>()
+    ) {
+        check_case_sampled(seed, 1);
     }
 }
 
