@@ -72,6 +72,21 @@ impl GuardPolynomials {
     }
 }
 
+impl GuardPolynomials {
+    /// `σ_g = Σ_i |c_i| (err_i + 16 ε |x_i|)` of guard `k` at the state `x` ([`GuardProbe::noise`]
+    /// with the gradient `c = g_x` held, the same at every state by the claim).
+    ///
+    /// [`GuardProbe::noise`]: crate::events::probe::GuardProbe::noise
+    fn noise(&self, k: usize, x: &[f64], err: &[f64]) -> f64 {
+        let row = &self.rows[k * self.n..(k + 1) * self.n];
+        let mut sigma = 0.0;
+        for i in 0..self.n {
+            sigma += noise_share(row[i], err[i], x[i]);
+        }
+        sigma
+    }
+}
+
 /// `Σ_i c_i v_i`.
 #[inline(always)]
 fn dot(c: &[f64], v: &[f64]) -> f64 {
@@ -187,9 +202,11 @@ impl Detector {
             if !fires(dir, side, -side) || fires(dir, side, g_ext) {
                 continue; // not watched from this side, or crossed there
             }
+            // `σ_g` from the guard's gradient held for the step (the probe's dual evaluations
+            // would form the same `g_x` again).
             stepper.interpolate(t_ext, &mut self.buf[..n]);
             let err = &stepper.error_bound()[..n];
-            let noise = self.probe.noise(model, q, k, t_ext, &self.buf[..n], p, err);
+            let noise = self.exact.noise(k, &self.buf[..n], err);
             self.near_miss(k, t_ext, g_ext, noise);
         }
         Ok(any)
@@ -222,10 +239,7 @@ impl Detector {
         model.flow(q, t, x, p, f);
         let gdot = dot(row, f);
         let gddot = 2.0 * self.exact.coef[k].1;
-        let mut sigma = 0.0;
-        for i in 0..n {
-            sigma += noise_share(row[i], err[i], x[i]);
-        }
+        let sigma = self.exact.noise(k, x, err);
         Some((g, gdot, grazing(gdot, gddot, sigma)))
     }
 
